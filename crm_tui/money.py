@@ -1,0 +1,112 @@
+"""Exact money: integer minor units plus an ISO 4217 currency code.
+
+Never a float. Parsing and formatting go through ``decimal.Decimal`` only at the
+edges (text in, text out); arithmetic on stored values is integer arithmetic.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+
+# Active ISO 4217 codes. Minor units are 2 unless listed in _EXPONENTS.
+_CODES = """
+AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BOV BRL BSD
+BTN BWP BYN BZD CAD CDF CHE CHF CHW CLF CLP CNY COP COU CRC CUP CVE CZK DJF DKK DOP DZD
+EGP ERN ETB EUR FJD FKP GBP GEL GHS GIP GMD GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR IQD
+IRR ISK JMD JOD JPY KES KGS KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD MDL
+MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MXV MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN
+PGK PHP PKR PLN PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SOS SRD SSP STN
+SVC SYP SZL THB TJS TMT TND TOP TRY TTD TWD TZS UAH UGX USD USN UYI UYU UYW UZS VED VES
+VND VUV WST XAF XCD XCG XOF XPF YER ZAR ZMW ZWG
+""".split()
+
+_EXPONENTS = {
+    **{c: 0 for c in "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF".split()},
+    **{c: 3 for c in "BHD IQD JOD KWD LYD OMR TND".split()},
+    **{c: 4 for c in "CLF UYW".split()},
+}
+
+CURRENCIES: dict[str, int] = {code: _EXPONENTS.get(code, 2) for code in _CODES}
+
+DEFAULT_CURRENCY = "USD"
+
+
+class MoneyError(ValueError):
+    """A money value or currency that cannot be used; the message names it."""
+
+
+def normalize_currency(code: str | None) -> str:
+    if code is None or not str(code).strip():
+        raise MoneyError("currency is required")
+    value = str(code).strip().upper()
+    if value not in CURRENCIES:
+        raise MoneyError(f"unknown currency {code!r}: use an ISO 4217 code such as USD, EUR or JPY")
+    return value
+
+
+def decimals(currency: str) -> int:
+    return CURRENCIES[normalize_currency(currency)]
+
+
+def parse_amount(text: str | int | Decimal, currency: str) -> int:
+    """Turn user text such as "12,500.50" into minor units for ``currency``.
+
+    Refuses more decimals than the currency has (JPY has none) rather than
+    rounding a user's number silently. Returns an int.
+    """
+    exp = decimals(currency)
+    if isinstance(text, bool):
+        raise MoneyError(f"amount {text!r} is not a number")
+    if isinstance(text, int):
+        value = Decimal(text)
+    elif isinstance(text, Decimal):
+        value = text
+    elif isinstance(text, float):  # never accept floats: they are not exact
+        raise MoneyError(f"amount {text!r} must be given as text or an integer, not a float")
+    else:
+        raw = str(text).strip().replace(",", "").replace("_", "").replace(" ", "")
+        for symbol in ("$", "€", "£", "¥"):
+            raw = raw.replace(symbol, "")
+        if raw.upper().endswith(currency.upper()):
+            raw = raw[: -len(currency)]
+        if not raw:
+            raise MoneyError("amount is empty")
+        try:
+            value = Decimal(raw)
+        except InvalidOperation:
+            raise MoneyError(f"amount {text!r} is not a number") from None
+    if not value.is_finite():
+        raise MoneyError(f"amount {text!r} is not a number")
+    scaled = value.scaleb(exp)
+    if scaled != scaled.to_integral_value():
+        raise MoneyError(
+            f"amount {text!r} has more decimals than {currency} allows ({exp})"
+        )
+    return int(scaled)
+
+
+def to_decimal(minor: int, currency: str) -> Decimal:
+    return Decimal(int(minor)).scaleb(-decimals(currency))
+
+
+def format_plain(minor: int | None, currency: str) -> str:
+    """Machine form: "12500.50" (no grouping), for CSV and JSON."""
+    if minor is None:
+        return ""
+    exp = decimals(currency)
+    return f"{to_decimal(minor, currency):.{exp}f}"
+
+
+def format_money(minor: int | None, currency: str, *, code: bool = True) -> str:
+    """People form: "12,500.50 USD"."""
+    if minor is None:
+        return ""
+    exp = decimals(currency)
+    text = f"{to_decimal(minor, currency):,.{exp}f}"
+    return f"{text} {currency}" if code else text
+
+
+def weighted(minor: int, probability: int) -> int:
+    """amount × probability%, rounded once, half-even, in integer arithmetic."""
+    value = Decimal(int(minor)) * Decimal(int(probability)) / Decimal(100)
+    return int(value.quantize(Decimal(1), rounding=ROUND_HALF_EVEN))

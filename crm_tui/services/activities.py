@@ -1,0 +1,85 @@
+"""Activities: calls, meetings, emails, notes, tasks, WhatsApp messages, system events."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, update
+from sqlmodel import Session
+
+from crm_tui.errors import Conflict
+from crm_tui.services import fields
+from crm_tui.services.records import Entity, _raw, get_record, new_batch_id, record_changes
+from crm_tui.store.models import Account, Activity, User, utcnow
+
+T = Activity.__table__
+_owner = User.__table__.alias("activity_owner")
+_account = Account.__table__.alias("activity_account")
+
+
+def _columns():
+    return {
+        "id": T.c.id, "type": T.c.type, "subject": T.c.subject, "body": T.c.body,
+        "due_at": T.c.due_at, "completed_at": T.c.completed_at, "occurred_at": T.c.occurred_at,
+        "owner": _owner.c.username, "account_id": T.c.account_id, "account": _account.c.name,
+        "contact_id": T.c.contact_id, "lead_id": T.c.lead_id, "opportunity_id": T.c.opportunity_id,
+        "created_at": T.c.created_at, "updated_at": T.c.updated_at, "version": T.c.version,
+    }
+
+
+def _prepare(session, values, existing, actor):
+    if existing is None:
+        values["type"] = values.get("type") or ("task" if values.get("due_at") else "note")
+        values["occurred_at"] = values.get("occurred_at") or utcnow()
+    else:
+        if "type" in values and values["type"] is None:
+            values.pop("type")
+        if "occurred_at" in values and values["occurred_at"] is None:
+            values.pop("occurred_at")
+    return values
+
+
+def _is_yes(value) -> bool:
+    return str(value).lower() in ("1", "yes", "true", "y")
+
+
+ENTITY = Entity(
+    name="activity",
+    plural="activities",
+    table=T,
+    specs=fields.ACTIVITY_FIELDS,
+    columns=_columns,
+    joins=lambda t: t.outerjoin(_owner, _owner.c.id == t.c.owner_id).outerjoin(
+        _account, _account.c.id == t.c.account_id),
+    search=lambda: [T.c.subject, T.c.body],
+    filters={
+        "type": lambda session, value: func.lower(T.c.type) == str(value).lower(),
+        "owner": lambda session, value: func.lower(_owner.c.username) == str(value).lower(),
+        "account": lambda session, value: T.c.account_id == int(value),
+        "contact": lambda session, value: T.c.contact_id == int(value),
+        "opp": lambda session, value: T.c.opportunity_id == int(value),
+        "lead": lambda session, value: T.c.lead_id == int(value),
+        "open": lambda session, value: T.c.completed_at.is_(None) if _is_yes(value) else T.c.completed_at.is_not(None),
+    },
+    default_sort="-occurred_at",
+    label=lambda row: row["subject"],
+    prepare=_prepare,
+    summary_columns=("id", "type", "subject", "occurred_at", "due_at", "completed_at", "owner", "account"),
+)
+
+
+def complete_activity(*, session: Session, activity_id: int, actor: str) -> dict:
+    """Mark a task done (once)."""
+    row = get_record(ENTITY, session=session, record_id=activity_id)
+    if row["completed_at"] is not None:
+        raise Conflict(f"activity {activity_id} was already done at {row['completed_at']:%Y-%m-%d %H:%M}")
+    raw = _raw(ENTITY, session, activity_id)
+    now = utcnow()
+    result = session.execute(
+        update(T).where(T.c.id == activity_id, T.c.version == raw["version"])
+        .values(completed_at=now, version=raw["version"] + 1, updated_at=now)
+    )
+    if result.rowcount != 1:
+        raise Conflict(f"activity {activity_id} was changed by someone else at the same time; try again")
+    record_changes(session, entity="activity", record_id=activity_id,
+                   changes={"completed_at": (None, now)}, actor=actor, batch_id=new_batch_id())
+    return get_record(ENTITY, session=session, record_id=activity_id)
+

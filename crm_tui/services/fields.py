@@ -1,0 +1,107 @@
+"""The editable fields of each entity, their kinds and help text.
+
+Light on import (no SQLAlchemy): the CLI builds its options from these, and the
+services clean input with them.
+"""
+
+from __future__ import annotations
+
+from crm_tui.services.validate import FieldSpec
+
+ACCOUNT_STATUSES = ("prospect", "active", "churned")
+BUYING_ROLES = ("decision maker", "champion", "influencer", "user", "blocker")
+ACTIVITY_TYPES = ("call", "meeting", "email", "note", "task", "whatsapp", "system")
+FORECAST_CATEGORIES = ("pipeline", "best case", "commit", "closed", "omitted")
+USER_ROLES = ("admin", "manager", "sales")
+INDUSTRIES = (
+    "Technology", "Software", "Retail", "Finance", "Healthcare", "Manufacturing", "Education",
+    "Telecommunications", "Energy", "Real Estate", "Media", "Logistics", "Hospitality", "Legal",
+    "Government", "Nonprofit", "Agriculture", "Marketing", "Entertainment", "Services",
+)
+
+
+def _specs(*specs: FieldSpec) -> dict[str, FieldSpec]:
+    return {s.name: s for s in specs}
+
+
+ACCOUNT_FIELDS = _specs(
+    FieldSpec("name", required=True, max_len=200, help="Company name", extra={"argument": True}),
+    FieldSpec("industry", max_len=100, help="Industry, e.g. Technology"),
+    FieldSpec("website", kind="url", max_len=255, help="Web site, e.g. acme.com"),
+    FieldSpec("phone", kind="phone", max_len=50, help="Main phone number"),
+    FieldSpec("email", kind="email", max_len=254, help="Main email address"),
+    FieldSpec("street", max_len=200, help="Billing street"),
+    FieldSpec("city", max_len=100, help="Billing city"),
+    FieldSpec("state", max_len=100, help="Billing state or region"),
+    FieldSpec("postal_code", max_len=20, help="Billing postal code"),
+    FieldSpec("country", max_len=100, help="Billing country"),
+    FieldSpec("status", kind="choice", choices=ACCOUNT_STATUSES, help="prospect, active or churned"),
+    FieldSpec("owner", kind="user", column="owner_id", help="Owner's username (default: you)"),
+    FieldSpec("source", max_len=100, help="Where the account came from"),
+    FieldSpec("employees", kind="int", minimum=0, help="Number of employees"),
+    FieldSpec("currency", kind="currency", help="Account currency (ISO 4217, default USD)"),
+    FieldSpec("description", max_len=10_000, help="Notes about the account"),
+)
+
+CONTACT_FIELDS = _specs(
+    FieldSpec("first_name", max_len=100, help="First name"),
+    FieldSpec("last_name", required=True, max_len=100, help="Last name"),
+    FieldSpec("account", kind="ref", ref="account", column="account_id", help="Account id"),
+    FieldSpec("email", kind="email", max_len=254, help="Email address"),
+    FieldSpec("phone", kind="phone", max_len=50, help="Phone number"),
+    FieldSpec("title", max_len=150, help="Job title"),
+    FieldSpec("buying_role", kind="choice", choices=BUYING_ROLES,
+              help="decision maker, champion, influencer, user or blocker"),
+    FieldSpec("is_primary", kind="bool", help="Primary contact of the account (yes/no)"),
+    FieldSpec("reports_to", kind="ref", ref="contact", column="reports_to_id", help="Id of the contact they report to"),
+    FieldSpec("owner", kind="user", column="owner_id", help="Owner's username (default: you)"),
+    FieldSpec("notes", max_len=10_000, help="Notes"),
+)
+
+OPPORTUNITY_FIELDS = _specs(
+    FieldSpec("name", required=True, max_len=200, help="Opportunity name", extra={"argument": True}),
+    FieldSpec("account", kind="ref", ref="account", column="account_id", help="Account id"),
+    FieldSpec("contact", kind="ref", ref="contact", column="primary_contact_id", help="Primary contact id"),
+    FieldSpec("owner", kind="user", column="owner_id", help="Owner's username (default: you)"),
+    FieldSpec("stage", kind="stage", column="stage_id", help="Stage name (default: the first stage)"),
+    FieldSpec("probability", kind="int", minimum=0, maximum=100,
+              help="Win probability 0-100 (default: the stage's)"),
+    FieldSpec("amount", kind="money", column="amount_minor", help="Amount, e.g. 12500.00"),
+    FieldSpec("currency", kind="currency", help="ISO 4217 currency (default USD)"),
+    FieldSpec("expected_close", kind="date", help="Expected close date: YYYY-MM-DD or today+30d"),
+    FieldSpec("source", max_len=100, help="Lead source"),
+    FieldSpec("next_step", max_len=255, help="The next step"),
+    FieldSpec("description", max_len=10_000, help="Description"),
+    FieldSpec("forecast_category", kind="choice", choices=FORECAST_CATEGORIES,
+              help="pipeline, best case, commit, closed or omitted (default: from the stage)"),
+    FieldSpec("lost_reason", max_len=100, help="Why it was lost"),
+)
+
+ACTIVITY_FIELDS = _specs(
+    FieldSpec("subject", required=True, max_len=255, help="Subject", extra={"argument": True}),
+    FieldSpec("type", kind="choice", choices=ACTIVITY_TYPES, help="call, meeting, email, note, task or whatsapp"),
+    FieldSpec("body", max_len=100_000, help="Details"),
+    FieldSpec("due", kind="datetime", column="due_at", help="Due date-time for a task: YYYY-MM-DD HH:MM"),
+    FieldSpec("occurred", kind="datetime", column="occurred_at", help="When it happened (default: now)"),
+    FieldSpec("owner", kind="user", column="owner_id", help="Owner's username (default: you)"),
+    FieldSpec("account", kind="ref", ref="account", column="account_id", help="Account id"),
+    FieldSpec("contact", kind="ref", ref="contact", column="contact_id", help="Contact id"),
+    FieldSpec("lead", kind="ref", ref="lead", column="lead_id", help="Lead id"),
+    FieldSpec("opp", kind="ref", ref="opportunity", column="opportunity_id", help="Opportunity id"),
+)
+
+# List filters each noun's `list` command offers (name -> help).
+ACCOUNT_FILTERS = {
+    "industry": "Only this industry", "state": "Only this state", "status": "Only this status",
+    "owner": "Only this owner's (username, or 'me')",
+}
+CONTACT_FILTERS = {"account": "Only this account's (id)", "owner": "Only this owner's (username, or 'me')"}
+OPPORTUNITY_FILTERS = {
+    "stage": "Only this stage", "owner": "Only this owner's (username, or 'me')",
+    "account": "Only this account's (id)", "open": "Only open (not won or lost) ones: yes/no",
+}
+ACTIVITY_FILTERS = {
+    "type": "Only this type", "owner": "Only this owner's (username, or 'me')", "account": "Only this account's (id)",
+    "contact": "Only this contact's (id)", "opp": "Only this opportunity's (id)", "lead": "Only this lead's (id)",
+    "open": "Only open tasks (not done): yes/no",
+}

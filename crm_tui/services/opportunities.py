@@ -1,0 +1,128 @@
+"""Opportunities (deals): stage, probability and money rules live here."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import func
+
+from crm_tui import money
+from crm_tui.errors import ValidationError
+from crm_tui.services import fields
+from crm_tui.services.records import Entity
+from crm_tui.services.stages import first_stage, resolve_stage
+from crm_tui.store.models import Account, Activity, Lead, Opportunity, Stage, User, utcnow
+
+T = Opportunity.__table__
+_owner = User.__table__.alias("opp_owner")
+_account = Account.__table__.alias("opp_account")
+_stage = Stage.__table__.alias("opp_stage")
+
+
+def _columns():
+    return {
+        "id": T.c.id, "name": T.c.name, "account_id": T.c.account_id, "account": _account.c.name,
+        "contact_id": T.c.primary_contact_id, "owner": _owner.c.username, "stage": _stage.c.name,
+        "probability": T.c.probability, "amount_minor": T.c.amount_minor, "currency": T.c.currency,
+        "expected_close": T.c.expected_close, "actual_close": T.c.actual_close,
+        "forecast_category": func.coalesce(T.c.forecast_category, _stage.c.forecast_category),
+        "source": T.c.source, "next_step": T.c.next_step, "lost_reason": T.c.lost_reason,
+        "description": T.c.description, "stage_changed_at": T.c.stage_changed_at,
+        "created_at": T.c.created_at, "updated_at": T.c.updated_at, "version": T.c.version,
+        "stage_position": _stage.c.position,
+    }
+
+
+def _post(row: dict) -> dict:
+    currency = row["currency"]
+    row["amount"] = money.format_plain(row["amount_minor"], currency)
+    row["weighted_amount"] = money.format_plain(money.weighted(row["amount_minor"], row["probability"]), currency)
+    return row
+
+
+def _prepare(session, values, existing, actor):
+    """Stage, probability, close dates and currency rules for a create or an update."""
+    old = existing or {}
+    if "stage_id" in values and values["stage_id"] is not None:
+        stage = resolve_stage(session=session, value=values["stage_id"])
+    elif existing is None or ("stage_id" in values):
+        if existing is not None:
+            raise ValidationError("stage", None, "is required")
+        stage = first_stage(session=session)
+    else:
+        stage = session.get(Stage, old["stage_id"])
+    values["stage_id"] = stage.id
+    stage_changed = existing is None or old.get("stage_id") != stage.id
+    if stage_changed:
+        values["stage_changed_at"] = utcnow()
+    # Probability follows the stage unless a person set it by hand.
+    if values.get("probability") is not None:
+        values["probability_manual"] = True
+    elif "probability" in values or existing is None or (stage_changed and not old.get("probability_manual")):
+        values["probability"] = stage.probability
+        values["probability_manual"] = False
+    if stage.is_won and stage_changed and not (values.get("actual_close") or old.get("actual_close")):
+        values["actual_close"] = dt.date.today()
+    if not stage.is_won and not stage.is_lost and stage_changed and existing is not None:
+        values["actual_close"] = None  # reopened
+    if stage.is_lost and stage_changed:
+        reason = values.get("lost_reason") or old.get("lost_reason")
+        if not reason:
+            raise ValidationError("lost_reason", None, f"is required when moving to {stage.name}")
+        if not (values.get("actual_close") or old.get("actual_close")):
+            values["actual_close"] = dt.date.today()
+    # Money: the amount's decimals belong to its currency.
+    if existing is None:
+        values["currency"] = values.get("currency") or money.DEFAULT_CURRENCY
+        values["amount_minor"] = values.get("amount_minor") or 0
+    else:
+        if values.get("currency") is None:
+            values.pop("currency", None)
+        new_currency = values.get("currency")
+        if (new_currency and new_currency != old["currency"] and "amount_minor" not in values
+                and money.decimals(new_currency) != money.decimals(old["currency"]) and old["amount_minor"]):
+            raise ValidationError(
+                "currency", new_currency,
+                f"has different decimals than {old['currency']}; give the amount again with the new currency")
+        if "amount_minor" in values and values["amount_minor"] is None:
+            values["amount_minor"] = 0
+    if existing is not None:
+        # Keep only real changes for the change log; stage bookkeeping fields follow.
+        for key in ("stage_id", "probability_manual"):
+            if key in values and values[key] == old.get(key):
+                values.pop(key)
+        if "stage_id" not in values:
+            values.pop("stage_changed_at", None)
+    return values
+
+
+ENTITY = Entity(
+    name="opportunity",
+    plural="opportunities",
+    table=T,
+    specs=fields.OPPORTUNITY_FIELDS,
+    columns=_columns,
+    joins=lambda t: t.join(_stage, _stage.c.id == t.c.stage_id)
+    .outerjoin(_owner, _owner.c.id == t.c.owner_id)
+    .outerjoin(_account, _account.c.id == t.c.account_id),
+    search=lambda: [T.c.name, _account.c.name, T.c.description, T.c.next_step],
+    filters={
+        "stage": lambda session, value: _stage.c.id == resolve_stage(session=session, value=value).id,
+        "owner": lambda session, value: func.lower(_owner.c.username) == str(value).lower(),
+        "account": lambda session, value: T.c.account_id == int(value),
+        "open": lambda session, value: (
+            (_stage.c.is_won.is_(False) & _stage.c.is_lost.is_(False))
+            if str(value).lower() in ("1", "yes", "true", "y")
+            else (_stage.c.is_won.is_(True) | _stage.c.is_lost.is_(True))
+        ),
+    },
+    default_sort="expected_close",
+    label=lambda row: row["name"],
+    prepare=_prepare,
+    dependents=[
+        (Activity.__table__, "opportunity_id", "activities"),
+        (Lead.__table__, "converted_opportunity_id", "converted leads"),
+    ],
+    post=_post,
+    summary_columns=("id", "name", "account", "stage", "amount", "currency", "probability", "expected_close", "owner"),
+)

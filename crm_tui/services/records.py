@@ -1,0 +1,328 @@
+"""Generic list / get / create / update / delete over one entity's table.
+
+Each entity module (accounts, contacts, opportunities, activities) describes its
+fields, output columns, filters and rules as an ``Entity``; the functions here
+do the rest the same way for all of them:
+
+- lists and counts are single SQL statements (joined for owner, account and
+  stage names), paged with limit/offset or streamed with ``yield_per``;
+- writes are cleaned field by field first, so a bad value writes nothing;
+- updates are guarded by the record's ``version`` (optimistic locking) and
+  write one Change row per changed field, all in the caller's transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Table, and_, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql import ColumnElement
+from sqlmodel import Session
+
+from crm_tui import money
+from crm_tui.errors import Conflict, NotFound, ValidationError, ValidationErrors
+from crm_tui.services.validate import FieldSpec, clean
+from crm_tui.store.models import Change, User, utcnow
+
+Row = dict[str, Any]
+
+
+@dataclass
+class Entity:
+    name: str  # "account"
+    plural: str  # "accounts"
+    table: Table
+    specs: dict[str, FieldSpec]
+    # output column name -> SQL expression; order is the stable column order
+    columns: Callable[[], dict[str, ColumnElement]]
+    joins: Callable[[Any], Any]  # from-clause builder: f(table) -> selectable
+    search: Callable[[], list[ColumnElement]]
+    filters: dict[str, Callable[[Session, Any], ColumnElement]] = field(default_factory=dict)
+    default_sort: str = "id"
+    label: Callable[[Row], str] = lambda row: f"#{row['id']}"
+    prepare: Callable[..., dict] | None = None  # (session, values, existing, actor) -> values
+    dependents: list[tuple[Table, str, str]] = field(default_factory=list)
+    post: Callable[[Row], Row] | None = None
+    summary_columns: tuple[str, ...] = ()  # for the table view
+
+
+def new_batch_id() -> str:
+    return uuid.uuid4().hex
+
+
+def _change_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    return str(value)
+
+
+def record_changes(session: Session, *, entity: str, record_id: int,
+                   changes: dict[str, tuple[Any, Any]], actor: str, batch_id: str,
+                   when: dt.datetime | None = None) -> None:
+    """Write one Change row per changed field."""
+    if not changes:
+        return
+    when = when or utcnow()
+    session.execute(
+        insert(Change.__table__),
+        [
+            {"entity": entity, "record_id": record_id, "field": name,
+             "old_value": _change_text(old), "new_value": _change_text(new),
+             "actor": actor, "changed_at": when, "batch_id": batch_id}
+            for name, (old, new) in changes.items()
+        ],
+    )
+
+
+def ensure_user(session: Session, username: str) -> int:
+    """The id of ``username``, creating the user on first use (the person running crm)."""
+    uid = session.execute(select(User.id).where(User.username == username)).scalar()
+    if uid is None:
+        user = User(username=username, name=username)
+        session.add(user)
+        session.flush()
+        uid = user.id
+    return uid
+
+
+def user_id(session: Session, username: str, *, field_name: str = "owner") -> int:
+    uid = session.execute(select(User.id).where(func.lower(User.username) == username.strip().lower())).scalar()
+    if uid is None:
+        known = session.execute(select(User.username).order_by(User.username).limit(8)).scalars().all()
+        hint = f" (known users: {', '.join(known)})" if known else ""
+        raise ValidationError(field_name, username, f"is not a user{hint}")
+    return uid
+
+
+def ref_exists(session: Session, table: Table, record_id: Any, field_name: str, label: str) -> int:
+    try:
+        rid = int(record_id)
+    except (TypeError, ValueError):
+        raise ValidationError(field_name, record_id, f"is not a {label} id") from None
+    found = session.execute(select(table.c.id).where(table.c.id == rid)).scalar()
+    if found is None:
+        raise ValidationError(field_name, record_id, f"is not an existing {label}")
+    return rid
+
+
+# ---------------------------------------------------------------- reading
+
+
+def _base_select(entity: Entity):
+    cols = entity.columns()
+    return select(*[expr.label(name) for name, expr in cols.items()]).select_from(entity.joins(entity.table))
+
+
+def _where(entity: Entity, session: Session, search: str | None, filters: dict | None) -> list:
+    clauses = []
+    if search:
+        for word in search.split():
+            pattern = f"%{word.lower()}%"
+            clauses.append(or_(*[func.lower(func.coalesce(col, "")).like(pattern) for col in entity.search()]))
+    for key, value in (filters or {}).items():
+        if value is None:
+            continue
+        if key not in entity.filters:
+            raise ValidationError(key, value, f"is not a filter for {entity.plural}; filters are: {', '.join(entity.filters)}")
+        clauses.append(entity.filters[key](session, value))
+    return clauses
+
+
+def _order(entity: Entity, sort: str | None):
+    cols = entity.columns()
+    key = (sort or entity.default_sort).strip()
+    descending = key.startswith("-")
+    key = key.lstrip("-+")
+    if key not in cols:
+        raise ValidationError("sort", key, f"is not a column of {entity.plural}; columns are: {', '.join(cols)}")
+    expr = cols[key]
+    ordered = [expr.desc() if descending else expr.asc()]
+    if key != "id":
+        ordered.append(entity.table.c.id.desc() if descending else entity.table.c.id.asc())
+    return ordered
+
+
+def _finish(entity: Entity, row) -> Row:
+    data = dict(row._mapping)
+    return entity.post(data) if entity.post else data
+
+
+def list_records(entity: Entity, *, session: Session, search: str | None = None,
+                 filters: dict | None = None, sort: str | None = None,
+                 limit: int | None = None, offset: int = 0) -> list[Row]:
+    stmt = _base_select(entity).where(*_where(entity, session, search, filters)).order_by(*_order(entity, sort))
+    if limit:
+        stmt = stmt.limit(limit)
+    if offset:
+        stmt = stmt.offset(offset)
+    return [_finish(entity, row) for row in session.execute(stmt)]
+
+
+def iter_records(entity: Entity, *, session: Session, search: str | None = None,
+                 filters: dict | None = None, sort: str | None = None,
+                 limit: int | None = None, batch: int = 2000) -> Iterator[Row]:
+    """Stream rows in constant memory (server-side cursor where the driver has one)."""
+    stmt = _base_select(entity).where(*_where(entity, session, search, filters)).order_by(*_order(entity, sort))
+    if limit:
+        stmt = stmt.limit(limit)
+    result = session.execute(stmt.execution_options(yield_per=batch))
+    for row in result:
+        yield _finish(entity, row)
+
+
+def count_records(entity: Entity, *, session: Session, search: str | None = None,
+                  filters: dict | None = None) -> int:
+    stmt = select(func.count()).select_from(entity.joins(entity.table)).where(*_where(entity, session, search, filters))
+    return int(session.execute(stmt).scalar() or 0)
+
+
+def get_record(entity: Entity, *, session: Session, record_id: int) -> Row:
+    stmt = _base_select(entity).where(entity.table.c.id == record_id)
+    row = session.execute(stmt).first()
+    if row is None:
+        raise NotFound(entity.name, record_id)
+    return _finish(entity, row)
+
+
+def _raw(entity: Entity, session: Session, record_id: int) -> dict:
+    row = session.execute(select(entity.table).where(entity.table.c.id == record_id)).first()
+    if row is None:
+        raise NotFound(entity.name, record_id)
+    return dict(row._mapping)
+
+
+# ---------------------------------------------------------------- writing
+
+
+def _resolve(entity: Entity, session: Session, cleaned: dict) -> dict:
+    """Map cleaned input names to columns, resolving users and references."""
+    from crm_tui.services import registry
+
+    values: dict[str, Any] = {}
+    errors: list[ValidationError] = []
+    for name, value in cleaned.items():
+        spec = entity.specs[name]
+        try:
+            if spec.kind == "user" and value is not None:
+                value = user_id(session, str(value), field_name=name)
+            elif spec.kind == "ref" and value is not None:
+                target = registry.ENTITIES[spec.ref]
+                value = ref_exists(session, target.table, value, name, spec.ref)
+        except ValidationError as exc:
+            errors.append(exc)
+            continue
+        values[spec.col] = value
+    if errors:
+        raise errors[0] if len(errors) == 1 else ValidationErrors(errors)
+    return values
+
+
+def _context(entity: Entity, data: dict, existing: dict | None) -> dict:
+    currency = data.get("currency") if isinstance(data.get("currency"), str) else None
+    if currency:
+        try:
+            currency = money.normalize_currency(currency)
+        except money.MoneyError:
+            currency = None
+    if not currency and existing:
+        currency = existing.get("currency")
+    return {"currency": currency or money.DEFAULT_CURRENCY}
+
+
+def create_record(entity: Entity, *, session: Session, data: dict, actor: str,
+                  batch_id: str | None = None) -> Row:
+    cleaned = clean(entity.specs, data, partial=False, context=_context(entity, data, None))
+    values = _resolve(entity, session, cleaned)
+    if "owner_id" in entity.table.c and values.get("owner_id") is None and "owner" not in data:
+        values["owner_id"] = ensure_user(session, actor)
+    if entity.prepare:
+        values = entity.prepare(session, values, None, actor)
+    now = utcnow()
+    values.setdefault("created_at", now)
+    values.setdefault("updated_at", now)
+    values.setdefault("version", 1)
+    try:
+        new_id = session.execute(insert(entity.table).values(**values).returning(entity.table.c.id)).scalar_one()
+    except IntegrityError as exc:
+        raise Conflict(f"cannot add {entity.name}: {_integrity_reason(exc)}") from None
+    return get_record(entity, session=session, record_id=new_id)
+
+
+def update_record(entity: Entity, *, session: Session, record_id: int, data: dict, actor: str,
+                  expected_version: int | None = None, batch_id: str | None = None) -> Row:
+    existing = _raw(entity, session, record_id)
+    if expected_version is not None and existing["version"] != expected_version:
+        raise Conflict(
+            f"{entity.name} {record_id} was changed by someone else since you opened it "
+            f"(version {expected_version}, now {existing['version']}); reload and try again"
+        )
+    cleaned = clean(entity.specs, data, partial=True, context=_context(entity, data, existing))
+    for name, spec in entity.specs.items():
+        if spec.required and name in cleaned and cleaned[name] is None:
+            raise ValidationError(name, data.get(name), "is required")
+    values = _resolve(entity, session, cleaned)
+    if entity.prepare:
+        values = entity.prepare(session, values, existing, actor)
+    changes = {col: (existing.get(col), new) for col, new in values.items() if existing.get(col) != new}
+    if not changes:
+        return get_record(entity, session=session, record_id=record_id)
+    table = entity.table
+    stmt = (
+        update(table)
+        .where(and_(table.c.id == record_id, table.c.version == existing["version"]))
+        .values(**{c: new for c, (_, new) in changes.items()}, version=existing["version"] + 1, updated_at=utcnow())
+    )
+    try:
+        result = session.execute(stmt)
+    except IntegrityError as exc:
+        raise Conflict(f"cannot update {entity.name} {record_id}: {_integrity_reason(exc)}") from None
+    if result.rowcount != 1:
+        raise Conflict(f"{entity.name} {record_id} was changed by someone else at the same time; reload and try again")
+    record_changes(session, entity=entity.name, record_id=record_id, changes=changes, actor=actor,
+                   batch_id=batch_id or new_batch_id())
+    return get_record(entity, session=session, record_id=record_id)
+
+
+def delete_record(entity: Entity, *, session: Session, record_id: int, actor: str,
+                  batch_id: str | None = None) -> Row:
+    row = get_record(entity, session=session, record_id=record_id)
+    raw = _raw(entity, session, record_id)
+    blockers = []
+    for table, column, label in entity.dependents:
+        n = session.execute(select(func.count()).select_from(table).where(table.c[column] == record_id)).scalar()
+        if n:
+            blockers.append(f"{n} {label}")
+    if blockers:
+        raise Conflict(f"{entity.name} {record_id} ({entity.label(row)}) still has {', '.join(blockers)}; "
+                       "delete or move them first")
+    try:
+        session.execute(entity.table.delete().where(entity.table.c.id == record_id))
+    except IntegrityError as exc:
+        raise Conflict(f"cannot delete {entity.name} {record_id}: {_integrity_reason(exc)}") from None
+    snapshot = json.dumps({k: _change_text(v) for k, v in raw.items()}, ensure_ascii=False)
+    record_changes(session, entity=entity.name, record_id=record_id, changes={"*": (snapshot, None)},
+                   actor=actor, batch_id=batch_id or new_batch_id())
+    return row
+
+
+def _integrity_reason(exc: IntegrityError) -> str:
+    text = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+    return text
+
+
+def history(*, session: Session, entity: str, record_id: int) -> list[Row]:
+    """The Change rows of one record, newest first."""
+    table = Change.__table__
+    stmt = (select(table).where(table.c.entity == entity, table.c.record_id == record_id)
+            .order_by(table.c.changed_at.desc(), table.c.id.desc()))
+    return [dict(r._mapping) for r in session.execute(stmt)]

@@ -1,0 +1,206 @@
+"""Field-by-field cleaning of user input.
+
+Every entity declares its editable fields as ``FieldSpec``s. ``clean`` turns raw
+values (text from the CLI or a form, or Python values) into stored values, and
+collects every problem into one ``ValidationErrors`` naming field and value, so
+nothing is written when anything is wrong.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from crm_tui import money
+from crm_tui.errors import ValidationError, ValidationErrors
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    name: str
+    kind: str = "text"  # text|choice|email|url|date|datetime|int|bool|currency|money|ref|user|stage
+    column: str | None = None
+    required: bool = False
+    max_len: int | None = None
+    choices: tuple[str, ...] = ()
+    minimum: int | None = None
+    maximum: int | None = None
+    ref: str | None = None  # entity name for kind="ref"
+    label: str | None = None
+    help: str = ""
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def col(self) -> str:
+        return self.column or self.name
+
+
+_EMAIL_SIMPLE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_RELATIVE = re.compile(r"^(today|tomorrow|yesterday)\s*(?:([+-])\s*(\d+)\s*([dwm]))?$", re.I)
+
+
+def parse_date(value: Any, *, field_name: str = "date", today: dt.date | None = None) -> dt.date:
+    """ISO dates (2026-12-31) and relative ones (today, tomorrow, today+7d, today-2w)."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    text = str(value).strip()
+    today = today or dt.date.today()
+    match = _RELATIVE.match(text)
+    if match:
+        base = {"today": today, "tomorrow": today + dt.timedelta(days=1),
+                "yesterday": today - dt.timedelta(days=1)}[match.group(1).lower()]
+        if match.group(2):
+            n = int(match.group(3)) * (-1 if match.group(2) == "-" else 1)
+            unit = match.group(4).lower()
+            if unit == "d":
+                base += dt.timedelta(days=n)
+            elif unit == "w":
+                base += dt.timedelta(weeks=n)
+            else:
+                month = base.month - 1 + n
+                year = base.year + month // 12
+                month = month % 12 + 1
+                import calendar
+
+                base = base.replace(year=year, month=month, day=min(base.day, calendar.monthrange(year, month)[1]))
+        return base
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise ValidationError(field_name, value, "is not a date: use YYYY-MM-DD, today or today+7d") from None
+
+
+def parse_datetime(value: Any, *, field_name: str = "datetime") -> dt.datetime:
+    """ISO date-times; a bare date means its start. Naive values are taken as local time."""
+    if isinstance(value, dt.datetime):
+        result = value
+    else:
+        text = str(value).strip()
+        try:
+            result = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            try:
+                day = parse_date(text, field_name=field_name)
+            except ValidationError:
+                raise ValidationError(
+                    field_name, value, "is not a date-time: use YYYY-MM-DD HH:MM or YYYY-MM-DD"
+                ) from None
+            result = dt.datetime.combine(day, dt.time(9, 0))
+    if result.tzinfo is None:
+        result = result.astimezone()  # local time zone
+    return result.astimezone(dt.timezone.utc).replace(microsecond=0)
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def clean_value(spec: FieldSpec, value: Any, context: dict | None = None) -> Any:
+    """Turn one raw value into its stored form, or raise ValidationError."""
+    name = spec.name
+    if _blank(value):
+        if spec.required:
+            raise ValidationError(name, value, "is required")
+        if spec.kind == "bool":
+            return False
+        return None
+    kind = spec.kind
+    if kind in ("text", "url", "email", "phone"):
+        text = str(value).strip()
+        if spec.max_len and len(text) > spec.max_len:
+            raise ValidationError(name, value, f"is longer than {spec.max_len} characters")
+        if kind == "email":
+            if not _EMAIL_SIMPLE.match(text):
+                raise ValidationError(name, value, "is not an email address")
+            try:
+                from email_validator import EmailNotValidError, validate_email
+
+                text = validate_email(text, check_deliverability=False).normalized
+            except EmailNotValidError:
+                raise ValidationError(name, value, "is not an email address") from None
+        if kind == "url":
+            if " " in text or "." not in text:
+                raise ValidationError(name, value, "is not a web address")
+        if kind == "phone" and not re.fullmatch(r"[0-9+()./\- x]{3,}", text):
+            raise ValidationError(name, value, "is not a phone number")
+        return text
+    if kind == "choice":
+        text = str(value).strip().lower()
+        for choice in spec.choices:
+            if text == choice.lower() or text == choice.lower().replace(" ", "_"):
+                return choice
+        raise ValidationError(name, value, f"is not one of: {', '.join(spec.choices)}")
+    if kind == "int":
+        if isinstance(value, bool):
+            raise ValidationError(name, value, "is not a whole number")
+        try:
+            number = int(str(value).strip().replace(",", "").rstrip("%")) if not isinstance(value, int) else value
+        except ValueError:
+            raise ValidationError(name, value, "is not a whole number") from None
+        if spec.minimum is not None and number < spec.minimum:
+            raise ValidationError(name, value, f"is below the minimum of {spec.minimum}")
+        if spec.maximum is not None and number > spec.maximum:
+            raise ValidationError(name, value, f"is above the maximum of {spec.maximum}")
+        return number
+    if kind == "bool":
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in ("1", "true", "yes", "y", "on"):
+            return True
+        if text in ("0", "false", "no", "n", "off"):
+            return False
+        raise ValidationError(name, value, "is not yes or no")
+    if kind == "date":
+        return parse_date(value, field_name=name)
+    if kind == "datetime":
+        return parse_datetime(value, field_name=name)
+    if kind == "currency":
+        try:
+            return money.normalize_currency(value)
+        except money.MoneyError:
+            raise ValidationError(name, value, "is not an ISO 4217 currency code (for example USD, EUR, JPY)") from None
+    if kind == "money":
+        currency = (context or {}).get("currency") or money.DEFAULT_CURRENCY
+        try:
+            minor = money.parse_amount(value, currency)
+        except money.MoneyError as exc:
+            reason = str(exc)
+            if "more decimals" in reason:
+                raise ValidationError(name, value, f"has more decimals than {currency} allows") from None
+            raise ValidationError(name, value, "is not an amount of money") from None
+        if minor < 0:
+            raise ValidationError(name, value, "must not be negative")
+        return minor
+    # ref / user / stage are resolved by the service, which knows the session.
+    return value
+
+
+def clean(specs: dict[str, FieldSpec], data: dict[str, Any], *, partial: bool,
+          context: dict | None = None) -> dict[str, Any]:
+    """Clean ``data`` against ``specs``. Unknown fields are refused by name.
+
+    ``partial`` (an update) checks only the fields given; otherwise every
+    required field must be present. Returns {spec.name: cleaned value}.
+    """
+    errors: list[ValidationError] = []
+    out: dict[str, Any] = {}
+    for key in data:
+        if key not in specs:
+            errors.append(ValidationError(key, None, f"is not a field; fields are: {', '.join(specs)}"))
+    for name, spec in specs.items():
+        if name not in data:
+            if not partial and spec.required:
+                errors.append(ValidationError(name, None, "is required"))
+            continue
+        try:
+            out[name] = clean_value(spec, data[name], context)
+        except ValidationError as exc:
+            errors.append(exc)
+    if errors:
+        raise errors[0] if len(errors) == 1 else ValidationErrors(errors)
+    return out

@@ -1,0 +1,1 @@
+"""Storage: SQLModel tables, engine/session setup and Alembic migrations."""

@@ -1,0 +1,231 @@
+"""SQLModel tables. Every schema change goes through an Alembic migration.
+
+Money columns are integer minor units (``*_minor``) next to an ISO 4217
+``currency`` column. Every editable record carries a ``version`` used for
+optimistic locking, so two writers never overwrite each other silently.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import ClassVar, Optional
+
+from sqlalchemy import BigInteger, Column, Index, MetaData, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+# Stable constraint names on every backend, so migrations can refer to them.
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+metadata: MetaData = SQLModel.metadata
+
+USER_ROLES = ("admin", "manager", "sales")
+ACCOUNT_STATUSES = ("prospect", "active", "churned")
+LEAD_STATUSES = ("new", "contacted", "nurture", "qualified", "unqualified", "converted", "junk")
+BUYING_ROLES = ("decision maker", "champion", "influencer", "user", "blocker")
+ACTIVITY_TYPES = ("call", "meeting", "email", "note", "task", "whatsapp", "system")
+FORECAST_CATEGORIES = ("pipeline", "best case", "commit", "closed", "omitted")
+
+
+def utcnow() -> dt.datetime:
+    """Now, in UTC, timezone-aware, to the second."""
+    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+
+
+class Versioned(SQLModel):
+    version: int = Field(default=1, nullable=False)
+    created_at: dt.datetime = Field(default_factory=utcnow, nullable=False)
+    updated_at: dt.datetime = Field(default_factory=utcnow, nullable=False)
+
+
+class User(SQLModel, table=True):
+    __tablename__: ClassVar[str] = "users"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    username: str = Field(max_length=64, unique=True, nullable=False)
+    name: str = Field(default="", max_length=200, nullable=False)
+    email: Optional[str] = Field(default=None, max_length=254)
+    role: str = Field(default="sales", max_length=16, nullable=False)
+    active: bool = Field(default=True, nullable=False)
+    created_at: dt.datetime = Field(default_factory=utcnow, nullable=False)
+
+
+class Account(Versioned, table=True):
+    __tablename__: ClassVar[str] = "accounts"
+    __table_args__ = (Index("ix_accounts_name", "name"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200, nullable=False)
+    website: Optional[str] = Field(default=None, max_length=255)
+    industry: Optional[str] = Field(default=None, max_length=100, index=True)
+    phone: Optional[str] = Field(default=None, max_length=50)
+    email: Optional[str] = Field(default=None, max_length=254)
+    street: Optional[str] = Field(default=None, max_length=200)
+    city: Optional[str] = Field(default=None, max_length=100)
+    state: Optional[str] = Field(default=None, max_length=100, index=True)
+    postal_code: Optional[str] = Field(default=None, max_length=20)
+    country: Optional[str] = Field(default=None, max_length=100)
+    status: str = Field(default="prospect", max_length=16, nullable=False)
+    owner_id: Optional[int] = Field(default=None, foreign_key="users.id", index=True)
+    source: Optional[str] = Field(default=None, max_length=100)
+    employees: Optional[int] = Field(default=None)
+    description: Optional[str] = Field(default=None, sa_column=Column(Text))
+    lifetime_value_minor: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))
+    currency: str = Field(default="USD", max_length=3, nullable=False)
+
+
+class Contact(Versioned, table=True):
+    __tablename__: ClassVar[str] = "contacts"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    account_id: Optional[int] = Field(default=None, foreign_key="accounts.id", index=True)
+    first_name: str = Field(default="", max_length=100, nullable=False)
+    last_name: str = Field(max_length=100, nullable=False)
+    email: Optional[str] = Field(default=None, max_length=254, index=True)
+    phone: Optional[str] = Field(default=None, max_length=50)
+    title: Optional[str] = Field(default=None, max_length=150)
+    buying_role: Optional[str] = Field(default=None, max_length=32)
+    is_primary: bool = Field(default=False, nullable=False)
+    reports_to_id: Optional[int] = Field(default=None, foreign_key="contacts.id")
+    owner_id: Optional[int] = Field(default=None, foreign_key="users.id", index=True)
+    notes: Optional[str] = Field(default=None, sa_column=Column(Text))
+
+
+class Stage(SQLModel, table=True):
+    __tablename__: ClassVar[str] = "stages"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    name: str = Field(max_length=64, unique=True, nullable=False)
+    probability: int = Field(nullable=False)
+    position: int = Field(nullable=False)
+    is_won: bool = Field(default=False, nullable=False)
+    is_lost: bool = Field(default=False, nullable=False)
+    forecast_category: str = Field(default="pipeline", max_length=16, nullable=False)
+    active: bool = Field(default=True, nullable=False)
+
+
+class Opportunity(Versioned, table=True):
+    __tablename__: ClassVar[str] = "opportunities"
+    __table_args__ = (
+        Index("ix_opportunities_stage_close", "stage_id", "expected_close"),
+        Index("ix_opportunities_owner_stage", "owner_id", "stage_id"),
+    )
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200, nullable=False)
+    account_id: Optional[int] = Field(default=None, foreign_key="accounts.id", index=True)
+    primary_contact_id: Optional[int] = Field(default=None, foreign_key="contacts.id")
+    owner_id: Optional[int] = Field(default=None, foreign_key="users.id")
+    stage_id: int = Field(foreign_key="stages.id", nullable=False)
+    probability: int = Field(nullable=False)
+    probability_manual: bool = Field(default=False, nullable=False)
+    amount_minor: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))
+    currency: str = Field(default="USD", max_length=3, nullable=False)
+    expected_close: Optional[dt.date] = Field(default=None, index=True)
+    actual_close: Optional[dt.date] = Field(default=None)
+    source: Optional[str] = Field(default=None, max_length=100)
+    description: Optional[str] = Field(default=None, sa_column=Column(Text))
+    next_step: Optional[str] = Field(default=None, max_length=255)
+    lost_reason: Optional[str] = Field(default=None, max_length=100)
+    forecast_category: Optional[str] = Field(default=None, max_length=16)
+    stage_changed_at: dt.datetime = Field(default_factory=utcnow, nullable=False)
+
+
+class Lead(Versioned, table=True):
+    __tablename__: ClassVar[str] = "leads"
+    __table_args__ = (Index("ix_leads_status_owner", "status", "owner_id"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    first_name: str = Field(default="", max_length=100, nullable=False)
+    last_name: str = Field(default="", max_length=100, nullable=False)
+    email: Optional[str] = Field(default=None, max_length=254, index=True)
+    phone: Optional[str] = Field(default=None, max_length=50)
+    title: Optional[str] = Field(default=None, max_length=150)
+    company: Optional[str] = Field(default=None, max_length=200)
+    website: Optional[str] = Field(default=None, max_length=255)
+    industry: Optional[str] = Field(default=None, max_length=100)
+    city: Optional[str] = Field(default=None, max_length=100)
+    state: Optional[str] = Field(default=None, max_length=100)
+    country: Optional[str] = Field(default=None, max_length=100)
+    source: Optional[str] = Field(default=None, max_length=100)
+    status: str = Field(default="new", max_length=16, nullable=False)
+    score: int = Field(default=0, nullable=False)
+    owner_id: Optional[int] = Field(default=None, foreign_key="users.id")
+    next_follow_up: Optional[dt.datetime] = Field(default=None, index=True)
+    notes: Optional[str] = Field(default=None, sa_column=Column(Text))
+    converted_at: Optional[dt.datetime] = Field(default=None)
+    converted_account_id: Optional[int] = Field(default=None, foreign_key="accounts.id")
+    converted_contact_id: Optional[int] = Field(default=None, foreign_key="contacts.id")
+    converted_opportunity_id: Optional[int] = Field(default=None, foreign_key="opportunities.id")
+
+
+class Activity(Versioned, table=True):
+    __tablename__: ClassVar[str] = "activities"
+    __table_args__ = (Index("ix_activities_owner_due", "owner_id", "due_at"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    type: str = Field(max_length=16, nullable=False)
+    subject: str = Field(max_length=255, nullable=False)
+    body: Optional[str] = Field(default=None, sa_column=Column(Text))
+    due_at: Optional[dt.datetime] = Field(default=None)
+    completed_at: Optional[dt.datetime] = Field(default=None)
+    occurred_at: dt.datetime = Field(default_factory=utcnow, nullable=False)
+    owner_id: Optional[int] = Field(default=None, foreign_key="users.id")
+    account_id: Optional[int] = Field(default=None, foreign_key="accounts.id", index=True)
+    contact_id: Optional[int] = Field(default=None, foreign_key="contacts.id", index=True)
+    lead_id: Optional[int] = Field(default=None, foreign_key="leads.id", index=True)
+    opportunity_id: Optional[int] = Field(default=None, foreign_key="opportunities.id", index=True)
+
+
+class Change(SQLModel, table=True):
+    """One field of one record changed: who, when, from what, to what, in which batch."""
+
+    __tablename__: ClassVar[str] = "changes"
+    __table_args__ = (
+        Index("ix_changes_entity_record", "entity", "record_id"),
+        Index("ix_changes_batch", "batch_id"),
+    )
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    entity: str = Field(max_length=32, nullable=False)
+    record_id: int = Field(nullable=False)
+    field: str = Field(max_length=64, nullable=False)
+    old_value: Optional[str] = Field(default=None, sa_column=Column(Text))
+    new_value: Optional[str] = Field(default=None, sa_column=Column(Text))
+    actor: str = Field(max_length=64, nullable=False)
+    changed_at: dt.datetime = Field(default_factory=utcnow, nullable=False)
+    batch_id: str = Field(max_length=32, nullable=False)
+
+
+class Tag(SQLModel, table=True):
+    __tablename__: ClassVar[str] = "tags"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    name: str = Field(max_length=64, unique=True, nullable=False)
+
+
+class Tagging(SQLModel, table=True):
+    """A tag on any record: (tag, entity, record)."""
+
+    __tablename__: ClassVar[str] = "taggings"
+    __table_args__ = (Index("ix_taggings_entity_record", "entity", "record_id"),)
+
+    tag_id: int = Field(foreign_key="tags.id", primary_key=True, ondelete="CASCADE")
+    entity: str = Field(max_length=32, primary_key=True)
+    record_id: int = Field(primary_key=True)
+    created_at: dt.datetime = Field(default_factory=utcnow, nullable=False)
+
+
+DEFAULT_STAGES = (
+    # name, probability, position, is_won, is_lost, forecast category
+    ("Lead", 10, 1, False, False, "pipeline"),
+    ("Qualified", 25, 2, False, False, "pipeline"),
+    ("Proposal", 50, 3, False, False, "best case"),
+    ("Negotiation", 75, 4, False, False, "commit"),
+    ("Won", 100, 5, True, False, "closed"),
+    ("Lost", 0, 6, False, True, "omitted"),
+)
