@@ -1,0 +1,87 @@
+"""`crm`: the command line. With no arguments it opens the TUI.
+
+Only Typer is imported up front; SQLAlchemy, the services and Textual load
+inside the commands that need them, so `crm --help` stays quick.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+
+from crm_tui import __version__
+from crm_tui.commands import admin, demo, records
+from crm_tui.commands._common import State, fail
+from crm_tui.services import fields
+
+app = typer.Typer(
+    name="crm",
+    help="A CRM that lives in the terminal. Run `crm` alone to open the app; use the commands to script it.",
+    no_args_is_help=False,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"crm-tui {__version__}")
+        raise typer.Exit()
+
+
+@app.callback(invoke_without_command=True)
+def root(
+    ctx: typer.Context,
+    db: Optional[str] = typer.Option(
+        None, "--db", envvar="CRM_DATABASE_URL", show_envvar=True,
+        help="Database: a SQLite file path or a SQLAlchemy URL such as postgresql+psycopg://user@host/db",
+    ),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version."),
+) -> None:
+    """A CRM that lives in the terminal."""
+    State.reset()
+    State.db = db
+    if ctx.invoked_subcommand is None:
+        run_tui(db)
+
+
+def run_tui(db: str | None) -> None:
+    from crm_tui.errors import CRMError
+
+    try:
+        engine = State.engine()
+    except CRMError as exc:
+        raise fail(str(exc)) from None
+    from crm_tui.app import make_app
+
+    make_app(engine=engine).run()
+
+
+app.add_typer(records.build("account", "account", fields.ACCOUNT_FIELDS, fields.ACCOUNT_FILTERS,
+                            ("id", "name", "industry", "city", "state", "status", "owner"), "accounts"),
+              name="account", help="Accounts: the companies you sell to.")
+app.add_typer(records.build("contact", "contact", fields.CONTACT_FIELDS, fields.CONTACT_FILTERS,
+                            ("id", "name", "account", "title", "email", "phone", "buying_role"), "contacts"),
+              name="contact", help="Contacts: the people at your accounts.")
+app.add_typer(records.build("opp", "opportunity", fields.OPPORTUNITY_FIELDS, fields.OPPORTUNITY_FILTERS,
+                            ("id", "name", "account", "stage", "amount", "currency", "probability",
+                             "expected_close", "owner"), "opportunities"),
+              name="opp", help="Opportunities: deals in the pipeline.")
+activity_app = records.build("activity", "activity", fields.ACTIVITY_FIELDS, fields.ACTIVITY_FILTERS,
+                             ("id", "type", "subject", "occurred_at", "due_at", "completed_at", "owner", "account"),
+                             "activities")
+admin.add_activity_done(activity_app)
+app.add_typer(activity_app, name="activity", help="Activities: calls, meetings, emails, notes and tasks.")
+app.add_typer(admin.db_app, name="db", help="The database: upgrade its schema, show where it is.")
+app.add_typer(admin.user_app, name="user", help="Users: who owns records and makes changes.")
+app.add_typer(admin.stage_app, name="stage", help="Pipeline stages and their probabilities.")
+app.command("demo")(demo.demo)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,83 @@
+"""What every command shares: the database, the current user, error handling."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Iterator
+from enum import Enum
+
+import typer
+
+
+class Format(str, Enum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+    ndjson = "ndjson"
+    ids = "ids"
+
+
+FORMAT_HELP = "Output format: table for people; csv, json, ndjson or ids for pipes"
+
+
+class State:
+    """Per-invocation state set by the root callback (``--db``)."""
+
+    db: str | None = None
+    _engine = None
+
+    @classmethod
+    def engine(cls):
+        if cls._engine is None:
+            from crm_tui.locations import database_url
+            from crm_tui.store.db import open_engine
+
+            cls._engine = open_engine(database_url(cls.db))
+        return cls._engine
+
+    @classmethod
+    def reset(cls) -> None:
+        if cls._engine is not None:
+            cls._engine.dispose()
+        cls._engine = None
+        cls.db = None
+
+
+def actor() -> str:
+    from crm_tui.locations import current_username
+
+    return current_username()
+
+
+def me(value: str | None) -> str | None:
+    """'me' in an owner filter means the current user."""
+    if value is not None and value.strip().lower() == "me":
+        return actor()
+    return value
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+def info(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+@contextlib.contextmanager
+def session() -> Iterator:
+    """One unit of work on the chosen database; user errors become exit code 1."""
+    from crm_tui.errors import CRMError
+
+    try:
+        from crm_tui.store.db import session_scope
+
+        with session_scope(State.engine()) as s:
+            yield s
+    except CRMError as exc:
+        raise fail(str(exc)) from None
+    except BrokenPipeError:  # `crm ... | head`
+        sys.stderr.close()
+        raise typer.Exit(0) from None

@@ -1,0 +1,205 @@
+"""list / show / add / update / delete for one noun, built from its field specs.
+
+Options come from ``crm_tui.services.fields`` so the CLI, the TUI forms and the
+services agree on what each field is called and means.
+"""
+
+from __future__ import annotations
+
+import inspect
+import sys
+from typing import Optional
+
+import typer
+
+from crm_tui.commands._common import FORMAT_HELP, Format, actor, fail, info, me, session
+from crm_tui.commands._output import emit, emit_record
+from crm_tui.services.validate import FieldSpec
+
+
+def _option_name(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def _field_params(specs: dict[str, FieldSpec], *, for_add: bool) -> list[inspect.Parameter]:
+    params = []
+    for spec in specs.values():
+        if for_add and spec.extra.get("argument"):
+            default = typer.Argument(..., help=spec.help, show_default=False)
+        else:
+            default = typer.Option(None, _option_name(spec.name), help=spec.help, show_default=False)
+        params.append(inspect.Parameter(spec.name, inspect.Parameter.KEYWORD_ONLY,
+                                        default=default, annotation=Optional[str]))
+    return params
+
+
+def _set_signature(func, params: list[inspect.Parameter]):
+    func.__signature__ = inspect.Signature(params)
+    return func
+
+
+def _id_param(label: str) -> inspect.Parameter:
+    return inspect.Parameter("record_id", inspect.Parameter.KEYWORD_ONLY,
+                             default=typer.Argument(..., metavar="ID", help=f"The {label}'s id"), annotation=int)
+
+
+def build(noun: str, entity_name: str, specs: dict[str, FieldSpec], filters: dict[str, str],
+          summary: tuple[str, ...], plural: str) -> typer.Typer:
+    app = typer.Typer(
+        help=f"List, show, add, update and delete {plural}. `crm {noun}` alone lists them.",
+        no_args_is_help=False,
+    )
+
+    def entity():
+        from crm_tui.services.registry import ENTITIES
+
+        return ENTITIES[entity_name]
+
+    def run_list(fmt: Format, search, sort, limit, columns, filter_values: dict) -> None:
+        from crm_tui.services import records
+
+        cols = [c.strip() for c in columns.split(",")] if columns else None
+        flt = {k: (me(v) if k == "owner" else v) for k, v in filter_values.items() if v is not None}
+        with session() as s:
+            ent = entity()
+            if fmt == Format.table:
+                shown = 100 if limit is None else limit
+                total = records.count_records(ent, session=s, search=search, filters=flt)
+                rows = records.list_records(ent, session=s, search=search, filters=flt, sort=sort,
+                                            limit=shown or None)
+                n = emit(rows, fmt, columns=cols, table_columns=summary)
+                if n < total:
+                    info(f"showing {n} of {total} {plural}; use --limit 0 for all, or --format csv")
+                elif n == 0:
+                    info(f"no {plural}")
+            else:
+                emit(records.iter_records(ent, session=s, search=search, filters=flt, sort=sort, limit=limit or None),
+                     fmt, columns=cols)
+
+    @app.callback(invoke_without_command=True)
+    def default(ctx: typer.Context) -> None:
+        if ctx.invoked_subcommand is None:
+            run_list(Format.table, None, None, None, None, {})
+
+    def list_cmd(**kw) -> None:
+        flt = {name: kw.pop(name) for name in filters}
+        run_list(kw["fmt"], kw["search"], kw["sort"], kw["limit"], kw["columns"], flt)
+
+    list_params = [
+        inspect.Parameter("fmt", inspect.Parameter.KEYWORD_ONLY, annotation=Format,
+                          default=typer.Option(Format.table, "--format", help=FORMAT_HELP)),
+        inspect.Parameter("search", inspect.Parameter.KEYWORD_ONLY, annotation=Optional[str],
+                          default=typer.Option(None, "--search", help="Only rows containing every word of this text")),
+        inspect.Parameter("sort", inspect.Parameter.KEYWORD_ONLY, annotation=Optional[str],
+                          default=typer.Option(None, "--sort", help="Column to sort by; prefix with - for descending")),
+        inspect.Parameter("limit", inspect.Parameter.KEYWORD_ONLY, annotation=Optional[int],
+                          default=typer.Option(None, "--limit", min=0,
+                                               help="At most this many rows (table default 100; 0 = all)")),
+        inspect.Parameter("columns", inspect.Parameter.KEYWORD_ONLY, annotation=Optional[str],
+                          default=typer.Option(None, "--columns", help="Comma-separated columns to show")),
+    ] + [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=Optional[str],
+                          default=typer.Option(None, _option_name(name), help=help_text))
+        for name, help_text in filters.items()
+    ]
+    list_cmd.__doc__ = f"List {plural}."
+    app.command("list")(_set_signature(list_cmd, list_params))
+
+    def show_cmd(**kw) -> None:
+        from crm_tui.services import records
+
+        with session() as s:
+            row = records.get_record(entity(), session=s, record_id=kw["record_id"])
+        emit_record(row, kw["fmt"])
+
+    show_cmd.__doc__ = f"Show one {entity_name} with every field."
+    app.command("show")(_set_signature(show_cmd, [
+        _id_param(entity_name),
+        inspect.Parameter("fmt", inspect.Parameter.KEYWORD_ONLY, annotation=Format,
+                          default=typer.Option(Format.table, "--format", help=FORMAT_HELP)),
+    ]))
+
+    def add_cmd(**kw) -> None:
+        from crm_tui.services import records
+
+        fmt = kw.pop("fmt")
+        data = {k: v for k, v in kw.items() if v is not None}
+        with session() as s:
+            row = records.create_record(entity(), session=s, data=data, actor=actor())
+        _after_write(row, fmt, f"added {entity_name} {row['id']}")
+
+    add_cmd.__doc__ = f"Add a {entity_name}; prints its id."
+    app.command("add")(_set_signature(add_cmd, _field_params(specs, for_add=True) + [
+        inspect.Parameter("fmt", inspect.Parameter.KEYWORD_ONLY, annotation=Format,
+                          default=typer.Option(Format.ids, "--format", help="What to print: ids (default) or a format")),
+    ]))
+
+    def update_cmd(**kw) -> None:
+        from crm_tui.services import records
+
+        record_id = kw.pop("record_id")
+        fmt = kw.pop("fmt")
+        expected = kw.pop("if_version")
+        data = {k: ("" if v == "-" else v) for k, v in kw.items() if v is not None}
+        if not data:
+            raise fail(f"nothing to update: give at least one field, e.g. {_option_name(next(iter(specs)))}")
+        with session() as s:
+            row = records.update_record(entity(), session=s, record_id=record_id, data=data, actor=actor(),
+                                        expected_version=expected)
+        _after_write(row, fmt, f"updated {entity_name} {record_id} (version {row['version']})")
+
+    update_cmd.__doc__ = (f"Change fields of a {entity_name}. Only the options given change; "
+                          "pass '-' to clear a field. Every change is kept in the history.")
+    app.command("update")(_set_signature(update_cmd, [_id_param(entity_name)] + _field_params(specs, for_add=False) + [
+        inspect.Parameter("if_version", inspect.Parameter.KEYWORD_ONLY, annotation=Optional[int],
+                          default=typer.Option(None, "--if-version",
+                                               help="Refuse if the record is no longer at this version")),
+        inspect.Parameter("fmt", inspect.Parameter.KEYWORD_ONLY, annotation=Format,
+                          default=typer.Option(Format.ids, "--format", help="What to print: ids (default) or a format")),
+    ]))
+
+    def delete_cmd(**kw) -> None:
+        from crm_tui.services import records
+
+        record_id = kw["record_id"]
+        with session() as s:
+            row = records.get_record(entity(), session=s, record_id=record_id)
+            label = entity().label(row)
+            if not kw["yes"]:
+                if not sys.stdin.isatty():
+                    raise fail(f"refusing to delete {entity_name} {record_id} ({label}) without --yes")
+                if not typer.confirm(f"Delete {entity_name} {record_id} ({label})?", err=True):
+                    raise typer.Exit(1)
+            records.delete_record(entity(), session=s, record_id=record_id, actor=actor())
+        info(f"deleted {entity_name} {record_id} ({label})")
+
+    delete_cmd.__doc__ = f"Delete a {entity_name} (asks first unless --yes)."
+    app.command("delete")(_set_signature(delete_cmd, [
+        _id_param(entity_name),
+        inspect.Parameter("yes", inspect.Parameter.KEYWORD_ONLY, annotation=bool,
+                          default=typer.Option(False, "--yes", "-y", help="Do not ask for confirmation")),
+    ]))
+
+    def history_cmd(**kw) -> None:
+        from crm_tui.services import records
+
+        with session() as s:
+            records.get_record(entity(), session=s, record_id=kw["record_id"])
+            rows = records.history(session=s, entity=entity_name, record_id=kw["record_id"])
+        emit(rows, kw["fmt"], table_columns=("changed_at", "actor", "field", "old_value", "new_value", "batch_id"))
+
+    history_cmd.__doc__ = f"Show every recorded change to a {entity_name}, newest first."
+    app.command("history")(_set_signature(history_cmd, [
+        _id_param(entity_name),
+        inspect.Parameter("fmt", inspect.Parameter.KEYWORD_ONLY, annotation=Format,
+                          default=typer.Option(Format.table, "--format", help=FORMAT_HELP)),
+    ]))
+    return app
+
+
+def _after_write(row: dict, fmt: Format, message: str) -> None:
+    info(message)
+    if fmt == Format.ids:
+        typer.echo(row["id"])
+    else:
+        emit_record(row, fmt)

@@ -1,0 +1,345 @@
+"""Deterministic, realistic demo data, written in bulk.
+
+Rows are generated as tuples and written with the driver's bulk path inside one
+transaction (executemany on SQLite, COPY on PostgreSQL): never ORM objects one
+by one. One million opportunities take well under a minute.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import func, select, text
+from sqlalchemy.engine import Connection, Engine
+
+from crm_tui.errors import Conflict, ValidationError
+from crm_tui.store.models import Account, Activity, Contact, Lead, Opportunity, Stage
+
+SIZES = {"small": 500, "medium": 20_000, "large": 1_000_000}
+
+
+@dataclass
+class DemoCounts:
+    users: int
+    accounts: int
+    contacts: int
+    leads: int
+    opportunities: int
+    activities: int
+
+    @classmethod
+    def for_opportunities(cls, n: int) -> "DemoCounts":
+        accounts = max(20, n // 8)
+        return cls(users=8, accounts=accounts, contacts=max(40, n // 4), leads=max(50, n // 8),
+                   opportunities=n, activities=max(100, n // 4))
+
+
+def parse_size(size: str) -> int:
+    text_value = str(size).strip().lower().replace("_", "").replace(",", "")
+    if text_value in SIZES:
+        return SIZES[text_value]
+    if text_value.endswith("k") and text_value[:-1].isdigit():
+        return int(text_value[:-1]) * 1000
+    if text_value.endswith("m") and text_value[:-1].isdigit():
+        return int(text_value[:-1]) * 1_000_000
+    if text_value.isdigit() and int(text_value) > 0:
+        return int(text_value)
+    raise ValidationError("size", size, "is not small, medium, large or a number of opportunities")
+
+
+_PREFIX = ("Acme", "Globex", "Initech", "Umbrella", "Stark", "Wayne", "Hooli", "Vandelay", "Soylent", "Cyberdyne",
+           "Tyrell", "Wonka", "Gringotts", "Oscorp", "Monarch", "Aperture", "Massive", "Pied Piper", "Nakatomi",
+           "Blue Sun", "Northwind", "Contoso", "Fabrikam", "Tailspin", "Litware", "Adventure", "Proseware",
+           "Alpine", "Coho", "Fourth Coffee", "Lucerne", "Margie's", "Trey", "Wide World", "Woodgrove",
+           "Zentrix", "Bluestone", "Redwood", "Silverline", "Brightpath", "Ironclad", "Quantum", "Nimbus",
+           "Polaris", "Sunrise", "Evergreen", "Keystone", "Summit", "Harbor", "Pinnacle", "Cobalt", "Vertex",
+           "Orion", "Atlas", "Beacon", "Cascade", "Crescent", "Falcon", "Granite", "Horizon", "Lumen", "Meridian",
+           "Müller", "Nordström", "Société Générale de", "Ōsaka", "Zürich")
+_NOUN = ("Systems", "Labs", "Logistics", "Analytics", "Foods", "Health", "Robotics", "Media", "Energy", "Capital",
+         "Software", "Networks", "Retail", "Partners", "Dynamics", "Solutions", "Industries", "Holdings",
+         "Biotech", "Consulting", "Motors", "Textiles", "Ventures", "Studios", "Data", "Cloud", "Security")
+_SUFFIX = ("Inc", "LLC", "Ltd", "Corp", "GmbH", "Co", "SA", "plc", "")
+_FIRST = ("James", "Mary", "Robert", "Patricia", "John", "Jennifer", "Michael", "Linda", "David", "Elizabeth",
+          "William", "Barbara", "Richard", "Susan", "Joseph", "Jessica", "Thomas", "Sarah", "Carlos", "Maria",
+          "Wei", "Mei", "Hiroshi", "Yuki", "Ahmed", "Fatima", "Olga", "Dmitri", "Priya", "Arjun", "Chloé",
+          "François", "Zoë", "Søren", "Ana", "José", "Lucía", "Björn", "Aisha", "Kwame", "Noah", "Emma",
+          "Liam", "Olivia", "Mateo", "Sofia", "Lars", "Ingrid", "Giulia", "Marco")
+_LAST = ("Smith", "Johnson", "Williams", "Brown", "Jones", "Garcia", "Miller", "Davis", "Rodriguez", "Martinez",
+         "Hernandez", "Lopez", "Gonzalez", "Wilson", "Anderson", "Thomas", "Taylor", "Moore", "Jackson", "Martin",
+         "Lee", "Chen", "Wang", "Tanaka", "Sato", "Khan", "Patel", "Ivanova", "Petrov", "Müller", "Schmidt",
+         "Dubois", "Lefèvre", "Rossi", "Bianchi", "Nielsen", "Andersson", "O'Brien", "Nguyen", "Kim", "Okafor",
+         "Mensah", "García", "Fernández", "Novák", "Kowalski", "Yılmaz", "Haddad", "Cohen", "Silva")
+_TITLES = ("CEO", "CTO", "CFO", "COO", "VP Sales", "VP Marketing", "VP Engineering", "Head of Procurement",
+           "IT Director", "Operations Manager", "Marketing Manager", "Product Manager", "Software Engineer",
+           "Data Analyst", "Office Manager", "Purchasing Agent", "Finance Director", "HR Director",
+           "Account Executive", "Customer Success Lead")
+_INDUSTRIES = ("Technology", "Software", "Retail", "Finance", "Healthcare", "Manufacturing", "Education",
+               "Telecommunications", "Energy", "Real Estate", "Media", "Logistics", "Hospitality", "Legal")
+_PLACES = (("San Francisco", "CA"), ("Los Angeles", "CA"), ("San Diego", "CA"), ("New York", "NY"),
+           ("Brooklyn", "NY"), ("Austin", "TX"), ("Dallas", "TX"), ("Houston", "TX"), ("Seattle", "WA"),
+           ("Portland", "OR"), ("Denver", "CO"), ("Chicago", "IL"), ("Boston", "MA"), ("Miami", "FL"),
+           ("Atlanta", "GA"), ("Phoenix", "AZ"), ("Minneapolis", "MN"), ("Detroit", "MI"),
+           ("Philadelphia", "PA"), ("Raleigh", "NC"), ("Nashville", "TN"), ("Salt Lake City", "UT"))
+_SOURCES = ("Website", "Referral", "Trade show", "Cold call", "Webinar", "Partner", "LinkedIn", "Email campaign",
+            "Web form", "Inbound call")
+_PRODUCTS = ("CRM rollout", "Data platform", "Support plan", "Analytics suite", "Cloud migration", "Security audit",
+             "Chatbot", "E-commerce site", "Mobile app", "Training", "Licence renewal", "Integration project",
+             "Managed services", "Hardware refresh", "Consulting retainer")
+_NEXT = ("Send proposal", "Schedule demo", "Follow up call", "Negotiate terms", "Legal review", "Get budget approval",
+         "Introduce to CTO", "Send case study", None, None)
+_LOST = ("price", "competition", "budget", "missing features", "timing", "no decision maker", "unresponsive",
+         "poor fit", "other")
+_LEAD_STATUSES = ("new", "contacted", "nurture", "qualified", "unqualified", "converted", "junk")
+_ROLES = ("decision maker", "champion", "influencer", "user", "blocker", None, None)
+_ACTIVITY = (("call", "Discovery call"), ("call", "Follow-up call"), ("meeting", "On-site meeting"),
+             ("meeting", "Product demo"), ("email", "Sent pricing"), ("email", "Sent case study"),
+             ("note", "Budget confirmed"), ("note", "Champion identified"), ("task", "Send contract"),
+             ("task", "Prepare proposal"), ("whatsapp", "Quick question about invoice"))
+USERS = (("alice", "Alice Anderson", "admin"), ("bob", "Bob Brown", "sales"), ("carol", "Carol Chen", "sales"),
+         ("dave", "Dave Dubois", "sales"), ("erin", "Erin Okafor", "sales"), ("frank", "Frank Müller", "sales"),
+         ("grace", "Grace Patel", "manager"), ("heidi", "Heidi Nielsen", "sales"))
+
+
+@functools.lru_cache(maxsize=None)
+def _slug(name: str) -> str:
+    return "".join(ch for ch in name.lower() if ch.isascii() and ch.isalnum())[:20] or "company"
+
+
+class _Writer:
+    """Bulk rows through the raw driver connection, inside the caller's transaction."""
+
+    def __init__(self, conn: Connection):
+        self.conn = conn
+        self.dialect = conn.dialect.name
+        self.raw = conn.connection.driver_connection
+        self._ts: dict[dt.datetime, str] = {}
+
+    def ts(self, value: dt.datetime | None):
+        if value is None or self.dialect != "sqlite":
+            return value
+        text_value = self._ts.get(value)
+        if text_value is None:
+            text_value = self._ts[value] = value.strftime("%Y-%m-%d %H:%M:%S.000000")
+        return text_value
+
+    def without_indexes(self, tables):
+        """Drop the secondary indexes of ``tables`` for the load; ``restore`` builds them again."""
+        self._dropped = [ix for t in tables for ix in t.indexes]
+        for ix in self._dropped:
+            ix.drop(self.conn)
+        if self.dialect == "sqlite":
+            self.conn.exec_driver_sql("PRAGMA cache_size=-262144")
+
+    def restore(self):
+        for ix in self._dropped:
+            ix.create(self.conn)
+
+    def d(self, value: dt.date | None):
+        if value is None or self.dialect != "sqlite":
+            return value
+        return value.isoformat()
+
+    def write(self, table: str, columns: tuple[str, ...], rows) -> None:
+        if self.dialect == "postgresql":
+            cur = self.raw.cursor()
+            with cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            cur.close()
+        else:
+            cur = self.raw.cursor()
+            marks = ", ".join("?" for _ in columns)
+            cur.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
+            cur.close()
+
+
+def database_is_empty(conn: Connection) -> bool:
+    for model in (Account, Opportunity, Lead, Contact):
+        if conn.execute(select(func.count()).select_from(model.__table__)).scalar():
+            return False
+    return True
+
+
+def clear(conn: Connection) -> None:
+    for name in ("changes", "taggings", "tags", "activities", "leads", "opportunities", "contacts", "accounts", "users"):
+        conn.execute(text(f"DELETE FROM {name}"))
+
+
+def generate(engine: Engine, *, opportunities: int, seed: int = 42, me: str | None = None,
+             replace: bool = False, today: dt.date | None = None,
+             progress: Callable[[str, int], None] | None = None) -> DemoCounts:
+    """Fill the database with demo data in one transaction; returns the counts written."""
+    counts = DemoCounts.for_opportunities(opportunities)
+    rng = random.Random(seed)
+    rand = rng.random
+
+    def pick(seq):
+        return seq[int(rand() * len(seq))]
+
+    def ri(low: int, high: int) -> int:
+        return low + int(rand() * (high - low + 1))
+
+    today = today or dt.date.today()
+    now = dt.datetime.combine(today, dt.time(9, 0), tzinfo=dt.timezone.utc)
+    report = progress or (lambda _name, _n: None)
+    with engine.begin() as conn:
+        if not database_is_empty(conn):
+            if not replace:
+                raise Conflict("the database already has data; use --replace to wipe it and write demo data")
+            clear(conn)
+        w = _Writer(conn)
+        w.without_indexes([m.__table__ for m in (Account, Contact, Lead, Opportunity, Activity)])
+        stages = [dict(r._mapping) for r in conn.execute(select(Stage.__table__).order_by(Stage.position))]
+        if not stages:
+            raise Conflict("no pipeline stages are defined")
+
+        # Users: the demo team, plus the person running it so "me" owns deals too.
+        users = list(USERS)
+        if me and me not in {u[0] for u in users}:
+            users.append((me, me, "sales"))
+        user_ids = list(range(1, len(users) + 1))
+        w.write("users", ("id", "username", "name", "email", "role", "active", "created_at"),
+                [(i, u, n, f"{u}@example.com", r, True, w.ts(now - dt.timedelta(days=400)))
+                 for i, (u, n, r) in enumerate(users, start=1)])
+        counts.users = len(users)
+        sales_ids = [i for i, (_u, _n, r) in enumerate(users, start=1) if r != "manager"]
+        report("users", len(users))
+
+        # Accounts.
+        account_names = []
+        rows = []
+        for i in range(1, counts.accounts + 1):
+            name = f"{pick(_PREFIX)} {pick(_NOUN)}"
+            suffix = pick(_SUFFIX)
+            if i > 200:
+                name = f"{name} {i}"
+            full = f"{name} {suffix}".strip()
+            account_names.append(full)
+            city, state = pick(_PLACES)
+            created = now - dt.timedelta(days=ri(30, 900), minutes=10 * ri(0, 144))
+            status = rng.choices(("prospect", "active", "churned"), (5, 8, 1))[0]
+            rows.append((i, full, f"www.{_slug(name)}.com", pick(_INDUSTRIES),
+                         f"+1 {ri(200, 989)} 555 {ri(1000, 9999)}", f"info@{_slug(name)}.com",
+                         f"{ri(1, 9999)} Market Street", city, state, f"{ri(10000, 99999)}",
+                         "United States", status, pick(sales_ids), pick(_SOURCES),
+                         pick((10, 25, 50, 120, 300, 800, 2500, 12000)), None, 0, "USD",
+                         w.ts(created), w.ts(created), 1))
+        w.write("accounts", ("id", "name", "website", "industry", "phone", "email", "street", "city", "state",
+                             "postal_code", "country", "status", "owner_id", "source", "employees", "description",
+                             "lifetime_value_minor", "currency", "created_at", "updated_at", "version"), rows)
+        report("accounts", counts.accounts)
+
+        # Contacts: spread over accounts, a decision maker first.
+        rows = []
+        contact_account = []
+        for i in range(1, counts.contacts + 1):
+            account_id = ((i - 1) % counts.accounts) + 1
+            contact_account.append(account_id)
+            first, last = pick(_FIRST), pick(_LAST)
+            first_of_account = i <= counts.accounts
+            email = f"{_slug(first)}.{_slug(last)}{i}@{_slug(account_names[account_id - 1].split(' ')[0])}.com"
+            created = now - dt.timedelta(days=ri(10, 800))
+            rows.append((i, account_id, first, last, email, f"+1 {ri(200, 989)} 555 {ri(1000, 9999)}",
+                         pick(_TITLES), "decision maker" if first_of_account else pick(_ROLES),
+                         first_of_account, None if first_of_account else account_id, pick(sales_ids), None,
+                         w.ts(created), w.ts(created), 1))
+        w.write("contacts", ("id", "account_id", "first_name", "last_name", "email", "phone", "title", "buying_role",
+                             "is_primary", "reports_to_id", "owner_id", "notes", "created_at", "updated_at",
+                             "version"), rows)
+        report("contacts", counts.contacts)
+
+        # Leads in every status.
+        rows = []
+        for i in range(1, counts.leads + 1):
+            first, last = pick(_FIRST), pick(_LAST)
+            company = f"{pick(_PREFIX)} {pick(_NOUN)}"
+            city, state = pick(_PLACES)
+            status = _LEAD_STATUSES[i % len(_LEAD_STATUSES)] if i <= 14 else rng.choices(
+                _LEAD_STATUSES, (6, 5, 3, 3, 2, 2, 1))[0]
+            created = now - dt.timedelta(days=ri(0, 120), minutes=10 * ri(0, 144))
+            follow = None
+            if status in ("new", "contacted", "nurture", "qualified"):
+                follow = now + dt.timedelta(days=ri(-5, 14), hours=ri(0, 8))
+            rows.append((i, first, last, f"{_slug(first)}.{_slug(last)}{i}@{_slug(company)}.com",
+                         f"+1 {ri(200, 989)} 555 {ri(1000, 9999)}", pick(_TITLES), company,
+                         f"www.{_slug(company)}.com", pick(_INDUSTRIES), city, state, "United States",
+                         pick(_SOURCES), status, ri(0, 100), pick(sales_ids), w.ts(follow),
+                         None, w.ts(created), w.ts(created), 1))
+        w.write("leads", ("id", "first_name", "last_name", "email", "phone", "title", "company", "website",
+                          "industry", "city", "state", "country", "source", "status", "score", "owner_id",
+                          "next_follow_up", "notes", "created_at", "updated_at", "version"), rows)
+        report("leads", counts.leads)
+
+        # Opportunities across every stage.
+        open_stages = [s for s in stages if not s["is_won"] and not s["is_lost"]]
+        won = next(s for s in stages if s["is_won"])
+        lost = next(s for s in stages if s["is_lost"])
+        stage_pool = open_stages * 3 + [won] * 2 + [lost] * 2
+        rows = []
+        for i in range(1, counts.opportunities + 1):
+            account_id = ri(1, counts.accounts)
+            stage = stage_pool[rng.randrange(len(stage_pool))] if i > len(stages) else stages[i - 1]
+            amount = pick((5, 8, 12, 15, 20, 25, 30, 40, 50, 75, 100, 150, 250)) * 100_000 + ri(0, 99) * 1000
+            created = now - dt.timedelta(days=ri(1, 540), minutes=10 * ri(0, 144))
+            closed = stage["is_won"] or stage["is_lost"]
+            if closed:
+                actual = (created + dt.timedelta(days=ri(7, 150))).date()
+                actual = min(actual, today)
+                expected = actual + dt.timedelta(days=ri(-20, 20))
+            else:
+                actual = None
+                expected = today + dt.timedelta(days=ri(-45, 180))
+            changed = created + dt.timedelta(days=ri(0, 30))
+            changed = min(changed, now)
+            contact_id = ((account_id - 1) % counts.contacts) + 1 if account_id <= counts.contacts else None
+            rows.append((i, f"{account_names[account_id - 1]} – {pick(_PRODUCTS)}", account_id, contact_id,
+                         pick(sales_ids), stage["id"], stage["probability"], False, amount, "USD",
+                         w.d(expected), w.d(actual), pick(_SOURCES), None, pick(_NEXT) if not closed else None,
+                         pick(_LOST) if stage["is_lost"] else None, None, w.ts(changed), w.ts(created),
+                         w.ts(changed), 1))
+        w.write("opportunities", ("id", "name", "account_id", "primary_contact_id", "owner_id", "stage_id",
+                                  "probability", "probability_manual", "amount_minor", "currency", "expected_close",
+                                  "actual_close", "source", "description", "next_step", "lost_reason",
+                                  "forecast_category", "stage_changed_at", "created_at", "updated_at", "version"),
+                rows)
+        del rows
+        report("opportunities", counts.opportunities)
+
+        # Activities: history on deals and accounts, and open tasks around today.
+        rows = []
+        for i in range(1, counts.activities + 1):
+            kind, subject = pick(_ACTIVITY)
+            opp_id = ri(1, counts.opportunities)
+            contact_id = ri(1, counts.contacts)
+            account_id = contact_account[contact_id - 1]
+            occurred = now - dt.timedelta(days=ri(0, 200), minutes=10 * ri(0, 60))
+            due = completed = None
+            if kind == "task":
+                due = now + dt.timedelta(days=ri(-7, 14), hours=ri(0, 8))
+                completed = occurred if rng.random() < 0.4 else None
+            rows.append((i, kind, subject, f"{subject} with {pick(_FIRST)}.", w.ts(due), w.ts(completed),
+                         w.ts(occurred), pick(sales_ids), account_id, contact_id, None, opp_id,
+                         w.ts(occurred), w.ts(occurred), 1))
+        w.write("activities", ("id", "type", "subject", "body", "due_at", "completed_at", "occurred_at", "owner_id",
+                               "account_id", "contact_id", "lead_id", "opportunity_id", "created_at", "updated_at",
+                               "version"), rows)
+        del rows
+        report("activities", counts.activities)
+
+        w.restore()
+        if w.dialect == "postgresql":
+            for name in ("users", "accounts", "contacts", "leads", "opportunities", "activities"):
+                conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
+                                  f"(SELECT coalesce(max(id), 1) FROM {name}))"))
+        if w.dialect == "sqlite":
+            conn.exec_driver_sql("ANALYZE")
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("ANALYZE")
+    return counts
+
+
