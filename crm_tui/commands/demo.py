@@ -14,6 +14,8 @@ def demo(
                                                      "or a number of opportunities such as 250000"),
     seed: int = typer.Option(42, "--seed", help="Random seed: the same seed writes the same data"),
     replace: bool = typer.Option(False, "--replace", help="Delete every existing record first"),
+    if_empty: bool = typer.Option(False, "--if-empty",
+                                  help="Write demo data only into an empty database; otherwise leave it as it is"),
 ) -> None:
     """Write demo data: users, accounts, contacts, leads, deals in every stage and activities."""
     from crm_tui.errors import CRMError
@@ -22,6 +24,9 @@ def demo(
     try:
         n = demo_service.parse_size(size)
         engine = State.engine()
+        if if_empty and not replace and not demo_service.is_empty(engine):
+            info("the database already has data; leaving it as it is")
+            return
         started = time.perf_counter()
         counts = demo_service.generate(
             engine, opportunities=n, seed=seed, me=actor(), replace=replace,

@@ -164,6 +164,11 @@ def database_is_empty(conn: Connection) -> bool:
     return True
 
 
+def is_empty(engine: Engine) -> bool:
+    with engine.connect() as conn:
+        return database_is_empty(conn)
+
+
 def clear(conn: Connection) -> None:
     for name in ("changes", "taggings", "tags", "activities", "leads", "opportunities", "contacts", "accounts", "users"):
         conn.execute(text(f"DELETE FROM {name}"))
