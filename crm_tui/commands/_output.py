@@ -6,9 +6,7 @@ a currency column. Data goes to stdout only.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import json
 import sys
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
@@ -64,6 +62,9 @@ def pick_columns(row: dict, columns: Sequence[str] | None) -> list[str]:
 def emit(rows: Iterable[dict], fmt: Format, *, columns: Sequence[str] | None = None,
          table_columns: Sequence[str] | None = None, title: str | None = None, out=None) -> int:
     """Write rows in ``fmt``; returns how many were written. Streams except for tables."""
+    import csv
+    import json
+
     out = out or sys.stdout
     n = 0
     if fmt == Format.ids:
@@ -98,7 +99,6 @@ def emit(rows: Iterable[dict], fmt: Format, *, columns: Sequence[str] | None = N
             n += 1
         return n
     # table
-    from rich.console import Console
     from rich.table import Table
 
     materialised = list(rows)
@@ -111,20 +111,30 @@ def emit(rows: Iterable[dict], fmt: Format, *, columns: Sequence[str] | None = N
         table.add_column(c, justify=justify, overflow="fold")
     for row in materialised:
         table.add_row(*[_human(row[c]) for c in cols])
-    Console(file=out, soft_wrap=False).print(table)
+    _console(out).print(table)
     return len(materialised)
+
+
+def _console(out=None):
+    """A console for tables: the terminal's width, or wide enough not to fold when piped."""
+    from rich.console import Console
+
+    out = out or sys.stdout
+    width = None if out.isatty() else 240
+    return Console(file=out, width=width, soft_wrap=False)
 
 
 def emit_record(row: dict, fmt: Format) -> None:
     """One record: a two-column field/value table for people, else like a one-row list."""
     if fmt != Format.table:
+        import json
+
         if fmt == Format.json:
             sys.stdout.write(json.dumps({k: _plain(v) for k, v in row.items() if k not in HIDDEN},
                                         ensure_ascii=False, indent=2) + "\n")
         else:
             emit([row], fmt)
         return
-    from rich.console import Console
     from rich.table import Table
 
     table = Table(show_header=False, box=None, padding=(0, 2))
@@ -133,4 +143,4 @@ def emit_record(row: dict, fmt: Format) -> None:
     for key, value in row.items():
         if key not in HIDDEN:
             table.add_row(key, _human(value))
-    Console().print(table)
+    _console().print(table)
