@@ -71,6 +71,7 @@ OPPORTUNITY_FIELDS = _specs(
     FieldSpec("expected_close", kind="date", help="Expected close date: YYYY-MM-DD or today+30d"),
     FieldSpec("source", max_len=100, help="Lead source"),
     FieldSpec("next_step", max_len=255, help="The next step"),
+    FieldSpec("competitors", max_len=255, help="Competitors in the deal, comma-separated"),
     FieldSpec("description", max_len=10_000, help="Description"),
     FieldSpec("forecast_category", kind="choice", choices=FORECAST_CATEGORIES,
               help="pipeline, best case, commit, closed or omitted (default: from the stage)"),

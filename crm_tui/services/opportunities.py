@@ -26,7 +26,7 @@ def _columns():
         "probability": T.c.probability, "amount_minor": T.c.amount_minor, "currency": T.c.currency,
         "expected_close": T.c.expected_close, "actual_close": T.c.actual_close,
         "forecast_category": func.coalesce(T.c.forecast_category, _stage.c.forecast_category),
-        "source": T.c.source, "next_step": T.c.next_step, "lost_reason": T.c.lost_reason,
+        "source": T.c.source, "next_step": T.c.next_step, "competitors": T.c.competitors, "lost_reason": T.c.lost_reason,
         "description": T.c.description, "stage_changed_at": T.c.stage_changed_at,
         "created_at": T.c.created_at, "updated_at": T.c.updated_at, "version": T.c.version,
         "stage_position": _stage.c.position,

@@ -131,8 +131,19 @@ class Opportunity(Versioned, table=True):
     description: Optional[str] = Field(default=None, sa_column=Column(Text))
     next_step: Optional[str] = Field(default=None, max_length=255)
     lost_reason: Optional[str] = Field(default=None, max_length=100)
+    competitors: Optional[str] = Field(default=None, max_length=255)
     forecast_category: Optional[str] = Field(default=None, max_length=16)
     stage_changed_at: dt.datetime = Field(default_factory=utcnow, nullable=False)
+
+
+class OpportunityContact(SQLModel, table=True):
+    """A contact's role in one opportunity's buying group."""
+
+    __tablename__: ClassVar[str] = "opportunity_contacts"
+
+    opportunity_id: int = Field(foreign_key="opportunities.id", primary_key=True, ondelete="CASCADE")
+    contact_id: int = Field(foreign_key="contacts.id", primary_key=True, ondelete="CASCADE")
+    role: Optional[str] = Field(default=None, max_length=32)
 
 
 class Lead(Versioned, table=True):
@@ -217,6 +228,21 @@ class Tagging(SQLModel, table=True):
     tag_id: int = Field(foreign_key="tags.id", primary_key=True, ondelete="CASCADE")
     entity: str = Field(max_length=32, primary_key=True)
     record_id: int = Field(primary_key=True)
+    created_at: dt.datetime = Field(default_factory=utcnow, nullable=False)
+
+
+class SavedView(SQLModel, table=True):
+    """A named filter (the one filter language), sort and columns for one entity."""
+
+    __tablename__: ClassVar[str] = "saved_views"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100, unique=True, nullable=False)
+    entity: str = Field(max_length=32, nullable=False)
+    where: Optional[str] = Field(default=None, sa_column=Column("where_text", Text))
+    sort: Optional[str] = Field(default=None, max_length=100)
+    columns: Optional[str] = Field(default=None, max_length=1000)
+    owner: Optional[str] = Field(default=None, max_length=64)
     created_at: dt.datetime = Field(default_factory=utcnow, nullable=False)
 
 
