@@ -1,0 +1,64 @@
+"""Time a Textual app from process start to its first paint (headless, to on_ready).
+
+    python bench/paint.py minimal
+    python bench/paint.py crm DATABASE_URL
+
+Prints two numbers in seconds: ready (on_ready fired) and loaded (the app's
+background workers, such as the first page of the list, have finished).
+The process start is taken from the OS, so imports count.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+
+def _process_start() -> float:
+    """Seconds since this process was created, from /proc (Linux)."""
+    with open("/proc/self/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    start_ticks = int(fields[19])
+    with open("/proc/uptime") as f:
+        uptime = float(f.read().split()[0])
+    return uptime - start_ticks / os.sysconf("SC_CLK_TCK")
+
+
+T0 = time.perf_counter() - _process_start()
+
+
+def main() -> None:
+    which = sys.argv[1]
+    if which == "minimal":
+        from textual.app import App, ComposeResult
+        from textual.widgets import Footer, Header, Label
+
+        class Minimal(App):
+            def compose(self) -> ComposeResult:
+                yield Header()
+                yield Label("hello")
+                yield Footer()
+
+        app = Minimal()
+    else:
+        from crm_tui.app import make_app
+        from crm_tui.store.db import open_engine
+
+        app = make_app(engine=open_engine(sys.argv[2]), user="bench")
+
+    marks: dict[str, float] = {}
+
+    async def auto_pilot(pilot) -> None:
+        marks["ready"] = time.perf_counter() - T0
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+        marks["loaded"] = time.perf_counter() - T0
+        pilot.app.exit()
+
+    app.run(headless=True, size=(160, 48), auto_pilot=auto_pilot)
+    print(f"{marks['ready']:.4f} {marks['loaded']:.4f}")
+
+
+if __name__ == "__main__":
+    main()

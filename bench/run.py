@@ -1,0 +1,116 @@
+"""crm-tui benchmarks: each measured side by side with a reference in the same run.
+
+    .venv/bin/python bench/run.py                 # everything, on a medium demo database
+    .venv/bin/python bench/run.py --size large    # the TUI on 1,000,000 opportunities
+    .venv/bin/python bench/run.py cli_help        # one benchmark
+
+Benchmarks are not tests: they print figures with their targets. Machines are
+noisy, so each figure is a median of several runs, alternating subject and
+reference, and the verdict is a ratio against the reference.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+PY = sys.executable
+RESULTS = HERE / "results"
+
+
+def _bin(name: str) -> str:
+    candidate = Path(PY).parent / name
+    return str(candidate) if candidate.exists() else name
+
+
+def _time(cmd: list[str], env=None) -> float:
+    start = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    return time.perf_counter() - start
+
+
+def _report(name: str, subject: float, reference: float, target: float, unit: str = "s",
+            subject_label: str = "crm", reference_label: str = "reference") -> bool:
+    ratio = subject / reference
+    ok = ratio <= target
+    print(f"{name:<28} {subject_label} {subject * 1000:8.1f} ms   {reference_label} {reference * 1000:8.1f} ms   "
+          f"ratio {ratio:5.2f}x   target <= {target:.2f}x   {'OK' if ok else 'MISS'}")
+    return ok
+
+
+def bench_cli_help(args) -> bool:
+    """`crm --help` against a trivial Typer app's --help (target: within 1.3x)."""
+    crm = [_bin("crm"), "--help"]
+    ref = [PY, str(HERE / "trivial_typer.py"), "--help"]
+    env = {**os.environ, "COLUMNS": "100"}
+    for _ in range(2):  # warm the file cache
+        _time(crm, env)
+        _time(ref, env)
+    a, b = [], []
+    for _ in range(args.runs):
+        a.append(_time(crm, env))
+        b.append(_time(ref, env))
+    return _report("cli: crm --help", statistics.median(a), statistics.median(b), 1.3,
+                   reference_label="trivial typer")
+
+
+def _demo_db(size: str) -> str:
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / f"demo-{size}.db"
+    if not path.exists():
+        print(f"building {path} with `crm demo --size {size}` ...", file=sys.stderr)
+        started = time.perf_counter()
+        subprocess.run([_bin("crm"), "--db", str(path), "demo", "--size", size], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        print(f"  built in {time.perf_counter() - started:.1f}s", file=sys.stderr)
+    return f"sqlite:///{path}"
+
+
+def _paint(which: list[str]) -> tuple[float, float]:
+    out = subprocess.run([PY, str(HERE / "paint.py"), *which], check=True, capture_output=True, text=True,
+                         env={**os.environ, "TEXTUAL": ""}).stdout.split()
+    return float(out[0]), float(out[1])
+
+
+def bench_tui_paint(args) -> bool:
+    """The TUI's first paint on the demo database against a minimal Textual app (target: within 1.5x)."""
+    url = _demo_db(args.size)
+    _paint(["minimal"])
+    _paint(["crm", url])
+    crm_ready, crm_loaded, ref_ready = [], [], []
+    for _ in range(max(3, args.runs // 2)):
+        r, loaded = _paint(["crm", url])
+        crm_ready.append(r)
+        crm_loaded.append(loaded)
+        ref_ready.append(_paint(["minimal"])[0])
+    ok = _report(f"tui: first paint ({args.size})", statistics.median(crm_ready), statistics.median(ref_ready), 1.5,
+                 reference_label="minimal textual")
+    print(f"{'':<28} (first page of accounts loaded by the worker at {statistics.median(crm_loaded) * 1000:.1f} ms)")
+    return ok
+
+
+BENCHES = {"cli_help": bench_cli_help, "tui_paint": bench_tui_paint}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("names", nargs="*", choices=[[], *BENCHES], help="benchmarks to run (default: all)")
+    parser.add_argument("--runs", type=int, default=15, help="runs per subject (median taken)")
+    parser.add_argument("--size", default="medium", help="demo database size for the TUI benchmarks")
+    args = parser.parse_args()
+    names = args.names or list(BENCHES)
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} cpus, {args.runs} runs each")
+    results = {name: BENCHES[name](args) for name in names}
+    missed = [n for n, ok in results.items() if not ok]
+    print("all targets met" if not missed else f"missed: {', '.join(missed)}")
+
+
+if __name__ == "__main__":
+    main()
