@@ -142,7 +142,7 @@ def blank_url(request, tmp_path):
     if request.param == "sqlite":
         yield sqlite_url(tmp_path / "blank.db")
         return
-    from sqlalchemy import create_engine
+    from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
     base = make_url(POSTGRES_URL)
@@ -150,8 +150,15 @@ def blank_url(request, tmp_path):
     admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
+            # The same encoding and locale as the test database, whatever the cluster's defaults.
+            encoding, collate, ctype = conn.execute(text(
+                "SELECT pg_encoding_to_char(encoding), datcollate, datctype FROM pg_database WHERE datname = :d"
+            ), {"d": base.database}).one()
             conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)')
-            conn.exec_driver_sql(f'CREATE DATABASE "{scratch}"')
+            conn.exec_driver_sql(
+                f"CREATE DATABASE \"{scratch}\" TEMPLATE template0 ENCODING '{encoding}' "
+                f"LC_COLLATE '{collate}' LC_CTYPE '{ctype}'"
+            )
     except Exception as exc:  # no CREATEDB right: say so rather than pass silently
         admin.dispose()
         pytest.skip(f"cannot create a scratch PostgreSQL database: {exc}")
