@@ -11,7 +11,7 @@ from typing import Optional
 import typer
 
 from crm_tui import __version__
-from crm_tui.commands import admin, bulk, demo, records
+from crm_tui.commands import admin, bulk, demo, io, records
 from crm_tui.commands._common import State, fail
 from crm_tui.services import fields
 
@@ -81,6 +81,7 @@ app.add_typer(bulk.tag_app, name="tag", help="Add or remove a tag on many record
 app.command("update")(bulk.update)
 app.command("delete")(bulk.delete)
 app.command("undo")(bulk.undo)
+app.command("export")(io.export)
 
 
 def main() -> None:

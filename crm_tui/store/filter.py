@@ -424,7 +424,7 @@ class Parser:
                 cond = _cmp(col, op, text)
             return self._wrap(field, cond)
         if kind == "int":
-            number = self.integer(field, v)
+            number = self.integer(field, v, col)
             return self._wrap(field, _cmp_ne_null(col, op, number))
         if kind == "bool":
             text = v.text.strip().lower()
@@ -469,13 +469,19 @@ class Parser:
         tz = self.ctx.tz or dt.datetime.now().astimezone().tzinfo
         return dt.datetime.combine(day, dt.time(0, 0), tzinfo=tz).astimezone(dt.timezone.utc)
 
-    def integer(self, field: FilterField, v: Token) -> int:
+    def integer(self, field: FilterField, v: Token, col=None) -> int:
         try:
             number = int(v.text.replace("_", "").replace(",", "").strip())
         except ValueError:
             raise self.error(v, f"{field.name} is a whole number, not") from None
-        if not INT_MIN <= number <= INT_MAX:
-            raise self.error(v, f"{field.name} is out of range:")
+        from sqlalchemy import BigInteger, Integer
+
+        low, high = INT_MIN, INT_MAX
+        type_ = getattr(col, "type", None)
+        if isinstance(type_, Integer) and not isinstance(type_, BigInteger):
+            low, high = -(2**31), 2**31 - 1  # a 32-bit column on PostgreSQL
+        if not low <= number <= high:
+            raise self.error(v, f"{field.name} is out of range ({low} to {high}):")
         return number
 
     def money(self, field: FilterField, col, op: str, v: Token) -> ColumnElement:
