@@ -99,6 +99,17 @@ def bench_tui_paint(args) -> bool:
 BENCHES = {"cli_help": bench_cli_help, "tui_paint": bench_tui_paint}
 
 
+def _power_benches() -> dict:
+    sys.path.insert(0, str(HERE))
+    sys.modules.setdefault("run", sys.modules[__name__])  # bench_power uses this module's helpers
+    import bench_power
+
+    return bench_power.BENCHES
+
+
+BENCHES.update(_power_benches())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("names", nargs="*", choices=[[], *BENCHES], help="benchmarks to run (default: all)")

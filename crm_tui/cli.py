@@ -11,7 +11,7 @@ from typing import Optional
 import typer
 
 from crm_tui import __version__
-from crm_tui.commands import admin, demo, records
+from crm_tui.commands import admin, bulk, demo, io, records, views
 from crm_tui.commands._common import State, fail
 from crm_tui.services import fields
 
@@ -77,6 +77,12 @@ app.add_typer(admin.db_app, name="db", help="The database: upgrade its schema, s
 app.add_typer(admin.user_app, name="user", help="Users: who owns records and makes changes.")
 app.add_typer(admin.stage_app, name="stage", help="Pipeline stages and their probabilities.")
 app.command("demo")(demo.demo)
+app.add_typer(bulk.tag_app, name="tag", help="Add or remove a tag on many records at once.")
+app.command("update")(bulk.update)
+app.command("delete")(bulk.delete)
+app.command("undo")(bulk.undo)
+app.command("export")(io.export)
+app.add_typer(views.view_app, name="view", help="Saved views: a named filter, sort and columns (--view NAME).")
 
 
 def main() -> None:

@@ -19,6 +19,8 @@ class Format(str, Enum):
 
 
 FORMAT_HELP = "Output format: table for people; csv, json, ndjson or ids for pipes"
+WHERE_HELP = ("Filter, e.g. 'stage=proposal and amount>50000 and owner=me'; "
+              "= != > >= < <= ~ (contains), in (...), and/or/not, today+7d, this_month, tag=NAME")
 
 
 class State:

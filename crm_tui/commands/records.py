@@ -12,7 +12,7 @@ from typing import Optional
 
 import typer
 
-from crm_tui.commands._common import FORMAT_HELP, Format, actor, fail, info, me, session
+from crm_tui.commands._common import FORMAT_HELP, WHERE_HELP, Format, actor, fail, info, me, session
 from crm_tui.commands._output import emit, emit_record
 from crm_tui.services.validate import FieldSpec
 
@@ -55,25 +55,31 @@ def build(noun: str, entity_name: str, specs: dict[str, FieldSpec], filters: dic
 
         return ENTITIES[entity_name]
 
-    def run_list(fmt: Format, search, sort, limit, columns, filter_values: dict) -> None:
+    def run_list(fmt: Format, search, sort, limit, columns, filter_values: dict, where=None, view=None) -> None:
         from crm_tui.services import records
 
-        cols = [c.strip() for c in columns.split(",")] if columns else None
         flt = {k: (me(v) if k == "owner" else v) for k, v in filter_values.items() if v is not None}
         with session() as s:
             ent = entity()
+            if view:
+                from crm_tui.services import views
+
+                where, sort, columns = views.apply_view(session=s, name=view, entity=ent.name,
+                                                        where=where, sort=sort, columns=columns)
+            cols = [c.strip() for c in columns.split(",")] if columns else None
             if fmt == Format.table:
                 shown = 100 if limit is None else limit
-                total = records.count_records(ent, session=s, search=search, filters=flt)
+                total = records.count_records(ent, session=s, search=search, filters=flt, where=where)
                 rows = records.list_records(ent, session=s, search=search, filters=flt, sort=sort,
-                                            limit=shown or None)
+                                            limit=shown or None, where=where)
                 n = emit(rows, fmt, columns=cols, table_columns=summary)
                 if n < total:
                     info(f"showing {n} of {total} {plural}; use --limit 0 for all, or --format csv")
                 elif n == 0:
                     info(f"no {plural}")
             else:
-                emit(records.iter_records(ent, session=s, search=search, filters=flt, sort=sort, limit=limit or None),
+                emit(records.iter_records(ent, session=s, search=search, filters=flt, sort=sort, limit=limit or None,
+                                          where=where),
                      fmt, columns=cols)
 
     @app.callback(invoke_without_command=True)
@@ -83,13 +89,17 @@ def build(noun: str, entity_name: str, specs: dict[str, FieldSpec], filters: dic
 
     def list_cmd(**kw) -> None:
         flt = {name: kw.pop(name) for name in filters}
-        run_list(kw["fmt"], kw["search"], kw["sort"], kw["limit"], kw["columns"], flt)
+        run_list(kw["fmt"], kw["search"], kw["sort"], kw["limit"], kw["columns"], flt, kw["where"], kw["view"])
 
     list_params = [
         inspect.Parameter("fmt", inspect.Parameter.KEYWORD_ONLY, annotation=Format,
                           default=typer.Option(Format.table, "--format", help=FORMAT_HELP)),
         inspect.Parameter("search", inspect.Parameter.KEYWORD_ONLY, annotation=Optional[str],
                           default=typer.Option(None, "--search", help="Only rows containing every word of this text")),
+        inspect.Parameter("where", inspect.Parameter.KEYWORD_ONLY, annotation=Optional[str],
+                          default=typer.Option(None, "--where", help=WHERE_HELP)),
+        inspect.Parameter("view", inspect.Parameter.KEYWORD_ONLY, annotation=Optional[str],
+                          default=typer.Option(None, "--view", help="Use a saved view's filter, sort and columns")),
         inspect.Parameter("sort", inspect.Parameter.KEYWORD_ONLY, annotation=Optional[str],
                           default=typer.Option(None, "--sort", help="Column to sort by; prefix with - for descending")),
         inspect.Parameter("limit", inspect.Parameter.KEYWORD_ONLY, annotation=Optional[int],

@@ -123,8 +123,13 @@ def _base_select(entity: Entity):
     return select(*[expr.label(name) for name, expr in cols.items()]).select_from(entity.joins(entity.table))
 
 
-def _where(entity: Entity, session: Session, search: str | None, filters: dict | None) -> list:
+def _where(entity: Entity, session: Session, search: str | None, filters: dict | None,
+           where: str | None = None, me: str | None = None) -> list:
     clauses = []
+    if where is not None and where.strip():
+        from crm_tui.services.where import compile_for
+
+        clauses.append(compile_for(entity, where, me=me))
     if search:
         for word in search.split():
             # % and _ in what a user types are literal characters, not LIKE wildcards.
@@ -165,8 +170,9 @@ def _finish(entity: Entity, row) -> Row:
 
 def list_records(entity: Entity, *, session: Session, search: str | None = None,
                  filters: dict | None = None, sort: str | None = None,
-                 limit: int | None = None, offset: int = 0) -> list[Row]:
-    stmt = _base_select(entity).where(*_where(entity, session, search, filters)).order_by(*_order(entity, sort))
+                 limit: int | None = None, offset: int = 0, where: str | None = None,
+                 me: str | None = None) -> list[Row]:
+    stmt = _base_select(entity).where(*_where(entity, session, search, filters, where, me)).order_by(*_order(entity, sort))
     if limit:
         stmt = stmt.limit(limit)
     if offset:
@@ -176,9 +182,10 @@ def list_records(entity: Entity, *, session: Session, search: str | None = None,
 
 def iter_records(entity: Entity, *, session: Session, search: str | None = None,
                  filters: dict | None = None, sort: str | None = None,
-                 limit: int | None = None, batch: int = 2000) -> Iterator[Row]:
+                 limit: int | None = None, batch: int = 2000, where: str | None = None,
+                 me: str | None = None) -> Iterator[Row]:
     """Stream rows in constant memory (server-side cursor where the driver has one)."""
-    stmt = _base_select(entity).where(*_where(entity, session, search, filters)).order_by(*_order(entity, sort))
+    stmt = _base_select(entity).where(*_where(entity, session, search, filters, where, me)).order_by(*_order(entity, sort))
     if limit:
         stmt = stmt.limit(limit)
     result = session.execute(stmt.execution_options(yield_per=batch))
@@ -187,8 +194,9 @@ def iter_records(entity: Entity, *, session: Session, search: str | None = None,
 
 
 def count_records(entity: Entity, *, session: Session, search: str | None = None,
-                  filters: dict | None = None) -> int:
-    stmt = select(func.count()).select_from(entity.joins(entity.table)).where(*_where(entity, session, search, filters))
+                  filters: dict | None = None, where: str | None = None, me: str | None = None) -> int:
+    stmt = (select(func.count()).select_from(entity.joins(entity.table))
+            .where(*_where(entity, session, search, filters, where, me)))
     return int(session.execute(stmt).scalar() or 0)
 
 

@@ -1,0 +1,98 @@
+"""Power-user benchmarks (issue 7): export against `sqlite3 -csv`, bulk tag/update against a bare UPDATE.
+
+Run through bench/run.py (`.venv/bin/python bench/run.py export bulk_update bulk_tag --size large`).
+Not yet here: search (first 50 hits < 50 ms) and import (vs `sqlite-utils insert --csv`), whose features
+are not built yet.
+"""
+
+from __future__ import annotations
+
+import shutil
+import statistics
+import subprocess
+import sys
+
+import run as R
+
+EXPORT_SQL = """
+SELECT o.id, o.name, o.account_id, a.name, o.primary_contact_id, u.username, s.name, o.probability,
+       printf('%.2f', o.amount_minor / 100.0), o.currency, o.expected_close, o.actual_close,
+       coalesce(o.forecast_category, s.forecast_category), o.source, o.next_step, o.competitors, o.lost_reason,
+       o.description, o.stage_changed_at, o.created_at, o.updated_at, o.version
+FROM opportunities o JOIN stages s ON s.id = o.stage_id LEFT JOIN users u ON u.id = o.owner_id
+LEFT JOIN accounts a ON a.id = o.account_id ORDER BY o.id
+"""
+
+_PEAK = (
+    "import resource, subprocess, sys\n"
+    "subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n"
+    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+)
+
+
+def _peak_kib(cmd: list[str]) -> int:
+    return int(subprocess.run([R.PY, "-c", _PEAK, *cmd], check=True, capture_output=True, text=True).stdout)
+
+
+def _path(url: str) -> str:
+    return url.removeprefix("sqlite:///")
+
+
+def bench_export(args) -> bool:
+    """`crm export opp` to CSV against `sqlite3 -csv` writing the same rows (target: within 2x, < 100 MiB)."""
+    db = _path(R._demo_db(args.size))
+    out = R.RESULTS / "export.csv"
+    crm = [R._bin("crm"), "--db", db, "export", "opp", "-o", str(out)]
+    ref = ["sh", "-c", f'sqlite3 -csv -header "{db}" "{" ".join(EXPORT_SQL.split())}" > "{R.RESULTS / "ref.csv"}"']
+    R._time(crm), R._time(ref)
+    a, b = [], []
+    for _ in range(max(3, args.runs // 5)):
+        a.append(R._time(crm))
+        b.append(R._time(ref))
+    ok = R._report(f"export csv ({args.size})", statistics.median(a), statistics.median(b), 2.0,
+                   reference_label="sqlite3 -csv")
+    peak = _peak_kib(crm) / 1024
+    print(f"{'':<28} crm export peak memory {peak:.0f} MiB (target < 100 MiB) {'OK' if peak < 100 else 'MISS'}")
+    return ok and peak < 100
+
+
+def _bulk_db(args) -> str:
+    src = _path(R._demo_db(args.size))
+    dst = R.RESULTS / f"bulk-{args.size}.db"
+    shutil.copyfile(src, dst)
+    for suffix in ("-wal", "-shm"):
+        (R.RESULTS / f"bulk-{args.size}.db{suffix}").unlink(missing_ok=True)
+    return str(dst)
+
+
+def bench_bulk_update(args) -> bool:
+    """`crm update opp --where 'id<=100000' --set next_step=...` (Change rows included) against one bare UPDATE
+    of the same rows (target: within 3x)."""
+    db = _bulk_db(args)
+    a, b = [], []
+    for i in range(max(3, args.runs // 5)):
+        a.append(R._time([R._bin("crm"), "--db", db, "update", "opp", "--where", "id<=100000",
+                          "--set", f"next_step=crm step {i}"]))
+        b.append(R._time(["sqlite3", db, f"UPDATE opportunities SET next_step='bare step {i}', "
+                                         f"version=version+1 WHERE id<=100000"]))
+    return R._report("bulk update 100k", statistics.median(a), statistics.median(b), 3.0,
+                     reference_label="bare UPDATE")
+
+
+def bench_bulk_tag(args) -> bool:
+    """`crm tag add|remove` on 100,000 opportunities against one bare UPDATE of the same rows (target: within 3x)."""
+    db = _bulk_db(args)
+    a, b = [], []
+    for i in range(max(3, args.runs // 5)):
+        verb = "add" if i % 2 == 0 else "remove"
+        a.append(R._time([R._bin("crm"), "--db", db, "tag", verb, "q1_priority", "--entity", "opp",
+                          "--where", "id<=100000"]))
+        b.append(R._time(["sqlite3", db, f"UPDATE opportunities SET next_step='bare {i}' WHERE id<=100000"]))
+    return R._report("bulk tag 100k", statistics.median(a), statistics.median(b), 3.0,
+                     reference_label="bare UPDATE")
+
+
+BENCHES = {"export": bench_export, "bulk_update": bench_bulk_update, "bulk_tag": bench_bulk_tag}
+
+if __name__ == "__main__":
+    sys.exit("run through bench/run.py")

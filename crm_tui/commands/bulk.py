@@ -1,0 +1,196 @@
+"""Bulk writes from the shell: `crm tag add|remove`, `crm update`, `crm delete`, `crm undo`.
+
+Each selects records with --where (the filter language) or --ids FILE|-,
+can be previewed with --dry-run, runs in one transaction, and prints its batch
+id on stderr so `crm undo BATCH` can put everything back.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Optional
+
+import typer
+
+from crm_tui.commands._common import WHERE_HELP, actor, fail, info, session
+
+ENTITY_HELP = "account, contact, opp or activity"
+IDS_HELP = "Read record ids from FILE, or - for stdin (one per line, e.g. from `--format ids`)"
+
+tag_app = typer.Typer(help="Add or remove a tag on many records at once.", no_args_is_help=True)
+
+
+def _read_ids(source: str | None) -> list[int] | None:
+    if source is None:
+        return None
+    from crm_tui.errors import ValidationError
+    from crm_tui.services.bulk import parse_ids
+
+    try:
+        if source == "-":
+            return parse_ids(sys.stdin)
+        with open(source, encoding="utf-8-sig") as fh:
+            return parse_ids(fh)
+    except OSError as exc:
+        raise fail(f"ids: cannot read {source}: {exc.strerror}") from None
+    except ValidationError as exc:
+        raise fail(str(exc)) from None
+
+
+def _check_selection(where: str | None, ids: str | None) -> None:
+    if (where is None) == (ids is None):
+        raise fail("give exactly one of --where EXPR or --ids FILE|-")
+
+
+def _progress():
+    """A spinner line on stderr when it is a terminal; nothing when it is a pipe."""
+    if not sys.stderr.isatty():
+        return None, None
+    from rich.console import Console
+    from rich.status import Status
+
+    status = Status("working", console=Console(stderr=True))
+    status.start()
+    return status, (lambda msg: status.update(msg))
+
+
+def _report(result, verb: str) -> None:
+    from crm_tui.commands._output import emit
+    from crm_tui.commands._common import Format
+
+    plural = {"account": "accounts", "contact": "contacts", "opportunity": "opportunities",
+              "activity": "activities"}[result.entity]
+    if result.dry_run:
+        change = ", ".join(f"{k}={v}" for k, v in result.changes.items())
+        info(f"dry run: would {verb} {result.affected:,} of {result.matched:,} selected {plural}"
+             + (f" ({change})" if change else "") + "; nothing written")
+        if result.sample:
+            summary = {"account": ("id", "name", "industry", "state", "owner"),
+                       "contact": ("id", "name", "account", "email"),
+                       "opportunity": ("id", "name", "account", "stage", "amount", "owner"),
+                       "activity": ("id", "type", "subject", "owner")}[result.entity]
+            info(f"first {len(result.sample)}:")
+            emit(result.sample, Format.table, table_columns=summary, out=sys.stderr)
+        return
+    if result.batch_id is None:
+        info(f"nothing to {verb}: {result.matched:,} {plural} selected, none would change")
+        return
+    info(f"{verb}: {result.affected:,} {plural} (of {result.matched:,} selected); "
+         f"batch {result.batch_id} — undo with: crm undo {result.batch_id}")
+
+
+def _tag(tag: str, entity: str, where, ids, dry_run: bool, add: bool) -> None:
+    from crm_tui.services import bulk
+
+    _check_selection(where, ids)
+    id_list = _read_ids(ids)
+    status, progress = _progress()
+    try:
+        with session() as s:
+            result = bulk.tag(bulk.entity_for(entity), session=s, tag=tag, add=add, actor=actor(), where=where,
+                              ids=id_list, dry_run=dry_run, progress=progress)
+            if dry_run:
+                s.rollback()
+    finally:
+        if status:
+            status.stop()
+    _report(result, f"tag {tag}" if add else f"untag {tag}")
+
+
+@tag_app.command("add")
+def tag_add(
+    tag: str = typer.Argument(..., help="The tag, e.g. q1_priority"),
+    entity: str = typer.Option(..., "--entity", help=ENTITY_HELP),
+    where: Optional[str] = typer.Option(None, "--where", help=WHERE_HELP),
+    ids: Optional[str] = typer.Option(None, "--ids", help=IDS_HELP),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Show how many records and a sample; write nothing"),
+) -> None:
+    """Tag every selected record (one transaction; prints the batch id for `crm undo`)."""
+    _tag(tag, entity, where, ids, dry_run, add=True)
+
+
+@tag_app.command("remove")
+def tag_remove(
+    tag: str = typer.Argument(..., help="The tag to remove"),
+    entity: str = typer.Option(..., "--entity", help=ENTITY_HELP),
+    where: Optional[str] = typer.Option(None, "--where", help=WHERE_HELP),
+    ids: Optional[str] = typer.Option(None, "--ids", help=IDS_HELP),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Show how many records and a sample; write nothing"),
+) -> None:
+    """Remove a tag from every selected record (one transaction; undoable)."""
+    _tag(tag, entity, where, ids, dry_run, add=False)
+
+
+def update(
+    entity: str = typer.Argument(..., help=ENTITY_HELP),
+    sets: list[str] = typer.Option(..., "--set", help="field=value to set on every record (repeatable; - clears)"),
+    where: Optional[str] = typer.Option(None, "--where", help=WHERE_HELP),
+    ids: Optional[str] = typer.Option(None, "--ids", help=IDS_HELP),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Show how many records, a sample and the changes"),
+) -> None:
+    """Set fields on every selected record in one transaction, with history and a batch id for `crm undo`."""
+    from crm_tui.errors import ValidationError
+    from crm_tui.services import bulk
+
+    _check_selection(where, ids)
+    try:
+        data = bulk.parse_sets(sets)
+    except ValidationError as exc:
+        raise fail(str(exc)) from None
+    id_list = _read_ids(ids)
+    status, progress = _progress()
+    try:
+        with session() as s:
+            result = bulk.update_where(bulk.entity_for(entity), session=s, data=data, actor=actor(), where=where,
+                                       ids=id_list, dry_run=dry_run, progress=progress)
+            if dry_run:
+                s.rollback()
+    finally:
+        if status:
+            status.stop()
+    _report(result, "update")
+
+
+def delete(
+    entity: str = typer.Argument(..., help=ENTITY_HELP),
+    where: Optional[str] = typer.Option(None, "--where", help=WHERE_HELP),
+    ids: Optional[str] = typer.Option(None, "--ids", help=IDS_HELP),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Show how many records and a sample; delete nothing"),
+    yes: bool = typer.Option(False, "--yes", help="Really delete (required unless --dry-run)"),
+) -> None:
+    """Delete every selected record in one transaction (undoable with `crm undo`)."""
+    from crm_tui.services import bulk
+
+    _check_selection(where, ids)
+    if not dry_run and not yes:
+        raise fail("bulk delete needs --yes (or preview it with --dry-run)")
+    id_list = _read_ids(ids)
+    status, progress = _progress()
+    try:
+        with session() as s:
+            result = bulk.delete_where(bulk.entity_for(entity), session=s, actor=actor(), where=where, ids=id_list,
+                                       dry_run=dry_run, progress=progress)
+            if dry_run:
+                s.rollback()
+    finally:
+        if status:
+            status.stop()
+    _report(result, "delete")
+
+
+def undo(
+    batch: str = typer.Argument(..., help="The batch id a bulk command printed"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Check the batch can be undone; change nothing"),
+) -> None:
+    """Put back exactly what one batch changed (refuses if its records changed since)."""
+    from crm_tui.services import bulk
+
+    with session() as s:
+        result = bulk.undo(session=s, batch_id=batch, actor=actor(), dry_run=dry_run)
+        if dry_run:
+            s.rollback()
+    if dry_run:
+        info(f"dry run: batch {batch} can be undone ({result.records:,} {result.entity} records)")
+    else:
+        info(f"undid batch {batch}: {result.records:,} {result.entity} records restored; "
+             f"batch {result.undo_batch_id}")

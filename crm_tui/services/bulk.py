@@ -1,0 +1,518 @@
+"""Bulk tag, update and delete over a selection, and undo of any batch.
+
+Every bulk write is a handful of set-based SQL statements in the caller's one
+transaction: the selected ids go into a temporary table, Change rows are written
+with INSERT ... SELECT (old value read from the row, new value computed), then
+one UPDATE / INSERT / DELETE applies the change. No ORM objects, no per-row
+round trips, so 100,000 records cost a few statements.
+
+``undo`` restores exactly what a batch changed, and refuses (naming the
+records) when any of them has been changed since.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import (BigInteger, Column, DateTime, MetaData, String, Table, Text, and_, case, cast, delete,
+                        exists, func, insert, literal, null, or_, select, update)
+from sqlmodel import Session
+
+from crm_tui.errors import Conflict, NotFound, ValidationError
+from crm_tui.services import records
+from crm_tui.services.records import Entity, new_batch_id
+from crm_tui.services.validate import clean
+from crm_tui.store.models import Change, Tag, Tagging, utcnow
+
+CHANGES = Change.__table__
+TAGS = Tag.__table__
+TAGGINGS = Tagging.__table__
+
+_META = MetaData()
+IDS = Table("crm_bulk_ids", _META, Column("id", BigInteger, primary_key=True), prefixes=["TEMPORARY"])
+
+SAMPLE = 5
+Progress = Callable[[str], None]
+
+# Fields a bulk --set may not change: money needs each record's currency, and
+# moving deals to Won/Lost has per-record rules (close dates, lost reasons).
+_NOT_BULK = {"amount": "set amounts one record at a time (each has its own currency)"}
+
+
+@dataclass
+class BulkResult:
+    entity: str
+    action: str
+    matched: int  # records selected
+    affected: int  # records that change
+    batch_id: str | None
+    dry_run: bool
+    sample: list[dict] = field(default_factory=list)
+    changes: dict[str, str] = field(default_factory=dict)  # field -> new value (text)
+
+
+def entity_for(name: str) -> Entity:
+    from crm_tui.services.registry import ENTITIES, NOUNS
+
+    key = name.strip().lower()
+    key = NOUNS.get(key, key)
+    key = {"accounts": "account", "contacts": "contact", "opportunities": "opportunity", "opps": "opportunity",
+           "activities": "activity"}.get(key, key)
+    if key not in ENTITIES or not ENTITIES[key].specs:
+        raise ValidationError("entity", name, "is not one of: account, contact, opp, activity")
+    return ENTITIES[key]
+
+
+# ---------------------------------------------------------------- selection
+
+
+def _ids_table(session: Session) -> Table:
+    conn = session.connection()
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("DROP TABLE IF EXISTS temp.crm_bulk_ids")
+        conn.exec_driver_sql("CREATE TEMP TABLE crm_bulk_ids (id INTEGER PRIMARY KEY)")
+    else:
+        conn.exec_driver_sql("DROP TABLE IF EXISTS pg_temp.crm_bulk_ids")
+        conn.exec_driver_sql("CREATE TEMP TABLE crm_bulk_ids (id bigint PRIMARY KEY) ON COMMIT DROP")
+    return IDS
+
+
+def parse_ids(lines: Iterable[str]) -> list[int]:
+    """Ids one per line (or separated by commas/spaces); blank lines and a header 'id' are skipped."""
+    out: list[int] = []
+    seen: set[int] = set()
+    for n, line in enumerate(lines, start=1):
+        for word in line.replace(",", " ").split():
+            if word.lower() == "id" and n == 1:
+                continue
+            try:
+                value = int(word)
+            except ValueError:
+                raise ValidationError("ids", word, f"on line {n} is not a record id") from None
+            if not 0 < value < 2**63:
+                raise ValidationError("ids", word, f"on line {n} is not a record id")
+            if value not in seen:
+                seen.add(value)
+                out.append(value)
+    return out
+
+
+def select_records(entity: Entity, *, session: Session, where: str | None = None, ids: list[int] | None = None,
+                   me: str | None = None) -> int:
+    """Fill the temporary id table with the selection; returns how many records it holds."""
+    if (where is None) == (ids is None):
+        raise ValidationError("selection", None, "give exactly one of --where or --ids")
+    table = _ids_table(session)
+    T = entity.table
+    if where is not None:
+        from crm_tui.services.where import compile_for
+
+        cond = compile_for(entity, where, me=me)
+        session.execute(insert(table).from_select(["id"], select(T.c.id).select_from(entity.joins(T)).where(cond)))
+    else:
+        if ids:
+            session.execute(insert(table), [{"id": i} for i in ids])
+            missing = session.execute(
+                select(table.c.id).where(~exists(select(T.c.id).where(T.c.id == table.c.id)))
+                .order_by(table.c.id).limit(10)).scalars().all()
+            if missing:
+                raise ValidationError("ids", ", ".join(map(str, missing)), f"not found among {entity.plural}")
+    return int(session.execute(select(func.count()).select_from(table)).scalar() or 0)
+
+
+def _sample(entity: Entity, session: Session, id_filter) -> list[dict]:
+    stmt = (records._base_select(entity).where(entity.table.c.id.in_(id_filter))
+            .order_by(entity.table.c.id).limit(SAMPLE))
+    return [records._finish(entity, r) for r in session.execute(stmt)]
+
+
+def _literal(value: Any, type_=Text):
+    return null() if value is None else literal(value, type_)
+
+
+def _change_rows_select(entity: Entity, field_name: str, old_expr, new_expr, actor: str, when, batch_id: str,
+                        source, cond):
+    return select(
+        literal(entity.name, String), source.c.id, literal(field_name, String), old_expr, new_expr,
+        literal(actor, String), literal(when, DateTime(timezone=True)), literal(batch_id, String),
+    ).select_from(source).where(cond)
+
+
+_CHANGE_COLS = ["entity", "record_id", "field", "old_value", "new_value", "actor", "changed_at", "batch_id"]
+
+
+# ---------------------------------------------------------------- tags
+
+
+def _tag_name(tag: str) -> str:
+    name = (tag or "").strip()
+    if not name or len(name) > 64 or any(c.isspace() for c in name) or "," in name:
+        raise ValidationError("tag", tag, "must be 1 to 64 characters without spaces or commas")
+    return name
+
+
+def _tag_id(session: Session, name: str, *, create: bool) -> int | None:
+    tid = session.execute(select(TAGS.c.id).where(func.lower(TAGS.c.name) == name.lower())).scalar()
+    if tid is None and create:
+        tid = session.execute(insert(TAGS).values(name=name).returning(TAGS.c.id)).scalar_one()
+    return tid
+
+
+def tag(entity: Entity, *, session: Session, tag: str, add: bool, actor: str, where: str | None = None,
+        ids: list[int] | None = None, dry_run: bool = False, me: str | None = None,
+        progress: Progress | None = None) -> BulkResult:
+    """Add or remove one tag on every selected record."""
+    name = _tag_name(tag)
+    note = progress or (lambda _msg: None)
+    note("selecting records")
+    matched = select_records(entity, session=session, where=where, ids=ids, me=me)
+    tid = _tag_id(session, name, create=add and not dry_run)
+    has_tag = exists(select(literal(1)).select_from(TAGGINGS).where(
+        TAGGINGS.c.tag_id == tid, TAGGINGS.c.entity == entity.name, TAGGINGS.c.record_id == IDS.c.id))
+    target = ~has_tag if add else has_tag
+    if tid is None:  # the tag does not exist yet: every record gains it / none loses it
+        target = literal(True) if add else literal(False)
+    target_ids = select(IDS.c.id).where(target)
+    affected = int(session.execute(select(func.count()).select_from(target_ids.subquery())).scalar() or 0)
+    result = BulkResult(entity.name, "tag add" if add else "tag remove", matched, affected, None, dry_run,
+                        _sample(entity, session, target_ids), {"tag": ("+" if add else "-") + name})
+    if dry_run or affected == 0:
+        return result
+    batch_id = new_batch_id()
+    when = utcnow()
+    note(f"recording {affected:,} changes")
+    session.execute(insert(CHANGES).from_select(_CHANGE_COLS, _change_rows_select(
+        entity, "tag", null() if add else _literal(name), _literal(name) if add else null(),
+        actor, when, batch_id, IDS, target)))
+    note(f"{'tagging' if add else 'untagging'} {affected:,} {entity.plural}")
+    if add:
+        session.execute(insert(TAGGINGS).from_select(
+            ["tag_id", "entity", "record_id", "created_at"],
+            select(literal(tid, BigInteger), literal(entity.name, String), IDS.c.id,
+                   literal(when, DateTime(timezone=True))).where(~has_tag)))
+    else:
+        session.execute(delete(TAGGINGS).where(TAGGINGS.c.tag_id == tid, TAGGINGS.c.entity == entity.name,
+                                               TAGGINGS.c.record_id.in_(select(IDS.c.id))))
+    result.batch_id = batch_id
+    return result
+
+
+# ---------------------------------------------------------------- update
+
+
+def parse_sets(pairs: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise ValidationError("set", pair, "must look like field=value")
+        key, value = pair.split("=", 1)
+        key = key.strip().replace("-", "_")
+        if not key:
+            raise ValidationError("set", pair, "must look like field=value")
+        out[key] = "" if value.strip() == "-" else value
+    return out
+
+
+def _assignments(entity: Entity, session: Session, data: dict[str, str], now: dt.datetime) -> dict[str, Any]:
+    """Column -> new value (a Python value, or an SQL expression over the row for derived columns)."""
+    for key in data:
+        if key in _NOT_BULK:
+            raise ValidationError(key, data[key], _NOT_BULK[key])
+    if entity.name == "opportunity" and "currency" in data:
+        raise ValidationError("currency", data["currency"], "cannot change in bulk: amounts are kept in it")
+    cleaned = clean(entity.specs, data, partial=True, context={"currency": "USD"})
+    for name, spec in entity.specs.items():
+        if spec.required and name in cleaned and cleaned[name] is None:
+            raise ValidationError(name, data.get(name), "is required")
+    values: dict[str, Any] = records._resolve(entity, session, cleaned)
+    T = entity.table
+    if entity.name == "opportunity" and "stage_id" in values:
+        from crm_tui.services.stages import resolve_stage
+
+        if values["stage_id"] is None:
+            raise ValidationError("stage", None, "is required")
+        stage = resolve_stage(session=session, value=values["stage_id"])
+        if stage.is_won or stage.is_lost:
+            raise ValidationError("stage", data.get("stage"),
+                                  "is a closing stage; close deals one by one with `crm opp update` "
+                                  "(each needs its close date or lost reason)")
+        values["stage_id"] = stage.id
+        moved = T.c.stage_id != stage.id
+        values["probability"] = case((T.c.probability_manual.is_(True), T.c.probability), (moved, stage.probability),
+                                     else_=T.c.probability) if "probability" not in values else values["probability"]
+        if "probability" in cleaned and cleaned["probability"] is not None:
+            values["probability_manual"] = True
+        values["stage_changed_at"] = case((moved, literal(now, DateTime(timezone=True))), else_=T.c.stage_changed_at)
+        values["actual_close"] = case((moved, null()), else_=T.c.actual_close)
+    elif entity.name == "opportunity" and cleaned.get("probability") is not None:
+        values["probability_manual"] = True
+    for col in values:
+        if col not in T.c:
+            raise ValidationError(col, None, f"is not a column of {entity.plural}")
+    return values
+
+
+def _as_text(expr, col):
+    """The SQL text form of a value for the change log (as records._change_text writes it)."""
+    from sqlalchemy import Boolean
+
+    if isinstance(col.type, Boolean):
+        return case((expr.is_(None), null()), (expr.is_(True), "true"), else_="false")
+    return cast(expr, Text)
+
+
+def update_where(entity: Entity, *, session: Session, data: dict[str, str], actor: str, where: str | None = None,
+                 ids: list[int] | None = None, dry_run: bool = False, me: str | None = None,
+                 progress: Progress | None = None) -> BulkResult:
+    """Set the same fields on every selected record, with Change rows and version bumps."""
+    if not data:
+        raise ValidationError("set", None, "give at least one --set field=value")
+    note = progress or (lambda _msg: None)
+    now = utcnow()
+    values = _assignments(entity, session, data, now)
+    note("selecting records")
+    matched = select_records(entity, session=session, where=where, ids=ids, me=me)
+    T = entity.table
+    exprs = {col: (v if hasattr(v, "compile") else _literal_for(T.c[col], v)) for col, v in values.items()}
+    differs = {col: T.c[col].is_distinct_from(expr) for col, expr in exprs.items()}
+    in_sel = T.c.id.in_(select(IDS.c.id))
+    any_diff = or_(*differs.values())
+    target_ids = select(T.c.id).where(in_sel, any_diff)
+    affected = int(session.execute(select(func.count()).select_from(target_ids.subquery())).scalar() or 0)
+    shown = {k: ("" if v is None else str(v)) for k, v in data.items()}
+    result = BulkResult(entity.name, "update", matched, affected, None, dry_run,
+                        _sample(entity, session, target_ids), shown)
+    if dry_run or affected == 0:
+        return result
+    batch_id = new_batch_id()
+    note(f"recording changes of {affected:,} {entity.plural}")
+    for col, expr in exprs.items():
+        session.execute(insert(CHANGES).from_select(_CHANGE_COLS, _change_rows_select(
+            entity, col, _as_text(T.c[col], T.c[col]), _as_text(expr, T.c[col]), actor, now, batch_id, T,
+            and_(in_sel, differs[col]))))
+    note(f"updating {affected:,} {entity.plural}")
+    session.execute(update(T).where(in_sel, any_diff)
+                    .values(**exprs, version=T.c.version + 1, updated_at=now))
+    result.batch_id = batch_id
+    return result
+
+
+def _literal_for(col, value):
+    return null() if value is None else literal(value, col.type)
+
+
+# ---------------------------------------------------------------- delete
+
+
+def delete_where(entity: Entity, *, session: Session, actor: str, where: str | None = None,
+                 ids: list[int] | None = None, dry_run: bool = False, me: str | None = None,
+                 progress: Progress | None = None) -> BulkResult:
+    """Delete every selected record (refused if any still has dependents); undo puts them back."""
+    note = progress or (lambda _msg: None)
+    note("selecting records")
+    matched = select_records(entity, session=session, where=where, ids=ids, me=me)
+    T = entity.table
+    sel = select(IDS.c.id)
+    blockers = []
+    for table, column, label in entity.dependents:
+        n = session.execute(select(func.count()).select_from(table).where(table.c[column].in_(sel))).scalar()
+        if n:
+            blockers.append(f"{n} {label}")
+    result = BulkResult(entity.name, "delete", matched, matched, None, dry_run, _sample(entity, session, sel), {})
+    if blockers:
+        raise Conflict(f"the selected {entity.plural} still have {', '.join(blockers)}; delete or move them first")
+    if dry_run or matched == 0:
+        return result
+    batch_id = new_batch_id()
+    now = utcnow()
+    note(f"recording {matched:,} deletions")
+    rows = session.execute(select(T).where(T.c.id.in_(sel)).execution_options(yield_per=5000))
+    chunk: list[dict] = []
+    for row in rows:
+        raw = dict(row._mapping)
+        snapshot = json.dumps({k: records._change_text(v) for k, v in raw.items()}, ensure_ascii=False)
+        chunk.append({"entity": entity.name, "record_id": raw["id"], "field": "*", "old_value": snapshot,
+                      "new_value": None, "actor": actor, "changed_at": now, "batch_id": batch_id})
+        if len(chunk) >= 5000:
+            session.execute(insert(CHANGES), chunk)
+            chunk = []
+    if chunk:
+        session.execute(insert(CHANGES), chunk)
+    tagged = and_(TAGGINGS.c.entity == entity.name, TAGGINGS.c.record_id.in_(sel))
+    session.execute(insert(CHANGES).from_select(_CHANGE_COLS, select(
+        literal(entity.name, String), TAGGINGS.c.record_id, literal("tag", String), TAGS.c.name, null(),
+        literal(actor, String), literal(now, DateTime(timezone=True)), literal(batch_id, String),
+    ).select_from(TAGGINGS.join(TAGS, TAGS.c.id == TAGGINGS.c.tag_id)).where(tagged)))
+    session.execute(delete(TAGGINGS).where(tagged))
+    note(f"deleting {matched:,} {entity.plural}")
+    session.execute(delete(T).where(T.c.id.in_(sel)))
+    result.batch_id = batch_id
+    return result
+
+
+# ---------------------------------------------------------------- undo
+
+
+def _parse_text(col, text: str | None) -> Any:
+    if text is None:
+        return None
+    py = None
+    for type_ in (col.type, getattr(col.type, "impl", None)):
+        try:
+            py = type_.python_type
+        except (NotImplementedError, AttributeError):
+            continue
+        if py is not object:
+            break
+    if py is None:
+        return text
+    if py is bool:
+        return text.strip().lower() in ("1", "true", "t", "yes")
+    if py is int:
+        return int(text)
+    if py is dt.datetime:
+        value = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+        return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+    if py is dt.date:
+        return dt.date.fromisoformat(text.strip()[:10])
+    return text
+
+
+def _same(col, current: Any, text: str | None) -> bool:
+    if current is None or text is None:
+        return current is None and text is None
+    try:
+        expected = _parse_text(col, text)
+    except ValueError:
+        return False
+    if isinstance(current, dt.datetime) and isinstance(expected, dt.datetime):
+        if current.tzinfo is None:
+            current = current.replace(tzinfo=dt.timezone.utc)
+        return current == expected
+    return current == expected
+
+
+@dataclass
+class UndoResult:
+    batch_id: str
+    undo_batch_id: str | None
+    entity: str
+    records: int
+    dry_run: bool
+
+
+def undo(*, session: Session, batch_id: str, actor: str, dry_run: bool = False) -> UndoResult:
+    """Put back what ``batch_id`` changed; refuses, naming them, if any of the fields it changed
+    on any of its records changed since."""
+    from crm_tui.services.registry import ENTITIES
+
+    batch_id = (batch_id or "").strip()
+    rows = [dict(r._mapping) for r in session.execute(
+        select(CHANGES).where(CHANGES.c.batch_id == batch_id).order_by(CHANGES.c.id))]
+    if not rows:
+        raise NotFound("batch", batch_id)
+    entities = {r["entity"] for r in rows}
+    if len(entities) != 1 or next(iter(entities)) not in ENTITIES:
+        raise Conflict(f"batch {batch_id} touches {', '.join(sorted(entities))}; undo it record by record")
+    entity = ENTITIES[entities.pop()]
+    T = entity.table
+    last_id = rows[-1]["id"]
+    # A later change to a field this batch changed (or a later delete / re-create) blocks the undo;
+    # changes to other fields of the same records do not, since undo leaves those alone.
+    touched = select(CHANGES.c.record_id).where(CHANGES.c.batch_id == batch_id)
+    batch_fields = sorted({r["field"] for r in rows} | {"*"})
+    later = session.execute(
+        select(CHANGES.c.record_id, CHANGES.c.batch_id).where(
+            CHANGES.c.entity == entity.name, CHANGES.c.id > last_id, CHANGES.c.record_id.in_(touched),
+            CHANGES.c.field.in_(batch_fields))
+        .distinct().order_by(CHANGES.c.record_id).limit(50)).all()
+    if later:
+        ids = sorted({r[0] for r in later})
+        shown = ", ".join(map(str, ids[:10])) + (" ..." if len(ids) > 10 else "")
+        raise Conflict(f"cannot undo batch {batch_id}: {entity.name} {shown} changed since "
+                       f"(in batch {later[0][1]}); undo that first or fix them by hand")
+    record_ids = sorted({r["record_id"] for r in rows})
+    if dry_run:
+        return UndoResult(batch_id, None, entity.name, len(record_ids), True)
+    undo_id = new_batch_id()
+    now = utcnow()
+    log: list[dict] = []
+
+    def logged(record_id, field, old, new):
+        log.append({"entity": entity.name, "record_id": record_id, "field": field, "old_value": old,
+                    "new_value": new, "actor": actor, "changed_at": now, "batch_id": undo_id})
+
+    # 1. records the batch deleted come back with their ids
+    snapshots = [r for r in rows if r["field"] == "*" and r["new_value"] is None and r["old_value"]]
+    if snapshots:
+        back = [r["record_id"] for r in snapshots]
+        present = session.execute(select(T.c.id).where(T.c.id.in_(back)).limit(10)).scalars().all()
+        if present:
+            raise Conflict(f"cannot undo batch {batch_id}: {entity.name} {', '.join(map(str, present))} exist again")
+        new_rows = []
+        for r in snapshots:
+            data = json.loads(r["old_value"])
+            new_rows.append({k: _parse_text(T.c[k], v) for k, v in data.items() if k in T.c})
+            logged(r["record_id"], "*", None, r["old_value"])
+        for start in range(0, len(new_rows), 2000):
+            session.execute(insert(T), new_rows[start:start + 2000])
+        if session.connection().dialect.name == "postgresql":
+            session.connection().exec_driver_sql(
+                f"SELECT setval(pg_get_serial_sequence('{T.name}', 'id'), "
+                f"GREATEST((SELECT max(id) FROM {T.name}), 1))")
+    # 2. field changes go back to their old values, checking nobody changed them outside the log
+    fields: dict[int, dict[str, tuple[str | None, str | None]]] = {}
+    for r in rows:
+        if r["field"] not in ("*", "tag"):
+            fields.setdefault(r["record_id"], {})[r["field"]] = (r["old_value"], r["new_value"])
+    if fields:
+        cols = sorted({c for f in fields.values() for c in f})
+        current = {}
+        for start in range(0, len(record_ids), 5000):
+            part = [i for i in record_ids[start:start + 5000] if i in fields]
+            for row in session.execute(select(T.c.id, *[T.c[c] for c in cols]).where(T.c.id.in_(part))):
+                current[row[0]] = dict(row._mapping)
+        gone = [i for i in fields if i not in current]
+        if gone:
+            raise Conflict(f"cannot undo batch {batch_id}: {entity.name} {', '.join(map(str, gone[:10]))} "
+                           "no longer exist")
+        differ = [i for i, f in fields.items() if any(not _same(T.c[c], current[i][c], new) for c, (_o, new) in f.items())]
+        if differ:
+            raise Conflict(f"cannot undo batch {batch_id}: {entity.name} "
+                           f"{', '.join(map(str, sorted(differ)[:10]))} changed since")
+        groups: dict[tuple[str, ...], list[dict]] = {}
+        for rid, f in fields.items():
+            key = tuple(sorted(f))
+            params = {"_id": rid, **{f"v_{c}": _parse_text(T.c[c], old) for c, (old, _n) in f.items()}}
+            groups.setdefault(key, []).append(params)
+            for c, (old, new) in f.items():
+                logged(rid, c, new, old)
+        from sqlalchemy import bindparam
+
+        for key, params in groups.items():
+            stmt = (update(T).where(T.c.id == bindparam("_id"))
+                    .values(**{c: bindparam(f"v_{c}") for c in key}, version=T.c.version + 1, updated_at=now))
+            session.connection().execute(stmt, params)
+    # 3. tags
+    tag_rows = [r for r in rows if r["field"] == "tag"]
+    for r in tag_rows:
+        name = r["new_value"] or r["old_value"]
+        tid = _tag_id(session, name, create=True)
+        if r["old_value"] is None:  # it was added: remove it
+            session.execute(delete(TAGGINGS).where(TAGGINGS.c.tag_id == tid, TAGGINGS.c.entity == entity.name,
+                                                   TAGGINGS.c.record_id == r["record_id"]))
+        else:  # it was removed: put it back
+            present = session.execute(select(TAGGINGS.c.tag_id).where(
+                TAGGINGS.c.tag_id == tid, TAGGINGS.c.entity == entity.name,
+                TAGGINGS.c.record_id == r["record_id"])).first()
+            if present is None:
+                session.execute(insert(TAGGINGS).values(tag_id=tid, entity=entity.name, record_id=r["record_id"],
+                                                        created_at=now))
+        logged(r["record_id"], "tag", r["new_value"], r["old_value"])
+    for start in range(0, len(log), 5000):
+        session.execute(insert(CHANGES), log[start:start + 5000])
+    return UndoResult(batch_id, undo_id, entity.name, len(record_ids), False)

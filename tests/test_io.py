@@ -1,0 +1,123 @@
+"""Export: stable columns, ISO dates, money as decimals, CSV-injection payloads made inert."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+from sqlmodel import Session
+
+from crm_tui.services import io as crm_io
+from crm_tui.services import records
+from crm_tui.services.registry import ENTITIES
+from crm_tui.store.db import open_engine
+from tests.i7_support import BACKENDS, CLI, fresh_url, isolate, one_line_error
+
+FIXTURES = Path("/work/shared/fixtures") if Path("/work/shared/fixtures").is_dir() else (
+    Path(__file__).resolve().parents[2] / "shared" / "fixtures")
+INJECTION = FIXTURES / "csv_messy" / "injection"
+ACC, OPP = ENTITIES["account"], ENTITIES["opportunity"]
+
+
+def payloads() -> list[str]:
+    lines = []
+    for path in sorted(INJECTION.glob("*.txt")):
+        lines += [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return lines
+
+
+@pytest.fixture(params=BACKENDS)
+def i7_url(request, tmp_path, monkeypatch):
+    isolate(monkeypatch, tmp_path)
+    return fresh_url(request.param, tmp_path)
+
+
+@pytest.fixture
+def i7_engine(i7_url):
+    eng = open_engine(i7_url)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def i7_payload_accounts(i7_engine):
+    texts = payloads()
+    assert len(texts) >= 20
+    with Session(i7_engine) as s:
+        for i, text in enumerate(texts):
+            records.create_record(ACC, session=s, actor="tester", data={
+                "name": f"Payload {i}", "description": text, "source": text[:100], "phone": "+1 555 0100"})
+        s.commit()
+    return texts
+
+
+def test_neutralise_rules():
+    for bad in ("=1+1", "+1", "-1+2", "@SUM(1)", "\tx", "\rx", "  =cmd", "\uff1d1+1"):
+        assert crm_io.neutralise(bad).startswith("'")
+        assert crm_io.is_dangerous(bad)
+        assert not crm_io.is_dangerous(crm_io.neutralise(bad))
+    for ok in ("Acme", "", "-12.50", "42", "a=b", "DDE (\"cmd\")"):
+        assert crm_io.neutralise(ok) == ok
+
+
+def test_injection_payloads_come_out_inert(i7_engine, i7_payload_accounts):
+    out = io.StringIO()
+    with Session(i7_engine) as s:
+        n = crm_io.export(ACC, session=s, out=out, fmt="csv")
+    assert n == len(i7_payload_accounts)
+    rows = list(csv.DictReader(io.StringIO(out.getvalue())))
+    for row in rows:
+        for column, cell in row.items():
+            assert not crm_io.is_dangerous(cell), (column, cell)
+    exported = {r["description"] for r in rows}
+    # nothing lost: each payload is there, behind a quote when it was dangerous
+    for text in i7_payload_accounts:
+        assert (("'" + text) if crm_io.is_dangerous(text) else text) in exported
+    # --raw keeps them byte for byte
+    raw = io.StringIO()
+    with Session(i7_engine) as s:
+        crm_io.export(ACC, session=s, out=raw, fmt="csv", raw=True)
+    assert {r["description"] for r in csv.DictReader(io.StringIO(raw.getvalue()))} == set(i7_payload_accounts)
+
+
+def test_export_columns_dates_money(i7_engine):
+    with Session(i7_engine) as s:
+        a = records.create_record(ACC, session=s, actor="tester", data={"name": "Acme"})
+        records.create_record(OPP, session=s, actor="tester", data={
+            "name": "Yen", "account": a["id"], "amount": "1200", "currency": "JPY", "expected_close": "2026-03-31"})
+        records.create_record(OPP, session=s, actor="tester", data={
+            "name": "Dollars", "account": a["id"], "amount": "12500.5", "expected_close": "2026-04-01"})
+        s.commit()
+        out = io.StringIO()
+        crm_io.export(OPP, session=s, out=out, fmt="csv")
+        rows = list(csv.DictReader(io.StringIO(out.getvalue())))
+        assert list(rows[0]) == list(crm_io.EXPORT_COLUMNS["opportunity"])
+        assert [(r["name"], r["amount"], r["currency"], r["expected_close"]) for r in rows] == [
+            ("Yen", "1200", "JPY", "2026-03-31"), ("Dollars", "12500.50", "USD", "2026-04-01")]
+        assert rows[0]["created_at"].endswith("+00:00") or "T" in rows[0]["created_at"]
+        nd = io.StringIO()
+        crm_io.export(OPP, session=s, out=nd, fmt="ndjson", where="currency=USD", columns=["id", "amount"])
+        assert [json.loads(line) for line in nd.getvalue().splitlines()] == [{"id": 2, "amount": "12500.50"}]
+        js = io.StringIO()
+        assert crm_io.export(OPP, session=s, out=js, fmt="json", where="amount>1e9") == 0
+        assert json.loads(js.getvalue()) == []
+
+
+def test_cli_export_file_excel_and_errors(i7_url, i7_payload_accounts, tmp_path):
+    cli = CLI(i7_url)
+    target = tmp_path / "a.csv"
+    result = cli("export", "account", "--where", "name~'Payload 1'", "-o", target, "--excel")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == "" and "exported" in result.stderr
+    data = target.read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
+    assert rows and all(not crm_io.is_dangerous(c) for r in rows for c in r.values())
+    piped = cli("export", "account", "--format", "ndjson", "--columns", "id,name")
+    assert len(piped.stdout.splitlines()) == len(i7_payload_accounts)
+    assert "columns" in one_line_error(cli("export", "account", "--columns", "id,nope"))
+    assert "unknown field" in one_line_error(cli("export", "account", "--where", "nope=1"))
+    assert "format" in one_line_error(cli("export", "account", "--format", "xml"))
