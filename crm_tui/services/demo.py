@@ -17,7 +17,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.engine import Connection, Engine
 
 from crm_tui.errors import Conflict, ValidationError
-from crm_tui.store.models import Account, Activity, Contact, Lead, Opportunity, Stage
+from crm_tui.store.models import Account, Activity, Contact, Lead, Opportunity, Stage, User
 
 SIZES = {"small": 500, "medium": 20_000, "large": 1_000_000}
 
@@ -169,8 +169,16 @@ def is_empty(engine: Engine) -> bool:
         return database_is_empty(conn)
 
 
+_CLEARED = ("changes", "taggings", "tags", "opportunity_contacts", "activities", "leads", "opportunities",
+            "contacts", "accounts", "users")
+
+
 def clear(conn: Connection) -> None:
-    for name in ("changes", "taggings", "tags", "activities", "leads", "opportunities", "contacts", "accounts", "users"):
+    """Delete every record (stages and settings stay); ids start again from 1."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text(f"TRUNCATE {', '.join(_CLEARED)} RESTART IDENTITY CASCADE"))
+        return
+    for name in _CLEARED:
         conn.execute(text(f"DELETE FROM {name}"))
 
 
@@ -206,12 +214,18 @@ def generate(engine: Engine, *, opportunities: int, seed: int = 42, me: str | No
         users = list(USERS)
         if me and me not in {u[0] for u in users}:
             users.append((me, me, "sales"))
-        user_ids = list(range(1, len(users) + 1))
-        w.write("users", ("id", "username", "name", "email", "role", "active", "created_at"),
-                [(i, u, n, f"{u}@example.com", r, True, w.ts(now - dt.timedelta(days=400)))
-                 for i, (u, n, r) in enumerate(users, start=1)])
+        # Users someone added before (`crm user add`) are kept and reused.
+        users_t = User.__table__
+        existing = {r.username: r.id for r in conn.execute(select(users_t.c.username, users_t.c.id))}
+        for username, name, role in users:
+            if username not in existing:
+                existing[username] = conn.execute(
+                    users_t.insert().values(username=username, name=name, email=f"{username}@example.com",
+                                            role=role, active=True, created_at=now - dt.timedelta(days=400))
+                    .returning(users_t.c.id)
+                ).scalar_one()
         counts.users = len(users)
-        sales_ids = [i for i, (_u, _n, r) in enumerate(users, start=1) if r != "manager"]
+        sales_ids = [existing[u] for u, _n, r in users if r != "manager"]
         report("users", len(users))
 
         # Accounts.
@@ -337,7 +351,7 @@ def generate(engine: Engine, *, opportunities: int, seed: int = 42, me: str | No
 
         w.restore()
         if w.dialect == "postgresql":
-            for name in ("users", "accounts", "contacts", "leads", "opportunities", "activities"):
+            for name in ("accounts", "contacts", "leads", "opportunities", "activities"):
                 conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
                                   f"(SELECT coalesce(max(id), 1) FROM {name}))"))
         if w.dialect == "sqlite":
