@@ -30,21 +30,29 @@ class PaletteCommand:
     target: DOMNode
 
 
+def own_actions(node: DOMNode) -> set[str]:
+    """Actions bound by crm-tui's own classes in ``node``'s MRO (not Textual's built-ins)."""
+    actions: set[str] = set()
+    for cls in type(node).__mro__:
+        if cls.__module__.startswith("crm_tui"):
+            for binding in cls.__dict__.get("BINDINGS", []):
+                actions.add(binding.action if isinstance(binding, Binding) else binding[1])
+    return actions
+
+
 def binding_commands(node: DOMNode, group: str, names: dict[str, str]) -> Iterator[PaletteCommand]:
-    """One palette command per distinct action bound on ``node``'s class (not its widgets')."""
+    """One palette command per distinct action crm-tui binds on ``node`` (keymap applied)."""
+    ours = own_actions(node)
     seen: set[str] = set()
-    for _key, binding in node._bindings:  # noqa: SLF001 - the node's own bindings, keymap applied
-        if binding.action in seen or binding.system:
-            continue
-        if binding.action == "command_palette":
+    for _key, binding in node._bindings:  # noqa: SLF001 - the node's bindings with the user's keymap
+        if binding.action in seen or binding.action not in ours:
             continue
         verb = names.get(binding.action) or binding.description
         if not verb:
             continue
         seen.add(binding.action)
-        key = binding.key_display or binding.key
+        key = node.app.get_key_display(binding)
         help_text = binding.tooltip or verb
-        key = node.app.get_key_display(binding) if node.is_attached else key
         yield PaletteCommand(f"{group}: {verb[0].lower()}{verb[1:]}", escape(f"{help_text} · key {key}"),
                              binding.action, node)
 

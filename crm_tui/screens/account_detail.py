@@ -17,8 +17,6 @@ from textual.worker import get_current_worker
 
 from crm_tui.errors import CRMError, NotFound
 from crm_tui.screens.base import CRMScreenMixin
-from crm_tui.services import records
-from crm_tui.services.registry import ENTITIES
 from crm_tui.store.db import session_scope
 from crm_tui.widgets.cells import date_text, datetime_text, money_text, plain, right, status_text
 
@@ -39,6 +37,9 @@ class AccountDetails:
 
 def load_account_details(session, account_id: int) -> AccountDetails:
     """Everything the detail screen shows, read in one session (runs in a worker thread)."""
+    from crm_tui.services import records
+    from crm_tui.services.registry import ENTITIES
+
     account = records.get_record(ENTITIES["account"], session=session, record_id=account_id)
     by_account = {"account": account_id}
     related = {}
@@ -90,9 +91,9 @@ class AccountDetailScreen(CRMScreenMixin, Screen):
             with Vertical(id="detail-related"):
                 yield Static("Contacts", id="contacts-title", classes="section-title")
                 contacts = DataTable(id="detail-contacts", cursor_type="row", zebra_stripes=True)
-                contacts.add_column("Name", width=22, key="name")
-                contacts.add_column("Title", width=20, key="title")
-                contacts.add_column("Email", width=30, key="email")
+                contacts.add_column("Name", width=20, key="name")
+                contacts.add_column("Title", width=18, key="title")
+                contacts.add_column("Email", width=28, key="email")
                 contacts.add_column("Phone", width=15, key="phone")
                 contacts.add_column("Buying role", width=14, key="role")
                 yield contacts

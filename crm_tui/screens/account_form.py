@@ -18,28 +18,26 @@ from textual.widgets import Button, Footer, Input, Label, Select, Static, TextAr
 
 from crm_tui.errors import Conflict, CRMError, NotFound, ValidationError
 from crm_tui.screens.base import CRMScreenMixin
-from crm_tui.services import fields, records
-from crm_tui.services.registry import ENTITIES
+from crm_tui.services import fields
 from crm_tui.store.db import session_scope
 
-ACCOUNTS = ENTITIES["account"]
 SPECS = fields.ACCOUNT_FIELDS
 
 LABELS = {"postal_code": "Postal code", "employees": "Employees", "description": "Description"}
 PLACEHOLDERS = {
-    "name": "Acme Corporation",
-    "industry": "Technology",
-    "website": "acme.com",
-    "phone": "+1 415 555 0100",
-    "email": "info@acme.com",
-    "street": "1 Market Street",
-    "city": "San Francisco",
-    "state": "CA",
-    "postal_code": "94105",
-    "country": "United States",
-    "source": "Referral, Web, Event…",
-    "employees": "250",
-    "currency": "USD",
+    "name": "Company name",
+    "industry": "e.g. Technology",
+    "website": "e.g. acme.com",
+    "phone": "e.g. +1 415 555 0100",
+    "email": "e.g. info@acme.com",
+    "street": "Billing street",
+    "city": "Billing city",
+    "state": "State or region",
+    "postal_code": "Postal code",
+    "country": "Country",
+    "source": "e.g. Referral, Web, Event",
+    "employees": "Number of employees",
+    "currency": "USD (the default)",
 }
 
 
@@ -73,7 +71,8 @@ class AccountFormScreen(CRMScreenMixin, ModalScreen[dict | None]):
     PALETTE_NAMES = {"save": "save", "cancel": "cancel", "reload": "discard my edits and load the latest"}
 
     BINDINGS = [
-        Binding("ctrl+s", "save", "Save", id="form.save", tooltip="Save the account", priority=True),
+        # Not a priority binding: keys typed just before ctrl+s reach their field first.
+        Binding("ctrl+s", "save", "Save", id="form.save", tooltip="Save the account"),
         Binding("escape", "cancel", "Cancel", id="form.cancel", tooltip="Close without saving"),
         Binding("ctrl+r", "reload", "Reload", id="form.reload", show=False,
                 tooltip="Discard your edits and load the latest version"),
@@ -200,9 +199,12 @@ class AccountFormScreen(CRMScreenMixin, ModalScreen[dict | None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="account-form")
     def _load(self, account_id: int) -> None:
+        from crm_tui.services import records
+        from crm_tui.services.registry import ENTITIES
+
         try:
             with session_scope(self.engine) as session:
-                row = records.get_record(ACCOUNTS, session=session, record_id=account_id)
+                row = records.get_record(ENTITIES["account"], session=session, record_id=account_id)
         except NotFound as exc:
             self.post_message(self.Failed(str(exc), missing=True))
             return
@@ -240,6 +242,10 @@ class AccountFormScreen(CRMScreenMixin, ModalScreen[dict | None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="account-form")
     def _save(self, account_id: int | None, data: dict[str, str], version: int | None) -> None:
+        from crm_tui.services import records
+        from crm_tui.services.registry import ENTITIES
+
+        ACCOUNTS = ENTITIES["account"]
         try:
             with session_scope(self.engine) as session:
                 if account_id is None:

@@ -23,13 +23,9 @@ from textual.worker import get_current_worker
 
 from crm_tui.errors import CRMError
 from crm_tui.screens.base import CRMScreenMixin
-from crm_tui.services import records
-from crm_tui.services.registry import ENTITIES
 from crm_tui.store.db import session_scope
 from crm_tui.widgets import FilterBar, PagedTable
 from crm_tui.widgets.cells import date_text, money_text, plain, status_text
-
-ACCOUNTS = ENTITIES["account"]
 
 PAGE_SIZE = 200
 
@@ -160,7 +156,7 @@ class AccountsScreen(CRMScreenMixin, Screen):
             yield Static("Filter", classes="filter-label")
             yield FilterBar(placeholder="name, industry, city, state, web site or email…  (/ to focus)",
                             id="accounts-filter")
-        table = PagedTable(id="accounts-table")
+        table = PagedTable(id="accounts-table", stretch="name")
         for col in COLUMNS:
             table.add_column(self._header(col), width=col.width, key=col.key)
         yield table
@@ -210,6 +206,12 @@ class AccountsScreen(CRMScreenMixin, Screen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="accounts-list")
     def _fetch_first(self, query: ListQuery, select_id: int | None, open_if_missing: bool) -> None:
+        # Imported here, in the worker thread: building the table models takes ~0.1 s,
+        # which the first paint should not wait for.
+        from crm_tui.services import records
+        from crm_tui.services.registry import ENTITIES
+
+        ACCOUNTS = ENTITIES["account"]
         worker = get_current_worker()
         try:
             with session_scope(self.engine) as session:
@@ -227,6 +229,10 @@ class AccountsScreen(CRMScreenMixin, Screen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="accounts-more")
     def _fetch_more(self, query: ListQuery, offset: int) -> None:
+        from crm_tui.services import records
+        from crm_tui.services.registry import ENTITIES
+
+        ACCOUNTS = ENTITIES["account"]
         worker = get_current_worker()
         try:
             with session_scope(self.engine) as session:
@@ -310,6 +316,8 @@ class AccountsScreen(CRMScreenMixin, Screen):
         col = next(c for c in COLUMNS if c.sort == q.sort)
         order = "descending" if q.descending else "ascending"
         parts = [count, f"sorted by {col.label.lower()}, {order}"]
+        if shown:
+            parts.insert(0, f"row {self.table.cursor_row + 1:,}")
         if loading:
             parts.append("loading…")
         self.query_one("#accounts-status", Static).update("  ·  ".join(parts))
@@ -333,6 +341,10 @@ class AccountsScreen(CRMScreenMixin, Screen):
         if message.leave:
             self.table.focus()
 
+    @on(DataTable.RowHighlighted, "#accounts-table")
+    def _row_highlighted(self) -> None:
+        self._show_status(loading=self._loading_more)
+
     @on(DataTable.RowSelected, "#accounts-table")
     def _row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
@@ -351,7 +363,8 @@ class AccountsScreen(CRMScreenMixin, Screen):
     def _account_saved(self, message: AccountSaved) -> None:
         row = message.row
         if message.created:
-            self.reload(select_id=row["id"])
+            # Select it in the list; if it is not on the first page (or the filter hides it), show it.
+            self.reload(select_id=row["id"], open_if_missing=True)
             return
         key = str(row.get("id"))
         table = self.table

@@ -27,7 +27,7 @@ class FilterBar(Input):
     """
 
     BINDINGS = [
-        Binding("escape", "clear_or_leave", "Clear filter", show=False),
+        Binding("escape", "clear_or_leave", "Clear", tooltip="Clear the filter; again to go back to the list"),
     ]
 
     DEBOUNCE_SECONDS = 0.25

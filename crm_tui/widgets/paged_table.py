@@ -44,11 +44,33 @@ class PagedTable(DataTable):
         def can_replace(self, message: Message) -> bool:
             return isinstance(message, PagedTable.NearEnd) and message.table is self.table
 
-    def __init__(self, *, margin: int = 40, **kwargs: Any) -> None:
+    def __init__(self, *, margin: int = 40, stretch: str | None = None, **kwargs: Any) -> None:
+        """``stretch``: the key of a column that takes the width the others leave free."""
         kwargs.setdefault("cursor_type", "row")
         kwargs.setdefault("zebra_stripes", True)
         super().__init__(**kwargs)
         self.margin = margin
+        self.stretch = stretch
+        self._stretch_min: int | None = None
+
+    def on_resize(self) -> None:
+        self.stretch_column()
+
+    def stretch_column(self) -> None:
+        """Give the stretch column the spare width (never less than it was declared with)."""
+        if self.stretch is None or self.stretch not in self.columns or not self.size.width:
+            return
+        column = self.columns[self.stretch]  # type: ignore[index]
+        if self._stretch_min is None:
+            self._stretch_min = column.width
+        others = sum(c.get_render_width(self) for key, c in self.columns.items() if key != self.stretch)
+        spare = self.size.width - 2 - others - 2 * self.cell_padding  # keep room for the scrollbar
+        width = max(self._stretch_min, spare)
+        if width != column.width:
+            column.width = width
+            self._require_update_dimensions = True
+            self._clear_caches()
+            self.refresh()
 
     def add_page(self, rows: Iterable[tuple[str, Sequence[Any]]]) -> int:
         """Append ``(key, cells)`` rows, skipping keys already shown. Returns how many were added."""

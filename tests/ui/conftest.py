@@ -17,6 +17,18 @@ ACCOUNT = ENTITIES["account"]
 USER = "tester"
 
 
+@pytest.fixture(autouse=True)
+def ui_env(tmp_path, monkeypatch):
+    """Who "me" is, and a config file of this test's own (never the real user's)."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("CRM_USER", USER)
+    monkeypatch.setenv("CRM_CONFIG", str(home / "config.json"))
+    monkeypatch.setenv("CRM_DATA_DIR", str(home / "data"))
+    monkeypatch.delenv("CRM_DATABASE_URL", raising=False)
+    return home
+
+
 @pytest.fixture
 def engine(tmp_path):
     """A fresh, migrated SQLite database (overrides the backend-parametrised one)."""

@@ -136,8 +136,8 @@ async def test_clicking_a_column_header_sorts_and_clicking_again_reverses(engine
         await settle(pilot)
         screen = pilot.app.screen
         table = screen.table
-        # the City header: offset past Name (36) and Industry (18) plus cell padding
-        x = 36 + 2 + 18 + 2 + 3
+        # the City header: past the Name and Industry columns
+        x = sum(table.columns[k].get_render_width(table) for k in ("name", "industry")) + 3
         await pilot.click(table, offset=(x, 0))
         await settle(pilot)
         assert "sorted by city, ascending" in status_line(pilot.app)
@@ -406,6 +406,25 @@ async def test_a_large_list_holds_one_page_and_loads_more_near_the_end(engine):
         # scrolling to the bottom with the mouse wheel / scrollbar loads more too
         table.scroll_end(animate=False)
         await wait_until(pilot, lambda: table.row_count == 3 * PAGE_SIZE, what="the third page")
+
+
+async def test_a_new_account_beyond_the_first_page_is_shown_in_its_detail(engine):
+    from crm_tui.services import demo
+
+    demo.generate(engine, opportunities=16_000, me="tester")
+    async with make(engine).run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("n")
+        await pilot.pause()
+        pilot.app.screen.query_one("#input-name", Input).value = "Zzyzx Last Company"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        screen = pilot.app.screen
+        assert isinstance(screen, AccountDetailScreen)
+        assert "Zzyzx Last Company" in static_text(screen, "#detail-fields")
+        await pilot.press("escape")
+        await settle(pilot)
+        assert "of 2,001 accounts" in status_line(pilot.app)
 
 
 async def test_filtering_a_large_list_counts_in_sql(engine):
