@@ -320,6 +320,17 @@ class AccountFormScreen(CRMScreenMixin, ModalScreen[dict | None]):
         banner.update(text)
         banner.set_class(error, "-error")
         banner.display = bool(text)
+        self._banner_lines = (str(text).count("\n") + 2) if text else 0  # its lines and its margin
+        self._fit()
+
+    def on_resize(self) -> None:
+        self._fit()
+
+    def _fit(self) -> None:
+        """Let the fields scroll, so the title, messages and buttons always fit on screen."""
+        # footer 1, dialog border 2 and bottom padding 1, title 3, buttons 3, a little air 2
+        chrome = 12 + getattr(self, "_banner_lines", 0)
+        self.query_one("#form-body").styles.max_height = max(4, self.size.height - chrome)
 
     def _clear_errors(self) -> None:
         for name in SPECS:
