@@ -6,6 +6,7 @@ edges (text in, text out); arithmetic on stored values is integer arithmetic.
 
 from __future__ import annotations
 
+import re
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
 # Active ISO 4217 codes. Minor units are 2 unless listed in _EXPONENTS.
@@ -29,6 +30,9 @@ _EXPONENTS = {
 CURRENCIES: dict[str, int] = {code: _EXPONENTS.get(code, 2) for code in _CODES}
 
 DEFAULT_CURRENCY = "USD"
+
+
+_GROUPED = re.compile(r"^\d{1,3}(,\d{3})+(\.\d*)?([A-Za-z]{3})?$")
 
 
 class MoneyError(ValueError):
@@ -64,7 +68,12 @@ def parse_amount(text: str | int | Decimal, currency: str) -> int:
     elif isinstance(text, float):  # never accept floats: they are not exact
         raise MoneyError(f"amount {text!r} must be given as text or an integer, not a float")
     else:
-        raw = str(text).strip().replace(",", "").replace("_", "").replace(" ", "")
+        raw = str(text).strip().replace("_", "").replace(" ", "")
+        if "," in raw:
+            # Commas group thousands ("12,500.50"); "1,5" is a decimal comma we refuse to guess at.
+            if not _GROUPED.match(raw.lstrip("-+$€£¥")):
+                raise MoneyError(f"amount {text!r}: use '.' for decimals and ',' only between thousands")
+            raw = raw.replace(",", "")
         for symbol in ("$", "€", "£", "¥"):
             raw = raw.replace(symbol, "")
         if raw.upper().endswith(currency.upper()):

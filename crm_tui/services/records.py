@@ -218,7 +218,7 @@ def _raw(entity: Entity, session: Session, record_id: int) -> dict:
 # ---------------------------------------------------------------- writing
 
 
-def _resolve(entity: Entity, session: Session, cleaned: dict) -> dict:
+def _resolve(entity: Entity, session: Session, cleaned: dict, actor: str | None = None) -> dict:
     """Map cleaned input names to columns, resolving users and references."""
     from crm_tui.services import registry
 
@@ -228,7 +228,10 @@ def _resolve(entity: Entity, session: Session, cleaned: dict) -> dict:
         spec = entity.specs[name]
         try:
             if spec.kind == "user" and value is not None:
-                value = user_id(session, str(value), field_name=name)
+                if actor and str(value).strip().lower() == "me":
+                    value = ensure_user(session, actor)
+                else:
+                    value = user_id(session, str(value), field_name=name)
             elif spec.kind == "ref" and value is not None:
                 target = registry.ENTITIES[spec.ref]
                 value = ref_exists(session, target.table, value, name, spec.ref)
@@ -256,7 +259,7 @@ def _context(entity: Entity, data: dict, existing: dict | None) -> dict:
 def create_record(entity: Entity, *, session: Session, data: dict, actor: str,
                   batch_id: str | None = None) -> Row:
     cleaned = clean(entity.specs, data, partial=False, context=_context(entity, data, None))
-    values = _resolve(entity, session, cleaned)
+    values = _resolve(entity, session, cleaned, actor)
     if "owner_id" in entity.table.c and values.get("owner_id") is None and "owner" not in data:
         values["owner_id"] = ensure_user(session, actor)
     if entity.prepare:
@@ -284,7 +287,7 @@ def update_record(entity: Entity, *, session: Session, record_id: int, data: dic
     for name, spec in entity.specs.items():
         if spec.required and name in cleaned and cleaned[name] is None:
             raise ValidationError(name, data.get(name), "is required")
-    values = _resolve(entity, session, cleaned)
+    values = _resolve(entity, session, cleaned, actor)
     if entity.prepare:
         values = entity.prepare(session, values, existing, actor)
     changes = {col: (existing.get(col), new) for col, new in values.items() if existing.get(col) != new}

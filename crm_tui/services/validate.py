@@ -172,6 +172,8 @@ def clean_value(spec: FieldSpec, value: Any, context: dict | None = None) -> Any
             reason = str(exc)
             if "more decimals" in reason:
                 raise ValidationError(name, value, f"has more decimals than {currency} allows") from None
+            if "between thousands" in reason:
+                raise ValidationError(name, value, "is ambiguous: use '.' for decimals and ',' only between thousands") from None
             raise ValidationError(name, value, "is not an amount of money") from None
         if minor < 0:
             raise ValidationError(name, value, "must not be negative")
