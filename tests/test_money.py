@@ -150,3 +150,14 @@ def test_weighted_rounds_half_even_exactly(minor, probability, expected):
     result = weighted(minor, probability)
     assert result == expected
     assert type(result) is int
+
+
+@pytest.mark.parametrize("text", ["1,5", "12,50", "1,2345", "12,500,5"])
+def test_a_decimal_comma_is_refused_not_read_as_thousands(text):
+    with pytest.raises(MoneyError, match="between thousands"):
+        parse_amount(text, "USD")
+
+
+@pytest.mark.parametrize("text, minor", [("1,234", 123400), ("12,500.50", 1250050), ("1,234,567.8", 123456780)])
+def test_thousands_commas_are_accepted(text, minor):
+    assert parse_amount(text, "USD") == minor

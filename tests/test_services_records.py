@@ -649,3 +649,25 @@ def test_search_ignores_case_beyond_ascii(engine):
     assert names(listing(engine, "account", search="ōsaka")) == ["Ōsaka Software Corp"]
     assert names(listing(engine, "account", search="école")) == ["ÉCOLE Numérique"]
     assert names(listing(engine, "account", search="ZÜRICH")) == ["Zürich Data AG"]
+
+
+def test_owner_me_means_the_acting_user(engine):
+    account = create(engine, "account", {"name": "Mine Ltd", "owner": "me"}, actor="zoe")
+    assert account["owner"] == "zoe"
+    other = create(engine, "account", {"name": "Theirs Ltd"}, actor="yann")
+    updated = update(engine, "account", other["id"], {"owner": "me"}, actor="zoe")
+    assert updated["owner"] == "zoe"
+    assert [(c["field"], c["actor"]) for c in _history(engine, "account", other["id"])] == [("owner_id", "zoe")]
+
+
+def test_a_decimal_comma_amount_names_the_field_and_writes_nothing(engine):
+    before = count(engine, "opportunity")
+    with pytest.raises(ValidationError) as info:
+        create(engine, "opportunity", {"name": "Comma deal", "amount": "1,5"})
+    assert info.value.field == "amount" and "1,5" in str(info.value)
+    assert count(engine, "opportunity") == before
+
+
+def _history(engine, entity: str, record_id: int) -> list[dict]:
+    with session_scope(engine) as s:
+        return records.history(session=s, entity=entity, record_id=record_id)
