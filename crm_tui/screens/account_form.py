@@ -265,6 +265,10 @@ class AccountFormScreen(CRMScreenMixin, ModalScreen[dict | None]):
         except CRMError as exc:
             self.post_message(self.Failed(str(exc)))
             return
+        except Exception as exc:  # not a user error: report it, keep the form and its edits
+            self.log.error(f"saving the account failed: {exc!r}")
+            self.post_message(self.Failed(f"{type(exc).__name__}: {exc}"))
+            return
         self.post_message(self.Saved(row, created=account_id is None))
 
     def _done_saving(self) -> None:

@@ -224,6 +224,10 @@ class AccountsScreen(CRMScreenMixin, Screen):
         except CRMError as exc:
             self.post_message(self.LoadFailed(query, str(exc)))
             return
+        except Exception as exc:  # e.g. the database went away: say so, keep the list usable
+            self.log.error(f"loading accounts failed: {exc!r}")
+            self.post_message(self.LoadFailed(query, f"{type(exc).__name__}: {exc}"))
+            return
         if not worker.is_cancelled:
             self.post_message(self.CountLoaded(query, total))
 
@@ -240,6 +244,10 @@ class AccountsScreen(CRMScreenMixin, Screen):
                                             sort=query.sort_key, limit=PAGE_SIZE, offset=offset)
         except CRMError as exc:
             self.post_message(self.LoadFailed(query, str(exc)))
+            return
+        except Exception as exc:  # e.g. the database went away: say so, keep the list usable
+            self.log.error(f"loading accounts failed: {exc!r}")
+            self.post_message(self.LoadFailed(query, f"{type(exc).__name__}: {exc}"))
             return
         if not worker.is_cancelled:
             self.post_message(self.PageLoaded(query, offset, rows))

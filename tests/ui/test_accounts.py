@@ -440,3 +440,33 @@ async def test_filtering_a_large_list_counts_in_sql(engine):
         await settle(pilot)
         assert pilot.app.screen.table.row_count == PAGE_SIZE
         assert f"of {expected:,} accounts matching “tx”" in status_line(pilot.app)
+
+
+# ---------------------------------------------------------------- failures
+
+
+async def test_a_database_failure_is_reported_and_the_app_keeps_running(engine, seeded, monkeypatch):
+    def boom(*args, **kwargs):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(records, "list_records", boom)
+    async with make(engine).run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, AccountsScreen)
+        assert any("disk on fire" in n.message for n in pilot.app._notifications)
+        monkeypatch.undo()
+        await pilot.press("r")
+        await settle(pilot)
+        assert table_names(pilot.app) == ["Acme Corporation", "Globex Inc", "Initech"]
+
+
+async def test_a_missing_account_says_so(engine, seeded):
+    async with make(engine).run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        with session_scope(engine) as s:
+            records.delete_record(ACCOUNT, session=s, record_id=seeded["Globex Inc"], actor="someone")
+        await select_row(pilot, "Globex Inc")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert "account 2 not found" in static_text(pilot.app.screen, "#detail-title")
+        assert any("not found" in n.message for n in pilot.app._notifications)
