@@ -323,7 +323,7 @@ def _check_convertible(lead: dict) -> None:
         raise Conflict(f"lead {lead['id']} was already converted{when} "
                        f"(opportunity {lead['converted_opportunity_id']}); it cannot be converted twice")
     if lead["status"] == "junk":
-        raise ValidationError("status", "junk", f"lead {lead['id']} is junk and cannot be converted; "
+        raise ValidationError("status", "junk", f"cannot be converted: lead {lead['id']} is junk; "
                               "change its status first if it is a real lead")
 
 

@@ -121,6 +121,6 @@ def timeline(*, session: Session, entity: str, record_id: int, limit: int = 200)
 
 def timeline_rows(*, session: Session, entity: str, record_id: int, limit: int = 200) -> list[dict]:
     """The timeline as plain rows, for the CLI's output formats."""
-    return [{"when": i.when, "kind": i.kind, "type": i.type, "who": i.who, "title": i.title, "body": i.body,
+    return [{"id": i.activity_id, "when": i.when, "kind": i.kind, "type": i.type, "who": i.who, "title": i.title, "body": i.body,
              "via": i.via, "activity_id": i.activity_id, "due_at": i.due_at, "completed_at": i.completed_at}
             for i in timeline(session=session, entity=entity, record_id=record_id, limit=limit)]
