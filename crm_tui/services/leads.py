@@ -511,3 +511,9 @@ def due_follow_ups(*, session: Session, username: str, limit: int = 500) -> list
 
     return list_records(ENTITY, session=session, filters={"owner": username, "follow_up": "due"},
                         sort="next_follow_up", limit=limit)
+
+
+def lead_sources(*, session: Session, limit: int = 100) -> list[str]:
+    """The distinct lead sources in use, for a filter menu."""
+    stmt = select(T.c.source).where(T.c.source.is_not(None)).group_by(T.c.source).order_by(T.c.source).limit(limit)
+    return [s for s in session.execute(stmt).scalars() if s]
