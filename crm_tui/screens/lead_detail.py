@@ -289,6 +289,8 @@ class LeadDetailScreen(WorkerErrors, LogActivityKeys, Screen):
     PALETTE_NAMES: ClassVar[dict[str, str]] = {
         **LogActivityKeys.LOG_PALETTE_NAMES, "convert": "convert to opportunity", "edit": "edit",
         "status": "change status", "qualify": "qualify",
+        "open_converted('opportunity')": "open its opportunity", "open_converted('account')": "open its account",
+        "open_converted('contact')": "open its contact",
     }
 
     BINDINGS = [
@@ -298,6 +300,12 @@ class LeadDetailScreen(WorkerErrors, LogActivityKeys, Screen):
         Binding("s", "status", "Status", tooltip="Change the status"),
         Binding("q", "qualify", "Qualify", tooltip="Mark the lead qualified"),
         *LogActivityKeys.LOG_BINDINGS,
+        Binding("o", "open_converted('opportunity')", "Opportunity", show=False,
+                tooltip="Open the opportunity the lead was converted into"),
+        Binding("a", "open_converted('account')", "Account", show=False,
+                tooltip="Open the account the lead was converted into"),
+        Binding("k", "open_converted('contact')", "Contact", show=False,
+                tooltip="Open the contact the lead was converted into"),
         Binding("r", "reload", "Reload", show=False, tooltip="Load the lead again"),
     ]
 
@@ -359,10 +367,11 @@ class LeadDetailScreen(WorkerErrors, LogActivityKeys, Screen):
         self.query_one("#lead-convert", Button).disabled = converted or row["status"] == "junk"
         links = self.query_one("#lead-converted", OptionList)
         links.clear_options()
-        for entity, key in (("opportunity", "converted_opportunity_id"), ("account", "converted_account_id"),
-                            ("contact", "converted_contact_id")):
+        for entity, key, letter in (("opportunity", "converted_opportunity_id", "o"),
+                                    ("account", "converted_account_id", "a"), ("contact", "converted_contact_id", "k")):
             if row.get(key):
-                links.add_option(Option(f"{entity} {row[key]}", id=f"{entity}-{row[key]}"))
+                links.add_option(Option(Text.assemble((f"{letter} ", "bold"), f"{entity} {row[key]}"),
+                                        id=f"{entity}-{row[key]}"))
         links.display = converted
         self.query_one("#lead-converted-title").display = converted
 
@@ -406,6 +415,15 @@ class LeadDetailScreen(WorkerErrors, LogActivityKeys, Screen):
 
         entity, _, rid = (event.option.id or "").partition("-")
         self.app.push_screen(RecordDetailScreen(entity, int(rid)))
+
+    def action_open_converted(self, entity: str) -> None:
+        from crm_tui.screens.record_detail import RecordDetailScreen
+
+        record_id = self.row.get(f"converted_{entity}_id")
+        if not record_id:
+            self.notify(f"lead {self.lead_id} has not been converted", severity="warning")
+            return
+        self.app.push_screen(RecordDetailScreen(entity, record_id))
 
     def activity_links(self) -> dict[str, int]:
         return {"lead": self.lead_id}
