@@ -98,8 +98,10 @@ class TodayScreen(WorkerErrors, Screen):
         self.query_one("#today-leads-title", Label).update(f"My lead follow-ups due ({len(message.leads)})")
         self.tasks = {f"task-{t['id']}": t for t in message.tasks}
         if message.tasks:
+            tasks.highlighted = 0
             tasks.focus()
         elif message.leads:
+            leads.highlighted = 0
             leads.focus()
 
     @on(Failed)
