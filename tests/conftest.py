@@ -191,6 +191,11 @@ class CLI:
         self.db = db
         self.runner = CliRunner()
 
+    @staticmethod
+    def error(result, code: int = 1) -> str:
+        """Check ``result`` is a clean user error; return its one line (see one_line_error)."""
+        return one_line_error(result, code)
+
     def __call__(self, *args: str, input: str | None = None, db: bool = True, env: dict | None = None):
         from crm_tui.cli import app
         from crm_tui.commands._common import State
@@ -226,9 +231,3 @@ def one_line_error(result, code: int = 1) -> str:
     assert lines[0].startswith("error: "), lines[0]
     assert result.stdout == ""
     return lines[0]
-
-
-@pytest.fixture
-def user_error():
-    """The ``one_line_error`` check, as a fixture."""
-    return one_line_error

@@ -27,7 +27,13 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 
+def _unicode_lower(value):
+    return value.lower() if isinstance(value, str) else value
+
+
 def _sqlite_on_connect(dbapi_connection, _record) -> None:
+    # SQLite's own lower() folds ASCII only; searches must match "Zürich" with "zürich".
+    dbapi_connection.create_function("lower", 1, _unicode_lower, deterministic=True)
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
@@ -105,8 +111,12 @@ def alembic_config(engine: Engine):
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Run Alembic migrations up to ``revision`` on this engine."""
     from alembic import command
+    from alembic.util import CommandError
 
-    command.upgrade(alembic_config(engine), revision)
+    try:
+        command.upgrade(alembic_config(engine), revision)
+    except CommandError as exc:  # e.g. a revision this version does not know: a newer crm-tui wrote it
+        raise DatabaseUnavailable(f"cannot migrate the database: {exc} (was it written by a newer crm-tui?)") from None
 
 
 def ensure_schema(engine: Engine) -> bool:

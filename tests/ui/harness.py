@@ -1,6 +1,6 @@
 """A stand-in app shell for the Leads, Contacts and Today screens until ``crm_tui.app`` lands.
 
-Run it by hand: ``python -m tests.ui.harness /tmp/i3.db``.
+Run it by hand: ``PYTHONPATH=tests/ui python -m harness /tmp/i3.db``.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from crm_tui.services import leads
 from crm_tui.store.db import session_scope
 from crm_tui.store.models import Account, Activity, Contact, Lead, Opportunity, Stage
-from tests.ui.harness import HarnessApp
+from harness import HarnessApp
 
 ME = "tester"
 
