@@ -40,7 +40,7 @@ def test_lead_add_flags_duplicates_and_lists_in_every_format(cli):
     assert "Lovelace" in r.stdout and "Byron" in r.stdout
 
 
-def test_lead_convert_then_refuse_twice(cli, db_url, user_error):
+def test_lead_convert_then_refuse_twice(cli, db_url):
     cli("lead", "add", "--first-name", "Ada", "--last-name", "Byron", "--company", "Engines Ltd")
     cli("account", "add", "Other Co")
     r = cli("lead", "convert", "1", "--amount", "5000", "--close-date", "2027-01-31", "--format", "json")
@@ -49,7 +49,7 @@ def test_lead_convert_then_refuse_twice(cli, db_url, user_error):
     assert out["account_created"] is True and out["opportunity_id"] == 1
     assert "created account" in r.stderr and "converted lead 1" in r.stderr
     before = _counts(db_url)
-    assert "cannot be converted twice" in user_error(cli("lead", "convert", "1"))
+    assert "cannot be converted twice" in cli.error(cli("lead", "convert", "1"))
     assert _counts(db_url) == before
     r = cli("opp", "show", "1", "--format", "json")
     opp = json.loads(r.stdout)
@@ -59,18 +59,18 @@ def test_lead_convert_then_refuse_twice(cli, db_url, user_error):
     assert any("converted" in row["title"] for row in json.loads(r.stdout))
 
 
-def test_bad_input_is_one_line_and_writes_nothing(cli, db_url, user_error):
+def test_bad_input_is_one_line_and_writes_nothing(cli, db_url):
     cli("lead", "add", "--last-name", "Junky", "--status", "junk")
     before = _counts(db_url)
-    assert "junk" in user_error(cli("lead", "convert", "1"))
-    assert "next_follow_up" in user_error(cli("lead", "add", "--last-name", "X", "--next-follow-up", "2026-02-30"))
+    assert "junk" in cli.error(cli("lead", "convert", "1"))
+    assert "next_follow_up" in cli.error(cli("lead", "add", "--last-name", "X", "--next-follow-up", "2026-02-30"))
     assert _counts(db_url) == before
     assert cli("lead", "update", "1", "--status", "new").exit_code == 0
-    assert "close_date" in user_error(cli("lead", "convert", "1", "--close-date", "someday"))
+    assert "close_date" in cli.error(cli("lead", "convert", "1", "--close-date", "someday"))
     assert _counts(db_url) == before
     cli("contact", "add", "--last-name", "Boss")
     cli("contact", "add", "--last-name", "Report", "--reports-to", "1")
-    assert "loop" in user_error(cli("contact", "update", "1", "--reports-to", "2"))
+    assert "loop" in cli.error(cli("contact", "update", "1", "--reports-to", "2"))
 
 
 def test_activity_today(cli):

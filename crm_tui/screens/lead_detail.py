@@ -49,7 +49,7 @@ def set_status(node: Widget, lead_id: int, status: str, after: Callable[[], None
         if after:
             app.call_from_thread(after)
 
-    node.run_worker(run, thread=True, exit_on_error=False, group="lead-status")
+    node.run_worker(run, thread=True, exclusive=True, exit_on_error=False, group="lead-status")
 
 
 def change_status(node: Widget, lead_id: int, after: Callable[[], None] | None = None) -> None:
@@ -139,7 +139,7 @@ class LeadFormScreen(ModalScreen[int | None]):
             return
         self._save(self.app.engine, self.app.user, data, self.row.get("version"))
 
-    @work(thread=True, exclusive=True, exit_on_error=False)
+    @work(thread=True, exclusive=True, exit_on_error=False, group="lead-form")
     def _save(self, engine: Any, user: str, data: dict, version: int | None) -> None:
         from crm_tui.errors import CRMError
         from crm_tui.services import leads, records

@@ -116,7 +116,7 @@ class TodayScreen(WorkerErrors, Screen):
         if option.id and option.id.startswith("task-"):
             self._complete(self.app.engine, self.app.user, int(option.id[5:]))
 
-    @work(thread=True, exclusive=False, exit_on_error=False, group="today-done")
+    @work(thread=True, exclusive=True, exit_on_error=False, group="today-done")
     def _complete(self, engine: Any, user: str, activity_id: int) -> None:
         from crm_tui.errors import CRMError
         from crm_tui.services.activities import complete_activity

@@ -84,7 +84,7 @@ class LogActivityScreen(ModalScreen[dict | None]):
         due = self.query_one("#log-due", Input).value.strip() if self.kind == "task" else None
         self._save(self.app.engine, self.app.user, subject, body, due)
 
-    @work(thread=True, exclusive=True, exit_on_error=False)
+    @work(thread=True, exclusive=True, exit_on_error=False, group="log-activity")
     def _save(self, engine: Any, user: str, subject: str, body: str | None, due: str | None) -> None:
         from crm_tui.errors import CRMError
         from crm_tui.services.activities import log_activity

@@ -150,7 +150,7 @@ class Timeline(OptionList):
             event.stop()
             self.action_done()
 
-    @work(thread=True, exclusive=False, exit_on_error=False, group="timeline-done")
+    @work(thread=True, exclusive=True, exit_on_error=False, group="timeline-done")
     def _complete(self, engine: Any, user: str, activity_id: int) -> None:
         from crm_tui.errors import CRMError
         from crm_tui.services.activities import complete_activity
