@@ -98,19 +98,19 @@ class LeadFormScreen(ModalScreen[int | None]):
         self.row = row or {}
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog form-dialog"):
+        with Vertical(classes="dialog lf-dialog"):
             yield Label("New lead" if self.lead_id is None else f"Edit lead {self.lead_id}", classes="dialog-title")
-            with VerticalScroll(classes="form-fields"):
+            with VerticalScroll(classes="lf-fields"):
                 for spec in LEAD_FIELDS.values():
                     value = self.row.get(spec.name)
                     if spec.kind == "user":
                         value = self.row.get("owner")
                     text = "" if value is None else (
                         value.astimezone().strftime("%Y-%m-%d %H:%M") if hasattr(value, "astimezone") else str(value))
-                    with Horizontal(classes="form-row"):
-                        yield Label(spec.name.replace("_", " "), classes="form-label")
+                    with Horizontal(classes="lf-row"):
+                        yield Label(spec.name.replace("_", " "), classes="lf-label")
                         yield Input(value=text, placeholder=spec.help, id=f"lead-{spec.name}")
-            yield Label("", id="form-error", classes="form-error")
+            yield Label("", id="lf-error", classes="lf-error")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Save", variant="primary", id="form-save")
                 yield Button("Cancel", id="form-cancel")
@@ -164,7 +164,7 @@ class LeadFormScreen(ModalScreen[int | None]):
         self.app.call_from_thread(self.dismiss, row["id"])
 
     def _error(self, exc: Exception) -> None:
-        self.query_one("#form-error", Label).update(str(exc))
+        self.query_one("#lf-error", Label).update(str(exc))
         field = getattr(exc, "field", None)
         if field and field in LEAD_FIELDS:
             self.query_one(f"#lead-{field}", Input).focus()
@@ -192,7 +192,7 @@ class ConvertScreen(ModalScreen[Any]):
         self.version = version
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog form-dialog"):
+        with Vertical(classes="dialog lf-dialog"):
             yield Label(f"Convert lead {self.lead_id} to an opportunity", classes="dialog-title")
             yield Static("working out the account…", id="convert-account-note", classes="convert-note")
             for name, label, hint in (
@@ -202,10 +202,10 @@ class ConvertScreen(ModalScreen[Any]):
                 ("stage", "stage", "Qualified"),
                 ("account", "account id", "empty: create a new account"),
             ):
-                with Horizontal(classes="form-row"):
-                    yield Label(label, classes="form-label")
+                with Horizontal(classes="lf-row"):
+                    yield Label(label, classes="lf-label")
                     yield Input(placeholder=hint, id=f"convert-{name}")
-            yield Label("", id="convert-error", classes="form-error")
+            yield Label("", id="convert-error", classes="lf-error")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Convert", variant="success", id="convert-go")
                 yield Button("Cancel", id="convert-cancel")

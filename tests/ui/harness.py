@@ -18,7 +18,7 @@ from crm_tui.screens.leads import LeadsScreen
 
 
 class HarnessApp(App[None]):
-    CSS_PATH = str(Path(crm_tui.__file__).parent / "leads.tcss")
+    CSS_PATH = str(Path(crm_tui.__file__).parent / "app.tcss")
     MODES = {"leads": LeadsScreen, "contacts": ContactsScreen}
     DEFAULT_MODE = "leads"
     BINDINGS = [
