@@ -20,6 +20,8 @@ from textual.screen import Screen
 
 from crm_tui import locations
 from crm_tui.screens.accounts import AccountsScreen
+from crm_tui.screens.contacts import ContactsScreen
+from crm_tui.screens.leads import LeadsScreen
 
 
 @dataclass(frozen=True)
@@ -88,7 +90,9 @@ class CRMApp(App[None]):
     TITLE = "crm-tui"
     MODES: ClassVar[dict[str, Any]] = {
         "accounts": AccountsScreen,
-        # Leads, Pipeline, Proposals and Forecast join here once they work.
+        "leads": LeadsScreen,
+        "contacts": ContactsScreen,
+        # Pipeline, Proposals and Forecast join here once they work.
     }
     DEFAULT_MODE = "accounts"
     COMMANDS = {CRMCommands}
@@ -96,6 +100,9 @@ class CRMApp(App[None]):
     PALETTE_GROUP = "App"
     PALETTE_NAMES = {
         "switch_mode('accounts')": "go to accounts",
+        "switch_mode('leads')": "go to leads",
+        "switch_mode('contacts')": "go to contacts",
+        "today": "today's tasks and follow-ups",
         "toggle_dark": "toggle dark",
         "change_theme": "change theme",
         "show_help_panel": "show keys",
@@ -104,6 +111,9 @@ class CRMApp(App[None]):
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", id="app.quit", tooltip="Quit crm-tui", priority=True),
         Binding("f2", "switch_mode('accounts')", "Accounts", id="app.accounts", tooltip="The accounts list"),
+        Binding("f4", "switch_mode('leads')", "Leads", id="app.leads", tooltip="The leads list"),
+        Binding("f5", "switch_mode('contacts')", "Contacts", id="app.contacts", tooltip="The contacts list"),
+        Binding("f6", "today", "Today", id="app.today", tooltip="My tasks due today and overdue, and lead follow-ups"),
         Binding("ctrl+t", "toggle_dark", "Dark/light", show=False, id="app.toggle_dark",
                 tooltip="Switch between the dark and the light theme"),
         Binding("f3", "change_theme", "Theme", show=False, id="app.theme", tooltip="Pick a colour theme"),
@@ -130,6 +140,12 @@ class CRMApp(App[None]):
 
     def get_default_screen(self) -> Screen:  # pragma: no cover - modes replace it
         return AccountsScreen()
+
+    def action_today(self) -> None:
+        from crm_tui.screens.today import TodayScreen
+
+        if not isinstance(self.screen, TodayScreen):
+            self.push_screen(TodayScreen())
 
     def action_toggle_dark(self) -> None:
         self.theme = "textual-light" if self.current_theme.dark else "textual-dark"

@@ -11,7 +11,7 @@ from typing import Optional
 import typer
 
 from crm_tui import __version__
-from crm_tui.commands import admin, bulk, demo, io, records, views
+from crm_tui.commands import admin, bulk, demo, io, leads, records, views
 from crm_tui.commands._common import State, fail
 from crm_tui.services import fields
 
@@ -58,20 +58,25 @@ def run_tui(db: str | None) -> None:
     make_app(engine=engine).run()
 
 
-app.add_typer(records.build("account", "account", fields.ACCOUNT_FIELDS, fields.ACCOUNT_FILTERS,
-                            ("id", "name", "industry", "city", "state", "status", "owner"), "accounts"),
-              name="account", help="Accounts: the companies you sell to.")
-app.add_typer(records.build("contact", "contact", fields.CONTACT_FIELDS, fields.CONTACT_FILTERS,
-                            ("id", "name", "account", "title", "email", "phone", "buying_role"), "contacts"),
-              name="contact", help="Contacts: the people at your accounts.")
-app.add_typer(records.build("opp", "opportunity", fields.OPPORTUNITY_FIELDS, fields.OPPORTUNITY_FILTERS,
-                            ("id", "name", "account", "stage", "amount", "currency", "probability",
-                             "expected_close", "owner"), "opportunities"),
-              name="opp", help="Opportunities: deals in the pipeline.")
+app.add_typer(leads.build_lead_app(), name="lead", help="Leads: capture, qualify, follow up and convert.")
+account_app = records.build("account", "account", fields.ACCOUNT_FIELDS, fields.ACCOUNT_FILTERS,
+                            ("id", "name", "industry", "city", "state", "status", "owner"), "accounts")
+leads.add_timeline(account_app, "account")
+app.add_typer(account_app, name="account", help="Accounts: the companies you sell to.")
+contact_app = records.build("contact", "contact", fields.CONTACT_FIELDS, fields.CONTACT_FILTERS,
+                            ("id", "name", "account", "title", "email", "phone", "buying_role"), "contacts")
+leads.add_timeline(contact_app, "contact")
+app.add_typer(contact_app, name="contact", help="Contacts: the people at your accounts.")
+opp_app = records.build("opp", "opportunity", fields.OPPORTUNITY_FIELDS, fields.OPPORTUNITY_FILTERS,
+                        ("id", "name", "account", "stage", "amount", "currency", "probability",
+                         "expected_close", "owner"), "opportunities")
+leads.add_timeline(opp_app, "opportunity")
+app.add_typer(opp_app, name="opp", help="Opportunities: deals in the pipeline.")
 activity_app = records.build("activity", "activity", fields.ACTIVITY_FIELDS, fields.ACTIVITY_FILTERS,
                              ("id", "type", "subject", "occurred_at", "due_at", "completed_at", "owner", "account"),
                              "activities")
 admin.add_activity_done(activity_app)
+leads.add_activity_today(activity_app)
 app.add_typer(activity_app, name="activity", help="Activities: calls, meetings, emails, notes and tasks.")
 app.add_typer(admin.db_app, name="db", help="The database: upgrade its schema, show where it is.")
 app.add_typer(admin.user_app, name="user", help="Users: who owns records and makes changes.")

@@ -44,7 +44,8 @@ def _id_param(label: str) -> inspect.Parameter:
 
 
 def build(noun: str, entity_name: str, specs: dict[str, FieldSpec], filters: dict[str, str],
-          summary: tuple[str, ...], plural: str) -> typer.Typer:
+          summary: tuple[str, ...], plural: str, after_add=None) -> typer.Typer:
+    """``after_add(session, row)`` may return warning lines printed to stderr after an add."""
     app = typer.Typer(
         help=f"List, show, add, update and delete {plural}. `crm {noun}` alone lists them.",
         no_args_is_help=False,
@@ -136,7 +137,10 @@ def build(noun: str, entity_name: str, specs: dict[str, FieldSpec], filters: dic
         data = {k: v for k, v in kw.items() if v is not None}
         with session() as s:
             row = records.create_record(entity(), session=s, data=data, actor=actor())
+            warnings = after_add(s, row) if after_add else []
         _after_write(row, fmt, f"added {entity_name} {row['id']}")
+        for line in warnings:
+            info(f"warning: {line}")
 
     add_cmd.__doc__ = f"Add a {entity_name}; prints its id."
     app.command("add")(_set_signature(add_cmd, _field_params(specs, for_add=True) + [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+
 from sqlalchemy import func, update
 from sqlmodel import Session
 
@@ -37,6 +38,19 @@ def _prepare(session, values, existing, actor):
     return values
 
 
+def _due(value):
+    from crm_tui.errors import ValidationError
+    from crm_tui.services.leads import local_day_bounds
+
+    kind = str(value).strip().lower()
+    start, end = local_day_bounds()
+    if kind == "today":
+        return (T.c.completed_at.is_(None)) & (T.c.due_at < end)
+    if kind == "overdue":
+        return (T.c.completed_at.is_(None)) & (T.c.due_at < utcnow())
+    raise ValidationError("due", value, "is not today or overdue")
+
+
 def _is_yes(value) -> bool:
     return str(value).lower() in ("1", "yes", "true", "y")
 
@@ -58,6 +72,8 @@ ENTITY = Entity(
         "opp": lambda session, value: T.c.opportunity_id == int(value),
         "lead": lambda session, value: T.c.lead_id == int(value),
         "open": lambda session, value: T.c.completed_at.is_(None) if _is_yes(value) else T.c.completed_at.is_not(None),
+        "due_before": lambda session, value: T.c.due_at < value,
+        "due": lambda session, value: _due(value),
     },
     default_sort="-occurred_at",
     label=lambda row: row["subject"],
@@ -83,3 +99,42 @@ def complete_activity(*, session: Session, activity_id: int, actor: str) -> dict
                    changes={"completed_at": (None, now)}, actor=actor, batch_id=new_batch_id())
     return get_record(ENTITY, session=session, record_id=activity_id)
 
+
+
+def due_tasks(*, session: Session, username: str, day=None, limit: int = 500) -> list[dict]:
+    """Open tasks of ``username`` due by the end of ``day`` (default today, local time), oldest due first.
+
+    Each row has ``overdue``: due before now.
+    """
+    from crm_tui.services.leads import local_day_bounds
+    from crm_tui.services.records import list_records
+
+    _, end = local_day_bounds(day)
+    rows = list_records(ENTITY, session=session, filters={"owner": username, "open": "yes", "due_before": end},
+                        sort="due_at", limit=limit)
+    from crm_tui.services.leads import as_utc
+
+    now = utcnow()
+    for row in rows:
+        row["overdue"] = row["due_at"] is not None and as_utc(row["due_at"]) < now
+    return rows
+
+
+def log_activity(*, session: Session, actor: str, type: str, subject: str, body: str | None = None,
+                 due=None, links: dict | None = None) -> dict:
+    """Log a call, meeting, email or note, or schedule a task (with ``due``), on one or more records.
+
+    ``links`` maps "account", "contact", "lead", "opp" to ids.
+    """
+    from crm_tui.services.records import create_record
+
+    data = {"type": type, "subject": subject, **{k: v for k, v in (links or {}).items() if v is not None}}
+    if body:
+        data["body"] = body
+    if due not in (None, ""):
+        data["due"] = due
+    elif type == "task":
+        from crm_tui.errors import ValidationError
+
+        raise ValidationError("due", due, "is required for a task: when is it due?")
+    return create_record(ENTITY, session=session, data=data, actor=actor)

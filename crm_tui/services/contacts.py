@@ -32,11 +32,61 @@ def _prepare(session, values, existing, actor):
     else:
         if "first_name" in values and values["first_name"] is None:
             values["first_name"] = ""
-        if values.get("reports_to_id") is not None and values["reports_to_id"] == existing["id"]:
-            from crm_tui.errors import ValidationError
-
-            raise ValidationError("reports_to", values["reports_to_id"], "is the contact itself")
+        if values.get("reports_to_id") is not None:
+            check_reports_to(session=session, contact_id=existing["id"], reports_to_id=values["reports_to_id"])
     return values
+
+
+MAX_CHAIN = 1000
+
+
+def check_reports_to(*, session, contact_id: int, reports_to_id: int) -> None:
+    """Refuse a manager that is the contact itself or one of the people reporting to them."""
+    from sqlalchemy import select
+
+    from crm_tui.errors import ValidationError
+
+    if reports_to_id == contact_id:
+        raise ValidationError("reports_to", reports_to_id, f"is contact {contact_id} itself; nobody reports to themselves")
+    chain = [contact_id, reports_to_id]
+    current = reports_to_id
+    for _ in range(MAX_CHAIN):
+        current = session.execute(select(T.c.reports_to_id).where(T.c.id == current)).scalar()
+        if current is None:
+            return
+        if current == contact_id:
+            path = " → ".join(str(c) for c in chain + [contact_id])
+            raise ValidationError("reports_to", reports_to_id, f"would make a reporting loop: {path}")
+        chain.append(current)
+    raise ValidationError("reports_to", reports_to_id, f"has a reporting chain longer than {MAX_CHAIN}")
+
+
+def reports_tree(*, session, account_id: int) -> list[tuple[int, dict]]:
+    """The account's contacts as (depth, row) in tree order: managers first, their reports below."""
+    from crm_tui.services.records import list_records
+
+    rows = list_records(ENTITY, session=session, filters={"account": account_id}, sort="last_name", limit=500)
+    by_id = {r["id"]: r for r in rows}
+    children: dict[int | None, list[dict]] = {}
+    for r in rows:
+        parent = r["reports_to_id"] if r["reports_to_id"] in by_id else None
+        children.setdefault(parent, []).append(r)
+    out: list[tuple[int, dict]] = []
+    seen: set[int] = set()
+
+    def walk(parent, depth):
+        for r in children.get(parent, []):
+            if r["id"] in seen:
+                continue
+            seen.add(r["id"])
+            out.append((depth, r))
+            walk(r["id"], depth + 1)
+
+    walk(None, 0)
+    for r in rows:  # any left (a loop written around the rules) still shows
+        if r["id"] not in seen:
+            out.append((0, r))
+    return out
 
 
 ENTITY = Entity(

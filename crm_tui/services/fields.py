@@ -105,4 +105,36 @@ ACTIVITY_FILTERS = {
     "type": "Only this type", "owner": "Only this owner's (username, or 'me')", "account": "Only this account's (id)",
     "contact": "Only this contact's (id)", "opp": "Only this opportunity's (id)", "lead": "Only this lead's (id)",
     "open": "Only open tasks (not done): yes/no",
+    "due": "Only open tasks due: today (including overdue) or overdue",
 }
+
+LEAD_STATUSES = ("new", "contacted", "nurture", "qualified", "unqualified", "converted", "junk")
+
+LEAD_FIELDS = _specs(
+    FieldSpec("first_name", max_len=100, help="First name"),
+    FieldSpec("last_name", max_len=100, help="Last name"),
+    FieldSpec("company", max_len=200, help="Company name"),
+    FieldSpec("email", kind="email", max_len=254, help="Email address"),
+    FieldSpec("phone", kind="phone", max_len=50, help="Phone number"),
+    FieldSpec("title", max_len=150, help="Job title"),
+    FieldSpec("website", kind="url", max_len=255, help="Company web site, e.g. acme.com"),
+    FieldSpec("industry", max_len=100, help="Industry, e.g. Technology"),
+    FieldSpec("city", max_len=100, help="City"),
+    FieldSpec("state", max_len=100, help="State or region"),
+    FieldSpec("country", max_len=100, help="Country"),
+    FieldSpec("source", max_len=100, help="Where the lead came from, e.g. Website, Referral"),
+    FieldSpec("status", kind="choice", choices=LEAD_STATUSES[:5] + LEAD_STATUSES[6:],
+              help="new, contacted, nurture, qualified, unqualified or junk (converting sets converted)"),
+    FieldSpec("score", kind="int", minimum=0, maximum=100, help="Lead score 0-100"),
+    FieldSpec("owner", kind="user", column="owner_id", help="Owner's username (default: you)"),
+    FieldSpec("next_follow_up", kind="datetime", help="Next follow-up: YYYY-MM-DD HH:MM, or a date such as tomorrow"),
+    FieldSpec("notes", max_len=10_000, help="Qualification notes"),
+)
+
+LEAD_FILTERS = {
+    "status": "Only this status", "source": "Only this source", "owner": "Only this owner's (username, or 'me')",
+    "since": "Only leads created on or after this date, e.g. yesterday or 2026-01-31",
+    "follow_up": "Only open leads whose next follow-up is: today, overdue, or due (today or overdue)",
+}
+
+SCHEDULE_HELP = "YYYY-MM-DD HH:MM, YYYY-MM-DD (09:00), today, tomorrow, today+3d"

@@ -83,13 +83,17 @@ def parse_datetime(value: Any, *, field_name: str = "datetime") -> dt.datetime:
         try:
             result = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
         except ValueError:
+            clock = dt.time(9, 0)
+            timed = re.match(r"^(.*\S)\s+(\d{1,2}):(\d{2})$", text)
+            if timed and 0 <= int(timed.group(2)) < 24 and 0 <= int(timed.group(3)) < 60:
+                text, clock = timed.group(1), dt.time(int(timed.group(2)), int(timed.group(3)))
             try:
                 day = parse_date(text, field_name=field_name)
             except ValidationError:
                 raise ValidationError(
-                    field_name, value, "is not a date-time: use YYYY-MM-DD HH:MM or YYYY-MM-DD"
+                    field_name, value, "is not a date-time: use YYYY-MM-DD HH:MM, YYYY-MM-DD or today 17:00"
                 ) from None
-            result = dt.datetime.combine(day, dt.time(9, 0))
+            result = dt.datetime.combine(day, clock)
     if result.tzinfo is None:
         result = result.astimezone()  # local time zone
     return result.astimezone(dt.timezone.utc).replace(microsecond=0)

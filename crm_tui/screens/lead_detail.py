@@ -1,0 +1,429 @@
+"""Lead detail (every field, timeline), the lead form, status changes and conversion."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.screen import ModalScreen, Screen
+from textual.widget import Widget
+from textual.widgets import Button, Footer, Header, Input, Label, OptionList, Static
+from textual.widgets.option_list import Option
+
+from crm_tui.screens.record_detail import fields_table
+from crm_tui.screens.record_list import WorkerErrors
+from crm_tui.services.fields import LEAD_FIELDS, LEAD_STATUSES
+from crm_tui.widgets.log_activity import LogActivityKeys
+from crm_tui.widgets.timeline import Timeline
+
+SETTABLE = tuple(s for s in LEAD_STATUSES if s != "converted")
+
+
+# ---------------------------------------------------------------- status
+
+
+def set_status(node: Widget, lead_id: int, status: str, after: Callable[[], None] | None = None) -> None:
+    """Change a lead's status in a thread worker; notify; call ``after`` on success."""
+    app = node.app
+    engine, user = app.engine, app.user
+
+    def run() -> None:
+        from crm_tui.errors import CRMError
+        from crm_tui.services.leads import set_status as service_set_status
+        from crm_tui.store.db import session_scope
+
+        try:
+            with session_scope(engine) as s:
+                service_set_status(session=s, lead_id=lead_id, status=status, actor=user)
+        except CRMError as exc:
+            app.call_from_thread(app.notify, str(exc), severity="error")
+            return
+        app.call_from_thread(app.notify, f"lead {lead_id} is now {status}")
+        if after:
+            app.call_from_thread(after)
+
+    node.run_worker(run, thread=True, exclusive=True, exit_on_error=False, group="lead-status")
+
+
+def change_status(node: Widget, lead_id: int, after: Callable[[], None] | None = None) -> None:
+    def chosen(status: str | None) -> None:
+        if status:
+            set_status(node, lead_id, status, after)
+
+    node.app.push_screen(StatusScreen(lead_id), chosen)
+
+
+class StatusScreen(ModalScreen[str | None]):
+    """Pick a status: arrows and Enter, or its number."""
+
+    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")] + [
+        Binding(str(n), f"pick('{status}')", status, show=False) for n, status in enumerate(SETTABLE, start=1)
+    ]
+
+    def __init__(self, lead_id: int) -> None:
+        super().__init__()
+        self.lead_id = lead_id
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(f"Status of lead {self.lead_id}", classes="dialog-title")
+            yield OptionList(*[Option(f"{n}  {s}", id=s) for n, s in enumerate(SETTABLE, start=1)], id="status-list")
+
+    @on(OptionList.OptionSelected, "#status-list")
+    def _chosen(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)
+
+    def action_pick(self, status: str) -> None:
+        self.dismiss(status)
+
+
+# ---------------------------------------------------------------- form
+
+
+class LeadFormScreen(ModalScreen[int | None]):
+    """Create (lead_id None) or edit a lead. Ctrl+S or Save writes; errors name the field."""
+
+    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel"), Binding("ctrl+s", "save", "Save")]
+
+    def __init__(self, lead_id: int | None, row: dict | None = None) -> None:
+        super().__init__()
+        self.lead_id = lead_id
+        self.row = row or {}
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog lf-dialog"):
+            yield Label("New lead" if self.lead_id is None else f"Edit lead {self.lead_id}", classes="dialog-title")
+            with VerticalScroll(classes="lf-fields"):
+                for spec in LEAD_FIELDS.values():
+                    value = self.row.get(spec.name)
+                    if spec.kind == "user":
+                        value = self.row.get("owner")
+                    text = "" if value is None else (
+                        value.astimezone().strftime("%Y-%m-%d %H:%M") if hasattr(value, "astimezone") else str(value))
+                    with Horizontal(classes="lf-row"):
+                        yield Label(spec.name.replace("_", " "), classes="lf-label")
+                        yield Input(value=text, placeholder=spec.help, id=f"lead-{spec.name}")
+            yield Label("", id="lf-error", classes="lf-error")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Save", variant="primary", id="form-save")
+                yield Button("Cancel", id="form-cancel")
+
+    def _data(self) -> dict:
+        data = {}
+        for spec in LEAD_FIELDS.values():
+            value = self.query_one(f"#lead-{spec.name}", Input).value.strip()
+            if self.lead_id is None:
+                if value:
+                    data[spec.name] = value
+            else:
+                old = self.row.get("owner" if spec.kind == "user" else spec.name)
+                old_text = "" if old is None else (
+                    old.astimezone().strftime("%Y-%m-%d %H:%M") if hasattr(old, "astimezone") else str(old))
+                if value != old_text:
+                    data[spec.name] = value
+        return data
+
+    @on(Button.Pressed, "#form-save")
+    @on(Input.Submitted)
+    def action_save(self) -> None:
+        data = self._data()
+        if not data:
+            self.dismiss(self.lead_id)
+            return
+        self._save(self.app.engine, self.app.user, data, self.row.get("version"))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="lead-form")
+    def _save(self, engine: Any, user: str, data: dict, version: int | None) -> None:
+        from crm_tui.errors import CRMError
+        from crm_tui.services import leads, records
+        from crm_tui.store.db import session_scope
+
+        try:
+            with session_scope(engine) as s:
+                if self.lead_id is None:
+                    row, dups = leads.create_lead(session=s, data=data, actor=user)
+                else:
+                    row, dups = records.update_record(leads.ENTITY, session=s, record_id=self.lead_id, data=data,
+                                                      actor=user, expected_version=version), []
+        except CRMError as exc:
+            self.app.call_from_thread(self._error, exc)
+            return
+        if dups:
+            self.app.call_from_thread(
+                self.app.notify, "\n".join(str(d) for d in dups), title=f"Lead {row['id']}: likely duplicates",
+                severity="warning", timeout=12)
+        else:
+            self.app.call_from_thread(self.app.notify, f"saved lead {row['id']}")
+        self.app.call_from_thread(self.dismiss, row["id"])
+
+    def _error(self, exc: Exception) -> None:
+        self.query_one("#lf-error", Label).update(str(exc))
+        field = getattr(exc, "field", None)
+        if field and field in LEAD_FIELDS:
+            self.query_one(f"#lead-{field}", Input).focus()
+
+    @on(Button.Pressed, "#form-cancel")
+    def _cancel(self) -> None:
+        self.dismiss(None)
+
+
+# ---------------------------------------------------------------- conversion
+
+
+class ConvertScreen(ModalScreen[Any]):
+    """The conversion form, pre-filled from the lead; says whether an account is reused."""
+
+    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel"), Binding("ctrl+s", "convert", "Convert")]
+
+    @dataclass
+    class Planned(Message):
+        plan: Any
+
+    def __init__(self, lead_id: int, version: int | None) -> None:
+        super().__init__()
+        self.lead_id = lead_id
+        self.version = version
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog lf-dialog"):
+            yield Label(f"Convert lead {self.lead_id} to an opportunity", classes="dialog-title")
+            yield Static("working out the account…", id="convert-account-note", classes="convert-note")
+            for name, label, hint in (
+                ("name", "opportunity", "Opportunity name"),
+                ("amount", "amount", "e.g. 12500.00"),
+                ("close_date", "close date", "YYYY-MM-DD or today+30d"),
+                ("stage", "stage", "Qualified"),
+                ("account", "account id", "empty: create a new account"),
+            ):
+                with Horizontal(classes="lf-row"):
+                    yield Label(label, classes="lf-label")
+                    yield Input(placeholder=hint, id=f"convert-{name}")
+            yield Label("", id="convert-error", classes="lf-error")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Convert", variant="success", id="convert-go")
+                yield Button("Cancel", id="convert-cancel")
+
+    def on_mount(self) -> None:
+        self._plan(self.app.engine)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="plan")
+    def _plan(self, engine: Any) -> None:
+        from crm_tui.errors import CRMError
+        from crm_tui.services.leads import plan_conversion
+        from crm_tui.store.db import session_scope
+
+        try:
+            with session_scope(engine) as s:
+                plan = plan_conversion(session=s, lead_id=self.lead_id)
+        except CRMError as exc:
+            self.app.call_from_thread(self.app.notify, str(exc), severity="error")
+            self.app.call_from_thread(self.dismiss, None)
+            return
+        self.post_message(self.Planned(plan))
+
+    @on(Planned)
+    def _fill(self, message: Planned) -> None:
+        plan = message.plan
+        self.query_one("#convert-name", Input).value = plan.opportunity_name
+        self.query_one("#convert-amount", Input).value = plan.amount
+        self.query_one("#convert-close_date", Input).value = plan.close_date.isoformat()
+        self.query_one("#convert-stage", Input).value = plan.stage
+        self.query_one("#convert-account", Input).value = str(plan.account_id or "")
+        note = Text()
+        if plan.account_id:
+            note.append("Existing account will be used: ", style="bold yellow")
+            note.append(f"#{plan.account_id} {plan.account_name} ({plan.account_reason})")
+        else:
+            note.append("A new account will be created: ", style="bold green")
+            note.append(plan.account_name)
+        note.append(f"\nContact: {plan.contact_name}")
+        self.query_one("#convert-account-note", Static).update(note)
+        self.query_one("#convert-amount", Input).focus()
+
+    @on(Button.Pressed, "#convert-go")
+    @on(Input.Submitted)
+    def action_convert(self) -> None:
+        values = {name: self.query_one(f"#convert-{name}", Input).value.strip()
+                  for name in ("name", "amount", "close_date", "stage", "account")}
+        self.query_one("#convert-go", Button).disabled = True
+        self._convert(self.app.engine, self.app.user, values)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="convert")
+    def _convert(self, engine: Any, user: str, values: dict) -> None:
+        from crm_tui.errors import CRMError
+        from crm_tui.services.leads import convert_lead
+        from crm_tui.store.db import session_scope
+
+        try:
+            with session_scope(engine) as s:
+                conv = convert_lead(session=s, lead_id=self.lead_id, actor=user, amount=values["amount"] or None,
+                                    close_date=values["close_date"] or None, stage=values["stage"] or None,
+                                    account_id=values["account"] or None, opportunity_name=values["name"] or None,
+                                    expected_version=self.version)
+        except CRMError as exc:
+            self.app.call_from_thread(self._error, str(exc))
+            return
+        self.app.call_from_thread(self.dismiss, conv)
+
+    def _error(self, message: str) -> None:
+        self.query_one("#convert-error", Label).update(message)
+        self.query_one("#convert-go", Button).disabled = False
+
+    @on(Button.Pressed, "#convert-cancel")
+    def _cancel(self) -> None:
+        self.dismiss(None)
+
+
+# ---------------------------------------------------------------- detail
+
+
+class LeadDetailScreen(WorkerErrors, LogActivityKeys, Screen):
+    PALETTE_GROUP = "Lead"
+    PALETTE_NAMES: ClassVar[dict[str, str]] = {
+        **LogActivityKeys.LOG_PALETTE_NAMES, "convert": "convert to opportunity", "edit": "edit",
+        "status": "change status", "qualify": "qualify",
+        "open_converted('opportunity')": "open its opportunity", "open_converted('account')": "open its account",
+        "open_converted('contact')": "open its contact",
+    }
+
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back", tooltip="Back to the list"),
+        Binding("v", "convert", "Convert", tooltip="Convert to an opportunity (with account and contact)"),
+        Binding("e", "edit", "Edit", tooltip="Edit the lead's fields"),
+        Binding("s", "status", "Status", tooltip="Change the status"),
+        Binding("q", "qualify", "Qualify", tooltip="Mark the lead qualified"),
+        *LogActivityKeys.LOG_BINDINGS,
+        Binding("o", "open_converted('opportunity')", "Opportunity", show=False,
+                tooltip="Open the opportunity the lead was converted into"),
+        Binding("a", "open_converted('account')", "Account", show=False,
+                tooltip="Open the account the lead was converted into"),
+        Binding("k", "open_converted('contact')", "Contact", show=False,
+                tooltip="Open the contact the lead was converted into"),
+        Binding("r", "reload", "Reload", show=False, tooltip="Load the lead again"),
+    ]
+
+    @dataclass
+    class Loaded(Message):
+        row: dict
+
+    @dataclass
+    class Failed(Message):
+        error: str
+
+    def __init__(self, lead_id: int) -> None:
+        super().__init__()
+        self.lead_id = lead_id
+        self.row: dict = {}
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(classes="detail-heading-row"):
+            yield Label(f"Lead {self.lead_id}", id="lead-heading", classes="detail-heading")
+            yield Button("Convert to opportunity", variant="success", id="lead-convert")
+        with Horizontal(classes="detail-body"):
+            with VerticalScroll(classes="detail-fields"):
+                yield Static("loading…", id="lead-fields")
+                yield Label("Converted into", classes="section-title", id="lead-converted-title")
+                yield OptionList(id="lead-converted", classes="related-list")
+            yield Timeline("lead", self.lead_id, id="lead-timeline")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.action_reload()
+
+    def action_reload(self) -> None:
+        self._load(self.app.engine)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="lead")
+    def _load(self, engine: Any) -> None:
+        from crm_tui.errors import CRMError
+        from crm_tui.services.leads import get_lead
+        from crm_tui.store.db import session_scope
+
+        try:
+            with session_scope(engine) as s:
+                row = get_lead(session=s, lead_id=self.lead_id)
+        except CRMError as exc:
+            self.post_message(self.Failed(str(exc)))
+            return
+        self.post_message(self.Loaded(row))
+
+    @on(Loaded)
+    def _show(self, message: Loaded) -> None:
+        from crm_tui.services.leads import lead_label
+
+        self.row = row = message.row
+        self.query_one("#lead-heading", Label).update(Text.assemble(
+            (f"Lead {self.lead_id}: {lead_label(row)}  ", "bold"), (f"[{row['status']}]", "reverse")))
+        self.query_one("#lead-fields", Static).update(fields_table(row, hidden={"version", "name"}))
+        converted = row["status"] == "converted"
+        self.query_one("#lead-convert", Button).disabled = converted or row["status"] == "junk"
+        links = self.query_one("#lead-converted", OptionList)
+        links.clear_options()
+        for entity, key, letter in (("opportunity", "converted_opportunity_id", "o"),
+                                    ("account", "converted_account_id", "a"), ("contact", "converted_contact_id", "k")):
+            if row.get(key):
+                links.add_option(Option(Text.assemble((f"{letter} ", "bold"), f"{entity} {row[key]}"),
+                                        id=f"{entity}-{row[key]}"))
+        links.display = converted
+        self.query_one("#lead-converted-title").display = converted
+
+    @on(Failed)
+    def _failed(self, message: Failed) -> None:
+        self.notify(message.error, severity="error")
+
+    def refresh_all(self) -> None:
+        self.action_reload()
+        self.query_one(Timeline).reload()
+
+    # ------------------------------------------------------------ actions
+
+    def action_edit(self) -> None:
+        if self.row:
+            self.app.push_screen(LeadFormScreen(self.lead_id, self.row), lambda lid: lid and self.refresh_all())
+
+    def action_status(self) -> None:
+        change_status(self, self.lead_id, self.refresh_all)
+
+    def action_qualify(self) -> None:
+        set_status(self, self.lead_id, "qualified", self.refresh_all)
+
+    @on(Button.Pressed, "#lead-convert")
+    def action_convert(self) -> None:
+        if self.row.get("status") == "converted":
+            self.notify(f"lead {self.lead_id} was already converted", severity="warning")
+            return
+
+        def done(conv: Any) -> None:
+            if conv is None:
+                return
+            self.notify("\n".join(conv.messages), title=f"Lead {self.lead_id} converted", timeout=12)
+            self.refresh_all()
+
+        self.app.push_screen(ConvertScreen(self.lead_id, self.row.get("version")), done)
+
+    @on(OptionList.OptionSelected, "#lead-converted")
+    def _open_converted(self, event: OptionList.OptionSelected) -> None:
+        from crm_tui.screens.record_detail import RecordDetailScreen
+
+        entity, _, rid = (event.option.id or "").partition("-")
+        self.app.push_screen(RecordDetailScreen(entity, int(rid)))
+
+    def action_open_converted(self, entity: str) -> None:
+        from crm_tui.screens.record_detail import RecordDetailScreen
+
+        record_id = self.row.get(f"converted_{entity}_id")
+        if not record_id:
+            self.notify(f"lead {self.lead_id} has not been converted", severity="warning")
+            return
+        self.app.push_screen(RecordDetailScreen(entity, record_id))
+
+    def activity_links(self) -> dict[str, int]:
+        return {"lead": self.lead_id}

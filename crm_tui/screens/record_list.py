@@ -1,0 +1,233 @@
+"""A paged, searchable, sortable list of one entity's records (leads, contacts).
+
+Rows come a page at a time from a thread worker (``list_records`` with limit and
+offset); the total is a SQL count. Nothing loads every row, so a million leads
+scroll as quickly as ten.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Input, Label
+from textual.worker import Worker, WorkerState
+
+PAGE = 100
+
+
+def cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=dt.timezone.utc)
+        return value.astimezone().strftime("%Y-%m-%d %H:%M")
+    return str(value)
+
+
+class WorkerErrors:
+    """Mixed into screens: a worker that dies of something unexpected becomes a notification."""
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state == WorkerState.ERROR:
+            error = event.worker.error
+            self.notify(f"{type(error).__name__}: {error}", title="Something went wrong",  # type: ignore[attr-defined]
+                        severity="error", timeout=10)
+
+
+class RecordListScreen(WorkerErrors, Screen):
+    ENTITY: ClassVar[str] = ""
+    PLURAL: ClassVar[str] = ""
+    COLUMNS: ClassVar[tuple[str, ...]] = ("id",)
+    PALETTE_GROUP: ClassVar[str] = ""
+    PALETTE_NAMES: ClassVar[dict[str, str]] = {}
+
+    BINDINGS = [
+        Binding("slash", "focus_search", "Search", tooltip="Type to filter the list"),
+        Binding("o", "cycle_sort", "Sort", tooltip="Sort by the next column (or click a column header)"),
+        Binding("O", "reverse_sort", "Reverse", show=False, tooltip="Reverse the sort order"),
+        Binding("r", "reload", "Reload", show=False, tooltip="Load the list again"),
+    ]
+
+    @dataclass
+    class Page(Message):
+        generation: int
+        offset: int
+        rows: list
+        total: int | None = None
+
+    @dataclass
+    class Failed(Message):
+        error: str
+
+    @dataclass
+    class Query:
+        search: str = ""
+        filters: dict = field(default_factory=dict)
+        sort: str | None = None
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.query_state = self.Query()
+        self.generation = 0
+        self.loaded = 0
+        self.total = 0
+        self.loading = False
+
+    # ------------------------------------------------------------ layout
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(classes="filter-row"):
+            yield Input(placeholder=f"Search {self.PLURAL}…", id="list-search")
+            yield from self.compose_filters()
+        yield DataTable(id="list-table", cursor_type="row", zebra_stripes=True)
+        yield Label("", id="list-status", classes="status-line")
+        yield Footer()
+
+    def compose_filters(self) -> ComposeResult:
+        yield from ()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#list-table", DataTable)
+        for name in self.COLUMNS:
+            table.add_column(name.replace("_", " "), key=name)
+        table.focus()
+        self.reload()
+
+    # ------------------------------------------------------------ loading
+
+    def reload(self) -> None:
+        self.generation += 1
+        self.loaded = 0
+        self.loading = True
+        self.query_one("#list-status", Label).update("loading…")
+        self._fetch(self.app.engine, self.app.user, self.generation, 0, self.query_state, True)
+
+    def action_reload(self) -> None:
+        self.reload()
+
+    def resolved_filters(self, user: str) -> dict:
+        return {k: (user if (k == "owner" and v == "me") else v) for k, v in self.query_state.filters.items()
+                if v not in (None, "")}
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="list")
+    def _fetch(self, engine: Any, user: str, generation: int, offset: int, q: Query, with_count: bool) -> None:
+        from crm_tui.errors import CRMError
+        from crm_tui.services import records
+        from crm_tui.services.registry import ENTITIES
+        from crm_tui.store.db import session_scope
+
+        entity = ENTITIES[self.ENTITY]
+        filters = self.resolved_filters(user)
+        try:
+            with session_scope(engine) as s:
+                rows = records.list_records(entity, session=s, search=q.search or None, filters=filters,
+                                            sort=q.sort, limit=PAGE, offset=offset)
+                total = records.count_records(entity, session=s, search=q.search or None,
+                                              filters=filters) if with_count else None
+        except CRMError as exc:
+            self.post_message(self.Failed(str(exc)))
+            return
+        self.post_message(self.Page(generation, offset, rows, total))
+
+    @on(Page)
+    def _page(self, message: Page) -> None:
+        if message.generation != self.generation:
+            return  # an older query's answer
+        table = self.query_one("#list-table", DataTable)
+        if message.offset == 0:
+            table.clear()
+        if message.total is not None:
+            self.total = message.total
+        for row in message.rows:
+            key = str(row["id"])
+            if key in table.rows:
+                continue
+            table.add_row(*[self.format_cell(name, row.get(name)) for name in self.COLUMNS], key=key)
+        self.loaded = message.offset + len(message.rows)
+        self.loading = False
+        self._status()
+
+    def format_cell(self, name: str, value: Any) -> Any:
+        return cell(value)
+
+    def _status(self) -> None:
+        sort = self.query_state.sort or "default order"
+        self.query_one("#list-status", Label).update(
+            f"{self.total:,} {self.PLURAL} · showing {self.loaded:,} · sorted by {sort}")
+
+    @on(Failed)
+    def _failed(self, message: Failed) -> None:
+        self.loading = False
+        self.query_one("#list-status", Label).update(f"error: {message.error}")
+        self.notify(message.error, severity="error")
+
+    @on(DataTable.RowHighlighted, "#list-table")
+    def _near_end(self, event: DataTable.RowHighlighted) -> None:
+        table = event.data_table
+        if not self.loading and self.loaded < self.total and event.cursor_row >= table.row_count - 20:
+            self.loading = True
+            self._fetch(self.app.engine, self.app.user, self.generation, self.loaded, self.query_state, False)
+
+    # ------------------------------------------------------------ searching and sorting
+
+    @on(Input.Changed, "#list-search")
+    def _search_changed(self, event: Input.Changed) -> None:
+        self.query_state.search = event.value.strip()
+        if getattr(self, "_debounce", None):
+            self._debounce.stop()
+        self._debounce = self.set_timer(0.25, self.reload)
+
+    @on(Input.Submitted, "#list-search")
+    def _search_done(self) -> None:
+        self.query_one("#list-table", DataTable).focus()
+
+    def action_focus_search(self) -> None:
+        self.query_one("#list-search", Input).focus()
+
+    def set_sort(self, column: str) -> None:
+        current = self.query_state.sort or ""
+        self.query_state.sort = f"-{column}" if current == column else column
+        self.reload()
+
+    @on(DataTable.HeaderSelected, "#list-table")
+    def _header(self, event: DataTable.HeaderSelected) -> None:
+        self.set_sort(str(event.column_key.value))
+
+    def action_cycle_sort(self) -> None:
+        current = (self.query_state.sort or "").lstrip("-")
+        index = (self.COLUMNS.index(current) + 1) % len(self.COLUMNS) if current in self.COLUMNS else 0
+        self.query_state.sort = self.COLUMNS[index]
+        self.reload()
+
+    def action_reverse_sort(self) -> None:
+        current = self.query_state.sort or self.COLUMNS[0]
+        self.query_state.sort = current[1:] if current.startswith("-") else f"-{current}"
+        self.reload()
+
+    # ------------------------------------------------------------ opening
+
+    def selected_id(self) -> int | None:
+        table = self.query_one("#list-table", DataTable)
+        if not table.row_count:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        return int(key) if key else None
+
+    @on(DataTable.RowSelected, "#list-table")
+    def _open(self, event: DataTable.RowSelected) -> None:
+        self.open_record(int(event.row_key.value))
+
+    def open_record(self, record_id: int) -> None:  # pragma: no cover - subclasses
+        pass

@@ -1,0 +1,157 @@
+"""Today: my tasks due today and overdue, and my leads whose follow-up is due. Reachable from anywhere."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Label, OptionList
+from textual.widgets.option_list import Option
+
+from crm_tui.screens.record_list import WorkerErrors
+from crm_tui.widgets.timeline import when_text
+
+
+class TodayScreen(WorkerErrors, Screen):
+    PALETTE_GROUP = "Today"
+    PALETTE_NAMES: ClassVar[dict[str, str]] = {"done": "mark task done", "reload": "reload"}
+
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back"),
+        Binding("x", "done", "Done", tooltip="Mark the task under the cursor done"),
+        Binding("r", "reload", "Reload", tooltip="Load today's list again"),
+    ]
+
+    @dataclass
+    class Loaded(Message):
+        tasks: list
+        leads: list
+
+    @dataclass
+    class Failed(Message):
+        error: str
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Label("", id="today-tasks-title", classes="section-title")
+        yield OptionList(id="today-tasks", classes="today-list")
+        yield Label("", id="today-leads-title", classes="section-title")
+        yield OptionList(id="today-leads", classes="today-list")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.action_reload()
+
+    def action_reload(self) -> None:
+        self._load(self.app.engine, self.app.user)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="today")
+    def _load(self, engine: Any, user: str) -> None:
+        from crm_tui.errors import CRMError
+        from crm_tui.services.activities import due_tasks
+        from crm_tui.services.leads import due_follow_ups
+        from crm_tui.store.db import session_scope
+
+        try:
+            with session_scope(engine) as s:
+                tasks = due_tasks(session=s, username=user)
+                leads = due_follow_ups(session=s, username=user)
+        except CRMError as exc:
+            self.post_message(self.Failed(str(exc)))
+            return
+        self.post_message(self.Loaded(tasks, leads))
+
+    @on(Loaded)
+    def _show(self, message: Loaded) -> None:
+        user = self.app.user
+        tasks = self.query_one("#today-tasks", OptionList)
+        tasks.clear_options()
+        for t in message.tasks:
+            text = Text()
+            text.append(f"{when_text(t['due_at'])}  ", style="bold red" if t["overdue"] else "yellow")
+            text.append(t["subject"])
+            where = [f"{k} {t[c]}" for k, c in (("lead", "lead_id"), ("opp", "opportunity_id"),
+                                                ("contact", "contact_id")) if t.get(c)]
+            if t.get("account"):
+                where.append(t["account"])
+            if where:
+                text.append("  · " + ", ".join(where), style="dim")
+            tasks.add_option(Option(text, id=f"task-{t['id']}"))
+        self.query_one("#today-tasks-title", Label).update(
+            f"My tasks due today or overdue ({len(message.tasks)}) — {user}")
+        leads = self.query_one("#today-leads", OptionList)
+        leads.clear_options()
+        for lead in message.leads:
+            text = Text()
+            text.append(f"{when_text(lead['next_follow_up'])}  ", style="yellow")
+            text.append(f"{lead['name']}", style="bold")
+            if lead.get("company"):
+                text.append(f" ({lead['company']})")
+            text.append(f"  [{lead['status']}]", style="dim")
+            leads.add_option(Option(text, id=f"lead-{lead['id']}"))
+        self.query_one("#today-leads-title", Label).update(f"My lead follow-ups due ({len(message.leads)})")
+        self.tasks = {f"task-{t['id']}": t for t in message.tasks}
+        if message.tasks:
+            tasks.highlighted = 0
+            tasks.focus()
+        elif message.leads:
+            leads.highlighted = 0
+            leads.focus()
+
+    @on(Failed)
+    def _failed(self, message: Failed) -> None:
+        self.notify(message.error, severity="error")
+
+    def action_done(self) -> None:
+        tasks = self.query_one("#today-tasks", OptionList)
+        if tasks.highlighted is None or not tasks.option_count:
+            return
+        option = tasks.get_option_at_index(tasks.highlighted)
+        if option.id and option.id.startswith("task-"):
+            self._complete(self.app.engine, self.app.user, int(option.id[5:]))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="today-done")
+    def _complete(self, engine: Any, user: str, activity_id: int) -> None:
+        from crm_tui.errors import CRMError
+        from crm_tui.services.activities import complete_activity
+        from crm_tui.store.db import session_scope
+
+        try:
+            with session_scope(engine) as s:
+                complete_activity(session=s, activity_id=activity_id, actor=user)
+        except CRMError as exc:
+            self.post_message(self.Failed(str(exc)))
+            return
+        self.app.call_from_thread(self.notify, f"task {activity_id} done")
+        self._load(engine, user)
+
+    @on(OptionList.OptionSelected, "#today-leads")
+    def _open_lead(self, event: OptionList.OptionSelected) -> None:
+        from crm_tui.screens.lead_detail import LeadDetailScreen
+
+        self.app.push_screen(LeadDetailScreen(int((event.option.id or "lead-0")[5:])),
+                             lambda _=None: self.action_reload())
+
+    @on(OptionList.OptionSelected, "#today-tasks")
+    def _open_task(self, event: OptionList.OptionSelected) -> None:
+        task = getattr(self, "tasks", {}).get(event.option.id or "")
+        if not task:
+            return
+        if task.get("lead_id"):
+            from crm_tui.screens.lead_detail import LeadDetailScreen
+
+            self.app.push_screen(LeadDetailScreen(task["lead_id"]), lambda _=None: self.action_reload())
+            return
+        from crm_tui.screens.record_detail import RecordDetailScreen
+
+        for entity, column in (("opportunity", "opportunity_id"), ("contact", "contact_id"),
+                               ("account", "account_id")):
+            if task.get(column):
+                self.app.push_screen(RecordDetailScreen(entity, task[column]), lambda _=None: self.action_reload())
+                return

@@ -1,0 +1,126 @@
+"""One timeline per record: its activities and its field changes, newest first.
+
+A record made by converting a lead (its account, contact or opportunity) also
+shows that lead's history, marked "from lead N", so nothing learnt while
+qualifying is lost after conversion.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from crm_tui.errors import ValidationError
+from crm_tui.store.models import Activity, Change, Lead, User
+
+A = Activity.__table__
+CH = Change.__table__
+L = Lead.__table__
+
+# entity name -> the activity column linking to it
+ACTIVITY_LINK = {"lead": "lead_id", "contact": "contact_id", "account": "account_id", "opportunity": "opportunity_id"}
+# entity name -> the lead column recording a conversion into it
+CONVERTED_LINK = {"contact": "converted_contact_id", "account": "converted_account_id",
+                  "opportunity": "converted_opportunity_id"}
+HIDDEN_FIELDS = {"version", "updated_at"}
+
+
+@dataclass
+class TimelineItem:
+    when: dt.datetime  # UTC
+    kind: str  # "activity" or "change"
+    type: str  # activity type (call, meeting, ..., system), or "change"
+    who: str
+    title: str
+    body: str = ""
+    via: str = ""  # "lead 12" when it came from the lead this record was converted from
+    activity_id: int | None = None
+    due_at: dt.datetime | None = None
+    completed_at: dt.datetime | None = None
+
+    @property
+    def open_task(self) -> bool:
+        return self.type == "task" and self.completed_at is None
+
+
+def _utc(value: dt.datetime | None) -> dt.datetime | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=dt.timezone.utc)
+    return value.astimezone(dt.timezone.utc)
+
+
+def _short(value: str | None, width: int = 40) -> str:
+    if value is None:
+        return "∅"
+    text = str(value).replace("\n", " ")
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _activities(session: Session, column: str, record_id: int, via: str, limit: int) -> list[TimelineItem]:
+    owner = User.__table__
+    stmt = (select(A, owner.c.username).select_from(A.outerjoin(owner, owner.c.id == A.c.owner_id))
+            .where(A.c[column] == record_id).order_by(A.c.occurred_at.desc(), A.c.id.desc()).limit(limit))
+    items = []
+    for row in session.execute(stmt):
+        m = row._mapping
+        items.append(TimelineItem(
+            when=_utc(m["occurred_at"]), kind="activity", type=m["type"], who=m["username"] or "",
+            title=m["subject"], body=m["body"] or "", via=via, activity_id=m["id"],
+            due_at=_utc(m["due_at"]), completed_at=_utc(m["completed_at"]),
+        ))
+    return items
+
+
+def _changes(session: Session, entity: str, record_id: int, via: str, limit: int) -> list[TimelineItem]:
+    stmt = (select(CH).where(CH.c.entity == entity, CH.c.record_id == record_id)
+            .order_by(CH.c.changed_at.desc(), CH.c.id.desc()).limit(limit))
+    batches: dict[str, list] = {}
+    for row in session.execute(stmt):
+        batches.setdefault(row.batch_id, []).append(row)
+    items = []
+    for rows in batches.values():
+        parts = []
+        for r in sorted(rows, key=lambda r: r.id):
+            if r.field in HIDDEN_FIELDS:
+                continue
+            if r.field == "*":
+                parts.append(f"{entity} created" if r.old_value is None else f"{entity} deleted")
+            else:
+                parts.append(f"{r.field}: {_short(r.old_value)} → {_short(r.new_value)}")
+        if parts:
+            first = rows[0]
+            items.append(TimelineItem(when=_utc(first.changed_at), kind="change", type="change", who=first.actor,
+                                      title="; ".join(parts), via=via))
+    return items
+
+
+def timeline(*, session: Session, entity: str, record_id: int, limit: int = 200) -> list[TimelineItem]:
+    """Activities and grouped field changes of one record (and its source lead), newest first."""
+    if entity not in ACTIVITY_LINK:
+        raise ValidationError("entity", entity, f"has no timeline; use one of: {', '.join(ACTIVITY_LINK)}")
+    items = _activities(session, ACTIVITY_LINK[entity], record_id, "", limit)
+    items += _changes(session, entity, record_id, "", limit)
+    seen_activities = {i.activity_id for i in items if i.activity_id}
+    if entity in CONVERTED_LINK:
+        lead_ids = session.execute(
+            select(L.c.id).where(L.c[CONVERTED_LINK[entity]] == record_id).order_by(L.c.id).limit(20)
+        ).scalars().all()
+        for lead_id in lead_ids:
+            via = f"lead {lead_id}"
+            items += [i for i in _activities(session, "lead_id", lead_id, via, limit)
+                      if i.activity_id not in seen_activities]
+            items += _changes(session, "lead", lead_id, via, limit)
+    items.sort(key=lambda i: (i.when or dt.datetime.min.replace(tzinfo=dt.timezone.utc), i.activity_id or 0), reverse=True)
+    return items[:limit]
+
+
+def timeline_rows(*, session: Session, entity: str, record_id: int, limit: int = 200) -> list[dict]:
+    """The timeline as plain rows, for the CLI's output formats."""
+    return [{"id": i.activity_id, "when": i.when, "kind": i.kind, "type": i.type, "who": i.who, "title": i.title, "body": i.body,
+             "via": i.via, "activity_id": i.activity_id, "due_at": i.due_at, "completed_at": i.completed_at}
+            for i in timeline(session=session, entity=entity, record_id=record_id, limit=limit)]

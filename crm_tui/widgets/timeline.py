@@ -1,0 +1,166 @@
+"""One timeline widget for every detail screen: activities and field changes, newest first.
+
+It loads in a thread worker (its own session) and posts the items back; the
+owner calls ``reload()`` after anything that adds to the record's history.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from rich.text import Text
+from textual import on, work
+from textual.binding import Binding
+from textual.message import Message
+from textual.widgets import OptionList
+from textual.widgets.option_list import Option
+
+ICONS = {"call": "☎", "meeting": "👥", "email": "✉", "note": "✎", "task": "☐", "whatsapp": "💬",
+         "system": "⚙", "change": "Δ"}
+
+
+def when_text(value: dt.datetime | None) -> str:
+    if value is None:
+        return ""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.timezone.utc)
+    return value.astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def render_item(item: Any) -> Text:
+    icon = ICONS.get(item.type, "•")
+    if item.type == "task":
+        icon = "☑" if item.completed_at else "☐"
+    line = Text()
+    line.append(f"{when_text(item.when)}  ", style="dim")
+    line.append(f"{icon} {item.type:<8} ", style="bold" if item.kind == "activity" else "italic")
+    line.append(item.title)
+    if item.type == "task" and item.due_at:
+        overdue = item.completed_at is None and item.due_at < dt.datetime.now(dt.timezone.utc)
+        line.append(f"  due {when_text(item.due_at)}", style="bold red" if overdue else "yellow")
+        if item.completed_at:
+            line.append("  done", style="green")
+    line.append(f"  — {item.who}", style="dim")
+    if item.via:
+        line.append(f"  (from {item.via})", style="dim cyan")
+    if item.body and item.kind == "activity":
+        line.append("\n    " + item.body.replace("\n", " ")[:200], style="dim")
+    return line
+
+
+class Timeline(OptionList):
+    """The history of one record. Enter or x on an open task marks it done."""
+
+    DEFAULT_CSS = """
+    Timeline {
+        height: 1fr;
+        border: round $panel-lighten-2;
+        border-title-color: $text-muted;
+    }
+    Timeline:focus {
+        border: round $accent;
+    }
+    """
+
+    BINDINGS = [
+        Binding("x", "done", "Done", tooltip="Mark the task under the cursor done"),
+    ]
+
+    @dataclass
+    class Loaded(Message):
+        timeline: "Timeline"
+        items: list
+
+    @dataclass
+    class Failed(Message):
+        timeline: "Timeline"
+        error: str
+
+    @dataclass
+    class TaskDone(Message):
+        """A task was marked done (the owner may refresh other views)."""
+
+        timeline: "Timeline"
+        activity_id: int
+
+    def __init__(self, entity: str, record_id: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.entity = entity
+        self.record_id = record_id
+        self.items: list = []
+        self.border_title = "Timeline"
+
+    def on_mount(self) -> None:
+        self.reload()
+
+    def reload(self) -> None:
+        self._load(self.app.engine)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="timeline")
+    def _load(self, engine: Any) -> None:
+        from crm_tui.errors import CRMError
+        from crm_tui.services.timeline import timeline
+        from crm_tui.store.db import session_scope
+
+        try:
+            with session_scope(engine) as s:
+                items = timeline(session=s, entity=self.entity, record_id=self.record_id)
+        except CRMError as exc:
+            self.post_message(self.Failed(self, str(exc)))
+            return
+        self.post_message(self.Loaded(self, items))
+
+    @on(Loaded)
+    def _show(self, event: Loaded) -> None:
+        event.stop()
+        self.items = event.items
+        highlighted = self.highlighted
+        self.clear_options()
+        if not self.items:
+            self.add_option(Option(Text("Nothing has happened yet.", style="dim"), disabled=True))
+        else:
+            self.add_options([Option(render_item(i), id=f"item-{n}") for n, i in enumerate(self.items)])
+            if highlighted is not None and highlighted < len(self.items):
+                self.highlighted = highlighted
+        self.border_title = f"Timeline ({len(self.items)})"
+
+    @on(Failed)
+    def _failed(self, event: Failed) -> None:
+        event.stop()
+        self.notify(event.error, title="Timeline", severity="error")
+
+    def current_item(self) -> Any | None:
+        if self.highlighted is None or not self.items or self.highlighted >= len(self.items):
+            return None
+        return self.items[self.highlighted]
+
+    def action_done(self) -> None:
+        item = self.current_item()
+        if item is None or not item.open_task:
+            self.notify("Put the cursor on an open task to mark it done.", severity="warning")
+            return
+        self._complete(self.app.engine, self.app.user, item.activity_id)
+
+    @on(OptionList.OptionSelected)
+    def _selected(self, event: OptionList.OptionSelected) -> None:
+        item = self.current_item()
+        if item is not None and item.open_task:
+            event.stop()
+            self.action_done()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="timeline-done")
+    def _complete(self, engine: Any, user: str, activity_id: int) -> None:
+        from crm_tui.errors import CRMError
+        from crm_tui.services.activities import complete_activity
+        from crm_tui.store.db import session_scope
+
+        try:
+            with session_scope(engine) as s:
+                complete_activity(session=s, activity_id=activity_id, actor=user)
+        except CRMError as exc:
+            self.post_message(self.Failed(self, str(exc)))
+            return
+        self.post_message(self.TaskDone(self, activity_id))
+        self._load(engine)
