@@ -11,7 +11,7 @@ from typing import Optional
 import typer
 
 from crm_tui import __version__
-from crm_tui.commands import admin, demo, records
+from crm_tui.commands import admin, demo, pipeline, records
 from crm_tui.commands._common import State, fail
 from crm_tui.services import fields
 
@@ -64,10 +64,11 @@ app.add_typer(records.build("account", "account", fields.ACCOUNT_FIELDS, fields.
 app.add_typer(records.build("contact", "contact", fields.CONTACT_FIELDS, fields.CONTACT_FILTERS,
                             ("id", "name", "account", "title", "email", "phone", "buying_role"), "contacts"),
               name="contact", help="Contacts: the people at your accounts.")
-app.add_typer(records.build("opp", "opportunity", fields.OPPORTUNITY_FIELDS, fields.OPPORTUNITY_FILTERS,
-                            ("id", "name", "account", "stage", "amount", "currency", "probability",
-                             "expected_close", "owner"), "opportunities"),
-              name="opp", help="Opportunities: deals in the pipeline.")
+opp_app = records.build("opp", "opportunity", fields.OPPORTUNITY_FIELDS, fields.OPPORTUNITY_FILTERS,
+                        ("id", "name", "account", "stage", "amount", "currency", "probability",
+                         "expected_close", "owner"), "opportunities")
+pipeline.add_opp_move(opp_app)
+app.add_typer(opp_app, name="opp", help="Opportunities: deals in the pipeline.")
 activity_app = records.build("activity", "activity", fields.ACTIVITY_FIELDS, fields.ACTIVITY_FILTERS,
                              ("id", "type", "subject", "occurred_at", "due_at", "completed_at", "owner", "account"),
                              "activities")
@@ -75,6 +76,7 @@ admin.add_activity_done(activity_app)
 app.add_typer(activity_app, name="activity", help="Activities: calls, meetings, emails, notes and tasks.")
 app.add_typer(admin.db_app, name="db", help="The database: upgrade its schema, show where it is.")
 app.add_typer(admin.user_app, name="user", help="Users: who owns records and makes changes.")
+pipeline.add_stage_commands(admin.stage_app)
 app.add_typer(admin.stage_app, name="stage", help="Pipeline stages and their probabilities.")
 app.command("demo")(demo.demo)
 

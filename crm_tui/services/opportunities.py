@@ -158,6 +158,8 @@ def describe_changes(session, rows: list[dict], currency: str = money.DEFAULT_CU
     out = []
     for r in rows:
         fld = r["field"]
+        if fld in ("stage_changed_at", "probability_manual"):
+            continue  # bookkeeping that follows a stage or probability change
         old, new = r["old_value"], r["new_value"]
         label = {"stage_id": "stage", "owner_id": "owner", "account_id": "account",
                  "primary_contact_id": "contact", "amount_minor": "amount"}.get(fld, fld)

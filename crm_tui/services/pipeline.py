@@ -405,7 +405,7 @@ def move_opportunity(*, session: Session, opportunity_id: int, stage: Any, reaso
         raise ValidationError("stage", stage, "is not an active stage")
     if expected_version is not None and before["version"] != expected_version:
         raise Conflict(f"opportunity {oid} changed since you loaded it (version {expected_version}, "
-                       f"now {before['version']}); it was reloaded, try again")
+                       f"now {before['version']}); reload it and try again")
     if target.id == before["stage_id"]:
         raise ValidationError("stage", target.name, f"is already the stage of opportunity {oid}")
     data: dict[str, Any] = {"stage": target.id}
