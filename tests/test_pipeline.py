@@ -355,3 +355,17 @@ def test_services_do_not_import_textual_or_typer():
             "print('textual' in sys.modules or 'typer' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def test_filter_bar_text():
+    f = pipeline.parse_filter_text("me tag:q1 close:2026-01-01..2026-03-31 amount:1000.. chat bot", me="bob")
+    assert f.owner == "bob" and f.tag == "q1" and f.text == "chat bot"
+    assert (f.close_from, f.close_to) == (dt.date(2026, 1, 1), dt.date(2026, 3, 31))
+    assert (f.amount_min, f.amount_max) == (100_000, None)
+    assert pipeline.parse_filter_text("") == pipeline.BoardFilter()
+    with pytest.raises(ValidationError) as err:
+        pipeline.parse_filter_text("close:someday")
+    assert err.value.field == "close_from"
+    with pytest.raises(ValidationError) as err:
+        pipeline.parse_filter_text("colour:red")
+    assert err.value.field == "colour"

@@ -152,6 +152,52 @@ def parse_filter(raw: dict[str, Any], *, me: str | None = None, currency: str = 
     return f
 
 
+FILTER_HELP = ("me  owner:bob  account:acme  tag:q1  close:today..today+30d  amount:1000..50000  "
+               "and any words (name, account, next step)")
+
+
+def parse_filter_text(text: str, *, me: str | None = None) -> BoardFilter:
+    """The board's filter bar: ``me owner:bob account:acme tag:x close:A..B amount:A..B words``.
+
+    Ranges may be open (``close:..today``, ``amount:5000..``). Bad values raise ValidationError.
+    """
+    import shlex
+
+    try:
+        tokens = shlex.split(text or "")
+    except ValueError:
+        tokens = (text or "").split()
+    raw: dict[str, str] = {}
+    words: list[str] = []
+    for token in tokens:
+        key, sep, value = token.partition(":")
+        if not sep:
+            key, sep, value = token.partition("=")
+        key = key.lower()
+        if not sep:
+            if token.lower() == "me":
+                raw["owner"] = "me"
+            else:
+                words.append(token)
+            continue
+        if key in ("close", "amount"):
+            low, dots, high = value.partition("..")
+            if not dots:
+                low = high = value
+            names = ("close_from", "close_to") if key == "close" else ("amount_min", "amount_max")
+            if low:
+                raw[names[0]] = low
+            if high:
+                raw[names[1]] = high
+        elif key in FILTER_FIELDS:
+            raw[key] = value
+        else:
+            raise ValidationError(key, token, f"is not a filter; use {FILTER_HELP}")
+    if words:
+        raw["text"] = " ".join(words)
+    return parse_filter(raw, me=me)
+
+
 def _clauses(session: Session, f: BoardFilter | None) -> list:
     """SQL conditions on the opportunities table alone (subqueries, no joins), so counts stay cheap."""
     if f is None or f.empty:
@@ -596,3 +642,83 @@ def reorder_stages(*, session: Session, names: list[str]) -> list[Stage]:
     session.flush()
     return list_stages(session=session)
 
+
+
+# ---------------------------------------------------------------- the detail view
+
+
+@dataclass
+class Detail:
+    record: dict
+    history: list[dict]
+    activities: list[dict]
+    stages: list[tuple[int, str]]
+    contact_roles: list[dict]
+    lost_reasons: tuple[str, ...]
+    lost_stages: tuple[str, ...] = ()
+
+
+def opportunity_detail(*, session: Session, opportunity_id: int, activity_limit: int = 200) -> Detail:
+    """Everything the detail screen shows, read in one unit of work."""
+    from crm_tui.services import activities
+
+    record = records.get_record(opportunities.ENTITY, session=session, record_id=opportunity_id)
+    raw = records._raw(opportunities.ENTITY, session, opportunity_id)
+    record["owner_username"] = record.get("owner")
+    record["probability_manual"] = raw["probability_manual"]
+    hist = opportunities.describe_changes(
+        session, records.history(session=session, entity="opportunity", record_id=opportunity_id), raw["currency"])
+    acts = records.list_records(activities.ENTITY, session=session, filters={"opp": opportunity_id},
+                                sort="-occurred_at", limit=activity_limit)
+    active = list_stages(session=session, active_only=True)
+    return Detail(record=record, history=hist, activities=acts, stages=[(s.id, s.name) for s in active],
+                  contact_roles=contact_roles(session=session, opportunity_id=opportunity_id),
+                  lost_reasons=lost_reasons(), lost_stages=tuple(s.name for s in active if s.is_lost))
+
+
+def contact_roles(*, session: Session, opportunity_id: int) -> list[dict]:
+    from crm_tui.store.models import Contact, OpportunityContact
+
+    oc, c = OpportunityContact.__table__, Contact.__table__
+    stmt = (select(oc.c.contact_id, c.c.first_name, c.c.last_name, c.c.title, oc.c.role)
+            .join(c, c.c.id == oc.c.contact_id).where(oc.c.opportunity_id == opportunity_id)
+            .order_by(c.c.last_name, c.c.first_name))
+    return [{"contact_id": r.contact_id, "name": f"{r.first_name} {r.last_name}".strip(), "title": r.title,
+             "role": r.role} for r in session.execute(stmt)]
+
+
+def set_contact_role(*, session: Session, opportunity_id: int, contact_id: Any, role: str | None,
+                     actor: str) -> None:
+    """Add a contact to the deal's buying group with a role, change the role, or (role "-") remove it."""
+    from crm_tui.services.fields import BUYING_ROLES
+    from crm_tui.store.models import Contact, OpportunityContact
+
+    records._raw(opportunities.ENTITY, session, opportunity_id)
+    cid = records.ref_exists(session, Contact.__table__, contact_id, "contact", "contact")
+    oc = OpportunityContact.__table__
+    remove = role is not None and role.strip() == "-"
+    clean_role = None
+    if role and not remove:
+        text = role.strip().lower()
+        clean_role = next((r for r in BUYING_ROLES if text in (r, r.replace(" ", "_"))), None)
+        if clean_role is None:
+            raise ValidationError("role", role, f"is not one of: {', '.join(BUYING_ROLES)}")
+    old = session.execute(select(oc.c.role, literal(1)).where(
+        oc.c.opportunity_id == opportunity_id, oc.c.contact_id == cid)).first()
+    if remove:
+        if old is None:
+            raise ValidationError("contact", contact_id, "is not in this deal's buying group")
+        session.execute(oc.delete().where(oc.c.opportunity_id == opportunity_id, oc.c.contact_id == cid))
+        new_value = None
+    elif old is None:
+        session.execute(insert(oc).values(opportunity_id=opportunity_id, contact_id=cid, role=clean_role))
+        new_value = clean_role or "(member)"
+    else:
+        session.execute(update(oc).where(oc.c.opportunity_id == opportunity_id, oc.c.contact_id == cid)
+                        .values(role=clean_role))
+        new_value = clean_role or "(member)"
+    old_value = None if old is None else (old[0] or "(member)")
+    if old_value != new_value:
+        records.record_changes(session, entity="opportunity", record_id=opportunity_id,
+                               changes={f"contact_role:{cid}": (old_value, new_value)}, actor=actor,
+                               batch_id=records.new_batch_id())
