@@ -1,61 +1,233 @@
-"""Shared fixtures: a migrated database per test, SQLite always and PostgreSQL when
-CRM_TEST_POSTGRES_URL is set (its tables are emptied between tests)."""
+"""Shared fixtures: one database per test, on SQLite and (when configured) PostgreSQL.
+
+- ``db_url`` / ``engine`` are parametrised over the backends. The ``sqlite`` case
+  is a fresh file in ``tmp_path`` migrated by ``crm_tui.store.db.open_engine``.
+  The ``postgres`` case runs when ``CRM_TEST_POSTGRES_URL`` is set: the database
+  is wiped and migrated once per session, and every table except ``stages`` and
+  ``alembic_version`` is truncated before each test.
+- Every test runs with ``CRM_USER=tester`` and with ``CRM_DATA_DIR``,
+  ``CRM_CONFIG`` and the XDG directories pointing into its own tmp dir, so no
+  test ever reads or writes the real user's files.
+"""
 
 from __future__ import annotations
 
 import os
-import shutil
 
 import pytest
 
-from crm_tui.store.db import open_engine
+POSTGRES_ENV = "CRM_TEST_POSTGRES_URL"
+POSTGRES_URL = os.environ.get(POSTGRES_ENV)
+TEST_USER = "tester"
 
-PG_URL = os.environ.get("CRM_TEST_POSTGRES_URL")
-BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
+# Tables that survive the per-test wipe on PostgreSQL: the migrated pipeline
+# stages are data every test relies on, and alembic_version marks the schema.
+KEEP_TABLES = {"stages", "alembic_version"}
+
+BACKENDS = [
+    pytest.param("sqlite", id="sqlite", marks=pytest.mark.sqlite),
+    pytest.param(
+        "postgres",
+        id="postgres",
+        marks=[
+            pytest.mark.postgres,
+            pytest.mark.skipif(not POSTGRES_URL, reason=f"set {POSTGRES_ENV} to run PostgreSQL tests"),
+        ],
+    ),
+]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "sqlite: runs against a fresh SQLite file")
+    config.addinivalue_line("markers", f"postgres: runs against PostgreSQL at ${POSTGRES_ENV}")
+
+
+# ---------------------------------------------------------------- environment
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
+    """Point every user directory at a tmp dir and fix who "me" is."""
+    home = tmp_path_factory.mktemp("home")
+    data = home / "data"
+    config = home / "config"
+    data.mkdir()
+    config.mkdir()
+    monkeypatch.setenv("CRM_USER", TEST_USER)
+    monkeypatch.setenv("CRM_DATA_DIR", str(data))
+    monkeypatch.setenv("CRM_CONFIG", str(config / "config.json"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / "xdg-data"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "xdg-config"))
+    monkeypatch.delenv("CRM_DATABASE_URL", raising=False)
+    return home
+
+
+# ---------------------------------------------------------------- PostgreSQL
+
+
+def _wipe_postgres(url: str) -> None:
+    """Drop every table in the test database, so the session starts from empty."""
+    from sqlalchemy import create_engine, inspect
+
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            for name in inspect(conn).get_table_names():
+                conn.exec_driver_sql(f'DROP TABLE IF EXISTS "{name}" CASCADE')
+    finally:
+        engine.dispose()
 
 
 @pytest.fixture(scope="session")
-def _sqlite_template(tmp_path_factory):
-    path = tmp_path_factory.mktemp("template") / "template.db"
-    engine = open_engine(f"sqlite:///{path}")
-    engine.dispose()
-    return path
+def postgres_tables() -> list[str]:
+    """Wipe and migrate the PostgreSQL test database once; the tables to truncate per test."""
+    if not POSTGRES_URL:
+        pytest.skip(f"set {POSTGRES_ENV} to run PostgreSQL tests")
+    from sqlalchemy import inspect
+
+    from crm_tui.store.db import open_engine
+
+    _wipe_postgres(POSTGRES_URL)
+    engine = open_engine(POSTGRES_URL)
+    try:
+        with engine.connect() as conn:
+            return sorted(set(inspect(conn).get_table_names()) - KEEP_TABLES)
+    finally:
+        engine.dispose()
 
 
-def _empty_pg(engine) -> None:
-    from sqlalchemy import text
+def truncate_postgres(url: str, tables: list[str]) -> None:
+    from sqlalchemy import create_engine
 
-    with engine.begin() as conn:
-        conn.execute(text(
-            "TRUNCATE changes, taggings, tags, activities, opportunity_contacts, leads, opportunities, "
-            "contacts, accounts, saved_views, users RESTART IDENTITY CASCADE"))
-        conn.execute(text("DELETE FROM stages"))
-        from crm_tui.store.models import DEFAULT_STAGES
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            names = ", ".join(f'"{t}"' for t in tables)
+            conn.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+    finally:
+        engine.dispose()
 
-        for i, (name, prob, pos, won, lost, cat) in enumerate(DEFAULT_STAGES, start=1):
-            conn.execute(text("INSERT INTO stages (id, name, probability, position, is_won, is_lost, "
-                              "forecast_category, active) VALUES (:i, :n, :p, :pos, :w, :l, :c, true)"),
-                         {"i": i, "n": name, "p": prob, "pos": pos, "w": won, "l": lost, "c": cat})
-        conn.execute(text("SELECT setval(pg_get_serial_sequence('stages', 'id'), 6)"))
+
+# ---------------------------------------------------------------- databases
+
+
+def sqlite_url(path) -> str:
+    return f"sqlite:///{path}"
 
 
 @pytest.fixture(params=BACKENDS)
-def engine(request, tmp_path, _sqlite_template):
+def backend(request: pytest.FixtureRequest) -> str:
+    """"sqlite" or "postgres"."""
+    return request.param
+
+
+@pytest.fixture
+def db_url(backend: str, tmp_path, request: pytest.FixtureRequest) -> str:
+    """A migrated, empty database (stages only) for this test."""
+    if backend == "sqlite":
+        from crm_tui.store.db import open_engine
+
+        url = sqlite_url(tmp_path / "crm.db")
+        open_engine(url).dispose()
+        return url
+    tables = request.getfixturevalue("postgres_tables")
+    truncate_postgres(POSTGRES_URL, tables)
+    return POSTGRES_URL
+
+
+@pytest.fixture(params=BACKENDS)
+def blank_url(request, tmp_path):
+    """A database with nothing in it at all (not migrated): a new SQLite file, or a
+    scratch PostgreSQL database created next to the test database and dropped after."""
     if request.param == "sqlite":
-        path = tmp_path / "crm.db"
-        shutil.copy(_sqlite_template, path)
-        eng = open_engine(f"sqlite:///{path}")
-    else:
-        eng = open_engine(PG_URL)
-        _empty_pg(eng)
+        yield sqlite_url(tmp_path / "blank.db")
+        return
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    base = make_url(POSTGRES_URL)
+    scratch = f"{base.database}_scratch"
+    admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)')
+            conn.exec_driver_sql(f'CREATE DATABASE "{scratch}"')
+    except Exception as exc:  # no CREATEDB right: say so rather than pass silently
+        admin.dispose()
+        pytest.skip(f"cannot create a scratch PostgreSQL database: {exc}")
+    yield base.set(database=scratch).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)')
+    admin.dispose()
+
+
+@pytest.fixture
+def engine(db_url: str):
+    from crm_tui.store.db import open_engine
+
+    eng = open_engine(db_url)
     yield eng
     eng.dispose()
 
 
 @pytest.fixture
-def sqlite_engine(tmp_path, _sqlite_template):
-    path = tmp_path / "crm.db"
-    shutil.copy(_sqlite_template, path)
-    eng = open_engine(f"sqlite:///{path}")
-    yield eng
-    eng.dispose()
+def session(engine):
+    """A session for arranging and checking data; commit explicitly to make writes visible."""
+    from sqlmodel import Session
+
+    with Session(engine, expire_on_commit=False) as s:
+        yield s
+
+
+# ---------------------------------------------------------------- CLI
+
+
+class CLI:
+    """Runs `crm` in-process with CliRunner against one database."""
+
+    def __init__(self, db: str | None):
+        from typer.testing import CliRunner
+
+        self.db = db
+        self.runner = CliRunner()
+
+    @staticmethod
+    def error(result, code: int = 1) -> str:
+        """Check ``result`` is a clean user error; return its one line (see one_line_error)."""
+        return one_line_error(result, code)
+
+    def __call__(self, *args: str, input: str | None = None, db: bool = True, env: dict | None = None):
+        from crm_tui.cli import app
+        from crm_tui.commands._common import State
+
+        argv = (["--db", self.db] if (db and self.db) else []) + [str(a) for a in args]
+        try:
+            return self.runner.invoke(app, argv, input=input, env=env)
+        finally:
+            State.reset()
+
+
+@pytest.fixture
+def cli(db_url: str) -> CLI:
+    return CLI(db_url)
+
+
+@pytest.fixture
+def bare_cli() -> CLI:
+    """`crm` without --db: the test chooses the database (or none)."""
+    return CLI(None)
+
+
+def one_line_error(result, code: int = 1) -> str:
+    """Check a CLI result is a clean user error: exit ``code``, no traceback, one
+    line on stderr starting with "error:", nothing on stdout. Returns that line."""
+    assert result.exception is None or isinstance(result.exception, SystemExit), (
+        f"uncaught {type(result.exception).__name__}: {result.exception}\nstderr: {result.stderr}"
+    )
+    assert result.exit_code == code, f"exit {result.exit_code}\nstdout: {result.stdout}\nstderr: {result.stderr}"
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, f"expected one line on stderr, got: {result.stderr!r}"
+    assert lines[0].startswith("error: "), lines[0]
+    assert result.stdout == ""
+    return lines[0]

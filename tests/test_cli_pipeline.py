@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+from pipeline_fixtures import restore_stages  # noqa: F401 - a fixture
 from sqlmodel import select
 from typer.testing import CliRunner
 
@@ -16,13 +17,17 @@ from crm_tui.store.models import Activity, Opportunity, Stage
 
 
 @pytest.fixture
-def crm(sqlite_engine, monkeypatch):
-    url = str(sqlite_engine.url)
+def crm(db_url, engine, monkeypatch):
+    from crm_tui.commands._common import State
+
     monkeypatch.setenv("CRM_USER", "alice")
     runner = CliRunner()
 
     def run(*args, code=0):
-        result = runner.invoke(app, ["--db", url, *args])
+        try:
+            result = runner.invoke(app, ["--db", db_url, *args])
+        finally:
+            State.reset()
         assert result.exit_code == code, (result.stdout, result.stderr)
         return result
 
@@ -36,17 +41,17 @@ def opp(engine, oid=1):
         return o, s.get(Stage, o.stage_id).name
 
 
-def test_move_across_stages_and_history_shows_names(crm, sqlite_engine):
+def test_move_across_stages_and_history_shows_names(crm, engine):
     r = crm("opp", "move", "1", "qualified")
     assert "moved opportunity 1 from Lead to Qualified" in r.stderr
     crm("opp", "move", "1", "Proposal")
     r = crm("opp", "move", "1", "Lost", "--reason", "competition")
-    o, name = opp(sqlite_engine)
+    o, name = opp(engine)
     assert name == "Lost" and o.lost_reason == "competition" and o.version == 4
     hist = json.loads(crm("opp", "history", "1", "--format", "json").stdout)
     stage_moves = [(h["old_value"], h["new_value"]) for h in hist if h["field"] == "stage"]
     assert stage_moves == [("Proposal", "Lost"), ("Qualified", "Proposal"), ("Lead", "Qualified")]
-    with session_scope(sqlite_engine) as s:
+    with session_scope(engine) as s:
         n = len(s.exec(select(Activity).where(Activity.opportunity_id == 1, Activity.type == "system")).all())
     assert n == 3
 
@@ -61,20 +66,20 @@ def test_move_across_stages_and_history_shows_names(crm, sqlite_engine):
     (["stage", "add", "Pilot", "--probability", "x"], "error: probability: 'x' is not a whole number"),
     (["opp", "update", "1", "--expected-close", "soonish"], "expected_close: 'soonish' is not a date"),
 ])
-def test_bad_input_is_refused_and_nothing_written(crm, sqlite_engine, args, message):
+def test_bad_input_is_refused_and_nothing_written(crm, engine, args, message):
     r = crm(*args, code=1)
     assert message in r.stderr
-    o, name = opp(sqlite_engine)
+    o, name = opp(engine)
     assert (name, o.version) == ("Lead", 1)
-    with session_scope(sqlite_engine) as s:
+    with session_scope(engine) as s:
         assert s.get(Stage, 1).probability == 10
 
 
-def test_stage_add_update_reorder(crm, sqlite_engine):
+def test_stage_add_update_reorder(crm, engine, restore_stages):
     crm("stage", "add", "Demo", "--probability", "30")
     r = crm("stage", "update", "Lead", "--probability", "15")
     assert "1 opportunities now at 15%" in r.stderr
-    assert opp(sqlite_engine)[0].probability == 15
+    assert opp(engine)[0].probability == 15
     r = crm("stage", "reorder", "Lead,Demo,Qualified,Proposal,Negotiation,Won,Lost", "--format", "json")
     assert [s["name"] for s in json.loads(r.stdout)][:3] == ["Lead", "Demo", "Qualified"]
     names = [s["name"] for s in json.loads(crm("stage", "list", "--format", "json").stdout)]

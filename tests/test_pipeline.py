@@ -7,6 +7,8 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
+from pipeline_fixtures import restore_stages  # noqa: F401 - a fixture
+
 from crm_tui import money
 from crm_tui.errors import Conflict, ValidationError
 from crm_tui.services import pipeline, records
@@ -285,7 +287,7 @@ def test_list_page_sorts_by_amount_and_close(engine):
             pipeline.list_page(session=s, sort="colour")
 
 
-def test_stage_probability_propagates_to_following_deals_with_change_rows(engine):
+def test_stage_probability_propagates_to_following_deals_with_change_rows(engine, restore_stages):
     a = add_opp(engine, "follows", stage="Proposal")
     b = add_opp(engine, "manual", stage="Proposal", probability="66")
     c = add_opp(engine, "elsewhere", stage="Lead")
@@ -307,7 +309,7 @@ def test_stage_probability_propagates_to_following_deals_with_change_rows(engine
 
 
 @pytest.mark.parametrize("prob", ["101", "-1", "half"])
-def test_stage_probability_out_of_range_is_refused(engine, prob):
+def test_stage_probability_out_of_range_is_refused(engine, prob, restore_stages):
     with pytest.raises(ValidationError) as err:
         with session_scope(engine) as s:
             pipeline.update_stage(session=s, stage="Lead", probability=prob, actor="admin")
@@ -316,7 +318,7 @@ def test_stage_probability_out_of_range_is_refused(engine, prob):
         assert pipeline.resolve_stage(session=s, value="Lead").probability == 10
 
 
-def test_add_stage_goes_before_won_and_reorder(engine):
+def test_add_stage_goes_before_won_and_reorder(engine, restore_stages):
     with session_scope(engine) as s:
         pipeline.add_stage(session=s, name="Demo", probability=40)
     with session_scope(engine) as s:

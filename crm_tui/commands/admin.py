@@ -23,11 +23,11 @@ def db_upgrade() -> None:
 
     try:
         engine = make_engine(database_url(State.db))
+        before = current_revision(engine)
+        upgrade(engine)
+        after = current_revision(engine)
     except CRMError as exc:
         raise fail(str(exc)) from None
-    before = current_revision(engine)
-    upgrade(engine)
-    after = current_revision(engine)
     info(f"database at {after}" + (f" (was {before or 'empty'})" if before != after else " (already up to date)"))
 
 

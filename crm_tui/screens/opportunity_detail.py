@@ -19,6 +19,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DataTable, Footer, Input, Label, Select, Static
 
 from crm_tui.errors import Conflict, CRMError
+from crm_tui.screens.base import CRMScreenMixin
 from crm_tui.services import fields, pipeline
 from crm_tui.store.db import session_scope
 
@@ -108,8 +109,8 @@ class RoleDialog(ModalScreen[dict | None]):
         self.dismiss(None)
 
 
-class OpportunityDetailScreen(Screen[bool]):
-    CSS_PATH = "../pipeline.tcss"
+class OpportunityDetailScreen(CRMScreenMixin, Screen[bool]):
+    PALETTE_GROUP = "Opportunity"
     BINDINGS = [
         Binding("escape", "back", "Back", id="opportunity.back"),
         Binding("ctrl+s", "save", "Save", id="opportunity.save"),
@@ -146,11 +147,7 @@ class OpportunityDetailScreen(Screen[bool]):
 
     @property
     def user(self) -> str:
-        if self._user:
-            return self._user
-        from crm_tui.locations import current_username
-
-        return current_username()
+        return self._user or self.app.user
 
     def compose(self) -> ComposeResult:
         yield Static(f"Opportunity {self.opportunity_id}", id="opp-title")
@@ -293,7 +290,7 @@ class OpportunityDetailScreen(Screen[bool]):
         if data:
             self.add_activity(data)
 
-    @work(thread=True, exit_on_error=False, group="opportunity-activity")
+    @work(thread=True, exclusive=True, exit_on_error=False, group="opportunity-activity")
     def add_activity(self, data: dict) -> None:
         from crm_tui.services import activities, records
 
@@ -315,7 +312,7 @@ class OpportunityDetailScreen(Screen[bool]):
         if data:
             self.set_role(data)
 
-    @work(thread=True, exit_on_error=False, group="opportunity-role")
+    @work(thread=True, exclusive=True, exit_on_error=False, group="opportunity-role")
     def set_role(self, data: dict) -> None:
         try:
             with session_scope(self.engine) as s:

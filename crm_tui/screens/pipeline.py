@@ -8,6 +8,7 @@ columns it touches.
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 
 from textual import on, work
@@ -20,6 +21,7 @@ from textual.widgets import ContentSwitcher, DataTable, Footer, Input, Label, Op
 from textual.widgets.option_list import Option
 
 from crm_tui.errors import Conflict, CRMError
+from crm_tui.screens.base import CRMScreenMixin
 from crm_tui.services import pipeline
 from crm_tui.store.db import session_scope
 from crm_tui.widgets.kanban import KanbanBoard, KanbanColumn, short_money
@@ -53,10 +55,12 @@ class LostReasonScreen(ModalScreen[str | None]):
         self.dismiss(None)
 
 
-class PipelineScreen(Screen):
+class PipelineScreen(CRMScreenMixin, Screen):
     """Pipeline mode: the board (default) or the list, with one filter bar."""
 
-    CSS_PATH = "../pipeline.tcss"
+    PALETTE_GROUP = "Pipeline"
+    PALETTE_NAMES = {"toggle_view": "switch between board and list", "focus_filter": "filter the deals",
+                     "open_deal": "open the deal", "cycle_sort": "sort the list", "reload": "reload"}
     AUTO_FOCUS = ""  # no auto focus: the first card gets focus once the board has loaded
 
     BINDINGS = [
@@ -91,6 +95,7 @@ class PipelineScreen(Screen):
     class MoveFailed(Message):
         message: str
         conflict: bool
+        opportunity_id: int
 
     @dataclass
     class ListLoaded(Message):
@@ -115,6 +120,8 @@ class PipelineScreen(Screen):
         self.list_total = 0
         self.list_loading = False
         self.moving: set[int] = set()
+        self._moves: deque = deque()
+        self._pages: deque = deque()
 
     @property
     def engine(self):
@@ -122,14 +129,7 @@ class PipelineScreen(Screen):
 
     @property
     def user(self) -> str:
-        if self._user:
-            return self._user
-        user = getattr(self.app, "user", None)
-        if user:
-            return user if isinstance(user, str) else getattr(user, "username", str(user))
-        from crm_tui.locations import current_username
-
-        return current_username()
+        return self._user or self.app.user
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder=f"filter: {pipeline.FILTER_HELP}", id="pipeline-filter")
@@ -213,18 +213,26 @@ class PipelineScreen(Screen):
 
     @on(KanbanColumn.NeedMore)
     def _need_more(self, message: KanbanColumn.NeedMore) -> None:
-        self.load_more(message.column.stage_id, message.offset)
+        self._pages.append((message.column.stage_id, message.offset, self.flt))
+        self.load_more()
 
-    @work(thread=True, exit_on_error=False, group="pipeline-more")
-    def load_more(self, stage_id: int, offset: int) -> None:
-        try:
-            with session_scope(self.engine) as s:
-                cards = pipeline.column_page(session=s, stage_id=stage_id, flt=self.flt, offset=offset,
-                                             limit=MORE_PAGE)
-        except CRMError as exc:
-            self.post_message(self.Failed(str(exc)))
-            return
-        self.post_message(self.MoreLoaded(stage_id, cards, offset))
+    @work(thread=True, exclusive=True, exit_on_error=False, group="pipeline-more")
+    def load_more(self) -> None:
+        # Requests queue up in self._pages; a worker replaced by a newer one still drains it,
+        # so no column's request is dropped.
+        while True:
+            try:
+                stage_id, offset, flt = self._pages.popleft()
+            except IndexError:
+                return
+            try:
+                with session_scope(self.engine) as s:
+                    cards = pipeline.column_page(session=s, stage_id=stage_id, flt=flt, offset=offset,
+                                                 limit=MORE_PAGE)
+            except CRMError as exc:
+                self.post_message(self.Failed(str(exc)))
+                continue
+            self.post_message(self.MoreLoaded(stage_id, cards, offset))
 
     def on_pipeline_screen_more_loaded(self, message: MoreLoaded) -> None:
         col = self.query_one(KanbanBoard).column(message.stage_id)
@@ -254,19 +262,26 @@ class PipelineScreen(Screen):
 
     def _start_move(self, card, to_stage_id: int, reason: str | None) -> None:
         self.moving.add(card.id)
-        self.move_card(card, to_stage_id, reason)
+        self._moves.append((card, to_stage_id, reason, self.user))
+        self.move_cards()
 
-    @work(thread=True, exit_on_error=False, group="pipeline-move")
-    def move_card(self, card, to_stage_id: int, reason: str | None) -> None:
-        try:
-            with session_scope(self.engine) as s:
-                move = pipeline.move_opportunity(session=s, opportunity_id=card.id, stage=to_stage_id, reason=reason,
-                                                 actor=self.user, expected_version=card.version)
-        except CRMError as exc:
-            self.post_message(self.MoveFailed(str(exc), isinstance(exc, Conflict)))
-            self.moving.discard(card.id)
-            return
-        self.post_message(self.Moved(move))
+    @work(thread=True, exclusive=True, exit_on_error=False, group="pipeline-move")
+    def move_cards(self) -> None:
+        # Moves queue up in self._moves, each its own transaction; a worker replaced by a newer
+        # one still drains the queue, so no move is dropped.
+        while True:
+            try:
+                card, to_stage_id, reason, user = self._moves.popleft()
+            except IndexError:
+                return
+            try:
+                with session_scope(self.engine) as s:
+                    move = pipeline.move_opportunity(session=s, opportunity_id=card.id, stage=to_stage_id,
+                                                     reason=reason, actor=user, expected_version=card.version)
+            except CRMError as exc:
+                self.post_message(self.MoveFailed(str(exc), isinstance(exc, Conflict), card.id))
+                continue
+            self.post_message(self.Moved(move))
 
     def on_pipeline_screen_moved(self, message: Moved) -> None:
         move = message.move
@@ -294,6 +309,7 @@ class PipelineScreen(Screen):
         self.notify(f"{move.card.name} → {stage}", timeout=2)
 
     def on_pipeline_screen_move_failed(self, message: MoveFailed) -> None:
+        self.moving.discard(message.opportunity_id)
         self.notify(message.message, severity="error", title="Not moved")
         if message.conflict:
             self.load_board(self.filter_text)  # show what the other writer did

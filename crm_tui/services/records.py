@@ -129,14 +129,20 @@ def _where(entity: Entity, session: Session, search: str | None, filters: dict |
     clauses = []
     if search:
         for word in search.split():
-            pattern = f"%{word.lower()}%"
-            clauses.append(or_(*[func.lower(func.coalesce(col, "")).like(pattern) for col in entity.search()]))
+            # % and _ in what a user types are literal characters, not LIKE wildcards.
+            escaped = word.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            pattern = f"%{escaped}%"
+            clauses.append(or_(*[func.lower(func.coalesce(col, "")).like(pattern, escape="\\")
+                                 for col in entity.search()]))
     for key, value in (filters or {}).items():
         if value is None:
             continue
         if key not in entity.filters:
             raise ValidationError(key, value, f"is not a filter for {entity.plural}; filters are: {', '.join(entity.filters)}")
-        clauses.append(entity.filters[key](session, value))
+        try:
+            clauses.append(entity.filters[key](session, value))
+        except (TypeError, ValueError):  # e.g. int("abc") for an id filter
+            raise ValidationError(key, value, f"is not a valid {key} filter value") from None
     return clauses
 
 

@@ -105,8 +105,12 @@ def alembic_config(engine: Engine):
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Run Alembic migrations up to ``revision`` on this engine."""
     from alembic import command
+    from alembic.util import CommandError
 
-    command.upgrade(alembic_config(engine), revision)
+    try:
+        command.upgrade(alembic_config(engine), revision)
+    except CommandError as exc:  # e.g. a revision this version does not know: a newer crm-tui wrote it
+        raise DatabaseUnavailable(f"cannot migrate the database: {exc} (was it written by a newer crm-tui?)") from None
 
 
 def ensure_schema(engine: Engine) -> bool:

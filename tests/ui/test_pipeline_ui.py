@@ -6,7 +6,6 @@ import datetime as dt
 
 import pytest
 from sqlmodel import select
-from textual.app import App
 
 from crm_tui.screens.opportunity_detail import OpportunityDetailScreen
 from crm_tui.screens.pipeline import LostReasonScreen, PipelineScreen
@@ -17,21 +16,18 @@ from crm_tui.store.models import Activity, Opportunity, Stage
 from crm_tui.widgets.kanban import KanbanBoard, KanbanCard, KanbanColumn
 
 
-class PipeApp(App):
-    def __init__(self, engine):
-        super().__init__()
-        self.engine = engine
-        self.user = "alice"
+def PipeApp(engine):
+    """The app the user gets; ``settle`` opens the pipeline (F4) first."""
+    from crm_tui.app import make_app
 
-    def on_mount(self):
-        self.push_screen(PipelineScreen(engine=self.engine, user="alice"))
+    return make_app(engine=engine, user="alice")
 
 
 @pytest.fixture
-def deals(sqlite_engine):
+def deals(engine):
     today = dt.date.today()
     ids = {}
-    with session_scope(sqlite_engine) as s:
+    with session_scope(engine) as s:
         for i, (name, stage) in enumerate([("Alpha", "Lead"), ("Beta", "Lead"), ("Gamma", "Qualified"),
                                            ("Delta", "Proposal")]):
             ids[name] = records.create_record(OPP, session=s, actor="alice", data={
@@ -47,6 +43,8 @@ def stage_of(engine, oid):
 
 
 async def settle(pilot):
+    if not any(isinstance(s, PipelineScreen) for s in pilot.app.screen_stack):
+        await pilot.press("f4")
     await pilot.app.workers.wait_for_complete()
     await pilot.pause()
     await pilot.app.workers.wait_for_complete()
@@ -57,8 +55,8 @@ def column(app, name) -> KanbanColumn:
     return next(c for c in app.screen.query(KanbanColumn) if c.summary.name == name)
 
 
-async def test_board_shows_columns_with_counts_and_focuses_a_card(sqlite_engine, deals):
-    app = PipeApp(sqlite_engine)
+async def test_board_shows_columns_with_counts_and_focuses_a_card(engine, deals):
+    app = PipeApp(engine)
     async with app.run_test(size=(160, 48)) as pilot:
         await settle(pilot)
         names = [c.summary.name for c in app.screen.query(KanbanColumn)]
@@ -71,15 +69,15 @@ async def test_board_shows_columns_with_counts_and_focuses_a_card(sqlite_engine,
         assert isinstance(app.focused, KanbanCard) and app.focused.card.name == "Alpha"
 
 
-async def test_move_with_keys_across_three_stages_updates_db_and_columns(sqlite_engine, deals):
-    app = PipeApp(sqlite_engine)
+async def test_move_with_keys_across_three_stages_updates_db_and_columns(engine, deals):
+    app = PipeApp(engine)
     async with app.run_test(size=(160, 48)) as pilot:
         await settle(pilot)
         assert app.focused.card.name == "Alpha"
         for expected in ("Qualified", "Proposal", "Negotiation"):
             await pilot.press("shift+right")
             await settle(pilot)
-            assert stage_of(sqlite_engine, deals["Alpha"])[0] == expected
+            assert stage_of(engine, deals["Alpha"])[0] == expected
             assert isinstance(app.focused, KanbanCard) and app.focused.card.name == "Alpha"
             assert app.focused.column.summary.name == expected
         assert column(app, "Lead").summary.count == 1
@@ -87,15 +85,15 @@ async def test_move_with_keys_across_three_stages_updates_db_and_columns(sqlite_
         assert "750 USD" in str(column(app, "Negotiation").header_text())  # 1,000 at 75%
         await pilot.press("shift+left")
         await settle(pilot)
-        assert stage_of(sqlite_engine, deals["Alpha"])[0] == "Proposal"
-        with session_scope(sqlite_engine) as s:
+        assert stage_of(engine, deals["Alpha"])[0] == "Proposal"
+        with session_scope(engine) as s:
             acts = s.exec(select(Activity).where(Activity.opportunity_id == deals["Alpha"])).all()
         assert [a.subject for a in acts] == ["Stage: Lead → Qualified", "Stage: Qualified → Proposal",
                                              "Stage: Proposal → Negotiation", "Stage: Negotiation → Proposal"]
 
 
-async def test_move_by_mouse_drag(sqlite_engine, deals):
-    app = PipeApp(sqlite_engine)
+async def test_move_by_mouse_drag(engine, deals):
+    app = PipeApp(engine)
     async with app.run_test(size=(160, 48)) as pilot:
         await settle(pilot)
         card = app.screen.query_one(f"#card-{deals['Gamma']}", KanbanCard)
@@ -104,14 +102,14 @@ async def test_move_by_mouse_drag(sqlite_engine, deals):
         await pilot.hover(target, offset=(5, 10))
         await pilot.mouse_up(target, offset=(5, 10))
         await settle(pilot)
-        name, o = stage_of(sqlite_engine, deals["Gamma"])
+        name, o = stage_of(engine, deals["Gamma"])
         assert name == "Negotiation" and o.probability == 75
         assert column(app, "Qualified").summary.count == 0
         assert [c.card.name for c in column(app, "Negotiation").cards] == ["Gamma"]
 
 
-async def test_lost_asks_for_a_reason_and_escape_cancels(sqlite_engine, deals):
-    app = PipeApp(sqlite_engine)
+async def test_lost_asks_for_a_reason_and_escape_cancels(engine, deals):
+    app = PipeApp(engine)
     async with app.run_test(size=(160, 48)) as pilot:
         await settle(pilot)
         card = app.screen.query_one(f"#card-{deals['Delta']}", KanbanCard)
@@ -121,7 +119,7 @@ async def test_lost_asks_for_a_reason_and_escape_cancels(sqlite_engine, deals):
         assert isinstance(app.screen, LostReasonScreen)
         await pilot.press("escape")
         await settle(pilot)
-        assert stage_of(sqlite_engine, deals["Delta"])[0] == "Proposal"
+        assert stage_of(engine, deals["Delta"])[0] == "Proposal"
         card = app.screen.query_one(f"#card-{deals['Delta']}", KanbanCard)
         await pilot.mouse_down(card, offset=(3, 2))
         await pilot.mouse_up(column(app, "Lost"), offset=(5, 10))
@@ -129,40 +127,40 @@ async def test_lost_asks_for_a_reason_and_escape_cancels(sqlite_engine, deals):
         assert isinstance(app.screen, LostReasonScreen)
         await pilot.press("down", "enter")  # the second reason: competition
         await settle(pilot)
-        name, o = stage_of(sqlite_engine, deals["Delta"])
+        name, o = stage_of(engine, deals["Delta"])
         assert name == "Lost" and o.lost_reason == "competition" and o.actual_close == dt.date.today()
 
 
-async def test_won_sets_actual_close(sqlite_engine, deals):
-    app = PipeApp(sqlite_engine)
+async def test_won_sets_actual_close(engine, deals):
+    app = PipeApp(engine)
     async with app.run_test(size=(160, 48)) as pilot:
         await settle(pilot)
         card = app.screen.query_one(f"#card-{deals['Beta']}", KanbanCard)
         await pilot.mouse_down(card, offset=(3, 2))
         await pilot.mouse_up(column(app, "Won"), offset=(5, 10))
         await settle(pilot)
-        name, o = stage_of(sqlite_engine, deals["Beta"])
+        name, o = stage_of(engine, deals["Beta"])
         assert name == "Won" and o.actual_close == dt.date.today() and o.probability == 100
 
 
-async def test_stale_card_is_refused_with_a_message_and_reloaded(sqlite_engine, deals):
+async def test_stale_card_is_refused_with_a_message_and_reloaded(engine, deals):
     from crm_tui.services import pipeline
 
-    app = PipeApp(sqlite_engine)
+    app = PipeApp(engine)
     async with app.run_test(size=(160, 48)) as pilot:
         await settle(pilot)
         assert app.focused.card.name == "Alpha"
-        with session_scope(sqlite_engine) as s:  # a CLI job moves it behind the board's back
+        with session_scope(engine) as s:  # a CLI job moves it behind the board's back
             pipeline.move_opportunity(session=s, opportunity_id=deals["Alpha"], stage="Won", actor="cli")
         await pilot.press("shift+right")
         await settle(pilot)
-        assert stage_of(sqlite_engine, deals["Alpha"])[0] == "Won"  # the CLI's move is not overwritten
+        assert stage_of(engine, deals["Alpha"])[0] == "Won"  # the CLI's move is not overwritten
         assert any("changed since" in n.message for n in app._notifications)
         assert [c.card.name for c in column(app, "Won").cards] == ["Alpha"]  # board reloaded
 
 
-async def test_filter_is_applied_and_kept(sqlite_engine, deals):
-    app = PipeApp(sqlite_engine)
+async def test_filter_is_applied_and_kept(engine, deals):
+    app = PipeApp(engine)
     async with app.run_test(size=(160, 48)) as pilot:
         await settle(pilot)
         await pilot.press("slash")
@@ -173,14 +171,18 @@ async def test_filter_is_applied_and_kept(sqlite_engine, deals):
         assert [c.card.name for c in column(app, "Lead").cards] == ["Beta"]
         assert column(app, "Qualified").summary.count == 1
         assert column(app, "Proposal").summary.count == 0
-        app.pop_screen()
-        app.push_screen(PipelineScreen(engine=sqlite_engine, user="alice"))  # coming back
+        await pilot.press("f2")  # to accounts and back
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+        assert not isinstance(app.screen, PipelineScreen)
+        await pilot.press("f4")
         await settle(pilot)
         assert [c.card.name for c in column(app, "Lead").cards] == ["Beta"]
+        assert app.screen.query_one("#pipeline-filter").value == "amount:2000..3000"
 
 
-async def test_bad_filter_is_refused_with_a_message(sqlite_engine, deals):
-    app = PipeApp(sqlite_engine)
+async def test_bad_filter_is_refused_with_a_message(engine, deals):
+    app = PipeApp(engine)
     async with app.run_test(size=(160, 48)) as pilot:
         await settle(pilot)
         await pilot.press("slash")
@@ -190,10 +192,10 @@ async def test_bad_filter_is_refused_with_a_message(sqlite_engine, deals):
         assert column(app, "Lead").summary.count == 2
 
 
-async def test_list_view_sorts_by_amount(sqlite_engine, deals):
+async def test_list_view_sorts_by_amount(engine, deals):
     from textual.widgets import DataTable
 
-    app = PipeApp(sqlite_engine)
+    app = PipeApp(engine)
     async with app.run_test(size=(160, 48)) as pilot:
         await settle(pilot)
         await pilot.press("v")
@@ -207,10 +209,10 @@ async def test_list_view_sorts_by_amount(sqlite_engine, deals):
         assert [table.get_row_at(i)[0] for i in range(table.row_count)] == ["Delta", "Gamma", "Beta", "Alpha"]
 
 
-async def test_detail_edit_and_history(sqlite_engine, deals):
+async def test_detail_edit_and_history(engine, deals):
     from textual.widgets import DataTable, Input
 
-    app = PipeApp(sqlite_engine)
+    app = PipeApp(engine)
     async with app.run_test(size=(160, 48)) as pilot:
         await settle(pilot)
         await pilot.press("shift+right")
@@ -224,7 +226,7 @@ async def test_detail_edit_and_history(sqlite_engine, deals):
         close.value = "2030-01-31"
         await pilot.press("ctrl+s")
         await settle(pilot)
-        _, o = stage_of(sqlite_engine, deals["Alpha"])
+        _, o = stage_of(engine, deals["Alpha"])
         assert o.amount_minor == 150_000 and o.expected_close == dt.date(2030, 1, 31)
         hist = app.screen.query_one("#opp-history", DataTable)
         changes = [hist.get_row_at(i)[2] for i in range(hist.row_count)]
@@ -235,4 +237,4 @@ async def test_detail_edit_and_history(sqlite_engine, deals):
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert any("expected_close: 'someday' is not a date" in n.message for n in app._notifications)
-        assert stage_of(sqlite_engine, deals["Alpha"])[1].expected_close == dt.date(2030, 1, 31)
+        assert stage_of(engine, deals["Alpha"])[1].expected_close == dt.date(2030, 1, 31)

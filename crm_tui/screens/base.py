@@ -1,0 +1,40 @@
+"""What every crm-tui screen shares: the engine, the user, worker failures, palette names."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from textual.worker import Worker, WorkerState
+
+if TYPE_CHECKING:
+    from crm_tui.app import CRMApp
+
+
+class CRMScreenMixin:
+    """Mixed into Screen and ModalScreen subclasses."""
+
+    # "Accounts: new account": the group of this screen's commands in the palette.
+    PALETTE_GROUP: ClassVar[str] = ""
+    # action -> the verb shown in the palette when the footer's description is too short.
+    PALETTE_NAMES: ClassVar[dict[str, str]] = {}
+
+    @property
+    def crm(self) -> "CRMApp":
+        return self.app  # type: ignore[attr-defined, return-value]
+
+    @property
+    def engine(self) -> Any:
+        return self.crm.engine
+
+    @property
+    def user(self) -> str:
+        return self.crm.user
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """A worker died of something the screen did not expect: tell the user, keep running."""
+        if event.state != WorkerState.ERROR:
+            return
+        error = event.worker.error
+        self.log.error(f"worker {event.worker.name} failed: {error!r}")
+        self.notify(f"{type(error).__name__}: {error}", title="Something went wrong", severity="error",
+                    timeout=10)

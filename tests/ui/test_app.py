@@ -1,0 +1,151 @@
+"""The app shell: factory, modes, keys, command palette, and the UI's import rules."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from textual.command import CommandPalette
+from ui_helpers import make, settle, wait_until
+
+import crm_tui
+from crm_tui.app import CRMApp, make_app
+from crm_tui.screens.account_detail import AccountDetailScreen
+from crm_tui.screens.account_form import AccountFormScreen
+from crm_tui.screens.accounts import AccountsScreen
+
+SIZE = (160, 48)
+PACKAGE = Path(crm_tui.__file__).parent
+
+
+def test_make_app_takes_the_user_from_the_environment_when_not_given(engine):
+    app = make_app(engine=engine)
+    assert isinstance(app, CRMApp)
+    assert app.user == "tester"  # CRM_USER, set for every test
+    assert make_app(engine=engine, user="someone").user == "someone"
+
+
+def test_only_working_areas_are_modes():
+    assert set(CRMApp.MODES) == {"accounts", "pipeline"}
+    assert CRMApp.DEFAULT_MODE == "accounts"
+
+
+def palette_names(app, screen) -> dict[str, str]:
+    return {c.name: c.action for c in app.palette_commands(screen)}
+
+
+async def test_every_binding_is_in_the_command_palette(engine, seeded):
+    async with make(engine).run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app = pilot.app
+        names = palette_names(app, app.screen)
+        for expected in ("Accounts: new account", "Accounts: edit account", "Accounts: filter",
+                         "Accounts: refresh", "Accounts: open account", "Accounts: sort by next column",
+                         "Accounts: reverse sort order", "App: toggle dark", "App: quit", "App: go to accounts"):
+            assert expected in names, expected
+        # every action bound on the screen and on the app has a palette entry
+        for node in (app.screen, app):
+            for _key, binding in node._bindings:
+                if binding.system or binding.action == "command_palette":
+                    continue
+                assert binding.action in names.values(), binding
+
+        # the detail screen and the form offer their own commands
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, AccountDetailScreen)
+        detail = palette_names(app, app.screen)
+        assert {"Account: edit account", "Account: back to the list", "Account: refresh"} <= set(detail)
+        await pilot.press("e")
+        await settle(pilot)
+        form = palette_names(app, app.screen)
+        assert {"Account form: save", "Account form: cancel"} <= set(form)
+
+
+async def test_a_palette_command_runs_its_action(engine, seeded):
+    async with make(engine).run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+p")
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, CommandPalette), what="the palette")
+        await pilot.press(*"new account")
+        await wait_until(pilot, lambda: pilot.app.screen.query("CommandList Option") or True)
+        await pilot.press("down", "enter")
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, AccountFormScreen), what="the form")
+
+
+async def test_toggle_dark(engine):
+    async with make(engine).run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        dark = pilot.app.current_theme.dark
+        await pilot.press("ctrl+t")
+        await pilot.pause()
+        assert pilot.app.current_theme.dark is not dark
+
+
+async def test_header_names_the_user_and_the_database(engine):
+    async with make(engine).run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, AccountsScreen)
+        assert pilot.app.screen.sub_title == "tester · ui.db"
+
+
+async def test_keymap_from_config_remaps_a_binding(engine, isolated_env, monkeypatch):
+    import json
+
+    config = isolated_env / "config" / "config.json"
+    config.write_text(json.dumps({"keymap": {"accounts.new": "a"}}))
+    async with make_app(engine=engine, user="tester").run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("a")
+        await pilot.pause()
+        assert isinstance(pilot.app.screen, AccountFormScreen)
+
+
+# ---------------------------------------------------------------- import rules
+
+
+def _ui_files() -> list[Path]:
+    return [PACKAGE / "app.py", *sorted((PACKAGE / "screens").glob("*.py")),
+            *sorted((PACKAGE / "widgets").glob("*.py"))]
+
+
+def test_screens_and_widgets_reach_data_only_through_services():
+    """No SQL in the UI: no sqlalchemy/sqlmodel imports, no .execute(), only services and session_scope."""
+    for path in _ui_files():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                modules = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                modules = [node.module or ""]
+            else:
+                modules = []
+            for module in modules:
+                root = module.split(".")[0]
+                assert root not in ("sqlalchemy", "sqlmodel"), f"{path.name} imports {module}"
+                if module.startswith("crm_tui.store"):
+                    assert module == "crm_tui.store.db", f"{path.name} imports {module}"
+                    assert [a.name for a in node.names] == ["session_scope"], f"{path.name}: {module}"
+            if isinstance(node, ast.Attribute) and node.attr == "execute":
+                raise AssertionError(f"{path.name} calls .execute()")
+
+
+def test_app_css_lives_in_tcss_and_default_css_only_in_widgets():
+    assert (PACKAGE / "app.tcss").is_file()
+    for path in _ui_files():
+        if path.parent.name != "widgets":
+            assert "DEFAULT_CSS" not in path.read_text(encoding="utf-8"), path.name
+            assert "\n    CSS =" not in path.read_text(encoding="utf-8"), path.name
+
+
+def test_workers_are_threads_that_do_not_exit_the_app_on_error():
+    """Every @work in the UI runs in a thread, is exclusive, and keeps the app alive on errors."""
+    for path in _ui_files():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "work":
+                kwargs = {k.arg: getattr(k.value, "value", None) for k in node.keywords}
+                assert kwargs.get("thread") is True, f"{path.name}:{node.lineno}"
+                assert kwargs.get("exclusive") is True, f"{path.name}:{node.lineno}"
+                assert kwargs.get("exit_on_error") is False, f"{path.name}:{node.lineno}"
+                assert kwargs.get("group"), f"{path.name}:{node.lineno}"
