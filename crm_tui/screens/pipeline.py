@@ -283,7 +283,7 @@ class PipelineScreen(CRMScreenMixin, Screen):
                 continue
             self.post_message(self.Moved(move))
 
-    def on_pipeline_screen_moved(self, message: Moved) -> None:
+    async def on_pipeline_screen_moved(self, message: Moved) -> None:
         move = message.move
         self.moving.discard(move.card.id)
         pipeline.apply_move(self.columns, move)
@@ -294,8 +294,8 @@ class PipelineScreen(CRMScreenMixin, Screen):
         if old and source is not None:
             widget = old.first()
             index = source.cards.index(widget) if widget in source.cards else 0
-            widget.remove()
-        new_widget = target.insert_card(move.card) if target is not None else None
+            await widget.remove()
+        new_widget = await target.insert_card(move.card) if target is not None else None
         for col in (source, target):
             if col is not None:
                 col.refresh_header()

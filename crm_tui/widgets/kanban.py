@@ -42,7 +42,7 @@ class KanbanCard(Static, can_focus=True):
     KanbanCard {
         height: 6;
         border: round $panel-lighten-2;
-        padding: 0 1;
+        padding: 0 0;
         margin: 0 0 0 0;
         background: $surface;
         text-wrap: nowrap;
@@ -79,12 +79,12 @@ class KanbanCard(Static, can_focus=True):
         text.append((c.account or "—") + "\n", style="dim")
         text.append(short_money(c.amount_minor, c.currency), style="bold green")
         close = c.expected_close.isoformat() if c.expected_close else "no close date"
-        text.append(f"  {close}\n", style="bold red" if c.overdue else "")
-        text.append(f"{c.owner or '—'} · {c.days_in_stage}d")
+        text.append(f" {close}\n", style="bold red" if c.overdue else "")
+        text.append(f"{c.owner or '—'} {c.days_in_stage}d")
         if c.overdue:
-            text.append(" OVERDUE", style="bold red")
+            text.append(" LATE", style="bold red")
         if c.stalled:
-            text.append(" STALLED", style="bold yellow")
+            text.append(" STALE", style="bold yellow")
         return text
 
     def on_mouse_down(self, event: events.MouseDown) -> None:
@@ -129,6 +129,7 @@ class KanbanColumn(Vertical):
         super().__init__(id=f"column-{summary.stage_id}")
         self.summary = summary
         self.loading_more = False
+        self.moved_in: set[int] = set()  # cards moved here that sort past the loaded pages
 
     @property
     def stage_id(self) -> int:
@@ -173,32 +174,40 @@ class KanbanColumn(Vertical):
 
     async def set_cards(self, cards: list) -> None:
         body = self.body
+        self.moved_in.clear()
         await body.remove_children()
         await body.mount_all([KanbanCard(c) for c in cards])
         self._refresh_more()
 
     def append_cards(self, cards: list) -> None:
         known = {c.card.id for c in self.cards}
+        self.moved_in -= {c.id for c in cards}  # its page has come: it now counts as paged
         self.body.mount_all([KanbanCard(c) for c in cards if c.id not in known])
         self.loading_more = False
         self._refresh_more()
 
     @property
+    def loaded_from_pages(self) -> int:
+        return len([c for c in self.cards if c.card.id not in self.moved_in])
+
+    @property
     def has_more(self) -> bool:
         return len(self.cards) < self.summary.count
 
-    def insert_card(self, card) -> KanbanCard | None:
+    async def insert_card(self, card) -> KanbanCard | None:
         """Put a moved card in place by expected close; not if it sorts after the loaded cards and more remain."""
         existing = self.cards
         key = _sort_key(card)
         widget = KanbanCard(card)
         for other in existing:
             if _sort_key(other.card) > key:
-                self.body.mount(widget, before=other)
+                await self.body.mount(widget, before=other)
                 return widget
         if self.has_more and existing:
-            return None  # it belongs further down; it shows when that page is fetched
-        self.body.mount(widget)
+            # It belongs further down, past the loaded pages: show it at the end for now, and
+            # leave it out of the paging offset so the next page neither skips nor repeats a card.
+            self.moved_in.add(card.id)
+        await self.body.mount(widget)
         return widget
 
     def on_mount(self) -> None:
@@ -210,7 +219,7 @@ class KanbanColumn(Vertical):
             return
         if body.max_scroll_y - new <= 12:
             self.loading_more = True
-            self.post_message(self.NeedMore(self, len(self.cards)))
+            self.post_message(self.NeedMore(self, self.loaded_from_pages))
 
     def focus_card(self, index: int = 0) -> bool:
         cards = self.cards

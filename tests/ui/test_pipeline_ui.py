@@ -238,3 +238,34 @@ async def test_detail_edit_and_history(engine, deals):
         await settle(pilot)
         assert any("expected_close: 'someday' is not a date" in n.message for n in app._notifications)
         assert stage_of(engine, deals["Alpha"])[1].expected_close == dt.date(2030, 1, 31)
+
+
+async def test_columns_fetch_more_on_scroll_and_a_moved_card_stays_visible(engine):
+    from crm_tui.screens import pipeline as screen_module
+
+    today = dt.date.today()
+    with session_scope(engine) as s:
+        for i in range(screen_module.FIRST_PAGE + 10):
+            records.create_record(OPP, session=s, actor="alice", data={
+                "name": f"Won {i:02d}", "stage": "Won", "amount": "100",
+                "expected_close": (today - dt.timedelta(days=100 - i)).isoformat()})
+        late = records.create_record(OPP, session=s, actor="alice", data={
+            "name": "Late closer", "stage": "Negotiation", "amount": "100",
+            "expected_close": (today + dt.timedelta(days=300)).isoformat()})["id"]
+    app = PipeApp(engine)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        won = column(app, "Won")
+        assert len(won.cards) == screen_module.FIRST_PAGE and won.summary.count == 25
+        card = app.screen.query_one(f"#card-{late}", KanbanCard)
+        card.focus()
+        await pilot.press("shift+right")
+        await settle(pilot)
+        assert stage_of(engine, late)[0] == "Won"
+        assert isinstance(app.focused, KanbanCard) and app.focused.card.id == late  # shown, though it sorts last
+        won.body.scroll_end(animate=False)
+        await settle(pilot)
+        await settle(pilot)
+        names = [c.card.name for c in won.cards]
+        assert len(names) == 26 and len(set(names)) == 26  # every card once, none skipped
+        assert won.summary.count == 26
