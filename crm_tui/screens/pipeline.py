@@ -26,7 +26,7 @@ from crm_tui.services import pipeline
 from crm_tui.store.db import session_scope
 from crm_tui.widgets.kanban import KanbanBoard, KanbanColumn, short_money
 
-FIRST_PAGE = 15
+FIRST_PAGE = 8
 MORE_PAGE = 30
 LIST_PAGE = 100
 LIST_SORTS = ("expected_close", "-expected_close", "-amount", "amount")
@@ -82,6 +82,12 @@ class PipelineScreen(CRMScreenMixin, Screen):
         filter_text: str
 
     @dataclass
+    class TotalsLoaded(Message):
+        columns: list
+        filter_text: str
+        generation: int  # moves applied on screen when the count started
+
+    @dataclass
     class MoreLoaded(Message):
         stage_id: int
         cards: list
@@ -121,6 +127,7 @@ class PipelineScreen(CRMScreenMixin, Screen):
         self.list_loading = False
         self.moving: set[int] = set()
         self._moves: deque = deque()
+        self._moves_done = 0  # moves applied on screen; the totals worker recounts if it changes
         self._pages: deque = deque()
 
     @property
@@ -161,8 +168,9 @@ class PipelineScreen(CRMScreenMixin, Screen):
             flt = pipeline.parse_filter_text(filter_text, me=self.user)
             reasons = pipeline.lost_reasons()
             stall = pipeline.stalled_days()
+            # Cards first (index lookups, milliseconds), then the totals (one pass over the deals).
             with session_scope(self.engine) as s:
-                columns = pipeline.board_summary(session=s, flt=flt)
+                columns = pipeline.board_columns(session=s)
                 pages = {c.stage_id: pipeline.column_page(session=s, stage_id=c.stage_id, flt=flt,
                                                           limit=FIRST_PAGE, stall=stall)
                          for c in columns}
@@ -170,6 +178,17 @@ class PipelineScreen(CRMScreenMixin, Screen):
             self.post_message(self.Failed(str(exc)))
             return
         self.post_message(self.BoardLoaded(columns, pages, reasons, filter_text))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="pipeline-totals")
+    def load_totals(self, filter_text: str, generation: int) -> None:
+        try:
+            flt = pipeline.parse_filter_text(filter_text, me=self.user)
+            with session_scope(self.engine) as s:
+                summary = pipeline.board_summary(session=s, flt=flt)
+        except CRMError as exc:
+            self.post_message(self.Failed(str(exc)))
+            return
+        self.post_message(self.TotalsLoaded(summary, filter_text, generation))
 
     async def on_pipeline_screen_board_loaded(self, message: BoardLoaded) -> None:
         self.columns = message.columns
@@ -184,9 +203,27 @@ class PipelineScreen(CRMScreenMixin, Screen):
         for col in board.columns:
             await col.set_cards(message.pages.get(col.stage_id, []))
         self._status()
+        self.load_totals(message.filter_text, self._moves_done)
         if self.query_one(ContentSwitcher).current == "pipeline-list":
             self.reload_list()
         self.call_after_refresh(self._focus_after_load, focus_id)
+
+    def on_pipeline_screen_totals_loaded(self, message: TotalsLoaded) -> None:
+        if message.filter_text != self.filter_text:
+            return  # an older filter's totals
+        if message.generation != self._moves_done:
+            # A move landed while counting: the count may or may not include it. Count again.
+            self.load_totals(self.filter_text, self._moves_done)
+            return
+        fresh = {c.stage_id: c for c in message.columns}
+        board = self.query_one(KanbanBoard)
+        for col in self.columns:
+            new = fresh.get(col.stage_id)
+            if new is not None:
+                col.count, col.totals, col.counted = new.count, new.totals, True
+        for widget in board.columns:
+            widget.refresh_header()
+        self._status()
 
     def _focus_after_load(self, focus_id: int | None) -> None:
         if isinstance(self.focused, Input):
@@ -200,6 +237,9 @@ class PipelineScreen(CRMScreenMixin, Screen):
         board.action_focus_card(1)
 
     def _status(self) -> None:
+        if any(not c.counted for c in self.columns):
+            self.query_one("#pipeline-status", Static).update("Counting the pipeline…")
+            return
         open_cols = [c for c in self.columns if not c.closed]
         count = sum(c.count for c in open_cols)
         amount = sum(t.amount_minor for c in open_cols for cur, t in c.totals.items() if cur == "USD")
@@ -286,6 +326,7 @@ class PipelineScreen(CRMScreenMixin, Screen):
     async def on_pipeline_screen_moved(self, message: Moved) -> None:
         move = message.move
         self.moving.discard(move.card.id)
+        self._moves_done += 1
         pipeline.apply_move(self.columns, move)
         board = self.query_one(KanbanBoard)
         source, target = board.column(move.from_stage_id), board.column(move.to_stage_id)

@@ -271,6 +271,7 @@ class Column:
     is_lost: bool
     count: int = 0
     totals: dict[str, Totals] = field(default_factory=dict)  # currency -> totals
+    counted: bool = True  # False until the grouped query has filled count and totals
 
     @property
     def closed(self) -> bool:
@@ -286,14 +287,24 @@ class Column:
         self.totals.setdefault(currency, Totals()).add(count, amount, weighted_raw)
 
 
+def board_columns(*, session: Session) -> list[Column]:
+    """Every active stage in order, not counted yet (``counted`` False): the board's skeleton."""
+    return [Column(stage_id=s.id, name=s.name, probability=s.probability, position=s.position,
+                   is_won=s.is_won, is_lost=s.is_lost, counted=False)
+            for s in list_stages(session=session, active_only=True)]
+
+
 def board_summary(*, session: Session, flt: BoardFilter | None = None) -> list[Column]:
     """Every active stage in order with its count, total and raw weighted amount: one grouped query."""
-    columns = {s.id: Column(stage_id=s.id, name=s.name, probability=s.probability, position=s.position,
-                            is_won=s.is_won, is_lost=s.is_lost)
-               for s in list_stages(session=session, active_only=True)}
-    stmt = (select(T.c.stage_id, T.c.currency, func.count(), func.coalesce(func.sum(T.c.amount_minor), 0),
+    columns = {c.stage_id: c for c in board_columns(session=session)}
+    for c in columns.values():
+        c.counted = True
+    # Group by stage_id + 0: on SQLite a plain stage_id lets the planner walk the (stage, close) index
+    # and fetch every row from it, three times slower than one pass over the table.
+    stage_key = (T.c.stage_id + 0).label("stage_key")
+    stmt = (select(stage_key, T.c.currency, func.count(), func.coalesce(func.sum(T.c.amount_minor), 0),
                    func.coalesce(func.sum(T.c.amount_minor * T.c.probability), 0))
-            .where(*_clauses(session, flt)).group_by(T.c.stage_id, T.c.currency))
+            .where(*_clauses(session, flt)).group_by(stage_key, T.c.currency))
     for stage_id, currency, count, amount, weighted_raw in session.execute(stmt):
         col = columns.get(stage_id)
         if col is not None:

@@ -148,6 +148,9 @@ class KanbanColumn(Vertical):
         weighted = totals.weighted_minor if totals else 0
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append(f"{s.name}", style="bold")
+        if not s.counted:
+            text.append(f"  ({s.probability}%)\ncounting…\n")
+            return text
         text.append(f"  {s.count:,}  ({s.probability}%)\n")
         text.append(f"Σ {short_money(amount, cur)}\n")
         text.append(f"⚖ {short_money(weighted, cur)}", style="dim")
@@ -169,6 +172,9 @@ class KanbanColumn(Vertical):
 
     def _refresh_more(self) -> None:
         loaded = len(self.cards)
+        if not self.summary.counted:
+            self.query_one(".kanban-more", Static).update(f"{loaded:,} shown…" if loaded else "")
+            return
         rest = self.summary.count - loaded
         self.query_one(".kanban-more", Static).update(f"{loaded:,} shown, {rest:,} more ↓" if rest > 0 else "")
 
@@ -192,6 +198,8 @@ class KanbanColumn(Vertical):
 
     @property
     def has_more(self) -> bool:
+        if not self.summary.counted:
+            return len(self.cards) > 0  # not counted yet: a full first page may have more behind it
         return len(self.cards) < self.summary.count
 
     async def insert_card(self, card) -> KanbanCard | None:
