@@ -96,7 +96,37 @@ def bench_tui_paint(args) -> bool:
     return ok
 
 
-BENCHES = {"cli_help": bench_cli_help, "tui_paint": bench_tui_paint}
+def _pipeline(args: list[str]) -> list[float]:
+    out = subprocess.run([PY, str(HERE / "bench_pipeline.py"), *args], check=True, capture_output=True, text=True,
+                         env={**os.environ, "TEXTUAL": ""}).stdout.split()
+    return [float(x) for x in out]
+
+
+def bench_pipeline(args) -> bool:
+    """The Pipeline board on a large demo database (1,000,000 deals with --size large): first paint against a
+    minimal Textual app (target: within 2x), and a card move (target: under 50 ms)."""
+    url = _demo_db(args.size)
+    _pipeline(["paint", "minimal"])
+    _pipeline(["paint", "board", url])
+    ready, cards, totals, ref = [], [], [], []
+    for _ in range(max(3, args.runs // 3)):
+        r, c, t = _pipeline(["paint", "board", url])
+        ready.append(r)
+        cards.append(c)
+        totals.append(t)
+        ref.append(_pipeline(["paint", "minimal"])[0])
+    ok = _report(f"pipeline: first paint ({args.size})", statistics.median(ready), statistics.median(ref), 2.0,
+                 reference_label="minimal textual")
+    print(f"{'':<28} (first cards of every column at {statistics.median(cards) * 1000:.1f} ms, "
+          f"column counts and totals at {statistics.median(totals) * 1000:.1f} ms)")
+    ui_move, service_move = _pipeline(["move", url])
+    move_ok = ui_move <= 0.050
+    print(f"{'pipeline: card move':<28} key to both columns updated {ui_move * 1000:6.1f} ms   "
+          f"transaction alone {service_move * 1000:6.1f} ms   target < 50 ms   {'OK' if move_ok else 'MISS'}")
+    return ok and move_ok
+
+
+BENCHES = {"cli_help": bench_cli_help, "tui_paint": bench_tui_paint, "pipeline": bench_pipeline}
 
 
 def _power_benches() -> dict:

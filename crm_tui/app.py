@@ -22,6 +22,7 @@ from crm_tui import locations
 from crm_tui.screens.accounts import AccountsScreen
 from crm_tui.screens.contacts import ContactsScreen
 from crm_tui.screens.leads import LeadsScreen
+from crm_tui.screens.pipeline import PipelineScreen
 
 
 @dataclass(frozen=True)
@@ -91,8 +92,9 @@ class CRMApp(App[None]):
     MODES: ClassVar[dict[str, Any]] = {
         "accounts": AccountsScreen,
         "leads": LeadsScreen,
+        "pipeline": PipelineScreen,
         "contacts": ContactsScreen,
-        # Pipeline, Proposals and Forecast join here once they work.
+        # Proposals and Forecast join here once they work.
     }
     DEFAULT_MODE = "accounts"
     COMMANDS = {CRMCommands}
@@ -103,6 +105,7 @@ class CRMApp(App[None]):
         "switch_mode('leads')": "go to leads",
         "switch_mode('contacts')": "go to contacts",
         "today": "today's tasks and follow-ups",
+        "switch_mode('pipeline')": "go to pipeline",
         "toggle_dark": "toggle dark",
         "change_theme": "change theme",
         "show_help_panel": "show keys",
@@ -111,12 +114,14 @@ class CRMApp(App[None]):
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", id="app.quit", tooltip="Quit crm-tui", priority=True),
         Binding("f2", "switch_mode('accounts')", "Accounts", id="app.accounts", tooltip="The accounts list"),
-        Binding("f4", "switch_mode('leads')", "Leads", id="app.leads", tooltip="The leads list"),
+        Binding("f3", "switch_mode('leads')", "Leads", id="app.leads", tooltip="The leads list"),
+        Binding("f4", "switch_mode('pipeline')", "Pipeline", id="app.pipeline",
+                tooltip="The pipeline: Kanban board and list of opportunities"),
         Binding("f5", "switch_mode('contacts')", "Contacts", id="app.contacts", tooltip="The contacts list"),
         Binding("f6", "today", "Today", id="app.today", tooltip="My tasks due today and overdue, and lead follow-ups"),
         Binding("ctrl+t", "toggle_dark", "Dark/light", show=False, id="app.toggle_dark",
                 tooltip="Switch between the dark and the light theme"),
-        Binding("f3", "change_theme", "Theme", show=False, id="app.theme", tooltip="Pick a colour theme"),
+        Binding("f9", "change_theme", "Theme", show=False, id="app.theme", tooltip="Pick a colour theme"),
         Binding("f1", "show_help_panel", "Keys", id="app.keys",
                 tooltip="Show every key of the focused widget and screen"),
     ]

@@ -11,7 +11,7 @@ from typing import Optional
 import typer
 
 from crm_tui import __version__
-from crm_tui.commands import admin, bulk, demo, io, leads, records, views
+from crm_tui.commands import admin, bulk, demo, io, leads, pipeline, records, views
 from crm_tui.commands._common import State, fail
 from crm_tui.services import fields
 
@@ -71,6 +71,7 @@ opp_app = records.build("opp", "opportunity", fields.OPPORTUNITY_FIELDS, fields.
                         ("id", "name", "account", "stage", "amount", "currency", "probability",
                          "expected_close", "owner"), "opportunities")
 leads.add_timeline(opp_app, "opportunity")
+pipeline.add_opp_move(opp_app)
 app.add_typer(opp_app, name="opp", help="Opportunities: deals in the pipeline.")
 activity_app = records.build("activity", "activity", fields.ACTIVITY_FIELDS, fields.ACTIVITY_FILTERS,
                              ("id", "type", "subject", "occurred_at", "due_at", "completed_at", "owner", "account"),
@@ -80,6 +81,7 @@ leads.add_activity_today(activity_app)
 app.add_typer(activity_app, name="activity", help="Activities: calls, meetings, emails, notes and tasks.")
 app.add_typer(admin.db_app, name="db", help="The database: upgrade its schema, show where it is.")
 app.add_typer(admin.user_app, name="user", help="Users: who owns records and makes changes.")
+pipeline.add_stage_commands(admin.stage_app)
 app.add_typer(admin.stage_app, name="stage", help="Pipeline stages and their probabilities.")
 app.command("demo")(demo.demo)
 app.add_typer(bulk.tag_app, name="tag", help="Add or remove a tag on many records at once.")

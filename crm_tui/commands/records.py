@@ -200,6 +200,8 @@ def build(noun: str, entity_name: str, specs: dict[str, FieldSpec], filters: dic
         with session() as s:
             records.get_record(entity(), session=s, record_id=kw["record_id"])
             rows = records.history(session=s, entity=entity_name, record_id=kw["record_id"])
+            if entity().describe_changes:
+                rows = entity().describe_changes(s, rows)
         emit(rows, kw["fmt"], table_columns=("changed_at", "actor", "field", "old_value", "new_value", "batch_id"))
 
     history_cmd.__doc__ = f"Show every recorded change to a {entity_name}, newest first."

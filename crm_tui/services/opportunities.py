@@ -124,5 +124,58 @@ ENTITY = Entity(
         (Lead.__table__, "converted_opportunity_id", "converted leads"),
     ],
     post=_post,
+    describe_changes=lambda session, rows: describe_changes(session, rows),
     summary_columns=("id", "name", "account", "stage", "amount", "currency", "probability", "expected_close", "owner"),
 )
+
+
+def describe_changes(session, rows: list[dict], currency: str = money.DEFAULT_CURRENCY) -> list[dict]:
+    """Change rows made readable: stage, owner, account and contact names instead of ids, money as text.
+
+    Adds a ``what`` column ("stage: Qualified → Proposal"); field names lose their ``_id``/``_minor``.
+    """
+    from sqlalchemy import select
+
+    from crm_tui.store.models import Contact
+
+    lookups = {"stage_id": (Stage.__table__, "name"), "owner_id": (User.__table__, "username"),
+               "account_id": (Account.__table__, "name")}
+    wanted: dict[str, set[int]] = {}
+    for r in rows:
+        if r["field"] in lookups or r["field"] == "primary_contact_id":
+            for v in (r["old_value"], r["new_value"]):
+                if v not in (None, "") and str(v).isdigit():
+                    wanted.setdefault(r["field"], set()).add(int(v))
+    names: dict[str, dict[int, str]] = {}
+    for fld, ids in wanted.items():
+        if fld == "primary_contact_id":
+            c = Contact.__table__
+            names[fld] = {i: f"{f} {l}".strip() for i, f, l in session.execute(
+                select(c.c.id, c.c.first_name, c.c.last_name).where(c.c.id.in_(ids)))}
+        else:
+            table, col = lookups[fld]
+            names[fld] = dict(session.execute(select(table.c.id, table.c[col]).where(table.c.id.in_(ids))).all())
+    out = []
+    for r in rows:
+        fld = r["field"]
+        if fld in ("stage_changed_at", "probability_manual"):
+            continue  # bookkeeping that follows a stage or probability change
+        old, new = r["old_value"], r["new_value"]
+        label = {"stage_id": "stage", "owner_id": "owner", "account_id": "account",
+                 "primary_contact_id": "contact", "amount_minor": "amount"}.get(fld, fld)
+        if fld in names:
+            old = names[fld].get(int(old), old) if old not in (None, "") and str(old).isdigit() else old
+            new = names[fld].get(int(new), new) if new not in (None, "") and str(new).isdigit() else new
+        elif fld == "amount_minor":
+            old = _money_text(old, currency)
+            new = _money_text(new, currency)
+        item = {**r, "field": label, "old_value": old, "new_value": new}
+        item["what"] = f"{label}: {old if old not in (None, '') else '—'} → {new if new not in (None, '') else '—'}"
+        out.append(item)
+    return out
+
+
+def _money_text(value, currency):
+    if value in (None, "") or not str(value).lstrip("-").isdigit():
+        return value
+    return money.format_plain(int(value), currency)

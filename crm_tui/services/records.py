@@ -50,6 +50,8 @@ class Entity:
     dependents: list[tuple[Table, str, str]] = field(default_factory=list)
     post: Callable[[Row], Row] | None = None
     summary_columns: tuple[str, ...] = ()  # for the table view
+    # Change rows made readable (names for ids): f(session, rows) -> rows
+    describe_changes: Callable[[Session, list[Row]], list[Row]] | None = None
 
 
 def new_batch_id() -> str:

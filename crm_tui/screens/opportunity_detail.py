@@ -1,0 +1,331 @@
+"""One opportunity: every field editable, its field history and its timeline.
+
+Saving sends only the fields that changed, guarded by the version the screen
+loaded: if someone else changed the deal meanwhile, the save is refused with a
+message and the screen reloads. A stage change goes through the same move as the
+board (system activity, lost reason, probability rules).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Button, DataTable, Footer, Input, Label, Select, Static
+
+from crm_tui.errors import Conflict, CRMError
+from crm_tui.screens.base import CRMScreenMixin
+from crm_tui.services import fields, pipeline
+from crm_tui.store.db import session_scope
+
+# form field -> the record column its current value comes from
+FORM_FIELDS = (
+    ("name", "name"), ("stage", "stage"), ("lost_reason", "lost_reason"), ("probability", "probability"),
+    ("amount", "amount"), ("currency", "currency"), ("expected_close", "expected_close"),
+    ("next_step", "next_step"), ("competitors", "competitors"), ("account", "account_id"),
+    ("contact", "contact_id"), ("owner", "owner"), ("forecast_category", "forecast_category"),
+    ("source", "source"), ("description", "description"),
+)
+
+
+def _text(value) -> str:
+    if value is None:
+        return ""
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+class ActivityDialog(ModalScreen[dict | None]):
+    """Log an activity or schedule a follow-up on this deal."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, follow_up: bool) -> None:
+        super().__init__()
+        self.follow_up = follow_up
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="activity-dialog"):
+            yield Label("Schedule a follow-up" if self.follow_up else "Log an activity", id="activity-title")
+            if not self.follow_up:
+                yield Select([(t, t) for t in fields.ACTIVITY_TYPES if t != "system"], value="call",
+                             allow_blank=False, id="activity-type")
+            yield Input(placeholder="Subject", id="activity-subject")
+            if self.follow_up:
+                yield Input(placeholder="Due: YYYY-MM-DD HH:MM or tomorrow", value="tomorrow", id="activity-due")
+            else:
+                yield Input(placeholder="Details (optional)", id="activity-body")
+            with Horizontal(classes="buttons"):
+                yield Button("Save", variant="primary", id="activity-save")
+                yield Button("Cancel", id="activity-cancel")
+
+    @on(Button.Pressed, "#activity-save")
+    @on(Input.Submitted)
+    def save(self) -> None:
+        data = {"subject": self.query_one("#activity-subject", Input).value}
+        if self.follow_up:
+            data["type"] = "task"
+            data["due"] = self.query_one("#activity-due", Input).value
+        else:
+            data["type"] = str(self.query_one("#activity-type", Select).value)
+            body = self.query_one("#activity-body", Input).value
+            if body:
+                data["body"] = body
+        self.dismiss(data)
+
+    @on(Button.Pressed, "#activity-cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class RoleDialog(ModalScreen[dict | None]):
+    """Add a contact to the buying group with a role (or '-' to remove)."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="role-dialog"):
+            yield Label("Contact role", id="role-title")
+            yield Input(placeholder="Contact id", id="role-contact")
+            yield Input(placeholder=f"Role: {', '.join(fields.BUYING_ROLES)} ('-' removes)", id="role-role")
+            with Horizontal(classes="buttons"):
+                yield Button("Save", variant="primary", id="role-save")
+                yield Button("Cancel", id="role-cancel")
+
+    @on(Button.Pressed, "#role-save")
+    @on(Input.Submitted)
+    def save(self) -> None:
+        self.dismiss({"contact": self.query_one("#role-contact", Input).value,
+                      "role": self.query_one("#role-role", Input).value})
+
+    @on(Button.Pressed, "#role-cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class OpportunityDetailScreen(CRMScreenMixin, Screen[bool]):
+    PALETTE_GROUP = "Opportunity"
+    BINDINGS = [
+        Binding("escape", "back", "Back", id="opportunity.back"),
+        Binding("ctrl+s", "save", "Save", id="opportunity.save"),
+        Binding("ctrl+l", "log_activity", "Log activity", id="opportunity.log"),
+        Binding("ctrl+f", "follow_up", "Follow-up", id="opportunity.follow_up"),
+        Binding("ctrl+o", "contact_role", "Contact role", id="opportunity.role"),
+    ]
+
+    @dataclass
+    class Loaded(Message):
+        detail: object
+
+    @dataclass
+    class Saved(Message):
+        message: str
+
+    @dataclass
+    class Failed(Message):
+        message: str
+        conflict: bool = False
+
+    def __init__(self, opportunity_id: int, *, engine=None, user: str | None = None) -> None:
+        super().__init__()
+        self.opportunity_id = opportunity_id
+        self._engine = engine
+        self._user = user
+        self.detail = None
+        self.original: dict[str, str] = {}
+        self.changed = False
+
+    @property
+    def engine(self):
+        return self._engine if self._engine is not None else self.app.engine
+
+    @property
+    def user(self) -> str:
+        return self._user or self.app.user
+
+    def compose(self) -> ComposeResult:
+        yield Static(f"Opportunity {self.opportunity_id}", id="opp-title")
+        with Horizontal(id="opp-body"):
+            with VerticalScroll(id="opp-form"):
+                for name, _ in FORM_FIELDS:
+                    spec = fields.OPPORTUNITY_FIELDS[name]
+                    yield Label(name.replace("_", " "), classes="field-label")
+                    if name == "stage":
+                        yield Select([], id="field-stage", allow_blank=True, prompt="stage")
+                    elif name == "forecast_category":
+                        yield Select([(c, c) for c in fields.FORECAST_CATEGORIES], id="field-forecast_category",
+                                     allow_blank=True)
+                    else:
+                        yield Input(id=f"field-{name}", placeholder=spec.help)
+                yield Button("Save (ctrl+s)", variant="primary", id="opp-save")
+            with Vertical(id="opp-side"):
+                yield Label("Field history", classes="section")
+                yield DataTable(id="opp-history", cursor_type="row")
+                yield Label("Buying group (ctrl+o)", classes="section")
+                yield DataTable(id="opp-roles", cursor_type="row")
+                yield Label("Timeline (ctrl+l log · ctrl+f follow-up)", classes="section")
+                yield DataTable(id="opp-timeline", cursor_type="row")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        h = self.query_one("#opp-history", DataTable)
+        h.add_columns("When", "Who", "Change")
+        r = self.query_one("#opp-roles", DataTable)
+        r.add_columns("Contact", "Name", "Title", "Role")
+        t = self.query_one("#opp-timeline", DataTable)
+        t.add_columns("When", "Type", "Subject", "Due", "Done")
+        self.load()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="opportunity-load")
+    def load(self) -> None:
+        try:
+            with session_scope(self.engine) as s:
+                detail = pipeline.opportunity_detail(session=s, opportunity_id=self.opportunity_id)
+        except CRMError as exc:
+            self.post_message(self.Failed(str(exc)))
+            return
+        self.post_message(self.Loaded(detail))
+
+    def on_opportunity_detail_screen_loaded(self, message: Loaded) -> None:
+        d = message.detail
+        self.detail = d
+        rec = d.record
+        self.query_one("#opp-title", Static).update(
+            f"[b]{rec['name']}[/b]  ·  {rec.get('account') or 'no account'}  ·  {rec['stage']}  ·  "
+            f"{rec['amount']} {rec['currency']}  ·  version {rec['version']}")
+        stage_select = self.query_one("#field-stage", Select)
+        stage_select.set_options([(name, name) for _, name in d.stages])
+        self.original = {}
+        for name, column in FORM_FIELDS:
+            value = _text(rec.get(column))
+            if name == "probability" and not rec.get("probability_manual"):
+                value = _text(rec.get(column))
+            self.original[name] = value
+            widget = self.query_one(f"#field-{name}")
+            if isinstance(widget, Select):
+                widget.value = value if value else Select.BLANK
+            else:
+                widget.value = value
+        hist = self.query_one("#opp-history", DataTable)
+        hist.clear()
+        for h in d.history:
+            hist.add_row(h["changed_at"].astimezone().strftime("%Y-%m-%d %H:%M"), h["actor"], h["what"])
+        roles = self.query_one("#opp-roles", DataTable)
+        roles.clear()
+        for r in d.contact_roles:
+            roles.add_row(str(r["contact_id"]), r["name"], r["title"] or "", r["role"] or "")
+        tl = self.query_one("#opp-timeline", DataTable)
+        tl.clear()
+        for a in d.activities:
+            tl.add_row(a["occurred_at"].astimezone().strftime("%Y-%m-%d %H:%M"), a["type"], a["subject"],
+                       a["due_at"].astimezone().strftime("%Y-%m-%d %H:%M") if a["due_at"] else "",
+                       "yes" if a["completed_at"] else "")
+
+    def _form_values(self) -> dict[str, str]:
+        values = {}
+        for name, _ in FORM_FIELDS:
+            widget = self.query_one(f"#field-{name}")
+            if isinstance(widget, Select):
+                values[name] = "" if widget.value is Select.BLANK else str(widget.value)
+            else:
+                values[name] = widget.value.strip()
+        return values
+
+    @on(Button.Pressed, "#opp-save")
+    def action_save(self) -> None:
+        if self.detail is None:
+            return
+        changed = {k: v for k, v in self._form_values().items() if v != self.original.get(k, "")}
+        if not changed:
+            self.notify("nothing changed")
+            return
+        self.save(changed, self.detail.record["version"])
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="opportunity-save")
+    def save(self, changed: dict, version: int) -> None:
+        from crm_tui.services import records
+        from crm_tui.services.opportunities import ENTITY
+
+        data = dict(changed)
+        stage = data.pop("stage", None)
+        try:
+            with session_scope(self.engine) as s:
+                if stage:
+                    reason = data.pop("lost_reason", None) or self.original.get("lost_reason") or None
+                    move = pipeline.move_opportunity(session=s, opportunity_id=self.opportunity_id, stage=stage,
+                                                     reason=reason if _is_lost(self.detail, stage) else None,
+                                                     actor=self.user, expected_version=version)
+                    version = move.version
+                if data:
+                    records.update_record(ENTITY, session=s, record_id=self.opportunity_id, data=data,
+                                          actor=self.user, expected_version=version)
+        except CRMError as exc:
+            self.post_message(self.Failed(str(exc), isinstance(exc, Conflict)))
+            return
+        self.post_message(self.Saved(f"saved {', '.join(changed)}"))
+
+    def on_opportunity_detail_screen_saved(self, message: Saved) -> None:
+        self.changed = True
+        self.notify(message.message, timeout=2)
+        self.load()
+
+    def on_opportunity_detail_screen_failed(self, message: Failed) -> None:
+        self.notify(message.message, severity="error", title="Not saved" if self.detail else "Opportunity")
+        if message.conflict:
+            self.load()
+
+    def action_log_activity(self) -> None:
+        self.app.push_screen(ActivityDialog(follow_up=False), self._add_activity)
+
+    def action_follow_up(self) -> None:
+        self.app.push_screen(ActivityDialog(follow_up=True), self._add_activity)
+
+    def _add_activity(self, data: dict | None) -> None:
+        if data:
+            self.add_activity(data)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="opportunity-activity")
+    def add_activity(self, data: dict) -> None:
+        from crm_tui.services import activities, records
+
+        data = {**data, "opp": self.opportunity_id}
+        if self.detail and self.detail.record.get("account_id"):
+            data["account"] = self.detail.record["account_id"]
+        try:
+            with session_scope(self.engine) as s:
+                records.create_record(activities.ENTITY, session=s, data=data, actor=self.user)
+        except CRMError as exc:
+            self.post_message(self.Failed(str(exc)))
+            return
+        self.post_message(self.Saved(f"{data['type']} added to the timeline"))
+
+    def action_contact_role(self) -> None:
+        self.app.push_screen(RoleDialog(), self._set_role)
+
+    def _set_role(self, data: dict | None) -> None:
+        if data:
+            self.set_role(data)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="opportunity-role")
+    def set_role(self, data: dict) -> None:
+        try:
+            with session_scope(self.engine) as s:
+                pipeline.set_contact_role(session=s, opportunity_id=self.opportunity_id, contact_id=data["contact"],
+                                          role=data["role"] or None, actor=self.user)
+        except CRMError as exc:
+            self.post_message(self.Failed(str(exc)))
+            return
+        self.post_message(self.Saved("buying group updated"))
+
+    def action_back(self) -> None:
+        self.dismiss(self.changed)
+
+
+def _is_lost(detail, stage: str) -> bool:
+    return stage.strip().lower() in {n.lower() for n in detail.lost_stages}

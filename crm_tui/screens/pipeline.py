@@ -1,0 +1,472 @@
+"""The Pipeline: a Kanban board of open deals by stage, and the same deals as a list.
+
+Every database call runs in a thread worker with its own session; results come
+back as messages. Column totals come from one grouped query; each column loads
+its first cards and fetches more as it is scrolled; a move updates just the two
+columns it touches.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.message import Message
+from textual.screen import ModalScreen, Screen
+from textual.widgets import ContentSwitcher, DataTable, Footer, Input, Label, OptionList, Static
+from textual.widgets.option_list import Option
+
+from crm_tui.errors import Conflict, CRMError
+from crm_tui.screens.base import CRMScreenMixin
+from crm_tui.services import pipeline
+from crm_tui.store.db import session_scope
+from crm_tui.widgets.kanban import KanbanBoard, KanbanColumn, short_money
+
+FIRST_PAGE = 8
+MORE_PAGE = 30
+LIST_PAGE = 100
+LIST_SORTS = ("expected_close", "-expected_close", "-amount", "amount")
+
+
+class LostReasonScreen(ModalScreen[str | None]):
+    """Pick why a deal was lost; escape cancels the move."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, deal_name: str, reasons: tuple[str, ...]) -> None:
+        super().__init__()
+        self.deal_name = deal_name
+        self.reasons = reasons
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="lost-dialog"):
+            yield Label(f"Why was “{self.deal_name}” lost?", id="lost-title")
+            yield OptionList(*[Option(r, id=r) for r in self.reasons], id="lost-reasons")
+            yield Label("enter: choose   escape: cancel", classes="hint")
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class PipelineScreen(CRMScreenMixin, Screen):
+    """Pipeline mode: the board (default) or the list, with one filter bar."""
+
+    PALETTE_GROUP = "Pipeline"
+    PALETTE_NAMES = {"toggle_view": "switch between board and list", "focus_filter": "filter the deals",
+                     "open_deal": "open the deal", "cycle_sort": "sort the list", "reload": "reload"}
+    AUTO_FOCUS = ""  # no auto focus: the first card gets focus once the board has loaded
+
+    BINDINGS = [
+        Binding("v", "toggle_view", "Board/List", id="pipeline.toggle_view"),
+        Binding("slash", "focus_filter", "Filter", id="pipeline.filter"),
+        Binding("enter", "open_deal", "Open", id="pipeline.open"),
+        Binding("s", "cycle_sort", "Sort", id="pipeline.sort"),
+        Binding("ctrl+r", "reload", "Reload", id="pipeline.reload"),
+        Binding("escape", "leave_filter", "Board", show=False),
+    ]
+
+    # ---- messages from the workers
+
+    @dataclass
+    class BoardLoaded(Message):
+        columns: list
+        pages: dict
+        reasons: tuple
+        filter_text: str
+
+    @dataclass
+    class TotalsLoaded(Message):
+        columns: list
+        filter_text: str
+        generation: int  # moves applied on screen when the count started
+
+    @dataclass
+    class MoreLoaded(Message):
+        stage_id: int
+        cards: list
+        offset: int
+
+    @dataclass
+    class Moved(Message):
+        move: object
+
+    @dataclass
+    class MoveFailed(Message):
+        message: str
+        conflict: bool
+        opportunity_id: int
+
+    @dataclass
+    class ListLoaded(Message):
+        cards: list
+        total: int
+        offset: int
+
+    @dataclass
+    class Failed(Message):
+        message: str
+
+    def __init__(self, *, engine=None, user: str | None = None, name: str | None = None, id: str | None = None):
+        super().__init__(name=name, id=id)
+        self._engine = engine
+        self._user = user
+        self.columns: list = []
+        self.flt = pipeline.BoardFilter()
+        self.filter_text = ""
+        self.reasons = pipeline.DEFAULT_LOST_REASONS
+        self.sort = LIST_SORTS[0]
+        self.list_loaded = 0
+        self.list_total = 0
+        self.list_loading = False
+        self.moving: set[int] = set()
+        self._moves: deque = deque()
+        self._moves_done = 0  # moves applied on screen; the totals worker recounts if it changes
+        self._pages: deque = deque()
+
+    @property
+    def engine(self):
+        return self._engine if self._engine is not None else self.app.engine
+
+    @property
+    def user(self) -> str:
+        return self._user or self.app.user
+
+    def compose(self) -> ComposeResult:
+        yield Input(placeholder=f"filter: {pipeline.FILTER_HELP}", id="pipeline-filter")
+        yield Static("Loading the pipeline…", id="pipeline-status")
+        with ContentSwitcher(initial="pipeline-board", id="pipeline-views"):
+            yield KanbanBoard(id="pipeline-board")
+            yield DataTable(id="pipeline-list", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.filter_text = getattr(self.app, "pipeline_filter_text", "") or ""
+        self.query_one("#pipeline-filter", Input).value = self.filter_text
+        table = self.query_one("#pipeline-list", DataTable)
+        table.add_column("Name", key="name", width=38)
+        table.add_column("Account", key="account", width=24)
+        table.add_column("Stage", key="stage", width=12)
+        table.add_column("Amount ↕", key="amount", width=16)
+        table.add_column("Close ↕", key="expected_close", width=11)
+        table.add_column("Owner", key="owner", width=8)
+        table.add_column("Days", key="days", width=5)
+        table.add_column("", key="flags", width=16)
+        self.load_board(self.filter_text)
+
+    # ---- loading
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="pipeline-board")
+    def load_board(self, filter_text: str) -> None:
+        try:
+            flt = pipeline.parse_filter_text(filter_text, me=self.user)
+            reasons = pipeline.lost_reasons()
+            stall = pipeline.stalled_days()
+            # Cards first (index lookups, milliseconds), then the totals (one pass over the deals).
+            with session_scope(self.engine) as s:
+                columns = pipeline.board_columns(session=s)
+                pages = {c.stage_id: pipeline.column_page(session=s, stage_id=c.stage_id, flt=flt,
+                                                          limit=FIRST_PAGE, stall=stall)
+                         for c in columns}
+        except CRMError as exc:
+            self.post_message(self.Failed(str(exc)))
+            return
+        self.post_message(self.BoardLoaded(columns, pages, reasons, filter_text))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="pipeline-totals")
+    def load_totals(self, filter_text: str, generation: int) -> None:
+        try:
+            flt = pipeline.parse_filter_text(filter_text, me=self.user)
+            with session_scope(self.engine) as s:
+                summary = pipeline.board_summary(session=s, flt=flt)
+        except CRMError as exc:
+            self.post_message(self.Failed(str(exc)))
+            return
+        self.post_message(self.TotalsLoaded(summary, filter_text, generation))
+
+    async def on_pipeline_screen_board_loaded(self, message: BoardLoaded) -> None:
+        self.columns = message.columns
+        self.reasons = message.reasons
+        self.filter_text = message.filter_text
+        self.flt = pipeline.parse_filter_text(message.filter_text, me=self.user)
+        board = self.query_one(KanbanBoard)
+        focused = board.focused_card()
+        focus_id = focused.card.id if focused else None
+        await board.remove_children()
+        await board.mount_all([KanbanColumn(c) for c in self.columns])
+        for col in board.columns:
+            await col.set_cards(message.pages.get(col.stage_id, []))
+        self._status()
+        self.load_totals(message.filter_text, self._moves_done)
+        if self.query_one(ContentSwitcher).current == "pipeline-list":
+            self.reload_list()
+        self.call_after_refresh(self._focus_after_load, focus_id)
+
+    def on_pipeline_screen_totals_loaded(self, message: TotalsLoaded) -> None:
+        if message.filter_text != self.filter_text:
+            return  # an older filter's totals
+        if message.generation != self._moves_done:
+            # A move landed while counting: the count may or may not include it. Count again.
+            self.load_totals(self.filter_text, self._moves_done)
+            return
+        fresh = {c.stage_id: c for c in message.columns}
+        board = self.query_one(KanbanBoard)
+        for col in self.columns:
+            new = fresh.get(col.stage_id)
+            if new is not None:
+                col.count, col.totals, col.counted = new.count, new.totals, True
+        for widget in board.columns:
+            widget.refresh_header()
+        self._status()
+
+    def _focus_after_load(self, focus_id: int | None) -> None:
+        if isinstance(self.focused, Input):
+            return
+        board = self.query_one(KanbanBoard)
+        if focus_id is not None:
+            found = board.query(f"#card-{focus_id}")
+            if found:
+                found.first().focus()
+                return
+        board.action_focus_card(1)
+
+    def _status(self) -> None:
+        if any(not c.counted for c in self.columns):
+            self.query_one("#pipeline-status", Static).update("Counting the pipeline…")
+            return
+        open_cols = [c for c in self.columns if not c.closed]
+        count = sum(c.count for c in open_cols)
+        amount = sum(t.amount_minor for c in open_cols for cur, t in c.totals.items() if cur == "USD")
+        weighted = pipeline.round_weighted(
+            sum(t.weighted_raw for c in open_cols for cur, t in c.totals.items() if cur == "USD"))
+        described = self.flt.describe() if self.columns else ""
+        text = (f"Open: {count:,} deals · {short_money(amount, 'USD')} · weighted {short_money(weighted, 'USD')}"
+                + (f"   filter: {described}" if described else "")
+                + "   shift+←/→ move · drag with the mouse · enter open · v list · / filter")
+        self.query_one("#pipeline-status", Static).update(text)
+
+    @on(KanbanColumn.NeedMore)
+    def _need_more(self, message: KanbanColumn.NeedMore) -> None:
+        self._pages.append((message.column.stage_id, message.offset, self.flt))
+        self.load_more()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="pipeline-more")
+    def load_more(self) -> None:
+        # Requests queue up in self._pages; a worker replaced by a newer one still drains it,
+        # so no column's request is dropped.
+        while True:
+            try:
+                stage_id, offset, flt = self._pages.popleft()
+            except IndexError:
+                return
+            try:
+                with session_scope(self.engine) as s:
+                    cards = pipeline.column_page(session=s, stage_id=stage_id, flt=flt, offset=offset,
+                                                 limit=MORE_PAGE)
+            except CRMError as exc:
+                self.post_message(self.Failed(str(exc)))
+                continue
+            self.post_message(self.MoreLoaded(stage_id, cards, offset))
+
+    def on_pipeline_screen_more_loaded(self, message: MoreLoaded) -> None:
+        col = self.query_one(KanbanBoard).column(message.stage_id)
+        if col is not None:
+            col.append_cards(message.cards)
+
+    def on_pipeline_screen_failed(self, message: Failed) -> None:
+        self.notify(message.message, severity="error", title="Pipeline")
+        self.query_one("#pipeline-status", Static).update(f"error: {message.message}")
+
+    # ---- moving
+
+    @on(KanbanBoard.MoveRequested)
+    def _move_requested(self, message: KanbanBoard.MoveRequested) -> None:
+        target = next((c for c in self.columns if c.stage_id == message.to_stage_id), None)
+        card = message.card
+        if target is None or card.id in self.moving:
+            return
+        if target.is_lost:
+            def chosen(reason: str | None) -> None:
+                if reason:
+                    self._start_move(card, target.stage_id, reason)
+
+            self.app.push_screen(LostReasonScreen(card.name, self.reasons), chosen)
+        else:
+            self._start_move(card, target.stage_id, None)
+
+    def _start_move(self, card, to_stage_id: int, reason: str | None) -> None:
+        self.moving.add(card.id)
+        self._moves.append((card, to_stage_id, reason, self.user))
+        self.move_cards()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="pipeline-move")
+    def move_cards(self) -> None:
+        # Moves queue up in self._moves, each its own transaction; a worker replaced by a newer
+        # one still drains the queue, so no move is dropped.
+        while True:
+            try:
+                card, to_stage_id, reason, user = self._moves.popleft()
+            except IndexError:
+                return
+            try:
+                with session_scope(self.engine) as s:
+                    move = pipeline.move_opportunity(session=s, opportunity_id=card.id, stage=to_stage_id,
+                                                     reason=reason, actor=user, expected_version=card.version)
+            except CRMError as exc:
+                self.post_message(self.MoveFailed(str(exc), isinstance(exc, Conflict), card.id))
+                continue
+            self.post_message(self.Moved(move))
+
+    async def on_pipeline_screen_moved(self, message: Moved) -> None:
+        move = message.move
+        self.moving.discard(move.card.id)
+        self._moves_done += 1
+        pipeline.apply_move(self.columns, move)
+        board = self.query_one(KanbanBoard)
+        source, target = board.column(move.from_stage_id), board.column(move.to_stage_id)
+        old = board.query(f"#card-{move.card.id}")
+        index = 0
+        if old and source is not None:
+            widget = old.first()
+            index = source.cards.index(widget) if widget in source.cards else 0
+            await widget.remove()
+        new_widget = await target.insert_card(move.card) if target is not None else None
+        for col in (source, target):
+            if col is not None:
+                col.refresh_header()
+        self._status()
+        if new_widget is not None:
+            self.call_after_refresh(new_widget.focus)
+            self.call_after_refresh(new_widget.scroll_visible)
+        elif source is not None:
+            self.call_after_refresh(source.focus_card, index)
+        stage = target.summary.name if target else "?"
+        self.notify(f"{move.card.name} → {stage}", timeout=2)
+
+    def on_pipeline_screen_move_failed(self, message: MoveFailed) -> None:
+        self.moving.discard(message.opportunity_id)
+        self.notify(message.message, severity="error", title="Not moved")
+        if message.conflict:
+            self.load_board(self.filter_text)  # show what the other writer did
+
+    # ---- filter
+
+    def action_focus_filter(self) -> None:
+        self.query_one("#pipeline-filter", Input).focus()
+
+    def action_leave_filter(self) -> None:
+        if isinstance(self.focused, Input):
+            self.query_one(KanbanBoard).action_focus_card(1)
+
+    @on(Input.Submitted, "#pipeline-filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        try:
+            pipeline.parse_filter_text(event.value, me=self.user)
+        except CRMError as exc:
+            self.notify(str(exc), severity="error", title="Filter")
+            return
+        self.app.pipeline_filter_text = event.value  # kept when you come back to the pipeline
+        self.query_one("#pipeline-status", Static).update("Loading…")
+        self.load_board(event.value)
+        self.set_focus(None)
+
+    # ---- list view
+
+    def action_toggle_view(self) -> None:
+        switcher = self.query_one(ContentSwitcher)
+        if switcher.current == "pipeline-board":
+            switcher.current = "pipeline-list"
+            self.reload_list()
+            self.query_one("#pipeline-list", DataTable).focus()
+        else:
+            switcher.current = "pipeline-board"
+            self.query_one(KanbanBoard).action_focus_card(1)
+
+    def action_cycle_sort(self) -> None:
+        if self.query_one(ContentSwitcher).current != "pipeline-list":
+            return
+        self.sort = LIST_SORTS[(LIST_SORTS.index(self.sort) + 1) % len(LIST_SORTS)]
+        self.reload_list()
+
+    def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
+        key = event.column_key.value
+        if key in ("amount", "expected_close"):
+            self.sort = ("-" + key) if self.sort == key else key
+            self.reload_list()
+
+    def reload_list(self) -> None:
+        table = self.query_one("#pipeline-list", DataTable)
+        table.clear()
+        self.list_loaded = 0
+        self.list_loading = True
+        self.load_list(self.sort, 0)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="pipeline-list")
+    def load_list(self, sort: str, offset: int) -> None:
+        try:
+            with session_scope(self.engine) as s:
+                cards = pipeline.list_page(session=s, flt=self.flt, sort=sort, offset=offset, limit=LIST_PAGE)
+                total = pipeline.count_matching(session=s, flt=self.flt) if offset == 0 else self.list_total
+        except CRMError as exc:
+            self.post_message(self.Failed(str(exc)))
+            return
+        self.post_message(self.ListLoaded(cards, total, offset))
+
+    def on_pipeline_screen_list_loaded(self, message: ListLoaded) -> None:
+        table = self.query_one("#pipeline-list", DataTable)
+        if message.offset != self.list_loaded:
+            return
+        names = {c.stage_id: c.name for c in self.columns}
+        for c in message.cards:
+            flags = " ".join(f for f, on in (("OVERDUE", c.overdue), ("STALLED", c.stalled)) if on)
+            table.add_row(c.name, c.account or "", names.get(c.stage_id, ""), short_money(c.amount_minor, c.currency),
+                          c.expected_close.isoformat() if c.expected_close else "", c.owner or "",
+                          str(c.days_in_stage), flags, key=str(c.id))
+        self.list_loaded += len(message.cards)
+        self.list_total = message.total
+        self.list_loading = False
+        arrow = "↓" if self.sort.startswith("-") else "↑"
+        self.query_one("#pipeline-status", Static).update(
+            f"List: {self.list_loaded:,} of {self.list_total:,} deals · sorted by {self.sort.lstrip('-')} {arrow}"
+            "   s sort · click Amount/Close to sort · enter open · v board · / filter")
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        table = event.data_table
+        if (not self.list_loading and self.list_loaded < self.list_total
+                and event.cursor_row >= table.row_count - 10):
+            self.list_loading = True
+            self.load_list(self.sort, self.list_loaded)
+
+    # ---- detail
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        self.action_open_deal()
+
+    def action_open_deal(self) -> None:
+        if self.query_one(ContentSwitcher).current == "pipeline-list":
+            table = self.query_one("#pipeline-list", DataTable)
+            if not table.row_count:
+                return
+            key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+            opp_id = int(key)
+        else:
+            card = self.query_one(KanbanBoard).focused_card()
+            if card is None:
+                return
+            opp_id = card.card.id
+        from crm_tui.screens.opportunity_detail import OpportunityDetailScreen
+
+        def closed(changed: bool | None) -> None:
+            if changed:
+                self.load_board(self.filter_text)
+
+        self.app.push_screen(OpportunityDetailScreen(opp_id, engine=self.engine, user=self.user), closed)
+
+    def action_reload(self) -> None:
+        self.load_board(self.filter_text)
