@@ -13,7 +13,7 @@ from crm_tui.services import bulk, records
 from crm_tui.services.registry import ENTITIES
 from crm_tui.store.db import open_engine
 from crm_tui.store.models import Change, Tagging
-from tests.i7_support import BACKENDS, CLI, fresh_url, isolate, one_line_error
+from i7_support import BACKENDS, CLI, fresh_url, isolate, one_line_error
 
 ACC, OPP = ENTITIES["account"], ENTITIES["opportunity"]
 

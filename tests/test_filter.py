@@ -14,7 +14,7 @@ from crm_tui.services import records
 from crm_tui.services.registry import ENTITIES
 from crm_tui.store.db import open_engine
 from crm_tui.store.filter import FilterError, parse_day_value, tokenize
-from tests.i7_support import BACKENDS, CLI, fresh_url, isolate, one_line_error
+from i7_support import BACKENDS, CLI, fresh_url, isolate, one_line_error
 
 
 @pytest.fixture(params=BACKENDS)

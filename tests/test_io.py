@@ -14,7 +14,7 @@ from crm_tui.services import io as crm_io
 from crm_tui.services import records
 from crm_tui.services.registry import ENTITIES
 from crm_tui.store.db import open_engine
-from tests.i7_support import BACKENDS, CLI, fresh_url, isolate, one_line_error
+from i7_support import BACKENDS, CLI, fresh_url, isolate, one_line_error
 
 FIXTURES = Path("/work/shared/fixtures") if Path("/work/shared/fixtures").is_dir() else (
     Path(__file__).resolve().parents[2] / "shared" / "fixtures")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.i7_support import BACKENDS, CLI, fresh_url, isolate, one_line_error
+from i7_support import BACKENDS, CLI, fresh_url, isolate, one_line_error
 
 
 @pytest.fixture(params=BACKENDS)
