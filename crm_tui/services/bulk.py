@@ -124,7 +124,10 @@ def select_records(entity: Entity, *, session: Session, where: str | None = None
     return int(session.execute(select(func.count()).select_from(table)).scalar() or 0)
 
 
-def _sample(entity: Entity, session: Session, id_filter) -> list[dict]:
+def _sample(entity: Entity, session: Session, id_filter, dry_run: bool = True) -> list[dict]:
+    """A few of the records a dry run would change (a real run does not show them, so skips the query)."""
+    if not dry_run:
+        return []
     stmt = (records._base_select(entity).where(entity.table.c.id.in_(id_filter))
             .order_by(entity.table.c.id).limit(SAMPLE))
     return [records._finish(entity, r) for r in session.execute(stmt)]
@@ -179,7 +182,7 @@ def tag(entity: Entity, *, session: Session, tag: str, add: bool, actor: str, wh
     target_ids = select(IDS.c.id).where(target)
     affected = int(session.execute(select(func.count()).select_from(target_ids.subquery())).scalar() or 0)
     result = BulkResult(entity.name, "tag add" if add else "tag remove", matched, affected, None, dry_run,
-                        _sample(entity, session, target_ids), {"tag": ("+" if add else "-") + name})
+                        _sample(entity, session, target_ids, dry_run), {"tag": ("+" if add else "-") + name})
     if dry_run or affected == 0:
         return result
     batch_id = new_batch_id()
@@ -285,7 +288,7 @@ def update_where(entity: Entity, *, session: Session, data: dict[str, str], acto
     affected = int(session.execute(select(func.count()).select_from(target_ids.subquery())).scalar() or 0)
     shown = {k: ("" if v is None else str(v)) for k, v in data.items()}
     result = BulkResult(entity.name, "update", matched, affected, None, dry_run,
-                        _sample(entity, session, target_ids), shown)
+                        _sample(entity, session, target_ids, dry_run), shown)
     if dry_run or affected == 0:
         return result
     batch_id = new_batch_id()
@@ -322,7 +325,7 @@ def delete_where(entity: Entity, *, session: Session, actor: str, where: str | N
         n = session.execute(select(func.count()).select_from(table).where(table.c[column].in_(sel))).scalar()
         if n:
             blockers.append(f"{n} {label}")
-    result = BulkResult(entity.name, "delete", matched, matched, None, dry_run, _sample(entity, session, sel), {})
+    result = BulkResult(entity.name, "delete", matched, matched, None, dry_run, _sample(entity, session, sel, dry_run), {})
     if blockers:
         raise Conflict(f"the selected {entity.plural} still have {', '.join(blockers)}; delete or move them first")
     if dry_run or matched == 0:
