@@ -1,8 +1,7 @@
 """Power-user benchmarks (issue 7): export against `sqlite3 -csv`, bulk tag/update against a bare UPDATE.
 
 Run through bench/run.py (`.venv/bin/python bench/run.py export bulk_update bulk_tag --size large`).
-Not yet here: search (first 50 hits < 50 ms) and import (vs `sqlite-utils insert --csv`), whose features
-are not built yet.
+Search: first 50 hits < 50 ms (bench/search_inproc.py, in-process).
 """
 
 from __future__ import annotations
@@ -115,7 +114,26 @@ def bench_bulk_tag(args) -> bool:
     return _bulk_in_process(args, db, "tag") and ok
 
 
-BENCHES = {"export": bench_export, "bulk_update": bench_bulk_update, "bulk_tag": bench_bulk_tag}
+SEARCH_QUERIES = ("e-commerce OR chatbot", "zürich", "chat*", '"data platform" NOT acme',
+                  "renewal AND (acme OR globex)", "nosuchwordanywhere", "smith*")
+
+
+def bench_search(args) -> bool:
+    """`services.search.search`, first 50 hits, warm, in-process (bench/search_inproc.py): target < 50 ms each."""
+    db = _path(R._demo_db(args.size))
+    out = subprocess.run([R.PY, str(R.HERE / "search_inproc.py"), db, str(max(5, args.runs)), *SEARCH_QUERIES],
+                         check=True, capture_output=True, text=True).stdout.splitlines()
+    ok = True
+    for line in out:
+        seconds, hits, query = line.split(" ", 2)
+        good = float(seconds) < 0.050
+        ok = ok and good
+        print(f"{'search ' + repr(query):<40} {float(seconds) * 1000:8.1f} ms  {hits:>3} hits   "
+              f"target < 50 ms   {'OK' if good else 'MISS'}")
+    return ok
+
+
+BENCHES = {"search": bench_search, "export": bench_export, "bulk_update": bench_bulk_update, "bulk_tag": bench_bulk_tag}
 
 if __name__ == "__main__":
     sys.exit("run through bench/run.py")
