@@ -82,6 +82,7 @@ app.command("update")(bulk.update)
 app.command("delete")(bulk.delete)
 app.command("undo")(bulk.undo)
 app.command("export")(io.export)
+app.command("import")(io.import_)
 app.command("search")(search.search)
 app.add_typer(views.view_app, name="view", help="Saved views: a named filter, sort and columns (--view NAME).")
 
