@@ -1,7 +1,8 @@
 """Power-user benchmarks (issue 7): export against `sqlite3 -csv`, bulk tag/update against a bare UPDATE.
 
 Run through bench/run.py (`.venv/bin/python bench/run.py export bulk_update bulk_tag --size large`).
-Search: first 50 hits < 50 ms (bench/search_inproc.py, in-process).
+Search: first 50 hits < 50 ms (bench/search_inproc.py, in-process). Import: 100k accounts against
+`sqlite-utils insert --csv` of the same file.
 """
 
 from __future__ import annotations
@@ -133,7 +134,31 @@ def bench_search(args) -> bool:
     return ok
 
 
-BENCHES = {"search": bench_search, "export": bench_export, "bulk_update": bench_bulk_update, "bulk_tag": bench_bulk_tag}
+IMPORT_COLUMNS = "name,industry,website,phone,email,street,city,state,postal_code,country,status,source,employees"
+
+
+def bench_import(args) -> bool:
+    """`crm import account` of 100,000 rows (validated, FTS triggers and all) into a fresh database against
+    `sqlite-utils insert --csv` of the same file into a fresh database (target: within 2x)."""
+    db = _path(R._demo_db(args.size))
+    src = R.RESULTS / "import-100k.csv"
+    if not src.exists():
+        subprocess.run([R._bin("crm"), "--db", db, "export", "account", "--where", "id<=100000",
+                        "--columns", IMPORT_COLUMNS, "-o", str(src)], check=True, capture_output=True)
+    target, ref = R.RESULTS / "import.db", R.RESULTS / "import-ref.db"
+    a, b = [], []
+    for _ in range(max(3, args.runs // 5)):
+        for path in (target, ref):
+            for suffix in ("", "-wal", "-shm"):
+                (path.parent / (path.name + suffix)).unlink(missing_ok=True)
+        subprocess.run([R._bin("crm"), "--db", str(target), "db", "upgrade"], check=True, capture_output=True)
+        a.append(R._time([R._bin("crm"), "--db", str(target), "import", "account", str(src)]))
+        b.append(R._time([R._bin("sqlite-utils"), "insert", str(ref), "accounts", str(src), "--csv"]))
+    return R._report("import 100k accounts", statistics.median(a), statistics.median(b), 2.0,
+                     reference_label="sqlite-utils insert --csv")
+
+
+BENCHES = {"search": bench_search, "import": bench_import, "export": bench_export, "bulk_update": bench_bulk_update, "bulk_tag": bench_bulk_tag}
 
 if __name__ == "__main__":
     sys.exit("run through bench/run.py")

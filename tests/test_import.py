@@ -262,3 +262,26 @@ def test_stdin_map_errors_and_unknown_entity(cli, engine, tmp_path):
     assert "entity" in one_line_error(cli("import", "invoice", path))
     assert "cannot read" in one_line_error(cli("import", "account", tmp_path / "missing.csv"))
     assert "preset" in one_line_error(cli("import", "account", path, "--preset", "pipedrive"))
+
+
+EMAILS = ["ann@example.com", "Ann.Lee@Example.COM", "a+tag@sub.domain.co.uk", "x_y%z@a-b.io", "a..b@c.com",
+          ".a@b.com", "a.@b.com", "a@-b.com", "a@b-.com", "a@b.c", "a@b.123", "a@localhost.test", "a@b.local",
+          "x@" + "a" * 64 + ".com", "y" * 65 + "@b.com", "a@b..com", "ünï@café.de", "a@b.com.", "a b@c.com",
+          "o'brien@example.ie", "a@xn--caf-dma.de", "A@B.ONION", "-a@b.com", "a-@b.com"]
+
+
+@pytest.mark.parametrize("address", EMAILS)
+def test_fast_email_check_agrees_with_email_validator(address):
+    from email_validator import EmailNotValidError, validate_email
+
+    from crm_tui.services.validate import normalize_email
+
+    try:
+        expected = validate_email(address, check_deliverability=False).normalized
+    except EmailNotValidError:
+        expected = None
+    try:
+        got = normalize_email(address)
+    except ValueError:
+        got = None
+    assert got == expected

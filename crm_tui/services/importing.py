@@ -41,6 +41,7 @@ from sqlmodel import Session
 
 from crm_tui.errors import CRMError, ValidationError
 from crm_tui.services import records
+from crm_tui.services.io import neutralise
 from crm_tui.services.records import Entity, new_batch_id
 from crm_tui.services.validate import clean
 from crm_tui.store.models import Stage, User, utcnow
@@ -428,7 +429,10 @@ def import_csv(entity: Entity, data: bytes, *, session: Session, actor: str, pre
 
     def cell(cells: list[str], f: str) -> str:
         i = field_col[f]
-        return cells[i].strip() if i < len(cells) else ""
+        value = cells[i].strip() if i < len(cells) else ""
+        if value[:1] == "'" and neutralise(value[1:]) == value:
+            value = value[1:]  # our export made it inert for spreadsheets ("'+1 555..."): take that back
+        return value
 
     # Pass 1: shape, raw field data, what to look up.
     parsed: list[tuple[int, list[str], dict[str, str]]] = []
