@@ -285,3 +285,18 @@ def test_fast_email_check_agrees_with_email_validator(address):
     except ValueError:
         got = None
     assert got == expected
+
+
+def test_round_trip_takes_back_formula_neutralisation(cli, engine, tmp_path):
+    """Export puts a ' before cells a spreadsheet would run ("+1 555 ...", "=x"); import takes it back."""
+    assert cli("account", "add", "Acme", "--phone", "+1 555 0100", "--description", "=not a formula").exit_code == 0
+    exported = tmp_path / "a.csv"
+    assert cli("export", "account", "-o", exported).exit_code == 0
+    assert "'+1 555 0100" in exported.read_text(encoding="utf-8")
+    result = cli("import", "account", exported)
+    assert result.exit_code == 0, result.stderr
+    assert "0 updated, 1 unchanged" in result.stderr
+    fresh = write(tmp_path / "new.csv", "name,phone,description\nGlobex,'+1 555 0199,'=SUM(A1)\n")
+    assert cli("import", "account", fresh).exit_code == 0
+    assert rows(engine, "SELECT phone, description FROM accounts WHERE name = 'Globex'") == [
+        ("+1 555 0199", "=SUM(A1)")]

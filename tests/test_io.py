@@ -139,6 +139,10 @@ def test_fast_csv_matches_row_by_row_formatting(i7_engine, i7_payload_accounts):
             records.create_record(OPP, session=s, actor="tester", data=data)
         records.create_record(ENTITIES["contact"], session=s, actor="tester", data={
             "last_name": "Müller", "account": a["id"], "is_primary": "yes", "notes": "@home"})
+        for i, note in enumerate(('"quoted", comma\nnew line', "  =1+1", "-12.50", "-12.5x", "+1 555", "\uff1d1",
+                                  "a,b", "cr\rhere", 'say "hi"', "  ", "", "Zoë ☃", "-", "'already")):
+            records.create_record(ENTITIES["contact"], session=s, actor="tester", data={
+                "first_name": note[:50], "last_name": f"N{i}", "notes": note, "title": note[:100]})
         records.create_record(ENTITIES["activity"], session=s, actor="tester", data={
             "subject": "Call", "due": "2026-05-01 10:30", "account": a["id"], "body": "\tbody"})
         s.commit()
