@@ -11,7 +11,7 @@ from typing import Optional
 import typer
 
 from crm_tui import __version__
-from crm_tui.commands import admin, bulk, demo, io, leads, pipeline, records, views
+from crm_tui.commands import admin, bulk, demo, io, leads, pipeline, records, search, views
 from crm_tui.commands._common import State, fail
 from crm_tui.services import fields
 
@@ -89,6 +89,8 @@ app.command("update")(bulk.update)
 app.command("delete")(bulk.delete)
 app.command("undo")(bulk.undo)
 app.command("export")(io.export)
+app.command("import")(io.import_)
+app.command("search")(search.search)
 app.add_typer(views.view_app, name="view", help="Saved views: a named filter, sort and columns (--view NAME).")
 
 

@@ -121,3 +121,35 @@ def test_cli_export_file_excel_and_errors(i7_url, i7_payload_accounts, tmp_path)
     assert "columns" in one_line_error(cli("export", "account", "--columns", "id,nope"))
     assert "unknown field" in one_line_error(cli("export", "account", "--where", "nope=1"))
     assert "format" in one_line_error(cli("export", "account", "--format", "xml"))
+
+
+def test_fast_csv_matches_row_by_row_formatting(i7_engine, i7_payload_accounts):
+    """The raw-row CSV writer gives the same bytes as formatting records.iter_records rows, for every entity."""
+    from crm_tui.services.registry import ENTITIES
+
+    with Session(i7_engine) as s:
+        a = records.create_record(ACC, session=s, actor="tester", data={
+            "name": "Zürich Labs", "description": "=HYPERLINK(\"x\")", "employees": "12"})
+        for amount, cur, prob in (("12500.5", "USD", None), ("1200", "JPY", "33"), ("0.125", "BHD", "50"),
+                                  ("0.05", "EUR", "10"), ("0", "USD", None)):
+            data = {"name": f"Deal {cur}", "account": a["id"], "amount": amount, "currency": cur,
+                    "expected_close": "2026-03-31", "next_step": "-call +1 555"}
+            if prob:
+                data["probability"] = prob
+            records.create_record(OPP, session=s, actor="tester", data=data)
+        records.create_record(ENTITIES["contact"], session=s, actor="tester", data={
+            "last_name": "Müller", "account": a["id"], "is_primary": "yes", "notes": "@home"})
+        for i, note in enumerate(('"quoted", comma\nnew line', "  =1+1", "-12.50", "-12.5x", "+1 555", "\uff1d1",
+                                  "a,b", "cr\rhere", 'say "hi"', "  ", "", "Zoë ☃", "-", "'already")):
+            records.create_record(ENTITIES["contact"], session=s, actor="tester", data={
+                "first_name": note[:50], "last_name": f"N{i}", "notes": note, "title": note[:100]})
+        records.create_record(ENTITIES["activity"], session=s, actor="tester", data={
+            "subject": "Call", "due": "2026-05-01 10:30", "account": a["id"], "body": "\tbody"})
+        s.commit()
+        for name in ("account", "contact", "opportunity", "activity"):
+            for raw in (False, True):
+                fast, slow = io.StringIO(), io.StringIO()
+                n = crm_io.export(ENTITIES[name], session=s, out=fast, fmt="csv", raw=raw)
+                m = crm_io.export(ENTITIES[name], session=s, out=slow, fmt="csv-rows", raw=raw)
+                assert n == m > 0
+                assert fast.getvalue() == slow.getvalue(), name

@@ -13,6 +13,7 @@ from sqlalchemy import inspect, text
 
 from crm_tui.store import db as store_db
 from crm_tui.store.models import DEFAULT_STAGES, metadata
+from crm_tui.store.search import include_object
 
 
 def sqlite_url(path) -> str:
@@ -27,7 +28,9 @@ def script_directory() -> ScriptDirectory:
 
 def schema_diff(engine) -> list:
     with engine.connect() as conn:
-        ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+        # Full-text search objects (FTS5 tables and triggers, GIN expression indexes) are not in
+        # the models; the migration env skips them the same way.
+        ctx = MigrationContext.configure(conn, opts={"compare_type": True, "include_object": include_object})
         return compare_metadata(ctx, metadata)
 
 

@@ -1,4 +1,4 @@
-"""`crm export`: stream records to CSV, JSON or NDJSON."""
+"""`crm export` (stream records to CSV, JSON or NDJSON) and `crm import` (CSV in, validated)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from crm_tui.commands._common import WHERE_HELP, fail, info, session
+from crm_tui.commands._common import WHERE_HELP, actor, fail, info, session
 
 ENTITY_HELP = "account, contact, opp or activity"
 
@@ -54,3 +54,76 @@ def export(
         if out is not None and out is not sys.stdout:
             out.close()
     info(f"exported {n:,} {ent.plural}" + (f" to {output}" if output else ""))
+
+
+def import_(
+    entity: str = typer.Argument(..., help=ENTITY_HELP),
+    source: str = typer.Argument(..., help="CSV file to read, or - for stdin"),
+    maps: Optional[list[str]] = typer.Option(None, "--map", help="'Source Column=field' (repeat); 'Column=' skips it"),
+    preset: Optional[str] = typer.Option(None, "--preset", help="Column names of another CRM: hubspot or salesforce"),
+    match: Optional[str] = typer.Option(None, "--match",
+                                        help="Update records with the same id, email or name instead of adding"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Check every row and report; write nothing"),
+    skip_invalid: bool = typer.Option(False, "--skip-invalid", help="Write the good rows; bad ones go to --rejects"),
+    rejects: Optional[str] = typer.Option(None, "--rejects", help="With --skip-invalid: write bad rows here, "
+                                                                  "with an error column"),
+    create_users: bool = typer.Option(False, "--create-users", help="Add owners that are not users yet"),
+    encoding: Optional[str] = typer.Option(None, "--encoding", help="The file's encoding (default: detected)"),
+) -> None:
+    """Import records from CSV: validated like the forms, all or nothing unless --skip-invalid."""
+    from crm_tui.services import importing
+    from crm_tui.services.bulk import entity_for
+
+    if rejects and not skip_invalid:
+        raise fail("rejects: only with --skip-invalid (without it, nothing is written when a row is bad)")
+    try:
+        data = sys.stdin.buffer.read() if source == "-" else open(source, "rb").read()
+    except OSError as exc:
+        raise fail(f"file: cannot read {source}: {exc.strerror}") from None
+    with session() as s:
+        ent = entity_for(entity)
+        try:
+            result = importing.import_csv(ent, data, session=s, actor=actor(), preset=preset, maps=maps,
+                                          match=match, dry_run=dry_run, skip_invalid=skip_invalid,
+                                          create_users=create_users, encoding=encoding)
+        except importing.ImportRefused as exc:
+            _report_errors(exc.result)
+            raise fail(str(exc)) from None  # the session rolls back: nothing written
+        if dry_run:
+            s.rollback()
+    if rejects and result.rejects:
+        try:
+            with open(rejects, "w", encoding="utf-8", newline="") as out:
+                importing.rejects_csv(result, out)
+        except OSError as exc:
+            info(f"warning: cannot write rejects to {rejects}: {exc.strerror}")
+    plural = ent.plural
+    detail = (f"{result.rows:,} rows ({result.encoding}, delimiter {result.delimiter!r}); "
+              f"columns: {', '.join(f'{c}->{f}' for c, f in result.mapping.items())}"
+              + (f"; ignored: {', '.join(result.ignored)}" if result.ignored else ""))
+    info(detail)
+    if result.users_created:
+        info(f"added {len(result.users_created)} users: {', '.join(result.users_created[:10])}"
+             + (" ..." if len(result.users_created) > 10 else ""))
+    if "lost_reason" in result.notes:
+        info(f"{result.notes.count('lost_reason'):,} lost deals had no lost reason: "
+             f"set to {importing.LOST_REASON_DEFAULT!r}")
+    if result.errors:
+        for e in result.errors[:importing.MAX_ERRORS_SHOWN]:
+            info(f"skipped {e}")
+        info(f"skipped {len(result.rejects):,} invalid rows" + (f"; written to {rejects}" if rejects else ""))
+    verb = "would import" if dry_run else "imported"
+    info(f"{verb}: {result.created:,} new {plural}, {result.updated:,} updated, {result.unchanged:,} unchanged"
+         + ("; nothing written (dry run)" if dry_run else "")
+         + (f"; updates are batch {result.batch_id} (crm undo {result.batch_id})" if result.batch_id else ""))
+
+
+def _report_errors(result) -> None:
+    from crm_tui.services import importing
+
+    errors = result.errors
+    if len(errors) > 1:
+        for e in errors[:importing.MAX_ERRORS_SHOWN]:
+            info(f"  {e}")
+        if len(errors) > importing.MAX_ERRORS_SHOWN:
+            info(f"  ... and {len(errors) - importing.MAX_ERRORS_SHOWN} more (--skip-invalid --rejects FILE lists all)")

@@ -124,7 +124,10 @@ def select_records(entity: Entity, *, session: Session, where: str | None = None
     return int(session.execute(select(func.count()).select_from(table)).scalar() or 0)
 
 
-def _sample(entity: Entity, session: Session, id_filter) -> list[dict]:
+def _sample(entity: Entity, session: Session, id_filter, dry_run: bool = True) -> list[dict]:
+    """A few of the records a dry run would change (a real run does not show them, so skips the query)."""
+    if not dry_run:
+        return []
     stmt = (records._base_select(entity).where(entity.table.c.id.in_(id_filter))
             .order_by(entity.table.c.id).limit(SAMPLE))
     return [records._finish(entity, r) for r in session.execute(stmt)]
@@ -173,13 +176,17 @@ def tag(entity: Entity, *, session: Session, tag: str, add: bool, actor: str, wh
     tid = _tag_id(session, name, create=add and not dry_run)
     has_tag = exists(select(literal(1)).select_from(TAGGINGS).where(
         TAGGINGS.c.tag_id == tid, TAGGINGS.c.entity == entity.name, TAGGINGS.c.record_id == IDS.c.id))
-    target = ~has_tag if add else has_tag
-    if tid is None:  # the tag does not exist yet: every record gains it / none loses it
-        target = literal(True) if add else literal(False)
-    target_ids = select(IDS.c.id).where(target)
-    affected = int(session.execute(select(func.count()).select_from(target_ids.subquery())).scalar() or 0)
+    # Keep only the records that change (adding: those without the tag; removing: those with it), once,
+    # so the statements below need no per-row check.
+    if tid is None:
+        if not add:
+            session.execute(delete(IDS))
+    else:
+        session.execute(delete(IDS).where(has_tag if add else ~has_tag))
+    target_ids = select(IDS.c.id)
+    affected = int(session.execute(select(func.count()).select_from(IDS)).scalar() or 0)
     result = BulkResult(entity.name, "tag add" if add else "tag remove", matched, affected, None, dry_run,
-                        _sample(entity, session, target_ids), {"tag": ("+" if add else "-") + name})
+                        _sample(entity, session, target_ids, dry_run), {"tag": ("+" if add else "-") + name})
     if dry_run or affected == 0:
         return result
     batch_id = new_batch_id()
@@ -187,13 +194,13 @@ def tag(entity: Entity, *, session: Session, tag: str, add: bool, actor: str, wh
     note(f"recording {affected:,} changes")
     session.execute(insert(CHANGES).from_select(_CHANGE_COLS, _change_rows_select(
         entity, "tag", null() if add else _literal(name), _literal(name) if add else null(),
-        actor, when, batch_id, IDS, target)))
+        actor, when, batch_id, IDS, literal(True))))
     note(f"{'tagging' if add else 'untagging'} {affected:,} {entity.plural}")
     if add:
         session.execute(insert(TAGGINGS).from_select(
             ["tag_id", "entity", "record_id", "created_at"],
             select(literal(tid, BigInteger), literal(entity.name, String), IDS.c.id,
-                   literal(when, DateTime(timezone=True))).where(~has_tag)))
+                   literal(when, DateTime(timezone=True)))))
     else:
         session.execute(delete(TAGGINGS).where(TAGGINGS.c.tag_id == tid, TAGGINGS.c.entity == entity.name,
                                                TAGGINGS.c.record_id.in_(select(IDS.c.id))))
@@ -285,7 +292,7 @@ def update_where(entity: Entity, *, session: Session, data: dict[str, str], acto
     affected = int(session.execute(select(func.count()).select_from(target_ids.subquery())).scalar() or 0)
     shown = {k: ("" if v is None else str(v)) for k, v in data.items()}
     result = BulkResult(entity.name, "update", matched, affected, None, dry_run,
-                        _sample(entity, session, target_ids), shown)
+                        _sample(entity, session, target_ids, dry_run), shown)
     if dry_run or affected == 0:
         return result
     batch_id = new_batch_id()
@@ -322,7 +329,7 @@ def delete_where(entity: Entity, *, session: Session, actor: str, where: str | N
         n = session.execute(select(func.count()).select_from(table).where(table.c[column].in_(sel))).scalar()
         if n:
             blockers.append(f"{n} {label}")
-    result = BulkResult(entity.name, "delete", matched, matched, None, dry_run, _sample(entity, session, sel), {})
+    result = BulkResult(entity.name, "delete", matched, matched, None, dry_run, _sample(entity, session, sel, dry_run), {})
     if blockers:
         raise Conflict(f"the selected {entity.plural} still have {', '.join(blockers)}; delete or move them first")
     if dry_run or matched == 0:

@@ -17,6 +17,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.engine import Connection, Engine
 
 from crm_tui.errors import Conflict, ValidationError
+from crm_tui.store import search
 from crm_tui.store.models import Account, Activity, Contact, Lead, Opportunity, Stage, User
 
 SIZES = {"small": 500, "medium": 20_000, "large": 1_000_000}
@@ -127,16 +128,32 @@ class _Writer:
         return text_value
 
     def without_indexes(self, tables):
-        """Drop the secondary indexes of ``tables`` for the load; ``restore`` builds them again."""
+        """Drop the secondary indexes of ``tables`` and the search triggers / indexes for the load;
+        ``restore`` builds them again (and fills the search tables in one statement each)."""
         self._dropped = [ix for t in tables for ix in t.indexes]
         for ix in self._dropped:
             ix.drop(self.conn)
+        for entity in search.SOURCES:
+            if self.dialect == "sqlite":
+                for name in search.sqlite_trigger_names(entity):
+                    self.conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name}")
+            else:
+                self.conn.exec_driver_sql(f"DROP INDEX IF EXISTS {search.pg_index(entity)}")
         if self.dialect == "sqlite":
             self.conn.exec_driver_sql("PRAGMA cache_size=-262144")
 
     def restore(self):
         for ix in self._dropped:
             ix.create(self.conn)
+        if self.dialect == "sqlite":
+            search.rebuild_sqlite(self.conn)
+            for entity in search.SOURCES:
+                for ddl in search.sqlite_triggers(entity):
+                    self.conn.exec_driver_sql(ddl)
+        else:
+            for entity, (table, cols) in search.SOURCES.items():
+                self.conn.exec_driver_sql(f"CREATE INDEX {search.pg_index(entity)} ON {table} "
+                                          f"USING gin ({search.pg_vector_sql(cols)})")
 
     def d(self, value: dt.date | None):
         if value is None or self.dialect != "sqlite":

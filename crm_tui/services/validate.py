@@ -38,6 +38,27 @@ class FieldSpec:
 
 
 _EMAIL_SIMPLE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# The plain ASCII addresses almost everyone has, which email_validator would accept unchanged except for
+# lower-casing the domain: checked here without it (it costs ~250 µs an address, too much for a 100k import).
+_EMAIL_PLAIN = re.compile(
+    r"^(?=.{1,64}@)[A-Za-z0-9_%+-]+(?:\.[A-Za-z0-9_%+-]+)*"
+    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$")
+_SPECIAL_USE = ("arpa", "invalid", "local", "localhost", "onion", "test")
+
+
+def normalize_email(text: str) -> str:
+    """email_validator's normalized form (no deliverability check); raises ValueError if not an address."""
+    if len(text) <= 254 and _EMAIL_PLAIN.match(text):
+        local, domain = text.rsplit("@", 1)
+        domain = domain.lower()
+        if domain.rsplit(".", 1)[-1] not in _SPECIAL_USE and "xn--" not in domain:
+            return f"{local}@{domain}"
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        return validate_email(text, check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise ValueError(str(exc)) from None
 _RELATIVE = re.compile(r"^(today|tomorrow|yesterday)\s*(?:([+-])\s*(\d+)\s*([dwm]))?$", re.I)
 
 
@@ -121,10 +142,8 @@ def clean_value(spec: FieldSpec, value: Any, context: dict | None = None) -> Any
             if not _EMAIL_SIMPLE.match(text):
                 raise ValidationError(name, value, "is not an email address")
             try:
-                from email_validator import EmailNotValidError, validate_email
-
-                text = validate_email(text, check_deliverability=False).normalized
-            except EmailNotValidError:
+                text = normalize_email(text)
+            except ValueError:
                 raise ValidationError(name, value, "is not an email address") from None
         if kind == "url":
             if " " in text or "." not in text:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 
 from crm_tui.store.models import metadata
+from crm_tui.store.search import include_object
 
 config = context.config
 
@@ -24,6 +25,7 @@ def run_migrations_online() -> None:
             target_metadata=metadata,
             render_as_batch=connection.dialect.name == "sqlite",
             compare_type=True,
+            include_object=include_object,  # full-text search objects are not in the models
         )
         context.run_migrations()
 

@@ -1,0 +1,33 @@
+"""`crm search QUERY`: full-text search across accounts, contacts, leads, opportunities and activities."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+
+from crm_tui.commands._common import FORMAT_HELP, Format, info, session
+
+QUERY_HELP = ("Words, \"quoted phrases\", AND, OR, NOT, parentheses and prefixes (chat*), "
+              "e.g. 'e-commerce OR chatbot'")
+
+
+def search(
+    query: str = typer.Argument(..., help=QUERY_HELP),
+    entity: Optional[str] = typer.Option(None, "--entity", help="Only this kind: account, contact, lead, opp, activity"),
+    limit: int = typer.Option(50, "--limit", help="At most this many hits"),
+    fmt: Format = typer.Option(Format.table, "--format", help=FORMAT_HELP),
+) -> None:
+    """Full-text search: each hit with its kind, id, label and a snippet (accounts first, newest first)."""
+    from crm_tui.commands._output import emit
+    from crm_tui.services import search as svc
+
+    with session() as s:
+        hits = svc.search(session=s, query=query, entity=entity, limit=limit)
+    rows = [{"entity": h.entity, "id": h.id, "label": h.label, "snippet": h.snippet} for h in hits]
+    if fmt == Format.table and not rows:
+        info(f"no matches for {query}")
+        return
+    emit(rows, fmt, columns=["entity", "id", "label", "snippet"], table_columns=["entity", "id", "label", "snippet"])
+    if fmt == Format.table:
+        info(f"{len(rows)} hit{'s' if len(rows) != 1 else ''}" + (f" (limit {limit})" if len(rows) == limit else ""))

@@ -1,0 +1,119 @@
+"""Full-text search over accounts, contacts, leads, opportunities and activities.
+
+``search`` parses the query once (crm_tui.store.search), runs it per entity on the
+FTS5 tables (SQLite) or the GIN expression indexes (PostgreSQL), and lists hits
+in a fixed order: by entity (accounts, contacts, leads, opportunities,
+activities), newest record first within each. The same text gives the same hits
+on both backends. Snippets are cut in Python from the record's indexed fields, so
+they read the same everywhere too.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import bindparam, text
+from sqlmodel import Session
+
+from crm_tui.errors import ValidationError
+from crm_tui.store import search as fts
+
+ENTITY_NAMES = {"account": "account", "accounts": "account", "contact": "contact", "contacts": "contact",
+                "lead": "lead", "leads": "lead", "opp": "opportunity", "opps": "opportunity",
+                "opportunity": "opportunity", "opportunities": "opportunity", "activity": "activity",
+                "activities": "activity"}
+MAX_LIMIT = 10_000
+SNIPPET = 80
+
+
+@dataclass
+class Hit:
+    entity: str
+    id: int
+    label: str
+    snippet: str
+
+
+def _entities(entity: str | None) -> list[str]:
+    if entity is None:
+        return list(fts.SOURCES)
+    key = ENTITY_NAMES.get(entity.strip().lower())
+    if key is None:
+        raise ValidationError("entity", entity, "is not one of: account, contact, lead, opp, activity")
+    return [key]
+
+
+def _label(entity: str, row: dict) -> str:
+    if entity in ("contact", "lead"):
+        name = f"{row.get('first_name') or ''} {row.get('last_name') or ''}".strip()
+        if entity == "lead" and row.get("company"):
+            name = f"{name} ({row['company']})" if name else row["company"]
+        return name
+    if entity == "activity":
+        return row.get("subject") or ""
+    return row.get("name") or ""
+
+
+def snippet(texts: list[str], terms: list, width: int = SNIPPET) -> str:
+    """A short extract around the first matched term (word, phrase or prefix), the match in [brackets]."""
+    patterns = [r"[\W_]+".join(re.escape(w) for w in t.words) + (r"[^\W_]*" if t.prefix else r"(?![^\W_])")
+                for t in terms]
+    if not patterns:
+        return " ".join(" ".join(t.split()) for t in texts if t)[:width]
+    found = re.compile(r"(?<![^\W_])(?:" + "|".join(patterns) + ")", re.IGNORECASE)
+    for raw in texts:
+        if not raw:
+            continue
+        flat = " ".join(raw.split())
+        m = found.search(flat)
+        if m is None:
+            continue
+        start = max(0, m.start() - width // 3)
+        end = min(len(flat), start + width)
+        piece = flat[start:m.start()] + "[" + m.group(0) + "]" + flat[m.end():end]
+        return ("…" if start else "") + piece + ("…" if end < len(flat) else "")
+    return " ".join(" ".join(t.split()) for t in texts if t)[:width]
+
+
+def _ids(session: Session, entity: str, tree, limit: int) -> list[int]:
+    table, cols = fts.SOURCES[entity]
+    conn = session.connection()
+    if conn.dialect.name == "sqlite":
+        stmt = text(f"SELECT rowid FROM {fts.fts_table(entity)} WHERE {fts.fts_table(entity)} MATCH :q "
+                    "ORDER BY rowid DESC LIMIT :n")
+        params = {"q": fts.to_fts5(tree), "n": limit}
+    else:
+        stmt = text(f"SELECT id FROM {table} WHERE {fts.pg_vector_sql(cols)} @@ to_tsquery('simple', :q) "
+                    "ORDER BY id DESC LIMIT :n")
+        params = {"q": fts.to_tsquery(tree), "n": limit}
+    return [r[0] for r in conn.execute(stmt, params)]
+
+
+def search(*, session: Session, query: str, entity: str | None = None, limit: int = 50) -> list[Hit]:
+    """The first ``limit`` records matching ``query`` (accounts first, then contacts, leads,
+    opportunities, activities; newest first within each)."""
+    if limit < 1 or limit > MAX_LIMIT:
+        raise ValidationError("limit", limit, f"must be between 1 and {MAX_LIMIT}")
+    entities = _entities(entity)
+    tree = fts.parse_query(query)
+    terms = fts.positive_terms(tree)
+    hits: list[Hit] = []
+    for name in entities:
+        left = limit - len(hits)
+        if left <= 0:
+            break
+        ids = _ids(session, name, tree, left)
+        if not ids:
+            continue
+        table, cols = fts.SOURCES[name]
+        fields = ["id", *cols]
+        stmt = text(f"SELECT {', '.join(fields)} FROM {table} WHERE id IN :ids").bindparams(
+            bindparam("ids", expanding=True))
+        rows = {r[0]: dict(r._mapping) for r in session.connection().execute(stmt, {"ids": ids})}
+        for rid in ids:
+            row = rows.get(rid)
+            if row is None:
+                continue
+            hits.append(Hit(name, rid, _label(name, row), snippet([row.get(c) for c in cols], terms)))
+    return hits
