@@ -16,6 +16,8 @@ import os
 
 import pytest
 
+from support import one_line_error
+
 POSTGRES_ENV = "CRM_TEST_POSTGRES_URL"
 POSTGRES_URL = os.environ.get(POSTGRES_ENV)
 TEST_USER = "tester"
@@ -225,16 +227,3 @@ def bare_cli() -> CLI:
     return CLI(None)
 
 
-def one_line_error(result, code: int = 1) -> str:
-    """Check a CLI result is a clean user error: exit ``code``, no traceback, one
-    line on stderr starting with "error:", nothing on stdout. Returns that line."""
-    assert result.exception is None or isinstance(result.exception, SystemExit), (
-        f"uncaught {type(result.exception).__name__}: {result.exception}\nstderr: {result.stderr}"
-    )
-    assert result.exit_code == code, f"exit {result.exit_code}\nstdout: {result.stdout}\nstderr: {result.stderr}"
-    assert "Traceback" not in result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, f"expected one line on stderr, got: {result.stderr!r}"
-    assert lines[0].startswith("error: "), lines[0]
-    assert result.stdout == ""
-    return lines[0]

@@ -11,10 +11,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from tests.conftest import one_line_error
+from support import one_line_error
 
-FIXTURES = Path("/work/shared/fixtures") if Path("/work/shared/fixtures").is_dir() else (
-    Path(__file__).resolve().parents[2] / "shared" / "fixtures")
+from support import FIXTURES  # noqa: E402
 MESSY = FIXTURES / "csv_messy"
 
 

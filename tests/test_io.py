@@ -16,8 +16,7 @@ from crm_tui.services.registry import ENTITIES
 from crm_tui.store.db import open_engine
 from i7_support import BACKENDS, CLI, fresh_url, isolate, one_line_error
 
-FIXTURES = Path("/work/shared/fixtures") if Path("/work/shared/fixtures").is_dir() else (
-    Path(__file__).resolve().parents[2] / "shared" / "fixtures")
+from support import FIXTURES  # noqa: E402
 INJECTION = FIXTURES / "csv_messy" / "injection"
 ACC, OPP = ENTITIES["account"], ENTITIES["opportunity"]
 

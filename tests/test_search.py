@@ -15,7 +15,7 @@ from crm_tui.services.registry import ENTITIES
 from crm_tui.store import search as fts
 from crm_tui.store.models import Lead
 
-from tests.conftest import one_line_error
+from support import one_line_error
 
 ACC, CON, OPP, ACT = (ENTITIES[n] for n in ("account", "contact", "opportunity", "activity"))
 
