@@ -204,8 +204,9 @@ class ProposalEditorScreen(CRMScreenMixin, Screen[bool]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#pe-lines", DataTable).add_columns("#", "SKU", "Description", "Qty", "Unit price", "Disc %",
-                                                           "Amount")
+        table = self.query_one("#pe-lines", DataTable)
+        table.add_columns("#", "SKU", "Description", "Qty", "Unit price", "Disc %", "Amount")
+        table.focus()
         self.load()
 
     # ---------------------------------------------------------------- loading
