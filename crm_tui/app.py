@@ -23,6 +23,7 @@ from crm_tui.screens.accounts import AccountsScreen
 from crm_tui.screens.contacts import ContactsScreen
 from crm_tui.screens.leads import LeadsScreen
 from crm_tui.screens.pipeline import PipelineScreen
+from crm_tui.screens.proposals import ProposalsScreen
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,8 @@ class CRMApp(App[None]):
         "leads": LeadsScreen,
         "pipeline": PipelineScreen,
         "contacts": ContactsScreen,
-        # Proposals and Forecast join here once they work.
+        "proposals": ProposalsScreen,
+        # Forecast joins here once it works.
     }
     DEFAULT_MODE = "accounts"
     COMMANDS = {CRMCommands}
@@ -106,6 +108,7 @@ class CRMApp(App[None]):
         "switch_mode('contacts')": "go to contacts",
         "today": "today's tasks and follow-ups",
         "switch_mode('pipeline')": "go to pipeline",
+        "switch_mode('proposals')": "go to proposals",
         "toggle_dark": "toggle dark",
         "change_theme": "change theme",
         "show_help_panel": "show keys",
@@ -119,6 +122,8 @@ class CRMApp(App[None]):
                 tooltip="The pipeline: Kanban board and list of opportunities"),
         Binding("f5", "switch_mode('contacts')", "Contacts", id="app.contacts", tooltip="The contacts list"),
         Binding("f6", "today", "Today", id="app.today", tooltip="My tasks due today and overdue, and lead follow-ups"),
+        Binding("f7", "switch_mode('proposals')", "Proposals", id="app.proposals",
+                tooltip="Proposals: filters, line-item editor, send, revisions, PDF"),
         Binding("ctrl+t", "toggle_dark", "Dark/light", show=False, id="app.toggle_dark",
                 tooltip="Switch between the dark and the light theme"),
         Binding("f9", "change_theme", "Theme", show=False, id="app.theme", tooltip="Pick a colour theme"),

@@ -11,7 +11,7 @@ from typing import Optional
 import typer
 
 from crm_tui import __version__
-from crm_tui.commands import admin, bulk, demo, io, leads, pipeline, records, search, views
+from crm_tui.commands import admin, bulk, demo, io, leads, pipeline, proposals, records, search, views
 from crm_tui.commands._common import State, fail
 from crm_tui.services import fields
 
@@ -79,6 +79,9 @@ activity_app = records.build("activity", "activity", fields.ACTIVITY_FIELDS, fie
 admin.add_activity_done(activity_app)
 leads.add_activity_today(activity_app)
 app.add_typer(activity_app, name="activity", help="Activities: calls, meetings, emails, notes and tasks.")
+app.add_typer(proposals.proposal_app, name="proposal",
+              help="Proposals: line items, templates, revisions, statuses and the PDF.")
+app.add_typer(proposals.build_product_app(), name="product", help="Products: the catalog proposal lines start from.")
 app.add_typer(admin.db_app, name="db", help="The database: upgrade its schema, show where it is.")
 app.add_typer(admin.user_app, name="user", help="Users: who owns records and makes changes.")
 pipeline.add_stage_commands(admin.stage_app)

@@ -119,3 +119,68 @@ def weighted(minor: int, probability: int) -> int:
     """amount × probability%, rounded once, half-even, in integer arithmetic."""
     value = Decimal(int(minor)) * Decimal(int(probability)) / Decimal(100)
     return int(value.quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
+
+
+def round_half_even(numerator: int, denominator: int) -> int:
+    """numerator / denominator rounded once, half to even, in integer arithmetic."""
+    if denominator <= 0:
+        raise ValueError("denominator must be positive")
+    q, r = divmod(int(numerator), int(denominator))  # floor division: 0 <= r < denominator
+    twice = 2 * r
+    if twice > denominator or (twice == denominator and q % 2 == 1):
+        q += 1
+    return q
+
+
+def _parse_scaled(text: str | int | Decimal, places: int, what: str) -> int:
+    """Exact decimal text scaled to an integer with ``places`` decimals, or MoneyError."""
+    if isinstance(text, bool) or isinstance(text, float):
+        raise MoneyError(f"{what} {text!r} must be given as text or an integer")
+    if isinstance(text, (int, Decimal)):
+        value = Decimal(text)
+    else:
+        raw = str(text).strip().replace("_", "").replace(" ", "").rstrip("%")
+        if "," in raw:
+            if not _GROUPED.match(raw.lstrip("-+")):
+                raise MoneyError(f"{what} {text!r}: use '.' for decimals and ',' only between thousands")
+            raw = raw.replace(",", "")
+        if not raw:
+            raise MoneyError(f"{what} is empty")
+        try:
+            value = Decimal(raw)
+        except InvalidOperation:
+            raise MoneyError(f"{what} {text!r} is not a number") from None
+    if not value.is_finite():
+        raise MoneyError(f"{what} {text!r} is not a number")
+    scaled = value.scaleb(places)
+    if scaled != scaled.to_integral_value():
+        raise MoneyError(f"{what} {text!r} has more than {places} decimals")
+    return int(scaled)
+
+
+def parse_quantity(text: str | int | Decimal) -> int:
+    """A quantity such as "2.5" as an exact integer of thousandths (2500)."""
+    return _parse_scaled(text, 3, "quantity")
+
+
+def parse_percent(text: str | int | Decimal) -> int:
+    """A percentage such as "12.5" or "12.5%" as basis points (1250)."""
+    return _parse_scaled(text, 2, "percentage")
+
+
+def format_quantity(milli: int) -> str:
+    """Thousandths back to the shortest exact text: 2500 -> "2.5", 3000 -> "3"."""
+    value = Decimal(int(milli)).scaleb(-3)
+    text = f"{value:f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text
+
+
+def format_percent(bp: int) -> str:
+    """Basis points as a percentage without trailing zeros: 1250 -> "12.5"."""
+    value = Decimal(int(bp)).scaleb(-2)
+    text = f"{value:f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text

@@ -117,6 +117,8 @@ class OpportunityDetailScreen(CRMScreenMixin, Screen[bool]):
         Binding("ctrl+l", "log_activity", "Log activity", id="opportunity.log"),
         Binding("ctrl+f", "follow_up", "Follow-up", id="opportunity.follow_up"),
         Binding("ctrl+o", "contact_role", "Contact role", id="opportunity.role"),
+        Binding("ctrl+n", "new_proposal", "Proposal", id="opportunity.proposal",
+                tooltip="New proposal for this opportunity (from a template), opened in the editor"),
     ]
 
     @dataclass
@@ -322,6 +324,11 @@ class OpportunityDetailScreen(CRMScreenMixin, Screen[bool]):
             self.post_message(self.Failed(str(exc)))
             return
         self.post_message(self.Saved("buying group updated"))
+
+    def action_new_proposal(self) -> None:
+        from crm_tui.screens.proposals import open_new_proposal
+
+        open_new_proposal(self, self.opportunity_id)
 
     def action_back(self) -> None:
         self.dismiss(self.changed)

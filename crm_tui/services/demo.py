@@ -186,16 +186,20 @@ def is_empty(engine: Engine) -> bool:
         return database_is_empty(conn)
 
 
-_CLEARED = ("changes", "taggings", "tags", "opportunity_contacts", "activities", "leads", "opportunities",
-            "contacts", "accounts", "users")
+# Kept by --replace: the pipeline's stages, saved views, and the proposal number counters
+# (a proposal number is never reused, even after its proposal is gone).
+_KEPT = {"stages", "saved_views", "proposal_counters"}
 
 
 def clear(conn: Connection) -> None:
     """Delete every record (stages and settings stay); ids start again from 1."""
+    from crm_tui.store.models import metadata
+
+    tables = [t.name for t in reversed(metadata.sorted_tables) if t.name not in _KEPT]
     if conn.dialect.name == "postgresql":
-        conn.execute(text(f"TRUNCATE {', '.join(_CLEARED)} RESTART IDENTITY CASCADE"))
+        conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
         return
-    for name in _CLEARED:
+    for name in tables:
         conn.execute(text(f"DELETE FROM {name}"))
 
 

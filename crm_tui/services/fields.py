@@ -138,3 +138,14 @@ LEAD_FILTERS = {
 }
 
 SCHEDULE_HELP = "YYYY-MM-DD HH:MM, YYYY-MM-DD (09:00), today, tomorrow, today+3d"
+
+PRODUCT_FIELDS = _specs(
+    FieldSpec("sku", required=True, max_len=64, help="Stock keeping unit, a short unique code, e.g. CRM-SEAT",
+              extra={"argument": True}),
+    FieldSpec("name", required=True, max_len=200, help="Product name as it appears on a proposal"),
+    FieldSpec("unit_price", kind="money", column="unit_price_minor", help="Price per unit, e.g. 49.90"),
+    FieldSpec("currency", kind="currency", help="ISO 4217 currency of the price (default USD)"),
+    FieldSpec("description", max_len=10_000, help="Longer description"),
+    FieldSpec("active", kind="bool", help="Offered for new proposals (yes/no, default yes)"),
+)
+PRODUCT_FILTERS = {"active": "Only active (yes) or retired (no) products", "currency": "Only this currency"}

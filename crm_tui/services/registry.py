@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from crm_tui.services import accounts, activities, contacts, leads, opportunities
+from crm_tui.services import accounts, activities, contacts, leads, opportunities, products
 from crm_tui.services.records import Entity
 
 ENTITIES: dict[str, Entity] = {
@@ -11,6 +11,8 @@ ENTITIES: dict[str, Entity] = {
     "opportunity": opportunities.ENTITY,
     "activity": activities.ENTITY,
     "lead": leads.ENTITY,
+    "product": products.ENTITY,
 }
 
-NOUNS = {"account": "account", "contact": "contact", "opp": "opportunity", "activity": "activity", "lead": "lead"}
+NOUNS = {"account": "account", "contact": "contact", "opp": "opportunity", "activity": "activity", "lead": "lead",
+         "product": "product"}

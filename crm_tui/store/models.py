@@ -255,3 +255,131 @@ DEFAULT_STAGES = (
     ("Won", 100, 5, True, False, "closed"),
     ("Lost", 0, 6, False, True, "omitted"),
 )
+
+
+# ---------------------------------------------------------------- proposals
+
+PROPOSAL_STATUSES = ("draft", "sent", "accepted", "rejected", "expired")
+
+
+def _money_column(nullable: bool = False) -> Column:
+    return Column(BigInteger, nullable=nullable, server_default=None if nullable else "0")
+
+
+class Product(Versioned, table=True):
+    """A catalog item a proposal line can start from."""
+
+    __tablename__: ClassVar[str] = "products"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    sku: str = Field(max_length=64, unique=True, nullable=False)
+    name: str = Field(max_length=200, nullable=False)
+    description: Optional[str] = Field(default=None, sa_column=Column(Text))
+    unit_price_minor: int = Field(default=0, sa_column=_money_column())
+    currency: str = Field(default="USD", max_length=3, nullable=False)
+    active: bool = Field(default=True, nullable=False)
+
+
+class ProposalTemplate(Versioned, table=True):
+    """A named set of line items, terms and validity period a proposal starts from."""
+
+    __tablename__: ClassVar[str] = "proposal_templates"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100, unique=True, nullable=False)
+    title: Optional[str] = Field(default=None, max_length=200)
+    terms: Optional[str] = Field(default=None, sa_column=Column(Text))
+    notes: Optional[str] = Field(default=None, sa_column=Column(Text))
+    valid_days: int = Field(default=30, nullable=False)
+    tax_rate_bp: int = Field(default=0, nullable=False)
+
+
+class ProposalTemplateLine(SQLModel, table=True):
+    __tablename__: ClassVar[str] = "proposal_template_lines"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    template_id: int = Field(foreign_key="proposal_templates.id", nullable=False, index=True, ondelete="CASCADE")
+    position: int = Field(nullable=False)
+    product_id: Optional[int] = Field(default=None, foreign_key="products.id")
+    description: Optional[str] = Field(default=None, max_length=500)
+    quantity_milli: int = Field(default=1000, sa_column=Column(BigInteger, nullable=False))
+    # None: take the product's price when the proposal is made.
+    unit_price_minor: Optional[int] = Field(default=None, sa_column=_money_column(nullable=True))
+    discount_bp: int = Field(default=0, nullable=False)
+
+
+class ProposalCounter(SQLModel, table=True):
+    """The last proposal number handed out per year; numbers are never reused."""
+
+    __tablename__: ClassVar[str] = "proposal_counters"
+
+    year: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    last: int = Field(default=0, nullable=False)
+
+
+class Proposal(Versioned, table=True):
+    __tablename__: ClassVar[str] = "proposals"
+    __table_args__ = (Index("ix_proposals_status_sent", "status", "sent_at"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    number: str = Field(max_length=32, unique=True, nullable=False)
+    opportunity_id: int = Field(foreign_key="opportunities.id", nullable=False, index=True)
+    account_id: Optional[int] = Field(default=None, foreign_key="accounts.id", index=True)
+    contact_id: Optional[int] = Field(default=None, foreign_key="contacts.id")
+    owner_id: Optional[int] = Field(default=None, foreign_key="users.id", index=True)
+    template_id: Optional[int] = Field(default=None, foreign_key="proposal_templates.id")
+    title: str = Field(max_length=200, nullable=False)
+    status: str = Field(default="draft", max_length=16, nullable=False)
+    revision: int = Field(default=1, nullable=False)
+    valid_until: Optional[dt.date] = Field(default=None)
+    terms: Optional[str] = Field(default=None, sa_column=Column(Text))
+    notes: Optional[str] = Field(default=None, sa_column=Column(Text))
+    tax_rate_bp: int = Field(default=0, nullable=False)
+    currency: str = Field(default="USD", max_length=3, nullable=False)
+    subtotal_minor: int = Field(default=0, sa_column=_money_column())
+    discount_minor: int = Field(default=0, sa_column=_money_column())
+    tax_minor: int = Field(default=0, sa_column=_money_column())
+    total_minor: int = Field(default=0, sa_column=_money_column())
+    sent_at: Optional[dt.datetime] = Field(default=None)
+    responded_at: Optional[dt.datetime] = Field(default=None)
+    followup_activity_id: Optional[int] = Field(default=None, foreign_key="activities.id")
+
+
+class ProposalRevision(SQLModel, table=True):
+    """The header of an earlier revision, kept when a sent proposal is edited."""
+
+    __tablename__: ClassVar[str] = "proposal_revisions"
+
+    proposal_id: int = Field(foreign_key="proposals.id", primary_key=True, ondelete="CASCADE")
+    revision: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    status: str = Field(max_length=16, nullable=False)
+    valid_until: Optional[dt.date] = Field(default=None)
+    terms: Optional[str] = Field(default=None, sa_column=Column(Text))
+    notes: Optional[str] = Field(default=None, sa_column=Column(Text))
+    tax_rate_bp: int = Field(default=0, nullable=False)
+    subtotal_minor: int = Field(default=0, sa_column=_money_column())
+    discount_minor: int = Field(default=0, sa_column=_money_column())
+    tax_minor: int = Field(default=0, sa_column=_money_column())
+    total_minor: int = Field(default=0, sa_column=_money_column())
+    sent_at: Optional[dt.datetime] = Field(default=None)
+    created_at: dt.datetime = Field(default_factory=utcnow, nullable=False)
+
+
+class ProposalLine(SQLModel, table=True):
+    """One line of one revision of a proposal. Quantity is exact: thousandths."""
+
+    __tablename__: ClassVar[str] = "proposal_lines"
+    __table_args__ = (Index("ix_proposal_lines_proposal_revision", "proposal_id", "revision", "position"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    proposal_id: int = Field(foreign_key="proposals.id", nullable=False, ondelete="CASCADE")
+    revision: int = Field(nullable=False)
+    position: int = Field(nullable=False)
+    product_id: Optional[int] = Field(default=None, foreign_key="products.id")
+    description: str = Field(max_length=500, nullable=False)
+    quantity_milli: int = Field(sa_column=Column(BigInteger, nullable=False))
+    unit_price_minor: int = Field(sa_column=Column(BigInteger, nullable=False))
+    discount_bp: int = Field(default=0, nullable=False)
+    gross_minor: int = Field(default=0, sa_column=_money_column())
+    discount_minor: int = Field(default=0, sa_column=_money_column())
+    total_minor: int = Field(default=0, sa_column=_money_column())

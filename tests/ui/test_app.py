@@ -26,7 +26,7 @@ def test_make_app_takes_the_user_from_the_environment_when_not_given(engine):
 
 
 def test_only_working_areas_are_modes():
-    assert set(CRMApp.MODES) == {"accounts", "leads", "contacts", "pipeline"}
+    assert set(CRMApp.MODES) == {"accounts", "leads", "contacts", "pipeline", "proposals"}
     assert CRMApp.DEFAULT_MODE == "accounts"
 
 

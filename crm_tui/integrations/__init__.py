@@ -1,0 +1,1 @@
+"""Integrations with the outside world: PDF (fpdf2), mail, payments, messaging, AI."""

@@ -1,0 +1,233 @@
+"""The Proposals area (F7): every proposal with filters, and the way into the editor.
+
+Listing first creates the follow-up tasks that are due (sent, no response for
+3 days), so opening the area is enough to get them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Select, Static
+
+from crm_tui import money
+from crm_tui.errors import CRMError
+from crm_tui.screens.base import CRMScreenMixin
+from crm_tui.services import proposals as P
+from crm_tui.store.db import session_scope
+
+SHOW = (("all", "all"), ("pending response", "pending"), ("overdue follow-up", "overdue"))
+
+
+class NewProposalDialog(CRMScreenMixin, ModalScreen[int | None]):
+    """Create a proposal for an opportunity, from a template or empty. Dismisses with the new id."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    @dataclass
+    class Templates(Message):
+        options: list
+
+    @dataclass
+    class Failed(Message):
+        message: str
+
+    @dataclass
+    class Created(Message):
+        proposal_id: int
+        message: str
+
+    def __init__(self, opportunity_id: int | None = None) -> None:
+        super().__init__()
+        self.opportunity_id = opportunity_id
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="new-proposal-dialog", classes="dialog"):
+            yield Label("New proposal", classes="dialog-title")
+            yield Input(value="" if self.opportunity_id is None else str(self.opportunity_id),
+                        placeholder="Opportunity id", id="np-opp", disabled=self.opportunity_id is not None)
+            yield Select([], id="np-template", allow_blank=True, prompt="(no template)")
+            yield Static("", id="np-problem")
+            with Horizontal(classes="buttons"):
+                yield Button("Create", variant="primary", id="np-create")
+                yield Button("Cancel", id="np-cancel")
+
+    def on_mount(self) -> None:
+        self.load_templates()
+        if self.opportunity_id is None:
+            self.query_one("#np-opp", Input).focus()
+        else:
+            self.query_one("#np-template", Select).focus()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="new-proposal-templates")
+    def load_templates(self) -> None:
+        try:
+            with session_scope(self.engine) as s:
+                templates = P.list_templates(session=s)
+        except CRMError as exc:
+            self.post_message(self.Failed(str(exc)))
+            return
+        self.post_message(self.Templates([(f"{t.name} ({t.lines} lines, valid {t.valid_days} days)", t.name)
+                                          for t in templates]))
+
+    def on_new_proposal_dialog_templates(self, message: Templates) -> None:
+        select = self.query_one("#np-template", Select)
+        select.set_options(message.options)
+        if message.options:
+            select.value = message.options[0][1]
+
+    @on(Button.Pressed, "#np-create")
+    @on(Input.Submitted)
+    def create(self) -> None:
+        value = self.query_one("#np-template", Select).value
+        self.create_proposal(self.query_one("#np-opp", Input).value.strip(),
+                             None if value is Select.BLANK else str(value))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="new-proposal-create")
+    def create_proposal(self, opportunity: str, template: str | None) -> None:
+        try:
+            with session_scope(self.engine) as s:
+                view = P.new_proposal(session=s, opportunity_id=opportunity, actor=self.user, template=template)
+        except CRMError as exc:
+            self.post_message(self.Failed(str(exc)))
+            return
+        self.post_message(self.Created(view.id, f"created {view.number} ({len(view.pricing.lines)} lines)"))
+
+    def on_new_proposal_dialog_failed(self, message: Failed) -> None:
+        self.query_one("#np-problem", Static).update(f"[red]{message.message}[/red]")
+
+    def on_new_proposal_dialog_created(self, message: Created) -> None:
+        self.notify(message.message)
+        self.dismiss(message.proposal_id)
+
+    @on(Button.Pressed, "#np-cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+def open_new_proposal(screen: Screen, opportunity_id: int | None = None) -> None:
+    """From any screen: ask for a template, create the proposal, open it in the editor."""
+    from crm_tui.screens.proposal_editor import ProposalEditorScreen
+
+    def created(proposal_id: int | None) -> None:
+        if proposal_id is not None:
+            screen.app.push_screen(ProposalEditorScreen(proposal_id))
+
+    screen.app.push_screen(NewProposalDialog(opportunity_id), created)
+
+
+class ProposalsScreen(CRMScreenMixin, Screen):
+    PALETTE_GROUP = "Proposals"
+    PALETTE_NAMES: ClassVar[dict[str, str]] = {"open": "open the proposal", "new": "new proposal",
+                                               "reload": "reload", "focus_filters": "filter"}
+    COLUMNS = ("Number", "Rev", "Status", "Title", "Account", "Owner", "Total", "Valid until", "Sent")
+
+    BINDINGS = [
+        Binding("enter", "open", "Open", id="proposals.open", tooltip="Open the proposal under the cursor"),
+        Binding("n", "new", "New", id="proposals.new", tooltip="New proposal for an opportunity"),
+        Binding("r", "reload", "Reload", id="proposals.reload", tooltip="Load the list again"),
+        Binding("slash", "focus_filters", "Filter", id="proposals.filter", tooltip="Filter by status, response, owner"),
+    ]
+
+    @dataclass
+    class Loaded(Message):
+        rows: list
+        followups: int
+
+    @dataclass
+    class Failed(Message):
+        message: str
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[dict] = []
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="proposals-filters"):
+            yield Select([("any status", "any")] + [(s, s) for s in P.STATUSES], value="any", allow_blank=False,
+                         id="proposals-status")
+            yield Select(list(SHOW), value="all", allow_blank=False, id="proposals-show")
+            yield Input(placeholder="owner (username or me)", id="proposals-owner")
+        yield DataTable(id="proposals-table", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="proposals-status-line")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#proposals-table", DataTable)
+        table.add_columns(*self.COLUMNS)
+        table.focus()
+        self.action_reload()
+
+    def filters(self) -> dict[str, Any]:
+        status = self.query_one("#proposals-status", Select).value
+        show = self.query_one("#proposals-show", Select).value
+        owner = self.query_one("#proposals-owner", Input).value.strip()
+        if owner.lower() == "me":
+            owner = self.user
+        return {"status": None if status == "any" else status, "pending": show == "pending", "overdue_followup": show == "overdue",
+                "owner": owner or None}
+
+    def action_reload(self) -> None:
+        self.load(self.filters())
+
+    @on(Select.Changed)
+    @on(Input.Submitted, "#proposals-owner")
+    def filter_changed(self) -> None:
+        self.action_reload()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="proposals-list")
+    def load(self, flt: dict) -> None:
+        try:
+            with session_scope(self.engine) as s:
+                made = P.create_due_followups(session=s)
+                rows = P.list_proposals(session=s, limit=1000, **flt)
+        except CRMError as exc:
+            self.post_message(self.Failed(str(exc)))
+            return
+        self.post_message(self.Loaded(rows, len(made)))
+
+    def on_proposals_screen_loaded(self, message: Loaded) -> None:
+        self.rows = message.rows
+        table = self.query_one("#proposals-table", DataTable)
+        table.clear()
+        for r in message.rows:
+            status = r["status"]
+            style = {"expired": "[dim]", "accepted": "[green]", "rejected": "[red]", "sent": "[yellow]"}.get(status)
+            table.add_row(r["number"], str(r["revision"]), f"{style}{status}[/]" if style else status, r["title"],
+                          r["account"] or "", r["owner"] or "", money.format_money(r["total_minor"], r["currency"]),
+                          r["valid_until"].isoformat() if r["valid_until"] else "",
+                          r["sent_at"].strftime("%Y-%m-%d") if r["sent_at"] else "", key=str(r["id"]))
+        line = f"{len(message.rows)} proposals"
+        if message.followups:
+            line += f" · {message.followups} follow-up tasks created for proposals without response"
+        self.query_one("#proposals-status-line", Static).update(line)
+
+    def on_proposals_screen_failed(self, message: Failed) -> None:
+        self.notify(message.message, severity="error", title="Proposals")
+
+    @on(DataTable.RowSelected, "#proposals-table")
+    def row_selected(self) -> None:
+        self.action_open()
+
+    def action_open(self) -> None:
+        from crm_tui.screens.proposal_editor import ProposalEditorScreen
+
+        table = self.query_one("#proposals-table", DataTable)
+        if not self.rows or table.cursor_row >= len(self.rows):
+            return
+        pid = self.rows[table.cursor_row]["id"]
+        self.app.push_screen(ProposalEditorScreen(pid), lambda changed: self.action_reload() if changed else None)
+
+    def action_new(self) -> None:
+        open_new_proposal(self)
+
+    def action_focus_filters(self) -> None:
+        self.query_one("#proposals-status", Select).focus()
