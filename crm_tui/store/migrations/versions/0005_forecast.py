@@ -1,4 +1,4 @@
-"""quotas, forecast snapshots, forecast index
+"""quotas, forecast snapshots, forecast indexes
 
 Revision ID: 0005_forecast
 Revises: 0002_roles_views
@@ -23,6 +23,7 @@ def upgrade() -> None:
     sa.Column('taken_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('actor', sa.String(length=64), nullable=False),
     sa.Column('opportunities', sa.Integer(), nullable=False),
+    sa.Column('last_opportunity_id', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_forecast_snapshots'))
     )
     op.create_table('forecast_snapshot_rows',
@@ -53,13 +54,15 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_quotas_month'), ['month'], unique=False)
 
     with op.batch_alter_table('opportunities', schema=None) as batch_op:
-        batch_op.create_index('ix_opportunities_forecast', ['actual_close', 'expected_close', 'stage_id', 'owner_id', 'currency', 'amount_minor', 'probability', 'forecast_category', 'created_at'], unique=False)
+        batch_op.create_index('ix_opportunities_forecast_closed', ['actual_close', 'stage_id', 'currency', 'owner_id', 'forecast_category', 'amount_minor', 'created_at'], unique=False)
+        batch_op.create_index('ix_opportunities_forecast_open', ['actual_close', 'expected_close', 'stage_id', 'currency', 'owner_id', 'forecast_category', 'amount_minor', 'probability'], unique=False)
 
 
 
 def downgrade() -> None:
     with op.batch_alter_table('opportunities', schema=None) as batch_op:
-        batch_op.drop_index('ix_opportunities_forecast')
+        batch_op.drop_index('ix_opportunities_forecast_open')
+        batch_op.drop_index('ix_opportunities_forecast_closed')
 
     with op.batch_alter_table('quotas', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_quotas_month'))
