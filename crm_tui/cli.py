@@ -11,7 +11,7 @@ from typing import Optional
 import typer
 
 from crm_tui import __version__
-from crm_tui.commands import admin, bulk, demo, io, leads, pipeline, records, views
+from crm_tui.commands import admin, bulk, demo, forecast, io, leads, pipeline, records, views
 from crm_tui.commands._common import State, fail
 from crm_tui.services import fields
 
@@ -89,6 +89,10 @@ app.command("update")(bulk.update)
 app.command("delete")(bulk.delete)
 app.command("undo")(bulk.undo)
 app.command("export")(io.export)
+app.add_typer(forecast.forecast_app, name="forecast",
+              help="The forecast by month, quarter, stage, owner or category; snapshots and weekly changes.")
+app.add_typer(forecast.quota_app, name="quota", help="Quotas: each user's sales target per month.")
+app.command("lint")(forecast.lint)
 app.add_typer(views.view_app, name="view", help="Saved views: a named filter, sort and columns (--view NAME).")
 
 

@@ -410,7 +410,7 @@ def parse_month(value: Any) -> dt.date:
         if len(text) == 7:
             return dt.date.fromisoformat(text + "-01")
         return parse_date(text, field_name="month").replace(day=1)
-    except ValueError:
+    except (ValueError, ValidationError):
         raise ValidationError("month", value, "is not a month: use YYYY-MM") from None
 
 
