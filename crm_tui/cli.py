@@ -93,6 +93,7 @@ app.add_typer(forecast.forecast_app, name="forecast",
               help="The forecast by month, quarter, stage, owner or category; snapshots and weekly changes.")
 app.add_typer(forecast.quota_app, name="quota", help="Quotas: each user's sales target per month.")
 app.command("lint")(forecast.lint)
+app.command("summary")(forecast.summary)
 app.add_typer(views.view_app, name="view", help="Saved views: a named filter, sort and columns (--view NAME).")
 
 

@@ -1,4 +1,5 @@
-"""Forecast commands: `crm forecast` (+ snapshot, snapshots, compare, changes), `crm quota`, `crm lint`."""
+"""Forecast commands: `crm forecast` (+ snapshot, snapshots, compare, changes), `crm quota`, `crm lint`,
+`crm summary`."""
 
 from __future__ import annotations
 
@@ -255,3 +256,61 @@ def lint(
         info("; ".join(f"{k}: {counts[k]}" for k in lint_service.CHECKS if counts[k]))
         raise typer.Exit(1)
     info("no findings")
+
+
+# ---------------------------------------------------------------- daily summary
+
+
+def summary(
+    user: Optional[str] = typer.Option(None, "--user", help="The user to summarise (default: you)"),
+    everyone: bool = typer.Option(False, "--all", help="Every active user, one summary each"),
+    fmt: str = typer.Option("text", "--format", help="text or html"),
+    send: bool = typer.Option(False, "--send", help="Mail each summary to its user over SMTP (config \"smtp\") "
+                                                    "instead of printing it"),
+) -> None:
+    """The daily summary: open deals and their value, deals closing this week, today's tasks,
+    stalled deals and data to fix. --send mails it (text and HTML) to each user's email."""
+    from crm_tui.locations import load_config
+    from crm_tui.services import summary as summary_service
+
+    if fmt not in ("text", "html"):
+        raise fail(f"--format {fmt!r}: use text or html")
+    if user and everyone:
+        raise fail("give --user or --all, not both")
+    config = load_config()
+    link = str(config.get("record_url") or summary_service.DEFAULT_LINK)
+    with session() as s:
+        people = summary_service.users_for(session=s, username=me(user) if user else actor(), everyone=everyone)
+        summaries = [summary_service.build(session=s, user=u) for u in people]
+    if not send:
+        for i, item in enumerate(summaries):
+            if i:
+                typer.echo("\f" if fmt == "text" else "")
+            text = summary_service.render_text(item) if fmt == "text" else summary_service.render_html(item, link=link)
+            typer.echo(text, nl=False)
+        return
+    from crm_tui.errors import CRMError
+    from crm_tui.integrations import mail
+
+    try:
+        settings = mail.SmtpSettings.from_config(config)
+    except CRMError as exc:
+        raise fail(str(exc)) from None
+    messages, skipped = [], []
+    for item in summaries:
+        if not item.email:
+            skipped.append(item.username)
+            continue
+        messages.append(mail.build_message(sender=settings.sender, to=item.email,
+                                           subject=summary_service.subject(item),
+                                           text=summary_service.render_text(item),
+                                           html=summary_service.render_html(item, link=link)))
+    if messages:
+        try:
+            sent = mail.send(settings, messages)
+        except CRMError as exc:
+            raise fail(str(exc)) from None
+        info(f"sent {sent} summar{'y' if sent == 1 else 'ies'} via {settings.host}:{settings.port}: "
+             + ", ".join(str(m["To"]) for m in messages))
+    if skipped:
+        raise fail(f"no email address for {', '.join(skipped)}: their summaries were not sent")

@@ -1,0 +1,1 @@
+"""Integrations with the outside world: mail (smtplib), and later pdf, stripe, whatsapp, ai."""
