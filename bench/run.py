@@ -140,6 +140,17 @@ def _power_benches() -> dict:
 BENCHES.update(_power_benches())
 
 
+def _forecast_benches() -> dict:
+    sys.path.insert(0, str(HERE))
+    sys.modules.setdefault("run", sys.modules[__name__])
+    import bench_forecast
+
+    return bench_forecast.BENCHES
+
+
+BENCHES.update(_forecast_benches())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("names", nargs="*", choices=[[], *BENCHES], help="benchmarks to run (default: all)")

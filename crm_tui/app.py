@@ -21,6 +21,8 @@ from textual.screen import Screen
 from crm_tui import locations
 from crm_tui.screens.accounts import AccountsScreen
 from crm_tui.screens.contacts import ContactsScreen
+from crm_tui.screens.dashboard import DashboardScreen
+from crm_tui.screens.forecast import ForecastScreen
 from crm_tui.screens.leads import LeadsScreen
 from crm_tui.screens.pipeline import PipelineScreen
 from crm_tui.screens.proposals import ProposalsScreen
@@ -91,18 +93,21 @@ class CRMApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "crm-tui"
     MODES: ClassVar[dict[str, Any]] = {
+        "dashboard": DashboardScreen,
         "accounts": AccountsScreen,
         "leads": LeadsScreen,
         "pipeline": PipelineScreen,
         "contacts": ContactsScreen,
         "proposals": ProposalsScreen,
-        # Forecast joins here once it works.
+        "forecast": ForecastScreen,
     }
-    DEFAULT_MODE = "accounts"
+    DEFAULT_MODE = "dashboard"
     COMMANDS = {CRMCommands}
 
     PALETTE_GROUP = "App"
     PALETTE_NAMES = {
+        "switch_mode('dashboard')": "go to the dashboard",
+        "switch_mode('forecast')": "go to forecast",
         "switch_mode('accounts')": "go to accounts",
         "switch_mode('leads')": "go to leads",
         "switch_mode('contacts')": "go to contacts",
@@ -124,6 +129,10 @@ class CRMApp(App[None]):
         Binding("f6", "today", "Today", id="app.today", tooltip="My tasks due today and overdue, and lead follow-ups"),
         Binding("f7", "switch_mode('proposals')", "Proposals", id="app.proposals",
                 tooltip="Proposals: filters, line-item editor, send, revisions, PDF"),
+        Binding("f8", "switch_mode('forecast')", "Forecast", id="app.forecast",
+                tooltip="The forecast by month and stage, against quota, with charts"),
+        Binding("f10", "switch_mode('dashboard')", "Dashboard", id="app.dashboard",
+                tooltip="My pipeline against quota, deals closing, new leads, follow-ups, stalled deals"),
         Binding("ctrl+t", "toggle_dark", "Dark/light", show=False, id="app.toggle_dark",
                 tooltip="Switch between the dark and the light theme"),
         Binding("f9", "change_theme", "Theme", show=False, id="app.theme", tooltip="Pick a colour theme"),
@@ -131,7 +140,12 @@ class CRMApp(App[None]):
                 tooltip="Show every key of the focused widget and screen"),
     ]
 
-    def __init__(self, *, engine: Any, user: str, keymap: dict[str, str] | None = None) -> None:
+    def __init__(self, *, engine: Any, user: str, keymap: dict[str, str] | None = None,
+                 mode: str | None = None) -> None:
+        if mode is not None:
+            if mode not in self.MODES:
+                raise ValueError(f"no area {mode!r}; areas are: {', '.join(self.MODES)}")
+            self.DEFAULT_MODE = mode  # the area to open first; the class default is the dashboard
         super().__init__()
         self.engine = engine
         self.user = user
@@ -169,12 +183,14 @@ class CRMApp(App[None]):
         return out
 
 
-def make_app(*, engine: Any, user: str | None = None) -> CRMApp:
+def make_app(*, engine: Any, user: str | None = None, mode: str | None = None) -> CRMApp:
     """The app the user gets: ``crm`` (no arguments) and the tests both build it here.
+
+    ``mode`` opens another area first instead of the dashboard (e.g. "accounts").
 
     ``keymap`` in the config file ({"binding id": "key"}) remaps keys, e.g.
     {"accounts.new": "a"}.
     """
     keymap = locations.load_config().get("keymap")
     return CRMApp(engine=engine, user=user or locations.current_username(),
-                  keymap=keymap if isinstance(keymap, dict) else None)
+                  keymap=keymap if isinstance(keymap, dict) else None, mode=mode)

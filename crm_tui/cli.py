@@ -11,7 +11,7 @@ from typing import Optional
 import typer
 
 from crm_tui import __version__
-from crm_tui.commands import admin, bulk, demo, io, leads, pipeline, proposals, records, search, views
+from crm_tui.commands import admin, bulk, demo, forecast, io, leads, pipeline, proposals, records, search, views
 from crm_tui.commands._common import State, fail
 from crm_tui.services import fields
 
@@ -94,6 +94,11 @@ app.command("undo")(bulk.undo)
 app.command("export")(io.export)
 app.command("import")(io.import_)
 app.command("search")(search.search)
+app.add_typer(forecast.forecast_app, name="forecast",
+              help="The forecast by month, quarter, stage, owner or category; snapshots and weekly changes.")
+app.add_typer(forecast.quota_app, name="quota", help="Quotas: each user's sales target per month.")
+app.command("lint")(forecast.lint)
+app.command("summary")(forecast.summary)
 app.add_typer(views.view_app, name="view", help="Saved views: a named filter, sort and columns (--view NAME).")
 
 

@@ -1,1 +1,1 @@
-"""Integrations with the outside world: PDF (fpdf2), mail, payments, messaging, AI."""
+"""Integrations with the outside world: PDF (fpdf2), mail (smtplib), and later payments, messaging, AI."""

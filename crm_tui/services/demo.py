@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from crm_tui.errors import Conflict, ValidationError
 from crm_tui.store import search
-from crm_tui.store.models import Account, Activity, Contact, Lead, Opportunity, Stage, User
+from crm_tui.store.models import Account, Activity, Contact, Lead, Opportunity, Quota, Stage, User
 
 SIZES = {"small": 500, "medium": 20_000, "large": 1_000_000}
 
@@ -248,6 +248,17 @@ def generate(engine: Engine, *, opportunities: int, seed: int = 42, me: str | No
         counts.users = len(users)
         sales_ids = [existing[u] for u, _n, r in users if r != "manager"]
         report("users", len(users))
+
+        # Quotas: every seller, from a year back to six months ahead, scaled to the deals they own.
+        per_month = max(1, opportunities // (len(sales_ids) * 18)) * 2_000_000  # about a fifth of an average deal
+        first = today.replace(day=1)
+        months = []
+        for k in range(-12, 7):
+            y, m = divmod(first.month - 1 + k, 12)
+            months.append(dt.date(first.year + y, m + 1, 1))
+        conn.execute(Quota.__table__.insert(), [
+            {"user_id": uid, "month": month, "amount_minor": per_month + 500_000 * (uid % 4), "currency": "USD"}
+            for uid in sales_ids for month in months])
 
         # Accounts.
         account_names = []

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import ClassVar, Optional
 
-from sqlalchemy import BigInteger, Column, Index, MetaData, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, MetaData, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 # Stable constraint names on every backend, so migrations can refer to them.
@@ -113,6 +113,12 @@ class Opportunity(Versioned, table=True):
     __table_args__ = (
         Index("ix_opportunities_stage_close", "stage_id", "expected_close"),
         Index("ix_opportunities_owner_stage", "owner_id", "stage_id"),
+        # The forecast's grouped query reads these two indexes only, in group order (no sort):
+        # closed deals by actual close date, open ones (actual_close NULL) by expected close date.
+        Index("ix_opportunities_forecast_closed", "actual_close", "stage_id", "currency", "owner_id",
+              "forecast_category", "amount_minor", "created_at"),
+        Index("ix_opportunities_forecast_open", "actual_close", "expected_close", "stage_id", "currency", "owner_id",
+              "forecast_category", "amount_minor", "probability"),
     )
 
     id: Optional[int] = Field(default=None, primary_key=True)
@@ -244,6 +250,51 @@ class SavedView(SQLModel, table=True):
     columns: Optional[str] = Field(default=None, max_length=1000)
     owner: Optional[str] = Field(default=None, max_length=64)
     created_at: dt.datetime = Field(default_factory=utcnow, nullable=False)
+
+
+class Quota(SQLModel, table=True):
+    """A user's sales target for one month (``month`` is the first day of that month)."""
+
+    __tablename__: ClassVar[str] = "quotas"
+    __table_args__ = (UniqueConstraint("user_id", "month", name="uq_quotas_user_id"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", nullable=False, ondelete="CASCADE")
+    month: dt.date = Field(nullable=False, index=True)
+    amount_minor: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))
+    currency: str = Field(default="USD", max_length=3, nullable=False)
+
+
+class ForecastSnapshot(SQLModel, table=True):
+    """The open pipeline as it stood at one moment, so a later forecast can be compared with it."""
+
+    __tablename__: ClassVar[str] = "forecast_snapshots"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    name: Optional[str] = Field(default=None, max_length=100)
+    taken_at: dt.datetime = Field(default_factory=utcnow, nullable=False)
+    actor: str = Field(max_length=64, nullable=False)
+    opportunities: int = Field(default=0, nullable=False)
+    # Deals with a higher id were created after the snapshot (timestamps alone tie within a second).
+    last_opportunity_id: int = Field(default=0, nullable=False)
+
+
+class ForecastSnapshotRow(SQLModel, table=True):
+    """One open opportunity in a snapshot. No foreign key to the deal: a deleted deal stays in history."""
+
+    __tablename__: ClassVar[str] = "forecast_snapshot_rows"
+
+    snapshot_id: int = Field(sa_column=Column(Integer, ForeignKey("forecast_snapshots.id", ondelete="CASCADE"),
+                                              primary_key=True))
+    opportunity_id: int = Field(primary_key=True)
+    name: str = Field(max_length=200, nullable=False)
+    owner_id: Optional[int] = Field(default=None)
+    stage_id: int = Field(nullable=False)
+    probability: int = Field(nullable=False)
+    amount_minor: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))
+    currency: str = Field(max_length=3, nullable=False)
+    expected_close: Optional[dt.date] = Field(default=None)
+    forecast_category: str = Field(max_length=16, nullable=False)
 
 
 DEFAULT_STAGES = (

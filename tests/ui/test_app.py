@@ -26,8 +26,8 @@ def test_make_app_takes_the_user_from_the_environment_when_not_given(engine):
 
 
 def test_only_working_areas_are_modes():
-    assert set(CRMApp.MODES) == {"accounts", "leads", "contacts", "pipeline", "proposals"}
-    assert CRMApp.DEFAULT_MODE == "accounts"
+    assert set(CRMApp.MODES) == {"dashboard", "accounts", "leads", "contacts", "pipeline", "proposals", "forecast"}
+    assert CRMApp.DEFAULT_MODE == "dashboard"
 
 
 def palette_names(app, screen) -> dict[str, str]:
@@ -97,7 +97,7 @@ async def test_keymap_from_config_remaps_a_binding(engine, ui_env):
 
     config = ui_env / "config.json"
     config.write_text(json.dumps({"keymap": {"accounts.new": "a"}}))
-    async with make_app(engine=engine, user="tester").run_test(size=SIZE) as pilot:
+    async with make_app(engine=engine, user="tester", mode="accounts").run_test(size=SIZE) as pilot:
         await settle(pilot)
         await pilot.press("a")
         await pilot.pause()

@@ -8,10 +8,11 @@ from collections.abc import Callable
 USER = "tester"
 
 
-def make(engine):
+def make(engine, mode: str | None = "accounts"):
+    """The real app; these helpers' tests start in Accounts (mode=None: the dashboard, as for the user)."""
     from crm_tui.app import make_app
 
-    return make_app(engine=engine, user=USER)
+    return make_app(engine=engine, user=USER, mode=mode)
 
 
 async def settle(pilot) -> None:

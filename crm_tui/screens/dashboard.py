@@ -1,0 +1,225 @@
+"""The Dashboard, the first screen: my pipeline and forecast against quota, and what needs me today.
+
+It paints at once with empty panels; the figures and the lists come from two thread workers, each
+with its own session, as messages. Every list item opens its record.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Grid, Horizontal, Vertical
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Label, OptionList, Static
+from textual.widgets.option_list import Option
+
+from crm_tui import money
+from crm_tui.screens.base import CRMScreenMixin
+from crm_tui.widgets.timeline import when_text
+
+LISTS = (("closing", "Closing this week"), ("leads", "New leads since yesterday"),
+         ("tasks", "My tasks due today or overdue"), ("followups", "Lead follow-ups due"),
+         ("stalled", "Stalled deals"))
+
+
+def target_text(t) -> Text:
+    """One period's card: pipeline, weighted forecast, won and quota."""
+    text = Text()
+    text.append(f"{t.label}\n", style="bold")
+    rows = (("Pipeline", t.pipeline_minor), ("Weighted", t.weighted_minor), ("Won", t.won_minor),
+            ("Forecast", t.forecast_minor), ("Quota", t.quota_minor))
+    for label, value in rows:
+        text.append(f"{label:<10}", style="dim")
+        text.append(f"{t.money(value):>20}\n")
+    if t.quota_minor:
+        pct = t.attainment
+        text.append(f"{'Attained':<10}", style="dim")
+        text.append(f"{str(pct) + '%':>20}\n", style="bold green" if pct >= 100 else "bold yellow")
+        ahead = t.forecast_minor * 100 // t.quota_minor
+        text.append(f"{'Heading':<10}", style="dim")
+        text.append(f"{str(ahead) + '% of quota':>20}", style="green" if ahead >= 100 else "red")
+    else:
+        text.append("no quota set (crm quota set)", style="dim")
+    return text
+
+
+class DashboardScreen(CRMScreenMixin, Screen):
+    PALETTE_GROUP = "Dashboard"
+    PALETTE_NAMES: ClassVar[dict[str, str]] = {"reload": "reload the dashboard"}
+
+    BINDINGS = [
+        Binding("r", "reload", "Reload", id="dashboard.reload", tooltip="Load the figures and lists again"),
+    ]
+
+    @dataclass
+    class Targets(Message):
+        month: Any
+        quarter: Any
+
+    @dataclass
+    class Lists(Message):
+        lists: Any
+
+    @dataclass
+    class Failed(Message):
+        error: str
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Label(f"Good day, {self.user}", id="dash-title")
+        with Horizontal(id="dash-targets"):
+            yield Static("This month: loading…", id="dash-month", classes="dash-card")
+            yield Static("This quarter: loading…", id="dash-quarter", classes="dash-card")
+        with Grid(id="dash-lists"):
+            for key, title in LISTS:
+                with Vertical(classes="dash-panel"):
+                    yield Label(f"{title} …", id=f"dash-{key}-title", classes="section-title")
+                    yield OptionList(id=f"dash-{key}", classes="dash-list")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.items: dict[str, tuple[str, int]] = {}
+        self.sub_title = "Dashboard"
+        self.action_reload()
+
+    def on_screen_resume(self) -> None:
+        if getattr(self, "_loaded", False):
+            self.action_reload()
+
+    def action_reload(self) -> None:
+        self._load_targets(self.engine, self.user)
+        self._load_lists(self.engine, self.user)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="dashboard-targets")
+    def _load_targets(self, engine: Any, user: str) -> None:
+        from crm_tui.errors import CRMError
+        from crm_tui.services import dashboard
+        from crm_tui.store.db import session_scope
+
+        try:
+            with session_scope(engine) as s:
+                month, quarter = dashboard.targets(session=s, username=user)
+        except CRMError as exc:
+            self.post_message(self.Failed(str(exc)))
+            return
+        self.post_message(self.Targets(month, quarter))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="dashboard-lists")
+    def _load_lists(self, engine: Any, user: str) -> None:
+        from crm_tui.errors import CRMError
+        from crm_tui.services import dashboard
+        from crm_tui.store.db import session_scope
+
+        try:
+            with session_scope(engine) as s:
+                lists = dashboard.lists(session=s, username=user)
+        except CRMError as exc:
+            self.post_message(self.Failed(str(exc)))
+            return
+        self.post_message(self.Lists(lists))
+
+    @on(Targets)
+    def _show_targets(self, message: Targets) -> None:
+        self.query_one("#dash-month", Static).update(target_text(message.month))
+        self.query_one("#dash-quarter", Static).update(target_text(message.quarter))
+
+    @on(Lists)
+    def _show_lists(self, message: Lists) -> None:
+        data = message.lists
+        self._loaded = True
+        self.items = {}
+        self._fill("closing", [(("opp", d["id"]), self._deal_text(d, d["expected_close"].strftime("%a %d %b")))
+                               for d in data.closing])
+        self._fill("leads", [(("lead", lead["id"]), self._lead_text(lead)) for lead in data.new_leads])
+        self._fill("tasks", [(self._task_target(t), self._task_text(t)) for t in data.tasks])
+        self._fill("followups", [(("lead", lead["id"]), self._follow_text(lead)) for lead in data.follow_ups])
+        self._fill("stalled", [(("opp", d["id"]), self._deal_text(d, f"since {d['stage_changed_at']:%d %b}"))
+                               for d in data.stalled])
+        self.query_one("#dash-stalled-title", Label).update(
+            f"Stalled deals: no stage change or activity in {data.stall_days} days ({len(data.stalled)})")
+
+    def _fill(self, key: str, entries: list) -> None:
+        widget = self.query_one(f"#dash-{key}", OptionList)
+        widget.clear_options()
+        for i, (target, text) in enumerate(entries):
+            option_id = f"{key}-{i}"
+            if target is not None:
+                self.items[option_id] = target
+            widget.add_option(Option(text, id=option_id))
+        title = dict(LISTS)[key]
+        self.query_one(f"#dash-{key}-title", Label).update(f"{title} ({len(entries)})")
+        if not entries:
+            widget.add_option(Option(Text("nothing here", style="dim"), disabled=True))
+
+    @staticmethod
+    def _deal_text(d: dict, when: str) -> Text:
+        text = Text()
+        text.append(f"{when:<11} ", style="yellow")
+        text.append(d["name"], style="bold")
+        text.append(f"  {money.format_money(d['amount_minor'], d['currency'])}  {d['stage']}", style="dim")
+        return text
+
+    @staticmethod
+    def _lead_text(lead: dict) -> Text:
+        text = Text(lead["name"], style="bold")
+        if lead.get("company"):
+            text.append(f" ({lead['company']})")
+        text.append(f"  [{lead['status']}] {lead.get('source') or ''}", style="dim")
+        return text
+
+    @staticmethod
+    def _follow_text(lead: dict) -> Text:
+        text = Text(f"{when_text(lead['next_follow_up'])}  ", style="yellow")
+        text.append(lead["name"], style="bold")
+        if lead.get("company"):
+            text.append(f" ({lead['company']})")
+        return text
+
+    @staticmethod
+    def _task_text(t: dict) -> Text:
+        text = Text(f"{when_text(t['due_at'])}  ", style="bold red" if t["overdue"] else "yellow")
+        text.append(t["subject"])
+        if t.get("account"):
+            text.append(f"  · {t['account']}", style="dim")
+        return text
+
+    @staticmethod
+    def _task_target(t: dict) -> tuple[str, int] | None:
+        for kind, column in (("lead", "lead_id"), ("opp", "opportunity_id"), ("contact", "contact_id"),
+                             ("account", "account_id")):
+            if t.get(column):
+                return kind, t[column]
+        return None
+
+    @on(OptionList.OptionSelected)
+    def _open(self, event: OptionList.OptionSelected) -> None:
+        target = self.items.get(event.option.id or "")
+        if target is None:
+            return
+        kind, record_id = target
+        if kind == "opp":
+            from crm_tui.screens.opportunity_detail import OpportunityDetailScreen
+
+            self.app.push_screen(OpportunityDetailScreen(record_id))
+        elif kind == "lead":
+            from crm_tui.screens.lead_detail import LeadDetailScreen
+
+            self.app.push_screen(LeadDetailScreen(record_id))
+        elif kind == "account":
+            from crm_tui.screens.account_detail import AccountDetailScreen
+
+            self.app.push_screen(AccountDetailScreen(record_id))
+        else:
+            from crm_tui.screens.record_detail import RecordDetailScreen
+
+            self.app.push_screen(RecordDetailScreen("contact", record_id))
+
+    @on(Failed)
+    def _failed(self, message: Failed) -> None:
+        self.notify(message.error, severity="error")

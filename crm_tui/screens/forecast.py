@@ -1,0 +1,266 @@
+"""The Forecast area: a quarter (or any quarter before or after) by month and stage, with charts.
+
+- the table: month × stage, deals, pipeline, weighted, won; a summary line for the period;
+- a bar chart of weighted pipeline plus won by month against quota, a funnel of open pipeline by
+  stage, and a trend line of the last weeks' pipeline changes (created, won, lost, slipped);
+- filter by owner (everyone, me, or one user) and step the period with [ and ].
+
+All figures come from ``services.forecast`` in one thread worker with its own session.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Label, Select
+from textual_plotext import PlotextPlot
+
+from crm_tui import money
+from crm_tui.screens.base import CRMScreenMixin
+
+EVERYONE = "__all__"
+
+
+def quarter_of(day: dt.date) -> tuple[dt.date, dt.date]:
+    first_month = 3 * ((day.month - 1) // 3) + 1
+    start = dt.date(day.year, first_month, 1)
+    months = day.year * 12 + first_month - 1 + 3
+    return start, dt.date(months // 12, months % 12 + 1, 1) - dt.timedelta(days=1)
+
+
+def shift_quarter(start: dt.date, steps: int) -> tuple[dt.date, dt.date]:
+    months = start.year * 12 + start.month - 1 + 3 * steps
+    return quarter_of(dt.date(months // 12, months % 12 + 1, 1))
+
+
+def units(minor: int, currency: str) -> float:
+    """Money as a chart coordinate. Only for drawing: every figure shown as text stays exact."""
+    return minor / 10 ** money.decimals(currency)
+
+
+class ForecastScreen(CRMScreenMixin, Screen):
+    PALETTE_GROUP = "Forecast"
+    PALETTE_NAMES: ClassVar[dict[str, str]] = {"previous_period": "previous quarter", "next_period": "next quarter",
+                                               "this_period": "this quarter", "reload": "reload the forecast",
+                                               "focus_owner": "filter by owner"}
+
+    BINDINGS = [
+        Binding("left_square_bracket", "previous_period", "Prev qtr", id="forecast.previous",
+                tooltip="Show the quarter before"),
+        Binding("right_square_bracket", "next_period", "Next qtr", id="forecast.next", tooltip="Show the quarter after"),
+        Binding("t", "this_period", "This qtr", id="forecast.this", tooltip="Back to this quarter"),
+        Binding("o", "focus_owner", "Owner", id="forecast.owner", tooltip="Choose whose forecast to show"),
+        Binding("r", "reload", "Reload", show=False, id="forecast.reload", tooltip="Load the figures again"),
+    ]
+
+    @dataclass
+    class Loaded(Message):
+        start: dt.date
+        end: dt.date
+        by_month: Any
+        by_month_stage: Any
+        weeks: list
+        users: list[str]
+
+    @dataclass
+    class Failed(Message):
+        error: str
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.start, self.end = quarter_of(dt.date.today())
+        self.owner: str | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="forecast-bar"):
+            yield Label("", id="forecast-period")
+            yield Select([("Everyone", EVERYONE)], value=EVERYONE, allow_blank=False, id="forecast-owner")
+        yield Label("loading…", id="forecast-summary")
+        with Horizontal(id="forecast-body"):
+            yield DataTable(id="forecast-table", cursor_type="row", zebra_stripes=True)
+            with Vertical(id="forecast-charts"):
+                yield PlotextPlot(id="forecast-bars")
+                with Horizontal(id="forecast-lower"):
+                    yield PlotextPlot(id="forecast-funnel")
+                    yield PlotextPlot(id="forecast-trend")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = "Forecast"
+        table = self.query_one("#forecast-table", DataTable)
+        table.add_columns("Month", "Stage", "Deals", "Pipeline", "Weighted", "Won")
+        self._users_loaded = False
+        self.action_reload()
+
+    # ------------------------------------------------------------ actions
+
+    def action_reload(self) -> None:
+        self.query_one("#forecast-period", Label).update(
+            f"{self.start:%d %b %Y} – {self.end:%d %b %Y}  ([ ] quarter, t this quarter)")
+        self._load(self.engine, self.start, self.end, self.owner)
+
+    def action_previous_period(self) -> None:
+        self.start, self.end = shift_quarter(self.start, -1)
+        self.action_reload()
+
+    def action_next_period(self) -> None:
+        self.start, self.end = shift_quarter(self.start, 1)
+        self.action_reload()
+
+    def action_this_period(self) -> None:
+        self.start, self.end = quarter_of(dt.date.today())
+        self.action_reload()
+
+    def action_focus_owner(self) -> None:
+        self.query_one("#forecast-owner", Select).focus()
+
+    @on(Select.Changed, "#forecast-owner")
+    def _owner_changed(self, event: Select.Changed) -> None:
+        owner = None if event.value in (EVERYONE, Select.BLANK) else str(event.value)
+        if owner != self.owner:
+            self.owner = owner
+            self.action_reload()
+
+    # ------------------------------------------------------------ loading
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="forecast")
+    def _load(self, engine: Any, start: dt.date, end: dt.date, owner: str | None) -> None:
+        from crm_tui.errors import CRMError
+        from crm_tui.services import forecast
+        from crm_tui.services.users import list_users
+        from crm_tui.store.db import session_scope
+
+        owners = [owner] if owner else None
+        try:
+            with session_scope(engine) as s:
+                facts = forecast.stage_facts(s)
+                by_month = forecast.forecast(session=s, start=start, end=end, by=("month",), owners=owners,
+                                             stage_facts_=facts)
+                by_month_stage = forecast.forecast(session=s, start=start, end=end, by=("month", "stage"),
+                                                   owners=owners, stage_facts_=facts)
+                today = dt.date.today()
+                weeks = forecast.weekly_changes(session=s, start=today - dt.timedelta(weeks=11), end=today,
+                                                owners=owners)
+                users = [u.username for u in list_users(session=s) if u.active]
+        except CRMError as exc:
+            self.post_message(self.Failed(str(exc)))
+            return
+        self.post_message(self.Loaded(start, end, by_month, by_month_stage, weeks, users))
+
+    @on(Failed)
+    def _failed(self, message: Failed) -> None:
+        self.notify(message.error, severity="error")
+
+    @on(Loaded)
+    def _show(self, message: Loaded) -> None:
+        if (message.start, message.end) != (self.start, self.end):
+            return  # an older period's answer
+        if not self._users_loaded:
+            self._users_loaded = True
+            options = [("Everyone", EVERYONE)] + [(("Me: " if u == self.user else "") + u, u) for u in message.users]
+            select = self.query_one("#forecast-owner", Select)
+            select.set_options(options)
+            select.value = self.owner or EVERYONE
+        self._summary(message)
+        self._table(message)
+        self._bars(message)
+        self._funnel(message)
+        self._trend(message)
+
+    def _currency(self, message: Loaded) -> str:
+        totals = message.by_month.totals
+        return max(totals, key=lambda c: totals[c].open_count + totals[c].won_count, default=money.DEFAULT_CURRENCY)
+
+    def _summary(self, message: Loaded) -> None:
+        cur = self._currency(message)
+        tot = message.by_month.totals.get(cur)
+        who = self.owner or "everyone"
+        if tot is None:
+            self.query_one("#forecast-summary", Label).update(f"{who}: no deals or quotas in this period")
+            return
+
+        def fm(value):
+            return "—" if value is None else money.format_money(value, cur)
+
+        parts = [f"{who}", f"pipeline {fm(tot.open_minor)}", f"weighted {fm(tot.weighted_minor)}",
+                 f"won {fm(tot.won_minor)}", f"quota {fm(tot.quota_minor)}"]
+        if tot.attainment is not None:
+            parts.append(f"attainment {tot.attainment}%")
+        if tot.coverage is not None:
+            parts.append(f"coverage {tot.coverage}x")
+        if tot.win_rate is not None:
+            parts.append(f"win rate {tot.win_rate}%")
+        if tot.avg_cycle_days is not None:
+            parts.append(f"cycle {tot.avg_cycle_days} d")
+        self.query_one("#forecast-summary", Label).update(" · ".join(parts))
+
+    def _table(self, message: Loaded) -> None:
+        table = self.query_one("#forecast-table", DataTable)
+        table.clear()
+        for row in message.by_month_stage.rows:
+            m, cur = row.metrics, row.currency
+            deals = m.open_count + m.won_count + m.lost_count
+            table.add_row(row.key["month"], row.key["stage"], str(deals),
+                          money.format_money(m.open_minor, cur, code=False),
+                          money.format_money(m.weighted_minor, cur, code=False),
+                          money.format_money(m.won_minor, cur, code=False))
+        for cur, tot in message.by_month_stage.totals.items():
+            table.add_row("Total", cur, str(tot.open_count + tot.won_count + tot.lost_count),
+                          money.format_money(tot.open_minor, cur, code=False),
+                          money.format_money(tot.weighted_minor, cur, code=False),
+                          money.format_money(tot.won_minor, cur, code=False), key=f"total-{cur}")
+
+    def _bars(self, message: Loaded) -> None:
+        cur = self._currency(message)
+        months = [r for r in message.by_month.rows if r.currency == cur]
+        plot = self.query_one("#forecast-bars", PlotextPlot)
+        plt = plot.plt
+        plt.clear_data()
+        plt.clear_figure()
+        plt.title(f"Weighted pipeline + won vs quota by month ({cur})")
+        if months:
+            labels = [r.key["month"] for r in months]
+            plt.multiple_bar(labels, [[units(r.metrics.won_minor, cur) for r in months],
+                                      [units(r.metrics.weighted_minor, cur) for r in months],
+                                      [units(r.metrics.quota_minor or 0, cur) for r in months]],
+                             labels=["won", "weighted", "quota"])
+        plot.refresh()
+
+    def _funnel(self, message: Loaded) -> None:
+        cur = self._currency(message)
+        by_stage: dict[str, int] = {}
+        for row in message.by_month_stage.rows:
+            if row.currency == cur and row.metrics.open_count:
+                by_stage[row.key["stage"]] = by_stage.get(row.key["stage"], 0) + row.metrics.open_minor
+        plot = self.query_one("#forecast-funnel", PlotextPlot)
+        plt = plot.plt
+        plt.clear_data()
+        plt.clear_figure()
+        plt.title("Open pipeline by stage")
+        if by_stage:
+            # Stages arrive in pipeline order; a funnel reads top-down.
+            plt.bar(list(by_stage)[::-1], [units(v, cur) for v in by_stage.values()][::-1], orientation="horizontal")
+        plot.refresh()
+
+    def _trend(self, message: Loaded) -> None:
+        cur = self._currency(message)
+        plot = self.query_one("#forecast-trend", PlotextPlot)
+        plt = plot.plt
+        plt.clear_data()
+        plt.clear_figure()
+        plt.title("Weekly changes")
+        if message.weeks:
+            x = list(range(len(message.weeks)))
+            for kind in ("created", "won", "lost", "slipped"):
+                plt.plot(x, [units(w.amounts[kind], cur) for w in message.weeks], label=kind)
+            plt.xticks(x[::3], [f"{w.week:%d %b}" for w in message.weeks][::3])
+        plot.refresh()

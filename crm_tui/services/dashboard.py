@@ -1,0 +1,124 @@
+"""The dashboard: one user's morning, as plain data.
+
+``targets`` (this month and quarter: pipeline, weighted forecast, won, quota) runs the forecast
+query narrowed to the user; ``lists`` reads the short lists: deals closing this week, leads assigned
+since yesterday, tasks and lead follow-ups due, stalled deals. The UI loads each in its own worker.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from sqlalchemy import and_, exists, func, or_, select
+from sqlmodel import Session
+
+from crm_tui import money
+from crm_tui.services import forecast
+from crm_tui.store.models import Account, Activity, Change, Lead, Opportunity, Stage, User
+
+T = Opportunity.__table__
+S = Stage.__table__
+A = Activity.__table__
+L = Lead.__table__
+C = Change.__table__
+ACC = Account.__table__
+LIST_LIMIT = 50
+
+
+@dataclass(frozen=True)
+class Target:
+    label: str  # "November 2026" / "2026-Q4"
+    start: dt.date
+    end: dt.date
+    currency: str
+    pipeline_minor: int
+    weighted_minor: int
+    won_minor: int
+    quota_minor: int | None
+
+    @property
+    def attainment(self):
+        return forecast._ratio(self.won_minor, self.quota_minor) if self.quota_minor else None
+
+    @property
+    def forecast_minor(self) -> int:
+        """Won so far plus the weighted open pipeline: where the period is heading."""
+        return self.won_minor + self.weighted_minor
+
+    def money(self, minor: int | None) -> str:
+        return "—" if minor is None else money.format_money(minor, self.currency)
+
+
+def _user_id(session: Session, username: str) -> int | None:
+    return session.execute(select(User.id).where(func.lower(User.username) == username.lower())).scalar()
+
+
+def targets(*, session: Session, username: str, today: dt.date | None = None) -> tuple[Target, Target]:
+    """This month's and this quarter's figures for ``username`` (all zero if not a user yet)."""
+    today = today or dt.date.today()
+    m0, m1 = forecast.month_start(today), forecast.month_end(today)
+    q0, q1 = forecast.quarter_bounds(today)
+    known = _user_id(session, username) is not None
+    out = []
+    for label, a, b in ((f"{today:%B %Y}", m0, m1), (forecast.quarter_label(today), q0, q1)):
+        if known:
+            result = forecast.forecast(session=session, start=a, end=b, by=(), owners=[username])
+            cur = max(result.totals, key=lambda c: result.totals[c].open_count + result.totals[c].won_count,
+                      default=money.DEFAULT_CURRENCY)
+            tot = result.totals.get(cur, forecast.Metrics())
+        else:
+            cur, tot = money.DEFAULT_CURRENCY, forecast.Metrics()
+        out.append(Target(label=label, start=a, end=b, currency=cur, pipeline_minor=tot.open_minor,
+                          weighted_minor=tot.weighted_minor, won_minor=tot.won_minor, quota_minor=tot.quota_minor))
+    return out[0], out[1]
+
+
+@dataclass
+class Lists:
+    closing: list[dict] = field(default_factory=list)  # my open deals expected to close this week
+    new_leads: list[dict] = field(default_factory=list)  # leads assigned to me since yesterday
+    tasks: list[dict] = field(default_factory=list)  # my tasks due today or overdue
+    follow_ups: list[dict] = field(default_factory=list)  # my leads whose follow-up is due
+    stalled: list[dict] = field(default_factory=list)  # my open deals untouched for stalled_days
+    stall_days: int = 14
+
+
+def lists(*, session: Session, username: str, today: dt.date | None = None, stall_days: int | None = None,
+          limit: int = LIST_LIMIT) -> Lists:
+    from crm_tui.services.activities import due_tasks
+    from crm_tui.services.leads import due_follow_ups, local_day_bounds
+    from crm_tui.services.pipeline import stalled_days
+
+    today = today or dt.date.today()
+    stall = stall_days or stalled_days()
+    uid = _user_id(session, username)
+    if uid is None:
+        return Lists(stall_days=stall)
+    is_open = and_(S.c.is_won.is_(False), S.c.is_lost.is_(False))
+    deal_cols = (T.c.id, T.c.name, ACC.c.name.label("account"), S.c.name.label("stage"), T.c.amount_minor,
+                 T.c.currency, T.c.probability, T.c.expected_close, T.c.stage_changed_at)
+    deals = (select(*deal_cols).select_from(T.join(S, S.c.id == T.c.stage_id)
+                                            .outerjoin(ACC, ACC.c.id == T.c.account_id))
+             .where(T.c.owner_id == uid, is_open))
+    week0 = forecast.week_start(today)
+    closing = [dict(r._mapping) for r in session.execute(
+        deals.where(T.c.expected_close >= week0, T.c.expected_close <= week0 + dt.timedelta(days=6))
+        .order_by(T.c.expected_close, T.c.id).limit(limit))]
+    cutoff = dt.datetime.combine(today - dt.timedelta(days=stall), dt.time(), tzinfo=dt.timezone.utc)
+    touched = exists().where(A.c.opportunity_id == T.c.id, A.c.type != "system", A.c.occurred_at >= cutoff)
+    stalled = [dict(r._mapping) for r in session.execute(
+        deals.where(T.c.stage_changed_at < cutoff, ~touched).order_by(T.c.stage_changed_at, T.c.id).limit(limit))]
+    since, _ = local_day_bounds(today - dt.timedelta(days=1))
+    reassigned = select(C.c.record_id).where(C.c.entity == "lead", C.c.field == "owner_id",
+                                             C.c.new_value == str(uid), C.c.changed_at >= since)
+    new_leads = [dict(r._mapping) for r in session.execute(
+        select(L.c.id, L.c.first_name, L.c.last_name, L.c.company, L.c.status, L.c.source, L.c.created_at)
+        .where(L.c.owner_id == uid, or_(L.c.created_at >= since, L.c.id.in_(reassigned)),
+               L.c.status.not_in(("converted", "junk")))
+        .order_by(L.c.created_at.desc(), L.c.id.desc()).limit(limit))]
+    for row in new_leads:
+        row["name"] = f"{row['first_name']} {row['last_name']}".strip() or row["company"] or f"lead {row['id']}"
+    return Lists(closing=closing, new_leads=new_leads, tasks=due_tasks(session=session, username=username, limit=limit),
+                 follow_ups=due_follow_ups(session=session, username=username, limit=limit), stalled=stalled,
+                 stall_days=stall)

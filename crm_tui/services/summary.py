@@ -1,0 +1,176 @@
+"""The daily summary per user: open deals and their value, deals closing this week, today's tasks,
+stalled deals and the lint findings, as text or as HTML (with a small chart and links to records).
+
+Overdue invoices join once an invoices table exists. Links use the config's ``record_url``
+template (default ``crm://{entity}/{id}``), so a team with a web front can point them there.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html as htmllib
+from dataclasses import dataclass, field
+
+from sqlalchemy import and_, func, select
+from sqlmodel import Session
+
+from crm_tui import money
+from crm_tui.services import dashboard, lint
+from crm_tui.store.models import Opportunity, Stage, User
+
+T = Opportunity.__table__
+S = Stage.__table__
+DEFAULT_LINK = "crm://{entity}/{id}"
+CLI_NOUN = {"opportunity": "opp", "account": "account", "contact": "contact", "lead": "lead", "activity": "activity"}
+
+
+@dataclass
+class UserSummary:
+    username: str
+    name: str
+    email: str | None
+    day: dt.date
+    open_count: int = 0
+    open_by_currency: dict[str, int] = field(default_factory=dict)
+    by_stage: list[tuple[str, int, int]] = field(default_factory=list)  # stage, count, amount (main currency)
+    currency: str = money.DEFAULT_CURRENCY
+    closing: list[dict] = field(default_factory=list)
+    tasks: list[dict] = field(default_factory=list)
+    stalled: list[dict] = field(default_factory=list)
+    stall_days: int = 14
+    findings: list[lint.Finding] = field(default_factory=list)
+
+    @property
+    def open_text(self) -> str:
+        return ", ".join(money.format_money(v, c) for c, v in sorted(self.open_by_currency.items())) or \
+            money.format_money(0, self.currency)
+
+
+def users_for(*, session: Session, username: str | None = None, everyone: bool = False) -> list[User]:
+    if everyone:
+        return list(session.execute(select(User).where(User.active.is_(True)).order_by(User.username)).scalars())
+    from crm_tui.services.records import user_id
+
+    uid = user_id(session, username or "", field_name="user")
+    return [session.get(User, uid)]
+
+
+def build(*, session: Session, user: User, today: dt.date | None = None) -> UserSummary:
+    today = today or dt.date.today()
+    out = UserSummary(username=user.username, name=user.name or user.username, email=user.email, day=today)
+    is_open = and_(S.c.is_won.is_(False), S.c.is_lost.is_(False))
+    stmt = (select(S.c.name, S.c.position, T.c.currency, func.count(), func.coalesce(func.sum(T.c.amount_minor), 0))
+            .select_from(T.join(S, S.c.id == T.c.stage_id)).where(T.c.owner_id == user.id, is_open)
+            .group_by(S.c.name, S.c.position, T.c.currency).order_by(S.c.position))
+    per_stage = []
+    for stage, _pos, currency, count, amount in session.execute(stmt):
+        out.open_count += int(count)
+        out.open_by_currency[currency] = out.open_by_currency.get(currency, 0) + int(amount)
+        per_stage.append((stage, currency, int(count), int(amount)))
+    if out.open_by_currency:
+        out.currency = max(out.open_by_currency, key=lambda c: out.open_by_currency[c])
+    out.by_stage = [(st, n, a) for st, cur, n, a in per_stage if cur == out.currency]
+    lists = dashboard.lists(session=session, username=user.username, today=today)
+    out.closing, out.tasks, out.stalled, out.stall_days = lists.closing, lists.tasks, lists.stalled, lists.stall_days
+    from crm_tui.services.pipeline import stalled_days
+
+    out.findings = lint.lint(session=session, owner=user.username, inactive_days=stalled_days(), today=today,
+                             limit=20)
+    return out
+
+
+def _link(entity: str, record_id: int, template: str) -> str:
+    try:
+        return template.format(entity=entity, id=record_id)
+    except (KeyError, IndexError, ValueError):
+        return DEFAULT_LINK.format(entity=entity, id=record_id)
+
+
+def _deal_line(d: dict) -> str:
+    close = d.get("expected_close")
+    when = close.strftime("%a %d %b") if close else ""
+    return f"#{d['id']} {d['name']} — {money.format_money(d['amount_minor'], d['currency'])} ({d['stage']}) {when}".rstrip()
+
+
+def _task_target(t: dict) -> tuple[str, int] | None:
+    for entity, column in (("lead", "lead_id"), ("opportunity", "opportunity_id"), ("contact", "contact_id"),
+                           ("account", "account_id")):
+        if t.get(column):
+            return entity, t[column]
+    return None
+
+
+def subject(s: UserSummary) -> str:
+    return (f"crm daily summary for {s.name}, {s.day:%a %d %b %Y}: {s.open_count} open deals, "
+            f"{len(s.closing)} closing this week, {len(s.tasks)} tasks")
+
+
+def render_text(s: UserSummary) -> str:
+    lines = [f"Daily summary for {s.name} ({s.username}), {s.day:%A %d %B %Y}", ""]
+    lines.append(f"Open deals: {s.open_count}, worth {s.open_text}")
+    for stage, n, amount in s.by_stage:
+        lines.append(f"  {stage:<14} {n:>5}  {money.format_money(amount, s.currency):>22}")
+    lines += ["", f"Closing this week ({len(s.closing)}):"]
+    lines += [f"  {_deal_line(d)}" for d in s.closing] or ["  none"]
+    lines += ["", f"Tasks due today or overdue ({len(s.tasks)}):"]
+    lines += [f"  {t['due_at']:%Y-%m-%d %H:%M}{' OVERDUE' if t['overdue'] else ''}  #{t['id']} {t['subject']}"
+              for t in s.tasks] or ["  none"]
+    lines += ["", f"Stalled deals, untouched {s.stall_days}+ days ({len(s.stalled)}):"]
+    lines += [f"  {_deal_line(d)}" for d in s.stalled] or ["  none"]
+    lines += ["", f"Data to fix ({len(s.findings)}{'+' if len(s.findings) >= 20 else ''}):"]
+    lines += [f"  {f.kind}: {f.entity} #{f.id} {f.name} — {f.detail}" for f in s.findings] or ["  none"]
+    lines += ["", "Open any record with `crm opp show ID` (or lead, account, activity)."]
+    return "\n".join(lines) + "\n"
+
+
+def render_html(s: UserSummary, *, link: str = DEFAULT_LINK) -> str:
+    e = htmllib.escape
+
+    def a(entity, record_id, label):
+        return f'<a href="{e(_link(entity, record_id, link))}">{e(label)}</a>'
+
+    def deals(rows):
+        if not rows:
+            return "<p>none</p>"
+        items = []
+        for d in rows:
+            label = "#%s %s" % (d["id"], d["name"])
+            when = (" · " + d["expected_close"].strftime("%a %d %b")) if d.get("expected_close") else ""
+            amount = e(money.format_money(d["amount_minor"], d["currency"]))
+            items.append(f"<li>{a('opportunity', d['id'], label)} — {amount} ({e(d['stage'])}){when}</li>")
+        return f"<ul>{''.join(items)}</ul>"
+
+    biggest = max((amount for _s, _n, amount in s.by_stage), default=0) or 1
+    bars = "".join(
+        f'<tr><td style="padding:2px 8px">{e(stage)}</td><td style="padding:2px 8px;text-align:right">{n}</td>'
+        f'<td style="padding:2px 8px;width:320px"><div class="bar" style="background:#4c78a8;height:12px;'
+        f'width:{max(1, amount * 300 // biggest)}px"></div></td>'
+        f'<td style="padding:2px 8px;text-align:right">{e(money.format_money(amount, s.currency))}</td></tr>'
+        for stage, n, amount in s.by_stage)
+    task_items = []
+    for t in s.tasks:
+        label = "#%s %s" % (t["id"], t["subject"])
+        target = _task_target(t)
+        due = e(t["due_at"].strftime("%Y-%m-%d %H:%M"))
+        task_items.append(f"<li>{due}{' <b>overdue</b>' if t['overdue'] else ''} "
+                          f"{a(target[0], target[1], label) if target else e(label)}</li>")
+    tasks = "".join(task_items)
+    findings = "".join(
+        f"<li>{e(f.kind)}: {a(f.entity, f.id, '%s #%s %s' % (f.entity, f.id, f.name))} — {e(f.detail)}</li>"
+        for f in s.findings)
+    return f"""<!doctype html>
+<html><head><meta charset="utf-8"><title>{e(subject(s))}</title></head>
+<body style="font-family:sans-serif">
+<h2>Daily summary for {e(s.name)} ({e(s.username)}), {e(s.day.strftime('%A %d %B %Y'))}</h2>
+<h3>Open deals: {s.open_count}, worth {e(s.open_text)}</h3>
+<table class="chart" style="border-collapse:collapse">{bars}</table>
+<h3>Closing this week ({len(s.closing)})</h3>
+{deals(s.closing)}
+<h3>Tasks due today or overdue ({len(s.tasks)})</h3>
+{f'<ul>{tasks}</ul>' if tasks else '<p>none</p>'}
+<h3>Stalled deals, untouched {s.stall_days}+ days ({len(s.stalled)})</h3>
+{deals(s.stalled)}
+<h3>Data to fix ({len(s.findings)})</h3>
+{f'<ul>{findings}</ul>' if findings else '<p>none</p>'}
+</body></html>
+"""

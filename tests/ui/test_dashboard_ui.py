@@ -1,0 +1,102 @@
+"""The Dashboard: first screen, figures against quota, lists that open their records."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import update
+from textual.widgets import OptionList, Static
+from ui_helpers import USER, make, settle
+
+from crm_tui.screens.dashboard import DashboardScreen
+from crm_tui.screens.lead_detail import LeadDetailScreen
+from crm_tui.screens.opportunity_detail import OpportunityDetailScreen
+from crm_tui.services import forecast, records, users
+from crm_tui.services.registry import ENTITIES
+from crm_tui.store.db import session_scope
+from crm_tui.store.models import Opportunity
+
+SIZE = (160, 50)
+
+
+def seed(engine) -> dict:
+    today = dt.date.today()
+    week0 = today - dt.timedelta(days=today.weekday())
+    ids = {}
+    with session_scope(engine) as s:
+        users.create_user(session=s, data={"username": USER})
+        users.create_user(session=s, data={"username": "bob"})
+        forecast.set_quota(session=s, username=USER, month=today, amount="10000")
+        opp = ENTITIES["opportunity"]
+        ids["closing"] = records.create_record(opp, session=s, actor=USER, data={
+            "name": "Closing soon", "amount": "4000.00", "stage": "Negotiation",
+            "expected_close": (week0 + dt.timedelta(days=6)).isoformat()})["id"]
+        ids["stalled"] = records.create_record(opp, session=s, actor=USER, data={
+            "name": "Gone quiet", "amount": "1000.00", "stage": "Lead",
+            "expected_close": (today + dt.timedelta(days=200)).isoformat()})["id"]
+        records.create_record(opp, session=s, actor=USER, data={
+            "name": "Bob's deal", "amount": "99.00", "stage": "Lead", "owner": "bob",
+            "expected_close": (week0 + dt.timedelta(days=6)).isoformat()})
+        ids["lead"] = records.create_record(ENTITIES["lead"], session=s, actor=USER, data={
+            "first_name": "Nina", "last_name": "Neu", "company": "Fresh Co"})["id"]
+        records.create_record(ENTITIES["activity"], session=s, actor=USER, data={
+            "subject": "Call Nina back", "type": "task", "lead": ids["lead"],
+            "due": dt.datetime.now().strftime("%Y-%m-%d 00:01")})
+    with engine.begin() as conn:
+        conn.execute(update(Opportunity.__table__).where(Opportunity.__table__.c.id == ids["stalled"])
+                     .values(stage_changed_at=dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc)))
+    return ids
+
+
+def options(screen, key) -> list[str]:
+    widget = screen.query_one(f"#dash-{key}", OptionList)
+    return [str(widget.get_option_at_index(i).prompt) for i in range(widget.option_count)]
+
+
+async def test_dashboard_is_the_first_screen_and_shows_my_figures(engine):
+    ids = seed(engine)
+    with session_scope(engine) as s:
+        month = forecast.forecast(session=s, start=forecast.month_start(dt.date.today()),
+                                  end=forecast.month_end(dt.date.today()), by=(), owners=[USER]).totals["USD"]
+    async with make(engine, mode=None).run_test(size=SIZE) as pilot:
+        assert isinstance(pilot.app.screen, DashboardScreen)
+        await settle(pilot)
+        screen = pilot.app.screen
+        card = str(screen.query_one("#dash-month", Static).render())
+        assert "Quota" in card and "10,000.00 USD" in card
+        from crm_tui import money
+        assert money.format_money(month.open_minor, "USD") in card
+        assert money.format_money(month.weighted_minor, "USD") in card
+        closing = options(screen, "closing")
+        assert len(closing) == 1 and "Closing soon" in closing[0] and "4,000.00 USD" in closing[0]
+        assert not any("Bob's deal" in o for o in closing)
+        assert [o for o in options(screen, "stalled") if "Gone quiet" in o]
+        assert "Nina Neu (Fresh Co)" in options(screen, "leads")[0]
+        assert "Call Nina back" in options(screen, "tasks")[0]
+        # each item opens its record
+        widget = screen.query_one("#dash-closing", OptionList)
+        widget.focus()
+        widget.highlighted = 0
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, OpportunityDetailScreen)
+        assert pilot.app.screen.opportunity_id == ids["closing"]
+        await pilot.press("escape")
+        await settle(pilot)
+        widget = pilot.app.screen.query_one("#dash-leads", OptionList)
+        widget.focus()
+        widget.highlighted = 0
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, LeadDetailScreen)
+
+
+async def test_dashboard_for_a_user_with_nothing_yet(engine):
+    async with make(engine, mode=None).run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = pilot.app.screen
+        assert "no quota set" in str(screen.query_one("#dash-quarter", Static).render())
+        assert options(screen, "closing") == ["nothing here"]
+        await pilot.press("f8")
+        await pilot.press("f10")
+        assert isinstance(pilot.app.screen, DashboardScreen)
