@@ -200,7 +200,8 @@ async def test_proposals_area_filters_and_creates_due_followups(engine, deal):
         await wait_until(pilot, lambda: [r["status"] for r in screen.rows] == ["draft"], what="status filter")
         screen.query_one("#proposals-table").focus()
         await pilot.press("enter")
-        await settle(pilot)
-        assert isinstance(app.screen, ProposalEditorScreen) and app.screen.view.status == "draft"
+        await wait_until(pilot, lambda: isinstance(app.screen, ProposalEditorScreen)
+                         and getattr(app.screen, "view", None) is not None, what="the editor with its proposal")
+        assert app.screen.view.status == "draft"
         with session_scope(engine) as s:
             assert s.execute(select(func.count()).select_from(Activity).where(Activity.type == "task")).scalar() == 1
