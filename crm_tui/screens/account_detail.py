@@ -17,7 +17,7 @@ from textual.worker import get_current_worker
 
 from crm_tui.errors import CRMError, NotFound
 from crm_tui.screens.base import CRMScreenMixin
-from crm_tui.store.db import session_scope
+from crm_tui.database import session_scope
 from crm_tui.widgets.cells import date_text, datetime_text, money_text, plain, right, status_text
 
 RELATED_LIMIT = 50

@@ -19,7 +19,7 @@ from textual.widgets import Button, Footer, Input, Label, Select, Static, TextAr
 from crm_tui.errors import Conflict, CRMError, NotFound, ValidationError
 from crm_tui.screens.base import CRMScreenMixin
 from crm_tui.services import fields
-from crm_tui.store.db import session_scope
+from crm_tui.database import session_scope
 
 SPECS = fields.ACCOUNT_FIELDS
 

@@ -23,7 +23,7 @@ from textual.worker import get_current_worker
 
 from crm_tui.errors import CRMError
 from crm_tui.screens.base import CRMScreenMixin
-from crm_tui.store.db import session_scope
+from crm_tui.database import session_scope
 from crm_tui.widgets import FilterBar, PagedTable
 from crm_tui.widgets.cells import date_text, money_text, plain, status_text
 
@@ -161,7 +161,7 @@ class AccountsScreen(CRMScreenMixin, Screen):
             table.add_column(self._header(col), width=col.width, key=col.key)
         yield table
         yield Static("", id="accounts-empty", classes="empty-state")
-        yield Static("Loading accounts…", id="accounts-status", classes="status-line")
+        yield Static(self.crm.busy_text("Loading accounts…"), id="accounts-status", classes="status-line")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -327,7 +327,7 @@ class AccountsScreen(CRMScreenMixin, Screen):
         if shown:
             parts.insert(0, f"row {self.table.cursor_row + 1:,}")
         if loading:
-            parts.append("loading…")
+            parts.append(self.crm.busy_text())
         self.query_one("#accounts-status", Static).update("  ·  ".join(parts))
         empty = total == 0 and not loading
         self.set_class(empty, "-empty")

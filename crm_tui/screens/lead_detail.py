@@ -32,12 +32,13 @@ SETTABLE = tuple(s for s in LEAD_STATUSES if s != "converted")
 def set_status(node: Widget, lead_id: int, status: str, after: Callable[[], None] | None = None) -> None:
     """Change a lead's status in a thread worker; notify; call ``after`` on success."""
     app = node.app
-    engine, user = app.engine, app.user
+    user = app.user
 
     def run() -> None:
+        engine = app.engine  # in the worker thread: waits until the database is open
         from crm_tui.errors import CRMError
         from crm_tui.services.leads import set_status as service_set_status
-        from crm_tui.store.db import session_scope
+        from crm_tui.database import session_scope
 
         try:
             with session_scope(engine) as s:
@@ -137,13 +138,14 @@ class LeadFormScreen(ModalScreen[int | None]):
         if not data:
             self.dismiss(self.lead_id)
             return
-        self._save(self.app.engine, self.app.user, data, self.row.get("version"))
+        self._save(self.app.user, data, self.row.get("version"))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="lead-form")
-    def _save(self, engine: Any, user: str, data: dict, version: int | None) -> None:
+    def _save(self, user: str, data: dict, version: int | None) -> None:
+        engine = self.app.engine  # in the worker thread: waits until the database is open
         from crm_tui.errors import CRMError
         from crm_tui.services import leads, records
-        from crm_tui.store.db import session_scope
+        from crm_tui.database import session_scope
 
         try:
             with session_scope(engine) as s:
@@ -211,13 +213,14 @@ class ConvertScreen(ModalScreen[Any]):
                 yield Button("Cancel", id="convert-cancel")
 
     def on_mount(self) -> None:
-        self._plan(self.app.engine)
+        self._plan()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="plan")
-    def _plan(self, engine: Any) -> None:
+    def _plan(self) -> None:
+        engine = self.app.engine  # in the worker thread: waits until the database is open
         from crm_tui.errors import CRMError
         from crm_tui.services.leads import plan_conversion
-        from crm_tui.store.db import session_scope
+        from crm_tui.database import session_scope
 
         try:
             with session_scope(engine) as s:
@@ -253,13 +256,14 @@ class ConvertScreen(ModalScreen[Any]):
         values = {name: self.query_one(f"#convert-{name}", Input).value.strip()
                   for name in ("name", "amount", "close_date", "stage", "account")}
         self.query_one("#convert-go", Button).disabled = True
-        self._convert(self.app.engine, self.app.user, values)
+        self._convert(self.app.user, values)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="convert")
-    def _convert(self, engine: Any, user: str, values: dict) -> None:
+    def _convert(self, user: str, values: dict) -> None:
+        engine = self.app.engine  # in the worker thread: waits until the database is open
         from crm_tui.errors import CRMError
         from crm_tui.services.leads import convert_lead
-        from crm_tui.store.db import session_scope
+        from crm_tui.database import session_scope
 
         try:
             with session_scope(engine) as s:
@@ -339,13 +343,14 @@ class LeadDetailScreen(WorkerErrors, LogActivityKeys, Screen):
         self.action_reload()
 
     def action_reload(self) -> None:
-        self._load(self.app.engine)
+        self._load()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="lead")
-    def _load(self, engine: Any) -> None:
+    def _load(self) -> None:
+        engine = self.app.engine  # in the worker thread: waits until the database is open
         from crm_tui.errors import CRMError
         from crm_tui.services.leads import get_lead
-        from crm_tui.store.db import session_scope
+        from crm_tui.database import session_scope
 
         try:
             with session_scope(engine) as s:

@@ -20,8 +20,11 @@ from textual.widgets import Button, DataTable, Footer, Input, Label, Select, Sta
 
 from crm_tui.errors import Conflict, CRMError
 from crm_tui.screens.base import CRMScreenMixin
-from crm_tui.services import fields, pipeline
-from crm_tui.store.db import session_scope
+from crm_tui.database import session_scope
+from crm_tui.lazy import LazyModule
+from crm_tui.services import fields
+
+pipeline = LazyModule("crm_tui.services.pipeline")
 
 # form field -> the record column its current value comes from
 FORM_FIELDS = (

@@ -22,9 +22,12 @@ from textual.widgets.option_list import Option
 
 from crm_tui.errors import Conflict, CRMError
 from crm_tui.screens.base import CRMScreenMixin
-from crm_tui.services import pipeline
-from crm_tui.store.db import session_scope
+from crm_tui.database import session_scope
+from crm_tui.lazy import LazyModule
+from crm_tui.services.pipeline_filter import DEFAULT_LOST_REASONS, FILTER_HELP, BoardFilter
 from crm_tui.widgets.kanban import KanbanBoard, KanbanColumn, short_money
+
+pipeline = LazyModule("crm_tui.services.pipeline")  # imported in the first worker, not before the paint
 
 FIRST_PAGE = 8
 MORE_PAGE = 30
@@ -118,9 +121,9 @@ class PipelineScreen(CRMScreenMixin, Screen):
         self._engine = engine
         self._user = user
         self.columns: list = []
-        self.flt = pipeline.BoardFilter()
+        self.flt = BoardFilter()
         self.filter_text = ""
-        self.reasons = pipeline.DEFAULT_LOST_REASONS
+        self.reasons = DEFAULT_LOST_REASONS
         self.sort = LIST_SORTS[0]
         self.list_loaded = 0
         self.list_total = 0
@@ -139,8 +142,8 @@ class PipelineScreen(CRMScreenMixin, Screen):
         return self._user or self.app.user
 
     def compose(self) -> ComposeResult:
-        yield Input(placeholder=f"filter: {pipeline.FILTER_HELP}", id="pipeline-filter")
-        yield Static("Loading the pipeline…", id="pipeline-status")
+        yield Input(placeholder=f"filter: {FILTER_HELP}", id="pipeline-filter")
+        yield Static(self.app.busy_text("Loading the pipeline…"), id="pipeline-status")
         with ContentSwitcher(initial="pipeline-board", id="pipeline-views"):
             yield KanbanBoard(id="pipeline-board")
             yield DataTable(id="pipeline-list", cursor_type="row", zebra_stripes=True)
@@ -466,7 +469,7 @@ class PipelineScreen(CRMScreenMixin, Screen):
             if changed:
                 self.load_board(self.filter_text)
 
-        self.app.push_screen(OpportunityDetailScreen(opp_id, engine=self.engine, user=self.user), closed)
+        self.app.push_screen(OpportunityDetailScreen(opp_id, engine=self._engine, user=self._user), closed)
 
     def action_reload(self) -> None:
         self.load_board(self.filter_text)

@@ -83,14 +83,15 @@ class RecordDetailScreen(WorkerErrors, LogActivityKeys, Screen):
         self.action_reload()
 
     def action_reload(self) -> None:
-        self._load(self.app.engine)
+        self._load()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="detail")
-    def _load(self, engine: Any) -> None:
+    def _load(self) -> None:
+        engine = self.app.engine  # in the worker thread: waits until the database is open
         from crm_tui.errors import CRMError
         from crm_tui.services import contacts, opportunities, records
         from crm_tui.services.registry import ENTITIES
-        from crm_tui.store.db import session_scope
+        from crm_tui.database import session_scope
 
         extras: dict = {}
         try:

@@ -111,8 +111,8 @@ class RecordListScreen(WorkerErrors, Screen):
         self.generation += 1
         self.loaded = 0
         self.loading = True
-        self.query_one("#list-status", Label).update("loading…")
-        self._fetch(self.app.engine, self.app.user, self.generation, 0, self.query_state, True)
+        self.query_one("#list-status", Label).update(self.app.busy_text())
+        self._fetch(self.app.user, self.generation, 0, self.query_state, True)
 
     def action_reload(self) -> None:
         self.reload()
@@ -122,11 +122,12 @@ class RecordListScreen(WorkerErrors, Screen):
                 if v not in (None, "")}
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="list")
-    def _fetch(self, engine: Any, user: str, generation: int, offset: int, q: Query, with_count: bool) -> None:
+    def _fetch(self, user: str, generation: int, offset: int, q: Query, with_count: bool) -> None:
+        engine = self.app.engine  # in the worker thread: waits until the database is open
         from crm_tui.errors import CRMError
         from crm_tui.services import records
         from crm_tui.services.registry import ENTITIES
-        from crm_tui.store.db import session_scope
+        from crm_tui.database import session_scope
 
         entity = ENTITIES[self.ENTITY]
         filters = self.resolved_filters(user)
@@ -178,7 +179,7 @@ class RecordListScreen(WorkerErrors, Screen):
         table = event.data_table
         if not self.loading and self.loaded < self.total and event.cursor_row >= table.row_count - 20:
             self.loading = True
-            self._fetch(self.app.engine, self.app.user, self.generation, self.loaded, self.query_state, False)
+            self._fetch(self.app.user, self.generation, self.loaded, self.query_state, False)
 
     # ------------------------------------------------------------ searching and sorting
 

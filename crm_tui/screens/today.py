@@ -49,14 +49,15 @@ class TodayScreen(WorkerErrors, Screen):
         self.action_reload()
 
     def action_reload(self) -> None:
-        self._load(self.app.engine, self.app.user)
+        self._load(self.app.user)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="today")
-    def _load(self, engine: Any, user: str) -> None:
+    def _load(self, user: str) -> None:
+        engine = self.app.engine  # in the worker thread: waits until the database is open
         from crm_tui.errors import CRMError
         from crm_tui.services.activities import due_tasks
         from crm_tui.services.leads import due_follow_ups
-        from crm_tui.store.db import session_scope
+        from crm_tui.database import session_scope
 
         try:
             with session_scope(engine) as s:
@@ -114,13 +115,14 @@ class TodayScreen(WorkerErrors, Screen):
             return
         option = tasks.get_option_at_index(tasks.highlighted)
         if option.id and option.id.startswith("task-"):
-            self._complete(self.app.engine, self.app.user, int(option.id[5:]))
+            self._complete(self.app.user, int(option.id[5:]))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="today-done")
-    def _complete(self, engine: Any, user: str, activity_id: int) -> None:
+    def _complete(self, user: str, activity_id: int) -> None:
+        engine = self.app.engine  # in the worker thread: waits until the database is open
         from crm_tui.errors import CRMError
         from crm_tui.services.activities import complete_activity
-        from crm_tui.store.db import session_scope
+        from crm_tui.database import session_scope
 
         try:
             with session_scope(engine) as s:
@@ -129,7 +131,7 @@ class TodayScreen(WorkerErrors, Screen):
             self.post_message(self.Failed(str(exc)))
             return
         self.app.call_from_thread(self.notify, f"task {activity_id} done")
-        self._load(engine, user)
+        self._load(user)
 
     @on(OptionList.OptionSelected, "#today-leads")
     def _open_lead(self, event: OptionList.OptionSelected) -> None:
