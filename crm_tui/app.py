@@ -5,16 +5,15 @@
 
 from __future__ import annotations
 
+import importlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from functools import partial
 from typing import Any, ClassVar
 
 from textual import on, work
 from textual.app import App
 from textual.binding import Binding
-from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.dom import DOMNode
 from textual.markup import escape
 from textual.message import Message
@@ -22,10 +21,6 @@ from textual.screen import Screen
 
 from crm_tui import locations
 from crm_tui.database import DatabaseHandle
-from crm_tui.screens.accounts import AccountsScreen
-from crm_tui.screens.contacts import ContactsScreen
-from crm_tui.screens.leads import LeadsScreen
-from crm_tui.screens.pipeline import PipelineScreen
 
 
 @dataclass(frozen=True)
@@ -63,28 +58,20 @@ def binding_commands(node: DOMNode, group: str, names: dict[str, str]) -> Iterat
                              binding.action, node)
 
 
-class CRMCommands(Provider):
-    """Every action of the current screen and of the app, named "group: verb"."""
+def area(module: str, name: str) -> Callable[[], Screen]:
+    """A mode's screen, imported when the mode is first opened (the first paint imports one area)."""
 
-    def commands(self) -> list[PaletteCommand]:
-        app = self.app
-        assert isinstance(app, CRMApp)
-        return app.palette_commands(self.screen)
+    def build() -> Screen:
+        return getattr(importlib.import_module(f"crm_tui.screens.{module}"), name)()
 
-    async def discover(self) -> Hits:
-        for command in self.commands():
-            yield DiscoveryHit(command.name, self._runner(command), help=command.help)
+    build.__qualname__ = build.__name__ = name
+    return build
 
-    async def search(self, query: str) -> Hits:
-        matcher = self.matcher(query)
-        for command in self.commands():
-            score = matcher.match(command.name)
-            if score > 0:
-                yield Hit(score, matcher.highlight(command.name), self._runner(command), text=command.name,
-                          help=command.help)
 
-    def _runner(self, command: PaletteCommand):
-        return partial(self.app.run_action, command.action, command.target)
+def _palette_provider() -> type:
+    from crm_tui.palette import CRMCommands
+
+    return CRMCommands
 
 
 class CRMApp(App[None]):
@@ -93,14 +80,14 @@ class CRMApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "crm-tui"
     MODES: ClassVar[dict[str, Any]] = {
-        "accounts": AccountsScreen,
-        "leads": LeadsScreen,
-        "pipeline": PipelineScreen,
-        "contacts": ContactsScreen,
+        "accounts": area("accounts", "AccountsScreen"),
+        "leads": area("leads", "LeadsScreen"),
+        "pipeline": area("pipeline", "PipelineScreen"),
+        "contacts": area("contacts", "ContactsScreen"),
         # Proposals and Forecast join here once they work.
     }
     DEFAULT_MODE = "accounts"
-    COMMANDS = {CRMCommands}
+    COMMANDS = {_palette_provider}
 
     PALETTE_GROUP = "App"
     PALETTE_NAMES = {
@@ -197,7 +184,7 @@ class CRMApp(App[None]):
         return self.db.label
 
     def get_default_screen(self) -> Screen:  # pragma: no cover - modes replace it
-        return AccountsScreen()
+        return self.MODES[self.DEFAULT_MODE]()
 
     def action_today(self) -> None:
         from crm_tui.screens.today import TodayScreen
