@@ -17,7 +17,7 @@ from textual.widget import Widget
 from textual.widgets import Button, Footer, Header, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from crm_tui.screens.record_detail import fields_table
+from crm_tui.screens.contact_detail import fields_table
 from crm_tui.screens.record_list import WorkerErrors
 from crm_tui.services.fields import LEAD_FIELDS, LEAD_STATUSES
 from crm_tui.widgets.log_activity import LogActivityKeys
@@ -416,19 +416,19 @@ class LeadDetailScreen(WorkerErrors, LogActivityKeys, Screen):
 
     @on(OptionList.OptionSelected, "#lead-converted")
     def _open_converted(self, event: OptionList.OptionSelected) -> None:
-        from crm_tui.screens.record_detail import RecordDetailScreen
+        from crm_tui.screens.base import open_record
 
         entity, _, rid = (event.option.id or "").partition("-")
-        self.app.push_screen(RecordDetailScreen(entity, int(rid)))
+        open_record(self.app, entity, int(rid), lambda _=None: self.refresh_all())
 
     def action_open_converted(self, entity: str) -> None:
-        from crm_tui.screens.record_detail import RecordDetailScreen
+        from crm_tui.screens.base import open_record
 
         record_id = self.row.get(f"converted_{entity}_id")
         if not record_id:
             self.notify(f"lead {self.lead_id} has not been converted", severity="warning")
             return
-        self.app.push_screen(RecordDetailScreen(entity, record_id))
+        open_record(self.app, entity, record_id, lambda _=None: self.refresh_all())
 
     def activity_links(self) -> dict[str, int]:
         return {"lead": self.lead_id}

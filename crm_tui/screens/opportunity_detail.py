@@ -212,7 +212,10 @@ class OpportunityDetailScreen(CRMScreenMixin, Screen[bool]):
             self.original[name] = value
             widget = self.query_one(f"#field-{name}")
             if isinstance(widget, Select):
-                widget.value = value if value else Select.BLANK
+                if value:
+                    widget.value = value
+                else:
+                    widget.clear()
             else:
                 widget.value = value
         hist = self.query_one("#opp-history", DataTable)
@@ -235,7 +238,7 @@ class OpportunityDetailScreen(CRMScreenMixin, Screen[bool]):
         for name, _ in FORM_FIELDS:
             widget = self.query_one(f"#field-{name}")
             if isinstance(widget, Select):
-                values[name] = "" if widget.value is Select.BLANK else str(widget.value)
+                values[name] = "" if widget.is_blank() else str(widget.value)
             else:
                 values[name] = widget.value.strip()
         return values

@@ -150,10 +150,10 @@ class TodayScreen(WorkerErrors, Screen):
 
             self.app.push_screen(LeadDetailScreen(task["lead_id"]), lambda _=None: self.action_reload())
             return
-        from crm_tui.screens.record_detail import RecordDetailScreen
+        from crm_tui.screens.base import open_record
 
         for entity, column in (("opportunity", "opportunity_id"), ("contact", "contact_id"),
                                ("account", "account_id")):
             if task.get(column):
-                self.app.push_screen(RecordDetailScreen(entity, task[column]), lambda _=None: self.action_reload())
+                open_record(self.app, entity, task[column], lambda _=None: self.action_reload())
                 return

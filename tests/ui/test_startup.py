@@ -22,7 +22,7 @@ def test_the_app_and_its_screens_load_without_the_database_stack():
     code = (
         "import sys\n"
         "from crm_tui.app import make_app\n"
-        "import crm_tui.screens.account_detail, crm_tui.screens.account_form\n"
+        "import crm_tui.screens.account_detail, crm_tui.screens.account_form, crm_tui.screens.contact_form\n"
         "import crm_tui.screens.lead_detail, crm_tui.screens.opportunity_detail, crm_tui.screens.today\n"
         "app = make_app('sqlite:////tmp/never-opened.db', user='x')\n"
         "bad = sorted(k for k in sys.modules if k.split('.')[0] in ('sqlalchemy', 'sqlmodel', 'alembic'))\n"
