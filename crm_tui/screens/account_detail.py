@@ -111,23 +111,23 @@ class AccountDetailScreen(CRMScreenMixin, LogActivityKeys, Screen):
             with Vertical(id="detail-related"):
                 yield Static("Contacts", id="contacts-title", classes="section-title")
                 contacts = ContactsTable(id="detail-contacts", cursor_type="row", zebra_stripes=True)
-                contacts.add_column("Name (reports to ↑)", width=26, key="name")
-                contacts.add_column("Title", width=20, key="title")
+                contacts.add_column("Name (reports to ↑)", width=24, key="name")
+                contacts.add_column("Title", width=18, key="title")
                 contacts.add_column("Buying role", width=14, key="role")
-                contacts.add_column("Email", width=26, key="email")
+                contacts.add_column("Email", width=24, key="email")
                 contacts.add_column("Phone", width=15, key="phone")
                 yield contacts
                 yield Static("Open opportunities", id="opps-title", classes="section-title")
                 opps = DataTable(id="detail-opportunities", cursor_type="row", zebra_stripes=True)
                 opps.add_column("Name", width=30, key="name")
-                opps.add_column("Stage", width=12, key="stage")
+                opps.add_column("Stage", width=11, key="stage")
                 opps.add_column(Text("Amount", justify="right"), width=16, key="amount")
                 opps.add_column(Text("Prob.", justify="right"), width=5, key="probability")
                 opps.add_column("Close", width=10, key="close")
                 opps.add_column("Owner", width=8, key="owner")
                 yield opps
                 yield Timeline("account", self.account_id, id="detail-timeline")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.sub_title = f"#{self.account_id}"

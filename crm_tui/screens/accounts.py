@@ -162,7 +162,7 @@ class AccountsScreen(CRMScreenMixin, Screen):
         yield table
         yield Static("", id="accounts-empty", classes="empty-state")
         yield Static(self.crm.busy_text("Loading accounts…"), id="accounts-status", classes="status-line")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.sub_title = f"{self.user} · {self.crm.database_label}"

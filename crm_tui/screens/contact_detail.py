@@ -35,6 +35,7 @@ def fields_table(row: dict, hidden: set[str] = HIDDEN) -> Table:
 
 
 class ContactDetailScreen(CRMScreenMixin, LogActivityKeys, Screen):
+    TITLE = "Contact"
     PALETTE_GROUP = "Contact"
     PALETTE_NAMES: ClassVar[dict[str, str]] = {
         **LogActivityKeys.LOG_PALETTE_NAMES, "back": "back", "edit": "edit contact",
@@ -69,7 +70,7 @@ class ContactDetailScreen(CRMScreenMixin, LogActivityKeys, Screen):
             with VerticalScroll(classes="detail-fields"):
                 yield Static("loading…", id="detail-fields")
             yield Timeline("contact", self.contact_id, id="detail-timeline")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.action_reload()

@@ -10,6 +10,8 @@ from crm_tui.screens.record_list import RecordListScreen
 
 
 class ContactsScreen(RecordListScreen):
+    TITLE = "Contacts"
+    DEFAULT_ORDER = "sorted by last name"
     ENTITY = "contact"
     PLURAL = "contacts"
     COLUMNS = ("id", "name", "account", "title", "buying_role", "email", "phone", "owner")

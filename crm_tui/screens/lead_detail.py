@@ -289,6 +289,7 @@ class ConvertScreen(ModalScreen[Any]):
 
 
 class LeadDetailScreen(WorkerErrors, LogActivityKeys, Screen):
+    TITLE = "Lead"
     PALETTE_GROUP = "Lead"
     PALETTE_NAMES: ClassVar[dict[str, str]] = {
         **LogActivityKeys.LOG_PALETTE_NAMES, "convert": "convert to opportunity", "edit": "edit",
@@ -337,7 +338,7 @@ class LeadDetailScreen(WorkerErrors, LogActivityKeys, Screen):
                 yield Label("Converted into", classes="section-title", id="lead-converted-title")
                 yield OptionList(id="lead-converted", classes="related-list")
             yield Timeline("lead", self.lead_id, id="lead-timeline")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.action_reload()

@@ -27,6 +27,8 @@ STATUS_STYLE = {"new": "bold cyan", "contacted": "cyan", "nurture": "yellow", "q
 
 
 class LeadsScreen(RecordListScreen):
+    TITLE = "Leads"
+    DEFAULT_ORDER = "newest first"
     ENTITY = "lead"
     PLURAL = "leads"
     COLUMNS = ("id", "name", "company", "status", "source", "score", "next_follow_up", "owner", "created_at")
@@ -38,7 +40,7 @@ class LeadsScreen(RecordListScreen):
     }
 
     BINDINGS = [
-        Binding("a", "new_lead", "New", tooltip="Add a lead"),
+        Binding("n", "new_lead", "New", tooltip="Add a lead"),
         Binding("s", "status", "Status", tooltip="Change the status of the lead under the cursor"),
         Binding("q", "qualify", "Qualify", show=False, tooltip="Mark the lead under the cursor qualified"),
         Binding("1", "quick('all')", "All", show=False, tooltip="Every lead"),

@@ -16,7 +16,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Button, DataTable, Footer, Input, Label, Select, Static
+from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Select, Static
 
 from crm_tui.errors import Conflict, CRMError
 from crm_tui.screens.base import CRMScreenMixin
@@ -113,6 +113,7 @@ class RoleDialog(ModalScreen[dict | None]):
 
 
 class OpportunityDetailScreen(CRMScreenMixin, Screen[bool]):
+    TITLE = "Opportunity"
     PALETTE_GROUP = "Opportunity"
     BINDINGS = [
         Binding("escape", "back", "Back", id="opportunity.back"),
@@ -153,6 +154,7 @@ class OpportunityDetailScreen(CRMScreenMixin, Screen[bool]):
         return self._user or self.app.user
 
     def compose(self) -> ComposeResult:
+        yield Header()
         yield Static(f"Opportunity {self.opportunity_id}", id="opp-title")
         with Horizontal(id="opp-body"):
             with VerticalScroll(id="opp-form"):
@@ -174,7 +176,7 @@ class OpportunityDetailScreen(CRMScreenMixin, Screen[bool]):
                 yield DataTable(id="opp-roles", cursor_type="row")
                 yield Label("Timeline (ctrl+l log · ctrl+f follow-up)", classes="section")
                 yield DataTable(id="opp-timeline", cursor_type="row")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         h = self.query_one("#opp-history", DataTable)

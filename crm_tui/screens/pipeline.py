@@ -17,7 +17,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
-from textual.widgets import ContentSwitcher, DataTable, Footer, Input, Label, OptionList, Static
+from textual.widgets import ContentSwitcher, DataTable, Footer, Header, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from crm_tui.errors import Conflict, CRMError
@@ -61,6 +61,7 @@ class LostReasonScreen(ModalScreen[str | None]):
 class PipelineScreen(CRMScreenMixin, Screen):
     """Pipeline mode: the board (default) or the list, with one filter bar."""
 
+    TITLE = "Pipeline"
     PALETTE_GROUP = "Pipeline"
     PALETTE_NAMES = {"toggle_view": "switch between board and list", "focus_filter": "filter the deals",
                      "open_deal": "open the deal", "cycle_sort": "sort the list", "reload": "reload"}
@@ -142,14 +143,16 @@ class PipelineScreen(CRMScreenMixin, Screen):
         return self._user or self.app.user
 
     def compose(self) -> ComposeResult:
+        yield Header()
         yield Input(placeholder=f"filter: {FILTER_HELP}", id="pipeline-filter")
         yield Static(self.app.busy_text("Loading the pipeline…"), id="pipeline-status")
         with ContentSwitcher(initial="pipeline-board", id="pipeline-views"):
             yield KanbanBoard(id="pipeline-board")
             yield DataTable(id="pipeline-list", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
+        self.sub_title = f"{self.user} · {self.app.database_label}"
         self.filter_text = getattr(self.app, "pipeline_filter_text", "") or ""
         self.query_one("#pipeline-filter", Input).value = self.filter_text
         table = self.query_one("#pipeline-list", DataTable)

@@ -114,7 +114,7 @@ class RecordFormScreen(CRMScreenMixin, ModalScreen[dict | None]):
                 yield Button("Save", variant="primary", id="form-save")
                 yield Button("Cancel", id="form-cancel")
                 yield Static("tab / shift+tab move between fields", id="form-hint")
-        yield Footer()
+        yield Footer(compact=True)
 
     def field_label(self, name: str) -> str:
         spec = self.SPECS[name]

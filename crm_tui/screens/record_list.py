@@ -49,6 +49,7 @@ class RecordListScreen(WorkerErrors, Screen):
     ENTITY: ClassVar[str] = ""
     PLURAL: ClassVar[str] = ""
     COLUMNS: ClassVar[tuple[str, ...]] = ("id",)
+    DEFAULT_ORDER: ClassVar[str] = "default order"  # how the service sorts when no column is chosen
     PALETTE_GROUP: ClassVar[str] = ""
     PALETTE_NAMES: ClassVar[dict[str, str]] = {}
 
@@ -93,7 +94,7 @@ class RecordListScreen(WorkerErrors, Screen):
             yield from self.compose_filters()
         yield DataTable(id="list-table", cursor_type="row", zebra_stripes=True)
         yield Label("", id="list-status", classes="status-line")
-        yield Footer()
+        yield Footer(compact=True)
 
     def compose_filters(self) -> ComposeResult:
         yield from ()
@@ -101,8 +102,9 @@ class RecordListScreen(WorkerErrors, Screen):
     def on_mount(self) -> None:
         table = self.query_one("#list-table", DataTable)
         for name in self.COLUMNS:
-            table.add_column(name.replace("_", " "), key=name)
+            table.add_column(name.replace("_", " ").capitalize(), key=name)
         table.focus()
+        self.sub_title = f"{self.app.user} · {self.app.database_label}"
         self.reload()
 
     # ------------------------------------------------------------ loading
@@ -164,9 +166,17 @@ class RecordListScreen(WorkerErrors, Screen):
         return cell(value)
 
     def _status(self) -> None:
-        sort = self.query_state.sort or "default order"
-        self.query_one("#list-status", Label).update(
-            f"{self.total:,} {self.PLURAL} · showing {self.loaded:,} · sorted by {sort}")
+        q = self.query_state
+        if self.total == 0:
+            what = f"No {self.PLURAL} match “{q.search}”" if q.search else f"No {self.PLURAL}"
+            text = what + (" with these filters" if self.resolved_filters(self.app.user) else "") + "."
+        else:
+            sort = q.sort or ""
+            order = f"sorted by {sort.lstrip('-').replace('_', ' ')}, {'descending' if sort.startswith('-') else 'ascending'}" \
+                if sort else self.DEFAULT_ORDER
+            text = f"1–{self.loaded:,} of {self.total:,} {self.PLURAL}" + (f" matching “{q.search}”" if q.search else "")
+            text += f"  ·  {order}"
+        self.query_one("#list-status", Label).update(text)
 
     @on(Failed)
     def _failed(self, message: Failed) -> None:

@@ -19,6 +19,7 @@ from crm_tui.widgets.timeline import when_text
 
 
 class TodayScreen(WorkerErrors, Screen):
+    TITLE = "Today"
     PALETTE_GROUP = "Today"
     PALETTE_NAMES: ClassVar[dict[str, str]] = {"done": "mark task done", "reload": "reload"}
 
@@ -43,7 +44,7 @@ class TodayScreen(WorkerErrors, Screen):
         yield OptionList(id="today-tasks", classes="today-list")
         yield Label("", id="today-leads-title", classes="section-title")
         yield OptionList(id="today-leads", classes="today-list")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.action_reload()
