@@ -69,6 +69,7 @@ class DatabaseHandle:
         self.url = url if url is not None else engine.url.render_as_string(hide_password=False)
         self.error: str | None = None
         self.migrated = False
+        self.abandoned = False
         self._done = threading.Event()
         if engine is not None:
             self._done.set()
@@ -94,6 +95,7 @@ class DatabaseHandle:
         """Open and migrate (in a worker thread). Records the engine or the one-line error."""
         if self._done.is_set():
             return
+        engine = None
         try:
             problem = quick_check(self.url)
             if problem:
@@ -106,12 +108,22 @@ class DatabaseHandle:
             except BaseException:
                 engine.dispose()
                 raise
+            if self._done.is_set():  # abandoned meanwhile (the app quit): nobody will use it
+                engine.dispose()
+                return
             self._engine = engine
         except DatabaseUnavailable as exc:
             self.error = str(exc)
         except Exception as exc:  # a driver's own error: still one line for the user
             self.error = f"cannot open database {url_label(self.url)}: {type(exc).__name__}: {exc}"
         finally:
+            self._done.set()
+
+    def abandon(self, reason: str = "the app is closing") -> None:
+        """Release every thread waiting for the database (the app is exiting before it opened)."""
+        if not self._done.is_set():
+            self.abandoned = True
+            self.error = reason
             self._done.set()
 
     def wait(self, timeout: float | None = None) -> Any:

@@ -206,15 +206,16 @@ class AccountsScreen(CRMScreenMixin, Screen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="accounts-list")
     def _fetch_first(self, query: ListQuery, select_id: int | None, open_if_missing: bool) -> None:
-        # Imported here, in the worker thread: building the table models takes ~0.1 s,
-        # which the first paint should not wait for.
-        from crm_tui.services import records
-        from crm_tui.services.registry import ENTITIES
-
-        ACCOUNTS = ENTITIES["account"]
         worker = get_current_worker()
         try:
-            with session_scope(self.engine) as session:
+            # First wait for the database (opened after the first paint), then import the services
+            # (SQLAlchemy and the models): importing them meanwhile would slow the paint down.
+            engine = self.engine
+            from crm_tui.services import records
+            from crm_tui.services.registry import ENTITIES
+
+            ACCOUNTS = ENTITIES["account"]
+            with session_scope(engine) as session:
                 rows = records.list_records(ACCOUNTS, session=session, search=query.search or None,
                                             sort=query.sort_key, limit=PAGE_SIZE)
                 if worker.is_cancelled:

@@ -171,11 +171,12 @@ class PipelineScreen(CRMScreenMixin, Screen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="pipeline-board")
     def load_board(self, filter_text: str) -> None:
         try:
+            engine = self.engine  # waits for the database first: the services' imports would slow the paint
             flt = pipeline.parse_filter_text(filter_text, me=self.user)
             reasons = pipeline.lost_reasons()
             stall = pipeline.stalled_days()
             # Cards first (index lookups, milliseconds), then the totals (one pass over the deals).
-            with session_scope(self.engine) as s:
+            with session_scope(engine) as s:
                 columns = pipeline.board_columns(session=s)
                 pages = {c.stage_id: pipeline.column_page(session=s, stage_id=c.stage_id, flt=flt,
                                                           limit=FIRST_PAGE, stall=stall)

@@ -92,3 +92,38 @@ def test_crm_on_a_missing_folder(tmp_path):
 def test_crm_on_a_closed_postgres_port(tmp_path):
     line = _one_line(_crm("--db", "postgresql+psycopg://crm:secret@127.0.0.1:1/crm", tmp_path=tmp_path))
     assert "127.0.0.1:1" in line and "secret" not in line
+
+
+def test_quitting_before_the_database_opens_releases_the_waiting_workers(tmp_path):
+    import threading
+
+    import pytest
+
+    from crm_tui.database import DatabaseHandle
+    from crm_tui.errors import DatabaseUnavailable
+
+    handle = DatabaseHandle(f"sqlite:///{tmp_path / 'later.db'}")
+    outcome: list[str] = []
+
+    def worker() -> None:
+        try:
+            handle.wait()
+        except DatabaseUnavailable as exc:
+            outcome.append(str(exc))
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    handle.abandon()
+    thread.join(timeout=5)
+    assert outcome == ["the app is closing"]
+    handle.open()  # the opener ran late: it opens nothing
+    assert not handle.ready
+    with pytest.raises(DatabaseUnavailable):
+        handle.wait(0)
+
+
+async def test_quitting_at_once_is_not_a_database_error(tmp_path):
+    app = make_app(f"sqlite:///{tmp_path / 'quick.db'}", user="tester")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("ctrl+q")
+    assert app.startup_error is None and app.return_code == 0
