@@ -244,7 +244,7 @@ class AccountDetailScreen(CRMScreenMixin, LogActivityKeys, Screen):
     # ------------------------------------------------------------ actions
 
     def action_back(self) -> None:
-        self.app.pop_screen()
+        self.dismiss(None)  # (not pop_screen: whoever opened it may refresh in its callback)
 
     def action_refresh(self) -> None:
         self.reload()

@@ -292,7 +292,8 @@ class LeadDetailScreen(WorkerErrors, LogActivityKeys, Screen):
     TITLE = "Lead"
     PALETTE_GROUP = "Lead"
     PALETTE_NAMES: ClassVar[dict[str, str]] = {
-        **LogActivityKeys.LOG_PALETTE_NAMES, "convert": "convert to opportunity", "edit": "edit",
+        **LogActivityKeys.LOG_PALETTE_NAMES, "back": "back to the list", "convert": "convert to opportunity",
+        "edit": "edit",
         "status": "change status", "qualify": "qualify",
         "open_converted('opportunity')": "open its opportunity", "open_converted('account')": "open its account",
         "open_converted('contact')": "open its contact",
@@ -390,6 +391,9 @@ class LeadDetailScreen(WorkerErrors, LogActivityKeys, Screen):
         self.query_one(Timeline).reload()
 
     # ------------------------------------------------------------ actions
+
+    def action_back(self) -> None:
+        self.dismiss(None)  # (not pop_screen: the list that opened it refreshes in its callback)
 
     def action_edit(self) -> None:
         if self.row:
