@@ -5,27 +5,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import importlib
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from functools import partial
-from pathlib import Path
 from typing import Any, ClassVar
 
+from textual import on, work
+from textual._context import active_app
 from textual.app import App
 from textual.binding import Binding
-from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.dom import DOMNode
 from textual.markup import escape
+from textual.message import Message
 from textual.screen import Screen
 
 from crm_tui import locations
-from crm_tui.screens.accounts import AccountsScreen
-from crm_tui.screens.contacts import ContactsScreen
-from crm_tui.screens.dashboard import DashboardScreen
-from crm_tui.screens.forecast import ForecastScreen
-from crm_tui.screens.leads import LeadsScreen
-from crm_tui.screens.pipeline import PipelineScreen
-from crm_tui.screens.proposals import ProposalsScreen
+from crm_tui.database import DatabaseHandle
 
 
 @dataclass(frozen=True)
@@ -63,28 +59,26 @@ def binding_commands(node: DOMNode, group: str, names: dict[str, str]) -> Iterat
                              binding.action, node)
 
 
-class CRMCommands(Provider):
-    """Every action of the current screen and of the app, named "group: verb"."""
+def area(module: str, name: str) -> Callable[[], Screen]:
+    """A mode's screen, imported when the mode is first opened (the first paint imports one area)."""
 
-    def commands(self) -> list[PaletteCommand]:
-        app = self.app
-        assert isinstance(app, CRMApp)
-        return app.palette_commands(self.screen)
+    def build() -> Screen:
+        screen: Screen = getattr(importlib.import_module(f"crm_tui.screens.{module}"), name)()
+        if not screen.CSS and not screen.CSS_PATH:
+            # Our screens keep no CSS of their own (it is all in app.tcss, already parsed), but Textual
+            # re-parses every stylesheet source when a mode's screen is first shown unless the screen
+            # is marked up to date: ~15-40 ms of the first paint. (Private attribute, Textual 8.)
+            screen._css_update_count = active_app.get()._css_update_count
+        return screen
 
-    async def discover(self) -> Hits:
-        for command in self.commands():
-            yield DiscoveryHit(command.name, self._runner(command), help=command.help)
+    build.__qualname__ = build.__name__ = name
+    return build
 
-    async def search(self, query: str) -> Hits:
-        matcher = self.matcher(query)
-        for command in self.commands():
-            score = matcher.match(command.name)
-            if score > 0:
-                yield Hit(score, matcher.highlight(command.name), self._runner(command), text=command.name,
-                          help=command.help)
 
-    def _runner(self, command: PaletteCommand):
-        return partial(self.app.run_action, command.action, command.target)
+def _palette_provider() -> type:
+    from crm_tui.palette import CRMCommands
+
+    return CRMCommands
 
 
 class CRMApp(App[None]):
@@ -93,16 +87,16 @@ class CRMApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "crm-tui"
     MODES: ClassVar[dict[str, Any]] = {
-        "dashboard": DashboardScreen,
-        "accounts": AccountsScreen,
-        "leads": LeadsScreen,
-        "pipeline": PipelineScreen,
-        "contacts": ContactsScreen,
-        "proposals": ProposalsScreen,
-        "forecast": ForecastScreen,
+        "dashboard": area("dashboard", "DashboardScreen"),
+        "accounts": area("accounts", "AccountsScreen"),
+        "leads": area("leads", "LeadsScreen"),
+        "pipeline": area("pipeline", "PipelineScreen"),
+        "contacts": area("contacts", "ContactsScreen"),
+        "proposals": area("proposals", "ProposalsScreen"),
+        "forecast": area("forecast", "ForecastScreen"),
     }
     DEFAULT_MODE = "dashboard"
-    COMMANDS = {CRMCommands}
+    COMMANDS = {_palette_provider}
 
     PALETTE_GROUP = "App"
     PALETTE_NAMES = {
@@ -140,30 +134,86 @@ class CRMApp(App[None]):
                 tooltip="Show every key of the focused widget and screen"),
     ]
 
-    def __init__(self, *, engine: Any, user: str, keymap: dict[str, str] | None = None,
+    @dataclass
+    class DatabaseOpened(Message):
+        """The database is open (and migrated): workers waiting on ``app.engine`` go on."""
+
+        migrated: bool
+
+    @dataclass
+    class DatabaseFailed(Message):
+        """The database cannot be opened: the app exits with this one line (the CLI prints it)."""
+
+        error: str
+
+    def __init__(self, *, database: DatabaseHandle, user: str, keymap: dict[str, str] | None = None,
                  mode: str | None = None) -> None:
         if mode is not None:
             if mode not in self.MODES:
                 raise ValueError(f"no area {mode!r}; areas are: {', '.join(self.MODES)}")
             self.DEFAULT_MODE = mode  # the area to open first; the class default is the dashboard
         super().__init__()
-        self.engine = engine
+        self.db = database
         self.user = user
         self._keymap = keymap or {}
+        self._loop_thread = threading.get_ident()
+        # The one-line reason the app exited early (the database could not be opened), for the CLI.
+        self.startup_error: str | None = None
+
+    @property
+    def engine(self) -> Any:
+        """The SQLAlchemy engine. In a worker thread this waits until the database is open.
+
+        On the event loop it must not wait (the UI would freeze), so reading it
+        there before the database is open is a bug: read it inside the worker.
+        """
+        if not self.db.ready and not self.db.failed and threading.get_ident() == self._loop_thread:
+            raise RuntimeError("the database is still opening: read app.engine inside a thread worker")
+        return self.db.wait()
+
+    def on_unmount(self) -> None:
+        # Quitting before the database opened: let the workers waiting for it finish.
+        self.db.abandon()
 
     def on_mount(self) -> None:
         if self._keymap:
             self.set_keymap(self._keymap)
 
+    def on_ready(self) -> None:
+        # After the first paint: importing SQLAlchemy and opening the engine would otherwise delay it.
+        if not self.db.ready:
+            self._open_database()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="database")
+    def _open_database(self) -> None:
+        self.db.open()
+        if self.db.abandoned:
+            return
+        if self.db.error is not None:
+            self.post_message(self.DatabaseFailed(self.db.error))
+        else:
+            self.post_message(self.DatabaseOpened(self.db.migrated))
+
+    @on(DatabaseOpened)
+    def _database_opened(self, message: DatabaseOpened) -> None:
+        if message.migrated:
+            self.notify(f"{self.database_label} was upgraded to the newest schema.", title="Database")
+
+    @on(DatabaseFailed)
+    def _database_failed(self, message: DatabaseFailed) -> None:
+        self.startup_error = message.error
+        self.exit(return_code=1)
+
+    def busy_text(self, loading: str = "loading…") -> str:
+        """What a status line says while it waits: the database opening, then ``loading``."""
+        return loading if self.db.ready else f"opening {self.database_label}…"
+
     @property
     def database_label(self) -> str:
-        url = self.engine.url
-        if url.get_backend_name() == "sqlite":
-            return Path(url.database or ":memory:").name
-        return url.render_as_string(hide_password=True)
+        return self.db.label
 
     def get_default_screen(self) -> Screen:  # pragma: no cover - modes replace it
-        return AccountsScreen()
+        return self.MODES[self.DEFAULT_MODE]()
 
     def action_today(self) -> None:
         from crm_tui.screens.today import TodayScreen
@@ -183,14 +233,21 @@ class CRMApp(App[None]):
         return out
 
 
-def make_app(*, engine: Any, user: str | None = None, mode: str | None = None) -> CRMApp:
+def make_app(database_url: str | None = None, *, engine: Any = None, user: str | None = None,
+             mode: str | None = None) -> CRMApp:
     """The app the user gets: ``crm`` (no arguments) and the tests both build it here.
 
+    ``database_url``: the app paints first and opens (and migrates) this database
+    in a thread worker; if it cannot, the app exits with return code 1 and the
+    reason in ``app.startup_error``. ``engine``: an engine already open (tests).
     ``mode`` opens another area first instead of the dashboard (e.g. "accounts").
 
     ``keymap`` in the config file ({"binding id": "key"}) remaps keys, e.g.
     {"accounts.new": "a"}.
     """
     keymap = locations.load_config().get("keymap")
-    return CRMApp(engine=engine, user=user or locations.current_username(),
+    if database_url is None and engine is None:
+        database_url = locations.database_url()
+    database = DatabaseHandle(database_url, engine=engine)
+    return CRMApp(database=database, user=user or locations.current_username(),
                   keymap=keymap if isinstance(keymap, dict) else None, mode=mode)

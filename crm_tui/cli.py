@@ -47,15 +47,21 @@ def root(
 
 
 def run_tui(db: str | None) -> None:
-    from crm_tui.errors import CRMError
+    """Open the TUI. It paints first and opens the database in the background; a database that
+    cannot be opened ends the app with one line on stderr and exit code 1, never a traceback."""
+    from crm_tui.database import quick_check
+    from crm_tui.locations import database_url
 
-    try:
-        engine = State.engine()
-    except CRMError as exc:
-        raise fail(str(exc)) from None
+    url = database_url(db)
+    problem = quick_check(url)  # e.g. the folder does not exist: no need to start the app
+    if problem:
+        raise fail(problem)
     from crm_tui.app import make_app
 
-    make_app(engine=engine).run()
+    tui = make_app(url)
+    tui.run()
+    if tui.startup_error:
+        raise fail(tui.startup_error, code=tui.return_code or 1)
 
 
 app.add_typer(leads.build_lead_app(), name="lead", help="Leads: capture, qualify, follow up and convert.")

@@ -1,8 +1,15 @@
-"""One account: every field, its contacts, its opportunities and recent activity."""
+"""One account, everything about it on one screen.
+
+Every field (e edits), its contacts as a reports-to tree with their buying roles
+(enter opens one, n adds one, e edits the one under the cursor), its open
+opportunities (enter opens the deal), and its timeline; c, m, w, n and f log a
+call, meeting, email, note or follow-up against the account.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from rich.table import Table
 from rich.text import Text
@@ -15,54 +22,67 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 from textual.worker import get_current_worker
 
+from crm_tui.database import session_scope
 from crm_tui.errors import CRMError, NotFound
-from crm_tui.screens.base import CRMScreenMixin
-from crm_tui.store.db import session_scope
+from crm_tui.screens.base import CRMScreenMixin, open_record
 from crm_tui.widgets.cells import date_text, datetime_text, money_text, plain, right, status_text
+from crm_tui.widgets.log_activity import LogActivityKeys
+from crm_tui.widgets.timeline import Timeline
 
 RELATED_LIMIT = 50
-ACTIVITY_LIMIT = 20
 
 
 @dataclass
 class AccountDetails:
     account: dict
-    contacts: list[dict]
-    contact_count: int
-    opportunities: list[dict]
+    contacts: list[tuple[int, dict]]  # (depth in the reports-to tree, contact), managers first
+    opportunities: list[dict]  # open ones, soonest close first
     opportunity_count: int
-    activities: list[dict]
-    activity_count: int
 
 
 def load_account_details(session, account_id: int) -> AccountDetails:
     """Everything the detail screen shows, read in one session (runs in a worker thread)."""
-    from crm_tui.services import records
+    from crm_tui.services import contacts, opportunities, records
     from crm_tui.services.registry import ENTITIES
 
     account = records.get_record(ENTITIES["account"], session=session, record_id=account_id)
-    by_account = {"account": account_id}
-    related = {}
-    for name, limit in (("contact", RELATED_LIMIT), ("opportunity", RELATED_LIMIT), ("activity", ACTIVITY_LIMIT)):
-        entity = ENTITIES[name]
-        rows = records.list_records(entity, session=session, filters=by_account, limit=limit)
-        total = len(rows) if len(rows) < limit else records.count_records(entity, session=session,
-                                                                          filters=by_account)
-        related[name] = (rows, total)
-    return AccountDetails(account, *related["contact"], *related["opportunity"], *related["activity"])
+    tree = contacts.reports_tree(session=session, account_id=account_id)
+    open_deals = {"account": account_id, "open": "yes"}
+    opps = records.list_records(opportunities.ENTITY, session=session, filters=open_deals, sort="expected_close",
+                                limit=RELATED_LIMIT)
+    total = len(opps) if len(opps) < RELATED_LIMIT else records.count_records(
+        opportunities.ENTITY, session=session, filters=open_deals)
+    return AccountDetails(account, tree, opps, total)
 
 
-class AccountDetailScreen(CRMScreenMixin, Screen):
-    """Shows one account; ``e`` edits it, escape goes back to the list."""
+class ContactsTable(DataTable):
+    """The account's contacts; its keys act on the contact under the cursor."""
+
+    BINDINGS = [
+        Binding("n", "screen.new_contact", "New contact", tooltip="Add a contact to this account"),
+        Binding("e", "screen.edit_contact", "Edit contact", tooltip="Edit the contact under the cursor"),
+    ]
+
+
+class AccountDetailScreen(CRMScreenMixin, LogActivityKeys, Screen):
+    """Shows one account; escape goes back to where it was opened from."""
 
     TITLE = "Account"
     PALETTE_GROUP = "Account"
-    PALETTE_NAMES = {"back": "back to the list", "edit": "edit account", "refresh": "refresh"}
+    PALETTE_NAMES: ClassVar[dict[str, str]] = {
+        "back": "back to the list", "edit": "edit account", "refresh": "refresh",
+        "new_contact": "add a contact", "edit_contact": "edit the contact under the cursor",
+        **LogActivityKeys.LOG_PALETTE_NAMES,
+    }
 
     BINDINGS = [
         Binding("escape", "back", "Back", id="account.back", tooltip="Back to the accounts list"),
         Binding("e", "edit", "Edit", id="account.edit", tooltip="Edit this account"),
-        Binding("r", "refresh", "Refresh", id="account.refresh", tooltip="Load this account again"),
+        *LogActivityKeys.LOG_BINDINGS,
+        Binding("a", "new_contact", "Add contact", id="account.new_contact", tooltip="Add a contact to this account"),
+        Binding("E", "edit_contact", "Edit contact", show=False, key_display="E", id="account.edit_contact",
+                tooltip="Edit the contact under the cursor in the contacts list"),
+        Binding("r", "refresh", "Refresh", show=False, id="account.refresh", tooltip="Load this account again"),
     ]
 
     @dataclass
@@ -90,31 +110,24 @@ class AccountDetailScreen(CRMScreenMixin, Screen):
                 yield Static("", id="detail-description")
             with Vertical(id="detail-related"):
                 yield Static("Contacts", id="contacts-title", classes="section-title")
-                contacts = DataTable(id="detail-contacts", cursor_type="row", zebra_stripes=True)
-                contacts.add_column("Name", width=20, key="name")
+                contacts = ContactsTable(id="detail-contacts", cursor_type="row", zebra_stripes=True)
+                contacts.add_column("Name (reports to ↑)", width=24, key="name")
                 contacts.add_column("Title", width=18, key="title")
-                contacts.add_column("Email", width=28, key="email")
-                contacts.add_column("Phone", width=15, key="phone")
                 contacts.add_column("Buying role", width=14, key="role")
+                contacts.add_column("Email", width=24, key="email")
+                contacts.add_column("Phone", width=15, key="phone")
                 yield contacts
-                yield Static("Opportunities", id="opps-title", classes="section-title")
+                yield Static("Open opportunities", id="opps-title", classes="section-title")
                 opps = DataTable(id="detail-opportunities", cursor_type="row", zebra_stripes=True)
-                opps.add_column("Name", width=34, key="name")
-                opps.add_column("Stage", width=12, key="stage")
+                opps.add_column("Name", width=30, key="name")
+                opps.add_column("Stage", width=11, key="stage")
                 opps.add_column(Text("Amount", justify="right"), width=16, key="amount")
                 opps.add_column(Text("Prob.", justify="right"), width=5, key="probability")
                 opps.add_column("Close", width=10, key="close")
                 opps.add_column("Owner", width=8, key="owner")
                 yield opps
-                yield Static("Recent activity", id="activities-title", classes="section-title")
-                acts = DataTable(id="detail-activities", cursor_type="row", zebra_stripes=True)
-                acts.add_column("When", width=16, key="when")
-                acts.add_column("Type", width=8, key="type")
-                acts.add_column("Subject", width=36, key="subject")
-                acts.add_column("Owner", width=8, key="owner")
-                acts.add_column("Due / done", width=12, key="due")
-                yield acts
-        yield Footer()
+                yield Timeline("account", self.account_id, id="detail-timeline")
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.sub_title = f"#{self.account_id}"
@@ -184,20 +197,27 @@ class AccountDetailScreen(CRMScreenMixin, Screen):
         return grid
 
     def _fill_related(self, d: AccountDetails) -> None:
-        def title(widget_id: str, label: str, shown: int, total: int) -> None:
+        def title(widget_id: str, label: str, shown: int, total: int, empty: str) -> None:
             if total == 0:
-                note = Text("  none yet", style="dim")
+                note = Text(f"  none yet{empty}", style="dim")
             else:
                 note = Text(f"  ({total:,}" + (f", showing {shown})" if total > shown else ")"), style="dim")
             self.query_one(widget_id, Static).update(Text.assemble((label, "bold"), note))
 
         contacts = self.query_one("#detail-contacts", DataTable)
+        key = contacts.coordinate_to_cell_key(contacts.cursor_coordinate).row_key.value \
+            if contacts.row_count else None
         contacts.clear()
-        for c in d.contacts:
-            name = plain(c.get("name")) + (" ★" if c.get("is_primary") else "")
-            contacts.add_row(name, plain(c.get("title")), plain(c.get("email")), plain(c.get("phone")),
-                             plain(c.get("buying_role")), key=str(c["id"]))
-        title("#contacts-title", "Contacts", len(d.contacts), d.contact_count)
+        for depth, c in d.contacts:
+            name = Text("  " * (depth - 1) + "└ " if depth else "", style="dim")
+            name.append(plain(c.get("name")) or f"#{c['id']}")
+            if c.get("is_primary"):
+                name.append(" ★", style="yellow")
+            contacts.add_row(name, plain(c.get("title")), Text(plain(c.get("buying_role")), style="cyan"),
+                             plain(c.get("email")), plain(c.get("phone")), key=str(c["id"]))
+        if key is not None and key in contacts.rows:
+            contacts.move_cursor(row=contacts.get_row_index(key), animate=False)
+        title("#contacts-title", "Contacts", len(d.contacts), len(d.contacts), " · a adds one")
 
         opps = self.query_one("#detail-opportunities", DataTable)
         opps.clear()
@@ -209,23 +229,10 @@ class AccountDetailScreen(CRMScreenMixin, Screen):
             opps.add_row(name, plain(o.get("stage")),
                          money_text(o.get("amount_minor"), o.get("currency")),
                          right(f"{o.get('probability')}%" if o.get("probability") is not None else ""),
-                         date_text(o.get("actual_close") or o.get("expected_close")), plain(o.get("owner")),
+                         date_text(o.get("expected_close")), plain(o.get("owner")),
                          key=str(o["id"]))
-        title("#opps-title", "Opportunities", len(d.opportunities), d.opportunity_count)
-
-        acts = self.query_one("#detail-activities", DataTable)
-        acts.clear()
-        for act in d.activities:
-            if act.get("completed_at"):
-                due = Text("done " + date_text(act["completed_at"]), style="dim")
-            elif act.get("due_at"):
-                due = Text("due " + date_text(act["due_at"]), style="bold")
-            else:
-                due = Text("")
-            acts.add_row(datetime_text(act.get("occurred_at")), plain(act.get("type")), plain(act.get("subject")),
-                         plain(act.get("owner")), due, key=str(act["id"]))
-        title("#activities-title", "Recent activity", len(d.activities), d.activity_count)
-        for table in (contacts, opps, acts):
+        title("#opps-title", "Open opportunities", len(d.opportunities), d.opportunity_count, "")
+        for table in (contacts, opps):
             table.set_class(table.row_count == 0, "-empty")
 
     @on(LoadFailed)
@@ -237,10 +244,11 @@ class AccountDetailScreen(CRMScreenMixin, Screen):
     # ------------------------------------------------------------ actions
 
     def action_back(self) -> None:
-        self.app.pop_screen()
+        self.dismiss(None)  # (not pop_screen: whoever opened it may refresh in its callback)
 
     def action_refresh(self) -> None:
         self.reload()
+        self.query_one(Timeline).reload()
 
     def action_edit(self) -> None:
         from crm_tui.screens.account_form import AccountFormScreen
@@ -255,3 +263,40 @@ class AccountDetailScreen(CRMScreenMixin, Screen):
                     screen.post_message(AccountsScreen.AccountSaved(row))
 
         self.app.push_screen(AccountFormScreen(self.account_id), saved)
+
+    def _contact_under_cursor(self) -> int | None:
+        table = self.query_one("#detail-contacts", DataTable)
+        if not table.row_count:
+            return None
+        return int(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+
+    def action_new_contact(self) -> None:
+        from crm_tui.screens.contact_form import ContactFormScreen
+
+        name = self.details.account["name"] if self.details else None
+        self.app.push_screen(ContactFormScreen(account_id=self.account_id, account_name=name),
+                             self._contact_saved)
+
+    def action_edit_contact(self) -> None:
+        from crm_tui.screens.contact_form import ContactFormScreen
+
+        contact_id = self._contact_under_cursor()
+        if contact_id is None:
+            self.notify("This account has no contacts yet: press a to add one.", severity="warning")
+            return
+        self.app.push_screen(ContactFormScreen(contact_id), self._contact_saved)
+
+    def _contact_saved(self, row: dict | None) -> None:
+        if row:
+            self.reload()
+
+    @on(DataTable.RowSelected, "#detail-contacts")
+    def _open_contact(self, event: DataTable.RowSelected) -> None:
+        open_record(self.app, "contact", int(event.row_key.value), lambda _=None: self.reload())
+
+    @on(DataTable.RowSelected, "#detail-opportunities")
+    def _open_opportunity(self, event: DataTable.RowSelected) -> None:
+        open_record(self.app, "opportunity", int(event.row_key.value), lambda _=None: self.action_refresh())
+
+    def activity_links(self) -> dict[str, int]:
+        return {"account": self.account_id}

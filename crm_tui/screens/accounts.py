@@ -23,7 +23,7 @@ from textual.worker import get_current_worker
 
 from crm_tui.errors import CRMError
 from crm_tui.screens.base import CRMScreenMixin
-from crm_tui.store.db import session_scope
+from crm_tui.database import session_scope
 from crm_tui.widgets import FilterBar, PagedTable
 from crm_tui.widgets.cells import date_text, money_text, plain, status_text
 
@@ -161,8 +161,8 @@ class AccountsScreen(CRMScreenMixin, Screen):
             table.add_column(self._header(col), width=col.width, key=col.key)
         yield table
         yield Static("", id="accounts-empty", classes="empty-state")
-        yield Static("Loading accounts…", id="accounts-status", classes="status-line")
-        yield Footer()
+        yield Static(self.crm.busy_text("Loading accounts…"), id="accounts-status", classes="status-line")
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.sub_title = f"{self.user} · {self.crm.database_label}"
@@ -206,15 +206,16 @@ class AccountsScreen(CRMScreenMixin, Screen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="accounts-list")
     def _fetch_first(self, query: ListQuery, select_id: int | None, open_if_missing: bool) -> None:
-        # Imported here, in the worker thread: building the table models takes ~0.1 s,
-        # which the first paint should not wait for.
-        from crm_tui.services import records
-        from crm_tui.services.registry import ENTITIES
-
-        ACCOUNTS = ENTITIES["account"]
         worker = get_current_worker()
         try:
-            with session_scope(self.engine) as session:
+            # First wait for the database (opened after the first paint), then import the services
+            # (SQLAlchemy and the models): importing them meanwhile would slow the paint down.
+            engine = self.engine
+            from crm_tui.services import records
+            from crm_tui.services.registry import ENTITIES
+
+            ACCOUNTS = ENTITIES["account"]
+            with session_scope(engine) as session:
                 rows = records.list_records(ACCOUNTS, session=session, search=query.search or None,
                                             sort=query.sort_key, limit=PAGE_SIZE)
                 if worker.is_cancelled:
@@ -327,7 +328,7 @@ class AccountsScreen(CRMScreenMixin, Screen):
         if shown:
             parts.insert(0, f"row {self.table.cursor_row + 1:,}")
         if loading:
-            parts.append("loading…")
+            parts.append(self.crm.busy_text())
         self.query_one("#accounts-status", Static).update("  ·  ".join(parts))
         empty = total == 0 and not loading
         self.set_class(empty, "-empty")

@@ -38,3 +38,30 @@ class CRMScreenMixin:
         self.log.error(f"worker {event.worker.name} failed: {error!r}")
         self.notify(f"{type(error).__name__}: {error}", title="Something went wrong", severity="error",
                     timeout=10)
+
+
+def open_record(app: Any, entity: str, record_id: int, callback: Any = None) -> None:
+    """Open one record's detail: the same screen from wherever it is opened.
+
+    Accounts get the account detail, opportunities the opportunity detail,
+    contacts the contact detail, leads the lead detail.
+    """
+    if entity == "account":
+        from crm_tui.screens.account_detail import AccountDetailScreen
+
+        screen: Any = AccountDetailScreen(record_id)
+    elif entity == "opportunity":
+        from crm_tui.screens.opportunity_detail import OpportunityDetailScreen
+
+        screen = OpportunityDetailScreen(record_id)
+    elif entity == "contact":
+        from crm_tui.screens.contact_detail import ContactDetailScreen
+
+        screen = ContactDetailScreen(record_id)
+    elif entity == "lead":
+        from crm_tui.screens.lead_detail import LeadDetailScreen
+
+        screen = LeadDetailScreen(record_id)
+    else:
+        raise ValueError(f"no detail screen for {entity!r}")
+    app.push_screen(screen, callback)

@@ -17,7 +17,7 @@ from textual.widget import Widget
 from textual.widgets import Button, Footer, Header, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from crm_tui.screens.record_detail import fields_table
+from crm_tui.screens.contact_detail import fields_table
 from crm_tui.screens.record_list import WorkerErrors
 from crm_tui.services.fields import LEAD_FIELDS, LEAD_STATUSES
 from crm_tui.widgets.log_activity import LogActivityKeys
@@ -32,12 +32,13 @@ SETTABLE = tuple(s for s in LEAD_STATUSES if s != "converted")
 def set_status(node: Widget, lead_id: int, status: str, after: Callable[[], None] | None = None) -> None:
     """Change a lead's status in a thread worker; notify; call ``after`` on success."""
     app = node.app
-    engine, user = app.engine, app.user
+    user = app.user
 
     def run() -> None:
+        engine = app.engine  # in the worker thread: waits until the database is open
         from crm_tui.errors import CRMError
         from crm_tui.services.leads import set_status as service_set_status
-        from crm_tui.store.db import session_scope
+        from crm_tui.database import session_scope
 
         try:
             with session_scope(engine) as s:
@@ -137,13 +138,14 @@ class LeadFormScreen(ModalScreen[int | None]):
         if not data:
             self.dismiss(self.lead_id)
             return
-        self._save(self.app.engine, self.app.user, data, self.row.get("version"))
+        self._save(self.app.user, data, self.row.get("version"))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="lead-form")
-    def _save(self, engine: Any, user: str, data: dict, version: int | None) -> None:
+    def _save(self, user: str, data: dict, version: int | None) -> None:
+        engine = self.app.engine  # in the worker thread: waits until the database is open
         from crm_tui.errors import CRMError
         from crm_tui.services import leads, records
-        from crm_tui.store.db import session_scope
+        from crm_tui.database import session_scope
 
         try:
             with session_scope(engine) as s:
@@ -211,13 +213,14 @@ class ConvertScreen(ModalScreen[Any]):
                 yield Button("Cancel", id="convert-cancel")
 
     def on_mount(self) -> None:
-        self._plan(self.app.engine)
+        self._plan()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="plan")
-    def _plan(self, engine: Any) -> None:
+    def _plan(self) -> None:
+        engine = self.app.engine  # in the worker thread: waits until the database is open
         from crm_tui.errors import CRMError
         from crm_tui.services.leads import plan_conversion
-        from crm_tui.store.db import session_scope
+        from crm_tui.database import session_scope
 
         try:
             with session_scope(engine) as s:
@@ -253,13 +256,14 @@ class ConvertScreen(ModalScreen[Any]):
         values = {name: self.query_one(f"#convert-{name}", Input).value.strip()
                   for name in ("name", "amount", "close_date", "stage", "account")}
         self.query_one("#convert-go", Button).disabled = True
-        self._convert(self.app.engine, self.app.user, values)
+        self._convert(self.app.user, values)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="convert")
-    def _convert(self, engine: Any, user: str, values: dict) -> None:
+    def _convert(self, user: str, values: dict) -> None:
+        engine = self.app.engine  # in the worker thread: waits until the database is open
         from crm_tui.errors import CRMError
         from crm_tui.services.leads import convert_lead
-        from crm_tui.store.db import session_scope
+        from crm_tui.database import session_scope
 
         try:
             with session_scope(engine) as s:
@@ -285,9 +289,11 @@ class ConvertScreen(ModalScreen[Any]):
 
 
 class LeadDetailScreen(WorkerErrors, LogActivityKeys, Screen):
+    TITLE = "Lead"
     PALETTE_GROUP = "Lead"
     PALETTE_NAMES: ClassVar[dict[str, str]] = {
-        **LogActivityKeys.LOG_PALETTE_NAMES, "convert": "convert to opportunity", "edit": "edit",
+        **LogActivityKeys.LOG_PALETTE_NAMES, "back": "back to the list", "convert": "convert to opportunity",
+        "edit": "edit",
         "status": "change status", "qualify": "qualify",
         "open_converted('opportunity')": "open its opportunity", "open_converted('account')": "open its account",
         "open_converted('contact')": "open its contact",
@@ -333,19 +339,20 @@ class LeadDetailScreen(WorkerErrors, LogActivityKeys, Screen):
                 yield Label("Converted into", classes="section-title", id="lead-converted-title")
                 yield OptionList(id="lead-converted", classes="related-list")
             yield Timeline("lead", self.lead_id, id="lead-timeline")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.action_reload()
 
     def action_reload(self) -> None:
-        self._load(self.app.engine)
+        self._load()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="lead")
-    def _load(self, engine: Any) -> None:
+    def _load(self) -> None:
+        engine = self.app.engine  # in the worker thread: waits until the database is open
         from crm_tui.errors import CRMError
         from crm_tui.services.leads import get_lead
-        from crm_tui.store.db import session_scope
+        from crm_tui.database import session_scope
 
         try:
             with session_scope(engine) as s:
@@ -385,6 +392,9 @@ class LeadDetailScreen(WorkerErrors, LogActivityKeys, Screen):
 
     # ------------------------------------------------------------ actions
 
+    def action_back(self) -> None:
+        self.dismiss(None)  # (not pop_screen: the list that opened it refreshes in its callback)
+
     def action_edit(self) -> None:
         if self.row:
             self.app.push_screen(LeadFormScreen(self.lead_id, self.row), lambda lid: lid and self.refresh_all())
@@ -411,19 +421,19 @@ class LeadDetailScreen(WorkerErrors, LogActivityKeys, Screen):
 
     @on(OptionList.OptionSelected, "#lead-converted")
     def _open_converted(self, event: OptionList.OptionSelected) -> None:
-        from crm_tui.screens.record_detail import RecordDetailScreen
+        from crm_tui.screens.base import open_record
 
         entity, _, rid = (event.option.id or "").partition("-")
-        self.app.push_screen(RecordDetailScreen(entity, int(rid)))
+        open_record(self.app, entity, int(rid), lambda _=None: self.refresh_all())
 
     def action_open_converted(self, entity: str) -> None:
-        from crm_tui.screens.record_detail import RecordDetailScreen
+        from crm_tui.screens.base import open_record
 
         record_id = self.row.get(f"converted_{entity}_id")
         if not record_id:
             self.notify(f"lead {self.lead_id} has not been converted", severity="warning")
             return
-        self.app.push_screen(RecordDetailScreen(entity, record_id))
+        open_record(self.app, entity, record_id, lambda _=None: self.refresh_all())
 
     def activity_links(self) -> dict[str, int]:
         return {"lead": self.lead_id}

@@ -27,6 +27,8 @@ STATUS_STYLE = {"new": "bold cyan", "contacted": "cyan", "nurture": "yellow", "q
 
 
 class LeadsScreen(RecordListScreen):
+    TITLE = "Leads"
+    DEFAULT_ORDER = "newest first"
     ENTITY = "lead"
     PLURAL = "leads"
     COLUMNS = ("id", "name", "company", "status", "source", "score", "next_follow_up", "owner", "created_at")
@@ -38,7 +40,7 @@ class LeadsScreen(RecordListScreen):
     }
 
     BINDINGS = [
-        Binding("a", "new_lead", "New", tooltip="Add a lead"),
+        Binding("n", "new_lead", "New", tooltip="Add a lead"),
         Binding("s", "status", "Status", tooltip="Change the status of the lead under the cursor"),
         Binding("q", "qualify", "Qualify", show=False, tooltip="Mark the lead under the cursor qualified"),
         Binding("1", "quick('all')", "All", show=False, tooltip="Every lead"),
@@ -63,7 +65,7 @@ class LeadsScreen(RecordListScreen):
 
     def on_mount(self) -> None:
         # Textual runs RecordListScreen.on_mount as well (handlers run along the MRO).
-        self._load_sources(self.app.engine)
+        self._load_sources()
 
     def _quick_label(self) -> Text:
         text = Text()
@@ -72,9 +74,10 @@ class LeadsScreen(RecordListScreen):
         return text
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="sources")
-    def _load_sources(self, engine: Any) -> None:
+    def _load_sources(self) -> None:
+        engine = self.app.engine  # in the worker thread: waits until the database is open
         from crm_tui.services.leads import lead_sources
-        from crm_tui.store.db import session_scope
+        from crm_tui.database import session_scope
 
         with session_scope(engine) as s:
             self.post_message(self.Sources(lead_sources(session=s)))

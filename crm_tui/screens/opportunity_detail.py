@@ -16,12 +16,15 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Button, DataTable, Footer, Input, Label, Select, Static
+from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Select, Static
 
 from crm_tui.errors import Conflict, CRMError
 from crm_tui.screens.base import CRMScreenMixin
-from crm_tui.services import fields, pipeline
-from crm_tui.store.db import session_scope
+from crm_tui.database import session_scope
+from crm_tui.lazy import LazyModule
+from crm_tui.services import fields
+
+pipeline = LazyModule("crm_tui.services.pipeline")
 
 # form field -> the record column its current value comes from
 FORM_FIELDS = (
@@ -110,6 +113,7 @@ class RoleDialog(ModalScreen[dict | None]):
 
 
 class OpportunityDetailScreen(CRMScreenMixin, Screen[bool]):
+    TITLE = "Opportunity"
     PALETTE_GROUP = "Opportunity"
     BINDINGS = [
         Binding("escape", "back", "Back", id="opportunity.back"),
@@ -152,6 +156,7 @@ class OpportunityDetailScreen(CRMScreenMixin, Screen[bool]):
         return self._user or self.app.user
 
     def compose(self) -> ComposeResult:
+        yield Header()
         yield Static(f"Opportunity {self.opportunity_id}", id="opp-title")
         with Horizontal(id="opp-body"):
             with VerticalScroll(id="opp-form"):
@@ -173,7 +178,7 @@ class OpportunityDetailScreen(CRMScreenMixin, Screen[bool]):
                 yield DataTable(id="opp-roles", cursor_type="row")
                 yield Label("Timeline (ctrl+l log · ctrl+f follow-up)", classes="section")
                 yield DataTable(id="opp-timeline", cursor_type="row")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         h = self.query_one("#opp-history", DataTable)
@@ -211,7 +216,10 @@ class OpportunityDetailScreen(CRMScreenMixin, Screen[bool]):
             self.original[name] = value
             widget = self.query_one(f"#field-{name}")
             if isinstance(widget, Select):
-                widget.value = value if value else Select.BLANK
+                if value:
+                    widget.value = value
+                else:
+                    widget.clear()
             else:
                 widget.value = value
         hist = self.query_one("#opp-history", DataTable)
@@ -234,7 +242,7 @@ class OpportunityDetailScreen(CRMScreenMixin, Screen[bool]):
         for name, _ in FORM_FIELDS:
             widget = self.query_one(f"#field-{name}")
             if isinstance(widget, Select):
-                values[name] = "" if widget.value is Select.BLANK else str(widget.value)
+                values[name] = "" if widget.is_blank() else str(widget.value)
             else:
                 values[name] = widget.value.strip()
         return values

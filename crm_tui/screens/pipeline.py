@@ -17,14 +17,17 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
-from textual.widgets import ContentSwitcher, DataTable, Footer, Input, Label, OptionList, Static
+from textual.widgets import ContentSwitcher, DataTable, Footer, Header, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from crm_tui.errors import Conflict, CRMError
 from crm_tui.screens.base import CRMScreenMixin
-from crm_tui.services import pipeline
-from crm_tui.store.db import session_scope
+from crm_tui.database import session_scope
+from crm_tui.lazy import LazyModule
+from crm_tui.services.pipeline_filter import DEFAULT_LOST_REASONS, FILTER_HELP, BoardFilter
 from crm_tui.widgets.kanban import KanbanBoard, KanbanColumn, short_money
+
+pipeline = LazyModule("crm_tui.services.pipeline")  # imported in the first worker, not before the paint
 
 FIRST_PAGE = 8
 MORE_PAGE = 30
@@ -58,6 +61,7 @@ class LostReasonScreen(ModalScreen[str | None]):
 class PipelineScreen(CRMScreenMixin, Screen):
     """Pipeline mode: the board (default) or the list, with one filter bar."""
 
+    TITLE = "Pipeline"
     PALETTE_GROUP = "Pipeline"
     PALETTE_NAMES = {"toggle_view": "switch between board and list", "focus_filter": "filter the deals",
                      "open_deal": "open the deal", "cycle_sort": "sort the list", "reload": "reload"}
@@ -118,9 +122,9 @@ class PipelineScreen(CRMScreenMixin, Screen):
         self._engine = engine
         self._user = user
         self.columns: list = []
-        self.flt = pipeline.BoardFilter()
+        self.flt = BoardFilter()
         self.filter_text = ""
-        self.reasons = pipeline.DEFAULT_LOST_REASONS
+        self.reasons = DEFAULT_LOST_REASONS
         self.sort = LIST_SORTS[0]
         self.list_loaded = 0
         self.list_total = 0
@@ -139,14 +143,16 @@ class PipelineScreen(CRMScreenMixin, Screen):
         return self._user or self.app.user
 
     def compose(self) -> ComposeResult:
-        yield Input(placeholder=f"filter: {pipeline.FILTER_HELP}", id="pipeline-filter")
-        yield Static("Loading the pipeline…", id="pipeline-status")
+        yield Header()
+        yield Input(placeholder=f"filter: {FILTER_HELP}", id="pipeline-filter")
+        yield Static(self.app.busy_text("Loading the pipeline…"), id="pipeline-status")
         with ContentSwitcher(initial="pipeline-board", id="pipeline-views"):
             yield KanbanBoard(id="pipeline-board")
             yield DataTable(id="pipeline-list", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
+        self.sub_title = f"{self.user} · {self.app.database_label}"
         self.filter_text = getattr(self.app, "pipeline_filter_text", "") or ""
         self.query_one("#pipeline-filter", Input).value = self.filter_text
         table = self.query_one("#pipeline-list", DataTable)
@@ -165,11 +171,12 @@ class PipelineScreen(CRMScreenMixin, Screen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="pipeline-board")
     def load_board(self, filter_text: str) -> None:
         try:
+            engine = self.engine  # waits for the database first: the services' imports would slow the paint
             flt = pipeline.parse_filter_text(filter_text, me=self.user)
             reasons = pipeline.lost_reasons()
             stall = pipeline.stalled_days()
             # Cards first (index lookups, milliseconds), then the totals (one pass over the deals).
-            with session_scope(self.engine) as s:
+            with session_scope(engine) as s:
                 columns = pipeline.board_columns(session=s)
                 pages = {c.stage_id: pipeline.column_page(session=s, stage_id=c.stage_id, flt=flt,
                                                           limit=FIRST_PAGE, stall=stall)
@@ -466,7 +473,7 @@ class PipelineScreen(CRMScreenMixin, Screen):
             if changed:
                 self.load_board(self.filter_text)
 
-        self.app.push_screen(OpportunityDetailScreen(opp_id, engine=self.engine, user=self.user), closed)
+        self.app.push_screen(OpportunityDetailScreen(opp_id, engine=self._engine, user=self._user), closed)
 
     def action_reload(self) -> None:
         self.load_board(self.filter_text)

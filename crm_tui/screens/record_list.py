@@ -49,6 +49,7 @@ class RecordListScreen(WorkerErrors, Screen):
     ENTITY: ClassVar[str] = ""
     PLURAL: ClassVar[str] = ""
     COLUMNS: ClassVar[tuple[str, ...]] = ("id",)
+    DEFAULT_ORDER: ClassVar[str] = "default order"  # how the service sorts when no column is chosen
     PALETTE_GROUP: ClassVar[str] = ""
     PALETTE_NAMES: ClassVar[dict[str, str]] = {}
 
@@ -93,7 +94,7 @@ class RecordListScreen(WorkerErrors, Screen):
             yield from self.compose_filters()
         yield DataTable(id="list-table", cursor_type="row", zebra_stripes=True)
         yield Label("", id="list-status", classes="status-line")
-        yield Footer()
+        yield Footer(compact=True)
 
     def compose_filters(self) -> ComposeResult:
         yield from ()
@@ -101,8 +102,9 @@ class RecordListScreen(WorkerErrors, Screen):
     def on_mount(self) -> None:
         table = self.query_one("#list-table", DataTable)
         for name in self.COLUMNS:
-            table.add_column(name.replace("_", " "), key=name)
+            table.add_column(name.replace("_", " ").capitalize(), key=name)
         table.focus()
+        self.sub_title = f"{self.app.user} · {self.app.database_label}"
         self.reload()
 
     # ------------------------------------------------------------ loading
@@ -111,8 +113,8 @@ class RecordListScreen(WorkerErrors, Screen):
         self.generation += 1
         self.loaded = 0
         self.loading = True
-        self.query_one("#list-status", Label).update("loading…")
-        self._fetch(self.app.engine, self.app.user, self.generation, 0, self.query_state, True)
+        self.query_one("#list-status", Label).update(self.app.busy_text())
+        self._fetch(self.app.user, self.generation, 0, self.query_state, True)
 
     def action_reload(self) -> None:
         self.reload()
@@ -122,11 +124,12 @@ class RecordListScreen(WorkerErrors, Screen):
                 if v not in (None, "")}
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="list")
-    def _fetch(self, engine: Any, user: str, generation: int, offset: int, q: Query, with_count: bool) -> None:
+    def _fetch(self, user: str, generation: int, offset: int, q: Query, with_count: bool) -> None:
+        engine = self.app.engine  # in the worker thread: waits until the database is open
         from crm_tui.errors import CRMError
         from crm_tui.services import records
         from crm_tui.services.registry import ENTITIES
-        from crm_tui.store.db import session_scope
+        from crm_tui.database import session_scope
 
         entity = ENTITIES[self.ENTITY]
         filters = self.resolved_filters(user)
@@ -163,9 +166,17 @@ class RecordListScreen(WorkerErrors, Screen):
         return cell(value)
 
     def _status(self) -> None:
-        sort = self.query_state.sort or "default order"
-        self.query_one("#list-status", Label).update(
-            f"{self.total:,} {self.PLURAL} · showing {self.loaded:,} · sorted by {sort}")
+        q = self.query_state
+        if self.total == 0:
+            what = f"No {self.PLURAL} match “{q.search}”" if q.search else f"No {self.PLURAL}"
+            text = what + (" with these filters" if self.resolved_filters(self.app.user) else "") + "."
+        else:
+            sort = q.sort or ""
+            order = f"sorted by {sort.lstrip('-').replace('_', ' ')}, {'descending' if sort.startswith('-') else 'ascending'}" \
+                if sort else self.DEFAULT_ORDER
+            text = f"1–{self.loaded:,} of {self.total:,} {self.PLURAL}" + (f" matching “{q.search}”" if q.search else "")
+            text += f"  ·  {order}"
+        self.query_one("#list-status", Label).update(text)
 
     @on(Failed)
     def _failed(self, message: Failed) -> None:
@@ -178,7 +189,7 @@ class RecordListScreen(WorkerErrors, Screen):
         table = event.data_table
         if not self.loading and self.loaded < self.total and event.cursor_row >= table.row_count - 20:
             self.loading = True
-            self._fetch(self.app.engine, self.app.user, self.generation, self.loaded, self.query_state, False)
+            self._fetch(self.app.user, self.generation, self.loaded, self.query_state, False)
 
     # ------------------------------------------------------------ searching and sorting
 

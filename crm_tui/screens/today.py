@@ -19,6 +19,7 @@ from crm_tui.widgets.timeline import when_text
 
 
 class TodayScreen(WorkerErrors, Screen):
+    TITLE = "Today"
     PALETTE_GROUP = "Today"
     PALETTE_NAMES: ClassVar[dict[str, str]] = {"done": "mark task done", "reload": "reload"}
 
@@ -43,20 +44,21 @@ class TodayScreen(WorkerErrors, Screen):
         yield OptionList(id="today-tasks", classes="today-list")
         yield Label("", id="today-leads-title", classes="section-title")
         yield OptionList(id="today-leads", classes="today-list")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.action_reload()
 
     def action_reload(self) -> None:
-        self._load(self.app.engine, self.app.user)
+        self._load(self.app.user)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="today")
-    def _load(self, engine: Any, user: str) -> None:
+    def _load(self, user: str) -> None:
+        engine = self.app.engine  # in the worker thread: waits until the database is open
         from crm_tui.errors import CRMError
         from crm_tui.services.activities import due_tasks
         from crm_tui.services.leads import due_follow_ups
-        from crm_tui.store.db import session_scope
+        from crm_tui.database import session_scope
 
         try:
             with session_scope(engine) as s:
@@ -114,13 +116,14 @@ class TodayScreen(WorkerErrors, Screen):
             return
         option = tasks.get_option_at_index(tasks.highlighted)
         if option.id and option.id.startswith("task-"):
-            self._complete(self.app.engine, self.app.user, int(option.id[5:]))
+            self._complete(self.app.user, int(option.id[5:]))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="today-done")
-    def _complete(self, engine: Any, user: str, activity_id: int) -> None:
+    def _complete(self, user: str, activity_id: int) -> None:
+        engine = self.app.engine  # in the worker thread: waits until the database is open
         from crm_tui.errors import CRMError
         from crm_tui.services.activities import complete_activity
-        from crm_tui.store.db import session_scope
+        from crm_tui.database import session_scope
 
         try:
             with session_scope(engine) as s:
@@ -129,7 +132,7 @@ class TodayScreen(WorkerErrors, Screen):
             self.post_message(self.Failed(str(exc)))
             return
         self.app.call_from_thread(self.notify, f"task {activity_id} done")
-        self._load(engine, user)
+        self._load(user)
 
     @on(OptionList.OptionSelected, "#today-leads")
     def _open_lead(self, event: OptionList.OptionSelected) -> None:
@@ -148,10 +151,10 @@ class TodayScreen(WorkerErrors, Screen):
 
             self.app.push_screen(LeadDetailScreen(task["lead_id"]), lambda _=None: self.action_reload())
             return
-        from crm_tui.screens.record_detail import RecordDetailScreen
+        from crm_tui.screens.base import open_record
 
         for entity, column in (("opportunity", "opportunity_id"), ("contact", "contact_id"),
                                ("account", "account_id")):
             if task.get(column):
-                self.app.push_screen(RecordDetailScreen(entity, task[column]), lambda _=None: self.action_reload())
+                open_record(self.app, entity, task[column], lambda _=None: self.action_reload())
                 return

@@ -28,6 +28,12 @@ from crm_tui import money
 from crm_tui.errors import Conflict, NotFound, ValidationError
 from crm_tui.services import opportunities, records
 from crm_tui.services.fields import FORECAST_CATEGORIES
+from crm_tui.services.pipeline_filter import (  # noqa: F401 - part of this module's API
+    DEFAULT_LOST_REASONS,
+    FILTER_FIELDS,
+    FILTER_HELP,
+    BoardFilter,
+)
 from crm_tui.services.stages import list_stages, resolve_stage
 from crm_tui.services.validate import parse_date
 from crm_tui.store.models import Account, Activity, Change, Opportunity, Stage, Tag, Tagging, User, utcnow
@@ -36,8 +42,6 @@ T = Opportunity.__table__
 S = Stage.__table__
 A = Activity.__table__
 
-DEFAULT_LOST_REASONS = ("price", "competition", "budget", "missing features", "timing", "no decision maker",
-                        "unresponsive", "poor fit", "other")
 DEFAULT_STALLED_DAYS = 14
 PAGE_SIZE = 40
 
@@ -85,37 +89,6 @@ def clean_lost_reason(reason: str | None, *, reasons: tuple[str, ...] | None = N
 # ---------------------------------------------------------------- filters
 
 
-@dataclass(frozen=True)
-class BoardFilter:
-    """What the board and the list show. Empty means everything."""
-
-    owner: str | None = None  # username
-    account: str | None = None  # account id, or text contained in its name
-    tag: str | None = None
-    close_from: dt.date | None = None
-    close_to: dt.date | None = None
-    amount_min: int | None = None  # minor units
-    amount_max: int | None = None
-    text: str | None = None
-
-    @property
-    def empty(self) -> bool:
-        return self == BoardFilter()
-
-    def describe(self) -> str:
-        parts = []
-        for name in ("owner", "account", "tag", "close_from", "close_to", "text"):
-            value = getattr(self, name)
-            if value not in (None, ""):
-                parts.append(f"{name}={value}")
-        for name in ("amount_min", "amount_max"):
-            value = getattr(self, name)
-            if value is not None:
-                parts.append(f"{name}={money.format_plain(value, money.DEFAULT_CURRENCY)}")
-        return ", ".join(parts)
-
-
-FILTER_FIELDS = ("owner", "account", "tag", "close_from", "close_to", "amount_min", "amount_max", "text")
 
 
 def parse_filter(raw: dict[str, Any], *, me: str | None = None, currency: str = money.DEFAULT_CURRENCY) -> BoardFilter:
@@ -152,8 +125,6 @@ def parse_filter(raw: dict[str, Any], *, me: str | None = None, currency: str = 
     return f
 
 
-FILTER_HELP = ("me  owner:bob  account:acme  tag:q1  close:today..today+30d  amount:1000..50000  "
-               "and any words (name, account, next step)")
 
 
 def parse_filter_text(text: str, *, me: str | None = None) -> BoardFilter:

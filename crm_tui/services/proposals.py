@@ -881,7 +881,13 @@ def create_due_followups(*, session: Session, now: dt.datetime | None = None,
             account_id=raw["account_id"], opportunity_id=raw["opportunity_id"], created_at=now, updated_at=now,
             version=1).returning(Activity.__table__.c.id)).scalar_one()
         # Not a user's edit: no version bump, so an editor open on this proposal can still save.
-        session.execute(update(P).where(P.c.id == raw["id"]).values(followup_activity_id=aid))
+        # Conditional, so two callers at once (the TUI and a CLI listing) never make two tasks:
+        # the one that loses the race takes its task back.
+        claimed = session.execute(update(P).where(P.c.id == raw["id"], P.c.followup_activity_id.is_(None))
+                                  .values(followup_activity_id=aid)).rowcount
+        if claimed != 1:
+            session.execute(Activity.__table__.delete().where(Activity.__table__.c.id == aid))
+            continue
         created.append({"activity_id": aid, "proposal_id": raw["id"], "number": raw["number"], "subject": subject,
                         "owner_id": raw["owner_id"]})
     return created

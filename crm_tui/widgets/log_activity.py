@@ -82,13 +82,14 @@ class LogActivityScreen(ModalScreen[dict | None]):
             return
         body = self.query_one("#log-body", Input).value.strip() or None
         due = self.query_one("#log-due", Input).value.strip() if self.kind == "task" else None
-        self._save(self.app.engine, self.app.user, subject, body, due)
+        self._save(self.app.user, subject, body, due)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="log-activity")
-    def _save(self, engine: Any, user: str, subject: str, body: str | None, due: str | None) -> None:
+    def _save(self, user: str, subject: str, body: str | None, due: str | None) -> None:
+        engine = self.app.engine  # in the worker thread: waits until the database is open
         from crm_tui.errors import CRMError
         from crm_tui.services.activities import log_activity
-        from crm_tui.store.db import session_scope
+        from crm_tui.database import session_scope
 
         try:
             with session_scope(engine) as s:

@@ -96,13 +96,14 @@ class Timeline(OptionList):
         self.reload()
 
     def reload(self) -> None:
-        self._load(self.app.engine)
+        self._load()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="timeline")
-    def _load(self, engine: Any) -> None:
+    def _load(self) -> None:
+        engine = self.app.engine  # in the worker thread: waits until the database is open
         from crm_tui.errors import CRMError
         from crm_tui.services.timeline import timeline
-        from crm_tui.store.db import session_scope
+        from crm_tui.database import session_scope
 
         try:
             with session_scope(engine) as s:
@@ -141,7 +142,7 @@ class Timeline(OptionList):
         if item is None or not item.open_task:
             self.notify("Put the cursor on an open task to mark it done.", severity="warning")
             return
-        self._complete(self.app.engine, self.app.user, item.activity_id)
+        self._complete(self.app.user, item.activity_id)
 
     @on(OptionList.OptionSelected)
     def _selected(self, event: OptionList.OptionSelected) -> None:
@@ -151,10 +152,11 @@ class Timeline(OptionList):
             self.action_done()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="timeline-done")
-    def _complete(self, engine: Any, user: str, activity_id: int) -> None:
+    def _complete(self, user: str, activity_id: int) -> None:
+        engine = self.app.engine  # in the worker thread: waits until the database is open
         from crm_tui.errors import CRMError
         from crm_tui.services.activities import complete_activity
-        from crm_tui.store.db import session_scope
+        from crm_tui.database import session_scope
 
         try:
             with session_scope(engine) as s:
@@ -163,4 +165,4 @@ class Timeline(OptionList):
             self.post_message(self.Failed(self, str(exc)))
             return
         self.post_message(self.TaskDone(self, activity_id))
-        self._load(engine)
+        self._load()

@@ -167,8 +167,9 @@ async def test_enter_opens_the_detail_with_every_field_and_related_records(engin
         assert "Wile Coyote" in cells(screen.query_one("#detail-contacts"))
         opps = cells(screen.query_one("#detail-opportunities"))
         assert "Rocket skates" in opps and "12,500.50 USD" in opps
-        assert "Discovery call" in cells(screen.query_one("#detail-activities"))
+        assert [i.title for i in screen.query_one("#detail-timeline").items] == ["Discovery call"]
         assert "(1)" in static_text(screen, "#contacts-title")
+        assert "Head of Procurement" in cells(screen.query_one("#detail-contacts"))
 
         await pilot.press("escape")
         await pilot.pause()

@@ -152,3 +152,41 @@ def test_workers_are_threads_that_do_not_exit_the_app_on_error():
                 assert kwargs.get("exclusive") is True, f"{path.name}:{node.lineno}"
                 assert kwargs.get("exit_on_error") is False, f"{path.name}:{node.lineno}"
                 assert kwargs.get("group"), f"{path.name}:{node.lineno}"
+
+
+async def test_every_screen_offers_every_binding_in_the_palette(engine, seeded):
+    """Each area, detail and form: every action crm-tui binds there is a "Group: verb" palette command."""
+    import re
+
+    from crm_tui.screens.base import open_record
+    from crm_tui.screens.contact_form import ContactFormScreen
+
+    seen: set[str] = set()
+
+    def check(app) -> None:
+        screen = app.screen
+        names = palette_names(app, screen)
+        for action in own_actions(screen):
+            assert action in names.values(), (type(screen).__name__, action)
+        for name in names:
+            assert re.fullmatch(r"[A-Z][\w ]*: [a-z0-9'][^:]*", name), (type(screen).__name__, name)
+        assert screen.title != "crm-tui", f"{type(screen).__name__} has no title of its own"
+        seen.add(type(screen).__name__)
+
+    async with make(engine).run_test(size=SIZE) as pilot:
+        app = pilot.app
+        await settle(pilot)
+        for key in ("f3", "f4", "f5", "f6", "f2"):
+            await pilot.press(key)
+            await settle(pilot)
+            check(app)
+        for entity, record_id in (("account", seeded["Acme Corporation"]), ("contact", 1), ("opportunity", 1)):
+            open_record(app, entity, record_id)
+            await settle(pilot)
+            check(app)
+            app.pop_screen()
+            await settle(pilot)
+        app.push_screen(ContactFormScreen(1))
+        await settle(pilot)
+        check(app)
+    assert len(seen) == 9, seen

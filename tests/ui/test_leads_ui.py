@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from crm_tui.services import leads
 from crm_tui.store.db import session_scope
 from crm_tui.store.models import Account, Activity, Contact, Lead, Opportunity, Stage
-from harness import HarnessApp
+from ui_helpers import make
 
 ME = "tester"
 
@@ -45,11 +45,13 @@ async def test_convert_a_lead_end_to_end(sqlite_engine):
     _lead(engine, first_name="Ada", last_name="Byron", company="Engines Ltd", email="ada@engines.io",
           next_follow_up=today_noon, source="Referral")
     _lead(engine, last_name="Later", company="Elsewhere", next_follow_up="today+5d")
-    app = HarnessApp(engine=engine, user=ME)
+    app = make(engine)
     async with app.run_test(size=(160, 48)) as pilot:
         from crm_tui.screens.lead_detail import ConvertScreen, LeadDetailScreen
         from crm_tui.screens.leads import LeadsScreen
 
+        await pilot.press("f3")
+        await _settle(pilot, app, lambda: isinstance(app.screen, LeadsScreen))
         screen = app.screen
         assert isinstance(screen, LeadsScreen)
         await _settle(pilot, app, lambda: screen.total == 2)
@@ -97,24 +99,24 @@ async def test_converted_records_show_lead_history_and_account_tree(sqlite_engin
 
         log_activity(session=s, actor=ME, type="meeting", subject="Discovery meeting", links={"lead": lead_id})
         conv = leads.convert_lead(session=s, lead_id=lead_id, actor=ME)
-    app = HarnessApp(engine=engine, user=ME)
+    app = make(engine)
     async with app.run_test(size=(160, 48)) as pilot:
+        from crm_tui.screens.account_detail import AccountDetailScreen
         from crm_tui.screens.lead_detail import LeadDetailScreen
-        from crm_tui.screens.record_detail import RecordDetailScreen
 
         await app.push_screen(LeadDetailScreen(lead_id))
         await _settle(pilot, app, lambda: app.screen.row.get("status") == "converted")
         await pilot.press("a")
-        await _settle(pilot, app, lambda: isinstance(app.screen, RecordDetailScreen) and app.screen.row
+        await _settle(pilot, app, lambda: isinstance(app.screen, AccountDetailScreen) and app.screen.details
                       and app.screen.query_one("#detail-timeline").items)
         account = app.screen
-        assert account.entity == "account" and account.record_id == conv.account_id
+        assert account.account_id == conv.account_id
         items = account.query_one("#detail-timeline").items
         assert any(i.title == "Discovery meeting" and i.via == f"lead {lead_id}" for i in items)
-        tree = account.query_one("#account-contacts")
-        assert tree.option_count == 1 and "Byron" in str(tree.get_option_at_index(0).prompt)
-        opps = account.query_one("#account-opps")
-        assert "new business" in str(opps.get_option_at_index(0).prompt)
+        contacts = account.query_one("#detail-contacts")
+        assert contacts.row_count == 1 and "Byron" in str(contacts.get_row_at(0)[0])
+        opps = account.query_one("#detail-opportunities")
+        assert opps.row_count == 1 and "new business" in str(opps.get_row_at(0)[0])
         # a note from the account lands on the account's timeline and in the database
         await pilot.press("n")
         await pilot.pause()
@@ -133,7 +135,7 @@ async def test_today_lists_my_due_tasks_and_marks_done(sqlite_engine):
     with session_scope(engine) as s:
         log_activity(session=s, actor=ME, type="task", subject="Late task", due="yesterday 10:00")
         log_activity(session=s, actor=ME, type="task", subject="Next week", due="today+7d")
-    app = HarnessApp(engine=engine, user=ME)
+    app = make(engine)
     async with app.run_test(size=(160, 48)) as pilot:
         from crm_tui.screens.today import TodayScreen
 

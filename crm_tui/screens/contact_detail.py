@@ -1,0 +1,132 @@
+"""One contact: every field (e edits), who they report to, their timeline, quick logging."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from rich.table import Table
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Label, Static
+
+from crm_tui.database import session_scope
+from crm_tui.screens.base import CRMScreenMixin, open_record
+from crm_tui.screens.record_list import cell
+from crm_tui.widgets.log_activity import LogActivityKeys
+from crm_tui.widgets.timeline import Timeline
+
+HIDDEN = {"stage_position", "version"}
+
+
+def fields_table(row: dict, hidden: set[str] = HIDDEN) -> Table:
+    table = Table(show_header=False, box=None, padding=(0, 1), expand=True)
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column(overflow="fold")
+    for key, value in row.items():
+        if key in hidden or key.endswith("_minor"):
+            continue
+        table.add_row(key.replace("_", " "), cell(value))
+    return table
+
+
+class ContactDetailScreen(CRMScreenMixin, LogActivityKeys, Screen):
+    TITLE = "Contact"
+    PALETTE_GROUP = "Contact"
+    PALETTE_NAMES: ClassVar[dict[str, str]] = {
+        **LogActivityKeys.LOG_PALETTE_NAMES, "back": "back", "edit": "edit contact",
+        "open_account": "open its account", "reload": "reload",
+    }
+
+    BINDINGS = [
+        Binding("escape", "back", "Back", tooltip="Back to where you came from"),
+        Binding("e", "edit", "Edit", tooltip="Edit this contact"),
+        *LogActivityKeys.LOG_BINDINGS,
+        Binding("a", "open_account", "Account", tooltip="Open the contact's account"),
+        Binding("r", "reload", "Reload", show=False, tooltip="Load the contact again"),
+    ]
+
+    @dataclass
+    class Loaded(Message):
+        row: dict
+
+    @dataclass
+    class Failed(Message):
+        error: str
+
+    def __init__(self, contact_id: int) -> None:
+        super().__init__()
+        self.contact_id = contact_id
+        self.row: dict = {}
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Label(f"Contact {self.contact_id}", id="detail-heading", classes="detail-heading")
+        with Horizontal(classes="detail-body"):
+            with VerticalScroll(classes="detail-fields"):
+                yield Static("loading…", id="detail-fields")
+            yield Timeline("contact", self.contact_id, id="detail-timeline")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.action_reload()
+
+    def action_reload(self) -> None:
+        self._load()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="detail")
+    def _load(self) -> None:
+        from crm_tui.errors import CRMError
+        from crm_tui.services import contacts, records
+
+        try:
+            with session_scope(self.engine) as s:
+                row = records.get_record(contacts.ENTITY, session=s, record_id=self.contact_id)
+        except CRMError as exc:
+            self.post_message(self.Failed(str(exc)))
+            return
+        self.post_message(self.Loaded(row))
+
+    @on(Loaded)
+    def _show(self, message: Loaded) -> None:
+        self.row = row = message.row
+        title = row.get("name") or f"#{self.contact_id}"
+        where = f" · {row['title']}" if row.get("title") else ""
+        where += f" at {row['account']}" if row.get("account") else ""
+        self.sub_title = title
+        self.query_one("#detail-heading", Label).update(f"Contact {self.contact_id}: {title}{where}")
+        self.query_one("#detail-fields", Static).update(fields_table(row))
+
+    @on(Failed)
+    def _failed(self, message: Failed) -> None:
+        self.notify(message.error, severity="error")
+        self.query_one("#detail-fields", Static).update(message.error)
+
+    def action_back(self) -> None:
+        self.dismiss(None)
+
+    def action_edit(self) -> None:
+        from crm_tui.screens.contact_form import ContactFormScreen
+
+        def saved(row: dict | None) -> None:
+            if row:
+                self.action_reload()
+                self.query_one(Timeline).reload()
+
+        self.app.push_screen(ContactFormScreen(self.contact_id), saved)
+
+    def action_open_account(self) -> None:
+        if not self.row.get("account_id"):
+            self.notify("This contact has no account.", severity="warning")
+            return
+        open_record(self.app, "account", self.row["account_id"])
+
+    def activity_links(self) -> dict[str, int]:
+        links = {"contact": self.contact_id}
+        if self.row.get("account_id"):
+            links["account"] = self.row["account_id"]
+        return links
