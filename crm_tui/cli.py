@@ -11,12 +11,12 @@ from typing import Optional
 import typer
 
 from crm_tui import __version__
-from crm_tui.commands import admin, bulk, demo, forecast, io, leads, pipeline, proposals, records, search, views
+from crm_tui.commands._lazy import LAZY, LazyGroup
 from crm_tui.commands._common import State, fail
-from crm_tui.services import fields
 
 app = typer.Typer(
     name="crm",
+    cls=LazyGroup,
     help="A CRM that lives in the terminal. Run `crm` alone to open the app; use the commands to script it.",
     no_args_is_help=False,
     add_completion=False,
@@ -64,48 +64,33 @@ def run_tui(db: str | None) -> None:
         raise fail(tui.startup_error, code=tui.return_code or 1)
 
 
-app.add_typer(leads.build_lead_app(), name="lead", help="Leads: capture, qualify, follow up and convert.")
-account_app = records.build("account", "account", fields.ACCOUNT_FIELDS, fields.ACCOUNT_FILTERS,
-                            ("id", "name", "industry", "city", "state", "status", "owner"), "accounts")
-leads.add_timeline(account_app, "account")
-app.add_typer(account_app, name="account", help="Accounts: the companies you sell to.")
-contact_app = records.build("contact", "contact", fields.CONTACT_FIELDS, fields.CONTACT_FILTERS,
-                            ("id", "name", "account", "title", "email", "phone", "buying_role"), "contacts")
-leads.add_timeline(contact_app, "contact")
-app.add_typer(contact_app, name="contact", help="Contacts: the people at your accounts.")
-opp_app = records.build("opp", "opportunity", fields.OPPORTUNITY_FIELDS, fields.OPPORTUNITY_FILTERS,
-                        ("id", "name", "account", "stage", "amount", "currency", "probability",
-                         "expected_close", "owner"), "opportunities")
-leads.add_timeline(opp_app, "opportunity")
-pipeline.add_opp_move(opp_app)
-app.add_typer(opp_app, name="opp", help="Opportunities: deals in the pipeline.")
-activity_app = records.build("activity", "activity", fields.ACTIVITY_FIELDS, fields.ACTIVITY_FILTERS,
-                             ("id", "type", "subject", "occurred_at", "due_at", "completed_at", "owner", "account"),
-                             "activities")
-admin.add_activity_done(activity_app)
-leads.add_activity_today(activity_app)
-app.add_typer(activity_app, name="activity", help="Activities: calls, meetings, emails, notes and tasks.")
-app.add_typer(proposals.proposal_app, name="proposal",
-              help="Proposals: line items, templates, revisions, statuses and the PDF.")
-app.add_typer(proposals.build_product_app(), name="product", help="Products: the catalog proposal lines start from.")
-app.add_typer(admin.db_app, name="db", help="The database: upgrade its schema, show where it is.")
-app.add_typer(admin.user_app, name="user", help="Users: who owns records and makes changes.")
-pipeline.add_stage_commands(admin.stage_app)
-app.add_typer(admin.stage_app, name="stage", help="Pipeline stages and their probabilities.")
-app.command("demo")(demo.demo)
-app.add_typer(bulk.tag_app, name="tag", help="Add or remove a tag on many records at once.")
-app.command("update")(bulk.update)
-app.command("delete")(bulk.delete)
-app.command("undo")(bulk.undo)
-app.command("export")(io.export)
-app.command("import")(io.import_)
-app.command("search")(search.search)
-app.add_typer(forecast.forecast_app, name="forecast",
-              help="The forecast by month, quarter, stage, owner or category; snapshots and weekly changes.")
-app.add_typer(forecast.quota_app, name="quota", help="Quotas: each user's sales target per month.")
-app.command("lint")(forecast.lint)
-app.command("summary")(forecast.summary)
-app.add_typer(views.view_app, name="view", help="Saved views: a named filter, sort and columns (--view NAME).")
+
+_T = "crm_tui.commands.tree"
+LAZY.update({
+    "lead": (f"{_T}:lead_app", "Leads: capture, qualify, follow up and convert."),
+    "account": (f"{_T}:account_app", "Accounts: the companies you sell to."),
+    "contact": (f"{_T}:contact_app", "Contacts: the people at your accounts."),
+    "opp": (f"{_T}:opp_app", "Opportunities: deals in the pipeline."),
+    "activity": (f"{_T}:activity_app", "Activities: calls, meetings, emails, notes and tasks."),
+    "proposal": (f"{_T}:proposal_app", "Proposals: line items, templates, revisions, statuses and the PDF."),
+    "product": (f"{_T}:product_app", "Products: the catalog proposal lines start from."),
+    "db": (f"{_T}:db_app", "The database: upgrade its schema, show where it is."),
+    "user": (f"{_T}:user_app", "Users: who owns records and makes changes."),
+    "stage": (f"{_T}:stage_app", "Pipeline stages and their probabilities."),
+    "demo": (f"{_T}:demo", "Write demo data: users, accounts, contacts, leads, deals in every stage and activities."),
+    "tag": (f"{_T}:tag_app", "Add or remove a tag on many records at once."),
+    "update": (f"{_T}:update", "Set fields on every selected record in one transaction, undoable."),
+    "delete": (f"{_T}:delete", "Delete every selected record in one transaction (undoable with `crm undo`)."),
+    "undo": (f"{_T}:undo", "Put back exactly what one batch changed."),
+    "export": (f"{_T}:export", "Export records, streamed, as CSV, JSON or NDJSON."),
+    "import": (f"{_T}:import_", "Import records from CSV, validated like the forms; all or nothing."),
+    "search": (f"{_T}:search", "Full-text search across accounts, leads, contacts, deals and activities."),
+    "forecast": (f"{_T}:forecast_app", "The forecast by month, quarter, stage, owner or category; snapshots."),
+    "quota": (f"{_T}:quota_app", "Quotas: each user's sales target per month."),
+    "lint": (f"{_T}:lint", "Data-quality checks; exits 1 when it finds anything."),
+    "summary": (f"{_T}:summary", "The daily summary of deals, tasks and stalled deals; --send mails it."),
+    "view": (f"{_T}:view_app", "Saved views: a named filter, sort and columns (--view NAME)."),
+})
 
 
 def main() -> None:

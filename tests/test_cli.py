@@ -54,11 +54,15 @@ def added_id(result) -> int:
 
 
 def _walk(command, path: tuple[str, ...] = ()):
-    """Every (path, command) under ``command``. Typer vendors its own Click, so groups
-    are recognised by their ``commands`` mapping rather than by class."""
+    """Every (path, command) under ``command``, through Click's own group API (list_commands /
+    get_command), so commands the root builds only when used are walked too. Typer vendors its
+    own Click, so groups are recognised by having ``list_commands`` rather than by class."""
     yield path, command
-    for name, sub in (getattr(command, "commands", None) or {}).items():
-        yield from _walk(sub, path + (name,))
+    if not hasattr(command, "list_commands"):
+        return
+    ctx = typer.Context(command)
+    for name in command.list_commands(ctx):
+        yield from _walk(command.get_command(ctx, name), path + (name,))
 
 
 COMMANDS = list(_walk(typer.main.get_command(app)))

@@ -56,3 +56,26 @@ def test_crm_help_does_not_import_the_database_or_ui_stack():
     )
     assert proc.returncode == 0, proc.stderr
     assert "Usage" in proc.stdout
+
+
+def test_crm_help_lists_every_command_without_importing_them():
+    """`crm --help` shows every top-level command from its short help; the modules behind them
+    (and the services they use) load only when a command runs."""
+    proc = run_python(
+        "import sys\n"
+        "sys.argv = ['crm', '--help']\n"
+        "from crm_tui.cli import main\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit as exc:\n"
+        "    assert exc.code in (0, None), exc.code\n"
+        "loaded = sorted(k for k in sys.modules if k.startswith('crm_tui.commands.') and not k.endswith('._lazy')\n"
+        "                and not k.endswith('._common'))\n"
+        "assert not loaded, loaded\n"
+        "assert 'crm_tui.services.fields' not in sys.modules\n"
+    )
+    assert proc.returncode == 0, proc.stderr
+    for name in ("lead", "account", "contact", "opp", "activity", "proposal", "product", "stage", "demo", "tag",
+                 "update", "delete", "undo", "export", "import", "search", "forecast", "quota", "lint", "summary",
+                 "view", "db", "user"):
+        assert f" {name} " in proc.stdout, name
