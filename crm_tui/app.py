@@ -206,7 +206,7 @@ class CRMApp(App[None]):
 
     def busy_text(self, loading: str = "loading…") -> str:
         """What a status line says while it waits: the database opening, then ``loading``."""
-        return loading if self.db.ready else f"opening {self.database_label}…"
+        return loading if self.db.ready else f"Opening {self.database_label}…"
 
     @property
     def database_label(self) -> str:

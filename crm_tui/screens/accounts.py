@@ -161,7 +161,7 @@ class AccountsScreen(CRMScreenMixin, Screen):
             table.add_column(self._header(col), width=col.width, key=col.key)
         yield table
         yield Static("", id="accounts-empty", classes="empty-state")
-        yield Static(self.crm.busy_text("Loading accounts…"), id="accounts-status", classes="status-line")
+        yield Static(self.crm.busy_text("loading accounts…"), id="accounts-status", classes="status-line")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -310,6 +310,9 @@ class AccountsScreen(CRMScreenMixin, Screen):
         self.load_more()
 
     def _show_status(self, *, loading: bool = False) -> None:
+        if not self.crm.db.ready:
+            self.query_one("#accounts-status", Static).update(self.crm.busy_text())
+            return
         q = self._query
         total = self._total
         shown = self.table.row_count

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from ui_helpers import settle, status_line, table_names, wait_until
@@ -52,7 +53,10 @@ async def test_a_file_that_is_not_a_database_ends_the_app_with_one_line(tmp_path
     notes.write_text("not a database\n" * 100)
     app = make_app(f"sqlite:///{notes}", user="tester")
     async with app.run_test(size=SIZE) as pilot:
-        await wait_until(pilot, lambda: app.return_code is not None, what="the app to give up")
+        # Not wait_until: it waits on the workers, which the exiting app cancels.
+        deadline = time.monotonic() + 10
+        while app.return_code is None and time.monotonic() < deadline:
+            await pilot.pause(0.02)
     assert app.return_code == 1
     assert app.startup_error == f"cannot open database {notes}: the file is not a SQLite database"
     assert notes.read_text() == "not a database\n" * 100
@@ -127,3 +131,27 @@ async def test_quitting_at_once_is_not_a_database_error(tmp_path):
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("ctrl+q")
     assert app.startup_error is None and app.return_code == 0
+
+
+async def test_the_list_says_the_database_is_opening_until_it_is(engine, seeded):
+    import threading
+
+    url = str(engine.url)
+    engine.dispose()
+    app = make_app(url, user="tester")
+    release = threading.Event()
+    really_open = app.db.open
+
+    def slow_open() -> None:
+        release.wait(10)
+        really_open()
+
+    app.db.open = slow_open
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert status_line(app) == "Opening ui.db…"
+        assert table_names(app) == []
+        release.set()
+        await wait_until(pilot, lambda: len(table_names(app)) == 3, what="the accounts")
+        assert "3 accounts" in status_line(app)
+    app.db.dispose()
