@@ -129,10 +129,12 @@ ENTITY = Entity(
 )
 
 
-def describe_changes(session, rows: list[dict], currency: str = money.DEFAULT_CURRENCY) -> list[dict]:
+def describe_changes(session, rows: list[dict], currency: str | None = None) -> list[dict]:
     """Change rows made readable: stage, owner, account and contact names instead of ids, money as text.
 
     Adds a ``what`` column ("stage: Qualified → Proposal"); field names lose their ``_id``/``_minor``.
+    Amounts are shown in the deal's currency at the time: a currency change in the same batch
+    gives the old and new currency; otherwise the deal's current currency (or ``currency``).
     """
     from sqlalchemy import select
 
@@ -155,6 +157,29 @@ def describe_changes(session, rows: list[dict], currency: str = money.DEFAULT_CU
         else:
             table, col = lookups[fld]
             names[fld] = dict(session.execute(select(table.c.id, table.c[col]).where(table.c.id.in_(ids))).all())
+    # The currency in effect at each change: replay each deal's currency changes oldest first.
+    # Amounts are stored in minor units of the currency of their time (JPY has none, BHD three).
+    current: dict[int, str] = {}
+    record_ids = {r["record_id"] for r in rows}
+    if record_ids:
+        current = dict(session.execute(select(T.c.id, T.c.currency).where(T.c.id.in_(record_ids))).all())
+    by_record: dict[int, list[dict]] = {}
+    for r in rows:
+        by_record.setdefault(r["record_id"], []).append(r)
+    currency_at: dict[int, tuple[str, str]] = {}  # change row id -> (currency before, currency after)
+    for rid, changes in by_record.items():
+        changes = sorted(changes, key=lambda r: r["id"])
+        switches = [r for r in changes if r["field"] == "currency"]
+        cur = (switches[0]["old_value"] if switches else None) or currency or current.get(rid) or money.DEFAULT_CURRENCY
+        batches: dict[str, list[dict]] = {}
+        for r in changes:
+            batches.setdefault(r["batch_id"], []).append(r)
+        for batch in sorted(batches.values(), key=lambda b: b[0]["id"]):
+            switch = next((r for r in batch if r["field"] == "currency"), None)
+            after = (switch["new_value"] if switch else None) or cur
+            for r in batch:
+                currency_at[r["id"]] = (cur, after)
+            cur = after
     out = []
     for r in rows:
         fld = r["field"]
@@ -167,8 +192,9 @@ def describe_changes(session, rows: list[dict], currency: str = money.DEFAULT_CU
             old = names[fld].get(int(old), old) if old not in (None, "") and str(old).isdigit() else old
             new = names[fld].get(int(new), new) if new not in (None, "") and str(new).isdigit() else new
         elif fld == "amount_minor":
-            old = _money_text(old, currency)
-            new = _money_text(new, currency)
+            old_cur, new_cur = currency_at.get(r["id"], (money.DEFAULT_CURRENCY, money.DEFAULT_CURRENCY))
+            old = _money_text(old, old_cur)
+            new = _money_text(new, new_cur)
         item = {**r, "field": label, "old_value": old, "new_value": new}
         item["what"] = f"{label}: {old if old not in (None, '') else '—'} → {new if new not in (None, '') else '—'}"
         out.append(item)

@@ -483,9 +483,9 @@ def neighbour_stage(columns: list[Column], stage_id: int, step: int) -> Column |
 
 def readable_history(*, session: Session, opportunity_id: int) -> list[dict]:
     """The deal's Change rows, newest first, with stage, owner and account names and money as text."""
-    raw = records._raw(opportunities.ENTITY, session, opportunity_id)
+    records._raw(opportunities.ENTITY, session, opportunity_id)  # NotFound for an unknown id
     rows = records.history(session=session, entity="opportunity", record_id=opportunity_id)
-    return opportunities.describe_changes(session, rows, raw["currency"])
+    return opportunities.describe_changes(session, rows)
 
 
 # ---------------------------------------------------------------- stage admin
@@ -649,7 +649,7 @@ def opportunity_detail(*, session: Session, opportunity_id: int, activity_limit:
     record["owner_username"] = record.get("owner")
     record["probability_manual"] = raw["probability_manual"]
     hist = opportunities.describe_changes(
-        session, records.history(session=session, entity="opportunity", record_id=opportunity_id), raw["currency"])
+        session, records.history(session=session, entity="opportunity", record_id=opportunity_id))
     acts = records.list_records(activities.ENTITY, session=session, filters={"opp": opportunity_id},
                                 sort="-occurred_at", limit=activity_limit)
     active = list_stages(session=session, active_only=True)
