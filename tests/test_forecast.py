@@ -174,42 +174,28 @@ def test_snapshot_and_compare(team):
 # ---------------------------------------------------------------- the Maven CRM data set
 
 
-def _agent_username(name: str) -> str:
-    return name.lower().replace(" ", ".")
-
-
-def load_maven(engine) -> list[dict]:
-    """Load the Maven CSVs: users and accounts through the services; deals in one bulk insert with their
-    historical dates (engage date as creation, close date as actual close), which no service accepts yet
-    (``crm import`` is being built elsewhere). Stages: Prospecting -> Lead, Engaging -> Qualified."""
+def load_maven(engine, cli) -> list[dict]:
+    """Import the Maven CSVs with `crm import`, as a user would: accounts, then the 8,800 deals with
+    their agents (created as users), stages (Prospecting -> Lead, Engaging -> Qualified), close values,
+    close dates (the actual close of won and lost deals) and engage dates (when each deal was created)."""
     deals = list(csv.DictReader((MAVEN / "sales_pipeline.csv").open(newline="", encoding="utf-8")))
-    agents = list(csv.DictReader((MAVEN / "sales_teams.csv").open(newline="", encoding="utf-8")))
-    accounts = list(csv.DictReader((MAVEN / "accounts.csv").open(newline="", encoding="utf-8")))
-    with session_scope(engine) as s:
-        for a in agents:
-            users.create_user(session=s, data={"username": _agent_username(a["sales_agent"]),
-                                               "name": a["sales_agent"]})
-        account_ids = {a["account"]: records.create_record(ACCOUNT, session=s, data={"name": a["account"]},
-                                                           actor="tester")["id"] for a in accounts}
-        stage = {st.name: st for st in s.execute(select(Stage)).scalars()}
-        by_maven = {"Prospecting": stage["Lead"], "Engaging": stage["Qualified"], "Won": stage["Won"],
-                    "Lost": stage["Lost"]}
-        user_ids = {a["sales_agent"]: records.user_id(s, _agent_username(a["sales_agent"])) for a in agents}
-        now = dt.datetime(2018, 1, 1, tzinfo=dt.timezone.utc)
-        rows = []
-        for d in deals:
-            st = by_maven[d["deal_stage"]]
-            created = (dt.datetime.combine(dt.date.fromisoformat(d["engage_date"]), dt.time(), tzinfo=dt.timezone.utc)
-                       if d["engage_date"] else now)
-            close = dt.date.fromisoformat(d["close_date"]) if d["close_date"] else None
-            rows.append({"name": f"{d['opportunity_id']} {d['product']}", "account_id": account_ids.get(d["account"]),
-                         "owner_id": user_ids[d["sales_agent"]], "stage_id": st.id, "probability": st.probability,
-                         "probability_manual": False,
-                         "amount_minor": money.parse_amount(d["close_value"] or "0", "USD"), "currency": "USD",
-                         "expected_close": close, "actual_close": close, "lost_reason": "other" if st.is_lost else None,
-                         "stage_changed_at": created, "created_at": created, "updated_at": created, "version": 1})
-        s.execute(insert(T), rows)
+    accounts = cli("import", "account", MAVEN / "accounts.csv", "--map", "account=name", "--map", "sector=industry",
+                   "--map", "office_location=country")
+    assert accounts.exit_code == 0, accounts.stderr
+    imported = cli("import", "opp", MAVEN / "sales_pipeline.csv", "--map", "opportunity_id=name",
+                   "--map", "deal_stage=stage", "--map", "close_value=amount", "--map", "sales_agent=owner",
+                   "--map", "close_date=expected_close", "--map", "engage_date=created_at",
+                   "--map", "product=description", "--create-users")
+    assert imported.exit_code == 0, imported.stderr
     return deals
+
+
+def agent_names(engine) -> dict[str, str]:
+    """username -> the agent's name, as the import created them."""
+    from crm_tui.store.models import User
+
+    with session_scope(engine) as s:
+        return dict(s.execute(select(User.username, User.name)).all())
 
 
 def spreadsheet_figures(deals: list[dict]) -> dict:
@@ -239,8 +225,8 @@ def _pct(fr: Fraction) -> Decimal:
     return (Decimal(fr.numerator) * 100 / Decimal(fr.denominator)).quantize(Decimal("0.1"), rounding=ROUND_HALF_EVEN)
 
 
-def test_maven_crm_matches_the_spreadsheet(engine):
-    deals = load_maven(engine)
+def test_maven_crm_matches_the_spreadsheet(engine, cli):
+    deals = load_maven(engine, cli)
     assert len(deals) == 8800
     sheet = spreadsheet_figures(deals)
     with session_scope(engine) as s:
@@ -258,7 +244,7 @@ def test_maven_crm_matches_the_spreadsheet(engine):
     assert won_by_quarter == {q: v * 100 for q, v in sheet["by_quarter"].items()}
     assert {r.key["quarter"]: r.metrics.won_minor for r in ranged.rows} == won_by_quarter
     # Won totals, won and lost counts by agent.
-    names = {_agent_username(a): a for a in sheet["by_agent"]}
+    names = agent_names(engine)
     assert {names[r.key["owner"]]: r.metrics.won_minor for r in agents.rows if r.metrics.won_count} == {
         a: v * 100 for a, v in sheet["by_agent"].items()}
     assert {names[r.key["owner"]]: r.metrics.lost_count for r in agents.rows if r.metrics.lost_count} == \

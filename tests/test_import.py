@@ -299,3 +299,18 @@ def test_round_trip_takes_back_formula_neutralisation(cli, engine, tmp_path):
     assert cli("import", "account", fresh).exit_code == 0
     assert rows(engine, "SELECT phone, description FROM accounts WHERE name = 'Globex'") == [
         ("+1 555 0199", "=SUM(A1)")]
+
+
+def test_created_at_keeps_when_an_imported_record_was_created(cli, engine, tmp_path):
+    good = tmp_path / "old.csv"
+    good.write_text("name,created\nOld Co,2017-03-04\nNewer Co,2019-12-31T15:30:00+00:00\n", encoding="utf-8")
+    result = cli("import", "account", good, "--map", "created=created_at")
+    assert result.exit_code == 0, result.stderr
+    got = {name: str(created)[:10] for name, created in rows(engine, "SELECT name, created_at FROM accounts")}
+    assert got == {"Old Co": "2017-03-04", "Newer Co": "2019-12-31"}
+    bad = tmp_path / "bad.csv"
+    bad.write_text("name,created\nBad Date Co,31/02/2017\n", encoding="utf-8")
+    before = count(engine, "accounts")
+    refused = cli("import", "account", bad, "--map", "created=created_at")
+    assert refused.exit_code == 1 and "created_at" in refused.stderr and "31/02/2017" in refused.stderr
+    assert count(engine, "accounts") == before

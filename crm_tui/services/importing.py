@@ -29,6 +29,7 @@ reason for a rejects file.
 from __future__ import annotations
 
 import codecs
+import datetime as dt
 import csv
 import io
 import re
@@ -236,9 +237,10 @@ def _norm(name: str) -> str:
 
 def map_columns(entity: Entity, header: list[str], *, preset: str | None = None,
                 maps: list[str] | None = None) -> tuple[dict[str, str], list[str]]:
-    """({source column: field}, ignored columns). Fields include the pseudo-fields id and version."""
+    """({source column: field}, ignored columns). Fields include the pseudo-fields id and version, and
+    created_at: when a record imported from another system was created (kept on new records only)."""
     specs = entity.specs
-    known = {**{name: name for name in specs}, "id": "id", "version": "version"}
+    known = {**{name: name for name in specs}, "id": "id", "version": "version", "created_at": "created_at"}
     aliases = {}
     for name, spec in specs.items():
         aliases[spec.col] = name
@@ -556,6 +558,15 @@ def import_csv(entity: Entity, data: bytes, *, session: Session, actor: str, pre
         except ValidationError as exc:
             fail(exc.field, str(exc))
             continue
+        if raw.get("created_at"):
+            try:
+                created = _historical_datetime(raw["created_at"])
+            except ValidationError as exc:
+                fail("created_at", str(exc))
+                continue
+            values["created_at"] = values["updated_at"] = created
+            if "stage_changed_at" in T.c:
+                values["stage_changed_at"] = created
         values.setdefault("created_at", now)
         values.setdefault("updated_at", now)
         values.setdefault("version", 1)
@@ -661,3 +672,15 @@ def rejects_csv(result: ImportResult, out) -> None:
     writer.writerow([*result.header, "error"])
     for cells, reason in result.rejects:
         writer.writerow([*cells[:len(result.header)], *[""] * (len(result.header) - len(cells)), reason])
+
+
+def _historical_datetime(value: str) -> dt.datetime:
+    """A creation time from another system: a bare date is that day's start in UTC."""
+    text = str(value).strip()
+    try:
+        day = dt.date.fromisoformat(text)
+    except ValueError:
+        from crm_tui.services.validate import parse_datetime
+
+        return parse_datetime(text, field_name="created_at")
+    return dt.datetime.combine(day, dt.time(), tzinfo=dt.timezone.utc)
