@@ -37,7 +37,7 @@ def test_the_app_and_its_screens_load_without_the_database_stack():
 async def test_the_app_opens_its_database_url_in_a_worker(engine, seeded, tmp_path):
     url = str(engine.url)
     engine.dispose()
-    app = make_app(url, user="tester")
+    app = make_app(url, user="tester", mode="accounts")
     assert not app.db.ready
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: app.db.ready and len(table_names(app)) == 3, what="the accounts")
@@ -138,7 +138,7 @@ async def test_the_list_says_the_database_is_opening_until_it_is(engine, seeded)
 
     url = str(engine.url)
     engine.dispose()
-    app = make_app(url, user="tester")
+    app = make_app(url, user="tester", mode="accounts")
     release = threading.Event()
     really_open = app.db.open
 
@@ -154,4 +154,19 @@ async def test_the_list_says_the_database_is_opening_until_it_is(engine, seeded)
         release.set()
         await wait_until(pilot, lambda: len(table_names(app)) == 3, what="the accounts")
         assert "3 accounts" in status_line(app)
+    app.db.dispose()
+
+
+async def test_the_dashboard_opens_first_and_fills_in_once_the_database_is_open(engine, seeded):
+    """The default first screen reads the database only from its workers, so a slow open never
+    crashes it (it used to read the engine on the event loop)."""
+    from crm_tui.screens.dashboard import DashboardScreen
+
+    url = str(engine.url)
+    engine.dispose()
+    app = make_app(url, user="tester")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.db.ready and getattr(app.screen, "_loaded", False), what="the dashboard")
+        assert isinstance(app.screen, DashboardScreen)
+        assert app.return_code is None and app.startup_error is None
     app.db.dispose()
