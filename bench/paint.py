@@ -54,7 +54,13 @@ def main() -> None:
         if which == "minimal":
             await pilot.app.workers.wait_for_complete()
         else:
-            while not (pilot.app.screen.table.row_count and pilot.app.screen._total is not None):
+            def loaded() -> bool:
+                screen = pilot.app.screen
+                if hasattr(screen, "table"):  # a list: its first page and its count are in
+                    return bool(screen.table.row_count and screen._total is not None)
+                return bool(getattr(screen, "_loaded", False))  # the dashboard: its lists are in
+
+            while not loaded():
                 if pilot.app.return_code:
                     raise SystemExit(pilot.app.startup_error)
                 await pilot.pause(0.005)

@@ -92,7 +92,7 @@ def bench_tui_paint(args) -> bool:
         ref_ready.append(_paint(["minimal"])[0])
     ok = _report(f"tui: first paint ({args.size})", statistics.median(crm_ready), statistics.median(ref_ready), 1.5,
                  reference_label="minimal textual")
-    print(f"{'':<28} (first page of accounts loaded by the worker at {statistics.median(crm_loaded) * 1000:.1f} ms)")
+    print(f"{'':<28} (first screen filled in by its workers at {statistics.median(crm_loaded) * 1000:.1f} ms)")
     return ok
 
 
