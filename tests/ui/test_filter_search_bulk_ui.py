@@ -13,6 +13,15 @@ from crm_tui.widgets import FilterBar, FilterMessage
 SIZE = (160, 48)
 
 
+def opportunity_id(engine, name: str) -> int:
+    from crm_tui.services import records
+    from crm_tui.services.registry import ENTITIES
+    from crm_tui.store.db import session_scope
+
+    with session_scope(engine) as s:
+        return next(r["id"] for r in records.list_records(ENTITIES["opportunity"], session=s) if r["name"] == name)
+
+
 async def type_filter(pilot, text: str) -> None:
     bar = pilot.app.screen.query_one(FilterBar)
     bar.focus()
@@ -64,3 +73,47 @@ async def test_the_contacts_filter_box_takes_expressions_too(engine, seeded):
         await wait_until(pilot, lambda: "unknown field 'emial'" in message.message, what="the filter message")
         assert table.row_count == 1
 
+
+# ---------------------------------------------------------------- search (ctrl+f)
+
+
+async def test_search_finds_a_record_and_enter_opens_it(engine, seeded):
+    from crm_tui.screens.opportunity_detail import OpportunityDetailScreen
+    from crm_tui.screens.search import SearchScreen
+
+    async with make(engine).run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+f")
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, SearchScreen), what="the search screen")
+        screen = pilot.app.screen
+        await pilot.press(*"rocket")
+        await wait_until(pilot, lambda: screen.table.row_count == 1, what="one hit")
+        kind, label, snippet = (str(c) for c in screen.table.get_row_at(0))
+        assert (kind, label) == ("Opportunity", "Rocket skates")
+        assert "[Rocket]" in snippet
+        await pilot.press("enter")  # from the box to the results
+        await wait_until(pilot, lambda: screen.table.has_focus, what="the results focused")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, OpportunityDetailScreen), what="the deal")
+        assert pilot.app.screen.opportunity_id == opportunity_id(engine, "Rocket skates")
+
+
+async def test_search_opens_an_activity_on_its_record_and_reports_a_bad_query(engine, seeded):
+    from crm_tui.screens.account_detail import AccountDetailScreen
+    from crm_tui.screens.search import SearchScreen
+
+    async with make(engine).run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        pilot.app.action_search()
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, SearchScreen), what="the search screen")
+        screen = pilot.app.screen
+        await pilot.press(*'"discovery')
+        message = screen.query_one(FilterMessage)
+        await wait_until(pilot, lambda: "unbalanced quote" in message.message, what="the query's message")
+        screen.query_one(FilterBar).value = "discovery"
+        await wait_until(pilot, lambda: screen.table.row_count == 1 and message.message == "", what="one hit")
+        assert str(screen.table.get_row_at(0)[0]) == "Activity"
+        screen.table.focus()
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, AccountDetailScreen), what="the account")
+        assert pilot.app.screen.account_id == seeded["Acme Corporation"]
