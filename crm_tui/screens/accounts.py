@@ -23,6 +23,7 @@ from textual.worker import get_current_worker
 
 from crm_tui.errors import CRMError
 from crm_tui.screens.base import CRMScreenMixin
+from crm_tui.screens.bulk_actions import BULK_PALETTE_NAMES, BulkActions, bulk_bindings
 from crm_tui.database import session_scope
 from crm_tui.widgets import FilterBar, FilterMessage, PagedTable
 from crm_tui.widgets.filter_bar import filter_error_text
@@ -83,10 +84,11 @@ class ListQuery:
         return f"-{self.sort}" if self.descending else self.sort
 
 
-class AccountsScreen(CRMScreenMixin, Screen):
+class AccountsScreen(BulkActions, CRMScreenMixin, Screen):
     """The Accounts area: filter box, the paged list, a status line and the keys."""
 
     TITLE = "Accounts"
+    BULK_ENTITY = "account"
     PALETTE_GROUP = "Accounts"
     PALETTE_NAMES = {
         "open": "open account",
@@ -97,6 +99,7 @@ class AccountsScreen(CRMScreenMixin, Screen):
         "cycle_sort": "sort by next column",
         "reverse_sort": "reverse sort order",
         "clear_filter": "clear filter",
+        **BULK_PALETTE_NAMES,
     }
 
     BINDINGS = [
@@ -111,6 +114,7 @@ class AccountsScreen(CRMScreenMixin, Screen):
                 tooltip="Reverse the sort order"),
         Binding("r", "refresh", "Refresh", id="accounts.refresh", tooltip="Load the list again"),
         Binding("escape", "clear_filter", "Clear filter", show=False, id="accounts.clear_filter"),
+        *bulk_bindings("accounts"),
     ]
 
     # ------------------------------------------------------------ messages
@@ -167,7 +171,7 @@ class AccountsScreen(CRMScreenMixin, Screen):
             yield FilterBar(placeholder="name, industry, city, state, web site or email…  (/ to focus)",
                             id="accounts-filter")
         yield FilterMessage(id="accounts-filter-message")
-        table = PagedTable(id="accounts-table", stretch="name")
+        table = PagedTable(id="accounts-table", stretch="name", selectable=True)
         for col in COLUMNS:
             table.add_column(self._header(col), width=col.width, key=col.key)
         yield table
@@ -183,6 +187,16 @@ class AccountsScreen(CRMScreenMixin, Screen):
     @property
     def table(self) -> PagedTable:
         return self.query_one("#accounts-table", PagedTable)
+
+    def bulk_table(self) -> PagedTable:
+        return self.table
+
+    def bulk_reload(self) -> None:
+        self.reload()
+
+    @on(PagedTable.SelectionChanged, "#accounts-table")
+    def _marks_changed(self) -> None:
+        self._show_status(loading=self._loading_more)
 
     def _header(self, col: Column) -> Text:
         label = col.label
@@ -365,6 +379,9 @@ class AccountsScreen(CRMScreenMixin, Screen):
         parts = [count, f"sorted by {col.label.lower()}, {order}"]
         if shown:
             parts.insert(0, f"row {self.table.cursor_row + 1:,}")
+        marked = len(self.table.selected_keys)
+        if marked:
+            parts.insert(1, f"{marked:,} marked (t tag · a reassign)")
         if loading:
             parts.append(self.crm.busy_text())
         self.query_one("#accounts-status", Static).update("  ·  ".join(parts))

@@ -20,6 +20,8 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Label
 from textual.worker import Worker, WorkerState
 
+from crm_tui.screens.bulk_actions import BULK_PALETTE_NAMES, BulkActions
+from crm_tui.widgets import PagedTable
 from crm_tui.widgets.filter_bar import FilterBar, FilterMessage, filter_error_text
 
 PAGE = 100
@@ -47,7 +49,7 @@ class WorkerErrors:
                         severity="error", timeout=10)
 
 
-class RecordListScreen(WorkerErrors, Screen):
+class RecordListScreen(BulkActions, WorkerErrors, Screen):
     ENTITY: ClassVar[str] = ""
     PLURAL: ClassVar[str] = ""
     COLUMNS: ClassVar[tuple[str, ...]] = ("id",)
@@ -102,7 +104,7 @@ class RecordListScreen(WorkerErrors, Screen):
             yield FilterBar(placeholder=f"Search {self.PLURAL}, or filter: field=value and …", id="list-search")
             yield from self.compose_filters()
         yield FilterMessage(id="list-filter-message")
-        yield DataTable(id="list-table", cursor_type="row", zebra_stripes=True)
+        yield PagedTable(id="list-table", selectable=True)
         yield Label("", id="list-status", classes="status-line")
         yield Footer(compact=True)
 
@@ -175,11 +177,8 @@ class RecordListScreen(WorkerErrors, Screen):
             table.clear()
         if message.total is not None:
             self.total = message.total
-        for row in message.rows:
-            key = str(row["id"])
-            if key in table.rows:
-                continue
-            table.add_row(*[self.format_cell(name, row.get(name)) for name in self.COLUMNS], key=key)
+        table.add_page((str(row["id"]), [self.format_cell(name, row.get(name)) for name in self.COLUMNS])
+                       for row in message.rows)
         self.loaded = message.offset + len(message.rows)
         self.loading = False
         self._status()
@@ -199,6 +198,9 @@ class RecordListScreen(WorkerErrors, Screen):
             text = f"1–{self.loaded:,} of {self.total:,} {self.PLURAL}" + (f" matching “{q.search}”" if q.search else "")
             text += f" where {q.where}" if q.where else ""
             text += f"  ·  {order}"
+        marked = len(self.bulk_table().selected_keys)
+        if marked:
+            text += f"  ·  {marked:,} marked (t tag · a reassign)"
         self.query_one("#list-status", Label).update(text)
 
     @on(FilterFailed)
@@ -261,6 +263,19 @@ class RecordListScreen(WorkerErrors, Screen):
         current = self.query_state.sort or self.COLUMNS[0]
         self.query_state.sort = current[1:] if current.startswith("-") else f"-{current}"
         self.reload()
+
+    # ------------------------------------------------------------ bulk actions
+
+    def bulk_table(self) -> PagedTable:
+        return self.query_one("#list-table", PagedTable)
+
+    def bulk_reload(self) -> None:
+        self.reload()
+
+    @on(PagedTable.SelectionChanged, "#list-table")
+    def _marks_changed(self) -> None:
+        if not self.loading:
+            self._status()
 
     # ------------------------------------------------------------ opening
 

@@ -117,3 +117,115 @@ async def test_search_opens_an_activity_on_its_record_and_reports_a_bad_query(en
         await pilot.press("enter")
         await wait_until(pilot, lambda: isinstance(pilot.app.screen, AccountDetailScreen), what="the account")
         assert pilot.app.screen.account_id == seeded["Acme Corporation"]
+
+
+# ---------------------------------------------------------------- marking rows and bulk actions
+
+
+def db_rows(engine, sql: str, **params) -> list[tuple]:
+    from sqlalchemy import text
+
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(text(sql), params)]
+
+
+async def test_mark_three_accounts_and_tag_them_in_one_batch(engine, seeded):
+    from crm_tui.screens.bulk_actions import PromptScreen
+
+    async with make(engine).run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        table = pilot.app.screen.table
+        table.focus()
+        await pilot.press("space", "space", "space")
+        await wait_until(pilot, lambda: len(table.selected_keys) == 3, what="three marked")
+        assert "3 marked" in status_line(pilot.app)
+        await pilot.press("t")
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, PromptScreen), what="the tag prompt")
+        await pilot.press(*"q1_priority", "enter")
+        await wait_until(pilot, lambda: len(db_rows(engine, "SELECT record_id FROM taggings")) == 3,
+                         what="three taggings")
+        tagged = sorted(r[0] for r in db_rows(
+            engine, "SELECT tg.record_id FROM taggings tg JOIN tags t ON t.id = tg.tag_id "
+                    "WHERE t.name = 'q1_priority' AND tg.entity = 'account'"))
+        assert tagged == sorted(seeded.values())
+        batches = db_rows(engine, "SELECT DISTINCT batch_id FROM changes WHERE field = 'tag' AND entity = 'account'")
+        assert len(batches) == 1 and batches[0][0]
+        batch = batches[0][0]
+        assert len(db_rows(engine, "SELECT id FROM changes WHERE batch_id = :b", b=batch)) == 3
+        await wait_until(pilot, lambda: any(f"crm undo {batch}" in str(n.message)
+                                            for n in pilot.app._notifications), what="the batch notification")
+        assert any(f"3 accounts tagged “q1_priority” · batch {batch}" in str(n.message)
+                   for n in pilot.app._notifications)
+        await wait_until(pilot, lambda: table.selected_keys == [] and table.row_count == 3, what="marks cleared")
+
+
+async def test_star_marks_every_loaded_row_and_again_none(engine, seeded):
+    async with make(engine).run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        table = pilot.app.screen.table
+        table.focus()
+        await pilot.press("asterisk")
+        await wait_until(pilot, lambda: len(table.selected_keys) == 3, what="all marked")
+        await pilot.press("asterisk")
+        await wait_until(pilot, lambda: table.selected_keys == [], what="none marked")
+
+
+async def test_reassign_two_opportunities_from_the_pipeline_list(engine, seeded):
+    from crm_tui.screens.bulk_actions import PromptScreen
+    from crm_tui.services import records
+    from crm_tui.services.registry import ENTITIES
+    from crm_tui.store.db import session_scope
+
+    with session_scope(engine) as s:
+        records.ensure_user(s, "bob")
+        for name in ("Anvil subscription", "Giant magnet"):
+            records.create_record(ENTITIES["opportunity"], session=s, actor="tester",
+                                  data={"name": name, "account": seeded["Initech"], "amount": "900"})
+    async with make(engine, mode="pipeline").run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("v")
+        table = pilot.app.screen.query_one("#pipeline-list")
+        await wait_until(pilot, lambda: table.row_count == 3 and table.has_focus, what="the list")
+        keys = [str(table.coordinate_to_cell_key((i, 0)).row_key.value) for i in range(2)]
+        await pilot.press("space", "space")
+        await wait_until(pilot, lambda: table.selected_keys == keys, what="two marked")
+        await pilot.press("a")
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, PromptScreen), what="the owner prompt")
+        await pilot.press(*"bob", "enter")
+        owner_of = ("SELECT o.id FROM opportunities o JOIN users u ON u.id = o.owner_id "
+                    "WHERE u.username = 'bob' ORDER BY o.id")
+        await wait_until(pilot, lambda: len(db_rows(engine, owner_of)) == 2, what="two deals given to bob")
+        assert sorted(str(r[0]) for r in db_rows(engine, owner_of)) == sorted(keys)
+        changes = db_rows(engine, "SELECT record_id, batch_id FROM changes WHERE entity = 'opportunity' "
+                                  "AND field = 'owner_id' AND batch_id IS NOT NULL")
+        assert sorted(str(r[0]) for r in changes) == sorted(keys)
+        assert len({r[1] for r in changes}) == 1
+        await wait_until(pilot, lambda: sum(1 for i in range(table.row_count) if table.get_row_at(i)[5] == "bob") == 2,
+                         what="the list shows the new owner")
+
+
+async def test_a_closing_stage_is_refused_with_the_bulk_message(engine, seeded):
+    from crm_tui.screens.bulk_actions import StagePromptScreen
+
+    async with make(engine, mode="pipeline").run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("v")
+        table = pilot.app.screen.query_one("#pipeline-list")
+        await wait_until(pilot, lambda: table.row_count == 1 and table.has_focus, what="the list")
+        await pilot.press("space", "g")
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, StagePromptScreen), what="the stage prompt")
+        prompt = pilot.app.screen
+        stages = prompt.stages
+        lost = next(s for s in stages if s.lower().startswith("closed lost") or s.lower() == "lost")
+        from textual.widgets import Select
+
+        prompt.query_one(Select).value = lost
+        await wait_until(pilot, lambda: any("closing stage" in str(n.message) for n in pilot.app._notifications),
+                         what="the refusal")
+        assert db_rows(engine, "SELECT id FROM changes WHERE batch_id IS NOT NULL") == []
+        second = next(s for s in stages if s != lost and "won" not in s.lower() and s != stages[0])
+        await pilot.press("g")
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, StagePromptScreen), what="the stage prompt")
+        pilot.app.screen.query_one(Select).value = second
+        await wait_until(pilot, lambda: db_rows(engine, "SELECT s.name FROM opportunities o JOIN stages s "
+                                                        "ON s.id = o.stage_id") == [(second,)], what="moved")
