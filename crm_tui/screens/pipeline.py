@@ -26,7 +26,8 @@ from crm_tui.screens.bulk_actions import BULK_PALETTE_NAMES, BulkActions, bulk_b
 from crm_tui.database import session_scope
 from crm_tui.lazy import LazyModule
 from crm_tui.services.pipeline_filter import DEFAULT_LOST_REASONS, FILTER_HELP, BoardFilter
-from crm_tui.widgets import PagedTable
+from crm_tui.widgets import FilterMessage, PagedTable
+from crm_tui.widgets.filter_bar import filter_error_text
 from crm_tui.widgets.kanban import KanbanBoard, KanbanColumn, short_money
 
 pipeline = LazyModule("crm_tui.services.pipeline")  # imported in the first worker, not before the paint
@@ -149,7 +150,9 @@ class PipelineScreen(BulkActions, CRMScreenMixin, Screen):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Input(placeholder=f"filter: {FILTER_HELP}", id="pipeline-filter")
+        yield Input(placeholder=f"filter: {FILTER_HELP}  ·  or an expression: stage=proposal and amount>50000",
+                    id="pipeline-filter")
+        yield FilterMessage(id="pipeline-filter-message")
         yield Static(self.app.busy_text("Loading the pipeline…"), id="pipeline-status")
         with ContentSwitcher(initial="pipeline-board", id="pipeline-views"):
             yield KanbanBoard(id="pipeline-board")
@@ -381,8 +384,11 @@ class PipelineScreen(BulkActions, CRMScreenMixin, Screen):
         try:
             pipeline.parse_filter_text(event.value, me=self.user)
         except CRMError as exc:
+            # Under the box (pointing at the bad token); the board and the list keep what they show.
+            self.query_one(FilterMessage).show(filter_error_text(exc))
             self.notify(str(exc), severity="error", title="Filter")
             return
+        self.query_one(FilterMessage).clear()
         self.app.pipeline_filter_text = event.value  # kept when you come back to the pipeline
         self.query_one("#pipeline-status", Static).update("Loading…")
         self.load_board(event.value)

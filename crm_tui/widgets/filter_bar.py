@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from textual import on
@@ -11,27 +10,9 @@ from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import Input, Static
 
-# An operator of the filter language, or one of its words between two terms ("a and b", "x in (1, 2)").
-_OPERATOR = re.compile(r"!=|<=|>=|[=<>~]")
-_KEYWORD = re.compile(r"(?:^|\s|\))(?:and|or|in)(?=\s|\()|(?:^|\s|\()not(?=\s|\()", re.IGNORECASE)
+from crm_tui.filter_text import looks_like_expression, split_filter
 
-
-def looks_like_expression(text: str) -> bool:
-    """Whether filter-box text is a filter expression (``industry=Technology and state=CA``).
-
-    Anything with an operator (= != > >= < <= ~) or the words and/or/in/not
-    between terms is one; anything else is plain text to search for.
-    """
-    text = text.strip()
-    if not text:
-        return False
-    return bool(_OPERATOR.search(text)) or bool(_KEYWORD.search(text))
-
-
-def split_filter(text: str) -> tuple[str, str]:
-    """``(search, where)`` for filter-box text: exactly one of them is non-empty (or both empty)."""
-    text = text.strip()
-    return ("", text) if looks_like_expression(text) else (text, "")
+__all__ = ["FilterBar", "FilterMessage", "filter_error_text", "looks_like_expression", "split_filter"]
 
 
 class FilterMessage(Static):

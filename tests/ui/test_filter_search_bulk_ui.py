@@ -229,3 +229,31 @@ async def test_a_closing_stage_is_refused_with_the_bulk_message(engine, seeded):
         pilot.app.screen.query_one(Select).value = second
         await wait_until(pilot, lambda: db_rows(engine, "SELECT s.name FROM opportunities o JOIN stages s "
                                                         "ON s.id = o.stage_id") == [(second,)], what="moved")
+
+
+async def test_the_pipeline_list_filter_takes_expressions(engine, seeded):
+    from crm_tui.services import records
+    from crm_tui.services.registry import ENTITIES
+    from crm_tui.store.db import session_scope
+
+    with session_scope(engine) as s:
+        records.create_record(ENTITIES["opportunity"], session=s, actor="tester",
+                              data={"name": "Giant magnet", "account": seeded["Initech"], "amount": "60000"})
+    async with make(engine, mode="pipeline").run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("v")
+        table = pilot.app.screen.query_one("#pipeline-list")
+        await wait_until(pilot, lambda: table.row_count == 2, what="the list")
+        box = pilot.app.screen.query_one("#pipeline-filter", Input)
+        box.focus()
+        box.value = "amount>50000 and account.state=TX"
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: table.row_count == 1 and str(table.get_row_at(0)[0]) == "Giant magnet",
+                         what="one deal")
+        message = pilot.app.screen.query_one(FilterMessage)
+        box.focus()
+        box.value = "amount>>5"
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: message.message != "", what="the filter message")
+        assert "amount>>5\n" in message.message and "^" in message.message
+        assert table.row_count == 1  # the list keeps its rows
