@@ -24,6 +24,7 @@ from textual.worker import get_current_worker
 from crm_tui.errors import CRMError
 from crm_tui.screens.base import CRMScreenMixin
 from crm_tui.screens.bulk_actions import BULK_PALETTE_NAMES, BulkActions, bulk_bindings
+from crm_tui.screens.saved_views import VIEW_PALETTE_NAMES, SavedViews, view_bindings
 from crm_tui.database import session_scope
 from crm_tui.widgets import FilterBar, FilterMessage, PagedTable
 from crm_tui.widgets.filter_bar import filter_error_text
@@ -84,7 +85,7 @@ class ListQuery:
         return f"-{self.sort}" if self.descending else self.sort
 
 
-class AccountsScreen(BulkActions, CRMScreenMixin, Screen):
+class AccountsScreen(SavedViews, BulkActions, CRMScreenMixin, Screen):
     """The Accounts area: filter box, the paged list, a status line and the keys."""
 
     TITLE = "Accounts"
@@ -100,6 +101,7 @@ class AccountsScreen(BulkActions, CRMScreenMixin, Screen):
         "reverse_sort": "reverse sort order",
         "clear_filter": "clear filter",
         **BULK_PALETTE_NAMES,
+        **VIEW_PALETTE_NAMES,
     }
 
     BINDINGS = [
@@ -115,6 +117,7 @@ class AccountsScreen(BulkActions, CRMScreenMixin, Screen):
         Binding("r", "refresh", "Refresh", id="accounts.refresh", tooltip="Load the list again"),
         Binding("escape", "clear_filter", "Clear filter", show=False, id="accounts.clear_filter"),
         *bulk_bindings("accounts"),
+        *view_bindings("accounts"),
     ]
 
     # ------------------------------------------------------------ messages

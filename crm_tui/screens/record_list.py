@@ -20,7 +20,8 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Label
 from textual.worker import Worker, WorkerState
 
-from crm_tui.screens.bulk_actions import BULK_PALETTE_NAMES, BulkActions
+from crm_tui.screens.bulk_actions import BulkActions
+from crm_tui.screens.saved_views import SavedViews
 from crm_tui.widgets import PagedTable
 from crm_tui.widgets.filter_bar import FilterBar, FilterMessage, filter_error_text
 
@@ -49,7 +50,7 @@ class WorkerErrors:
                         severity="error", timeout=10)
 
 
-class RecordListScreen(BulkActions, WorkerErrors, Screen):
+class RecordListScreen(SavedViews, BulkActions, WorkerErrors, Screen):
     ENTITY: ClassVar[str] = ""
     PLURAL: ClassVar[str] = ""
     COLUMNS: ClassVar[tuple[str, ...]] = ("id",)

@@ -257,3 +257,34 @@ async def test_the_pipeline_list_filter_takes_expressions(engine, seeded):
         await wait_until(pilot, lambda: message.message != "", what="the filter message")
         assert "amount>>5\n" in message.message and "^" in message.message
         assert table.row_count == 1  # the list keeps its rows
+
+
+# ---------------------------------------------------------------- saved views
+
+
+async def test_save_the_filter_as_a_view_and_apply_it_again(engine, seeded):
+    from crm_tui.screens.bulk_actions import PromptScreen
+    from crm_tui.screens.saved_views import ViewPickerScreen
+    from crm_tui.services import views
+    from crm_tui.store.db import session_scope
+
+    async with make(engine).run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await type_filter(pilot, "state=TX or state=IL")
+        await wait_until(pilot, lambda: table_names(pilot.app) == ["Globex Inc", "Initech"], what="two accounts")
+        await pilot.press("W")
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, PromptScreen), what="the name prompt")
+        await pilot.press(*"midwest", "enter")
+
+        def saved() -> list:
+            with session_scope(engine) as s:
+                return [(v["name"], v["where"]) for v in views.list_views(session=s, entity="account")]
+
+        await wait_until(pilot, lambda: saved() == [("midwest", "state=TX or state=IL")], what="the view saved")
+        await type_filter(pilot, "")
+        await wait_until(pilot, lambda: len(table_names(pilot.app)) == 3, what="every account")
+        await pilot.press("w")
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, ViewPickerScreen), what="the views")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: table_names(pilot.app) == ["Globex Inc", "Initech"], what="the view applied")
+        assert pilot.app.screen.query_one(FilterBar).value == "state=TX or state=IL"
