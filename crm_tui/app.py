@@ -106,6 +106,7 @@ class CRMApp(App[None]):
         "switch_mode('leads')": "go to leads",
         "switch_mode('contacts')": "go to contacts",
         "today": "today's tasks and follow-ups",
+        "search": "search everything",
         "switch_mode('pipeline')": "go to pipeline",
         "switch_mode('proposals')": "go to proposals",
         "toggle_dark": "toggle dark",
@@ -120,6 +121,8 @@ class CRMApp(App[None]):
         Binding("f4", "switch_mode('pipeline')", "Pipeline", id="app.pipeline",
                 tooltip="The pipeline: Kanban board and list of opportunities"),
         Binding("f5", "switch_mode('contacts')", "Contacts", id="app.contacts", tooltip="The contacts list"),
+        Binding("ctrl+f", "search", "Search", id="app.search",
+                tooltip="Search accounts, contacts, leads, deals and activities (full text)"),
         Binding("f6", "today", "Today", id="app.today", tooltip="My tasks due today and overdue, and lead follow-ups"),
         Binding("f7", "switch_mode('proposals')", "Proposals", id="app.proposals",
                 tooltip="Proposals: filters, line-item editor, send, revisions, PDF"),
@@ -220,6 +223,14 @@ class CRMApp(App[None]):
 
         if not isinstance(self.screen, TodayScreen):
             self.push_screen(TodayScreen())
+
+    def action_search(self) -> None:
+        from crm_tui.screens.search import SearchScreen
+
+        if isinstance(self.screen, SearchScreen):
+            self.screen.action_focus_query()
+        else:
+            self.push_screen(SearchScreen())
 
     def action_toggle_dark(self) -> None:
         self.theme = "textual-light" if self.current_theme.dark else "textual-dark"

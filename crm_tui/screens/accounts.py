@@ -23,8 +23,11 @@ from textual.worker import get_current_worker
 
 from crm_tui.errors import CRMError
 from crm_tui.screens.base import CRMScreenMixin
+from crm_tui.screens.bulk_actions import BULK_PALETTE_NAMES, BulkActions, bulk_bindings
+from crm_tui.screens.saved_views import VIEW_PALETTE_NAMES, SavedViews, view_bindings
 from crm_tui.database import session_scope
-from crm_tui.widgets import FilterBar, PagedTable
+from crm_tui.widgets import FilterBar, FilterMessage, PagedTable
+from crm_tui.widgets.filter_bar import filter_error_text
 from crm_tui.widgets.cells import date_text, money_text, plain, status_text
 
 PAGE_SIZE = 200
@@ -75,16 +78,18 @@ class ListQuery:
     search: str
     sort: str
     descending: bool
+    where: str = ""  # a filter expression (industry=Technology and state=CA)
 
     @property
     def sort_key(self) -> str:
         return f"-{self.sort}" if self.descending else self.sort
 
 
-class AccountsScreen(CRMScreenMixin, Screen):
+class AccountsScreen(SavedViews, BulkActions, CRMScreenMixin, Screen):
     """The Accounts area: filter box, the paged list, a status line and the keys."""
 
     TITLE = "Accounts"
+    BULK_ENTITY = "account"
     PALETTE_GROUP = "Accounts"
     PALETTE_NAMES = {
         "open": "open account",
@@ -95,6 +100,8 @@ class AccountsScreen(CRMScreenMixin, Screen):
         "cycle_sort": "sort by next column",
         "reverse_sort": "reverse sort order",
         "clear_filter": "clear filter",
+        **BULK_PALETTE_NAMES,
+        **VIEW_PALETTE_NAMES,
     }
 
     BINDINGS = [
@@ -109,6 +116,8 @@ class AccountsScreen(CRMScreenMixin, Screen):
                 tooltip="Reverse the sort order"),
         Binding("r", "refresh", "Refresh", id="accounts.refresh", tooltip="Load the list again"),
         Binding("escape", "clear_filter", "Clear filter", show=False, id="accounts.clear_filter"),
+        *bulk_bindings("accounts"),
+        *view_bindings("accounts"),
     ]
 
     # ------------------------------------------------------------ messages
@@ -132,6 +141,13 @@ class AccountsScreen(CRMScreenMixin, Screen):
         error: str
 
     @dataclass
+    class FilterFailed(Message):
+        """The filter expression cannot be used: the message (pointing at the bad token) goes under the box."""
+
+        query: ListQuery
+        error: str
+
+    @dataclass
     class AccountSaved(Message):
         """Posted to this screen by others (detail, form) after an account was written."""
 
@@ -149,6 +165,7 @@ class AccountsScreen(CRMScreenMixin, Screen):
         self._exhausted = False
         self._loading_more = False
         self._restore_key: str | None = None
+        self._good_query = self._query  # the last query whose filter compiled (a bad one falls back to it)
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -156,7 +173,8 @@ class AccountsScreen(CRMScreenMixin, Screen):
             yield Static("Filter", classes="filter-label")
             yield FilterBar(placeholder="name, industry, city, state, web site or email…  (/ to focus)",
                             id="accounts-filter")
-        table = PagedTable(id="accounts-table", stretch="name")
+        yield FilterMessage(id="accounts-filter-message")
+        table = PagedTable(id="accounts-table", stretch="name", selectable=True)
         for col in COLUMNS:
             table.add_column(self._header(col), width=col.width, key=col.key)
         yield table
@@ -173,6 +191,16 @@ class AccountsScreen(CRMScreenMixin, Screen):
     def table(self) -> PagedTable:
         return self.query_one("#accounts-table", PagedTable)
 
+    def bulk_table(self) -> PagedTable:
+        return self.table
+
+    def bulk_reload(self) -> None:
+        self.reload()
+
+    @on(PagedTable.SelectionChanged, "#accounts-table")
+    def _marks_changed(self) -> None:
+        self._show_status(loading=self._loading_more)
+
     def _header(self, col: Column) -> Text:
         label = col.label
         if col.sort == self._query.sort:
@@ -188,7 +216,8 @@ class AccountsScreen(CRMScreenMixin, Screen):
     # ------------------------------------------------------------ loading
 
     def reload(self, *, select_id: int | None = None, open_if_missing: bool = False,
-               search: str | None = None, sort: str | None = None, descending: bool | None = None) -> None:
+               search: str | None = None, sort: str | None = None, descending: bool | None = None,
+               where: str | None = None) -> None:
         """Fetch the first page (and then the count) for the current filter and sort."""
         self._generation += 1
         q = self._query
@@ -197,6 +226,7 @@ class AccountsScreen(CRMScreenMixin, Screen):
             q.search if search is None else search,
             q.sort if sort is None else sort,
             q.descending if descending is None else descending,
+            q.where if where is None else where,
         )
         self._restore_key = str(select_id) if select_id is not None else self.table.cursor_key()
         self._loading_more = False
@@ -215,13 +245,23 @@ class AccountsScreen(CRMScreenMixin, Screen):
             from crm_tui.services.registry import ENTITIES
 
             ACCOUNTS = ENTITIES["account"]
+            if query.where:
+                from crm_tui.services.where import compile_for
+
+                try:
+                    compile_for(ACCOUNTS, query.where, me=self.user)
+                except CRMError as exc:
+                    self.post_message(self.FilterFailed(query, filter_error_text(exc)))
+                    return
             with session_scope(engine) as session:
                 rows = records.list_records(ACCOUNTS, session=session, search=query.search or None,
+                                            where=query.where or None, me=self.user,
                                             sort=query.sort_key, limit=PAGE_SIZE)
                 if worker.is_cancelled:
                     return
                 self.post_message(self.PageLoaded(query, 0, rows, select_id, open_if_missing))
-                total = records.count_records(ACCOUNTS, session=session, search=query.search or None)
+                total = records.count_records(ACCOUNTS, session=session, search=query.search or None,
+                                              where=query.where or None, me=self.user)
         except CRMError as exc:
             self.post_message(self.LoadFailed(query, str(exc)))
             return
@@ -242,6 +282,7 @@ class AccountsScreen(CRMScreenMixin, Screen):
         try:
             with session_scope(self.engine) as session:
                 rows = records.list_records(ACCOUNTS, session=session, search=query.search or None,
+                                            where=query.where or None, me=self.user,
                                             sort=query.sort_key, limit=PAGE_SIZE, offset=offset)
         except CRMError as exc:
             self.post_message(self.LoadFailed(query, str(exc)))
@@ -269,6 +310,8 @@ class AccountsScreen(CRMScreenMixin, Screen):
             return  # an older filter or sort
         table = self.table
         if message.offset == 0:
+            self._good_query = message.query
+            self.query_one(FilterMessage).clear()
             table.clear()
             self._loaded = 0
             self._total = None
@@ -288,6 +331,16 @@ class AccountsScreen(CRMScreenMixin, Screen):
                     self.open_account(message.select_id)
             elif not key and table.row_count:
                 table.move_cursor(row=0, animate=False)
+        self._show_status()
+
+    @on(FilterFailed)
+    def _filter_failed(self, message: FilterFailed) -> None:
+        if message.query.generation != self._generation:
+            return
+        # Keep the rows on screen, and the query that produced them (sorting or paging goes on from it).
+        self._query = self._good_query
+        self._restore_key = None
+        self.query_one(FilterMessage).show(message.error)
         self._show_status()
 
     @on(CountLoaded)
@@ -325,19 +378,24 @@ class AccountsScreen(CRMScreenMixin, Screen):
             count = f"1–{shown:,} of {total:,} {noun}"
         if q.search:
             count += f" matching “{q.search}”"
+        if q.where:
+            count += f" where {q.where}"
         col = next(c for c in COLUMNS if c.sort == q.sort)
         order = "descending" if q.descending else "ascending"
         parts = [count, f"sorted by {col.label.lower()}, {order}"]
         if shown:
             parts.insert(0, f"row {self.table.cursor_row + 1:,}")
+        marked = len(self.table.selected_keys)
+        if marked:
+            parts.insert(1, f"{marked:,} marked (t tag · a reassign)")
         if loading:
             parts.append(self.crm.busy_text())
         self.query_one("#accounts-status", Static).update("  ·  ".join(parts))
         empty = total == 0 and not loading
         self.set_class(empty, "-empty")
         if empty:
-            if q.search:
-                text = (f"No accounts match “{q.search}”.\n\n"
+            if q.search or q.where:
+                text = (f"No accounts match “{q.search or q.where}”.\n\n"
                         "Press escape to clear the filter, or n to add an account.")
             else:
                 text = ("No accounts yet.\n\nPress n to add one, or run  crm demo  in a shell "
@@ -348,8 +406,8 @@ class AccountsScreen(CRMScreenMixin, Screen):
 
     @on(FilterBar.Applied, "#accounts-filter")
     def _filter_applied(self, message: FilterBar.Applied) -> None:
-        if message.value != self._query.search:
-            self.reload(search=message.value)
+        if (message.search, message.where) != (self._query.search, self._query.where):
+            self.reload(search=message.search, where=message.where)
         if message.leave:
             self.table.focus()
 
@@ -439,9 +497,10 @@ class AccountsScreen(CRMScreenMixin, Screen):
 
     def action_clear_filter(self) -> None:
         bar = self.query_one(FilterBar)
+        self.query_one(FilterMessage).clear()
         if bar.value:
             bar.value = ""
-            self.reload(search="")
+            self.reload(search="", where="")
         self.table.focus()
 
     def action_refresh(self) -> None:

@@ -6,6 +6,8 @@ from typing import ClassVar
 
 from textual.binding import Binding
 
+from crm_tui.screens.bulk_actions import BULK_PALETTE_NAMES, bulk_bindings
+from crm_tui.screens.saved_views import VIEW_PALETTE_NAMES, view_bindings
 from crm_tui.screens.record_list import RecordListScreen
 
 
@@ -17,12 +19,14 @@ class ContactsScreen(RecordListScreen):
     COLUMNS = ("id", "name", "account", "title", "buying_role", "email", "phone", "owner")
     PALETTE_GROUP = "Contacts"
     PALETTE_NAMES: ClassVar[dict[str, str]] = {"mine": "my contacts", "new_contact": "new contact",
-                                               "edit_contact": "edit contact"}
+                                               "edit_contact": "edit contact", **BULK_PALETTE_NAMES, **VIEW_PALETTE_NAMES}
 
     BINDINGS = [
         Binding("n", "new_contact", "New", tooltip="Add a contact"),
         Binding("e", "edit_contact", "Edit", tooltip="Edit the contact under the cursor"),
         Binding("2", "mine", "Mine", tooltip="Only contacts I own (again: everyone's)"),
+        *bulk_bindings("contacts"),
+        *view_bindings("contacts"),
     ]
 
     def action_mine(self) -> None:

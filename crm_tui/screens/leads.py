@@ -12,6 +12,8 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import Label, Select
 
+from crm_tui.screens.bulk_actions import BULK_PALETTE_NAMES, bulk_bindings
+from crm_tui.screens.saved_views import VIEW_PALETTE_NAMES, view_bindings
 from crm_tui.screens.record_list import RecordListScreen
 from crm_tui.services.fields import LEAD_STATUSES
 
@@ -36,7 +38,7 @@ class LeadsScreen(RecordListScreen):
     PALETTE_NAMES: ClassVar[dict[str, str]] = {
         "quick('all')": "all leads", "quick('mine')": "my leads", "quick('new')": "new since yesterday",
         "quick('today')": "follow-ups due today", "quick('overdue')": "overdue follow-ups",
-        "new_lead": "new lead", "status": "change status", "qualify": "qualify",
+        "new_lead": "new lead", "status": "change status", "qualify": "qualify", **BULK_PALETTE_NAMES, **VIEW_PALETTE_NAMES,
     }
 
     BINDINGS = [
@@ -48,6 +50,8 @@ class LeadsScreen(RecordListScreen):
         Binding("3", "quick('new')", "New", tooltip="Leads created since yesterday"),
         Binding("4", "quick('today')", "Due today", tooltip="Open leads with a follow-up due today"),
         Binding("5", "quick('overdue')", "Overdue", tooltip="Open leads whose follow-up is overdue"),
+        *bulk_bindings("leads"),
+        *view_bindings("leads"),
     ]
 
     @dataclass

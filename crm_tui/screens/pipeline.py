@@ -22,9 +22,12 @@ from textual.widgets.option_list import Option
 
 from crm_tui.errors import Conflict, CRMError
 from crm_tui.screens.base import CRMScreenMixin
+from crm_tui.screens.bulk_actions import BULK_PALETTE_NAMES, BulkActions, bulk_bindings
 from crm_tui.database import session_scope
 from crm_tui.lazy import LazyModule
 from crm_tui.services.pipeline_filter import DEFAULT_LOST_REASONS, FILTER_HELP, BoardFilter
+from crm_tui.widgets import FilterMessage, PagedTable
+from crm_tui.widgets.filter_bar import filter_error_text
 from crm_tui.widgets.kanban import KanbanBoard, KanbanColumn, short_money
 
 pipeline = LazyModule("crm_tui.services.pipeline")  # imported in the first worker, not before the paint
@@ -58,13 +61,15 @@ class LostReasonScreen(ModalScreen[str | None]):
         self.dismiss(None)
 
 
-class PipelineScreen(CRMScreenMixin, Screen):
+class PipelineScreen(BulkActions, CRMScreenMixin, Screen):
     """Pipeline mode: the board (default) or the list, with one filter bar."""
 
     TITLE = "Pipeline"
+    BULK_ENTITY = "opportunity"
     PALETTE_GROUP = "Pipeline"
     PALETTE_NAMES = {"toggle_view": "switch between board and list", "focus_filter": "filter the deals",
-                     "open_deal": "open the deal", "cycle_sort": "sort the list", "reload": "reload"}
+                     "open_deal": "open the deal", "cycle_sort": "sort the list", "reload": "reload",
+                     **BULK_PALETTE_NAMES}
     AUTO_FOCUS = ""  # no auto focus: the first card gets focus once the board has loaded
 
     BINDINGS = [
@@ -74,6 +79,7 @@ class PipelineScreen(CRMScreenMixin, Screen):
         Binding("s", "cycle_sort", "Sort", id="pipeline.sort"),
         Binding("ctrl+r", "reload", "Reload", id="pipeline.reload"),
         Binding("escape", "leave_filter", "Board", show=False),
+        *bulk_bindings("pipeline", stage=True),
     ]
 
     # ---- messages from the workers
@@ -144,11 +150,13 @@ class PipelineScreen(CRMScreenMixin, Screen):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Input(placeholder=f"filter: {FILTER_HELP}", id="pipeline-filter")
+        yield Input(placeholder=f"filter: {FILTER_HELP}  ·  or an expression: stage=proposal and amount>50000",
+                    id="pipeline-filter")
+        yield FilterMessage(id="pipeline-filter-message")
         yield Static(self.app.busy_text("Loading the pipeline…"), id="pipeline-status")
         with ContentSwitcher(initial="pipeline-board", id="pipeline-views"):
             yield KanbanBoard(id="pipeline-board")
-            yield DataTable(id="pipeline-list", cursor_type="row", zebra_stripes=True)
+            yield PagedTable(id="pipeline-list", selectable=True)
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -376,8 +384,11 @@ class PipelineScreen(CRMScreenMixin, Screen):
         try:
             pipeline.parse_filter_text(event.value, me=self.user)
         except CRMError as exc:
+            # Under the box (pointing at the bad token); the board and the list keep what they show.
+            self.query_one(FilterMessage).show(filter_error_text(exc))
             self.notify(str(exc), severity="error", title="Filter")
             return
+        self.query_one(FilterMessage).clear()
         self.app.pipeline_filter_text = event.value  # kept when you come back to the pipeline
         self.query_one("#pipeline-status", Static).update("Loading…")
         self.load_board(event.value)
@@ -430,11 +441,14 @@ class PipelineScreen(CRMScreenMixin, Screen):
         if message.offset != self.list_loaded:
             return
         names = {c.stage_id: c.name for c in self.columns}
+        rows = []
         for c in message.cards:
             flags = " ".join(f for f, on in (("OVERDUE", c.overdue), ("STALLED", c.stalled)) if on)
-            table.add_row(c.name, c.account or "", names.get(c.stage_id, ""), short_money(c.amount_minor, c.currency),
-                          c.expected_close.isoformat() if c.expected_close else "", c.owner or "",
-                          str(c.days_in_stage), flags, key=str(c.id))
+            rows.append((str(c.id), (c.name, c.account or "", names.get(c.stage_id, ""),
+                                     short_money(c.amount_minor, c.currency),
+                                     c.expected_close.isoformat() if c.expected_close else "", c.owner or "",
+                                     str(c.days_in_stage), flags)))
+        table.add_page(rows)
         self.list_loaded += len(message.cards)
         self.list_total = message.total
         self.list_loading = False
@@ -449,6 +463,20 @@ class PipelineScreen(CRMScreenMixin, Screen):
                 and event.cursor_row >= table.row_count - 10):
             self.list_loading = True
             self.load_list(self.sort, self.list_loaded)
+
+    # ---- bulk actions (marked rows in the list view; the focused card on the board)
+
+    def bulk_table(self) -> PagedTable:
+        return self.query_one("#pipeline-list", PagedTable)
+
+    def bulk_ids(self) -> list[int]:
+        if self.query_one(ContentSwitcher).current == "pipeline-list":
+            return super().bulk_ids()
+        card = self.query_one(KanbanBoard).focused_card()
+        return [card.card.id] if card is not None else []
+
+    def bulk_reload(self) -> None:
+        self.load_board(self.filter_text)  # the list reloads with it when it is showing
 
     # ---- detail
 

@@ -17,8 +17,13 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Input, Label
+from textual.widgets import DataTable, Footer, Header, Label
 from textual.worker import Worker, WorkerState
+
+from crm_tui.screens.bulk_actions import BulkActions
+from crm_tui.screens.saved_views import SavedViews
+from crm_tui.widgets import PagedTable
+from crm_tui.widgets.filter_bar import FilterBar, FilterMessage, filter_error_text
 
 PAGE = 100
 
@@ -45,7 +50,7 @@ class WorkerErrors:
                         severity="error", timeout=10)
 
 
-class RecordListScreen(WorkerErrors, Screen):
+class RecordListScreen(SavedViews, BulkActions, WorkerErrors, Screen):
     ENTITY: ClassVar[str] = ""
     PLURAL: ClassVar[str] = ""
     COLUMNS: ClassVar[tuple[str, ...]] = ("id",)
@@ -72,8 +77,14 @@ class RecordListScreen(WorkerErrors, Screen):
         error: str
 
     @dataclass
+    class FilterFailed(Message):
+        generation: int
+        error: str
+
+    @dataclass
     class Query:
         search: str = ""
+        where: str = ""  # a filter expression (status=new and score>50)
         filters: dict = field(default_factory=dict)
         sort: str | None = None
 
@@ -84,15 +95,17 @@ class RecordListScreen(WorkerErrors, Screen):
         self.loaded = 0
         self.total = 0
         self.loading = False
+        self._good_where = ""
 
     # ------------------------------------------------------------ layout
 
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal(classes="filter-row"):
-            yield Input(placeholder=f"Search {self.PLURAL}…", id="list-search")
+            yield FilterBar(placeholder=f"Search {self.PLURAL}, or filter: field=value and …", id="list-search")
             yield from self.compose_filters()
-        yield DataTable(id="list-table", cursor_type="row", zebra_stripes=True)
+        yield FilterMessage(id="list-filter-message")
+        yield PagedTable(id="list-table", selectable=True)
         yield Label("", id="list-status", classes="status-line")
         yield Footer(compact=True)
 
@@ -114,7 +127,8 @@ class RecordListScreen(WorkerErrors, Screen):
         self.loaded = 0
         self.loading = True
         self.query_one("#list-status", Label).update(self.app.busy_text())
-        self._fetch(self.app.user, self.generation, 0, self.query_state, True)
+        q = self.query_state
+        self._fetch(self.app.user, self.generation, 0, self.Query(q.search, q.where, dict(q.filters), q.sort), True)
 
     def action_reload(self) -> None:
         self.reload()
@@ -133,12 +147,21 @@ class RecordListScreen(WorkerErrors, Screen):
 
         entity = ENTITIES[self.ENTITY]
         filters = self.resolved_filters(user)
+        if q.where and offset == 0:
+            from crm_tui.services.where import compile_for
+
+            try:
+                compile_for(entity, q.where, me=user)
+            except CRMError as exc:
+                self.post_message(self.FilterFailed(generation, filter_error_text(exc)))
+                return
         try:
             with session_scope(engine) as s:
                 rows = records.list_records(entity, session=s, search=q.search or None, filters=filters,
+                                            where=q.where or None, me=user,
                                             sort=q.sort, limit=PAGE, offset=offset)
-                total = records.count_records(entity, session=s, search=q.search or None,
-                                              filters=filters) if with_count else None
+                total = records.count_records(entity, session=s, search=q.search or None, filters=filters,
+                                              where=q.where or None, me=user) if with_count else None
         except CRMError as exc:
             self.post_message(self.Failed(str(exc)))
             return
@@ -150,14 +173,13 @@ class RecordListScreen(WorkerErrors, Screen):
             return  # an older query's answer
         table = self.query_one("#list-table", DataTable)
         if message.offset == 0:
+            self._good_where = self.query_state.where
+            self.query_one(FilterMessage).clear()
             table.clear()
         if message.total is not None:
             self.total = message.total
-        for row in message.rows:
-            key = str(row["id"])
-            if key in table.rows:
-                continue
-            table.add_row(*[self.format_cell(name, row.get(name)) for name in self.COLUMNS], key=key)
+        table.add_page((str(row["id"]), [self.format_cell(name, row.get(name)) for name in self.COLUMNS])
+                       for row in message.rows)
         self.loaded = message.offset + len(message.rows)
         self.loading = False
         self._status()
@@ -175,8 +197,22 @@ class RecordListScreen(WorkerErrors, Screen):
             order = f"sorted by {sort.lstrip('-').replace('_', ' ')}, {'descending' if sort.startswith('-') else 'ascending'}" \
                 if sort else self.DEFAULT_ORDER
             text = f"1–{self.loaded:,} of {self.total:,} {self.PLURAL}" + (f" matching “{q.search}”" if q.search else "")
+            text += f" where {q.where}" if q.where else ""
             text += f"  ·  {order}"
+        marked = len(self.bulk_table().selected_keys)
+        if marked:
+            text += f"  ·  {marked:,} marked (t tag · a reassign)"
         self.query_one("#list-status", Label).update(text)
+
+    @on(FilterFailed)
+    def _filter_failed(self, message: FilterFailed) -> None:
+        if message.generation != self.generation:
+            return
+        # The rows on screen stay, and so does the filter that produced them.
+        self.loading = False
+        self.query_state.where = self._good_where
+        self.query_one(FilterMessage).show(message.error)
+        self._status()
 
     @on(Failed)
     def _failed(self, message: Failed) -> None:
@@ -189,23 +225,25 @@ class RecordListScreen(WorkerErrors, Screen):
         table = event.data_table
         if not self.loading and self.loaded < self.total and event.cursor_row >= table.row_count - 20:
             self.loading = True
-            self._fetch(self.app.user, self.generation, self.loaded, self.query_state, False)
+            q = self.query_state
+            self._fetch(self.app.user, self.generation, self.loaded,
+                        self.Query(q.search, q.where, dict(q.filters), q.sort), False)
 
     # ------------------------------------------------------------ searching and sorting
 
-    @on(Input.Changed, "#list-search")
-    def _search_changed(self, event: Input.Changed) -> None:
-        self.query_state.search = event.value.strip()
-        if getattr(self, "_debounce", None):
-            self._debounce.stop()
-        self._debounce = self.set_timer(0.25, self.reload)
-
-    @on(Input.Submitted, "#list-search")
-    def _search_done(self) -> None:
-        self.query_one("#list-table", DataTable).focus()
+    @on(FilterBar.Applied, "#list-search")
+    def _search_applied(self, message: FilterBar.Applied) -> None:
+        q = self.query_state
+        if (message.search, message.where) != (q.search, q.where):
+            q.search, q.where = message.search, message.where
+            if not message.where:
+                self.query_one(FilterMessage).clear()
+            self.reload()
+        if message.leave:
+            self.query_one("#list-table", DataTable).focus()
 
     def action_focus_search(self) -> None:
-        self.query_one("#list-search", Input).focus()
+        self.query_one("#list-search", FilterBar).focus()
 
     def set_sort(self, column: str) -> None:
         current = self.query_state.sort or ""
@@ -226,6 +264,19 @@ class RecordListScreen(WorkerErrors, Screen):
         current = self.query_state.sort or self.COLUMNS[0]
         self.query_state.sort = current[1:] if current.startswith("-") else f"-{current}"
         self.reload()
+
+    # ------------------------------------------------------------ bulk actions
+
+    def bulk_table(self) -> PagedTable:
+        return self.query_one("#list-table", PagedTable)
+
+    def bulk_reload(self) -> None:
+        self.reload()
+
+    @on(PagedTable.SelectionChanged, "#list-table")
+    def _marks_changed(self) -> None:
+        if not self.loading:
+            self._status()
 
     # ------------------------------------------------------------ opening
 

@@ -134,6 +134,15 @@ def parse_filter_text(text: str, *, me: str | None = None) -> BoardFilter:
     """
     import shlex
 
+    from crm_tui.filter_text import looks_like_expression
+
+    if looks_like_expression(text):
+        # The filter language (as in `crm opp list --where`): compiled here, so a bad one fails now.
+        from crm_tui.services.registry import ENTITIES
+        from crm_tui.services.where import compile_for
+
+        compile_for(ENTITIES["opportunity"], text.strip(), me=me)
+        return BoardFilter(where=text.strip(), me=me)
     try:
         tokens = shlex.split(text or "")
     except ValueError:
@@ -174,6 +183,15 @@ def _clauses(session: Session, f: BoardFilter | None) -> list:
     if f is None or f.empty:
         return []
     out = []
+    if f.where:
+        from crm_tui.services.registry import ENTITIES
+        from crm_tui.services.where import compile_for
+
+        entity = ENTITIES["opportunity"]
+        cond = compile_for(entity, f.where, me=f.me)
+        # A subquery over the list query's own joins; not correlated with the outer opportunities table.
+        out.append(T.c.id.in_(select(entity.table.c.id).select_from(entity.joins(entity.table)).where(cond)
+                              .correlate(None).scalar_subquery()))
     if f.owner:
         out.append(T.c.owner_id == records.user_id(session, f.owner, field_name="owner"))
     if f.account:

@@ -27,14 +27,18 @@ class BoardFilter:
     amount_min: int | None = None  # minor units
     amount_max: int | None = None
     text: str | None = None
+    where: str | None = None  # a filter expression (stage=proposal and amount>50000 and owner=me)
+    me: str | None = None  # who "me" is in ``where``
 
     @property
     def empty(self) -> bool:
-        return self == BoardFilter()
+        return self == BoardFilter() or (self.where is None and self == BoardFilter(me=self.me))
 
     def describe(self) -> str:
         parts = []
         for name in ("owner", "account", "tag", "close_from", "close_to", "text"):
+            if name == "text" and self.where:
+                parts.append(self.where)
             value = getattr(self, name)
             if value not in (None, ""):
                 parts.append(f"{name}={value}")

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from sqlalchemy import exists, func, literal, select
 from sqlalchemy.sql import ColumnElement
 
-from crm_tui.services import accounts, activities, contacts, opportunities
+from crm_tui.services import accounts, activities, contacts, leads, opportunities
 from crm_tui.store.filter import Context, FilterField, compile_where
 from crm_tui.store.models import Opportunity, Stage, Tag, Tagging
 
@@ -92,6 +92,22 @@ def _contact_fields() -> dict[str, FilterField]:
     return fields
 
 
+def _lead_fields() -> dict[str, FilterField]:
+    T = leads.T
+    fields = {name: _text(name, T.c[name]) for name in (
+        "first_name", "last_name", "company", "email", "phone", "title", "website", "industry", "city", "state",
+        "country", "source", "status", "notes")}
+    fields.update({
+        "name": F("name", "text", lambda: func.trim(T.c.first_name + " " + T.c.last_name)),
+        "owner": _text("owner", leads._owner.c.username, "owner's username, or me"),
+        "score": F("score", "int", lambda: T.c.score),
+        "next_follow_up": F("next_follow_up", "datetime", lambda: T.c.next_follow_up),
+        "follow_up": F("follow_up", "datetime", lambda: T.c.next_follow_up, help="the next follow-up date"),
+    })
+    fields.update(_common(T))
+    return fields
+
+
 def _opportunity_fields() -> dict[str, FilterField]:
     T = opportunities.T
     stage = opportunities._stage
@@ -144,6 +160,7 @@ def _activity_fields() -> dict[str, FilterField]:
 _BUILDERS: dict[str, Callable[[], dict[str, FilterField]]] = {
     "account": _account_fields,
     "contact": _contact_fields,
+    "lead": _lead_fields,
     "opportunity": _opportunity_fields,
     "activity": _activity_fields,
 }

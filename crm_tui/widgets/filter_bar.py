@@ -8,7 +8,48 @@ from textual import on
 from textual.binding import Binding
 from textual.message import Message
 from textual.timer import Timer
-from textual.widgets import Input
+from textual.widgets import Input, Static
+
+from crm_tui.filter_text import looks_like_expression, split_filter
+
+__all__ = ["FilterBar", "FilterMessage", "filter_error_text", "looks_like_expression", "split_filter"]
+
+
+class FilterMessage(Static):
+    """The line under a filter box that says why an expression cannot be used (hidden when empty)."""
+
+    DEFAULT_CSS = """
+    FilterMessage {
+        display: none;
+        height: auto;
+        max-height: 6;
+        padding: 0 2;
+        color: $text-error;
+    }
+    FilterMessage.-shown {
+        display: block;
+    }
+    """
+
+    def show(self, message: str) -> None:
+        self.update(message)
+        self.set_class(bool(message), "-shown")
+
+    def clear(self) -> None:
+        self.show("")
+
+    @property
+    def message(self) -> str:
+        return str(self.content) if self.has_class("-shown") else ""
+
+
+def filter_error_text(error: Exception) -> str:
+    """A filter error for the line under the box: the message, then the text with a caret under the token."""
+    pointer = getattr(error, "pointer", None)
+    text = str(error)
+    if callable(pointer) and getattr(error, "position", 0):
+        text += "\n" + pointer()
+    return text
 
 
 class FilterBar(Input):
@@ -39,6 +80,16 @@ class FilterBar(Input):
         filter_bar: "FilterBar"
         value: str
         leave: bool = False  # the user asked to go back to the list
+
+        @property
+        def search(self) -> str:
+            """Plain text to search for ("" when the text is a filter expression)."""
+            return split_filter(self.value)[0]
+
+        @property
+        def where(self) -> str:
+            """The filter expression ("" when the text is plain search text)."""
+            return split_filter(self.value)[1]
 
         @property
         def control(self) -> "FilterBar":

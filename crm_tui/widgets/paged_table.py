@@ -6,6 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from rich.text import Text
 from textual.binding import Binding
 from textual.coordinate import Coordinate
 from textual.message import Message
@@ -19,10 +20,21 @@ class PagedTable(DataTable):
     comes within ``margin`` rows of the last loaded row it posts
     ``PagedTable.NearEnd`` (floods collapse), and the owner decides whether
     there is more to load and calls ``add_page``.
+
+    With ``selectable=True`` rows can be marked for a bulk action: space marks
+    (or unmarks) the row under the cursor and moves on, ``*`` marks every loaded
+    row (again: none). Marks show in the row-label column at the left;
+    ``selected_keys`` lists them and ``SelectionChanged`` says when they change.
+    Clearing the table clears the marks.
     """
+
+    MARK = "●"
 
     BINDINGS = [
         Binding("enter", "select_cursor", "Open", tooltip="Open the row under the cursor"),
+        Binding("space", "toggle_mark", "Mark", show=False, tooltip="Mark the row for a bulk action (again: unmark)"),
+        Binding("asterisk", "mark_all", "Mark all", show=False, key_display="*",
+                tooltip="Mark every loaded row (again: unmark all)"),
         Binding("home", "scroll_top", "First row", show=False),
         Binding("end", "scroll_bottom", "Last loaded row", show=False),
     ]
@@ -44,14 +56,28 @@ class PagedTable(DataTable):
         def can_replace(self, message: Message) -> bool:
             return isinstance(message, PagedTable.NearEnd) and message.table is self.table
 
-    def __init__(self, *, margin: int = 40, stretch: str | None = None, **kwargs: Any) -> None:
-        """``stretch``: the key of a column that takes the width the others leave free."""
+    @dataclass
+    class SelectionChanged(Message):
+        table: "PagedTable"
+        count: int
+
+        @property
+        def control(self) -> "PagedTable":
+            return self.table
+
+    def __init__(self, *, margin: int = 40, stretch: str | None = None, selectable: bool = False,
+                 **kwargs: Any) -> None:
+        """``stretch``: the key of a column that takes the width the others leave free.
+        ``selectable``: rows can be marked for bulk actions (a marker column at the left)."""
         kwargs.setdefault("cursor_type", "row")
         kwargs.setdefault("zebra_stripes", True)
         super().__init__(**kwargs)
         self.margin = margin
         self.stretch = stretch
         self._stretch_min: int | None = None
+        self.selectable = selectable
+        self.show_row_labels = selectable
+        self._marked: set[str] = set()
 
     def on_resize(self) -> None:
         self.stretch_column()
@@ -78,9 +104,66 @@ class PagedTable(DataTable):
         for key, cells in rows:
             if key in self.rows:
                 continue  # the data moved under an offset page; never show a row twice
-            self.add_row(*cells, key=key)
+            if self.selectable:
+                self.add_row(*cells, key=key, label=Text(" "))
+            else:
+                self.add_row(*cells, key=key)
             added += 1
         return added
+
+    # ------------------------------------------------------------ marks
+
+    def clear(self, columns: bool = False) -> "PagedTable":
+        had = bool(self._marked)
+        self._marked.clear()
+        super().clear(columns)
+        if had:
+            self.post_message(self.SelectionChanged(self, 0))
+        return self
+
+    @property
+    def selected_keys(self) -> list[str]:
+        """The marked rows' keys, top to bottom."""
+        return [str(row.key.value) for row in self.ordered_rows if row.key.value in self._marked]
+
+    def is_marked(self, key: str) -> bool:
+        return key in self._marked
+
+    def set_marked(self, keys: Iterable[str], marked: bool = True) -> None:
+        changed = False
+        for key in keys:
+            if key not in self.rows or (key in self._marked) == marked:
+                continue
+            if marked:
+                self._marked.add(key)
+            else:
+                self._marked.discard(key)
+            self.rows[key].label = Text(self.MARK if marked else " ", style="bold green" if marked else "")  # type: ignore[index]
+            changed = True
+        if changed:
+            self._clear_caches()
+            self.refresh()
+            self.post_message(self.SelectionChanged(self, len(self._marked)))
+
+    def clear_marks(self) -> None:
+        self.set_marked(list(self._marked), False)
+
+    def action_toggle_mark(self) -> None:
+        key = self.cursor_key()
+        if not self.selectable or key is None:
+            return
+        self.set_marked([key], not self.is_marked(key))
+        if self.cursor_row < self.row_count - 1:
+            self.move_cursor(row=self.cursor_row + 1, animate=False)
+
+    def action_mark_all(self) -> None:
+        if not self.selectable or not self.row_count:
+            return
+        keys = [str(row.key.value) for row in self.ordered_rows]
+        if all(k in self._marked for k in keys):
+            self.clear_marks()
+        else:
+            self.set_marked(keys)
 
     def cursor_key(self) -> str | None:
         """The key of the row under the cursor, if any."""

@@ -1,0 +1,234 @@
+"""Bulk actions over the rows marked in a list: tag, reassign, change stage.
+
+Mixed into the list screens (accounts, leads, contacts, the pipeline list). The
+marked rows (or, when none is marked, the row under the cursor) go to
+``crm_tui.services.bulk`` in a thread worker, in one transaction: the same code
+and the same batch ids as ``crm tag add`` and ``crm update``, so ``crm undo
+BATCH`` restores them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.message import Message
+from textual.screen import ModalScreen
+from textual.widgets import Input, Label, Select
+
+from crm_tui.widgets import PagedTable
+
+
+def bulk_bindings(prefix: str, *, stage: bool = False) -> list[Binding]:
+    """The bulk-action keys of a list screen (ids ``<prefix>.bulk_tag`` …, remappable)."""
+    out = [
+        Binding("t", "bulk_tag", "Tag", id=f"{prefix}.bulk_tag",
+                tooltip="Tag the marked rows (space marks, * marks all), or the row under the cursor"),
+        Binding("a", "bulk_owner", "Reassign", id=f"{prefix}.bulk_owner",
+                tooltip="Give the marked rows (or the row under the cursor) to another owner"),
+    ]
+    if stage:
+        out.append(Binding("g", "bulk_stage", "Stage", id=f"{prefix}.bulk_stage",
+                           tooltip="Move the marked deals (or the one under the cursor) to another stage"))
+    return out
+
+
+BULK_PALETTE_NAMES = {"bulk_tag": "tag the marked rows", "bulk_owner": "reassign the marked rows",
+                      "bulk_stage": "change the stage of the marked deals"}
+
+
+class PromptScreen(ModalScreen[str | None]):
+    """One line of text (a tag, a username); escape cancels."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, title: str, placeholder: str = "") -> None:
+        super().__init__()
+        self.title_text = title
+        self.placeholder = placeholder
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="bulk-dialog"):
+            yield Label(self.title_text, classes="bulk-title")
+            yield Input(placeholder=self.placeholder, id="bulk-input")
+            yield Label("enter: apply   escape: cancel", classes="hint")
+
+    @on(Input.Submitted, "#bulk-input")
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        value = event.value.strip()
+        if value:
+            self.dismiss(value)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class StagePromptScreen(ModalScreen[str | None]):
+    """Pick a stage from a Select (the stages are loaded by the caller)."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, title: str, stages: list[str]) -> None:
+        super().__init__()
+        self.title_text = title
+        self.stages = stages
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="bulk-dialog"):
+            yield Label(self.title_text, classes="bulk-title")
+            yield Select([(s, s) for s in self.stages], prompt="stage", id="bulk-stage")
+            yield Label("enter: choose   escape: cancel", classes="hint")
+
+    @on(Select.Changed, "#bulk-stage")
+    def _chosen(self, event: Select.Changed) -> None:
+        event.stop()
+        if event.value is not Select.NULL:
+            self.dismiss(str(event.value))
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class BulkActions:
+    """Mixed into a list screen. It names its entity and table; the rest is here."""
+
+    BULK_ENTITY: ClassVar[str] = ""  # account, lead, contact, opportunity
+
+    @dataclass
+    class BulkDone(Message):
+        text: str
+
+    @dataclass
+    class BulkFailed(Message):
+        error: str
+
+    @dataclass
+    class StagesLoaded(Message):
+        stages: list
+        ids: list
+
+    def bulk_table(self) -> PagedTable:  # pragma: no cover - each screen says
+        raise NotImplementedError
+
+    def bulk_reload(self) -> None:  # pragma: no cover - each screen says
+        raise NotImplementedError
+
+    def bulk_entity(self) -> str:
+        return self.BULK_ENTITY or getattr(self, "ENTITY", "")
+
+    def bulk_ids(self) -> list[int]:
+        table = self.bulk_table()
+        keys = table.selected_keys or ([table.cursor_key()] if table.cursor_key() else [])
+        return [int(k) for k in keys if k]
+
+    def _describe(self, ids: list[int]) -> str:
+        noun = {"account": ("account", "accounts"), "lead": ("lead", "leads"), "contact": ("contact", "contacts"),
+                "opportunity": ("deal", "deals")}[self.bulk_entity()]
+        return f"{len(ids)} {noun[0] if len(ids) == 1 else noun[1]}"
+
+    def _ids_or_warn(self) -> list[int] | None:
+        ids = self.bulk_ids()
+        if not ids:
+            self.notify("No rows: mark some with space (or * for all).", severity="warning")  # type: ignore[attr-defined]
+            return None
+        return ids
+
+    def action_bulk_tag(self) -> None:
+        ids = self._ids_or_warn()
+        if ids is None:
+            return
+
+        def chosen(tag: str | None) -> None:
+            if tag:
+                self._run_bulk("tag", ids, tag)
+
+        self.app.push_screen(PromptScreen(f"Tag {self._describe(ids)} with:", "tag name, e.g. q1_priority"),  # type: ignore[attr-defined]
+                             chosen)
+
+    def action_bulk_owner(self) -> None:
+        ids = self._ids_or_warn()
+        if ids is None:
+            return
+
+        def chosen(username: str | None) -> None:
+            if username:
+                self._run_bulk("owner", ids, username)
+
+        self.app.push_screen(PromptScreen(f"Give {self._describe(ids)} to:", "username, or me"), chosen)  # type: ignore[attr-defined]
+
+    def action_bulk_stage(self) -> None:
+        if self.bulk_entity() != "opportunity":
+            return
+        ids = self._ids_or_warn()
+        if ids is None:
+            return
+        self._load_stages(ids)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="bulk-stages")
+    def _load_stages(self, ids: list[int]) -> None:
+        engine = self.app.engine  # type: ignore[attr-defined]
+        from crm_tui.database import session_scope
+        from crm_tui.services.stages import list_stages
+
+        with session_scope(engine) as session:
+            names = [s.name for s in list_stages(session=session, active_only=True)]
+        self.post_message(self.StagesLoaded(names, ids))  # type: ignore[attr-defined]
+
+    # Handlers by name (``@on`` is not collected from a plain mixin class).
+    def on_bulk_actions_stages_loaded(self, message: StagesLoaded) -> None:
+        def chosen(stage: str | None) -> None:
+            if stage:
+                self._run_bulk("stage", message.ids, stage)
+
+        self.app.push_screen(StagePromptScreen(f"Move {self._describe(message.ids)} to:", message.stages),  # type: ignore[attr-defined]
+                             chosen)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="bulk")
+    def _run_bulk(self, kind: str, ids: list[int], value: str) -> None:
+        engine = self.app.engine  # type: ignore[attr-defined]
+        user = self.app.user  # type: ignore[attr-defined]
+        from crm_tui.database import session_scope
+        from crm_tui.errors import CRMError
+        from crm_tui.services import bulk
+
+        try:
+            entity = bulk.entity_for(self.bulk_entity())
+            with session_scope(engine) as session:  # one transaction
+                if kind == "tag":
+                    result = bulk.tag(entity, session=session, tag=value, add=True, actor=user, ids=ids, me=user)
+                    done = f"tagged “{value}”"
+                elif kind == "owner":
+                    owner = user if value.strip().lower() == "me" else value
+                    result = bulk.update_where(entity, session=session, data={"owner": owner}, actor=user,
+                                               ids=ids, me=user)
+                    done = f"reassigned to {owner}"
+                else:
+                    result = bulk.update_where(entity, session=session, data={"stage": value}, actor=user,
+                                               ids=ids, me=user)
+                    done = f"moved to {value}"
+        except CRMError as exc:
+            self.post_message(self.BulkFailed(str(exc)))  # type: ignore[attr-defined]
+            return
+        plural = entity.plural if result.affected != 1 else entity.name
+        if result.batch_id:
+            text = (f"{result.affected:,} {plural} {done} · batch {result.batch_id} "
+                    f"(crm undo {result.batch_id})")
+        else:
+            text = f"Nothing to change: the {result.matched:,} selected already were."
+        if result.batch_id and result.affected < result.matched:
+            text += f" · {result.matched - result.affected:,} already were"
+        self.post_message(self.BulkDone(text))  # type: ignore[attr-defined]
+
+    def on_bulk_actions_bulk_done(self, message: BulkDone) -> None:
+        self.notify(message.text, title="Bulk change", timeout=10)  # type: ignore[attr-defined]
+        self.bulk_table().clear_marks()
+        self.bulk_reload()
+
+    def on_bulk_actions_bulk_failed(self, message: BulkFailed) -> None:
+        self.notify(message.error, title="Nothing changed", severity="error", timeout=10)  # type: ignore[attr-defined]
+
