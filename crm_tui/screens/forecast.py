@@ -125,7 +125,7 @@ class ForecastScreen(CRMScreenMixin, Screen):
 
     @on(Select.Changed, "#forecast-owner")
     def _owner_changed(self, event: Select.Changed) -> None:
-        owner = None if event.value in (EVERYONE, Select.BLANK) else str(event.value)
+        owner = None if event.value in (EVERYONE, Select.NULL) else str(event.value)
         if owner != self.owner:
             self.owner = owner
             self.action_reload()
