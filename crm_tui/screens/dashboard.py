@@ -95,11 +95,12 @@ class DashboardScreen(CRMScreenMixin, Screen):
             self.action_reload()
 
     def action_reload(self) -> None:
-        self._load_targets(self.engine, self.user)
-        self._load_lists(self.engine, self.user)
+        self._load_targets(self.user)
+        self._load_lists(self.user)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="dashboard-targets")
-    def _load_targets(self, engine: Any, user: str) -> None:
+    def _load_targets(self, user: str) -> None:
+        engine = self.engine  # in the worker: waits until the database is open
         from crm_tui.errors import CRMError
         from crm_tui.services import dashboard
         from crm_tui.store.db import session_scope
@@ -113,7 +114,8 @@ class DashboardScreen(CRMScreenMixin, Screen):
         self.post_message(self.Targets(month, quarter))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="dashboard-lists")
-    def _load_lists(self, engine: Any, user: str) -> None:
+    def _load_lists(self, user: str) -> None:
+        engine = self.engine  # in the worker: waits until the database is open
         from crm_tui.errors import CRMError
         from crm_tui.services import dashboard
         from crm_tui.store.db import session_scope

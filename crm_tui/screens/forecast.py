@@ -106,7 +106,7 @@ class ForecastScreen(CRMScreenMixin, Screen):
     def action_reload(self) -> None:
         self.query_one("#forecast-period", Label).update(
             f"{self.start:%d %b %Y} – {self.end:%d %b %Y}  ([ ] quarter, t this quarter)")
-        self._load(self.engine, self.start, self.end, self.owner)
+        self._load(self.start, self.end, self.owner)
 
     def action_previous_period(self) -> None:
         self.start, self.end = shift_quarter(self.start, -1)
@@ -133,7 +133,8 @@ class ForecastScreen(CRMScreenMixin, Screen):
     # ------------------------------------------------------------ loading
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="forecast")
-    def _load(self, engine: Any, start: dt.date, end: dt.date, owner: str | None) -> None:
+    def _load(self, start: dt.date, end: dt.date, owner: str | None) -> None:
+        engine = self.engine  # in the worker: waits until the database is open
         from crm_tui.errors import CRMError
         from crm_tui.services import forecast
         from crm_tui.services.users import list_users

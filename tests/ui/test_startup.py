@@ -36,7 +36,7 @@ def test_the_app_and_its_screens_load_without_the_database_stack():
 async def test_the_app_opens_its_database_url_in_a_worker(engine, seeded, tmp_path):
     url = str(engine.url)
     engine.dispose()
-    app = make_app(url, user="tester")
+    app = make_app(url, user="tester", mode="accounts")
     assert not app.db.ready
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: app.db.ready and len(table_names(app)) == 3, what="the accounts")
@@ -44,6 +44,29 @@ async def test_the_app_opens_its_database_url_in_a_worker(engine, seeded, tmp_pa
         assert "3 accounts" in status_line(app)
         assert isinstance(app.screen, AccountsScreen) and app.screen.sub_title == "tester · ui.db"
         assert app.return_code is None and app.startup_error is None
+    app.db.dispose()
+
+
+async def test_the_dashboard_and_forecast_open_from_a_database_url(engine, seeded):
+    """The first screen (the dashboard) and Forecast load in workers that wait for the database,
+    instead of reading the engine on the event loop while it is still opening."""
+    from textual.widgets import Static
+
+    from crm_tui.screens.dashboard import DashboardScreen
+    from crm_tui.screens.forecast import ForecastScreen
+
+    url = str(engine.url)
+    engine.dispose()
+    app = make_app(url, user="tester")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.db.ready and isinstance(app.screen, DashboardScreen)
+                         and "loading" not in str(app.screen.query_one("#dash-month", Static).render()),
+                         what="the dashboard's figures")
+        assert app.return_code is None and app.startup_error is None
+        await pilot.press("f8")
+        await wait_until(pilot, lambda: isinstance(app.screen, ForecastScreen), what="the forecast")
+        await settle(pilot)
+        assert app.return_code is None
     app.db.dispose()
 
 
