@@ -100,8 +100,13 @@ class DashboardScreen(CRMScreenMixin, Screen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="dashboard-targets")
     def _load_targets(self, user: str) -> None:
-        engine = self.engine  # in the worker: waits until the database is open
         from crm_tui.errors import CRMError
+
+        try:
+            engine = self.engine  # in the worker: waits until the database is open
+        except CRMError as exc:  # it could not be opened: the app is closing with the reason
+            self.post_message(self.Failed(str(exc)))
+            return
         from crm_tui.services import dashboard
         from crm_tui.store.db import session_scope
 
@@ -115,8 +120,13 @@ class DashboardScreen(CRMScreenMixin, Screen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="dashboard-lists")
     def _load_lists(self, user: str) -> None:
-        engine = self.engine  # in the worker: waits until the database is open
         from crm_tui.errors import CRMError
+
+        try:
+            engine = self.engine  # in the worker: waits until the database is open
+        except CRMError as exc:  # it could not be opened: the app is closing with the reason
+            self.post_message(self.Failed(str(exc)))
+            return
         from crm_tui.services import dashboard
         from crm_tui.store.db import session_scope
 

@@ -134,8 +134,13 @@ class ForecastScreen(CRMScreenMixin, Screen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="forecast")
     def _load(self, start: dt.date, end: dt.date, owner: str | None) -> None:
-        engine = self.engine  # in the worker: waits until the database is open
         from crm_tui.errors import CRMError
+
+        try:
+            engine = self.engine  # in the worker: waits until the database is open
+        except CRMError as exc:  # it could not be opened: the app is closing with the reason
+            self.post_message(self.Failed(str(exc)))
+            return
         from crm_tui.services import forecast
         from crm_tui.services.users import list_users
         from crm_tui.store.db import session_scope
