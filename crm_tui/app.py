@@ -94,6 +94,7 @@ class CRMApp(App[None]):
         "contacts": area("contacts", "ContactsScreen"),
         "proposals": area("proposals", "ProposalsScreen"),
         "forecast": area("forecast", "ForecastScreen"),
+        "products": area("products", "ProductsScreen"),
     }
     DEFAULT_MODE = "dashboard"
     COMMANDS = {_palette_provider}
@@ -109,6 +110,7 @@ class CRMApp(App[None]):
         "search": "search everything",
         "switch_mode('pipeline')": "go to pipeline",
         "switch_mode('proposals')": "go to proposals",
+        "switch_mode('products')": "go to products",
         "toggle_dark": "toggle dark",
         "change_theme": "change theme",
         "show_help_panel": "show keys",
@@ -128,6 +130,8 @@ class CRMApp(App[None]):
                 tooltip="Proposals: filters, line-item editor, send, revisions, PDF"),
         Binding("f8", "switch_mode('forecast')", "Forecast", id="app.forecast",
                 tooltip="The forecast by month and stage, against quota, with charts"),
+        Binding("f12", "switch_mode('products')", "Products", id="app.products",
+                tooltip="The product catalog: SKUs, prices, active or retired"),
         Binding("f10", "switch_mode('dashboard')", "Dashboard", id="app.dashboard",
                 tooltip="My pipeline against quota, deals closing, new leads, follow-ups, stalled deals"),
         Binding("ctrl+t", "toggle_dark", "Dark/light", show=False, id="app.toggle_dark",

@@ -414,6 +414,37 @@ def test_demo_is_deterministic_and_complete(cli, bare_cli, db_url, tmp_path):
         engine.dispose()
     assert statuses == set(LEAD_STATUSES)
 
+    # A product catalog, two templates, and proposals in every status on open deals, priced by the
+    # proposals service (every stored total equals a fresh pricing of its lines).
+    products = read_csv(cli("product", "list", "--format", "csv"))
+    assert 10 <= len(products) <= 15 and all(p["sku"] and int(p["unit_price_minor"]) > 0 for p in products)
+    assert len(read_csv(bare_cli("--db", str(other_db), "product", "list", "--format", "csv"))) == len(products)
+    listed = read_csv(cli("proposal", "list", "--format", "csv"))
+    assert {p["status"] for p in listed} == {"draft", "sent", "accepted", "rejected", "expired"}
+    assert read_csv(bare_cli("--db", str(other_db), "proposal", "list", "--format", "csv")) == listed
+    assert read_csv(cli("proposal", "list", "--overdue", "--format", "csv"))
+    from crm_tui.services import proposals
+    from crm_tui.store.db import session_scope
+
+    engine = open_engine(db_url)
+    try:
+        with session_scope(engine) as s:
+            assert len(proposals.list_templates(session=s)) == 2
+            for row in listed:
+                view = proposals.get_proposal(session=s, proposal_id=row["id"])
+                assert view.pricing.lines, row["number"]
+                repriced = proposals.price_lines(
+                    [proposals.LineInput(ln.description, ln.quantity_milli, ln.unit_price_minor, ln.discount_bp)
+                     for ln in view.pricing.lines], tax_rate_bp=view.pricing.tax_rate_bp, currency="USD")
+                assert repriced.total_minor == int(row["total"].replace(".", "")), row["number"]
+            with engine.connect() as conn:
+                open_stage = set(conn.execute(text(
+                    "SELECT DISTINCT s.is_won OR s.is_lost FROM proposals p JOIN opportunities o "
+                    "ON o.id = p.opportunity_id JOIN stages s ON s.id = o.stage_id")).scalars())
+            assert open_stage == {False}
+    finally:
+        engine.dispose()
+
     # Money columns are exact decimal strings matching the minor units.
     for o in data["opp list"][:50]:
         assert int(o["amount_minor"]) == int(o["amount"].replace(".", ""))

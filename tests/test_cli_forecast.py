@@ -110,3 +110,38 @@ def test_lint_clean_database_exits_zero(cli, engine):
     setup_team(engine)
     res = cli("lint")
     assert res.exit_code == 0 and "no findings" in res.stderr
+
+
+def test_duplicate_accounts_are_found_in_sql_as_lead_conversion_normalises_them(engine):
+    """The SQL-side name and website keys agree with normalize_company / website_domain on the
+    usual variants: case, punctuation, "&", trailing legal suffixes (two), a leading "the"."""
+    from crm_tui.services import lint
+    from crm_tui.services.leads import normalize_company, website_domain
+
+    setup_team(engine)
+    names = [("Acme", None), ("The Acme Group, Inc.", None), ("ACME holdings ltd", None),
+             ("Acme Systems", None), ("Smith & Wesson", None), ("smith and wesson GmbH", None),
+             ("Bluestone", "https://www.Bluestone.io/about?x=1"), ("Bluestone Labs", "bluestone.io"),
+             ("Other Co", "http://other.example.com#top"), ("Unrelated", "www.other.example.com/")]
+    ids = {}
+    with session_scope(engine) as s:
+        for name, site in names:
+            data = {"name": name, **({"website": site} if site else {})}
+            ids[name] = records.create_record(ACCOUNT, session=s, data=data, actor="tester")["id"]
+    with session_scope(engine) as s:
+        found = {f.id: f.detail for f in lint._duplicate_accounts(s, None, None)}
+        limited = lint._duplicate_accounts(s, None, 2)
+    # what the Python normalisers say, first come first
+    expected, first_by_key = {}, {}
+    for name, site in names:
+        for how, key in (("name", normalize_company(name)), ("website", website_domain(site))):
+            if not key:
+                continue
+            if (how, key) in first_by_key and ids[name] not in expected:
+                expected[ids[name]] = first_by_key[(how, key)]
+            first_by_key.setdefault((how, key), ids[name])
+    assert set(found) == set(expected) == {ids["The Acme Group, Inc."], ids["ACME holdings ltd"],
+                                           ids["smith and wesson GmbH"], ids["Bluestone Labs"], ids["Unrelated"]}
+    assert found[ids["ACME holdings ltd"]] == f"same name as account {ids['Acme']} (Acme)"
+    assert found[ids["Bluestone Labs"]] == f"same website bluestone.io as account {ids['Bluestone']} (Bluestone)"
+    assert [f.id for f in limited] == sorted(expected)[:2]

@@ -155,3 +155,29 @@ def test_summary_send_to_nothing_listening_is_one_line(cli, engine, isolated_env
     write_smtp(isolated_env, free_port())
     line = cli.error(cli("summary", "--send"))
     assert "cannot reach SMTP server 127.0.0.1" in line
+
+
+def test_summary_lists_proposals_awaiting_a_response(cli, engine):
+    from sqlalchemy import update
+
+    from crm_tui.services import proposals
+    from crm_tui.store.models import Proposal
+
+    deal, _task = seed(engine)
+    with session_scope(engine) as s:
+        sent = proposals.new_proposal(session=s, opportunity_id=deal, actor="tester", title="Seats offer")
+        proposals.add_line(session=s, proposal_id=sent.id, actor="tester",
+                           data={"description": "Seats", "quantity": "2", "unit_price": "250.00"})
+        proposals.send_proposal(session=s, proposal_id=sent.id, actor="tester")
+        draft = proposals.new_proposal(session=s, opportunity_id=deal, actor="tester", title="Draft offer")
+    with engine.begin() as conn:
+        conn.execute(update(Proposal.__table__).where(Proposal.__table__.c.id == sent.id)
+                     .values(sent_at=dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=4, hours=1)))
+    out = cli("summary").stdout
+    assert "Proposals awaiting a response (1):" in out
+    assert f"#{sent.id} {sent.number} Seats offer — 500.00 USD" in out
+    assert "no response after 4 days: follow up" in out
+    assert draft.number not in out
+    html = cli("summary", "--format", "html").stdout
+    assert f'<a href="crm://proposal/{sent.id}">{sent.number} Seats offer</a>' in html
+    assert "Proposals awaiting a response (1)" in html

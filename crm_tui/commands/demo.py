@@ -36,4 +36,5 @@ def demo(
         raise fail(str(exc)) from None
     info(f"demo data written in {time.perf_counter() - started:.1f}s: {counts.accounts:,} accounts, "
          f"{counts.contacts:,} contacts, {counts.leads:,} leads, {counts.opportunities:,} opportunities, "
-         f"{counts.activities:,} activities")
+         f"{counts.activities:,} activities, {counts.products:,} products, {counts.templates:,} proposal templates, "
+         f"{counts.proposals:,} proposals")

@@ -1,5 +1,7 @@
 """The Dashboard, the first screen: my pipeline and forecast against quota, and what needs me today.
 
+Proposals awaiting a response (mine, sent, no answer yet) open in the proposal editor.
+
 It paints at once with empty panels; the figures and the lists come from two thread workers, each
 with its own session, as messages. Every list item opens its record.
 """
@@ -25,7 +27,7 @@ from crm_tui.widgets.timeline import when_text
 
 LISTS = (("closing", "Closing this week"), ("leads", "New leads since yesterday"),
          ("tasks", "My tasks due today or overdue"), ("followups", "Lead follow-ups due"),
-         ("stalled", "Stalled deals"))
+         ("stalled", "Stalled deals"), ("proposals", "Proposals awaiting a response"))
 
 
 def target_text(t) -> Text:
@@ -93,14 +95,18 @@ class DashboardScreen(CRMScreenMixin, Screen):
             self.action_reload()
 
     def action_reload(self) -> None:
-        # The workers read the engine themselves: on the event loop it may still be opening.
         self._load_targets(self.user)
         self._load_lists(self.user)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="dashboard-targets")
     def _load_targets(self, user: str) -> None:
-        engine = self.engine  # waits, in this thread, until the database is open
         from crm_tui.errors import CRMError
+
+        try:
+            engine = self.engine  # in the worker: waits until the database is open
+        except CRMError as exc:  # it could not be opened: the app is closing with the reason
+            self.post_message(self.Failed(str(exc)))
+            return
         from crm_tui.services import dashboard
         from crm_tui.store.db import session_scope
 
@@ -114,8 +120,13 @@ class DashboardScreen(CRMScreenMixin, Screen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="dashboard-lists")
     def _load_lists(self, user: str) -> None:
-        engine = self.engine  # waits, in this thread, until the database is open
         from crm_tui.errors import CRMError
+
+        try:
+            engine = self.engine  # in the worker: waits until the database is open
+        except CRMError as exc:  # it could not be opened: the app is closing with the reason
+            self.post_message(self.Failed(str(exc)))
+            return
         from crm_tui.services import dashboard
         from crm_tui.store.db import session_scope
 
@@ -144,6 +155,7 @@ class DashboardScreen(CRMScreenMixin, Screen):
         self._fill("followups", [(("lead", lead["id"]), self._follow_text(lead)) for lead in data.follow_ups])
         self._fill("stalled", [(("opp", d["id"]), self._deal_text(d, f"since {d['stage_changed_at']:%d %b}"))
                                for d in data.stalled])
+        self._fill("proposals", [(("proposal", p["id"]), self._proposal_text(p)) for p in data.proposals])
         self.query_one("#dash-stalled-title", Label).update(
             f"Stalled deals: no stage change or activity in {data.stall_days} days ({len(data.stalled)})")
 
@@ -193,6 +205,15 @@ class DashboardScreen(CRMScreenMixin, Screen):
         return text
 
     @staticmethod
+    def _proposal_text(p: dict) -> Text:
+        days = p["days_waiting"]
+        text = Text(f"{days}d waiting  " if days else "sent today  ", style="bold red" if p["overdue"] else "yellow")
+        text.append(p["number"], style="bold")
+        text.append(f" {p['title']}")
+        text.append(f"  {money.format_money(p['total_minor'], p['currency'])}", style="dim")
+        return text
+
+    @staticmethod
     def _task_target(t: dict) -> tuple[str, int] | None:
         for kind, column in (("lead", "lead_id"), ("opp", "opportunity_id"), ("contact", "contact_id"),
                              ("account", "account_id")):
@@ -214,6 +235,10 @@ class DashboardScreen(CRMScreenMixin, Screen):
             from crm_tui.screens.lead_detail import LeadDetailScreen
 
             self.app.push_screen(LeadDetailScreen(record_id))
+        elif kind == "proposal":
+            from crm_tui.screens.proposal_editor import ProposalEditorScreen
+
+            self.app.push_screen(ProposalEditorScreen(record_id))
         elif kind == "account":
             from crm_tui.screens.account_detail import AccountDetailScreen
 

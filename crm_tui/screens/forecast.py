@@ -106,7 +106,7 @@ class ForecastScreen(CRMScreenMixin, Screen):
     def action_reload(self) -> None:
         self.query_one("#forecast-period", Label).update(
             f"{self.start:%d %b %Y} – {self.end:%d %b %Y}  ([ ] quarter, t this quarter)")
-        self._load(self.start, self.end, self.owner)  # the worker reads the engine (it may still be opening)
+        self._load(self.start, self.end, self.owner)
 
     def action_previous_period(self) -> None:
         self.start, self.end = shift_quarter(self.start, -1)
@@ -125,7 +125,7 @@ class ForecastScreen(CRMScreenMixin, Screen):
 
     @on(Select.Changed, "#forecast-owner")
     def _owner_changed(self, event: Select.Changed) -> None:
-        owner = None if event.value in (EVERYONE, Select.BLANK) else str(event.value)
+        owner = None if event.value in (EVERYONE, Select.NULL) else str(event.value)
         if owner != self.owner:
             self.owner = owner
             self.action_reload()
@@ -134,8 +134,13 @@ class ForecastScreen(CRMScreenMixin, Screen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="forecast")
     def _load(self, start: dt.date, end: dt.date, owner: str | None) -> None:
-        engine = self.engine  # waits, in this thread, until the database is open
         from crm_tui.errors import CRMError
+
+        try:
+            engine = self.engine  # in the worker: waits until the database is open
+        except CRMError as exc:  # it could not be opened: the app is closing with the reason
+            self.post_message(self.Failed(str(exc)))
+            return
         from crm_tui.services import forecast
         from crm_tui.services.users import list_users
         from crm_tui.store.db import session_scope

@@ -296,7 +296,7 @@ class ProposalEditorScreen(CRMScreenMixin, Screen[bool]):
                 self.query_one(f"#pe-{name}", Input).value = str(line.get(name) or "")
             select = self.query_one("#pe-product", Select)
             pid = line.get("product_id")
-            select.value = pid if pid in self.products else Select.BLANK
+            select.value = pid if pid in self.products else Select.NULL
             for name in LINE_INPUTS:
                 self.query_one(f"#pe-{name}", Input).disabled = not self.lines
             select.disabled = not self.lines
@@ -325,7 +325,7 @@ class ProposalEditorScreen(CRMScreenMixin, Screen[bool]):
     def product_changed(self, event: Select.Changed) -> None:
         # Only a person's choice counts: the screen's own fills arrive here later, for whichever
         # line was current then, and must not turn the current line into another product.
-        if self._filling or not self.lines or event.value is Select.BLANK or not event.select.has_focus:
+        if self._filling or not self.lines or event.value is Select.NULL or not event.select.has_focus:
             return
         product = self.products.get(event.value)
         if product is None:

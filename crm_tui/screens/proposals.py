@@ -88,7 +88,7 @@ class NewProposalDialog(CRMScreenMixin, ModalScreen[int | None]):
     def create(self) -> None:
         value = self.query_one("#np-template", Select).value
         self.create_proposal(self.query_one("#np-opp", Input).value.strip(),
-                             None if value is Select.BLANK else str(value))
+                             None if value is Select.NULL else str(value))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="new-proposal-create")
     def create_proposal(self, opportunity: str, template: str | None) -> None:

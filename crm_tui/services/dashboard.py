@@ -81,6 +81,7 @@ class Lists:
     tasks: list[dict] = field(default_factory=list)  # my tasks due today or overdue
     follow_ups: list[dict] = field(default_factory=list)  # my leads whose follow-up is due
     stalled: list[dict] = field(default_factory=list)  # my open deals untouched for stalled_days
+    proposals: list[dict] = field(default_factory=list)  # my sent proposals awaiting a response, oldest first
     stall_days: int = 14
 
 
@@ -89,6 +90,7 @@ def lists(*, session: Session, username: str, today: dt.date | None = None, stal
     from crm_tui.services.activities import due_tasks
     from crm_tui.services.leads import due_follow_ups, local_day_bounds
     from crm_tui.services.pipeline import stalled_days
+    from crm_tui.services.proposals import awaiting_response
 
     today = today or dt.date.today()
     stall = stall_days or stalled_days()
@@ -121,4 +123,5 @@ def lists(*, session: Session, username: str, today: dt.date | None = None, stal
         row["name"] = f"{row['first_name']} {row['last_name']}".strip() or row["company"] or f"lead {row['id']}"
     return Lists(closing=closing, new_leads=new_leads, tasks=due_tasks(session=session, username=username, limit=limit),
                  follow_ups=due_follow_ups(session=session, username=username, limit=limit), stalled=stalled,
+                 proposals=awaiting_response(session=session, username=username, today=today, limit=limit),
                  stall_days=stall)

@@ -18,7 +18,8 @@ from sqlalchemy.engine import Connection, Engine
 
 from crm_tui.errors import Conflict, ValidationError
 from crm_tui.store import search
-from crm_tui.store.models import Account, Activity, Contact, Lead, Opportunity, Quota, Stage, User
+from crm_tui.store.models import (Account, Activity, Contact, Lead, Opportunity, Product, Proposal, ProposalCounter,
+                                  ProposalLine, ProposalTemplate, ProposalTemplateLine, Quota, Stage, User)
 
 SIZES = {"small": 500, "medium": 20_000, "large": 1_000_000}
 
@@ -31,12 +32,16 @@ class DemoCounts:
     leads: int
     opportunities: int
     activities: int
+    products: int = 0
+    templates: int = 0
+    proposals: int = 0
 
     @classmethod
     def for_opportunities(cls, n: int) -> "DemoCounts":
         accounts = max(20, n // 8)
         return cls(users=8, accounts=accounts, contacts=max(40, n // 4), leads=max(50, n // 8),
-                   opportunities=n, activities=max(100, n // 4))
+                   opportunities=n, activities=max(100, n // 4), products=len(CATALOG), templates=len(TEMPLATES),
+                   proposals=min(200, max(15, n // 1000)))
 
 
 def parse_size(size: str) -> int:
@@ -100,6 +105,37 @@ _ACTIVITY = (("call", "Discovery call"), ("call", "Follow-up call"), ("meeting",
              ("meeting", "Product demo"), ("email", "Sent pricing"), ("email", "Sent case study"),
              ("note", "Budget confirmed"), ("note", "Champion identified"), ("task", "Send contract"),
              ("task", "Prepare proposal"), ("whatsapp", "Quick question about invoice"))
+# The product catalog: SKU, name, description, unit price in minor units (USD cents).
+CATALOG = (
+    ("CRM-LIC-STD", "CRM licence, Standard (per user / year)", "Contacts, pipeline, proposals and reports.", 36_000),
+    ("CRM-LIC-PRO", "CRM licence, Professional (per user / year)", "Standard plus forecasting and automation.",
+     72_000),
+    ("CRM-LIC-ENT", "CRM licence, Enterprise (per user / year)", "Professional plus SSO, audit log and sandbox.",
+     120_000),
+    ("DATA-PLAT-1T", "Data platform, 1 TB tier (per month)", "Managed warehouse, 1 TB storage included.", 150_000),
+    ("SUP-GOLD", "Gold support plan (per year)", "24/7 support, 1-hour response on severity 1.", 480_000),
+    ("SUP-SILVER", "Silver support plan (per year)", "Business-hours support, next-day response.", 180_000),
+    ("SVC-IMPL-DAY", "Implementation consultant (per day)", "On-site or remote implementation work.", 140_000),
+    ("SVC-TRAIN-DAY", "Training day (up to 12 people)", "Hands-on training for admins or end users.", 95_000),
+    ("SVC-MIGRATE", "Data migration package", "Import of accounts, contacts and history from one system.",
+     650_000),
+    ("SEC-AUDIT", "Security audit", "Review of configuration, access rights and integrations.", 900_000),
+    ("INT-CONNECT", "Integration connector (per year)", "ERP, mail or telephony connector.", 240_000),
+    ("HW-SCAN-01", "Badge scanner for trade shows", "Hardware; captures leads at events.", 34_900),
+    ("MOB-APP-ADDON", "Mobile app add-on (per user / year)", "Offline access and business-card capture.", 12_000),
+)
+# Templates: name, title, terms, validity, tax (basis points), lines (SKU, quantity in thousandths, discount bp).
+TEMPLATES = (
+    ("Starter package", "CRM starter package",
+     "Payment 30 days net. Licences billed annually in advance. Prices exclude travel.", 30, 0,
+     (("CRM-LIC-STD", 10_000, 0), ("SVC-IMPL-DAY", 3_000, 0), ("SVC-TRAIN-DAY", 1_000, 0),
+      ("SUP-SILVER", 1_000, 0))),
+    ("Enterprise rollout", "Enterprise CRM rollout",
+     "Payment in three instalments: on signature, at go-live and 60 days after go-live. "
+     "Licences billed annually in advance. Valid for the quantities shown.", 45, 800,
+     (("CRM-LIC-ENT", 50_000, 1_500), ("SVC-IMPL-DAY", 20_000, 500), ("SVC-MIGRATE", 1_000, 0),
+      ("SUP-GOLD", 1_000, 0), ("INT-CONNECT", 2_000, 0))),
+)
 USERS = (("alice", "Alice Anderson", "admin"), ("bob", "Bob Brown", "sales"), ("carol", "Carol Chen", "sales"),
          ("dave", "Dave Dubois", "sales"), ("erin", "Erin Okafor", "sales"), ("frank", "Frank Müller", "sales"),
          ("grace", "Grace Patel", "manager"), ("heidi", "Heidi Nielsen", "sales"))
@@ -331,6 +367,7 @@ def generate(engine: Engine, *, opportunities: int, seed: int = 42, me: str | No
         lost = next(s for s in stages if s["is_lost"])
         stage_pool = open_stages * 3 + [won] * 2 + [lost] * 2
         rows = []
+        open_opps = []  # (id, account_id, contact_id, owner_id, name) of open deals, for the proposals
         for i in range(1, counts.opportunities + 1):
             account_id = ri(1, counts.accounts)
             stage = stage_pool[rng.randrange(len(stage_pool))] if i > len(stages) else stages[i - 1]
@@ -347,8 +384,11 @@ def generate(engine: Engine, *, opportunities: int, seed: int = 42, me: str | No
             changed = created + dt.timedelta(days=ri(0, 30))
             changed = min(changed, now)
             contact_id = ((account_id - 1) % counts.contacts) + 1 if account_id <= counts.contacts else None
-            rows.append((i, f"{account_names[account_id - 1]} – {pick(_PRODUCTS)}", account_id, contact_id,
-                         pick(sales_ids), stage["id"], stage["probability"], False, amount, "USD",
+            opp_name = f"{account_names[account_id - 1]} – {pick(_PRODUCTS)}"
+            owner_id = pick(sales_ids)
+            if not closed:
+                open_opps.append((i, account_id, contact_id, owner_id, opp_name))
+            rows.append((i, opp_name, account_id, contact_id, owner_id, stage["id"], stage["probability"], False, amount, "USD",
                          w.d(expected), w.d(actual), pick(_SOURCES), None, pick(_NEXT) if not closed else None,
                          pick(_LOST) if stage["is_lost"] else None, None, w.ts(changed), w.ts(created),
                          w.ts(changed), 1))
@@ -381,6 +421,10 @@ def generate(engine: Engine, *, opportunities: int, seed: int = 42, me: str | No
         del rows
         report("activities", counts.activities)
 
+        _catalog_and_proposals(conn, rng, counts, open_opps, me_id=existing.get(me) if me else None,
+                               now=now, today=today)
+        report("proposals", counts.proposals)
+
         w.restore()
         if w.dialect == "postgresql":
             for name in ("accounts", "contacts", "leads", "opportunities", "activities"):
@@ -394,3 +438,122 @@ def generate(engine: Engine, *, opportunities: int, seed: int = 42, me: str | No
     return counts
 
 
+
+
+def _catalog_and_proposals(conn: Connection, rng: random.Random, counts: DemoCounts, open_opps: list[tuple],
+                           *, me_id: int | None, now: dt.datetime, today: dt.date) -> None:
+    """The product catalog, two templates, and proposals in every status on some open deals.
+
+    Lines are priced by the proposals service's own ``price_lines`` (the one pricing rule); the
+    counts stay small (at most 200 proposals) so a million-deal demo pays nothing for them.
+    """
+    from crm_tui.services.proposals import FOLLOWUP_DAYS, LineInput, price_lines
+
+    created = now - dt.timedelta(days=200)
+    product_t = Product.__table__
+    # Products and templates someone made before (`crm product add`) are kept; the demo adds the rest.
+    have = {sku.lower() for sku in conn.execute(select(product_t.c.sku)).scalars()}
+    new_products = [
+        {"sku": sku, "name": name, "description": desc, "unit_price_minor": price, "currency": "USD",
+         "active": sku != "HW-SCAN-01", "created_at": created, "updated_at": created, "version": 1}
+        for sku, name, desc, price in CATALOG if sku.lower() not in have]
+    if new_products:
+        conn.execute(product_t.insert(), new_products)
+    products = {r.sku: r for r in conn.execute(
+        select(product_t.c.id, product_t.c.sku, product_t.c.name, product_t.c.unit_price_minor)
+        .where(product_t.c.sku.in_([c[0] for c in CATALOG])))}
+    have_templates = {n.lower(): i for i, n in conn.execute(select(ProposalTemplate.id, ProposalTemplate.name))}
+    tpl_t, tpl_lines_t = ProposalTemplate.__table__, ProposalTemplateLine.__table__
+    template_ids = []
+    for name, title, terms, days, tax_bp, lines in TEMPLATES:
+        if name.lower() in have_templates:
+            template_ids.append(have_templates[name.lower()])
+            continue
+        tid = conn.execute(tpl_t.insert().values(name=name, title=title, terms=terms, notes=None, valid_days=days,
+                                                 tax_rate_bp=tax_bp, created_at=created, updated_at=created,
+                                                 version=1).returning(tpl_t.c.id)).scalar_one()
+        template_ids.append(tid)
+        conn.execute(tpl_lines_t.insert(), [
+            {"template_id": tid, "position": pos, "product_id": products[sku].id, "description": None,
+             "quantity_milli": qty, "unit_price_minor": None, "discount_bp": disc}
+            for pos, (sku, qty, disc) in enumerate(lines, start=1)])
+    if not open_opps or not counts.proposals:
+        counts.proposals = 0
+        return
+
+    # Which deals: spread over the open ones, every third one the user's own when they have some.
+    mine = [o for o in open_opps if me_id is not None and o[3] == me_id]
+    chosen, used = [], set()
+    for j in range(counts.proposals):
+        pool = mine if mine and j % 3 == 0 else open_opps
+        opp = pool[rng.randrange(len(pool))]
+        if opp[0] in used:
+            opp = next((o for o in open_opps if o[0] not in used), None)
+            if opp is None:
+                break
+        used.add(opp[0])
+        chosen.append(opp)
+    counts.proposals = len(chosen)
+
+    # The number counter is kept across --replace: numbers are never reused.
+    counter_t = ProposalCounter.__table__
+    last = conn.execute(select(counter_t.c.last).where(counter_t.c.year == today.year)).scalar()
+    if last is None:
+        conn.execute(counter_t.insert().values(year=today.year, last=len(chosen)))
+        last = 0
+    else:
+        conn.execute(counter_t.update().where(counter_t.c.year == today.year).values(last=last + len(chosen)))
+
+    catalog = [products[sku] for sku, *_ in CATALOG if sku != "HW-SCAN-01"]
+    # (status stored, days since sent or None, responded, valid-until offset from today)
+    plans = (("draft", None, False, 30), ("sent", 1, False, 29),
+             ("sent", 5, False, 25),  # sent more than FOLLOWUP_DAYS ago, no response yet
+             ("accepted", 12, True, 18), ("rejected", 20, True, 10),
+             ("sent", 50, False, -20),  # past valid-until: shows as expired
+             ("draft", None, False, -3),  # a draft left too long: expired as well
+             ("sent", FOLLOWUP_DAYS + 6, False, 21))
+    prop_t, line_t = Proposal.__table__, ProposalLine.__table__
+    line_rows = []
+    for j, (opp_id, account_id, contact_id, owner_id, opp_name) in enumerate(chosen):
+        status, sent_days, responded, valid_offset = plans[j % len(plans)]
+        use_template = j % 4 != 3
+        tpl_index = j % 2
+        if use_template:
+            _name, title, terms, _days, tax_bp, tpl_lines = TEMPLATES[tpl_index]
+            lines = [LineInput(description=products[sku].name, quantity_milli=qty,
+                               unit_price_minor=products[sku].unit_price_minor, discount_bp=disc,
+                               product_id=products[sku].id, sku=sku) for sku, qty, disc in tpl_lines]
+            title = f"{title} — {opp_name}"
+        else:
+            terms, tax_bp, title = "Payment 30 days net.", 0, opp_name
+            lines = []
+            for _ in range(1 + rng.randrange(4)):
+                p = catalog[rng.randrange(len(catalog))]
+                lines.append(LineInput(description=p.name, quantity_milli=1000 * (1 + rng.randrange(20)),
+                                       unit_price_minor=p.unit_price_minor,
+                                       discount_bp=rng.choice((0, 0, 500, 1000, 1250)), product_id=p.id, sku=p.sku))
+        # A negotiated price on some lines (an odd figure, so rounding is exercised).
+        if j % 5 == 2:
+            first = lines[0]
+            lines[0] = LineInput(description=first.description, quantity_milli=first.quantity_milli,
+                                 unit_price_minor=first.unit_price_minor * 93 // 100 + 7,
+                                 discount_bp=first.discount_bp, product_id=first.product_id, sku=first.sku)
+        pricing = price_lines(lines, tax_rate_bp=tax_bp, currency="USD")
+        sent_at = now - dt.timedelta(days=sent_days, hours=j % 7) if sent_days is not None else None
+        responded_at = sent_at + dt.timedelta(days=2) if responded else None
+        made = (sent_at or now - dt.timedelta(days=1 + j % 9)) - dt.timedelta(days=1)
+        pid = conn.execute(prop_t.insert().values(
+            number=f"PRO-{today.year}-{last + j + 1:04d}", opportunity_id=opp_id, account_id=account_id,
+            contact_id=contact_id, owner_id=owner_id, template_id=template_ids[tpl_index] if use_template else None,
+            title=title[:200], status=status, revision=1, valid_until=today + dt.timedelta(days=valid_offset),
+            terms=terms, notes=None, tax_rate_bp=tax_bp, currency="USD", subtotal_minor=pricing.subtotal_minor,
+            discount_minor=pricing.discount_minor, tax_minor=pricing.tax_minor, total_minor=pricing.total_minor,
+            sent_at=sent_at, responded_at=responded_at, followup_activity_id=None, created_at=made,
+            updated_at=responded_at or sent_at or made, version=1).returning(prop_t.c.id)).scalar_one()
+        line_rows.extend(
+            {"proposal_id": pid, "revision": 1, "position": ln.position, "product_id": ln.product_id,
+             "description": ln.description, "quantity_milli": ln.quantity_milli,
+             "unit_price_minor": ln.unit_price_minor, "discount_bp": ln.discount_bp, "gross_minor": ln.gross_minor,
+             "discount_minor": ln.discount_minor, "total_minor": ln.total_minor}
+            for ln in pricing.lines)
+    conn.execute(line_t.insert(), line_rows)

@@ -451,6 +451,22 @@ def list_proposals(*, session: Session, status: str | None = None, pending: bool
     return out
 
 
+def awaiting_response(*, session: Session, username: str, today: dt.date | None = None,
+                      now: dt.datetime | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+    """``username``'s sent proposals with no response yet (not expired), the longest waiting first;
+    each row has ``days_waiting`` and ``overdue`` (no response after FOLLOWUP_DAYS days)."""
+    now = now or utcnow()
+    rows = list_proposals(session=session, pending=True, owner=username, today=today, now=now)
+    rows.sort(key=lambda r: (r["sent_at"] or now, r["id"]))
+    for row in rows:
+        sent = row["sent_at"]
+        if sent is not None and sent.tzinfo is None:
+            sent = sent.replace(tzinfo=dt.timezone.utc)
+        row["days_waiting"] = (now - sent).days if sent else 0
+        row["overdue"] = row["days_waiting"] >= FOLLOWUP_DAYS
+    return rows[:limit] if limit else rows
+
+
 # ---------------------------------------------------------------- numbering
 
 

@@ -21,7 +21,8 @@ from crm_tui.store.models import Opportunity, Stage, User
 T = Opportunity.__table__
 S = Stage.__table__
 DEFAULT_LINK = "crm://{entity}/{id}"
-CLI_NOUN = {"opportunity": "opp", "account": "account", "contact": "contact", "lead": "lead", "activity": "activity"}
+CLI_NOUN = {"opportunity": "opp", "account": "account", "contact": "contact", "lead": "lead", "activity": "activity",
+            "proposal": "proposal"}
 
 
 @dataclass
@@ -37,6 +38,7 @@ class UserSummary:
     closing: list[dict] = field(default_factory=list)
     tasks: list[dict] = field(default_factory=list)
     stalled: list[dict] = field(default_factory=list)
+    proposals: list[dict] = field(default_factory=list)  # sent, awaiting a response
     stall_days: int = 14
     findings: list[lint.Finding] = field(default_factory=list)
 
@@ -72,6 +74,7 @@ def build(*, session: Session, user: User, today: dt.date | None = None) -> User
     out.by_stage = [(st, n, a) for st, cur, n, a in per_stage if cur == out.currency]
     lists = dashboard.lists(session=session, username=user.username, today=today)
     out.closing, out.tasks, out.stalled, out.stall_days = lists.closing, lists.tasks, lists.stalled, lists.stall_days
+    out.proposals = lists.proposals
     from crm_tui.services.pipeline import stalled_days
 
     out.findings = lint.lint(session=session, owner=user.username, inactive_days=stalled_days(), today=today,
@@ -100,6 +103,12 @@ def _task_target(t: dict) -> tuple[str, int] | None:
     return None
 
 
+def _proposal_line(p: dict) -> str:
+    late = f", no response after {p['days_waiting']} days: follow up" if p["overdue"] else ""
+    return (f"#{p['id']} {p['number']} {p['title']} — {money.format_money(p['total_minor'], p['currency'])} "
+            f"(sent {p['sent_at']:%Y-%m-%d}{late})")
+
+
 def subject(s: UserSummary) -> str:
     return (f"crm daily summary for {s.name}, {s.day:%a %d %b %Y}: {s.open_count} open deals, "
             f"{len(s.closing)} closing this week, {len(s.tasks)} tasks")
@@ -117,9 +126,11 @@ def render_text(s: UserSummary) -> str:
               for t in s.tasks] or ["  none"]
     lines += ["", f"Stalled deals, untouched {s.stall_days}+ days ({len(s.stalled)}):"]
     lines += [f"  {_deal_line(d)}" for d in s.stalled] or ["  none"]
+    lines += ["", f"Proposals awaiting a response ({len(s.proposals)}):"]
+    lines += [f"  {_proposal_line(p)}" for p in s.proposals] or ["  none"]
     lines += ["", f"Data to fix ({len(s.findings)}{'+' if len(s.findings) >= 20 else ''}):"]
     lines += [f"  {f.kind}: {f.entity} #{f.id} {f.name} — {f.detail}" for f in s.findings] or ["  none"]
-    lines += ["", "Open any record with `crm opp show ID` (or lead, account, activity)."]
+    lines += ["", "Open any record with `crm opp show ID` (or lead, account, activity, proposal)."]
     return "\n".join(lines) + "\n"
 
 
@@ -155,6 +166,11 @@ def render_html(s: UserSummary, *, link: str = DEFAULT_LINK) -> str:
         task_items.append(f"<li>{due}{' <b>overdue</b>' if t['overdue'] else ''} "
                           f"{a(target[0], target[1], label) if target else e(label)}</li>")
     tasks = "".join(task_items)
+    proposal_items = "".join(
+        f"<li>{a('proposal', p['id'], '%s %s' % (p['number'], p['title']))} — "
+        f"{e(money.format_money(p['total_minor'], p['currency']))} (sent {p['sent_at']:%Y-%m-%d}"
+        f"{', <b>no response after %d days</b>' % p['days_waiting'] if p['overdue'] else ''})</li>"
+        for p in s.proposals)
     findings = "".join(
         f"<li>{e(f.kind)}: {a(f.entity, f.id, '%s #%s %s' % (f.entity, f.id, f.name))} — {e(f.detail)}</li>"
         for f in s.findings)
@@ -170,6 +186,8 @@ def render_html(s: UserSummary, *, link: str = DEFAULT_LINK) -> str:
 {f'<ul>{tasks}</ul>' if tasks else '<p>none</p>'}
 <h3>Stalled deals, untouched {s.stall_days}+ days ({len(s.stalled)})</h3>
 {deals(s.stalled)}
+<h3>Proposals awaiting a response ({len(s.proposals)})</h3>
+{f'<ul>{proposal_items}</ul>' if proposal_items else '<p>none</p>'}
 <h3>Data to fix ({len(s.findings)})</h3>
 {f'<ul>{findings}</ul>' if findings else '<p>none</p>'}
 </body></html>

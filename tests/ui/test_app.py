@@ -26,7 +26,8 @@ def test_make_app_takes_the_user_from_the_environment_when_not_given(engine):
 
 
 def test_only_working_areas_are_modes():
-    assert set(CRMApp.MODES) == {"dashboard", "accounts", "leads", "contacts", "pipeline", "proposals", "forecast"}
+    assert set(CRMApp.MODES) == {"dashboard", "accounts", "leads", "contacts", "pipeline", "proposals", "forecast",
+                                  "products"}
     assert CRMApp.DEFAULT_MODE == "dashboard"
 
 

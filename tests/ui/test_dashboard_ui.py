@@ -100,3 +100,43 @@ async def test_dashboard_for_a_user_with_nothing_yet(engine):
         await pilot.press("f8")
         await pilot.press("f10")
         assert isinstance(pilot.app.screen, DashboardScreen)
+
+
+async def test_dashboard_lists_my_proposals_awaiting_a_response_and_opens_the_editor(engine):
+    from crm_tui.screens.proposal_editor import ProposalEditorScreen
+    from crm_tui.services import proposals
+    from crm_tui.store.models import Proposal
+
+    ids = seed(engine)
+    with session_scope(engine) as s:
+        bobs = records.create_record(ENTITIES["opportunity"], session=s, actor=USER, data={
+            "name": "Bob's other deal", "amount": "50.00", "stage": "Proposal", "owner": "bob"})["id"]
+        made = {}
+        for key, opp_id in (("late", ids["closing"]), ("fresh", ids["stalled"]), ("draft", ids["closing"]),
+                            ("bobs", bobs)):
+            view = proposals.new_proposal(session=s, opportunity_id=opp_id, actor=USER, title=f"Offer {key}")
+            proposals.add_line(session=s, proposal_id=view.id, actor=USER,
+                               data={"description": "Seats", "quantity": "3", "unit_price": "100.00"})
+            if key != "draft":
+                proposals.send_proposal(session=s, proposal_id=view.id, actor=USER)
+            made[key] = view
+    P = Proposal.__table__
+    with engine.begin() as conn:
+        conn.execute(update(P).where(P.c.id == made["late"].id)
+                     .values(sent_at=dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=5, hours=1)))
+    async with make(engine, mode=None).run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = pilot.app.screen
+        shown = options(screen, "proposals")
+        assert len(shown) == 2, shown
+        assert "5d waiting" in shown[0] and made["late"].number in shown[0] and "Offer late" in shown[0]
+        assert "300.00 USD" in shown[0]
+        assert made["fresh"].number in shown[1] and "sent today" in shown[1]
+        assert "Proposals awaiting a response (2)" in str(screen.query_one("#dash-proposals-title").render())
+        widget = screen.query_one("#dash-proposals", OptionList)
+        widget.focus()
+        widget.highlighted = 0
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, ProposalEditorScreen)
+        assert pilot.app.screen.proposal_id == made["late"].id

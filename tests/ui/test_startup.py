@@ -48,6 +48,29 @@ async def test_the_app_opens_its_database_url_in_a_worker(engine, seeded, tmp_pa
     app.db.dispose()
 
 
+async def test_the_dashboard_and_forecast_open_from_a_database_url(engine, seeded):
+    """The first screen (the dashboard) and Forecast load in workers that wait for the database,
+    instead of reading the engine on the event loop while it is still opening."""
+    from textual.widgets import Static
+
+    from crm_tui.screens.dashboard import DashboardScreen
+    from crm_tui.screens.forecast import ForecastScreen
+
+    url = str(engine.url)
+    engine.dispose()
+    app = make_app(url, user="tester")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.db.ready and isinstance(app.screen, DashboardScreen)
+                         and "loading" not in str(app.screen.query_one("#dash-month", Static).render()),
+                         what="the dashboard's figures")
+        assert app.return_code is None and app.startup_error is None
+        await pilot.press("f8")
+        await wait_until(pilot, lambda: isinstance(app.screen, ForecastScreen), what="the forecast")
+        await settle(pilot)
+        assert app.return_code is None
+    app.db.dispose()
+
+
 async def test_a_file_that_is_not_a_database_ends_the_app_with_one_line(tmp_path):
     notes = tmp_path / "notes.txt"
     notes.write_text("not a database\n" * 100)
