@@ -296,8 +296,9 @@ def test_due_tasks_today_and_overdue_for_me(engine):
         s.execute(text("INSERT INTO users (username, name, role, active, created_at) "
                        "VALUES ('other', 'Other', 'sales', true, CURRENT_TIMESTAMP)"))
         log_activity(session=s, actor="other", type="task", subject="Not mine", due=today.isoformat())
+    noon = dt.datetime.combine(today, dt.time(12, 0)).astimezone()  # "now" fixed at noon: the test runs at any hour
     with session_scope(engine) as s:
-        rows = due_tasks(session=s, username=ME)
+        rows = due_tasks(session=s, username=ME, now=noon)
     assert [(r["subject"], r["overdue"]) for r in rows] == [("Late", True), ("Now", False)]
     with pytest.raises(ValidationError) as err:
         with session_scope(engine) as s:

@@ -101,10 +101,10 @@ def complete_activity(*, session: Session, activity_id: int, actor: str) -> dict
 
 
 
-def due_tasks(*, session: Session, username: str, day=None, limit: int = 500) -> list[dict]:
+def due_tasks(*, session: Session, username: str, day=None, now=None, limit: int = 500) -> list[dict]:
     """Open tasks of ``username`` due by the end of ``day`` (default today, local time), oldest due first.
 
-    Each row has ``overdue``: due before now.
+    Each row has ``overdue``: due before ``now`` (default: the current time).
     """
     from crm_tui.services.leads import local_day_bounds
     from crm_tui.services.records import list_records
@@ -114,7 +114,7 @@ def due_tasks(*, session: Session, username: str, day=None, limit: int = 500) ->
                         sort="due_at", limit=limit)
     from crm_tui.services.leads import as_utc
 
-    now = utcnow()
+    now = as_utc(now) if now is not None else utcnow()
     for row in rows:
         row["overdue"] = row["due_at"] is not None and as_utc(row["due_at"]) < now
     return rows
