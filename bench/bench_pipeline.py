@@ -15,52 +15,24 @@ bench/run.py runs these side by side (``run.py pipeline --size large``).
 
 from __future__ import annotations
 
-import os
 import statistics
 import sys
 import time
 
 
-def _process_start() -> float:
-    with open("/proc/self/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    start_ticks = int(fields[19])
-    with open("/proc/uptime") as f:
-        uptime = float(f.read().split()[0])
-    return uptime - start_ticks / os.sysconf("SC_CLK_TCK")
-
-
-T0 = time.perf_counter() - _process_start()
+from paint import T0, minimal_app  # noqa: E402 - process start and the reference app, shared
 
 
 def _pipeline_app(url: str):
-    from pathlib import Path
+    """The app the user gets (`crm`: paint first, open the database in a worker), opened on the Pipeline."""
+    from crm_tui.app import make_app
 
-    from crm_tui import app as app_module
-    from crm_tui.database import DatabaseHandle
-
-    class PipelineFirst(app_module.CRMApp):
-        """The app the user gets, opened on the Pipeline (F4) instead of Accounts."""
-
-        DEFAULT_MODE = "pipeline"
-        CSS_PATH = str(Path(app_module.__file__).parent / "app.tcss")
-
-    # As `crm` builds it: paint first, open the database in a worker.
-    return PipelineFirst(database=DatabaseHandle(url), user="bench")
+    return make_app(url, user="bench", mode="pipeline")
 
 
 def paint(which: str, url: str | None) -> None:
     if which == "minimal":
-        from textual.app import App, ComposeResult
-        from textual.widgets import Footer, Header, Label
-
-        class Minimal(App):
-            def compose(self) -> ComposeResult:
-                yield Header()
-                yield Label("hello")
-                yield Footer()
-
-        app = Minimal()
+        app = minimal_app()
     else:
         app = _pipeline_app(url)
 
