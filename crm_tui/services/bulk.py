@@ -63,7 +63,7 @@ def entity_for(name: str) -> Entity:
     key = {"accounts": "account", "contacts": "contact", "opportunities": "opportunity", "opps": "opportunity",
            "activities": "activity"}.get(key, key)
     if key not in ENTITIES or not ENTITIES[key].specs:
-        raise ValidationError("entity", name, "is not one of: account, contact, opp, activity")
+        raise ValidationError("entity", name, f"is not one of: {', '.join(NOUNS)}")
     return ENTITIES[key]
 
 

@@ -45,6 +45,12 @@ EXPORT_COLUMNS: dict[str, tuple[str, ...]] = {
                     "updated_at", "version"),
     "activity": ("id", "type", "subject", "body", "due_at", "completed_at", "occurred_at", "owner", "account_id",
                  "account", "contact_id", "lead_id", "opportunity_id", "created_at", "updated_at", "version"),
+    "lead": ("id", "first_name", "last_name", "company", "email", "phone", "title", "website", "industry", "city",
+             "state", "country", "source", "status", "score", "owner", "next_follow_up", "notes", "converted_at",
+             "converted_account_id", "converted_contact_id", "converted_opportunity_id", "created_at", "updated_at",
+             "version"),
+    "product": ("id", "sku", "name", "unit_price", "currency", "active", "description", "created_at", "updated_at",
+                "version"),
 }
 
 _TRIGGERS = set("=+-@\t\r\n") | set("\uff1d\uff0b\uff0d\uff20")  # and full-width = + - @
@@ -115,7 +121,7 @@ def export_columns(entity: Entity, columns: list[str] | None) -> list[str]:
 # Output columns computed from others: name -> (minor units column, probability column or None).
 _EXPONENT = money.CURRENCIES
 _DERIVED = {"amount": ("amount_minor", None), "weighted_amount": ("amount_minor", "probability"),
-            "lifetime_value": ("lifetime_value_minor", None)}
+            "lifetime_value": ("lifetime_value_minor", None), "unit_price": ("unit_price_minor", None)}
 
 
 def _money_text(minor: Any, currency: Any, probability: Any = None) -> str:

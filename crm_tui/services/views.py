@@ -12,14 +12,9 @@ T = SavedView.__table__
 
 
 def _entity(name: str):
-    from crm_tui.services.registry import ENTITIES, NOUNS
+    from crm_tui.services.bulk import entity_for
 
-    key = NOUNS.get(name, name)
-    key = {"accounts": "account", "contacts": "contact", "opportunities": "opportunity", "opps": "opportunity",
-           "activities": "activity"}.get(key, key)
-    if key not in ENTITIES or not ENTITIES[key].specs:
-        raise ValidationError("entity", name, "is not one of: account, contact, opp, activity")
-    return ENTITIES[key]
+    return entity_for(name)  # the one place that maps a noun (account, opp, leads…) to its entity
 
 
 def save_view(*, session: Session, name: str, entity: str, where: str | None = None, sort: str | None = None,
