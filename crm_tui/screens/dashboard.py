@@ -52,6 +52,7 @@ def target_text(t) -> Text:
 
 
 class DashboardScreen(CRMScreenMixin, Screen):
+    TITLE = "Dashboard"
     PALETTE_GROUP = "Dashboard"
     PALETTE_NAMES: ClassVar[dict[str, str]] = {"reload": "reload the dashboard"}
 
@@ -87,7 +88,7 @@ class DashboardScreen(CRMScreenMixin, Screen):
 
     def on_mount(self) -> None:
         self.items: dict[str, tuple[str, int]] = {}
-        self.sub_title = "Dashboard"
+        self.sub_title = f"{self.user} · {self.crm.database_label}"
         self.action_reload()
 
     def on_screen_resume(self) -> None:

@@ -47,6 +47,7 @@ def units(minor: int, currency: str) -> float:
 
 
 class ForecastScreen(CRMScreenMixin, Screen):
+    TITLE = "Forecast"
     PALETTE_GROUP = "Forecast"
     PALETTE_NAMES: ClassVar[dict[str, str]] = {"previous_period": "previous quarter", "next_period": "next quarter",
                                                "this_period": "this quarter", "reload": "reload the forecast",
@@ -95,7 +96,7 @@ class ForecastScreen(CRMScreenMixin, Screen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.sub_title = "Forecast"
+        self.sub_title = f"{self.user} · {self.crm.database_label}"
         table = self.query_one("#forecast-table", DataTable)
         table.add_columns("Month", "Stage", "Deals", "Pipeline", "Weighted", "Won")
         self._users_loaded = False

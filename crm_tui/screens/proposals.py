@@ -124,6 +124,7 @@ def open_new_proposal(screen: Screen, opportunity_id: int | None = None) -> None
 
 
 class ProposalsScreen(CRMScreenMixin, Screen):
+    TITLE = "Proposals"
     PALETTE_GROUP = "Proposals"
     PALETTE_NAMES: ClassVar[dict[str, str]] = {"open": "open the proposal", "new": "new proposal",
                                                "reload": "reload", "focus_filters": "filter"}
@@ -161,6 +162,7 @@ class ProposalsScreen(CRMScreenMixin, Screen):
         yield Footer()
 
     def on_mount(self) -> None:
+        self.sub_title = f"{self.user} · {self.crm.database_label}"
         table = self.query_one("#proposals-table", DataTable)
         table.add_columns(*self.COLUMNS)
         table.focus()
