@@ -16,7 +16,8 @@ import run as R
 
 EXPORT_SQL = """
 SELECT o.id, o.name, o.account_id, a.name, o.primary_contact_id, u.username, s.name, o.probability,
-       printf('%.2f', o.amount_minor / 100.0), o.currency, o.expected_close, o.actual_close,
+       printf('%.2f', o.amount_minor / 100.0), o.currency, printf('%.2f', o.amount_minor * o.probability / 10000.0),
+       o.expected_close, o.actual_close,
        coalesce(o.forecast_category, s.forecast_category), o.source, o.next_step, o.competitors, o.lost_reason,
        o.description, o.stage_changed_at, o.created_at, o.updated_at, o.version
 FROM opportunities o JOIN stages s ON s.id = o.stage_id LEFT JOIN users u ON u.id = o.owner_id

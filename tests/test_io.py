@@ -152,3 +152,64 @@ def test_fast_csv_matches_row_by_row_formatting(i7_engine, i7_payload_accounts):
                 m = crm_io.export(ENTITIES[name], session=s, out=slow, fmt="csv-rows", raw=raw)
                 assert n == m > 0
                 assert fast.getvalue() == slow.getvalue(), name
+
+
+def test_sqlite_lines_match_python_formatting_on_odd_data(tmp_path):
+    """SQLite builds each CSV line itself (printf); every odd value takes the same text as the Python path:
+    separators inside the data, date-times not in the stored form, negative money, half-even ties,
+    chunk edges, one-column exports, and writing to a real file's bytes."""
+    from sqlalchemy import text
+
+    url = f"sqlite:///{tmp_path / 'odd.db'}"
+    engine = open_engine(url)
+    with Session(engine) as s:
+        a = records.create_record(ACC, session=s, actor="tester", data={"name": "Odd, Inc."})
+        for amount, cur, prob in (("0.05", "EUR", "10"), ("0.15", "USD", "10"), ("0.25", "USD", "10"),
+                                  ("1234.56", "KWD", "33"), ("99", "JPY", "50"), ("10", "USD", "0")):
+            records.create_record(OPP, session=s, actor="tester", data={
+                "name": f"Deal {amount} {cur}", "account": a["id"], "amount": amount, "currency": cur,
+                "probability": prob, "expected_close": "2026-03-31"})
+        for i, note in enumerate(("unit\x1fseparator", "record\x1eseparator", "both\x1f\x1e, and \"quotes\"",
+                                  "plain", "=1+2", "\uff20cmd", "Ünïcödé", "emoji \U0001F600", "3 digits first")):
+            records.create_record(ENTITIES["contact"], session=s, actor="tester", data={
+                "first_name": note[:50], "last_name": f"N{i}", "notes": note})
+        s.commit()
+        # Values other writers may leave: no microseconds, a T separator, an offset, negative money.
+        s.execute(text("UPDATE opportunities SET created_at = '2025-01-02 03:04:05' WHERE id = 1"))
+        s.execute(text("UPDATE opportunities SET created_at = '2025-01-02T03:04:05.123456' WHERE id = 2"))
+        s.execute(text("UPDATE opportunities SET updated_at = '2025-01-02 03:04:05.5+02:00' WHERE id = 3"))
+        s.execute(text("UPDATE opportunities SET amount_minor = -1250 WHERE id = 6"))
+        s.execute(text("UPDATE contacts SET updated_at = '2024-06-01 12:00:00.000000' WHERE id = 2"))
+        s.commit()
+        for entity in (OPP, ENTITIES["contact"], ACC):
+            for raw in (False, True):
+                slow = io.StringIO()
+                crm_io.export(entity, session=s, out=slow, fmt="csv-rows", raw=raw)
+                for batch in (1, 2, 5000):
+                    fast = io.StringIO()
+                    crm_io.export(entity, session=s, out=fast, fmt="csv", raw=raw, batch=batch)
+                    assert fast.getvalue() == slow.getvalue(), (entity.name, raw, batch)
+                path = tmp_path / f"{entity.name}-{raw}.csv"
+                with open(path, "w", encoding="utf-8", newline="") as out:
+                    out.write("")
+                    crm_io.export(entity, session=s, out=out, fmt="csv", raw=raw, batch=3)
+                assert path.read_bytes() == slow.getvalue().encode("utf-8"), (entity.name, raw)
+        one_fast, one_slow = io.StringIO(), io.StringIO()
+        crm_io.export(ENTITIES["contact"], session=s, out=one_fast, fmt="csv", columns=["title"])
+        crm_io.export(ENTITIES["contact"], session=s, out=one_slow, fmt="csv-rows", columns=["title"])
+        assert one_fast.getvalue() == one_slow.getvalue()
+        out = io.StringIO()
+        crm_io.export(OPP, session=s, out=out, fmt="csv")
+        rows = list(csv.DictReader(io.StringIO(out.getvalue())))
+        by_name = {r["name"]: r for r in rows}
+        assert by_name["Deal 0.05 EUR"]["weighted_amount"] == "0.00"  # 0.5 cent rounds to even
+        assert by_name["Deal 0.15 USD"]["weighted_amount"] == "0.02"  # 1.5 cents rounds to even
+        assert by_name["Deal 0.25 USD"]["weighted_amount"] == "0.02"  # 2.5 cents rounds to even
+        assert by_name["Deal 1234.56 KWD"]["amount"] == "1234.560"
+        assert by_name["Deal 99 JPY"]["weighted_amount"] == "50"  # 49.5 yen rounds to even
+        assert rows[0]["created_at"] == "2025-01-02T03:04:05+00:00"
+        assert rows[1]["created_at"] == "2025-01-02T03:04:05.123456+00:00"
+        assert rows[2]["updated_at"] == "2025-01-02T01:04:05.500000+00:00"
+        assert (rows[5]["amount"], rows[5]["weighted_amount"]) == ("-12.50", "0.00")
+        assert rows[0]["account"] == "Odd, Inc." and '"Odd, Inc."' in out.getvalue()
+    engine.dispose()
