@@ -74,13 +74,18 @@ def _startup(db: str) -> float:
 
 
 def _bulk_in_process(args, db: str, kind: str) -> bool:
-    """The same work timed inside one process (bench/bulk_inproc.py), both sides on the same engine."""
+    """The same work timed inside one process (bench/bulk_inproc.py), both sides on the same engine.
+    Tags alternate add and remove; each is also reported on its own."""
     a, b = [], []
-    for i in range(max(3, args.runs // 5)):
+    for i in range(max(4, args.runs // 5)):
         out = subprocess.run([R.PY, str(R.HERE / "bulk_inproc.py"), db, kind, "100000", str(100 + i)],
                              check=True, capture_output=True, text=True).stdout.split()
         a.append(float(out[0]))
         b.append(float(out[1]))
+    if kind == "tag":
+        for label, part in (("add", slice(0, None, 2)), ("remove", slice(1, None, 2))):
+            ratio = statistics.median(x / y for x, y in zip(a[part], b[part]))
+            print(f"{'':<28} tag {label}: median ratio {ratio:.2f}x over {len(a[part])} runs")
     return R._report(f"bulk {kind} 100k in-process", statistics.median(a), statistics.median(b), 3.0,
                      reference_label="bare UPDATE")
 

@@ -14,7 +14,7 @@ import typer
 
 from crm_tui.commands._common import WHERE_HELP, actor, fail, info, session
 
-ENTITY_HELP = "account, contact, opp or activity"
+ENTITY_HELP = "account, contact, opp, activity, lead or product"
 IDS_HELP = "Read record ids from FILE, or - for stdin (one per line, e.g. from `--format ids`)"
 
 tag_app = typer.Typer(help="Add or remove a tag on many records at once.", no_args_is_help=True)
@@ -58,8 +58,10 @@ def _report(result, verb: str) -> None:
     from crm_tui.commands._output import emit
     from crm_tui.commands._common import Format
 
-    plural = {"account": "accounts", "contact": "contacts", "opportunity": "opportunities",
-              "activity": "activities"}[result.entity]
+    from crm_tui.services.registry import ENTITIES
+
+    entity = ENTITIES[result.entity]
+    plural = entity.plural
     if result.dry_run:
         change = ", ".join(f"{k}={v}" for k, v in result.changes.items())
         info(f"dry run: would {verb} {result.affected:,} of {result.matched:,} selected {plural}"
@@ -68,7 +70,7 @@ def _report(result, verb: str) -> None:
             summary = {"account": ("id", "name", "industry", "state", "owner"),
                        "contact": ("id", "name", "account", "email"),
                        "opportunity": ("id", "name", "account", "stage", "amount", "owner"),
-                       "activity": ("id", "type", "subject", "owner")}[result.entity]
+                       "activity": ("id", "type", "subject", "owner")}.get(result.entity, entity.summary_columns[:5])
             info(f"first {len(result.sample)}:")
             emit(result.sample, Format.table, table_columns=summary, out=sys.stderr)
         return

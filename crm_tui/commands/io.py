@@ -9,7 +9,7 @@ import typer
 
 from crm_tui.commands._common import WHERE_HELP, actor, fail, info, session
 
-ENTITY_HELP = "account, contact, opp or activity"
+ENTITY_HELP = "account, contact, opp, activity, lead or product"
 
 
 def export(

@@ -165,45 +165,82 @@ def _tag_id(session: Session, name: str, *, create: bool) -> int | None:
     return tid
 
 
+def _from(entity: Entity, cond):
+    """The entity's table, joined to its related tables only when the condition reads one of them
+    (a join the filter does not need can lead SQLite's planner to a slow plan)."""
+    from sqlalchemy.sql.util import find_tables
+
+    T = entity.table
+    joined = entity.joins(T)
+    related = set(find_tables(joined, include_aliases=True)) - {T}
+    used = set(find_tables(cond, check_columns=True, include_aliases=True))
+    return joined if related & used else T
+
+
+def _selection(entity: Entity, session: Session, where: str | None, ids: list[int] | None, me: str | None):
+    """(a SELECT of the chosen record ids, its id column, how many it selects).
+
+    A --where selection stays a query over the table, so later statements read the
+    records once; an --ids list goes into the temporary id table (after checking every
+    id exists)."""
+    if where is not None and ids is None:
+        from crm_tui.services.where import compile_for
+
+        T = entity.table
+        cond = compile_for(entity, where, me=me)
+        stmt = select(T.c.id).select_from(_from(entity, cond)).where(cond)
+        matched = int(session.execute(select(func.count()).select_from(stmt.subquery())).scalar() or 0)
+        return stmt, T.c.id, matched
+    matched = select_records(entity, session=session, where=where, ids=ids, me=me)
+    return select(IDS.c.id), IDS.c.id, matched
+
+
 def tag(entity: Entity, *, session: Session, tag: str, add: bool, actor: str, where: str | None = None,
         ids: list[int] | None = None, dry_run: bool = False, me: str | None = None,
         progress: Progress | None = None) -> BulkResult:
-    """Add or remove one tag on every selected record."""
+    """Add or remove one tag on every selected record.
+
+    Two set-based statements do the work: the Change rows are written for exactly the
+    records that change (adding: those without the tag; removing: those with it), and
+    the taggings are then inserted or deleted for the records of those Change rows, read
+    back by batch id, so the log and the tags cannot disagree."""
     name = _tag_name(tag)
     note = progress or (lambda _msg: None)
     note("selecting records")
-    matched = select_records(entity, session=session, where=where, ids=ids, me=me)
+    selection, id_col, matched = _selection(entity, session, where, ids, me)
     tid = _tag_id(session, name, create=add and not dry_run)
     has_tag = exists(select(literal(1)).select_from(TAGGINGS).where(
-        TAGGINGS.c.tag_id == tid, TAGGINGS.c.entity == entity.name, TAGGINGS.c.record_id == IDS.c.id))
-    # Keep only the records that change (adding: those without the tag; removing: those with it), once,
-    # so the statements below need no per-row check.
-    if tid is None:
-        if not add:
-            session.execute(delete(IDS))
+        TAGGINGS.c.tag_id == tid, TAGGINGS.c.entity == entity.name, TAGGINGS.c.record_id == id_col))
+    if tid is None:  # a tag nobody has yet: adding changes every record, removing none
+        targets = selection if add else selection.where(literal(False))
     else:
-        session.execute(delete(IDS).where(has_tag if add else ~has_tag))
-    target_ids = select(IDS.c.id)
-    affected = int(session.execute(select(func.count()).select_from(IDS)).scalar() or 0)
-    result = BulkResult(entity.name, "tag add" if add else "tag remove", matched, affected, None, dry_run,
-                        _sample(entity, session, target_ids, dry_run), {"tag": ("+" if add else "-") + name})
-    if dry_run or affected == 0:
-        return result
+        targets = selection.where(~has_tag if add else has_tag)
+    changes = {"tag": ("+" if add else "-") + name}
+    action = "tag add" if add else "tag remove"
+    if dry_run:
+        affected = int(session.execute(select(func.count()).select_from(targets.subquery())).scalar() or 0)
+        return BulkResult(entity.name, action, matched, affected, None, True, _sample(entity, session, targets),
+                          changes)
     batch_id = new_batch_id()
     when = utcnow()
-    note(f"recording {affected:,} changes")
-    session.execute(insert(CHANGES).from_select(_CHANGE_COLS, _change_rows_select(
+    note("recording changes")
+    sub = targets.subquery()
+    affected = session.execute(insert(CHANGES).from_select(_CHANGE_COLS, _change_rows_select(
         entity, "tag", null() if add else _literal(name), _literal(name) if add else null(),
-        actor, when, batch_id, IDS, literal(True))))
+        actor, when, batch_id, sub, literal(True)))).rowcount
+    result = BulkResult(entity.name, action, matched, affected, None, False, [], changes)
+    if affected == 0:
+        return result
     note(f"{'tagging' if add else 'untagging'} {affected:,} {entity.plural}")
+    logged = select(CHANGES.c.record_id).where(CHANGES.c.batch_id == batch_id)
     if add:
         session.execute(insert(TAGGINGS).from_select(
             ["tag_id", "entity", "record_id", "created_at"],
-            select(literal(tid, BigInteger), literal(entity.name, String), IDS.c.id,
-                   literal(when, DateTime(timezone=True)))))
+            select(literal(tid, BigInteger), literal(entity.name, String), CHANGES.c.record_id,
+                   literal(when, DateTime(timezone=True))).where(CHANGES.c.batch_id == batch_id)))
     else:
         session.execute(delete(TAGGINGS).where(TAGGINGS.c.tag_id == tid, TAGGINGS.c.entity == entity.name,
-                                               TAGGINGS.c.record_id.in_(select(IDS.c.id))))
+                                               TAGGINGS.c.record_id.in_(logged)))
     result.batch_id = batch_id
     return result
 
