@@ -13,6 +13,7 @@ from typing import Optional
 import typer
 
 from crm_tui.commands._common import WHERE_HELP, actor, fail, info, session
+from crm_tui.commands._progress import Bar
 
 ENTITY_HELP = "account, contact, opp, activity, lead or product"
 IDS_HELP = "Read record ids from FILE, or - for stdin (one per line, e.g. from `--format ids`)"
@@ -40,18 +41,6 @@ def _read_ids(source: str | None) -> list[int] | None:
 def _check_selection(where: str | None, ids: str | None) -> None:
     if (where is None) == (ids is None):
         raise fail("give exactly one of --where EXPR or --ids FILE|-")
-
-
-def _progress():
-    """A spinner line on stderr when it is a terminal; nothing when it is a pipe."""
-    if not sys.stderr.isatty():
-        return None, None
-    from rich.console import Console
-    from rich.status import Status
-
-    status = Status("working", console=Console(stderr=True))
-    status.start()
-    return status, (lambda msg: status.update(msg))
 
 
 def _report(result, verb: str) -> None:
@@ -86,16 +75,11 @@ def _tag(tag: str, entity: str, where, ids, dry_run: bool, add: bool) -> None:
 
     _check_selection(where, ids)
     id_list = _read_ids(ids)
-    status, progress = _progress()
-    try:
-        with session() as s:
-            result = bulk.tag(bulk.entity_for(entity), session=s, tag=tag, add=add, actor=actor(), where=where,
-                              ids=id_list, dry_run=dry_run, progress=progress)
-            if dry_run:
-                s.rollback()
-    finally:
-        if status:
-            status.stop()
+    with Bar("working") as bar, session() as s:
+        result = bulk.tag(bulk.entity_for(entity), session=s, tag=tag, add=add, actor=actor(), where=where,
+                          ids=id_list, dry_run=dry_run, progress=bar.step)
+        if dry_run:
+            s.rollback()
     _report(result, f"tag {tag}" if add else f"untag {tag}")
 
 
@@ -140,16 +124,11 @@ def update(
     except ValidationError as exc:
         raise fail(str(exc)) from None
     id_list = _read_ids(ids)
-    status, progress = _progress()
-    try:
-        with session() as s:
-            result = bulk.update_where(bulk.entity_for(entity), session=s, data=data, actor=actor(), where=where,
-                                       ids=id_list, dry_run=dry_run, progress=progress)
-            if dry_run:
-                s.rollback()
-    finally:
-        if status:
-            status.stop()
+    with Bar("working") as bar, session() as s:
+        result = bulk.update_where(bulk.entity_for(entity), session=s, data=data, actor=actor(), where=where,
+                                   ids=id_list, dry_run=dry_run, progress=bar.step)
+        if dry_run:
+            s.rollback()
     _report(result, "update")
 
 
@@ -167,16 +146,11 @@ def delete(
     if not dry_run and not yes:
         raise fail("bulk delete needs --yes (or preview it with --dry-run)")
     id_list = _read_ids(ids)
-    status, progress = _progress()
-    try:
-        with session() as s:
-            result = bulk.delete_where(bulk.entity_for(entity), session=s, actor=actor(), where=where, ids=id_list,
-                                       dry_run=dry_run, progress=progress)
-            if dry_run:
-                s.rollback()
-    finally:
-        if status:
-            status.stop()
+    with Bar("working") as bar, session() as s:
+        result = bulk.delete_where(bulk.entity_for(entity), session=s, actor=actor(), where=where, ids=id_list,
+                                   dry_run=dry_run, progress=bar.step)
+        if dry_run:
+            s.rollback()
     _report(result, "delete")
 
 

@@ -49,7 +49,16 @@ def export(
                 out = sys.stdout
                 if excel:
                     out.write("\ufeff")
-            n = io.export(ent, session=s, out=out, fmt=fmt, where=where, columns=cols, sort=sort, raw=raw)
+            from crm_tui.commands._progress import Bar
+
+            total = None
+            if Bar.wanted():  # the bar needs the total: one COUNT, only when someone is watching
+                from crm_tui.services import records
+
+                total = records.count_records(ent, session=s, where=where, me=actor())
+            with Bar(f"exporting {ent.plural}", total=total, unit=ent.plural) as bar:
+                n = io.export(ent, session=s, out=out, fmt=fmt, where=where, columns=cols, sort=sort, raw=raw,
+                              me=actor(), progress=bar.update)
     finally:
         if out is not None and out is not sys.stdout:
             out.close()

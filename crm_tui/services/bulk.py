@@ -165,18 +165,6 @@ def _tag_id(session: Session, name: str, *, create: bool) -> int | None:
     return tid
 
 
-def _from(entity: Entity, cond):
-    """The entity's table, joined to its related tables only when the condition reads one of them
-    (a join the filter does not need can lead SQLite's planner to a slow plan)."""
-    from sqlalchemy.sql.util import find_tables
-
-    T = entity.table
-    joined = entity.joins(T)
-    related = set(find_tables(joined, include_aliases=True)) - {T}
-    used = set(find_tables(cond, check_columns=True, include_aliases=True))
-    return joined if related & used else T
-
-
 def _selection(entity: Entity, session: Session, where: str | None, ids: list[int] | None, me: str | None):
     """(a SELECT of the chosen record ids, its id column, how many it selects).
 
@@ -188,7 +176,7 @@ def _selection(entity: Entity, session: Session, where: str | None, ids: list[in
 
         T = entity.table
         cond = compile_for(entity, where, me=me)
-        stmt = select(T.c.id).select_from(_from(entity, cond)).where(cond)
+        stmt = select(T.c.id).select_from(records.from_clause(entity, cond)).where(cond)
         matched = int(session.execute(select(func.count()).select_from(stmt.subquery())).scalar() or 0)
         return stmt, T.c.id, matched
     matched = select_records(entity, session=session, where=where, ids=ids, me=me)

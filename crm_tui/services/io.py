@@ -21,7 +21,7 @@ import io
 import itertools
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any, TextIO
 
@@ -33,6 +33,7 @@ from crm_tui.services import records
 from crm_tui.services.records import Entity
 
 FORMATS = ("csv", "json", "ndjson")
+Progress = Callable[[int], None]
 
 EXPORT_COLUMNS: dict[str, tuple[str, ...]] = {
     "account": ("id", "name", "industry", "website", "phone", "email", "street", "city", "state", "postal_code",
@@ -352,7 +353,7 @@ def _sink(out: TextIO):
 
 
 def _export_csv_sqlite(entity: Entity, *, session: Session, out: TextIO, cols: list[str], where: str | None,
-                       sort: str | None, raw: bool, me: str | None, batch: int) -> int:
+                       sort: str | None, raw: bool, me: str | None, batch: int, progress: Progress) -> int:
     from sqlalchemy import select
 
     conn = session.connection()
@@ -383,6 +384,7 @@ def _export_csv_sqlite(entity: Entity, *, session: Session, out: TextIO, cols: l
             else:
                 write(_careful_lines(entity, session, rows, selected, cols, raw, separators))
             n += len(rows)
+            progress(n)
             rows = cursor.fetchmany(batch)
         flush()
         return n
@@ -418,14 +420,14 @@ def _careful_lines(entity: Entity, session: Session, rows, selected: list[str], 
 
 
 def _export_csv(entity: Entity, *, session: Session, out: TextIO, cols: list[str], where: str | None,
-                sort: str | None, raw: bool, me: str | None, batch: int) -> int:
+                sort: str | None, raw: bool, me: str | None, batch: int, progress: Progress) -> int:
     from sqlalchemy import select
 
     conn = session.connection()
     if conn.dialect.name == "sqlite" and len(cols) > 1:
         # (one column: csv.writer quotes a lone empty cell, so that stays on the path below)
         return _export_csv_sqlite(entity, session=session, out=out, cols=cols, where=where, sort=sort, raw=raw,
-                                  me=me, batch=batch)
+                                  me=me, batch=batch, progress=progress)
     selected, convert = _csv_plan(entity, cols, raw)
     available = entity.columns()
     stmt = (select(*[available[n].label(n) for n in selected]).select_from(entity.joins(entity.table))
@@ -453,6 +455,7 @@ def _export_csv(entity: Entity, *, session: Session, out: TextIO, cols: list[str
         for chunk in itertools.chain([first], parts) if first else ():
             writer.writerows(convert(chunk))
             n += len(chunk)
+            progress(n)
         return n
     finally:
         result.close()
@@ -460,14 +463,16 @@ def _export_csv(entity: Entity, *, session: Session, out: TextIO, cols: list[str
 
 def export(entity: Entity, *, session: Session, out: TextIO, fmt: str = "csv", where: str | None = None,
            columns: list[str] | None = None, sort: str | None = None, raw: bool = False,
-           me: str | None = None, batch: int = 5000) -> int:
-    """Stream the selected records to ``out``; returns how many were written."""
+           me: str | None = None, batch: int = 5000, progress: Progress | None = None) -> int:
+    """Stream the selected records to ``out``; returns how many were written.
+    ``progress`` is called with the number written so far, after every ``batch`` records."""
+    progress = progress or (lambda _n: None)
     if fmt not in FORMATS and fmt != "csv-rows":
         raise ValidationError("format", fmt, f"is not one of: {', '.join(FORMATS)}")
     cols = export_columns(entity, columns)
     if fmt == "csv":
         return _export_csv(entity, session=session, out=out, cols=cols, where=where, sort=sort or "id", raw=raw,
-                           me=me, batch=batch)
+                           me=me, batch=batch, progress=progress)
     rows: Iterator[dict] = records.iter_records(entity, session=session, where=where, sort=sort or "id",
                                                 batch=batch, me=me)
     # Start the query before writing anything, so a bad filter leaves the output empty.
@@ -481,15 +486,21 @@ def export(entity: Entity, *, session: Session, out: TextIO, fmt: str = "csv", w
         for row in rows:
             writer.writerow([clean(row[c]) for c in cols])
             n += 1
+            if n % batch == 0:
+                progress(n)
         return n
     if fmt == "ndjson":
         for row in rows:
             out.write(json.dumps({c: _json_value(row[c]) for c in cols}, ensure_ascii=False) + "\n")
             n += 1
+            if n % batch == 0:
+                progress(n)
         return n
     out.write("[")
     for row in rows:
         out.write(("\n" if n == 0 else ",\n") + json.dumps({c: _json_value(row[c]) for c in cols}, ensure_ascii=False))
         n += 1
+        if n % batch == 0:
+            progress(n)
     out.write("\n]\n" if n else "]\n")
     return n

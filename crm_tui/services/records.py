@@ -195,10 +195,23 @@ def iter_records(entity: Entity, *, session: Session, search: str | None = None,
         yield _finish(entity, row)
 
 
+def from_clause(entity: Entity, *conds):
+    """The entity's table, joined to its related tables only when a condition reads one of them.
+    (Every join is an outer join or on a required key, so leaving one out never changes which
+    records match; a join nothing needs can lead SQLite's planner to a slow plan.)"""
+    from sqlalchemy.sql.util import find_tables
+
+    T = entity.table
+    joined = entity.joins(T)
+    related = set(find_tables(joined, include_aliases=True)) - {T}
+    used = {t for c in conds for t in find_tables(c, check_columns=True, include_aliases=True)}
+    return joined if related & used else T
+
+
 def count_records(entity: Entity, *, session: Session, search: str | None = None,
                   filters: dict | None = None, where: str | None = None, me: str | None = None) -> int:
-    stmt = (select(func.count()).select_from(entity.joins(entity.table))
-            .where(*_where(entity, session, search, filters, where, me)))
+    conds = _where(entity, session, search, filters, where, me)
+    stmt = select(func.count()).select_from(from_clause(entity, *conds)).where(*conds)
     return int(session.execute(stmt).scalar() or 0)
 
 
