@@ -213,9 +213,11 @@ def tag(entity: Entity, *, session: Session, tag: str, add: bool, actor: str, wh
     when = utcnow()
     note("recording changes")
     sub = targets.subquery()
-    affected = session.execute(insert(CHANGES).from_select(_CHANGE_COLS, _change_rows_select(
-        entity, "tag", null() if add else _literal(name), _literal(name) if add else null(),
-        actor, when, batch_id, sub, literal(True)))).rowcount
+    rows = _change_rows_select(entity, "tag", null() if add else _literal(name), _literal(name) if add else null(),
+                               actor, when, batch_id, sub, literal(True))
+    # (preserve_rowcount: without it SQLAlchemy does not keep an INSERT's row count on PostgreSQL)
+    conn = session.connection().execution_options(preserve_rowcount=True)
+    affected = conn.execute(insert(CHANGES).from_select(_CHANGE_COLS, rows)).rowcount
     result = BulkResult(entity.name, action, matched, affected, None, False, [], changes)
     if affected == 0:
         return result
