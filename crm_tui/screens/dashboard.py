@@ -58,6 +58,8 @@ class DashboardScreen(CRMScreenMixin, Screen):
 
     BINDINGS = [
         Binding("r", "reload", "Reload", id="dashboard.reload", tooltip="Load the figures and lists again"),
+        Binding("slash", "app.search", "Search", key_display="/", id="dashboard.search",
+                tooltip="Search every record: names, notes, descriptions, activity bodies"),
     ]
 
     @dataclass

@@ -98,6 +98,21 @@ async def test_search_finds_a_record_and_enter_opens_it(engine, seeded):
         assert pilot.app.screen.opportunity_id == opportunity_id(engine, "Rocket skates")
 
 
+async def test_slash_on_the_dashboard_opens_search(engine, seeded):
+    from crm_tui.screens.dashboard import DashboardScreen
+    from crm_tui.screens.search import SearchScreen
+
+    async with make(engine, mode="dashboard").run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, DashboardScreen)
+        await pilot.press("slash")
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, SearchScreen), what="the search screen")
+        screen = pilot.app.screen
+        await pilot.press(*"rocket")
+        await wait_until(pilot, lambda: screen.table.row_count == 1, what="one hit")
+        assert [str(c) for c in screen.table.get_row_at(0)][:2] == ["Opportunity", "Rocket skates"]
+
+
 async def test_search_opens_an_activity_on_its_record_and_reports_a_bad_query(engine, seeded):
     from crm_tui.screens.account_detail import AccountDetailScreen
     from crm_tui.screens.search import SearchScreen
