@@ -148,6 +148,16 @@ def _change_rows_select(entity: Entity, field_name: str, old_expr, new_expr, act
 _CHANGE_COLS = ["entity", "record_id", "field", "old_value", "new_value", "actor", "changed_at", "batch_id"]
 
 
+def log_snapshots(entity: Entity, session: Session, cond, *, created: bool, actor: str, when, batch_id: str) -> None:
+    """One Change row (field "*") per record of ``entity`` where ``cond`` holds, holding the whole record
+    (records.snapshot_sql): as the new value for records the batch created, as the old value for records
+    it is about to delete. One INSERT ... SELECT."""
+    T = entity.table
+    snap = records.snapshot_sql(T, session.connection().dialect.name)
+    session.execute(insert(CHANGES).from_select(_CHANGE_COLS, _change_rows_select(
+        entity, "*", null() if created else snap, snap if created else null(), actor, when, batch_id, T, cond)))
+
+
 # ---------------------------------------------------------------- tags
 
 
