@@ -4,10 +4,11 @@
 memory, whatever its size: stdin and other streams that cannot seek are first
 copied in chunks to a temporary file. Then:
 
-1. the encoding: one pass decodes the file in chunks without keeping it, trying
-   UTF-8 with or without BOM, UTF-16 (BOM, or NUL-byte pattern in the first
-   4 KiB), else UTF-8, then Windows-1252, then Latin-1 (or checking the encoding
-   the caller names); NUL characters are refused, naming their line;
+1. the encoding: UTF-8 with a BOM, UTF-16 (BOM, or NUL-byte pattern in the first
+   4 KiB), else the first of UTF-8, Windows-1252 and Latin-1 that decodes the
+   whole file (or the encoding the caller names, checked); each candidate is
+   tried by one pass that decodes the file in 1 MiB pieces without keeping it,
+   and refuses NUL characters, naming their line;
 2. the delimiter (comma, semicolon, tab or pipe) from the header line, with
    csv.Sniffer over the first 64 KiB as a fallback; quoted fields may hold
    newlines and delimiters;
@@ -20,9 +21,11 @@ copied in chunks to a temporary file. Then:
    fields.*_FIELDS), resolves owners, references and stages and matches existing
    records with a few queries, and applies the entity's own rules
    (``Entity.prepare``). Keys (``match``) are remembered across chunks, so a key
-   twice in the file is an error wherever the two rows are;
+   twice in the file is an error wherever the two rows are, and records created
+   by earlier chunks are not there to refer to (as if the whole file were checked
+   before writing);
 5. writes the chunk's good rows: new records with Core executemany in the caller's
-   one transaction, each with a Change row (field ``*``, old value NULL, new value
+   one transaction (their ids taken first, see ``_new_ids``), each with a Change row (field ``*``, old value NULL, new value
    the whole record as JSON, as records.snapshot_text writes it) from one INSERT ...
    SELECT; matched records (``match`` = id, email or name; a file with an ``id``
    column matches by id) through records.update_record, so they get the version
