@@ -6,6 +6,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import json
 from pathlib import Path
 
 import pytest
@@ -106,8 +107,13 @@ def test_match_updates_instead_of_duplicating(cli, engine, tmp_path):
     assert "1 new contacts, 1 updated" in result.stderr
     assert rows(engine, "SELECT last_name, title, version FROM contacts ORDER BY id") == [
         ("Lee", "VP Engineering", 2), ("Kim", "CEO", 1), ("New", "Intern", 1)]
-    assert rows(engine, "SELECT field, old_value, new_value FROM changes WHERE entity = 'contact'") == [
-        ("title", "CTO", "VP Engineering")]
+    changes = rows(engine, "SELECT record_id, field, old_value, new_value, batch_id FROM changes "
+                           "WHERE entity = 'contact' ORDER BY id")
+    assert [(r, f, o, n) for r, f, o, n, _b in changes if f != "*"] == [(1, "title", "CTO", "VP Engineering")]
+    # each new contact is logged whole (so `crm undo` can take it back); the second import is one batch
+    created = {r: json.loads(n) for r, f, o, n, _b in changes if f == "*" and o is None}
+    assert sorted(created) == [1, 2, 3] and created[3]["last_name"] == "New" and created[1]["title"] == "CTO"
+    assert len({b for r, f, _o, _n, b in changes if r == 3 or f == "title"}) == 1
 
 
 def test_export_round_trip_updates_and_reports_conflicts(cli, engine, tmp_path):
@@ -205,8 +211,9 @@ def test_messy_files_import_or_are_refused_cleanly(cli, engine, path):
     from crm_tui.services import importing
 
     try:
-        decoded, _enc = importing.decode(path.read_bytes())
-        header, data = importing.read_rows(decoded, importing.sniff_delimiter(decoded))
+        with path.open("rb") as fh:
+            parsed = importing.open_csv(fh)
+            header, data = parsed.header, list(parsed.rows)
         first = next((h for h in header if h and h != "id"), header[0])
     except ValidationError:
         first, data = "a", None

@@ -671,3 +671,29 @@ def test_a_decimal_comma_amount_names_the_field_and_writes_nothing(engine):
 def _history(engine, entity: str, record_id: int) -> list[dict]:
     with session_scope(engine) as s:
         return records.history(session=s, entity=entity, record_id=record_id)
+
+
+def test_snapshot_sql_is_the_text_python_writes(engine):
+    """records.snapshot_sql (a whole row logged by INSERT ... SELECT) gives exactly records.snapshot_text
+    (a row logged from Python, as deletes are): booleans, dates, date-times with and without
+    microseconds, integers, NULLs, quotes, backslashes, control characters and non-ASCII text."""
+    from sqlalchemy import select, update as sql_update
+
+    acc = create(engine, "account", {"name": 'Zü "q"\\ \n\t\x01 x', "employees": "5"})
+    create(engine, "opportunity", {"name": "D", "account": acc["id"], "amount": "5.5",
+                                   "expected_close": "2024-02-03", "stage": "Won"})
+    create(engine, "contact", {"last_name": "L", "is_primary": "yes"})
+    create(engine, "product", {"sku": "S-1", "name": "Widget", "unit_price": "3"})
+    OPP = ENTITIES["opportunity"].table
+    with engine.begin() as conn:
+        conn.execute(sql_update(OPP).values(
+            stage_changed_at=dt.datetime(2020, 1, 2, 3, 4, 5, 123456, tzinfo=dt.timezone.utc)))
+    with engine.connect() as conn:
+        checked = 0
+        for name in ("account", "opportunity", "contact", "product"):
+            T = ENTITIES[name].table
+            for row in conn.execute(select(T)).mappings():
+                sql = conn.execute(select(records.snapshot_sql(T, conn.dialect.name)).where(T.c.id == row["id"]))
+                assert sql.scalar() == records.snapshot_text(dict(row)), name
+                checked += 1
+    assert checked == 4

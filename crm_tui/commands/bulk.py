@@ -168,5 +168,7 @@ def undo(
     if dry_run:
         info(f"dry run: batch {batch} can be undone ({result.records:,} {result.entity} records)")
     else:
-        info(f"undid batch {batch}: {result.records:,} {result.entity} records restored; "
-             f"batch {result.undo_batch_id}")
+        restored = result.records - result.removed
+        done = ([f"{result.removed:,} {result.entity} records it created removed"] if result.removed else []) + (
+            [f"{restored:,} {result.entity} records restored"] if restored or not result.removed else [])
+        info(f"undid batch {batch}: {', '.join(done)}; batch {result.undo_batch_id}")

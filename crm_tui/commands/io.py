@@ -79,27 +79,35 @@ def import_(
     create_users: bool = typer.Option(False, "--create-users", help="Add owners that are not users yet"),
     encoding: Optional[str] = typer.Option(None, "--encoding", help="The file's encoding (default: detected)"),
 ) -> None:
-    """Import records from CSV: validated like the forms, all or nothing unless --skip-invalid."""
+    """Import records from CSV: validated like the forms, all or nothing unless --skip-invalid; undoable."""
+    from crm_tui.commands._progress import Bar
     from crm_tui.services import importing
     from crm_tui.services.bulk import entity_for
 
     if rejects and not skip_invalid:
         raise fail("rejects: only with --skip-invalid (without it, nothing is written when a row is bad)")
     try:
-        data = sys.stdin.buffer.read() if source == "-" else open(source, "rb").read()
+        stream = sys.stdin.buffer if source == "-" else open(source, "rb")
     except OSError as exc:
         raise fail(f"file: cannot read {source}: {exc.strerror}") from None
-    with session() as s:
-        ent = entity_for(entity)
-        try:
-            result = importing.import_csv(ent, data, session=s, actor=actor(), preset=preset, maps=maps,
-                                          match=match, dry_run=dry_run, skip_invalid=skip_invalid,
-                                          create_users=create_users, encoding=encoding)
-        except importing.ImportRefused as exc:
-            _report_errors(exc.result)
-            raise fail(str(exc)) from None  # the session rolls back: nothing written
-        if dry_run:
-            s.rollback()
+    try:
+        with session() as s:
+            ent = entity_for(entity)
+            try:
+                with Bar(f"importing {ent.plural}") as bar:
+                    result = importing.import_csv(ent, stream, session=s, actor=actor(), preset=preset, maps=maps,
+                                                  match=match, dry_run=dry_run, skip_invalid=skip_invalid,
+                                                  create_users=create_users, encoding=encoding, progress=bar.step)
+            except importing.ImportRefused as exc:
+                _report_errors(exc.result)
+                raise fail(str(exc)) from None  # the session rolls back: nothing written
+            except OSError as exc:  # a read error part way through the file
+                raise fail(f"file: cannot read {source}: {exc.strerror}") from None
+            if dry_run:
+                s.rollback()
+    finally:
+        if stream is not sys.stdin.buffer:
+            stream.close()
     if rejects and result.rejects:
         try:
             with open(rejects, "w", encoding="utf-8", newline="") as out:
@@ -114,8 +122,8 @@ def import_(
     if result.users_created:
         info(f"added {len(result.users_created)} users: {', '.join(result.users_created[:10])}"
              + (" ..." if len(result.users_created) > 10 else ""))
-    if "lost_reason" in result.notes:
-        info(f"{result.notes.count('lost_reason'):,} lost deals had no lost reason: "
+    if result.lost_reasons_defaulted:
+        info(f"{result.lost_reasons_defaulted:,} lost deals had no lost reason: "
              f"set to {importing.LOST_REASON_DEFAULT!r}")
     if result.errors:
         for e in result.errors[:importing.MAX_ERRORS_SHOWN]:
@@ -124,7 +132,7 @@ def import_(
     verb = "would import" if dry_run else "imported"
     info(f"{verb}: {result.created:,} new {plural}, {result.updated:,} updated, {result.unchanged:,} unchanged"
          + ("; nothing written (dry run)" if dry_run else "")
-         + (f"; updates are batch {result.batch_id} (crm undo {result.batch_id})" if result.batch_id else ""))
+         + (f"; batch {result.batch_id} (crm undo {result.batch_id})" if result.batch_id else ""))
 
 
 def _report_errors(result) -> None:

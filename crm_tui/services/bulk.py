@@ -6,8 +6,11 @@ with INSERT ... SELECT (old value read from the row, new value computed), then
 one UPDATE / INSERT / DELETE applies the change. No ORM objects, no per-row
 round trips, so 100,000 records cost a few statements.
 
-``undo`` restores exactly what a batch changed, and refuses (naming the
-records) when any of them has been changed since.
+``undo`` restores exactly what a batch changed: old field values and tags go
+back, records it deleted come back with their ids, and records it created (an
+import: Change rows with field "*" and no old value) are deleted again, logged
+whole, with their tags. It refuses (naming the records) when any of them has been
+changed since, and when a record it would delete has dependents.
 """
 
 from __future__ import annotations
@@ -146,6 +149,16 @@ def _change_rows_select(entity: Entity, field_name: str, old_expr, new_expr, act
 
 
 _CHANGE_COLS = ["entity", "record_id", "field", "old_value", "new_value", "actor", "changed_at", "batch_id"]
+
+
+def log_snapshots(entity: Entity, session: Session, cond, *, created: bool, actor: str, when, batch_id: str) -> None:
+    """One Change row (field "*") per record of ``entity`` where ``cond`` holds, holding the whole record
+    (records.snapshot_sql): as the new value for records the batch created, as the old value for records
+    it is about to delete. One INSERT ... SELECT."""
+    T = entity.table
+    snap = records.snapshot_sql(T, session.connection().dialect.name)
+    session.execute(insert(CHANGES).from_select(_CHANGE_COLS, _change_rows_select(
+        entity, "*", null() if created else snap, snap if created else null(), actor, when, batch_id, T, cond)))
 
 
 # ---------------------------------------------------------------- tags
@@ -435,43 +448,89 @@ class UndoResult:
     batch_id: str
     undo_batch_id: str | None
     entity: str
-    records: int
+    records: int  # records put back as they were, the removed ones included
     dry_run: bool
+    removed: int = 0  # records the batch had created (an import): deleted again
+
+
+def _shown(ids) -> str:
+    ids = sorted(ids)
+    return ", ".join(map(str, ids[:10])) + (" ..." if len(ids) > 10 else "")
+
+
+def _check_created(entity: Entity, session: Session, batch_id: str, created) -> None:
+    """Refuse (naming the records) to delete again what a batch created when a record is gone,
+    differs from the snapshot the batch logged (changed without a Change row), or has dependents."""
+    T = entity.table
+    logged = and_(CHANGES.c.batch_id == batch_id, CHANGES.c.field == "*", CHANGES.c.old_value.is_(None),
+                  CHANGES.c.new_value.is_not(None), CHANGES.c.entity == entity.name)
+    gone = session.execute(select(CHANGES.c.record_id).where(
+        logged, ~exists(select(T.c.id).where(T.c.id == CHANGES.c.record_id))).limit(11)).scalars().all()
+    if gone:
+        raise Conflict(f"cannot undo batch {batch_id}: {entity.name} {_shown(gone)} no longer exist")
+    snap = records.snapshot_sql(T, session.connection().dialect.name)
+    differ = session.execute(select(T.c.id).select_from(T.join(CHANGES, CHANGES.c.record_id == T.c.id))
+                             .where(logged, CHANGES.c.new_value != snap).limit(11)).scalars().all()
+    if differ:
+        raise Conflict(f"cannot undo batch {batch_id}: {entity.name} {_shown(differ)} changed since")
+    blockers, parents = [], set()
+    for table, column, label in entity.dependents:
+        cond = [table.c[column].in_(created)]
+        if table is T:  # records the batch created that refer to each other go together
+            cond.append(table.c.id.not_in(created))
+        n = session.execute(select(func.count()).select_from(table).where(*cond)).scalar()
+        if n:
+            blockers.append(f"{n} {label}")
+            parents |= set(session.execute(select(table.c[column]).where(*cond).distinct()
+                                           .order_by(table.c[column]).limit(11)).scalars())
+    if blockers:
+        raise Conflict(f"cannot undo batch {batch_id}: {entity.plural} it created still have {', '.join(blockers)} "
+                       f"({entity.name} {_shown(parents)}); delete or move them first")
 
 
 def undo(*, session: Session, batch_id: str, actor: str, dry_run: bool = False) -> UndoResult:
-    """Put back what ``batch_id`` changed; refuses, naming them, if any of the fields it changed
-    on any of its records changed since."""
+    """Put back what ``batch_id`` changed, in the caller's one transaction; refuses, naming them, if any
+    of the fields it changed on any of its records changed since, if a record it created changed at all
+    since, or if one still has dependents."""
     from crm_tui.services.registry import ENTITIES
 
     batch_id = (batch_id or "").strip()
-    rows = [dict(r._mapping) for r in session.execute(
-        select(CHANGES).where(CHANGES.c.batch_id == batch_id).order_by(CHANGES.c.id))]
-    if not rows:
+    in_batch = CHANGES.c.batch_id == batch_id
+    n_rows, last_id = session.execute(select(func.count(), func.max(CHANGES.c.id)).where(in_batch)).one()
+    if not n_rows:
         raise NotFound("batch", batch_id)
-    entities = {r["entity"] for r in rows}
+    entities = set(session.execute(select(CHANGES.c.entity).where(in_batch).distinct()).scalars())
     if len(entities) != 1 or next(iter(entities)) not in ENTITIES:
         raise Conflict(f"batch {batch_id} touches {', '.join(sorted(entities))}; undo it record by record")
     entity = ENTITIES[entities.pop()]
     T = entity.table
-    last_id = rows[-1]["id"]
+    # Records the batch created (field "*", no old value: an import, or an undone delete) are
+    # deleted again; they stay in the database, not in memory (an import may have made 100,000).
+    is_created = and_(CHANGES.c.field == "*", CHANGES.c.old_value.is_(None), CHANGES.c.new_value.is_not(None))
+    created = select(CHANGES.c.record_id).where(in_batch, is_created)
+    n_created = int(session.execute(select(func.count()).select_from(created.subquery())).scalar() or 0)
+    rows = [dict(r._mapping) for r in session.execute(
+        select(CHANGES).where(in_batch, ~is_created).order_by(CHANGES.c.id))]
     # A later change to a field this batch changed (or a later delete / re-create) blocks the undo;
-    # changes to other fields of the same records do not, since undo leaves those alone.
-    touched = select(CHANGES.c.record_id).where(CHANGES.c.batch_id == batch_id)
+    # changes to other fields of the same records do not, since undo leaves those alone. Any later
+    # change to a record the batch created blocks it: undo would delete that change with the record.
+    touched = select(CHANGES.c.record_id).where(in_batch)
     batch_fields = sorted({r["field"] for r in rows} | {"*"})
+    which = CHANGES.c.field.in_(batch_fields)
+    if n_created:
+        which = or_(which, CHANGES.c.record_id.in_(created))
     later = session.execute(
         select(CHANGES.c.record_id, CHANGES.c.batch_id).where(
-            CHANGES.c.entity == entity.name, CHANGES.c.id > last_id, CHANGES.c.record_id.in_(touched),
-            CHANGES.c.field.in_(batch_fields))
+            CHANGES.c.entity == entity.name, CHANGES.c.id > last_id, CHANGES.c.record_id.in_(touched), which)
         .distinct().order_by(CHANGES.c.record_id).limit(50)).all()
     if later:
-        ids = sorted({r[0] for r in later})
-        shown = ", ".join(map(str, ids[:10])) + (" ..." if len(ids) > 10 else "")
-        raise Conflict(f"cannot undo batch {batch_id}: {entity.name} {shown} changed since "
+        raise Conflict(f"cannot undo batch {batch_id}: {entity.name} {_shown({r[0] for r in later})} changed since "
                        f"(in batch {later[0][1]}); undo that first or fix them by hand")
+    if n_created:
+        _check_created(entity, session, batch_id, created)
     record_ids = sorted({r["record_id"] for r in rows})
     if dry_run:
-        return UndoResult(batch_id, None, entity.name, len(record_ids), True)
+        return UndoResult(batch_id, None, entity.name, len(record_ids) + n_created, True, n_created)
     undo_id = new_batch_id()
     now = utcnow()
     log: list[dict] = []
@@ -549,4 +608,15 @@ def undo(*, session: Session, batch_id: str, actor: str, dry_run: bool = False) 
         logged(r["record_id"], "tag", r["new_value"], r["old_value"])
     for start in range(0, len(log), 5000):
         session.execute(insert(CHANGES), log[start:start + 5000])
-    return UndoResult(batch_id, undo_id, entity.name, len(record_ids), False)
+    # 4. records the batch created are deleted, logged whole (as a delete is) with their tags
+    if n_created:
+        gone = T.c.id.in_(created)
+        log_snapshots(entity, session, gone, created=False, actor=actor, when=now, batch_id=undo_id)
+        tagged = and_(TAGGINGS.c.entity == entity.name, TAGGINGS.c.record_id.in_(created))
+        session.execute(insert(CHANGES).from_select(_CHANGE_COLS, select(
+            literal(entity.name, String), TAGGINGS.c.record_id, literal("tag", String), TAGS.c.name, null(),
+            literal(actor, String), literal(now, DateTime(timezone=True)), literal(undo_id, String),
+        ).select_from(TAGGINGS.join(TAGS, TAGS.c.id == TAGGINGS.c.tag_id)).where(tagged)))
+        session.execute(delete(TAGGINGS).where(tagged))
+        session.execute(delete(T).where(gone))
+    return UndoResult(batch_id, undo_id, entity.name, len(record_ids) + n_created, False, n_created)

@@ -197,6 +197,8 @@ def describe_changes(session, rows: list[dict], currency: str | None = None) -> 
             new = _money_text(new, new_cur)
         item = {**r, "field": label, "old_value": old, "new_value": new}
         item["what"] = f"{label}: {old if old not in (None, '') else '—'} → {new if new not in (None, '') else '—'}"
+        if fld == "*":  # the whole record: created (an import, a lead conversion) or deleted
+            item["what"] = "opportunity created" if old is None else "opportunity deleted"
         out.append(item)
     return out
 

@@ -68,6 +68,45 @@ def _change_text(value: Any) -> str | None:
     return str(value)
 
 
+def snapshot_text(row: dict) -> str:
+    """A whole record as the change log keeps it (``field`` "*"): JSON of each column's text."""
+    return json.dumps({k: _change_text(v) for k, v in row.items()}, ensure_ascii=False)
+
+
+def _text_sql(col, dialect: str):
+    """SQL for ``_change_text`` of a column's value, on SQLite or PostgreSQL."""
+    from sqlalchemy import Boolean, Date, DateTime, Text, TypeDecorator, case, cast, literal, null
+
+    type_ = col.type.impl_instance if isinstance(col.type, TypeDecorator) else col.type
+    if isinstance(type_, Boolean):
+        return case((col.is_(None), null()), (col.is_(True), literal("true", Text)), else_=literal("false", Text))
+    if isinstance(type_, DateTime):  # every stored date-time is UTC (SQLModel's UTCDateTime): isoformat() of it
+        if dialect == "sqlite":  # stored as 'YYYY-MM-DD HH:MM:SS.ffffff'
+            stored = and_(func.length(col) == 26, func.substr(col, 20, 1) == ".")
+            return case((stored, func.printf("%.10sT%s+00:00", col, func.replace(func.substr(col, 12), ".000000", ""))),
+                        else_=cast(col, Text))
+        utc = func.timezone("UTC", col)
+        return case((col.is_(None), null()),
+                    (func.date_trunc("second", utc) == utc, func.to_char(utc, 'YYYY-MM-DD"T"HH24:MI:SS"+00:00"')),
+                    else_=func.to_char(utc, 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"'))
+    if isinstance(type_, Date) and dialect != "sqlite":  # SQLite stores dates as 'YYYY-MM-DD' already
+        return func.to_char(col, "YYYY-MM-DD")
+    return cast(col, Text)  # integers and strings (no table has floats or decimals)
+
+
+def snapshot_sql(table: Table, dialect: str):
+    """SQL for ``snapshot_text`` of a row of ``table``: the same text, built by the database, so
+    set-based writes can log whole records without reading them into Python."""
+    from sqlalchemy import Text, cast, literal
+
+    names = [c.name for c in table.c]
+    template = "{" + ", ".join(f'"{name}": %s' for name in names) + "}"
+    if dialect == "sqlite":
+        return func.printf(template, *[func.json_quote(_text_sql(c, dialect)) for c in table.c])
+    return func.format(template, *[func.coalesce(cast(func.to_json(cast(_text_sql(c, dialect), Text)), Text),
+                                                 literal("null", Text)) for c in table.c])
+
+
 def record_changes(session: Session, *, entity: str, record_id: int,
                    changes: dict[str, tuple[Any, Any]], actor: str, batch_id: str,
                    when: dt.datetime | None = None) -> None:
