@@ -93,7 +93,7 @@ def test_dry_run_writes_nothing(cli, engine, tmp_path):
     path = write(tmp_path / "a.csv", "name,owner\nAcme,ghost\n")
     result = cli("import", "account", path, "--dry-run", "--create-users")
     assert result.exit_code == 0, result.stderr
-    assert "would import: 1 new accounts" in result.stderr
+    assert "would import: 1 new account" in result.stderr
     assert count(engine, "accounts") == 0 and count(engine, "users", "WHERE username = 'ghost'") == 0
 
 
@@ -104,7 +104,7 @@ def test_match_updates_instead_of_duplicating(cli, engine, tmp_path):
                                       "New,new@example.com,Intern\n")
     result = cli("import", "contact", again, "--match", "email")
     assert result.exit_code == 0, result.stderr
-    assert "1 new contacts, 1 updated" in result.stderr
+    assert "1 new contact, 1 updated" in result.stderr
     assert rows(engine, "SELECT last_name, title, version FROM contacts ORDER BY id") == [
         ("Lee", "VP Engineering", 2), ("Kim", "CEO", 1), ("New", "Intern", 1)]
     changes = rows(engine, "SELECT record_id, field, old_value, new_value, batch_id FROM changes "

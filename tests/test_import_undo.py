@@ -71,7 +71,7 @@ def test_import_then_undo_leaves_the_table_exactly_as_it_was(cli, engine, tmp_pa
 
     undone = cli("undo", batch)
     assert undone.exit_code == 0, undone.stderr
-    assert f"undid batch {batch}: 3 account records it created removed; batch " in undone.stderr
+    assert f"undid batch {batch}: removed the 3 accounts it created; batch " in undone.stderr
     assert table(engine, "accounts") == before
     # the undo is in the log too: each record deleted, whole
     assert count(engine, "SELECT count(*) FROM changes WHERE field = '*' AND new_value IS NULL "
@@ -87,13 +87,13 @@ def test_an_import_that_creates_and_updates_is_undone_in_one_go(cli, engine, tmp
     result = cli("import", "account", write(tmp_path / "a.csv", "name,industry\nACME,Energy\nGlobex,Energy\n"),
                  "--match", "name")
     assert result.exit_code == 0, result.stderr
-    assert "imported: 1 new accounts, 1 updated, 0 unchanged; batch" in result.stderr
+    assert "imported: 1 new account, 1 updated, 0 unchanged; batch" in result.stderr
     batch = batch_of(result)
     assert count(engine, f"SELECT count(DISTINCT batch_id) FROM changes") == 1
-    assert cli("undo", "--dry-run", batch).stderr.strip().endswith("can be undone (2 account records)")
+    assert cli("undo", "--dry-run", batch).stderr.strip().endswith("can be undone (2 accounts)")
     undone = cli("undo", batch)
     assert undone.exit_code == 0, undone.stderr
-    assert "1 account records it created removed, 1 account records restored" in undone.stderr
+    assert "removed the 1 account it created, restored 1 account" in undone.stderr
     after = table(engine, "accounts")
     cols = list(ACC.table.columns.keys())
     strip = lambda rows: [tuple(v for c, v in zip(cols, r) if c not in ("version", "updated_at")) for r in rows]

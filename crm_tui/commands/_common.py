@@ -83,3 +83,11 @@ def session() -> Iterator:
     except BrokenPipeError:  # `crm ... | head`
         sys.stderr.close()
         raise typer.Exit(0) from None
+
+
+def counted(n: int, entity: str, adjective: str = "") -> str:
+    """'1 account', '12,500 accounts', '1 new opportunity' for an entity name of the registry."""
+    from crm_tui.services.registry import ENTITIES
+
+    noun = ENTITIES[entity].name if n == 1 else ENTITIES[entity].plural
+    return f"{n:,} {adjective + ' ' if adjective else ''}{noun}"

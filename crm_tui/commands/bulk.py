@@ -12,7 +12,7 @@ from typing import Optional
 
 import typer
 
-from crm_tui.commands._common import WHERE_HELP, actor, fail, info, session
+from crm_tui.commands._common import WHERE_HELP, actor, counted, fail, info, session
 from crm_tui.commands._progress import Bar
 
 ENTITY_HELP = "account, contact, opp, activity, lead or product"
@@ -64,9 +64,9 @@ def _report(result, verb: str) -> None:
             emit(result.sample, Format.table, table_columns=summary, out=sys.stderr)
         return
     if result.batch_id is None:
-        info(f"nothing to {verb}: {result.matched:,} {plural} selected, none would change")
+        info(f"nothing to {verb}: {counted(result.matched, result.entity)} selected, none would change")
         return
-    info(f"{verb}: {result.affected:,} {plural} (of {result.matched:,} selected); "
+    info(f"{verb}: {counted(result.affected, result.entity)} (of {result.matched:,} selected); "
          f"batch {result.batch_id} — undo with: crm undo {result.batch_id}")
 
 
@@ -166,9 +166,9 @@ def undo(
         if dry_run:
             s.rollback()
     if dry_run:
-        info(f"dry run: batch {batch} can be undone ({result.records:,} {result.entity} records)")
+        info(f"dry run: batch {batch} can be undone ({counted(result.records, result.entity)})")
     else:
         restored = result.records - result.removed
-        done = ([f"{result.removed:,} {result.entity} records it created removed"] if result.removed else []) + (
-            [f"{restored:,} {result.entity} records restored"] if restored or not result.removed else [])
+        done = ([f"removed the {counted(result.removed, result.entity)} it created"] if result.removed else []) + (
+            [f"restored {counted(restored, result.entity)}"] if restored or not result.removed else [])
         info(f"undid batch {batch}: {', '.join(done)}; batch {result.undo_batch_id}")

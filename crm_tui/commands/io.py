@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from crm_tui.commands._common import WHERE_HELP, actor, fail, info, session
+from crm_tui.commands._common import WHERE_HELP, actor, counted, fail, info, session
 
 ENTITY_HELP = "account, contact, opp, activity, lead or product"
 
@@ -62,7 +62,7 @@ def export(
     finally:
         if out is not None and out is not sys.stdout:
             out.close()
-    info(f"exported {n:,} {ent.plural}" + (f" to {output}" if output else ""))
+    info(f"exported {counted(n, ent.name)}" + (f" to {output}" if output else ""))
 
 
 def import_(
@@ -114,7 +114,6 @@ def import_(
                 importing.rejects_csv(result, out)
         except OSError as exc:
             info(f"warning: cannot write rejects to {rejects}: {exc.strerror}")
-    plural = ent.plural
     detail = (f"{result.rows:,} rows ({result.encoding}, delimiter {result.delimiter!r}); "
               f"columns: {', '.join(f'{c}->{f}' for c, f in result.mapping.items())}"
               + (f"; ignored: {', '.join(result.ignored)}" if result.ignored else ""))
@@ -130,7 +129,7 @@ def import_(
             info(f"skipped {e}")
         info(f"skipped {len(result.rejects):,} invalid rows" + (f"; written to {rejects}" if rejects else ""))
     verb = "would import" if dry_run else "imported"
-    info(f"{verb}: {result.created:,} new {plural}, {result.updated:,} updated, {result.unchanged:,} unchanged"
+    info(f"{verb}: {counted(result.created, ent.name, 'new')}, {result.updated:,} updated, {result.unchanged:,} unchanged"
          + ("; nothing written (dry run)" if dry_run else "")
          + (f"; batch {result.batch_id} (crm undo {result.batch_id})" if result.batch_id else ""))
 
