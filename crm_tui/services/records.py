@@ -238,13 +238,16 @@ def from_clause(entity: Entity, *conds):
     """The entity's table, joined to its related tables only when a condition reads one of them.
     (Every join is an outer join or on a required key, so leaving one out never changes which
     records match; a join nothing needs can lead SQLite's planner to a slow plan.)"""
+    from sqlalchemy.sql import Join
     from sqlalchemy.sql.util import find_tables
+
+    def froms(clause) -> set:
+        return froms(clause.left) | froms(clause.right) if isinstance(clause, Join) else {clause}
 
     T = entity.table
     joined = entity.joins(T)
-    related = set(find_tables(joined, include_aliases=True)) - {T}
     used = {t for c in conds for t in find_tables(c, check_columns=True, include_aliases=True)}
-    return joined if related & used else T
+    return joined if (froms(joined) - {T}) & used else T
 
 
 def count_records(entity: Entity, *, session: Session, search: str | None = None,

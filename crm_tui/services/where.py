@@ -28,10 +28,18 @@ def _text(name: str, col, help: str = "") -> FilterField:
     return F(name, "text", lambda: col, help=help)
 
 
-def _account_relation(alias) -> dict[str, FilterField]:
+def _ref(name: str, col, fk, help: str = "") -> FilterField:
+    """A text field of a to-one relation (``col`` on the related table's alias in the list query),
+    compared through the foreign key ``fk`` where it can (see FilterField.key)."""
+    base = col.table.element  # the related table behind the list query's alias
+
+    return F(name, "text", lambda: col, help=help, key=lambda: (fk, base.c.id, base.c[col.name]))
+
+
+def _account_relation(alias, fk) -> dict[str, FilterField]:
     out = {}
     for name in ("name", "industry", "state", "city", "country", "status", "source", "website", "email"):
-        out[f"account.{name}"] = _text(f"account.{name}", alias.c[name])
+        out[f"account.{name}"] = _ref(f"account.{name}", alias.c[name], fk)
     out["account.employees"] = F("account.employees", "int", lambda: alias.c.employees)
     return out
 
@@ -62,7 +70,7 @@ def _account_fields() -> dict[str, FilterField]:
         "name", "website", "industry", "phone", "email", "street", "city", "state", "postal_code", "country",
         "status", "source", "description", "currency")}
     fields.update({
-        "owner": _text("owner", accounts._owner.c.username, "owner's username, or me"),
+        "owner": _ref("owner", accounts._owner.c.username, T.c.owner_id, "owner's username, or me"),
         "employees": F("employees", "int", lambda: T.c.employees),
         "lifetime_value": F("lifetime_value", "money", lambda: T.c.lifetime_value_minor, lambda: T.c.currency),
         "deal_value": F("deal_value", "money", lambda: opp.c.amount_minor, lambda: opp.c.currency, wrap=any_opp,
@@ -82,12 +90,12 @@ def _contact_fields() -> dict[str, FilterField]:
         "first_name", "last_name", "email", "phone", "title", "buying_role", "notes")}
     fields.update({
         "name": F("name", "text", lambda: func.trim(T.c.first_name + " " + T.c.last_name)),
-        "owner": _text("owner", contacts._owner.c.username),
-        "account": _text("account", contacts._account.c.name),
+        "owner": _ref("owner", contacts._owner.c.username, T.c.owner_id),
+        "account": _ref("account", contacts._account.c.name, T.c.account_id),
         "account_id": F("account_id", "int", lambda: T.c.account_id),
         "is_primary": F("is_primary", "bool", lambda: T.c.is_primary),
     })
-    fields.update(_account_relation(contacts._account))
+    fields.update(_account_relation(contacts._account, T.c.account_id))
     fields.update(_common(T))
     return fields
 
@@ -99,7 +107,7 @@ def _lead_fields() -> dict[str, FilterField]:
         "country", "source", "status", "notes")}
     fields.update({
         "name": F("name", "text", lambda: func.trim(T.c.first_name + " " + T.c.last_name)),
-        "owner": _text("owner", leads._owner.c.username, "owner's username, or me"),
+        "owner": _ref("owner", leads._owner.c.username, T.c.owner_id, "owner's username, or me"),
         "score": F("score", "int", lambda: T.c.score),
         "next_follow_up": F("next_follow_up", "datetime", lambda: T.c.next_follow_up),
         "follow_up": F("follow_up", "datetime", lambda: T.c.next_follow_up, help="the next follow-up date"),
@@ -114,11 +122,11 @@ def _opportunity_fields() -> dict[str, FilterField]:
     fields = {name: _text(name, T.c[name]) for name in (
         "name", "currency", "source", "description", "next_step", "lost_reason", "competitors")}
     fields.update({
-        "owner": _text("owner", opportunities._owner.c.username),
-        "account": _text("account", opportunities._account.c.name),
+        "owner": _ref("owner", opportunities._owner.c.username, T.c.owner_id),
+        "account": _ref("account", opportunities._account.c.name, T.c.account_id),
         "account_id": F("account_id", "int", lambda: T.c.account_id),
         "contact_id": F("contact_id", "int", lambda: T.c.primary_contact_id),
-        "stage": _text("stage", stage.c.name),
+        "stage": _ref("stage", stage.c.name, T.c.stage_id),
         "probability": F("probability", "int", lambda: T.c.probability),
         "amount": F("amount", "money", lambda: T.c.amount_minor, lambda: T.c.currency),
         "expected_close": F("expected_close", "date", lambda: T.c.expected_close),
@@ -131,7 +139,7 @@ def _opportunity_fields() -> dict[str, FilterField]:
         "lost": F("lost", "bool", lambda: stage.c.is_lost),
         "stage_changed_at": F("stage_changed_at", "datetime", lambda: T.c.stage_changed_at),
     })
-    fields.update(_account_relation(opportunities._account))
+    fields.update(_account_relation(opportunities._account, T.c.account_id))
     fields.update(_common(T))
     return fields
 
@@ -140,8 +148,8 @@ def _activity_fields() -> dict[str, FilterField]:
     T = activities.T
     fields = {name: _text(name, T.c[name]) for name in ("type", "subject", "body")}
     fields.update({
-        "owner": _text("owner", activities._owner.c.username),
-        "account": _text("account", activities._account.c.name),
+        "owner": _ref("owner", activities._owner.c.username, T.c.owner_id),
+        "account": _ref("account", activities._account.c.name, T.c.account_id),
         "account_id": F("account_id", "int", lambda: T.c.account_id),
         "contact_id": F("contact_id", "int", lambda: T.c.contact_id),
         "lead_id": F("lead_id", "int", lambda: T.c.lead_id),
@@ -152,7 +160,7 @@ def _activity_fields() -> dict[str, FilterField]:
         "occurred_at": F("occurred_at", "datetime", lambda: T.c.occurred_at),
         "open": F("open", "bool", lambda: T.c.completed_at.is_(None)),
     })
-    fields.update(_account_relation(activities._account))
+    fields.update(_account_relation(activities._account, T.c.account_id))
     fields.update(_common(T))
     return fields
 

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import and_, false, func, not_, or_, true
+from sqlalchemy import and_, false, func, not_, or_, select, true
 from sqlalchemy.sql import ColumnElement
 
 from crm_tui.errors import ValidationError
@@ -53,7 +53,11 @@ class FilterField:
     ``column`` builds the SQL expression compared. ``currency`` (money only)
     gives the row's currency column. ``wrap`` turns a condition on a related
     table into a condition on the listed one (an EXISTS), for to-many fields
-    such as an account's ``deal_value``.
+    such as an account's ``deal_value``. ``key`` (text fields of a to-one
+    relation, such as ``owner`` or ``stage``) gives (the listed table's foreign
+    key, the related table's id, the related text column): ``=`` and
+    ``!=`` then compare the key with the matching ids, so the query needs no
+    join and can use the key's index.
     """
 
     name: str
@@ -62,6 +66,7 @@ class FilterField:
     currency: Callable[[], ColumnElement] | None = None
     wrap: Callable[[ColumnElement], ColumnElement] | None = None
     help: str = ""
+    key: Callable[[], tuple[ColumnElement, ColumnElement, ColumnElement]] | None = None
 
 
 class FilterError(ValidationError):
@@ -368,6 +373,16 @@ class Parser:
         value = self.value(t)
         return self.compile_one(field, op.text, value)
 
+    def by_key(self, field: FilterField, op: str, v: Token) -> ColumnElement:
+        """``owner = alice`` as ``owner_id IN (SELECT id FROM users WHERE lower(username) = 'alice')``;
+        ``!=`` also keeps the records with no related record, as the joined comparison does."""
+        fk, target_id, target_text = field.key()
+        text = v.text
+        if v.kind == "word" and text.lower() == "me" and (field.name == "owner" or field.name.endswith(".owner")):
+            text = self.ctx.me or text
+        ids = select(target_id).where(func.lower(target_text) == text.lower())
+        return fk.in_(ids) if op == "=" else or_(fk.is_(None), fk.not_in(ids))
+
     def value(self, field_tok: Token) -> Token:
         v = self.tok
         if v.kind in ("word", "string"):
@@ -394,6 +409,8 @@ class Parser:
             if op == "!~":
                 return not_(self.ctx.tag_exists(lambda c: _contains(c, name)))
             raise FilterError(self.text, v.pos, op, f"tags compare with = != ~ !~ or in, not")
+        if field.key is not None and field.kind == "text" and op in ("=", "!=") and not is_null:
+            return self._wrap(field, self.by_key(field, op, v))
         col = field.column()
         if is_null:
             if op == "=":

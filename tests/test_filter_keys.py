@@ -1,0 +1,71 @@
+"""owner, stage, account and account.* compare through the foreign key (owner_id IN (ids of users named so)):
+the same records as comparing the joined column, and no join in the query, so the key's index can serve it."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, or_, select
+
+from crm_tui.services import records
+from crm_tui.services.registry import ENTITIES
+from crm_tui.services.where import compile_for
+from crm_tui.services import opportunities as opp_service
+
+OPP, CONTACT = ENTITIES["opportunity"], ENTITIES["contact"]
+
+
+def _seed(session):
+    for user in ("bob", "carol"):
+        records.ensure_user(session, user)
+    a1 = records.create_record(ENTITIES["account"], session=session, actor="alice",
+                               data={"name": "Acme", "state": "CA", "industry": "Technology"})
+    a2 = records.create_record(ENTITIES["account"], session=session, actor="alice", data={"name": "Globex"})
+    rows = [("A1", a1["id"], "alice", "Proposal"), ("A2", a1["id"], "Bob", "Lead"), ("A3", a2["id"], "bob", "Proposal"),
+            ("A4", None, "carol", "Qualified"), ("A5", a2["id"], "alice", "Lead")]
+    for name, account, owner, stage in rows:
+        data = {"name": name, "owner": owner, "stage": stage, "amount": "100"}
+        if account:
+            data["account"] = account
+        records.create_record(OPP, session=session, actor="alice", data=data)
+    records.create_record(CONTACT, session=session, actor="alice", data={"last_name": "NoAccount"})
+    records.create_record(CONTACT, session=session, actor="alice", data={"last_name": "AtAcme", "account": a1["id"]})
+    session.commit()
+
+
+def _names(session, entity, where, me="alice"):
+    col = "name" if entity is OPP else "last_name"
+    return sorted(r[col] for r in records.list_records(entity, session=session, where=where, me=me, limit=100))
+
+
+def _joined(session, entity, col, op, text):
+    """The same comparison on the joined column, as the filter compiled it before."""
+    T = entity.table
+    cond = func.lower(col) == text.lower() if op == "=" else or_(col.is_(None), func.lower(col) != text.lower())
+    name = T.c.name if entity is OPP else T.c.last_name
+    return sorted(session.execute(select(name).select_from(entity.joins(T)).where(cond)).scalars())
+
+
+def test_key_comparisons_match_the_joined_column(session):
+    _seed(session)
+    cases = [(OPP, "owner", opp_service._owner.c.username, "bob"), (OPP, "owner", opp_service._owner.c.username, "me"),
+             (OPP, "stage", opp_service._stage.c.name, "proposal"), (OPP, "account", opp_service._account.c.name, "acme"),
+             (OPP, "account.state", opp_service._account.c.state, "ca")]
+    for entity, field, col, text in cases:
+        for op in ("=", "!="):
+            expected = _joined(session, entity, col, op, "alice" if text == "me" else text)
+            assert _names(session, entity, f"{field}{op}{text}") == expected, (field, op, text)
+    assert _names(session, OPP, "owner=BOB") == ["A2", "A3"]  # usernames match in any case
+    assert _names(session, OPP, "owner!=bob") == ["A1", "A4", "A5"]
+    assert _names(session, OPP, "account!=acme") == ["A3", "A4", "A5"]  # A4 has no account: kept, as before
+    assert _names(session, OPP, "stage in (lead, qualified)") == ["A2", "A4", "A5"]
+    assert _names(session, OPP, "account.industry=technology and owner=me") == ["A1"]
+    # null still asks about the related value, not the key: Globex has no state, A4 has no account
+    assert _names(session, OPP, "account.state=null") == ["A3", "A4", "A5"]
+    assert _names(session, CONTACT, "account=acme") == ["AtAcme"]
+    assert _names(session, CONTACT, "account!=acme") == ["NoAccount"]
+
+
+def test_key_filters_need_no_join(session):
+    for where in ("owner=me", "stage=proposal and owner!=bob", "account.industry=Technology", "tag=hot"):
+        assert records.from_clause(OPP, compile_for(OPP, where, me="alice")) is OPP.table, where
+    # a comparison the key cannot answer still joins
+    assert records.from_clause(OPP, compile_for(OPP, "stage~prop", me="alice")) is not OPP.table
