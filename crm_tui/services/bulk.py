@@ -115,7 +115,8 @@ def select_records(entity: Entity, *, session: Session, where: str | None = None
         from crm_tui.services.where import compile_for
 
         cond = compile_for(entity, where, me=me)
-        session.execute(insert(table).from_select(["id"], select(T.c.id).select_from(entity.joins(T)).where(cond)))
+        session.execute(insert(table).from_select(
+            ["id"], select(T.c.id).select_from(records.from_clause(entity, cond)).where(cond)))
     else:
         if ids:
             session.execute(insert(table), [{"id": i} for i in ids])
@@ -355,6 +356,20 @@ def _literal_for(col, value):
 # ---------------------------------------------------------------- delete
 
 
+def _delete_logged(entity: Entity, session: Session, ids, *, actor: str, when, batch_id: str) -> None:
+    """Delete the records whose ids ``ids`` (a subquery) selects, with their tags: each record logged
+    whole (a "*" Change row, old value the record) and each tag as removed, so undo can put them back."""
+    T = entity.table
+    log_snapshots(entity, session, T.c.id.in_(ids), created=False, actor=actor, when=when, batch_id=batch_id)
+    tagged = and_(TAGGINGS.c.entity == entity.name, TAGGINGS.c.record_id.in_(ids))
+    session.execute(insert(CHANGES).from_select(_CHANGE_COLS, select(
+        literal(entity.name, String), TAGGINGS.c.record_id, literal("tag", String), TAGS.c.name, null(),
+        literal(actor, String), literal(when, DateTime(timezone=True)), literal(batch_id, String),
+    ).select_from(TAGGINGS.join(TAGS, TAGS.c.id == TAGGINGS.c.tag_id)).where(tagged)))
+    session.execute(delete(TAGGINGS).where(tagged))
+    session.execute(delete(T).where(T.c.id.in_(ids)))
+
+
 def delete_where(entity: Entity, *, session: Session, actor: str, where: str | None = None,
                  ids: list[int] | None = None, dry_run: bool = False, me: str | None = None,
                  progress: Progress | None = None) -> BulkResult:
@@ -362,7 +377,6 @@ def delete_where(entity: Entity, *, session: Session, actor: str, where: str | N
     note = progress or (lambda _msg: None)
     note("selecting records")
     matched = select_records(entity, session=session, where=where, ids=ids, me=me)
-    T = entity.table
     sel = select(IDS.c.id)
     blockers = []
     for table, column, label in entity.dependents:
@@ -376,27 +390,8 @@ def delete_where(entity: Entity, *, session: Session, actor: str, where: str | N
         return result
     batch_id = new_batch_id()
     now = utcnow()
-    note(f"recording {matched:,} deletions")
-    rows = session.execute(select(T).where(T.c.id.in_(sel)).execution_options(yield_per=5000))
-    chunk: list[dict] = []
-    for row in rows:
-        raw = dict(row._mapping)
-        snapshot = json.dumps({k: records._change_text(v) for k, v in raw.items()}, ensure_ascii=False)
-        chunk.append({"entity": entity.name, "record_id": raw["id"], "field": "*", "old_value": snapshot,
-                      "new_value": None, "actor": actor, "changed_at": now, "batch_id": batch_id})
-        if len(chunk) >= 5000:
-            session.execute(insert(CHANGES), chunk)
-            chunk = []
-    if chunk:
-        session.execute(insert(CHANGES), chunk)
-    tagged = and_(TAGGINGS.c.entity == entity.name, TAGGINGS.c.record_id.in_(sel))
-    session.execute(insert(CHANGES).from_select(_CHANGE_COLS, select(
-        literal(entity.name, String), TAGGINGS.c.record_id, literal("tag", String), TAGS.c.name, null(),
-        literal(actor, String), literal(now, DateTime(timezone=True)), literal(batch_id, String),
-    ).select_from(TAGGINGS.join(TAGS, TAGS.c.id == TAGGINGS.c.tag_id)).where(tagged)))
-    session.execute(delete(TAGGINGS).where(tagged))
     note(f"deleting {matched:,} {entity.plural}")
-    session.execute(delete(T).where(T.c.id.in_(sel)))
+    _delete_logged(entity, session, sel, actor=actor, when=now, batch_id=batch_id)
     result.batch_id = batch_id
     return result
 
@@ -610,13 +605,5 @@ def undo(*, session: Session, batch_id: str, actor: str, dry_run: bool = False) 
         session.execute(insert(CHANGES), log[start:start + 5000])
     # 4. records the batch created are deleted, logged whole (as a delete is) with their tags
     if n_created:
-        gone = T.c.id.in_(created)
-        log_snapshots(entity, session, gone, created=False, actor=actor, when=now, batch_id=undo_id)
-        tagged = and_(TAGGINGS.c.entity == entity.name, TAGGINGS.c.record_id.in_(created))
-        session.execute(insert(CHANGES).from_select(_CHANGE_COLS, select(
-            literal(entity.name, String), TAGGINGS.c.record_id, literal("tag", String), TAGS.c.name, null(),
-            literal(actor, String), literal(now, DateTime(timezone=True)), literal(undo_id, String),
-        ).select_from(TAGGINGS.join(TAGS, TAGS.c.id == TAGGINGS.c.tag_id)).where(tagged)))
-        session.execute(delete(TAGGINGS).where(tagged))
-        session.execute(delete(T).where(gone))
+        _delete_logged(entity, session, created, actor=actor, when=now, batch_id=undo_id)
     return UndoResult(batch_id, undo_id, entity.name, len(record_ids) + n_created, False, n_created)

@@ -337,7 +337,7 @@ def _line_expr(entity: Entity, cols: list[str], raw: bool):
     line = func.printf("\x1f".join(["%s"] * len(general)), *general)
     if conds:
         line = case((and_(*conds.values()), func.printf("\x1f".join(fast_fmt), *fast_args)), else_=line)
-    return cast(line, LargeBinary), selected, cells
+    return cast(line, LargeBinary), selected
 
 
 def _sink(out: TextIO):
@@ -361,7 +361,7 @@ def _export_csv_sqlite(entity: Entity, *, session: Session, out: TextIO, cols: l
     dbapi.create_function("crm_csv_text", 1, _udf_text, deterministic=True)
     dbapi.create_function("crm_csv_money", 3, _udf_money, deterministic=True)
     dbapi.create_function("crm_csv_datetime", 1, _datetime_text, deterministic=True)
-    line, selected, cells = _line_expr(entity, cols, raw)
+    line, selected = _line_expr(entity, cols, raw)
     T = entity.table
     stmt = (select(line, T.c.id).select_from(entity.joins(T))
             .where(*records._where(entity, session, None, None, where, me))

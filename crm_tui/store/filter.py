@@ -408,7 +408,7 @@ class Parser:
                 return self.ctx.tag_exists(lambda c: _contains(c, name))
             if op == "!~":
                 return not_(self.ctx.tag_exists(lambda c: _contains(c, name)))
-            raise FilterError(self.text, v.pos, op, f"tags compare with = != ~ !~ or in, not")
+            raise FilterError(self.text, v.pos, op, "tags compare with = != ~ !~ or in, not")
         if field.key is not None and field.kind == "text" and op in ("=", "!=") and not is_null:
             return self._wrap(field, self.by_key(field, op, v))
         col = field.column()
