@@ -16,6 +16,7 @@ import os
 
 import pytest
 
+import i7_support
 from support import one_line_error
 
 POSTGRES_ENV = "CRM_TEST_POSTGRES_URL"
@@ -227,3 +228,19 @@ def bare_cli() -> CLI:
     return CLI(None)
 
 
+
+
+# The issue-7 tests (filter, bulk, io): a freshly migrated database with only the default stages, per backend.
+@pytest.fixture(params=i7_support.BACKENDS)
+def i7_url(request, tmp_path, monkeypatch):
+    i7_support.isolate(monkeypatch, tmp_path)
+    return i7_support.fresh_url(request.param, tmp_path)
+
+
+@pytest.fixture
+def i7_engine(i7_url):
+    from crm_tui.store.db import open_engine
+
+    eng = open_engine(i7_url)
+    yield eng
+    eng.dispose()

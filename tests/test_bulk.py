@@ -11,24 +11,10 @@ from sqlmodel import Session
 from crm_tui.errors import Conflict, ValidationError
 from crm_tui.services import bulk, records
 from crm_tui.services.registry import ENTITIES
-from crm_tui.store.db import open_engine
 from crm_tui.store.models import Change, Tagging
-from i7_support import BACKENDS, CLI, fresh_url, isolate, one_line_error
+from i7_support import CLI, one_line_error
 
 ACC, OPP = ENTITIES["account"], ENTITIES["opportunity"]
-
-
-@pytest.fixture(params=BACKENDS)
-def i7_url(request, tmp_path, monkeypatch):
-    isolate(monkeypatch, tmp_path)
-    return fresh_url(request.param, tmp_path)
-
-
-@pytest.fixture
-def i7_engine(i7_url):
-    eng = open_engine(i7_url)
-    yield eng
-    eng.dispose()
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-from pathlib import Path
 
 import pytest
 from sqlmodel import Session
@@ -14,7 +13,7 @@ from crm_tui.services import io as crm_io
 from crm_tui.services import records
 from crm_tui.services.registry import ENTITIES
 from crm_tui.store.db import open_engine
-from i7_support import BACKENDS, CLI, fresh_url, isolate, one_line_error
+from i7_support import CLI, one_line_error
 
 from support import FIXTURES  # noqa: E402
 INJECTION = FIXTURES / "csv_messy" / "injection"
@@ -26,19 +25,6 @@ def payloads() -> list[str]:
     for path in sorted(INJECTION.glob("*.txt")):
         lines += [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     return lines
-
-
-@pytest.fixture(params=BACKENDS)
-def i7_url(request, tmp_path, monkeypatch):
-    isolate(monkeypatch, tmp_path)
-    return fresh_url(request.param, tmp_path)
-
-
-@pytest.fixture
-def i7_engine(i7_url):
-    eng = open_engine(i7_url)
-    yield eng
-    eng.dispose()
 
 
 @pytest.fixture
