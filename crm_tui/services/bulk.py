@@ -243,8 +243,13 @@ def tag(entity: Entity, *, session: Session, tag: str, add: bool, actor: str, wh
             select(literal(tid, BigInteger), literal(entity.name, String), CHANGES.c.record_id,
                    literal(when, DateTime(timezone=True))).where(CHANGES.c.batch_id == batch_id)))
     else:
-        session.execute(delete(TAGGINGS).where(TAGGINGS.c.tag_id == tid, TAGGINGS.c.entity == entity.name,
-                                               TAGGINGS.c.record_id.in_(logged)))
+        # On SQLite the INSERT above took the write lock, so the taggings cannot have changed
+        # since: the same condition names the same rows, and is cheaper than reading the batch
+        # back. On PostgreSQL another transaction may have tagged a record since, so the
+        # DELETE takes exactly the records logged.
+        sqlite = session.connection().dialect.name == "sqlite"
+        session.execute(delete(TAGGINGS).where(TAGGINGS.c.entity == entity.name, TAGGINGS.c.tag_id == tid,
+                                               TAGGINGS.c.record_id.in_(selection if sqlite else logged)))
     result.batch_id = batch_id
     return result
 

@@ -112,11 +112,12 @@ def lists(*, session: Session, username: str, today: dt.date | None = None, stal
     stalled = [dict(r._mapping) for r in session.execute(
         deals.where(T.c.stage_changed_at < cutoff, ~touched).order_by(T.c.stage_changed_at, T.c.id).limit(limit))]
     since, _ = local_day_bounds(today - dt.timedelta(days=1))
-    reassigned = select(C.c.record_id).where(C.c.entity == "lead", C.c.field == "owner_id",
-                                             C.c.new_value == str(uid), C.c.changed_at >= since)
+    # asked per lead of this owner, through the change log's record index
+    reassigned = exists().where(C.c.record_id == L.c.id, C.c.entity == "lead", C.c.field == "owner_id",
+                                C.c.new_value == str(uid), C.c.changed_at >= since)
     new_leads = [dict(r._mapping) for r in session.execute(
         select(L.c.id, L.c.first_name, L.c.last_name, L.c.company, L.c.status, L.c.source, L.c.created_at)
-        .where(L.c.owner_id == uid, or_(L.c.created_at >= since, L.c.id.in_(reassigned)),
+        .where(L.c.owner_id == uid, or_(L.c.created_at >= since, reassigned),
                L.c.status.not_in(("converted", "junk")))
         .order_by(L.c.created_at.desc(), L.c.id.desc()).limit(limit))]
     for row in new_leads:

@@ -20,7 +20,7 @@ from crm_tui.errors import DatabaseUnavailable
 
 # The newest migration. A test checks it matches the Alembic script directory,
 # so opening an up-to-date database never has to load Alembic.
-HEAD_REVISION = "0005_forecast"
+HEAD_REVISION = "0006_history_keys"
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
