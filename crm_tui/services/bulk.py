@@ -1,10 +1,11 @@
 """Bulk tag, update and delete over a selection, and undo of any batch.
 
 Every bulk write is a handful of set-based SQL statements in the caller's one
-transaction: the selected ids go into a temporary table, Change rows are written
-with INSERT ... SELECT (old value read from the row, new value computed), then
-one UPDATE / INSERT / DELETE applies the change. No ORM objects, no per-row
-round trips, so 100,000 records cost a few statements.
+transaction: a --where selection is read in place (ids from --ids go into a
+temporary table), Change rows are written with INSERT ... SELECT (old value read
+from the row, new value computed), then one UPDATE / INSERT / DELETE applies the
+change. No ORM objects, no per-row round trips, so 100,000 records cost a few
+statements.
 
 ``undo`` restores exactly what a batch changed: old field values and tags go
 back, records it deleted come back with their ids, and records it created (an
@@ -203,9 +204,9 @@ def tag(entity: Entity, *, session: Session, tag: str, add: bool, actor: str, wh
     """Add or remove one tag on every selected record.
 
     Two set-based statements do the work: the Change rows are written for exactly the
-    records that change (adding: those without the tag; removing: those with it), and
-    the taggings are then inserted or deleted for the records of those Change rows, read
-    back by batch id, so the log and the tags cannot disagree."""
+    records that change (adding: those without the tag; removing: those with it), then
+    the taggings are inserted for the records of those Change rows, read back by batch
+    id, or deleted for the same records, so the log and the tags cannot disagree."""
     name = _tag_name(tag)
     note = progress or (lambda _msg: None)
     note("selecting records")
