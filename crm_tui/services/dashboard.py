@@ -112,12 +112,13 @@ def lists(*, session: Session, username: str, today: dt.date | None = None, stal
     stalled = [dict(r._mapping) for r in session.execute(
         deals.where(T.c.stage_changed_at < cutoff, ~touched).order_by(T.c.stage_changed_at, T.c.id).limit(limit))]
     since, _ = local_day_bounds(today - dt.timedelta(days=1))
-    # asked per lead of this owner, through the change log's record index
+    # A lead new to me since yesterday was created since, or given to me since (which also set its
+    # updated_at): only leads updated since are looked up in the change log, by its record index.
     reassigned = exists().where(C.c.record_id == L.c.id, C.c.entity == "lead", C.c.field == "owner_id",
                                 C.c.new_value == str(uid), C.c.changed_at >= since)
     new_leads = [dict(r._mapping) for r in session.execute(
         select(L.c.id, L.c.first_name, L.c.last_name, L.c.company, L.c.status, L.c.source, L.c.created_at)
-        .where(L.c.owner_id == uid, or_(L.c.created_at >= since, reassigned),
+        .where(L.c.owner_id == uid, L.c.updated_at >= since, or_(L.c.created_at >= since, reassigned),
                L.c.status.not_in(("converted", "junk")))
         .order_by(L.c.created_at.desc(), L.c.id.desc()).limit(limit))]
     for row in new_leads:
