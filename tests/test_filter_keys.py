@@ -39,7 +39,10 @@ def _names(session, entity, where, me="alice"):
 def _joined(session, entity, col, op, text):
     """The same comparison on the joined column, as the filter compiled it before."""
     T = entity.table
-    cond = func.lower(col) == text.lower() if op == "=" else or_(col.is_(None), func.lower(col) != text.lower())
+    cond = {"=": func.lower(col) == text.lower(),
+            "!=": or_(col.is_(None), func.lower(col) != text.lower()),
+            "~": func.lower(col).like(f"%{text.lower()}%"),
+            "!~": or_(col.is_(None), ~func.lower(col).like(f"%{text.lower()}%"))}[op]
     name = T.c.name if entity is OPP else T.c.last_name
     return sorted(session.execute(select(name).select_from(entity.joins(T)).where(cond)).scalars())
 
@@ -50,9 +53,18 @@ def test_key_comparisons_match_the_joined_column(session):
              (OPP, "stage", opp_service._stage.c.name, "proposal"), (OPP, "account", opp_service._account.c.name, "acme"),
              (OPP, "account.state", opp_service._account.c.state, "ca")]
     for entity, field, col, text in cases:
-        for op in ("=", "!="):
+        for op in ("=", "!=", "~", "!~"):
+            if text == "me" and op in ("~", "!~"):
+                continue  # me is a user only for = and !=; ~me looks for the letters
             expected = _joined(session, entity, col, op, "alice" if text == "me" else text)
             assert _names(session, entity, f"{field}{op}{text}") == expected, (field, op, text)
+    for field, col, part in (("stage", opp_service._stage.c.name, "PROP"), ("account", opp_service._account.c.name, "cm"),
+                             ("owner", opp_service._owner.c.username, "o"), ("account.state", opp_service._account.c.state, "c")):
+        for op in ("~", "!~"):
+            expected = _joined(session, OPP, col, op, part)
+            assert _names(session, OPP, f"{field}{op}{part}") == expected, (field, op, part)
+    assert _names(session, OPP, "stage~prop") == ["A1", "A3"]
+    assert _names(session, OPP, "account!~glob") == ["A1", "A2", "A4"]  # A4 has no account: kept
     assert _names(session, OPP, "owner=BOB") == ["A2", "A3"]  # usernames match in any case
     assert _names(session, OPP, "owner!=bob") == ["A1", "A4", "A5"]
     assert _names(session, OPP, "account!=acme") == ["A3", "A4", "A5"]  # A4 has no account: kept, as before
@@ -65,7 +77,9 @@ def test_key_comparisons_match_the_joined_column(session):
 
 
 def test_key_filters_need_no_join(session):
-    for where in ("owner=me", "stage=proposal and owner!=bob", "account.industry=Technology", "tag=hot"):
+    for where in ("owner=me", "stage=proposal and owner!=bob", "account.industry=Technology", "tag=hot",
+                  "stage~prop", "account!~acme and account.state~c"):
         assert records.from_clause(OPP, compile_for(OPP, where, me="alice")) is OPP.table, where
     # a comparison the key cannot answer still joins
-    assert records.from_clause(OPP, compile_for(OPP, "stage~prop", me="alice")) is not OPP.table
+    assert records.from_clause(OPP, compile_for(OPP, "stage>m", me="alice")) is not OPP.table
+    assert records.from_clause(OPP, compile_for(OPP, "account.state=null", me="alice")) is not OPP.table

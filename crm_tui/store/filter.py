@@ -55,8 +55,8 @@ class FilterField:
     table into a condition on the listed one (an EXISTS), for to-many fields
     such as an account's ``deal_value``. ``key`` (text fields of a to-one
     relation, such as ``owner`` or ``stage``) gives (the listed table's foreign
-    key, the related table's id, the related text column): ``=`` and
-    ``!=`` then compare the key with the matching ids, so the query needs no
+    key, the related table's id, the related text column): ``=``, ``!=``,
+    ``~`` and ``!~`` then compare the key with the matching ids, so the query needs no
     join and can use the key's index.
     """
 
@@ -374,14 +374,18 @@ class Parser:
         return self.compile_one(field, op.text, value)
 
     def by_key(self, field: FilterField, op: str, v: Token) -> ColumnElement:
-        """``owner = alice`` as ``owner_id IN (SELECT id FROM users WHERE lower(username) = 'alice')``;
-        ``!=`` also keeps the records with no related record, as the joined comparison does."""
+        """``owner = alice`` as ``owner_id IN (SELECT id FROM users WHERE lower(username) = 'alice')``,
+        ``stage ~ prop`` as ``stage_id IN (SELECT id FROM stages WHERE lower(name) LIKE '%prop%')``;
+        ``!=`` and ``!~`` also keep the records with no related record, as the joined comparison does."""
         fk, target_id, target_text = field.key()
         text = v.text
-        if v.kind == "word" and text.lower() == "me" and (field.name == "owner" or field.name.endswith(".owner")):
-            text = self.ctx.me or text
-        ids = select(target_id).where(func.lower(target_text) == text.lower())
-        return fk.in_(ids) if op == "=" else or_(fk.is_(None), fk.not_in(ids))
+        if op in ("~", "!~"):
+            ids = select(target_id).where(_contains(target_text, text))
+        else:
+            if v.kind == "word" and text.lower() == "me" and (field.name == "owner" or field.name.endswith(".owner")):
+                text = self.ctx.me or text
+            ids = select(target_id).where(func.lower(target_text) == text.lower())
+        return fk.in_(ids) if op in ("=", "~") else or_(fk.is_(None), fk.not_in(ids))
 
     def value(self, field_tok: Token) -> Token:
         v = self.tok
@@ -409,7 +413,7 @@ class Parser:
             if op == "!~":
                 return not_(self.ctx.tag_exists(lambda c: _contains(c, name)))
             raise FilterError(self.text, v.pos, op, "tags compare with = != ~ !~ or in, not")
-        if field.key is not None and field.kind == "text" and op in ("=", "!=") and not is_null:
+        if field.key is not None and field.kind == "text" and op in ("=", "!=", "~", "!~") and not is_null:
             return self._wrap(field, self.by_key(field, op, v))
         col = field.column()
         if is_null:
