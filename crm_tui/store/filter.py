@@ -56,8 +56,8 @@ class FilterField:
     such as an account's ``deal_value``. ``key`` (text fields of a to-one
     relation, such as ``owner`` or ``stage``) gives (the listed table's foreign
     key, the related table's id, the related text column): ``=``, ``!=``,
-    ``~`` and ``!~`` then compare the key with the matching ids, so the query needs no
-    join and can use the key's index.
+    ``~`` and ``!~`` then compare the key with the matching ids, so the query
+    needs no join and can use the key's index.
     """
 
     name: str
