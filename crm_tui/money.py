@@ -80,17 +80,23 @@ def parse_amount(text: str | int | Decimal, currency: str) -> int:
             raw = raw[: -len(currency)]
         if not raw:
             raise MoneyError("amount is empty")
+        value = raw
+    return _scale(value, exp, not_a_number=f"amount {text!r} is not a number",
+                  too_precise=f"amount {text!r} has more decimals than {currency} allows ({exp})")
+
+
+def _scale(value: Decimal | str, places: int, *, not_a_number: str, too_precise: str) -> int:
+    """``value`` (a Decimal, or the text of one) times 10**places as an exact int, or MoneyError."""
+    if isinstance(value, str):
         try:
-            value = Decimal(raw)
+            value = Decimal(value)
         except InvalidOperation:
-            raise MoneyError(f"amount {text!r} is not a number") from None
+            raise MoneyError(not_a_number) from None
     if not value.is_finite():
-        raise MoneyError(f"amount {text!r} is not a number")
-    scaled = value.scaleb(exp)
+        raise MoneyError(not_a_number)
+    scaled = value.scaleb(places)
     if scaled != scaled.to_integral_value():
-        raise MoneyError(
-            f"amount {text!r} has more decimals than {currency} allows ({exp})"
-        )
+        raise MoneyError(too_precise)
     return int(scaled)
 
 
@@ -146,16 +152,9 @@ def _parse_scaled(text: str | int | Decimal, places: int, what: str) -> int:
             raw = raw.replace(",", "")
         if not raw:
             raise MoneyError(f"{what} is empty")
-        try:
-            value = Decimal(raw)
-        except InvalidOperation:
-            raise MoneyError(f"{what} {text!r} is not a number") from None
-    if not value.is_finite():
-        raise MoneyError(f"{what} {text!r} is not a number")
-    scaled = value.scaleb(places)
-    if scaled != scaled.to_integral_value():
-        raise MoneyError(f"{what} {text!r} has more than {places} decimals")
-    return int(scaled)
+        value = raw
+    return _scale(value, places, not_a_number=f"{what} {text!r} is not a number",
+                  too_precise=f"{what} {text!r} has more than {places} decimals")
 
 
 def parse_quantity(text: str | int | Decimal) -> int:

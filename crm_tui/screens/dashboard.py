@@ -103,43 +103,28 @@ class DashboardScreen(CRMScreenMixin, Screen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="dashboard-targets")
     def _load_targets(self, user: str) -> None:
-        from crm_tui.errors import CRMError
-
-        try:
-            engine = self.engine  # in the worker: waits until the database is open
-        except CRMError as exc:  # it could not be opened: the app is closing with the reason
-            self.post_message(self.Failed(str(exc)))
-            return
-        from crm_tui.services import dashboard
-        from crm_tui.store.db import session_scope
-
-        try:
-            with session_scope(engine) as s:
-                month, quarter = dashboard.targets(session=s, username=user)
-        except CRMError as exc:
-            self.post_message(self.Failed(str(exc)))
-            return
-        self.post_message(self.Targets(month, quarter))
+        self._fetch(lambda dashboard, s: self.Targets(*dashboard.targets(session=s, username=user)))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="dashboard-lists")
     def _load_lists(self, user: str) -> None:
+        self._fetch(lambda dashboard, s: self.Lists(dashboard.lists(session=s, username=user)))
+
+    def _fetch(self, build) -> None:
+        """In a worker: open a session, build the message from the dashboard service and post it,
+        or post Failed with the reason."""
         from crm_tui.errors import CRMError
 
         try:
             engine = self.engine  # in the worker: waits until the database is open
-        except CRMError as exc:  # it could not be opened: the app is closing with the reason
-            self.post_message(self.Failed(str(exc)))
-            return
-        from crm_tui.services import dashboard
-        from crm_tui.store.db import session_scope
+            from crm_tui.services import dashboard
+            from crm_tui.store.db import session_scope
 
-        try:
             with session_scope(engine) as s:
-                lists = dashboard.lists(session=s, username=user)
-        except CRMError as exc:
+                message = build(dashboard, s)
+        except CRMError as exc:  # includes a database that could not be opened (the app closes with it)
             self.post_message(self.Failed(str(exc)))
             return
-        self.post_message(self.Lists(lists))
+        self.post_message(message)
 
     @on(Targets)
     def _show_targets(self, message: Targets) -> None:
