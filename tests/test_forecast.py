@@ -8,18 +8,16 @@ import datetime as dt
 from collections import defaultdict
 from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
-from pathlib import Path
 
 import pytest
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 
 from crm_tui import money
 from crm_tui.errors import ValidationError
 from crm_tui.services import forecast, pipeline, records, users
-from crm_tui.services.accounts import ENTITY as ACCOUNT
 from crm_tui.services.opportunities import ENTITY as OPP
 from crm_tui.store.db import session_scope
-from crm_tui.store.models import Opportunity, Stage
+from crm_tui.store.models import Opportunity
 
 from support import FIXTURES  # noqa: E402
 

@@ -89,7 +89,7 @@ def test_an_import_that_creates_and_updates_is_undone_in_one_go(cli, engine, tmp
     assert result.exit_code == 0, result.stderr
     assert "imported: 1 new account, 1 updated, 0 unchanged; batch" in result.stderr
     batch = batch_of(result)
-    assert count(engine, f"SELECT count(DISTINCT batch_id) FROM changes") == 1
+    assert count(engine, "SELECT count(DISTINCT batch_id) FROM changes") == 1
     assert cli("undo", "--dry-run", batch).stderr.strip().endswith("can be undone (2 accounts)")
     undone = cli("undo", batch)
     assert undone.exit_code == 0, undone.stderr

@@ -259,7 +259,7 @@ def test_stalled_and_overdue(engine):
     today = dt.date.today()
     stale = add_opp(engine, "stale", close=(today - dt.timedelta(days=1)).isoformat())
     touched = add_opp(engine, "touched")
-    fresh = add_opp(engine, "fresh")
+    add_opp(engine, "fresh")  # recent: not stalled
     old = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=20)
     with session_scope(engine) as s:
         s.execute(update(Opportunity.__table__).where(Opportunity.__table__.c.id.in_([stale, touched]))

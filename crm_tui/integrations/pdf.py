@@ -228,7 +228,6 @@ class _ProposalPDF(_fpdf_class()):  # type: ignore[misc]
     # ---------------------------------------------------------------- body
 
     def build(self) -> None:
-        v = self.view
         self.add_page()
         self._seller_block()
         self._title_block()

@@ -9,7 +9,6 @@ Enter saves. The screen says which record(s) the activity belongs to via
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from textual import on, work
 from textual.app import ComposeResult

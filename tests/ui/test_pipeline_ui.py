@@ -13,7 +13,7 @@ from crm_tui.services import records
 from crm_tui.services.opportunities import ENTITY as OPP
 from crm_tui.store.db import session_scope
 from crm_tui.store.models import Activity, Opportunity, Stage
-from crm_tui.widgets.kanban import KanbanBoard, KanbanCard, KanbanColumn
+from crm_tui.widgets.kanban import KanbanCard, KanbanColumn
 
 
 def PipeApp(engine):
