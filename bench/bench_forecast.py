@@ -17,7 +17,7 @@ import run as R
 _MEASURE = r"""
 import datetime as dt, sys, time
 from crm_tui.store.db import open_engine, session_scope
-from crm_tui.services import forecast
+from crm_tui.services.sales import forecast
 from sqlalchemy import text
 engine = open_engine(sys.argv[1])
 today = dt.date.today()

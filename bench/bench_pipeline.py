@@ -74,7 +74,7 @@ def paint(which: str, url: str | None) -> None:
 def move(url: str, runs: int = 9) -> None:
     """Press shift+right on the focused card and wait until both columns show it; then the service alone."""
     from crm_tui.screens.pipeline import PipelineScreen
-    from crm_tui.services import pipeline
+    from crm_tui.services.sales import pipeline
     from crm_tui.store.db import session_scope
     from crm_tui.widgets.kanban import KanbanCard
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 import time
 
-from crm_tui.services import bulk
+from crm_tui.services.data import bulk
 from crm_tui.services.registry import ENTITIES
 from crm_tui.store.db import open_engine, session_scope
 

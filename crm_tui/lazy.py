@@ -1,6 +1,6 @@
 """A module that is imported on first use, so a screen can name a service without paying for it at startup.
 
-    pipeline = LazyModule("crm_tui.services.pipeline")   # nothing imported yet
+    pipeline = LazyModule("crm_tui.services.sales.pipeline")   # nothing imported yet
     ...
     pipeline.board_summary(session=s)                    # imported here, in the worker thread
 

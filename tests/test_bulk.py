@@ -9,7 +9,8 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from crm_tui.errors import Conflict, ValidationError
-from crm_tui.services import bulk, records
+from crm_tui.services.data import bulk
+from crm_tui.services import records
 from crm_tui.services.registry import ENTITIES
 from crm_tui.store.models import Change, Tagging
 from i7_support import CLI, one_line_error

@@ -423,7 +423,7 @@ def test_demo_is_deterministic_and_complete(cli, bare_cli, db_url, tmp_path):
     assert {p["status"] for p in listed} == {"draft", "sent", "accepted", "rejected", "expired"}
     assert read_csv(bare_cli("--db", str(other_db), "proposal", "list", "--format", "csv")) == listed
     assert read_csv(cli("proposal", "list", "--overdue", "--format", "csv"))
-    from crm_tui.services import proposals
+    from crm_tui.services.quotes import proposals
     from crm_tui.store.db import session_scope
 
     engine = open_engine(db_url)

@@ -10,9 +10,9 @@ import json
 from sqlalchemy import update
 
 from crm_tui.services import records, users
-from crm_tui.services.accounts import ENTITY as ACCOUNT
-from crm_tui.services.contacts import ENTITY as CONTACT
-from crm_tui.services.opportunities import ENTITY as OPP
+from crm_tui.services.sales.accounts import ENTITY as ACCOUNT
+from crm_tui.services.sales.contacts import ENTITY as CONTACT
+from crm_tui.services.sales.opportunities import ENTITY as OPP
 from crm_tui.store.db import session_scope
 from crm_tui.store.models import Opportunity
 
@@ -115,8 +115,8 @@ def test_lint_clean_database_exits_zero(cli, engine):
 def test_duplicate_accounts_are_found_in_sql_as_lead_conversion_normalises_them(engine):
     """The SQL-side name and website keys agree with normalize_company / website_domain on the
     usual variants: case, punctuation, "&", trailing legal suffixes (two), a leading "the"."""
-    from crm_tui.services import lint
-    from crm_tui.services.leads import normalize_company, website_domain
+    from crm_tui.services.data import lint
+    from crm_tui.services.sales.leads import normalize_company, website_domain
 
     setup_team(engine)
     names = [("Acme", None), ("The Acme Group, Inc.", None), ("ACME holdings ltd", None),

@@ -14,8 +14,9 @@ from sqlalchemy import select, update
 
 from crm_tui import money
 from crm_tui.errors import ValidationError
-from crm_tui.services import forecast, pipeline, records, users
-from crm_tui.services.opportunities import ENTITY as OPP
+from crm_tui.services.sales import forecast, pipeline
+from crm_tui.services import records, users
+from crm_tui.services.sales.opportunities import ENTITY as OPP
 from crm_tui.store.db import session_scope
 from crm_tui.store.models import Opportunity
 

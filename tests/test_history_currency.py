@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from crm_tui.services import pipeline, records
+from crm_tui.services.sales import pipeline
+from crm_tui.services import records
 from crm_tui.services.registry import ENTITIES
 from crm_tui.store.db import session_scope
 

@@ -12,7 +12,9 @@ import time
 
 from sqlalchemy import func, select, text
 
-from crm_tui.services import bulk, dashboard, leads, records
+from crm_tui.services.data import bulk
+from crm_tui.services.sales import dashboard, leads
+from crm_tui.services import records
 from crm_tui.services.records import new_batch_id
 from crm_tui.services.registry import ENTITIES
 from crm_tui.store import db as store_db

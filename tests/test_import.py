@@ -208,7 +208,7 @@ def test_messy_files_import_or_are_refused_cleanly(cli, engine, path):
     """Each file, its first column mapped to the account name: imported, or refused in one clean
     message, never a traceback and never half written."""
     from crm_tui.errors import ValidationError
-    from crm_tui.services import importing
+    from crm_tui.services.data import importing
 
     try:
         with path.open("rb") as fh:
@@ -243,7 +243,7 @@ def test_refusals_name_the_reason(cli, engine, name, reason):
 
 
 def test_detected_encodings_of_fixtures():
-    from crm_tui.services import importing
+    from crm_tui.services.data import importing
 
     def enc(name):
         return importing.decode((MESSY / name).read_bytes())

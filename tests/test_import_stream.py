@@ -13,7 +13,7 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from crm_tui.errors import ValidationError
-from crm_tui.services import importing
+from crm_tui.services.data import importing
 from crm_tui.services.registry import ENTITIES
 from crm_tui.store.db import open_engine
 

@@ -174,7 +174,7 @@ def test_a_taken_unique_value_is_one_line_and_writes_nothing(cli, engine, tmp_pa
 def test_an_imported_deal_reads_as_created_in_its_history(cli, engine, tmp_path):
     from sqlmodel import Session
 
-    from crm_tui.services import pipeline
+    from crm_tui.services.sales import pipeline
 
     result = cli("import", "opp", write(tmp_path / "o.csv", "name,amount\nBig deal,1000\n"))
     assert result.exit_code == 0, result.stderr

@@ -9,7 +9,7 @@ import json
 import pytest
 from sqlmodel import Session
 
-from crm_tui.services import io as crm_io
+from crm_tui.services.data import io as crm_io
 from crm_tui.services import records
 from crm_tui.services.registry import ENTITIES
 from crm_tui.store.db import open_engine

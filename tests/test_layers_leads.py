@@ -13,7 +13,7 @@ ROOT = Path(crm_tui.__file__).parent
 
 
 def test_services_do_not_import_textual_or_typer():
-    code = ("import sys, crm_tui.services.leads, crm_tui.services.timeline, crm_tui.services.activities; "
+    code = ("import sys, crm_tui.services.sales.leads, crm_tui.services.engagement.timeline, crm_tui.services.engagement.activities; "
             "print(sorted(m for m in ('textual', 'typer') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

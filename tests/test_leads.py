@@ -8,8 +8,9 @@ import pytest
 from sqlalchemy import func, select, text
 
 from crm_tui.errors import Conflict, ValidationError
-from crm_tui.services import contacts, leads, records
-from crm_tui.services.activities import due_tasks, log_activity
+from crm_tui.services.sales import contacts, leads
+from crm_tui.services import records
+from crm_tui.services.engagement.activities import due_tasks, log_activity
 from crm_tui.store.db import session_scope
 from crm_tui.store.models import Account, Activity, Change, Contact, Lead, Opportunity, Stage
 
@@ -29,7 +30,7 @@ def add_lead(engine, **data) -> int:
 
 
 def add_account(engine, **data) -> int:
-    from crm_tui.services import accounts
+    from crm_tui.services.sales import accounts
 
     with session_scope(engine) as s:
         return records.create_record(accounts.ENTITY, session=s, data=data, actor=ME)["id"]

@@ -11,9 +11,10 @@ from pipeline_fixtures import restore_stages  # noqa: F401 - a fixture
 
 from crm_tui import money
 from crm_tui.errors import Conflict, ValidationError
-from crm_tui.services import pipeline, records
-from crm_tui.services.opportunities import ENTITY as OPP
-from crm_tui.services.accounts import ENTITY as ACCOUNT
+from crm_tui.services.sales import pipeline
+from crm_tui.services import records
+from crm_tui.services.sales.opportunities import ENTITY as OPP
+from crm_tui.services.sales.accounts import ENTITY as ACCOUNT
 from crm_tui.store.db import session_scope
 from crm_tui.store.models import Activity, Change, Opportunity, Stage
 
@@ -353,7 +354,7 @@ def test_services_do_not_import_textual_or_typer():
     import subprocess
     import sys
 
-    code = ("import sys, crm_tui.services.pipeline; "
+    code = ("import sys, crm_tui.services.sales.pipeline; "
             "print('textual' in sys.modules or 'typer' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"

@@ -11,11 +11,11 @@ from pypdf import PdfReader
 
 from crm_tui import money
 from crm_tui.integrations import pdf
-from crm_tui.services import proposals as P
+from crm_tui.services.quotes import proposals as P
 from crm_tui.services import records
-from crm_tui.services.accounts import ENTITY as ACCOUNT
-from crm_tui.services.contacts import ENTITY as CONTACT
-from crm_tui.services.opportunities import ENTITY as OPP
+from crm_tui.services.sales.accounts import ENTITY as ACCOUNT
+from crm_tui.services.sales.contacts import ENTITY as CONTACT
+from crm_tui.services.sales.opportunities import ENTITY as OPP
 from crm_tui.store.db import session_scope
 
 CUSTOMER = "Ανδρέας Παπαδόπουλος & Ко — Société Générale d'Électricité"

@@ -10,12 +10,12 @@ from sqlalchemy import func, select
 
 from crm_tui import money
 from crm_tui.errors import Conflict, ValidationError
-from crm_tui.services import proposals as P
+from crm_tui.services.quotes import proposals as P
 from crm_tui.services import records
-from crm_tui.services.accounts import ENTITY as ACCOUNT
-from crm_tui.services.contacts import ENTITY as CONTACT
-from crm_tui.services.opportunities import ENTITY as OPP
-from crm_tui.services.products import ENTITY as PRODUCT
+from crm_tui.services.sales.accounts import ENTITY as ACCOUNT
+from crm_tui.services.sales.contacts import ENTITY as CONTACT
+from crm_tui.services.sales.opportunities import ENTITY as OPP
+from crm_tui.services.quotes.products import ENTITY as PRODUCT
 from crm_tui.store.db import session_scope
 from crm_tui.store.models import Activity, Opportunity, Proposal, ProposalLine, ProposalRevision, Stage
 
@@ -190,7 +190,7 @@ def test_new_proposal_refuses_bad_input_and_writes_nothing(engine, kwargs, field
 def test_proposal_for_a_lost_opportunity_is_refused(engine):
     with session_scope(engine) as s:
         o = records.create_record(OPP, session=s, data={"name": "gone"}, actor="alice")
-        from crm_tui.services import pipeline
+        from crm_tui.services.sales import pipeline
 
         pipeline.move_opportunity(session=s, opportunity_id=o["id"], stage="Lost", reason="price", actor="alice")
     with pytest.raises(ValidationError) as exc:

@@ -132,7 +132,7 @@ def test_index_follows_inserts_updates_and_deletes(engine, data):
         s.commit()
     assert hits(engine, '"data platform"') == []
     # a bulk update goes through the same triggers / index
-    from crm_tui.services import bulk
+    from crm_tui.services.data import bulk
 
     with Session(engine) as s:
         bulk.update_where(OPP, session=s, data={"next_step": "Negotiate zeppelin contract"}, actor="tester",
@@ -143,7 +143,7 @@ def test_index_follows_inserts_updates_and_deletes(engine, data):
 
 
 def test_demo_data_is_indexed(engine):
-    from crm_tui.services import demo
+    from crm_tui.services.data import demo
 
     demo.generate(engine, opportunities=300, seed=7)
     with engine.connect() as conn:

@@ -14,7 +14,7 @@ from sqlalchemy import text
 
 from crm_tui.errors import Conflict, NotFound, ValidationError, ValidationErrors
 from crm_tui.services import records
-from crm_tui.services.activities import complete_activity
+from crm_tui.services.engagement.activities import complete_activity
 from crm_tui.services.registry import ENTITIES
 from crm_tui.store.db import session_scope
 

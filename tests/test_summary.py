@@ -13,8 +13,8 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from crm_tui.services import records, users
-from crm_tui.services.activities import ENTITY as ACTIVITY
-from crm_tui.services.opportunities import ENTITY as OPP
+from crm_tui.services.engagement.activities import ENTITY as ACTIVITY
+from crm_tui.services.sales.opportunities import ENTITY as OPP
 from crm_tui.store.db import session_scope
 
 
@@ -160,7 +160,7 @@ def test_summary_send_to_nothing_listening_is_one_line(cli, engine, isolated_env
 def test_summary_lists_proposals_awaiting_a_response(cli, engine):
     from sqlalchemy import update
 
-    from crm_tui.services import proposals
+    from crm_tui.services.quotes import proposals
     from crm_tui.store.models import Proposal
 
     deal, _task = seed(engine)

@@ -88,7 +88,7 @@ def stage_default(ctx: typer.Context) -> None:
 @stage_app.command("list")
 def stage_list(fmt: Format = typer.Option(Format.table, "--format", help=FORMAT_HELP)) -> None:
     """List the pipeline stages in order, with their probabilities."""
-    from crm_tui.services.stages import list_stages
+    from crm_tui.services.sales.stages import list_stages
 
     with session() as s:
         rows = [{"id": st.id, "name": st.name, "probability": st.probability, "position": st.position,
@@ -101,7 +101,7 @@ def add_activity_done(app: typer.Typer) -> None:
     @app.command("done")
     def activity_done(activity_id: int = typer.Argument(..., metavar="ID", help="The task's id")) -> None:
         """Mark a task done."""
-        from crm_tui.services.activities import complete_activity
+        from crm_tui.services.engagement.activities import complete_activity
 
         with session() as s:
             complete_activity(session=s, activity_id=activity_id, actor=actor())

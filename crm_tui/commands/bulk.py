@@ -25,7 +25,7 @@ def _read_ids(source: str | None) -> list[int] | None:
     if source is None:
         return None
     from crm_tui.errors import ValidationError
-    from crm_tui.services.bulk import parse_ids
+    from crm_tui.services.data.bulk import parse_ids
 
     try:
         if source == "-":
@@ -71,7 +71,7 @@ def _report(result, verb: str) -> None:
 
 
 def _tag(tag: str, entity: str, where, ids, dry_run: bool, add: bool) -> None:
-    from crm_tui.services import bulk
+    from crm_tui.services.data import bulk
 
     _check_selection(where, ids)
     id_list = _read_ids(ids)
@@ -116,7 +116,7 @@ def update(
 ) -> None:
     """Set fields on every selected record in one transaction, with history and a batch id for `crm undo`."""
     from crm_tui.errors import ValidationError
-    from crm_tui.services import bulk
+    from crm_tui.services.data import bulk
 
     _check_selection(where, ids)
     try:
@@ -140,7 +140,7 @@ def delete(
     yes: bool = typer.Option(False, "--yes", help="Really delete (required unless --dry-run)"),
 ) -> None:
     """Delete every selected record in one transaction (undoable with `crm undo`)."""
-    from crm_tui.services import bulk
+    from crm_tui.services.data import bulk
 
     _check_selection(where, ids)
     if not dry_run and not yes:
@@ -159,7 +159,7 @@ def undo(
     dry_run: bool = typer.Option(False, "--dry-run", help="Check the batch can be undone; change nothing"),
 ) -> None:
     """Put back exactly what one batch changed (refuses if its records changed since)."""
-    from crm_tui.services import bulk
+    from crm_tui.services.data import bulk
 
     with session() as s:
         result = bulk.undo(session=s, batch_id=batch, actor=actor(), dry_run=dry_run)

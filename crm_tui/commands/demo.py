@@ -19,7 +19,7 @@ def demo(
 ) -> None:
     """Write demo data: users, accounts, contacts, leads, deals in every stage and activities."""
     from crm_tui.errors import CRMError
-    from crm_tui.services import demo as demo_service
+    from crm_tui.services.data import demo as demo_service
 
     try:
         n = demo_service.parse_size(size)

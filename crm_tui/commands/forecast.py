@@ -20,7 +20,7 @@ TO_HELP = "Last day, inclusive (default: the end of this quarter)"
 def _dates(start: str | None, end: str | None):
     import datetime as dt
 
-    from crm_tui.services import forecast
+    from crm_tui.services.sales import forecast
     from crm_tui.services.validate import parse_date
 
     q0, q1 = forecast.quarter_bounds(dt.date.today())
@@ -60,7 +60,7 @@ def forecast_default(
     """
     if ctx.invoked_subcommand is not None:
         return
-    from crm_tui.services import forecast
+    from crm_tui.services.sales import forecast
 
     _no_ids(fmt)
     with session() as s:
@@ -113,7 +113,7 @@ def forecast_snapshot(
     name: Optional[str] = typer.Option(None, "--name", help="A name for it, e.g. 'Q1 commit call'"),
 ) -> None:
     """Store the open pipeline, deal by deal, to compare a later forecast with. Prints the snapshot id."""
-    from crm_tui.services import forecast
+    from crm_tui.services.sales import forecast
 
     with session() as s:
         snap = forecast.take_snapshot(session=s, actor=actor(), name=name)
@@ -124,7 +124,7 @@ def forecast_snapshot(
 @forecast_app.command("snapshots")
 def forecast_snapshots(fmt: Format = typer.Option(Format.table, "--format", help=FORMAT_HELP)) -> None:
     """List the forecast snapshots."""
-    from crm_tui.services import forecast
+    from crm_tui.services.sales import forecast
 
     with session() as s:
         rows = forecast.list_snapshots(session=s)
@@ -139,7 +139,7 @@ def forecast_compare(
 ) -> None:
     """What changed since a snapshot: deals won, lost, slipped, pulled in, advanced, moved back, new."""
     from crm_tui import money
-    from crm_tui.services import forecast
+    from crm_tui.services.sales import forecast
 
     _no_ids(fmt)
     with session() as s:
@@ -162,7 +162,7 @@ def forecast_changes(
     import datetime as dt
 
     from crm_tui import money
-    from crm_tui.services import forecast
+    from crm_tui.services.sales import forecast
     from crm_tui.services.validate import parse_date
 
     _no_ids(fmt)
@@ -198,7 +198,7 @@ def quota_set(
     currency: str = typer.Option("USD", "--currency", help="ISO 4217 currency"),
 ) -> None:
     """Set a user's quota for a month (replaces any quota already set)."""
-    from crm_tui.services import forecast
+    from crm_tui.services.sales import forecast
 
     with session() as s:
         row = forecast.set_quota(session=s, username=me(user), month=month, amount=amount, currency=currency)
@@ -213,7 +213,7 @@ def quota_list(
     fmt: Format = typer.Option(Format.table, "--format", help=FORMAT_HELP),
 ) -> None:
     """List quotas by month and user."""
-    from crm_tui.services import forecast
+    from crm_tui.services.sales import forecast
 
     _no_ids(fmt)
     with session() as s:
@@ -241,8 +241,8 @@ def lint(
     """
     from collections import Counter
 
-    from crm_tui.services import lint as lint_service
-    from crm_tui.services.pipeline import stalled_days
+    from crm_tui.services.data import lint as lint_service
+    from crm_tui.services.sales.pipeline import stalled_days
 
     with session() as s:
         findings = lint_service.lint(session=s, owner=me(owner), inactive_days=days or stalled_days(), limit=limit)
@@ -271,7 +271,7 @@ def summary(
     """The daily summary: open deals and their value, deals closing this week, today's tasks,
     stalled deals and data to fix. --send mails it (text and HTML) to each user's email."""
     from crm_tui.locations import load_config
-    from crm_tui.services import summary as summary_service
+    from crm_tui.services.engagement import summary as summary_service
 
     if fmt not in ("text", "html"):
         raise fail(f"--format {fmt!r}: use text or html")

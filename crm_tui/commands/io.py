@@ -23,8 +23,8 @@ def export(
     excel: bool = typer.Option(False, "--excel", help="Start the file with a UTF-8 BOM for spreadsheets"),
 ) -> None:
     """Export records, streamed: ISO dates, money as decimals with a currency column, formula cells made inert."""
-    from crm_tui.services import io
-    from crm_tui.services.bulk import entity_for
+    from crm_tui.services.data import io
+    from crm_tui.services.data.bulk import entity_for
 
     if fmt not in ("csv", "json", "ndjson"):
         raise fail(f"format: {fmt!r} is not one of: csv, json, ndjson")
@@ -81,8 +81,8 @@ def import_(
 ) -> None:
     """Import records from CSV: validated like the forms, all or nothing unless --skip-invalid; undoable."""
     from crm_tui.commands._progress import Bar
-    from crm_tui.services import importing
-    from crm_tui.services.bulk import entity_for
+    from crm_tui.services.data import importing
+    from crm_tui.services.data.bulk import entity_for
 
     if rejects and not skip_invalid:
         raise fail("rejects: only with --skip-invalid (without it, nothing is written when a row is bad)")
@@ -135,7 +135,7 @@ def import_(
 
 
 def _report_errors(result) -> None:
-    from crm_tui.services import importing
+    from crm_tui.services.data import importing
 
     errors = result.errors
     if len(errors) > 1:

@@ -16,7 +16,7 @@ TIMELINE_COLUMNS = ("when", "type", "who", "title", "via")
 
 
 def _duplicates(s, row) -> list[str]:
-    from crm_tui.services.leads import find_duplicates
+    from crm_tui.services.sales.leads import find_duplicates
 
     dups = find_duplicates(session=s, email=row["email"], company=row["company"], exclude_lead_id=row["id"])
     return [f"lead {row['id']} may duplicate {d}" for d in dups]
@@ -41,7 +41,7 @@ def build_lead_app() -> typer.Typer:
                                    help="What to print: ids (the new opportunity's id, default) or a format"),
     ) -> None:
         """Convert a lead into an account (a matching one is reused), a contact and an opportunity, in one go."""
-        from crm_tui.services.leads import convert_lead
+        from crm_tui.services.sales.leads import convert_lead
 
         with session() as s:
             conv = convert_lead(session=s, lead_id=lead_id, actor=actor(), amount=amount, close_date=close_date,
@@ -68,7 +68,7 @@ def build_lead_app() -> typer.Typer:
 def _timeline(entity: str, record_id: int, fmt: Format) -> None:
     from crm_tui.services import records as rec
     from crm_tui.services.registry import ENTITIES
-    from crm_tui.services.timeline import timeline_rows
+    from crm_tui.services.engagement.timeline import timeline_rows
 
     with session() as s:
         rec.get_record(ENTITIES[entity], session=s, record_id=record_id)
@@ -92,7 +92,7 @@ def add_activity_today(app: typer.Typer) -> None:
     @app.command("today")
     def today(fmt: Format = typer.Option(Format.table, "--format", help=FORMAT_HELP)) -> None:
         """My open tasks due today and overdue."""
-        from crm_tui.services.activities import due_tasks
+        from crm_tui.services.engagement.activities import due_tasks
 
         with session() as s:
             rows = due_tasks(session=s, username=actor())

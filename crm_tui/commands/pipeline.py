@@ -22,7 +22,7 @@ def add_opp_move(app: typer.Typer) -> None:
                                                   help="Refuse if the opportunity is no longer at this version"),
     ) -> None:
         """Move an opportunity to another stage. Won sets the close date; Lost needs --reason."""
-        from crm_tui.services import pipeline
+        from crm_tui.services.sales import pipeline
 
         with session() as s:
             move = pipeline.move_opportunity(session=s, opportunity_id=opportunity_id, stage=stage, reason=reason,
@@ -50,7 +50,7 @@ def add_stage_commands(app: typer.Typer) -> None:
                                                         help="pipeline, best case, commit, closed or omitted"),
     ) -> None:
         """Add a pipeline stage."""
-        from crm_tui.services import pipeline
+        from crm_tui.services.sales import pipeline
 
         with session() as s:
             st = pipeline.add_stage(session=s, name=name, probability=probability, position=position,
@@ -70,7 +70,7 @@ def add_stage_commands(app: typer.Typer) -> None:
                                                         help="pipeline, best case, commit, closed or omitted"),
     ) -> None:
         """Rename a stage or change its probability or forecast category."""
-        from crm_tui.services import pipeline
+        from crm_tui.services.sales import pipeline
 
         with session() as s:
             res = pipeline.update_stage(session=s, stage=stage, actor=actor(), name=name, probability=probability,
@@ -87,7 +87,7 @@ def add_stage_commands(app: typer.Typer) -> None:
         fmt: Format = typer.Option(Format.table, "--format", help="Output format for the new order"),
     ) -> None:
         """Put the stages in a new order (name every stage once)."""
-        from crm_tui.services import pipeline
+        from crm_tui.services.sales import pipeline
 
         if len(stages) == 1 and "," in stages[0]:
             stages = [p.strip() for p in stages[0].split(",") if p.strip()]

@@ -33,7 +33,7 @@ proposal_app.add_typer(template_app, name="template")
 
 
 def _pid(s, value: str) -> int:
-    from crm_tui.services import proposals
+    from crm_tui.services.quotes import proposals
 
     return proposals.resolve_id(session=s, value=value)
 
@@ -62,7 +62,7 @@ def _show_view(view, fmt: Format) -> None:
 
 
 def _followups(s) -> None:
-    from crm_tui.services import proposals
+    from crm_tui.services.quotes import proposals
 
     made = proposals.create_due_followups(session=s)
     for task in made:
@@ -90,7 +90,7 @@ def proposal_list(
     limit: Optional[int] = typer.Option(None, "--limit", min=0, help="At most this many rows"),
 ) -> None:
     """List proposals, newest first (creates due follow-up tasks first)."""
-    from crm_tui.services import proposals
+    from crm_tui.services.quotes import proposals
 
     with session() as s:
         _followups(s)
@@ -108,7 +108,7 @@ def proposal_show(
     fmt: Format = typer.Option(Format.table, "--format", help=FORMAT_HELP + " (csv/ndjson: the lines)"),
 ) -> None:
     """Show a proposal: header, totals and lines."""
-    from crm_tui.services import proposals
+    from crm_tui.services.quotes import proposals
 
     with session() as s:
         view = proposals.get_proposal(session=s, proposal_id=_pid(s, proposal), revision=revision)
@@ -128,7 +128,7 @@ def proposal_new(
     notes: Optional[str] = typer.Option(None, "--notes", help="Notes shown on the proposal"),
 ) -> None:
     """Create a draft proposal from an opportunity; prints its id."""
-    from crm_tui.services import proposals
+    from crm_tui.services.quotes import proposals
 
     with session() as s:
         view = proposals.new_proposal(session=s, opportunity_id=opp, actor=actor(), template=template, title=title,
@@ -163,7 +163,7 @@ def proposal_add_line(
     if_version: Optional[int] = typer.Option(None, "--if-version", help=VERSION_HELP),
 ) -> None:
     """Add a line. Editing a sent proposal starts a new revision."""
-    from crm_tui.services import proposals
+    from crm_tui.services.quotes import proposals
 
     with session() as s:
         saved = proposals.add_line(session=s, proposal_id=_pid(s, proposal), actor=actor(), position=position,
@@ -184,7 +184,7 @@ def proposal_update_line(
     if_version: Optional[int] = typer.Option(None, "--if-version", help=VERSION_HELP),
 ) -> None:
     """Change a line. Editing a sent proposal starts a new revision."""
-    from crm_tui.services import proposals
+    from crm_tui.services.quotes import proposals
 
     data = _line_data(product, description, quantity, price, discount)
     if not data:
@@ -202,7 +202,7 @@ def proposal_remove_line(
     if_version: Optional[int] = typer.Option(None, "--if-version", help=VERSION_HELP),
 ) -> None:
     """Remove a line. Editing a sent proposal starts a new revision."""
-    from crm_tui.services import proposals
+    from crm_tui.services.quotes import proposals
 
     with session() as s:
         saved = proposals.remove_line(session=s, proposal_id=_pid(s, proposal), actor=actor(), position=line,
@@ -222,7 +222,7 @@ def proposal_update(
     if_version: Optional[int] = typer.Option(None, "--if-version", help=VERSION_HELP),
 ) -> None:
     """Change header fields (title, validity, tax, terms, notes, contact)."""
-    from crm_tui.services import proposals
+    from crm_tui.services.quotes import proposals
 
     header = {k: v for k, v in {"title": title, "valid_until": valid_until, "tax_rate": tax_rate, "terms": terms,
                                 "notes": notes, "contact": contact}.items() if v is not None}
@@ -240,7 +240,7 @@ def proposal_send(
     if_version: Optional[int] = typer.Option(None, "--if-version", help=VERSION_HELP),
 ) -> None:
     """Mark a draft as sent (records when; a follow-up task follows after 3 days without response)."""
-    from crm_tui.services import proposals
+    from crm_tui.services.quotes import proposals
 
     with session() as s:
         view = proposals.send_proposal(session=s, proposal_id=_pid(s, proposal), actor=actor(),
@@ -257,7 +257,7 @@ def proposal_accept(
     if_version: Optional[int] = typer.Option(None, "--if-version", help=VERSION_HELP),
 ) -> None:
     """Record that the customer accepted; offers to move the opportunity to Won."""
-    from crm_tui.services import proposals
+    from crm_tui.services.quotes import proposals
 
     if won is None:
         won = sys.stdin.isatty() and typer.confirm(
@@ -280,7 +280,7 @@ def proposal_reject(
     if_version: Optional[int] = typer.Option(None, "--if-version", help=VERSION_HELP),
 ) -> None:
     """Record that the customer rejected it (revise it to try again)."""
-    from crm_tui.services import proposals
+    from crm_tui.services.quotes import proposals
 
     with session() as s:
         view = proposals.reject_proposal(session=s, proposal_id=_pid(s, proposal), actor=actor(),
@@ -294,7 +294,7 @@ def proposal_revise(
     if_version: Optional[int] = typer.Option(None, "--if-version", help=VERSION_HELP),
 ) -> None:
     """Start the next revision of a sent, rejected or expired proposal (a draft with the same lines)."""
-    from crm_tui.services import proposals
+    from crm_tui.services.quotes import proposals
 
     with session() as s:
         saved = proposals.revise_proposal(session=s, proposal_id=_pid(s, proposal), actor=actor(),
@@ -310,7 +310,7 @@ def proposal_diff(
     fmt: Format = typer.Option(Format.table, "--format", help=FORMAT_HELP),
 ) -> None:
     """Which lines and totals changed between two revisions."""
-    from crm_tui.services import proposals
+    from crm_tui.services.quotes import proposals
 
     with session() as s:
         diff = proposals.diff_revisions(session=s, proposal_id=_pid(s, proposal), from_revision=from_rev,
@@ -332,7 +332,7 @@ def proposal_pdf(
     """Render the proposal as a PDF (seller header and font from config; see `pdf_font` and `seller`)."""
     from crm_tui.integrations import pdf
     from crm_tui.locations import load_config
-    from crm_tui.services import proposals
+    from crm_tui.services.quotes import proposals
 
     with session() as s:
         view = proposals.get_proposal(session=s, proposal_id=_pid(s, proposal), revision=revision)
@@ -355,7 +355,7 @@ def template_default(ctx: typer.Context) -> None:
 def template_list(fmt: Format = typer.Option(Format.table, "--format", help=FORMAT_HELP)) -> None:
     """List proposal templates."""
     from crm_tui import money
-    from crm_tui.services import proposals
+    from crm_tui.services.quotes import proposals
 
     with session() as s:
         rows = [{"id": t.id, "name": t.name, "title": t.title, "lines": t.lines, "valid_days": t.valid_days,
@@ -377,7 +377,7 @@ def template_add(
     tax_rate: Optional[str] = typer.Option(None, "--tax-rate", help="Tax rate in percent"),
 ) -> None:
     """Add a template from products and/or an existing proposal; prints its id."""
-    from crm_tui.services import proposals
+    from crm_tui.services.quotes import proposals
 
     lines = []
     for item in product or []:

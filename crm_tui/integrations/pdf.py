@@ -116,7 +116,7 @@ def _seller(config: dict) -> dict[str, Any]:
 
 
 def render_proposal(view, path: str | Path, *, config: dict | None = None) -> RenderResult:
-    """Write ``view`` (a ``services.proposals.ProposalView``) as a PDF to ``path``."""
+    """Write ``view`` (a ``services.quotes.proposals.ProposalView``) as a PDF to ``path``."""
     config = config or {}
     fonts = find_fonts(config)
     path = Path(path)

@@ -42,7 +42,8 @@ class AccountDetails:
 
 def load_account_details(session, account_id: int) -> AccountDetails:
     """Everything the detail screen shows, read in one session (runs in a worker thread)."""
-    from crm_tui.services import contacts, opportunities, records
+    from crm_tui.services.sales import contacts, opportunities
+    from crm_tui.services import records
     from crm_tui.services.registry import ENTITIES
 
     account = records.get_record(ENTITIES["account"], session=session, record_id=account_id)

@@ -2,7 +2,7 @@
 
 Mixed into the list screens (accounts, leads, contacts, the pipeline list). The
 marked rows (or, when none is marked, the row under the cursor) go to
-``crm_tui.services.bulk`` in a thread worker, in one transaction: the same code
+``crm_tui.services.data.bulk`` in a thread worker, in one transaction: the same code
 and the same batch ids as ``crm tag add`` and ``crm update``, so ``crm undo
 BATCH`` restores them.
 """
@@ -173,7 +173,7 @@ class BulkActions:
     def _load_stages(self, ids: list[int]) -> None:
         engine = self.app.engine  # type: ignore[attr-defined]
         from crm_tui.database import session_scope
-        from crm_tui.services.stages import list_stages
+        from crm_tui.services.sales.stages import list_stages
 
         with session_scope(engine) as session:
             names = [s.name for s in list_stages(session=session, active_only=True)]
@@ -194,7 +194,7 @@ class BulkActions:
         user = self.app.user  # type: ignore[attr-defined]
         from crm_tui.database import session_scope
         from crm_tui.errors import CRMError
-        from crm_tui.services import bulk
+        from crm_tui.services.data import bulk
 
         try:
             entity = bulk.entity_for(self.bulk_entity())

@@ -105,7 +105,7 @@ class ContactFormScreen(RecordFormScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="contact-people")
     def _people(self, account_id: int) -> None:
-        from crm_tui.services import contacts
+        from crm_tui.services.sales import contacts
 
         try:
             with session_scope(self.engine) as s:

@@ -116,7 +116,7 @@ class DashboardScreen(CRMScreenMixin, Screen):
 
         try:
             engine = self.engine  # in the worker: waits until the database is open
-            from crm_tui.services import dashboard
+            from crm_tui.services.sales import dashboard
             from crm_tui.store.db import session_scope
 
             with session_scope(engine) as s:

@@ -5,7 +5,7 @@
   stage, and a trend line of the last weeks' pipeline changes (created, won, lost, slipped);
 - filter by owner (everyone, me, or one user) and step the period with [ and ].
 
-All figures come from ``services.forecast`` in one thread worker with its own session.
+All figures come from ``services.sales.forecast`` in one thread worker with its own session.
 """
 
 from __future__ import annotations
@@ -142,7 +142,7 @@ class ForecastScreen(CRMScreenMixin, Screen):
         except CRMError as exc:  # it could not be opened: the app is closing with the reason
             self.post_message(self.Failed(str(exc)))
             return
-        from crm_tui.services import forecast
+        from crm_tui.services.sales import forecast
         from crm_tui.services.users import list_users
         from crm_tui.store.db import session_scope
 

@@ -37,7 +37,7 @@ def set_status(node: Widget, lead_id: int, status: str, after: Callable[[], None
     def run() -> None:
         engine = app.engine  # in the worker thread: waits until the database is open
         from crm_tui.errors import CRMError
-        from crm_tui.services.leads import set_status as service_set_status
+        from crm_tui.services.sales.leads import set_status as service_set_status
         from crm_tui.database import session_scope
 
         try:
@@ -144,7 +144,8 @@ class LeadFormScreen(ModalScreen[int | None]):
     def _save(self, user: str, data: dict, version: int | None) -> None:
         engine = self.app.engine  # in the worker thread: waits until the database is open
         from crm_tui.errors import CRMError
-        from crm_tui.services import leads, records
+        from crm_tui.services.sales import leads
+        from crm_tui.services import records
         from crm_tui.database import session_scope
 
         try:
@@ -219,7 +220,7 @@ class ConvertScreen(ModalScreen[Any]):
     def _plan(self) -> None:
         engine = self.app.engine  # in the worker thread: waits until the database is open
         from crm_tui.errors import CRMError
-        from crm_tui.services.leads import plan_conversion
+        from crm_tui.services.sales.leads import plan_conversion
         from crm_tui.database import session_scope
 
         try:
@@ -262,7 +263,7 @@ class ConvertScreen(ModalScreen[Any]):
     def _convert(self, user: str, values: dict) -> None:
         engine = self.app.engine  # in the worker thread: waits until the database is open
         from crm_tui.errors import CRMError
-        from crm_tui.services.leads import convert_lead
+        from crm_tui.services.sales.leads import convert_lead
         from crm_tui.database import session_scope
 
         try:
@@ -351,7 +352,7 @@ class LeadDetailScreen(WorkerErrors, LogActivityKeys, Screen):
     def _load(self) -> None:
         engine = self.app.engine  # in the worker thread: waits until the database is open
         from crm_tui.errors import CRMError
-        from crm_tui.services.leads import get_lead
+        from crm_tui.services.sales.leads import get_lead
         from crm_tui.database import session_scope
 
         try:
@@ -364,7 +365,7 @@ class LeadDetailScreen(WorkerErrors, LogActivityKeys, Screen):
 
     @on(Loaded)
     def _show(self, message: Loaded) -> None:
-        from crm_tui.services.leads import lead_label
+        from crm_tui.services.sales.leads import lead_label
 
         self.row = row = message.row
         self.query_one("#lead-heading", Label).update(Text.assemble(

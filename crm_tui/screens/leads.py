@@ -80,7 +80,7 @@ class LeadsScreen(RecordListScreen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="sources")
     def _load_sources(self) -> None:
         engine = self.app.engine  # in the worker thread: waits until the database is open
-        from crm_tui.services.leads import lead_sources
+        from crm_tui.services.sales.leads import lead_sources
         from crm_tui.database import session_scope
 
         with session_scope(engine) as s:

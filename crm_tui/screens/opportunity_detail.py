@@ -24,7 +24,7 @@ from crm_tui.database import session_scope
 from crm_tui.lazy import LazyModule
 from crm_tui.services import fields
 
-pipeline = LazyModule("crm_tui.services.pipeline")
+pipeline = LazyModule("crm_tui.services.sales.pipeline")
 
 # form field -> the record column its current value comes from
 FORM_FIELDS = (
@@ -260,7 +260,7 @@ class OpportunityDetailScreen(CRMScreenMixin, Screen[bool]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="opportunity-save")
     def save(self, changed: dict, version: int) -> None:
         from crm_tui.services import records
-        from crm_tui.services.opportunities import ENTITY
+        from crm_tui.services.sales.opportunities import ENTITY
 
         data = dict(changed)
         stage = data.pop("stage", None)
@@ -302,7 +302,8 @@ class OpportunityDetailScreen(CRMScreenMixin, Screen[bool]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="opportunity-activity")
     def add_activity(self, data: dict) -> None:
-        from crm_tui.services import activities, records
+        from crm_tui.services.engagement import activities
+        from crm_tui.services import records
 
         data = {**data, "opp": self.opportunity_id}
         if self.detail and self.detail.record.get("account_id"):

@@ -25,12 +25,12 @@ from crm_tui.screens.base import CRMScreenMixin
 from crm_tui.screens.bulk_actions import BULK_PALETTE_NAMES, BulkActions, bulk_bindings
 from crm_tui.database import session_scope
 from crm_tui.lazy import LazyModule
-from crm_tui.services.pipeline_filter import DEFAULT_LOST_REASONS, FILTER_HELP, BoardFilter
+from crm_tui.services.sales.pipeline_filter import DEFAULT_LOST_REASONS, FILTER_HELP, BoardFilter
 from crm_tui.widgets import FilterMessage, PagedTable
 from crm_tui.widgets.filter_bar import filter_error_text
 from crm_tui.widgets.kanban import KanbanBoard, KanbanColumn, short_money
 
-pipeline = LazyModule("crm_tui.services.pipeline")  # imported in the first worker, not before the paint
+pipeline = LazyModule("crm_tui.services.sales.pipeline")  # imported in the first worker, not before the paint
 
 FIRST_PAGE = 8
 MORE_PAGE = 30

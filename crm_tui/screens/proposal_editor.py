@@ -1,6 +1,6 @@
 """One proposal: header fields, a line-item editor with live totals, send / respond / revise, diff, PDF.
 
-Totals are recomputed on every keystroke with ``services.proposals.price_lines``
+Totals are recomputed on every keystroke with ``services.quotes.proposals.price_lines``
 (the same rule that stores them), never a copy. Saving sends every line and the
 header with the version the screen loaded: a proposal changed by someone else
 meanwhile is refused, the edits stay on screen, and ctrl+l reloads.
@@ -24,7 +24,7 @@ from textual.widgets import Button, DataTable, Footer, Input, Label, Select, Sta
 from crm_tui import money
 from crm_tui.errors import Conflict, CRMError, ValidationError
 from crm_tui.screens.base import CRMScreenMixin
-from crm_tui.services import proposals as P
+from crm_tui.services.quotes import proposals as P
 from crm_tui.store.db import session_scope
 
 LINE_INPUTS = ("description", "quantity", "unit_price", "discount")
@@ -214,7 +214,7 @@ class ProposalEditorScreen(CRMScreenMixin, Screen[bool]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="proposal-load")
     def load(self) -> None:
         from crm_tui.services import records
-        from crm_tui.services.products import ENTITY as PRODUCT
+        from crm_tui.services.quotes.products import ENTITY as PRODUCT
 
         try:
             with session_scope(self.engine) as s:

@@ -20,7 +20,7 @@ from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Sel
 from crm_tui import money
 from crm_tui.errors import CRMError
 from crm_tui.screens.base import CRMScreenMixin
-from crm_tui.services import proposals as P
+from crm_tui.services.quotes import proposals as P
 from crm_tui.store.db import session_scope
 
 SHOW = (("all", "all"), ("pending response", "pending"), ("overdue follow-up", "overdue"))

@@ -56,8 +56,8 @@ class TodayScreen(WorkerErrors, Screen):
     def _load(self, user: str) -> None:
         engine = self.app.engine  # in the worker thread: waits until the database is open
         from crm_tui.errors import CRMError
-        from crm_tui.services.activities import due_tasks
-        from crm_tui.services.leads import due_follow_ups
+        from crm_tui.services.engagement.activities import due_tasks
+        from crm_tui.services.sales.leads import due_follow_ups
         from crm_tui.database import session_scope
 
         try:
@@ -122,7 +122,7 @@ class TodayScreen(WorkerErrors, Screen):
     def _complete(self, user: str, activity_id: int) -> None:
         engine = self.app.engine  # in the worker thread: waits until the database is open
         from crm_tui.errors import CRMError
-        from crm_tui.services.activities import complete_activity
+        from crm_tui.services.engagement.activities import complete_activity
         from crm_tui.database import session_scope
 
         try:

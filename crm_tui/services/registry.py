@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from crm_tui.services import accounts, activities, contacts, leads, opportunities, products
+from crm_tui.services.sales import accounts, contacts, leads, opportunities
+from crm_tui.services.engagement import activities
+from crm_tui.services.quotes import products
 from crm_tui.services.records import Entity
 
 ENTITIES: dict[str, Entity] = {

@@ -87,7 +87,7 @@ class LogActivityScreen(ModalScreen[dict | None]):
     def _save(self, user: str, subject: str, body: str | None, due: str | None) -> None:
         engine = self.app.engine  # in the worker thread: waits until the database is open
         from crm_tui.errors import CRMError
-        from crm_tui.services.activities import log_activity
+        from crm_tui.services.engagement.activities import log_activity
         from crm_tui.database import session_scope
 
         try:

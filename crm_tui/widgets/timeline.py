@@ -102,7 +102,7 @@ class Timeline(OptionList):
     def _load(self) -> None:
         engine = self.app.engine  # in the worker thread: waits until the database is open
         from crm_tui.errors import CRMError
-        from crm_tui.services.timeline import timeline
+        from crm_tui.services.engagement.timeline import timeline
         from crm_tui.database import session_scope
 
         try:
@@ -155,7 +155,7 @@ class Timeline(OptionList):
     def _complete(self, user: str, activity_id: int) -> None:
         engine = self.app.engine  # in the worker thread: waits until the database is open
         from crm_tui.errors import CRMError
-        from crm_tui.services.activities import complete_activity
+        from crm_tui.services.engagement.activities import complete_activity
         from crm_tui.database import session_scope
 
         try:

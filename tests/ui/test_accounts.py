@@ -385,7 +385,7 @@ async def test_saving_an_unchanged_form_writes_nothing(engine, seeded):
 
 
 async def test_a_large_list_holds_one_page_and_loads_more_near_the_end(engine):
-    from crm_tui.services import demo
+    from crm_tui.services.data import demo
 
     counts = demo.generate(engine, opportunities=16_000, me="tester")
     assert counts.accounts == 2_000
@@ -410,7 +410,7 @@ async def test_a_large_list_holds_one_page_and_loads_more_near_the_end(engine):
 
 
 async def test_a_new_account_beyond_the_first_page_is_shown_in_its_detail(engine):
-    from crm_tui.services import demo
+    from crm_tui.services.data import demo
 
     demo.generate(engine, opportunities=16_000, me="tester")
     async with make(engine).run_test(size=SIZE) as pilot:
@@ -429,7 +429,7 @@ async def test_a_new_account_beyond_the_first_page_is_shown_in_its_detail(engine
 
 
 async def test_filtering_a_large_list_counts_in_sql(engine):
-    from crm_tui.services import demo
+    from crm_tui.services.data import demo
 
     demo.generate(engine, opportunities=16_000, me="tester")
     with session_scope(engine) as s:

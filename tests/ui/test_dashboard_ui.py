@@ -11,7 +11,8 @@ from ui_helpers import USER, make, settle
 from crm_tui.screens.dashboard import DashboardScreen
 from crm_tui.screens.lead_detail import LeadDetailScreen
 from crm_tui.screens.opportunity_detail import OpportunityDetailScreen
-from crm_tui.services import forecast, records, users
+from crm_tui.services.sales import forecast
+from crm_tui.services import records, users
 from crm_tui.services.registry import ENTITIES
 from crm_tui.store.db import session_scope
 from crm_tui.store.models import Opportunity
@@ -104,7 +105,7 @@ async def test_dashboard_for_a_user_with_nothing_yet(engine):
 
 async def test_dashboard_lists_my_proposals_awaiting_a_response_and_opens_the_editor(engine):
     from crm_tui.screens.proposal_editor import ProposalEditorScreen
-    from crm_tui.services import proposals
+    from crm_tui.services.quotes import proposals
     from crm_tui.store.models import Proposal
 
     ids = seed(engine)

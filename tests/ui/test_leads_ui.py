@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
-from crm_tui.services import leads
+from crm_tui.services.sales import leads
 from crm_tui.store.db import session_scope
 from crm_tui.store.models import Account, Activity, Contact, Lead, Opportunity, Stage
 from ui_helpers import make
@@ -95,7 +95,7 @@ async def test_converted_records_show_lead_history_and_account_tree(sqlite_engin
     engine = sqlite_engine
     lead_id = _lead(engine, first_name="Ada", last_name="Byron", company="Engines Ltd")
     with session_scope(engine) as s:
-        from crm_tui.services.activities import log_activity
+        from crm_tui.services.engagement.activities import log_activity
 
         log_activity(session=s, actor=ME, type="meeting", subject="Discovery meeting", links={"lead": lead_id})
         conv = leads.convert_lead(session=s, lead_id=lead_id, actor=ME)
@@ -130,7 +130,7 @@ async def test_converted_records_show_lead_history_and_account_tree(sqlite_engin
 
 async def test_today_lists_my_due_tasks_and_marks_done(sqlite_engine):
     engine = sqlite_engine
-    from crm_tui.services.activities import log_activity
+    from crm_tui.services.engagement.activities import log_activity
 
     with session_scope(engine) as s:
         log_activity(session=s, actor=ME, type="task", subject="Late task", due="yesterday 10:00")

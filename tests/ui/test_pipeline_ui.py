@@ -10,7 +10,7 @@ from sqlmodel import select
 from crm_tui.screens.opportunity_detail import OpportunityDetailScreen
 from crm_tui.screens.pipeline import LostReasonScreen, PipelineScreen
 from crm_tui.services import records
-from crm_tui.services.opportunities import ENTITY as OPP
+from crm_tui.services.sales.opportunities import ENTITY as OPP
 from crm_tui.store.db import session_scope
 from crm_tui.store.models import Activity, Opportunity, Stage
 from crm_tui.widgets.kanban import KanbanCard, KanbanColumn
@@ -144,7 +144,7 @@ async def test_won_sets_actual_close(engine, deals):
 
 
 async def test_stale_card_is_refused_with_a_message_and_reloaded(engine, deals):
-    from crm_tui.services import pipeline
+    from crm_tui.services.sales import pipeline
 
     app = PipeApp(engine)
     async with app.run_test(size=(160, 48)) as pilot:

@@ -137,7 +137,7 @@ def _name_keys(dialect: str):
     a leading "the" off."""
     from sqlalchemy import case
 
-    from crm_tui.services.leads import LEGAL_SUFFIXES
+    from crm_tui.services.sales.leads import LEGAL_SUFFIXES
 
     suffixes = sorted(LEGAL_SUFFIXES)
     step = _materialized(select(ACC.c.id, _name_key(ACC.c.name).label("k")).where(ACC.c.name.is_not(None)),

@@ -61,7 +61,7 @@ from sqlmodel import Session
 
 from crm_tui.errors import Conflict, CRMError, ValidationError
 from crm_tui.services import records
-from crm_tui.services.io import neutralise
+from crm_tui.services.data.io import neutralise
 from crm_tui.services.records import Entity, new_batch_id
 from crm_tui.services.validate import clean
 from crm_tui.store.models import Change, Stage, User, utcnow
@@ -719,7 +719,7 @@ class _Import:
             if entity.name == "opportunity":
                 if values.get("stage_id") is None:
                     if self.first_stage is None:
-                        from crm_tui.services.stages import first_stage as _first
+                        from crm_tui.services.sales.stages import first_stage as _first
 
                         self.first_stage = _first(session=session)
                     values["stage_id"] = self.first_stage.id
@@ -827,7 +827,7 @@ class _Import:
         row holding the whole record, written by one INSERT ... SELECT per chunk."""
         if not creates:
             return
-        from crm_tui.services.bulk import log_snapshots
+        from crm_tui.services.data.bulk import log_snapshots
 
         entity, session = self.entity, self.session
         T = entity.table

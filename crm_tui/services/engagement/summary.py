@@ -15,7 +15,8 @@ from sqlalchemy import and_, func, select
 from sqlmodel import Session
 
 from crm_tui import money
-from crm_tui.services import dashboard, lint
+from crm_tui.services.sales import dashboard
+from crm_tui.services.data import lint
 from crm_tui.store.models import Opportunity, Stage, User
 
 T = Opportunity.__table__
@@ -75,7 +76,7 @@ def build(*, session: Session, user: User, today: dt.date | None = None) -> User
     lists = dashboard.lists(session=session, username=user.username, today=today)
     out.closing, out.tasks, out.stalled, out.stall_days = lists.closing, lists.tasks, lists.stalled, lists.stall_days
     out.proposals = lists.proposals
-    from crm_tui.services.pipeline import stalled_days
+    from crm_tui.services.sales.pipeline import stalled_days
 
     out.findings = lint.lint(session=session, owner=user.username, inactive_days=stalled_days(), today=today,
                              limit=20)

@@ -285,7 +285,7 @@ def _assignments(entity: Entity, session: Session, data: dict[str, str], now: dt
     values: dict[str, Any] = records._resolve(entity, session, cleaned)
     T = entity.table
     if entity.name == "opportunity" and "stage_id" in values:
-        from crm_tui.services.stages import resolve_stage
+        from crm_tui.services.sales.stages import resolve_stage
 
         if values["stage_id"] is None:
             raise ValidationError("stage", None, "is required")

@@ -26,15 +26,16 @@ from sqlmodel import Session
 
 from crm_tui import money
 from crm_tui.errors import Conflict, NotFound, ValidationError
-from crm_tui.services import opportunities, records
+from crm_tui.services.sales import opportunities
+from crm_tui.services import records
 from crm_tui.services.fields import FORECAST_CATEGORIES
-from crm_tui.services.pipeline_filter import (  # noqa: F401 - part of this module's API
+from crm_tui.services.sales.pipeline_filter import (  # noqa: F401 - part of this module's API
     DEFAULT_LOST_REASONS,
     FILTER_FIELDS,
     FILTER_HELP,
     BoardFilter,
 )
-from crm_tui.services.stages import list_stages, resolve_stage
+from crm_tui.services.sales.stages import list_stages, resolve_stage
 from crm_tui.services.validate import parse_date
 from crm_tui.store.models import Account, Activity, Change, Opportunity, Stage, Tag, Tagging, User, utcnow
 
@@ -660,7 +661,7 @@ class Detail:
 
 def opportunity_detail(*, session: Session, opportunity_id: int, activity_limit: int = 200) -> Detail:
     """Everything the detail screen shows, read in one unit of work."""
-    from crm_tui.services import activities
+    from crm_tui.services.engagement import activities
 
     record = records.get_record(opportunities.ENTITY, session=session, record_id=opportunity_id)
     raw = records._raw(opportunities.ENTITY, session, opportunity_id)

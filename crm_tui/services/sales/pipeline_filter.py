@@ -1,7 +1,7 @@
 """The pipeline's filter and its light constants, importable without SQLAlchemy.
 
 The Pipeline screen shows these before the database is open (its first paint);
-``crm_tui.services.pipeline`` re-exports them and does the querying.
+``crm_tui.services.sales.pipeline`` re-exports them and does the querying.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from crm_tui import money
 from crm_tui.errors import ValidationError
 from crm_tui.services import fields
 from crm_tui.services.records import Entity
-from crm_tui.services.stages import first_stage, resolve_stage
+from crm_tui.services.sales.stages import first_stage, resolve_stage
 from crm_tui.store.models import Account, Activity, Lead, Opportunity, Stage, User, utcnow
 
 T = Opportunity.__table__

@@ -447,7 +447,7 @@ def _catalog_and_proposals(conn: Connection, rng: random.Random, counts: DemoCou
     Lines are priced by the proposals service's own ``price_lines`` (the one pricing rule); the
     counts stay small (at most 200 proposals) so a million-deal demo pays nothing for them.
     """
-    from crm_tui.services.proposals import FOLLOWUP_DAYS, LineInput, price_lines
+    from crm_tui.services.quotes.proposals import FOLLOWUP_DAYS, LineInput, price_lines
 
     created = now - dt.timedelta(days=200)
     product_t = Product.__table__

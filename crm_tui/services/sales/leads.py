@@ -350,7 +350,7 @@ def convert_lead(*, session: Session, lead_id: int, actor: str, amount=None, clo
                  account_id=None, opportunity_name: str | None = None, currency: str | None = None,
                  expected_version: int | None = None) -> Conversion:
     """Convert a lead into account + contact + opportunity in the caller's transaction."""
-    from crm_tui.services.stages import resolve_stage
+    from crm_tui.services.sales.stages import resolve_stage
 
     lead = _raw(ENTITY, session, lead_id)
     _check_convertible(lead)
@@ -382,7 +382,7 @@ def convert_lead(*, session: Session, lead_id: int, actor: str, amount=None, clo
         try:
             st = resolve_stage(session=session, value=CONVERT_STAGE)
         except ValidationError:
-            from crm_tui.services.stages import first_stage
+            from crm_tui.services.sales.stages import first_stage
 
             st = first_stage(session=session)
     if st.is_won or st.is_lost:
@@ -405,7 +405,8 @@ def convert_lead(*, session: Session, lead_id: int, actor: str, amount=None, clo
 
 def _convert(session, lead, *, actor, owner, person, account_id, stage, currency, amount_text, close,
              opportunity_name) -> Conversion:
-    from crm_tui.services import accounts, activities, contacts, opportunities
+    from crm_tui.services.sales import accounts, contacts, opportunities
+    from crm_tui.services.engagement import activities
 
     lead_id = lead["id"]
     st, cur = stage, currency

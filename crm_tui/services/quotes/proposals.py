@@ -205,7 +205,7 @@ def clean_line(data: dict, *, currency: str, session: Session | None = None) -> 
     blank_price = price_text is None or (isinstance(price_text, str) and not price_text.strip())
     product_value = data.get("product")
     if product_value not in (None, "") and session is not None:
-        from crm_tui.services.products import find_product
+        from crm_tui.services.quotes.products import find_product
 
         product = find_product(session=session, value=product_value)
         if not product.active:
@@ -850,7 +850,7 @@ def accept_proposal(*, session: Session, proposal_id: Any, actor: str, move_to_w
     stage_name = None
     moved = False
     if move_to_won:
-        from crm_tui.services import opportunities, pipeline
+        from crm_tui.services.sales import opportunities, pipeline
 
         won = session.execute(select(Stage).where(Stage.is_won.is_(True), Stage.active.is_(True))
                               .order_by(Stage.position).limit(1)).scalar()
@@ -1055,7 +1055,7 @@ def create_template(*, session: Session, name: str, actor: str, lines: list[dict
         try:
             line = clean_line(data, currency=currency, session=session) if (price_given or not product_given) else None
             if line is None:
-                from crm_tui.services.products import find_product
+                from crm_tui.services.quotes.products import find_product
 
                 product = find_product(session=session, value=data["product"])
                 rows.append({"product_id": product.id, "description": (data.get("description") or "").strip() or None,

@@ -40,7 +40,7 @@ def _prepare(session, values, existing, actor):
 
 def _due(value):
     from crm_tui.errors import ValidationError
-    from crm_tui.services.leads import local_day_bounds
+    from crm_tui.services.sales.leads import local_day_bounds
 
     kind = str(value).strip().lower()
     start, end = local_day_bounds()
@@ -106,13 +106,13 @@ def due_tasks(*, session: Session, username: str, day=None, now=None, limit: int
 
     Each row has ``overdue``: due before ``now`` (default: the current time).
     """
-    from crm_tui.services.leads import local_day_bounds
+    from crm_tui.services.sales.leads import local_day_bounds
     from crm_tui.services.records import list_records
 
     _, end = local_day_bounds(day)
     rows = list_records(ENTITY, session=session, filters={"owner": username, "open": "yes", "due_before": end},
                         sort="due_at", limit=limit)
-    from crm_tui.services.leads import as_utc
+    from crm_tui.services.sales.leads import as_utc
 
     now = as_utc(now) if now is not None else utcnow()
     for row in rows:

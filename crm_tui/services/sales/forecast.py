@@ -30,7 +30,7 @@ from crm_tui import money
 from crm_tui.errors import NotFound, ValidationError
 from crm_tui.services import records
 from crm_tui.services.fields import FORECAST_CATEGORIES
-from crm_tui.services.stages import list_stages
+from crm_tui.services.sales.stages import list_stages
 from crm_tui.services.validate import parse_date
 from crm_tui.store.models import (
     Change,

@@ -14,7 +14,7 @@ from sqlalchemy import and_, exists, func, or_, select
 from sqlmodel import Session
 
 from crm_tui import money
-from crm_tui.services import forecast
+from crm_tui.services.sales import forecast
 from crm_tui.store.models import Account, Activity, Change, Lead, Opportunity, Stage, User
 
 T = Opportunity.__table__
@@ -87,10 +87,10 @@ class Lists:
 
 def lists(*, session: Session, username: str, today: dt.date | None = None, stall_days: int | None = None,
           limit: int = LIST_LIMIT) -> Lists:
-    from crm_tui.services.activities import due_tasks
-    from crm_tui.services.leads import due_follow_ups, local_day_bounds
-    from crm_tui.services.pipeline import stalled_days
-    from crm_tui.services.proposals import awaiting_response
+    from crm_tui.services.engagement.activities import due_tasks
+    from crm_tui.services.sales.leads import due_follow_ups, local_day_bounds
+    from crm_tui.services.sales.pipeline import stalled_days
+    from crm_tui.services.quotes.proposals import awaiting_response
 
     today = today or dt.date.today()
     stall = stall_days or stalled_days()
