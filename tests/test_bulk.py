@@ -86,8 +86,9 @@ def test_update_and_undo_restore_exactly(i7_engine, i7_seed):
         s.commit()
     after = snapshot(i7_engine, OPP.table)
     # everything but version and updated_at is back
-    strip = lambda rows: [tuple(v for i, v in enumerate(r) if OPP.table.columns.keys()[i] not in
-                                ("version", "updated_at")) for r in rows]
+    def strip(rows):
+        return [tuple(v for i, v in enumerate(r) if OPP.table.columns.keys()[i] not in ("version", "updated_at"))
+                for r in rows]
     assert strip(after) == strip(before)
 
 

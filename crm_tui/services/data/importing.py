@@ -659,7 +659,7 @@ class _Import:
             errors = bad.setdefault(line, [])
 
             def fail(f: str | None, message: str) -> None:
-                errors.append(RowError(line, source_of.get(f) if f else None, message))
+                errors.append(RowError(line, source_of.get(f) if f else None, message))  # noqa: B023 - used in this pass only
 
             target_id = None
             if key_field:

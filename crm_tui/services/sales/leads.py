@@ -461,7 +461,7 @@ def _convert(session, lead, *, actor, owner, person, account_id, stage, currency
         messages.append(f"using existing contact {contact_id} at that account: same email {lead['email']}")
 
     # Opportunity at the chosen stage (probability from the stage).
-    O = opportunities.ENTITY.table
+    opp_table = opportunities.ENTITY.table
     opp_name = (opportunity_name or "").strip() or f"{acct_name} – new business"
     data = {"name": opp_name, "account": acct_id, "contact": contact_id, "stage": st.name, "currency": cur,
             "expected_close": close.isoformat(), "source": lead["source"], "owner": owner,
@@ -472,7 +472,7 @@ def _convert(session, lead, *, actor, owner, person, account_id, stage, currency
     opp = create_record(opportunities.ENTITY, session=session, data=data, actor=actor)
     opp_id = opp["id"]
     record_changes(session, entity="opportunity", record_id=opp_id,
-                   changes={"*": (None, _snapshot(O, opp_id, session))}, actor=actor, batch_id=batch, when=now)
+                   changes={"*": (None, _snapshot(opp_table, opp_id, session))}, actor=actor, batch_id=batch, when=now)
     messages.append(f"created opportunity {opp_id} ({opp_name}) at {st.name} ({opp['probability']}%)")
 
     # The lead: links and status, guarded by its version.
