@@ -5,15 +5,15 @@ from __future__ import annotations
 import re
 
 import pytest
+from i7_support import CLI, one_line_error
 from sqlalchemy import func, select
 from sqlmodel import Session
 
 from crm_tui.errors import Conflict, ValidationError
-from crm_tui.services.data import bulk
 from crm_tui.services import records
+from crm_tui.services.data import bulk
 from crm_tui.services.registry import ENTITIES
 from crm_tui.store.models import Change, Tagging
-from i7_support import CLI, one_line_error
 
 ACC, OPP = ENTITIES["account"], ENTITIES["opportunity"]
 

@@ -5,16 +5,15 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlalchemy import func, select
-
 from pipeline_fixtures import restore_stages  # noqa: F401 - a fixture
+from sqlalchemy import func, select
 
 from crm_tui import money
 from crm_tui.errors import Conflict, ValidationError
-from crm_tui.services.sales import pipeline
 from crm_tui.services import records
-from crm_tui.services.sales.opportunities import ENTITY as OPP
+from crm_tui.services.sales import pipeline
 from crm_tui.services.sales.accounts import ENTITY as ACCOUNT
+from crm_tui.services.sales.opportunities import ENTITY as OPP
 from crm_tui.store.db import session_scope
 from crm_tui.store.models import Activity, Change, Opportunity, Stage
 

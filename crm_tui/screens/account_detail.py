@@ -42,9 +42,9 @@ class AccountDetails:
 
 def load_account_details(session, account_id: int) -> AccountDetails:
     """Everything the detail screen shows, read in one session (runs in a worker thread)."""
-    from crm_tui.services.sales import contacts, opportunities
     from crm_tui.services import records
     from crm_tui.services.registry import ENTITIES
+    from crm_tui.services.sales import contacts, opportunities
 
     account = records.get_record(ENTITIES["account"], session=session, record_id=account_id)
     tree = contacts.reports_tree(session=session, account_id=account_id)

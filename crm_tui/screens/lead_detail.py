@@ -36,9 +36,9 @@ def set_status(node: Widget, lead_id: int, status: str, after: Callable[[], None
 
     def run() -> None:
         engine = app.engine  # in the worker thread: waits until the database is open
+        from crm_tui.database import session_scope
         from crm_tui.errors import CRMError
         from crm_tui.services.sales.leads import set_status as service_set_status
-        from crm_tui.database import session_scope
 
         try:
             with session_scope(engine) as s:
@@ -143,10 +143,10 @@ class LeadFormScreen(ModalScreen[int | None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="lead-form")
     def _save(self, user: str, data: dict, version: int | None) -> None:
         engine = self.app.engine  # in the worker thread: waits until the database is open
-        from crm_tui.errors import CRMError
-        from crm_tui.services.sales import leads
-        from crm_tui.services import records
         from crm_tui.database import session_scope
+        from crm_tui.errors import CRMError
+        from crm_tui.services import records
+        from crm_tui.services.sales import leads
 
         try:
             with session_scope(engine) as s:
@@ -219,9 +219,9 @@ class ConvertScreen(ModalScreen[Any]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="plan")
     def _plan(self) -> None:
         engine = self.app.engine  # in the worker thread: waits until the database is open
+        from crm_tui.database import session_scope
         from crm_tui.errors import CRMError
         from crm_tui.services.sales.leads import plan_conversion
-        from crm_tui.database import session_scope
 
         try:
             with session_scope(engine) as s:
@@ -262,9 +262,9 @@ class ConvertScreen(ModalScreen[Any]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="convert")
     def _convert(self, user: str, values: dict) -> None:
         engine = self.app.engine  # in the worker thread: waits until the database is open
+        from crm_tui.database import session_scope
         from crm_tui.errors import CRMError
         from crm_tui.services.sales.leads import convert_lead
-        from crm_tui.database import session_scope
 
         try:
             with session_scope(engine) as s:
@@ -351,9 +351,9 @@ class LeadDetailScreen(WorkerErrors, LogActivityKeys, Screen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="lead")
     def _load(self) -> None:
         engine = self.app.engine  # in the worker thread: waits until the database is open
+        from crm_tui.database import session_scope
         from crm_tui.errors import CRMError
         from crm_tui.services.sales.leads import get_lead
-        from crm_tui.database import session_scope
 
         try:
             with session_scope(engine) as s:

@@ -18,10 +18,10 @@ from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Select, Static
 
-from crm_tui.errors import Conflict, CRMError
-from crm_tui.screens.base import CRMScreenMixin
 from crm_tui.database import session_scope
+from crm_tui.errors import Conflict, CRMError
 from crm_tui.lazy import LazyModule
+from crm_tui.screens.base import CRMScreenMixin
 from crm_tui.services import fields
 
 pipeline = LazyModule("crm_tui.services.sales.pipeline")
@@ -302,8 +302,8 @@ class OpportunityDetailScreen(CRMScreenMixin, Screen[bool]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="opportunity-activity")
     def add_activity(self, data: dict) -> None:
-        from crm_tui.services.engagement import activities
         from crm_tui.services import records
+        from crm_tui.services.engagement import activities
 
         data = {**data, "opp": self.opportunity_id}
         if self.detail and self.detail.record.get("account_id"):

@@ -20,11 +20,11 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import ContentSwitcher, DataTable, Footer, Header, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
+from crm_tui.database import session_scope
 from crm_tui.errors import Conflict, CRMError
+from crm_tui.lazy import LazyModule
 from crm_tui.screens.base import CRMScreenMixin
 from crm_tui.screens.bulk_actions import BULK_PALETTE_NAMES, BulkActions, bulk_bindings
-from crm_tui.database import session_scope
-from crm_tui.lazy import LazyModule
 from crm_tui.services.sales.pipeline_filter import DEFAULT_LOST_REASONS, FILTER_HELP, BoardFilter
 from crm_tui.widgets import FilterMessage, PagedTable
 from crm_tui.widgets.filter_bar import filter_error_text

@@ -140,10 +140,10 @@ class RecordListScreen(SavedViews, BulkActions, WorkerErrors, Screen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="list")
     def _fetch(self, user: str, generation: int, offset: int, q: Query, with_count: bool) -> None:
         engine = self.app.engine  # in the worker thread: waits until the database is open
+        from crm_tui.database import session_scope
         from crm_tui.errors import CRMError
         from crm_tui.services import records
         from crm_tui.services.registry import ENTITIES
-        from crm_tui.database import session_scope
 
         entity = ENTITIES[self.ENTITY]
         filters = self.resolved_filters(user)

@@ -86,9 +86,9 @@ class LogActivityScreen(ModalScreen[dict | None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="log-activity")
     def _save(self, user: str, subject: str, body: str | None, due: str | None) -> None:
         engine = self.app.engine  # in the worker thread: waits until the database is open
+        from crm_tui.database import session_scope
         from crm_tui.errors import CRMError
         from crm_tui.services.engagement.activities import log_activity
-        from crm_tui.database import session_scope
 
         try:
             with session_scope(engine) as s:

@@ -101,9 +101,9 @@ class Timeline(OptionList):
     @work(thread=True, exclusive=True, exit_on_error=False, group="timeline")
     def _load(self) -> None:
         engine = self.app.engine  # in the worker thread: waits until the database is open
+        from crm_tui.database import session_scope
         from crm_tui.errors import CRMError
         from crm_tui.services.engagement.timeline import timeline
-        from crm_tui.database import session_scope
 
         try:
             with session_scope(engine) as s:
@@ -154,9 +154,9 @@ class Timeline(OptionList):
     @work(thread=True, exclusive=True, exit_on_error=False, group="timeline-done")
     def _complete(self, user: str, activity_id: int) -> None:
         engine = self.app.engine  # in the worker thread: waits until the database is open
+        from crm_tui.database import session_scope
         from crm_tui.errors import CRMError
         from crm_tui.services.engagement.activities import complete_activity
-        from crm_tui.database import session_scope
 
         try:
             with session_scope(engine) as s:

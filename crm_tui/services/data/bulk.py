@@ -22,8 +22,27 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import (BigInteger, Column, DateTime, MetaData, String, Table, Text, and_, case, cast, delete,
-                        exists, func, insert, literal, null, or_, select, update)
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    MetaData,
+    String,
+    Table,
+    Text,
+    and_,
+    case,
+    cast,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    null,
+    or_,
+    select,
+    update,
+)
 from sqlmodel import Session
 
 from crm_tui.errors import Conflict, NotFound, ValidationError

@@ -18,8 +18,22 @@ from sqlalchemy.engine import Connection, Engine
 
 from crm_tui.errors import Conflict, ValidationError
 from crm_tui.store import search
-from crm_tui.store.models import (Account, Activity, Contact, Lead, Opportunity, Product, Proposal, ProposalCounter,
-                                  ProposalLine, ProposalTemplate, ProposalTemplateLine, Quota, Stage, User)
+from crm_tui.store.models import (
+    Account,
+    Activity,
+    Contact,
+    Lead,
+    Opportunity,
+    Product,
+    Proposal,
+    ProposalCounter,
+    ProposalLine,
+    ProposalTemplate,
+    ProposalTemplateLine,
+    Quota,
+    Stage,
+    User,
+)
 
 SIZES = {"small": 500, "medium": 20_000, "large": 1_000_000}
 

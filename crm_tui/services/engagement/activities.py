@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from sqlalchemy import func, update
 from sqlmodel import Session
 
@@ -106,8 +105,8 @@ def due_tasks(*, session: Session, username: str, day=None, now=None, limit: int
 
     Each row has ``overdue``: due before ``now`` (default: the current time).
     """
-    from crm_tui.services.sales.leads import local_day_bounds
     from crm_tui.services.records import list_records
+    from crm_tui.services.sales.leads import local_day_bounds
 
     _, end = local_day_bounds(day)
     rows = list_records(ENTITY, session=session, filters={"owner": username, "open": "yes", "due_before": end},

@@ -15,8 +15,8 @@ from sqlalchemy import and_, func, select
 from sqlmodel import Session
 
 from crm_tui import money
-from crm_tui.services.sales import dashboard
 from crm_tui.services.data import lint
+from crm_tui.services.sales import dashboard
 from crm_tui.store.models import Opportunity, Stage, User
 
 T = Opportunity.__table__

@@ -24,7 +24,14 @@ from crm_tui import money
 from crm_tui.errors import Conflict, ValidationError
 from crm_tui.services import fields
 from crm_tui.services.records import (
-    Entity, _change_text, _raw, create_record, get_record, new_batch_id, record_changes, ref_exists,
+    Entity,
+    _change_text,
+    _raw,
+    create_record,
+    get_record,
+    new_batch_id,
+    record_changes,
+    ref_exists,
 )
 from crm_tui.services.validate import parse_date
 from crm_tui.store.models import Account, Activity, Contact, Lead, User, utcnow
@@ -405,8 +412,8 @@ def convert_lead(*, session: Session, lead_id: int, actor: str, amount=None, clo
 
 def _convert(session, lead, *, actor, owner, person, account_id, stage, currency, amount_text, close,
              opportunity_name) -> Conversion:
-    from crm_tui.services.sales import accounts, contacts, opportunities
     from crm_tui.services.engagement import activities
+    from crm_tui.services.sales import accounts, contacts, opportunities
 
     lead_id = lead["id"]
     st, cur = stage, currency

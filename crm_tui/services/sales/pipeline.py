@@ -26,9 +26,9 @@ from sqlmodel import Session
 
 from crm_tui import money
 from crm_tui.errors import Conflict, NotFound, ValidationError
-from crm_tui.services.sales import opportunities
 from crm_tui.services import records
 from crm_tui.services.fields import FORECAST_CATEGORIES
+from crm_tui.services.sales import opportunities
 from crm_tui.services.sales.pipeline_filter import (  # noqa: F401 - part of this module's API
     DEFAULT_LOST_REASONS,
     FILTER_FIELDS,
