@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from rich.text import Text
 from textual import on, work
@@ -23,6 +23,9 @@ from crm_tui.services.fields import LEAD_FIELDS, LEAD_STATUSES
 from crm_tui.widgets.log_activity import LogActivityKeys
 from crm_tui.widgets.timeline import Timeline
 
+if TYPE_CHECKING:
+    from crm_tui.app import CRMApp
+
 SETTABLE = tuple(s for s in LEAD_STATUSES if s != "converted")
 
 
@@ -31,7 +34,7 @@ SETTABLE = tuple(s for s in LEAD_STATUSES if s != "converted")
 
 def set_status(node: Widget, lead_id: int, status: str, after: Callable[[], None] | None = None) -> None:
     """Change a lead's status in a thread worker; notify; call ``after`` on success."""
-    app = node.app
+    app = cast("CRMApp", node.app)
     user = app.user
 
     def run() -> None:
@@ -90,6 +93,10 @@ class StatusScreen(ModalScreen[str | None]):
 
 class LeadFormScreen(ModalScreen[int | None]):
     """Create (lead_id None) or edit a lead. Ctrl+S or Save writes; errors name the field."""
+
+    if TYPE_CHECKING:
+        @property
+        def app(self) -> CRMApp: ...
 
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel"), Binding("ctrl+s", "save", "Save")]
 
@@ -182,6 +189,10 @@ class LeadFormScreen(ModalScreen[int | None]):
 
 class ConvertScreen(ModalScreen[Any]):
     """The conversion form, pre-filled from the lead; says whether an account is reused."""
+
+    if TYPE_CHECKING:
+        @property
+        def app(self) -> CRMApp: ...
 
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel"), Binding("ctrl+s", "convert", "Convert")]
 

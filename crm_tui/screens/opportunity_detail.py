@@ -9,6 +9,7 @@ board (system activity, lost reason, probability rules).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, cast
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -23,6 +24,9 @@ from crm_tui.errors import Conflict, CRMError
 from crm_tui.lazy import LazyModule
 from crm_tui.screens.base import CRMScreenMixin
 from crm_tui.services import fields
+
+if TYPE_CHECKING:
+    from crm_tui.services.sales.pipeline import Detail
 
 pipeline = LazyModule("crm_tui.services.sales.pipeline")
 
@@ -127,7 +131,7 @@ class OpportunityDetailScreen(CRMScreenMixin, Screen[bool]):
 
     @dataclass
     class Loaded(Message):
-        detail: object
+        detail: Detail
 
     @dataclass
     class Saved(Message):
@@ -221,7 +225,7 @@ class OpportunityDetailScreen(CRMScreenMixin, Screen[bool]):
                 else:
                     widget.clear()
             else:
-                widget.value = value
+                cast(Input, widget).value = value
         hist = self.query_one("#opp-history", DataTable)
         hist.clear()
         for h in d.history:
@@ -244,7 +248,7 @@ class OpportunityDetailScreen(CRMScreenMixin, Screen[bool]):
             if isinstance(widget, Select):
                 values[name] = "" if widget.is_blank() else str(widget.value)
             else:
-                values[name] = widget.value.strip()
+                values[name] = cast(Input, widget).value.strip()
         return values
 
     @on(Button.Pressed, "#opp-save")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -24,6 +24,9 @@ from crm_tui.screens.bulk_actions import BulkActions
 from crm_tui.screens.saved_views import SavedViews
 from crm_tui.widgets import PagedTable
 from crm_tui.widgets.filter_bar import FilterBar, FilterMessage, filter_error_text
+
+if TYPE_CHECKING:
+    from crm_tui.app import CRMApp
 
 PAGE = 100
 
@@ -42,6 +45,10 @@ def cell(value: Any) -> str:
 
 class WorkerErrors:
     """Mixed into screens: a worker that dies of something unexpected becomes a notification."""
+
+    if TYPE_CHECKING:
+        @property
+        def app(self) -> CRMApp: ...
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state == WorkerState.ERROR:
@@ -171,7 +178,7 @@ class RecordListScreen(SavedViews, BulkActions, WorkerErrors, Screen):
     def _page(self, message: Page) -> None:
         if message.generation != self.generation:
             return  # an older query's answer
-        table = self.query_one("#list-table", DataTable)
+        table = self.query_one("#list-table", PagedTable)
         if message.offset == 0:
             self._good_where = self.query_state.where
             self.query_one(FilterMessage).clear()

@@ -8,10 +8,19 @@ optimistic locking, so two writers never overwrite each other silently.
 from __future__ import annotations
 
 import datetime as dt
-from typing import ClassVar, Optional
+from typing import TYPE_CHECKING, ClassVar, Optional
 
-from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, MetaData, Text, UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, MetaData, Table, Text, UniqueConstraint
+from sqlmodel import Field
+from sqlmodel import SQLModel as _SQLModel
+
+if TYPE_CHECKING:
+    class SQLModel(_SQLModel):
+        """What the type checker sees: a table class carries its ``__table__`` (SQLModel does not declare it)."""
+
+        __table__: ClassVar[Table]
+else:
+    SQLModel = _SQLModel
 
 # Stable constraint names on every backend, so migrations can refer to them.
 SQLModel.metadata.naming_convention = {

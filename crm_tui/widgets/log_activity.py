@@ -9,6 +9,7 @@ Enter saves. The screen says which record(s) the activity belongs to via
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -17,12 +18,19 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label
 
+if TYPE_CHECKING:
+    from crm_tui.app import CRMApp
+
 LABELS = {"call": "Log a call", "meeting": "Log a meeting", "email": "Log an email", "note": "Add a note",
           "task": "Schedule a follow-up"}
 
 
 class LogActivityScreen(ModalScreen[dict | None]):
     """Subject (and details, and for a task the due date-time); Enter saves, Escape cancels."""
+
+    if TYPE_CHECKING:
+        @property
+        def app(self) -> CRMApp: ...
 
     DEFAULT_CSS = """
     LogActivityScreen {

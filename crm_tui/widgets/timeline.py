@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import on, work
@@ -16,6 +16,9 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
+
+if TYPE_CHECKING:
+    from crm_tui.app import CRMApp
 
 ICONS = {"call": "☎", "meeting": "👥", "email": "✉", "note": "✎", "task": "☐", "whatsapp": "💬",
          "system": "⚙", "change": "Δ"}
@@ -52,6 +55,10 @@ def render_item(item: Any) -> Text:
 
 class Timeline(OptionList):
     """The history of one record. Enter or x on an open task marks it done."""
+
+    if TYPE_CHECKING:
+        @property
+        def app(self) -> CRMApp: ...
 
     DEFAULT_CSS = """
     Timeline {

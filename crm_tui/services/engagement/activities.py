@@ -92,7 +92,7 @@ def complete_activity(*, session: Session, activity_id: int, actor: str) -> dict
         update(T).where(T.c.id == activity_id, T.c.version == raw["version"])
         .values(completed_at=now, version=raw["version"] + 1, updated_at=now)
     )
-    if result.rowcount != 1:
+    if result.rowcount != 1:  # type: ignore[attr-defined]  # DML gives a CursorResult
         raise Conflict(f"activity {activity_id} was changed by someone else at the same time; try again")
     record_changes(session, entity="activity", record_id=activity_id,
                    changes={"completed_at": (None, now)}, actor=actor, batch_id=new_batch_id())

@@ -620,7 +620,7 @@ def update_stage(*, session: Session, stage: Any, actor: str, name: str | None =
                    literal(batch)).where(follows)))
         result = session.execute(update(T).where(follows).values(
             probability=new_prob, version=T.c.version + 1, updated_at=now))
-        updated = result.rowcount or 0
+        updated = result.rowcount or 0  # type: ignore[attr-defined]  # DML gives a CursorResult
     session.flush()
     return StageUpdate(stage=st, opportunities_updated=updated, batch_id=batch)
 
