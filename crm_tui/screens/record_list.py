@@ -37,8 +37,6 @@ def cell(value: Any) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, dt.datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=dt.timezone.utc)
         return value.astimezone().strftime("%Y-%m-%d %H:%M")
     return str(value)
 

@@ -27,8 +27,6 @@ ICONS = {"call": "☎", "meeting": "👥", "email": "✉", "note": "✎", "task"
 def when_text(value: dt.datetime | None) -> str:
     if value is None:
         return ""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.timezone.utc)
     return value.astimezone().strftime("%Y-%m-%d %H:%M")
 
 

@@ -50,6 +50,7 @@ from crm_tui.services import records
 from crm_tui.services.records import Entity, new_batch_id
 from crm_tui.services.validate import clean
 from crm_tui.store.models import Change, Tag, Tagging, utcnow
+from crm_tui.store.types import as_utc
 
 CHANGES = Change.__table__
 TAGS = Tag.__table__
@@ -443,7 +444,7 @@ def _parse_text(col, text: str | None) -> Any:
         return int(text)
     if py is dt.datetime:
         value = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-        return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+        return as_utc(value)  # a change row keeps the stored text: without an offset, it is UTC
     if py is dt.date:
         return dt.date.fromisoformat(text.strip()[:10])
     return text
@@ -456,10 +457,6 @@ def _same(col, current: Any, text: str | None) -> bool:
         expected = _parse_text(col, text)
     except ValueError:
         return False
-    if isinstance(current, dt.datetime) and isinstance(expected, dt.datetime):
-        if current.tzinfo is None:
-            current = current.replace(tzinfo=dt.timezone.utc)
-        return current == expected
     return current == expected
 
 

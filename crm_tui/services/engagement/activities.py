@@ -111,11 +111,9 @@ def due_tasks(*, session: Session, username: str, day=None, now=None, limit: int
     _, end = local_day_bounds(day)
     rows = list_records(ENTITY, session=session, filters={"owner": username, "open": "yes", "due_before": end},
                         sort="due_at", limit=limit)
-    from crm_tui.services.sales.leads import as_utc
-
-    now = as_utc(now) if now is not None else utcnow()
+    now = now if now is not None else utcnow()
     for row in rows:
-        row["overdue"] = row["due_at"] is not None and as_utc(row["due_at"]) < now
+        row["overdue"] = row["due_at"] is not None and row["due_at"] < now
     return rows
 
 

@@ -460,8 +460,6 @@ def awaiting_response(*, session: Session, username: str, today: dt.date | None 
     rows.sort(key=lambda r: (r["sent_at"] or now, r["id"]))
     for row in rows:
         sent = row["sent_at"]
-        if sent is not None and sent.tzinfo is None:
-            sent = sent.replace(tzinfo=dt.timezone.utc)
         row["days_waiting"] = (now - sent).days if sent else 0
         row["overdue"] = row["days_waiting"] >= FOLLOWUP_DAYS
     return rows[:limit] if limit else rows

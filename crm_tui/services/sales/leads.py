@@ -48,19 +48,12 @@ DEFAULT_CLOSE_DAYS = 30
 # ---------------------------------------------------------------- time windows
 
 
-def as_utc(value: dt.datetime) -> dt.datetime:
-    """Timezone-aware UTC; a naive value is taken as UTC (how timestamps are stored)."""
-    if value.tzinfo is None:
-        return value.replace(tzinfo=dt.timezone.utc)
-    return value.astimezone(dt.timezone.utc)
-
-
 def local_day_bounds(day: dt.date | None = None) -> tuple[dt.datetime, dt.datetime]:
     """Start and end of a local calendar day, in UTC."""
     day = day or dt.date.today()
     start = dt.datetime.combine(day, dt.time(0, 0)).astimezone()
     end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0, 0)).astimezone()
-    return as_utc(start), as_utc(end)
+    return start.astimezone(dt.timezone.utc), end.astimezone(dt.timezone.utc)
 
 
 def _since(session, value):

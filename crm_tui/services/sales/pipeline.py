@@ -331,14 +331,14 @@ class Card:
 
     @property
     def days_in_stage(self) -> int:
-        return max(0, (self.today - _as_utc(self.stage_changed_at).date()).days)
+        return max(0, (self.today - self.stage_changed_at.date()).days)
 
     @property
     def last_touch(self) -> dt.datetime:
-        changed = _as_utc(self.stage_changed_at)
+        changed = self.stage_changed_at
         if self.last_activity_at is None:
             return changed
-        return max(changed, _as_utc(self.last_activity_at))
+        return max(changed, self.last_activity_at)
 
     @property
     def stalled(self) -> bool:
@@ -347,10 +347,6 @@ class Card:
     @property
     def overdue(self) -> bool:
         return not self.closed and self.expected_close is not None and self.expected_close < self.today
-
-
-def _as_utc(value: dt.datetime) -> dt.datetime:
-    return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value
 
 
 def _card_select():
