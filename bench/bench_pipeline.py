@@ -19,7 +19,6 @@ import statistics
 import sys
 import time
 
-
 from paint import T0, minimal_app  # noqa: E402 - process start and the reference app, shared
 
 

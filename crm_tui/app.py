@@ -98,6 +98,7 @@ class CRMApp(App[None]):
     }
     DEFAULT_MODE = "dashboard"
     COMMANDS = {_palette_provider}
+    pipeline_filter_text: str = ""  # the Pipeline's filter, kept when you come back to it
 
     PALETTE_GROUP = "App"
     PALETTE_NAMES = {

@@ -11,8 +11,8 @@ from typing import Optional
 import typer
 
 from crm_tui import __version__
-from crm_tui.commands._lazy import LAZY, LazyGroup
 from crm_tui.commands._common import State, fail
+from crm_tui.commands._lazy import LAZY, LazyGroup
 
 app = typer.Typer(
     name="crm",

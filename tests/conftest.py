@@ -14,9 +14,8 @@ from __future__ import annotations
 
 import os
 
-import pytest
-
 import i7_support
+import pytest
 from support import one_line_error
 
 POSTGRES_ENV = "CRM_TEST_POSTGRES_URL"

@@ -18,6 +18,6 @@ def restore_stages(engine):
                           "(SELECT id FROM opportunities WHERE stage_id > 6)"))
         conn.execute(text("DELETE FROM opportunities WHERE stage_id > 6"))
         conn.execute(text("DELETE FROM stages WHERE id > 6"))
-        for i, (name, prob, pos, won, lost, cat) in enumerate(DEFAULT_STAGES, start=1):
+        for i, (name, prob, pos, _won, _lost, cat) in enumerate(DEFAULT_STAGES, start=1):
             conn.execute(text("UPDATE stages SET name=:n, probability=:p, position=:pos, forecast_category=:c "
                               "WHERE id=:i"), {"i": i, "n": name, "p": prob, "pos": pos, "c": cat})

@@ -5,15 +5,15 @@ from __future__ import annotations
 import re
 
 import pytest
+from i7_support import CLI, one_line_error
 from sqlalchemy import func, select
 from sqlmodel import Session
 
 from crm_tui.errors import Conflict, ValidationError
-from crm_tui.services.data import bulk
 from crm_tui.services import records
+from crm_tui.services.data import bulk
 from crm_tui.services.registry import ENTITIES
 from crm_tui.store.models import Change, Tagging
-from i7_support import CLI, one_line_error
 
 ACC, OPP = ENTITIES["account"], ENTITIES["opportunity"]
 
@@ -86,8 +86,9 @@ def test_update_and_undo_restore_exactly(i7_engine, i7_seed):
         s.commit()
     after = snapshot(i7_engine, OPP.table)
     # everything but version and updated_at is back
-    strip = lambda rows: [tuple(v for i, v in enumerate(r) if OPP.table.columns.keys()[i] not in
-                                ("version", "updated_at")) for r in rows]
+    def strip(rows):
+        return [tuple(v for i, v in enumerate(r) if OPP.table.columns.keys()[i] not in ("version", "updated_at"))
+                for r in rows]
     assert strip(after) == strip(before)
 
 

@@ -75,7 +75,7 @@ def test_bad_input_is_refused_and_nothing_written(crm, engine, args, message):
         assert s.get(Stage, 1).probability == 10
 
 
-def test_stage_add_update_reorder(crm, engine, restore_stages):
+def test_stage_add_update_reorder(crm, engine, restore_stages):  # noqa: F811 - the imported fixture
     crm("stage", "add", "Demo", "--probability", "30")
     r = crm("stage", "update", "Lead", "--probability", "15")
     assert "1 opportunities now at 15%" in r.stderr

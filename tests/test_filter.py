@@ -7,13 +7,13 @@ import datetime as dt
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from i7_support import CLI, one_line_error
 from sqlmodel import Session
 
 from crm_tui.errors import ValidationError
 from crm_tui.services import records
 from crm_tui.services.registry import ENTITIES
 from crm_tui.store.filter import FilterError, parse_day_value, tokenize
-from i7_support import CLI, one_line_error
 
 
 @pytest.fixture

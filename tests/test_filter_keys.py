@@ -7,8 +7,8 @@ from sqlalchemy import func, or_, select
 
 from crm_tui.services import records
 from crm_tui.services.registry import ENTITIES
-from crm_tui.services.where import compile_for
 from crm_tui.services.sales import opportunities as opp_service
+from crm_tui.services.where import compile_for
 
 OPP, CONTACT = ENTITIES["opportunity"], ENTITIES["contact"]
 

@@ -11,16 +11,15 @@ from fractions import Fraction
 
 import pytest
 from sqlalchemy import select, update
+from support import FIXTURES  # noqa: E402
 
 from crm_tui import money
 from crm_tui.errors import ValidationError
-from crm_tui.services.sales import forecast, pipeline
 from crm_tui.services import records, users
+from crm_tui.services.sales import forecast, pipeline
 from crm_tui.services.sales.opportunities import ENTITY as OPP
 from crm_tui.store.db import session_scope
 from crm_tui.store.models import Opportunity
-
-from support import FIXTURES  # noqa: E402
 
 MAVEN = FIXTURES / "maven_crm"
 

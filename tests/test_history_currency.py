@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from crm_tui.services.sales import pipeline
 from crm_tui.services import records
 from crm_tui.services.registry import ENTITIES
+from crm_tui.services.sales import pipeline
 from crm_tui.store.db import session_scope
 
 OPP = ENTITIES["opportunity"]

@@ -12,11 +12,11 @@ import time
 
 from sqlalchemy import func, select, text
 
-from crm_tui.services.data import bulk
-from crm_tui.services.sales import dashboard, leads
 from crm_tui.services import records
+from crm_tui.services.data import bulk
 from crm_tui.services.records import new_batch_id
 from crm_tui.services.registry import ENTITIES
+from crm_tui.services.sales import dashboard, leads
 from crm_tui.store import db as store_db
 from crm_tui.store.db import session_scope
 from crm_tui.store.models import Change

@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from support import (
+    FIXTURES,  # noqa: E402
+    one_line_error,
+)
 
-from support import one_line_error
-
-from support import FIXTURES  # noqa: E402
 MESSY = FIXTURES / "csv_messy"
 
 

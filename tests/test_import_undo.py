@@ -96,7 +96,8 @@ def test_an_import_that_creates_and_updates_is_undone_in_one_go(cli, engine, tmp
     assert "removed the 1 account it created, restored 1 account" in undone.stderr
     after = table(engine, "accounts")
     cols = list(ACC.table.columns.keys())
-    strip = lambda rows: [tuple(v for c, v in zip(cols, r) if c not in ("version", "updated_at")) for r in rows]
+    def strip(rows):
+        return [tuple(v for c, v in zip(cols, r) if c not in ("version", "updated_at")) for r in rows]
     assert strip(after) == strip(before)  # the update's undo is an update: version and updated_at move on
     assert [r[cols.index("industry")] for r in after] == ["Retail"]
 

@@ -7,15 +7,15 @@ import io
 import json
 
 import pytest
+from i7_support import CLI, one_line_error
 from sqlmodel import Session
+from support import FIXTURES  # noqa: E402
 
-from crm_tui.services.data import io as crm_io
 from crm_tui.services import records
+from crm_tui.services.data import io as crm_io
 from crm_tui.services.registry import ENTITIES
 from crm_tui.store.db import open_engine
-from i7_support import CLI, one_line_error
 
-from support import FIXTURES  # noqa: E402
 INJECTION = FIXTURES / "csv_messy" / "injection"
 ACC, OPP = ENTITIES["account"], ENTITIES["opportunity"]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 
 def run_python(code: str) -> subprocess.CompletedProcess:
@@ -21,12 +22,12 @@ def test_services_and_store_do_not_import_textual_or_typer():
 
 def test_every_service_module_stays_free_of_textual_and_typer():
     code = (
-        "import importlib, pkgutil, sys, crm_tui.services as s, crm_tui.store as st\n"
-        "for pkg in (s, st):\n"
+        "import importlib, pkgutil, sys, crm_tui.services as s, crm_tui.store as st, crm_tui.integrations as i\n"
+        "for pkg in (s, st, i):\n"
         "    for m in pkgutil.walk_packages(pkg.__path__, pkg.__name__ + '.'):\n"
         "        if '.migrations' in m.name: continue\n"
         "        importlib.import_module(m.name)\n"
-        "bad = sorted(k for k in sys.modules if k.split('.')[0] in ('textual', 'typer', 'click'))\n"
+        "bad = sorted(k for k in sys.modules if k.split('.')[0] in ('textual', 'typer', 'click', 'rich'))\n"
         "assert not bad, bad\n"
     )
     proc = run_python(code)
@@ -79,3 +80,13 @@ def test_crm_help_lists_every_command_without_importing_them():
                  "update", "delete", "undo", "export", "import", "search", "forecast", "quota", "lint", "summary",
                  "view", "db", "user"):
         assert f" {name} " in proc.stdout, name
+
+
+def test_import_contracts_hold():
+    """The layer contracts in pyproject.toml ([tool.importlinter]): the core never imports the UI or CLI
+    frameworks, the TUI and CLI never import SQLAlchemy themselves, and imports point down only."""
+    lint_imports = Path(sys.executable).with_name("lint-imports")
+    proc = subprocess.run([str(lint_imports)], capture_output=True, text=True, timeout=120,
+                          cwd=Path(__file__).resolve().parents[1])
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "0 broken" in proc.stdout

@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import func, select, text
 
 from crm_tui.errors import Conflict, ValidationError
-from crm_tui.services.sales import contacts, leads
 from crm_tui.services import records
 from crm_tui.services.engagement.activities import due_tasks, log_activity
+from crm_tui.services.sales import contacts, leads
 from crm_tui.store.db import session_scope
 from crm_tui.store.models import Account, Activity, Change, Contact, Lead, Opportunity, Stage
 

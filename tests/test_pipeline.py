@@ -5,16 +5,15 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlalchemy import func, select
-
 from pipeline_fixtures import restore_stages  # noqa: F401 - a fixture
+from sqlalchemy import func, select
 
 from crm_tui import money
 from crm_tui.errors import Conflict, ValidationError
-from crm_tui.services.sales import pipeline
 from crm_tui.services import records
-from crm_tui.services.sales.opportunities import ENTITY as OPP
+from crm_tui.services.sales import pipeline
 from crm_tui.services.sales.accounts import ENTITY as ACCOUNT
+from crm_tui.services.sales.opportunities import ENTITY as OPP
 from crm_tui.store.db import session_scope
 from crm_tui.store.models import Activity, Change, Opportunity, Stage
 
@@ -288,7 +287,7 @@ def test_list_page_sorts_by_amount_and_close(engine):
             pipeline.list_page(session=s, sort="colour")
 
 
-def test_stage_probability_propagates_to_following_deals_with_change_rows(engine, restore_stages):
+def test_stage_probability_propagates_to_following_deals_with_change_rows(engine, restore_stages):  # noqa: F811 - the imported fixture
     a = add_opp(engine, "follows", stage="Proposal")
     b = add_opp(engine, "manual", stage="Proposal", probability="66")
     c = add_opp(engine, "elsewhere", stage="Lead")
@@ -310,7 +309,7 @@ def test_stage_probability_propagates_to_following_deals_with_change_rows(engine
 
 
 @pytest.mark.parametrize("prob", ["101", "-1", "half"])
-def test_stage_probability_out_of_range_is_refused(engine, prob, restore_stages):
+def test_stage_probability_out_of_range_is_refused(engine, prob, restore_stages):  # noqa: F811 - the imported fixture
     with pytest.raises(ValidationError) as err:
         with session_scope(engine) as s:
             pipeline.update_stage(session=s, stage="Lead", probability=prob, actor="admin")
@@ -319,7 +318,7 @@ def test_stage_probability_out_of_range_is_refused(engine, prob, restore_stages)
         assert pipeline.resolve_stage(session=s, value="Lead").probability == 10
 
 
-def test_add_stage_goes_before_won_and_reorder(engine, restore_stages):
+def test_add_stage_goes_before_won_and_reorder(engine, restore_stages):  # noqa: F811 - the imported fixture
     with session_scope(engine) as s:
         pipeline.add_stage(session=s, name="Demo", probability=40)
     with session_scope(engine) as s:

@@ -11,8 +11,8 @@ from pypdf import PdfReader
 
 from crm_tui import money
 from crm_tui.integrations import pdf
-from crm_tui.services.quotes import proposals as P
 from crm_tui.services import records
+from crm_tui.services.quotes import proposals as P
 from crm_tui.services.sales.accounts import ENTITY as ACCOUNT
 from crm_tui.services.sales.contacts import ENTITY as CONTACT
 from crm_tui.services.sales.opportunities import ENTITY as OPP

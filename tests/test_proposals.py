@@ -10,12 +10,12 @@ from sqlalchemy import func, select
 
 from crm_tui import money
 from crm_tui.errors import Conflict, ValidationError
-from crm_tui.services.quotes import proposals as P
 from crm_tui.services import records
+from crm_tui.services.quotes import proposals as P
+from crm_tui.services.quotes.products import ENTITY as PRODUCT
 from crm_tui.services.sales.accounts import ENTITY as ACCOUNT
 from crm_tui.services.sales.contacts import ENTITY as CONTACT
 from crm_tui.services.sales.opportunities import ENTITY as OPP
-from crm_tui.services.quotes.products import ENTITY as PRODUCT
 from crm_tui.store.db import session_scope
 from crm_tui.store.models import Activity, Opportunity, Proposal, ProposalLine, ProposalRevision, Stage
 

@@ -8,14 +8,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import insert, text
 from sqlmodel import Session
+from support import one_line_error
 
 from crm_tui.errors import ValidationError
 from crm_tui.services import records, search
 from crm_tui.services.registry import ENTITIES
 from crm_tui.store import search as fts
 from crm_tui.store.models import Lead
-
-from support import one_line_error
 
 ACC, CON, OPP, ACT = (ENTITIES[n] for n in ("account", "contact", "opportunity", "activity"))
 

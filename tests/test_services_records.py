@@ -677,7 +677,8 @@ def test_snapshot_sql_is_the_text_python_writes(engine):
     """records.snapshot_sql (a whole row logged by INSERT ... SELECT) gives exactly records.snapshot_text
     (a row logged from Python, as deletes are): booleans, dates, date-times with and without
     microseconds, integers, NULLs, quotes, backslashes, control characters and non-ASCII text."""
-    from sqlalchemy import select, update as sql_update
+    from sqlalchemy import select
+    from sqlalchemy import update as sql_update
 
     acc = create(engine, "account", {"name": 'Zü "q"\\ \n\t\x01 x', "employees": "5"})
     create(engine, "opportunity", {"name": "D", "account": acc["id"], "amount": "5.5",

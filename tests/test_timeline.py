@@ -7,10 +7,10 @@ import datetime as dt
 import pytest
 
 from crm_tui.errors import ValidationError
-from crm_tui.services.sales import leads
 from crm_tui.services import records
 from crm_tui.services.engagement.activities import complete_activity, log_activity
 from crm_tui.services.engagement.timeline import timeline
+from crm_tui.services.sales import leads
 from crm_tui.store.db import session_scope
 
 ME = "tester"

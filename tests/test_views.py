@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from i7_support import BACKENDS, CLI, fresh_url, isolate, one_line_error
 
 

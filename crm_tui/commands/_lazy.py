@@ -59,4 +59,4 @@ def build_command(name: str):
         holder.command(name)(obj)
         holder.callback()(lambda: None)  # keep the holder a group, so the command keeps its name
     group = typer.main.get_command(holder)
-    return group.commands[name]
+    return group.commands[name]  # type: ignore[attr-defined]  # a TyperGroup: the holder has a callback

@@ -34,11 +34,10 @@ def db_upgrade() -> None:
 @db_app.command("url")
 def db_url() -> None:
     """Print the database URL in use (password hidden)."""
-    from sqlalchemy.engine import make_url
-
     from crm_tui.locations import database_url
+    from crm_tui.store.db import display_url
 
-    typer.echo(make_url(database_url(State.db)).render_as_string(hide_password=True))
+    typer.echo(display_url(database_url(State.db)))
 
 
 def _user_rows(users):

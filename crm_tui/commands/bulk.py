@@ -44,9 +44,8 @@ def _check_selection(where: str | None, ids: str | None) -> None:
 
 
 def _report(result, verb: str) -> None:
-    from crm_tui.commands._output import emit
     from crm_tui.commands._common import Format
-
+    from crm_tui.commands._output import emit
     from crm_tui.services.registry import ENTITIES
 
     entity = ENTITIES[result.entity]

@@ -67,8 +67,8 @@ def build_lead_app() -> typer.Typer:
 
 def _timeline(entity: str, record_id: int, fmt: Format) -> None:
     from crm_tui.services import records as rec
-    from crm_tui.services.registry import ENTITIES
     from crm_tui.services.engagement.timeline import timeline_rows
+    from crm_tui.services.registry import ENTITIES
 
     with session() as s:
         rec.get_record(ENTITIES[entity], session=s, record_id=record_id)

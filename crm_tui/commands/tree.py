@@ -86,7 +86,7 @@ def stage_app() -> typer.Typer:
 
     if not getattr(admin.stage_app, "_crm_pipeline_added", False):
         pipeline.add_stage_commands(admin.stage_app)
-        admin.stage_app._crm_pipeline_added = True
+        admin.stage_app._crm_pipeline_added = True  # type: ignore[attr-defined]
     return admin.stage_app
 
 

@@ -42,9 +42,9 @@ class AccountDetails:
 
 def load_account_details(session, account_id: int) -> AccountDetails:
     """Everything the detail screen shows, read in one session (runs in a worker thread)."""
-    from crm_tui.services.sales import contacts, opportunities
     from crm_tui.services import records
     from crm_tui.services.registry import ENTITIES
+    from crm_tui.services.sales import contacts, opportunities
 
     account = records.get_record(ENTITIES["account"], session=session, record_id=account_id)
     tree = contacts.reports_tree(session=session, account_id=account_id)
@@ -224,10 +224,10 @@ class AccountDetailScreen(CRMScreenMixin, LogActivityKeys, Screen):
         opps.clear()
         prefix = f"{d.account['name']} – "
         for o in d.opportunities:
-            name = plain(o.get("name"))
-            if name.startswith(prefix) and len(name) > len(prefix):
-                name = name[len(prefix):]  # the account is this screen's title already
-            opps.add_row(name, plain(o.get("stage")),
+            opp_name = plain(o.get("name"))
+            if opp_name.startswith(prefix) and len(opp_name) > len(prefix):
+                opp_name = opp_name[len(prefix):]  # the account is this screen's title already
+            opps.add_row(opp_name, plain(o.get("stage")),
                          money_text(o.get("amount_minor"), o.get("currency")),
                          right(f"{o.get('probability')}%" if o.get("probability") is not None else ""),
                          date_text(o.get("expected_close")), plain(o.get("owner")),

@@ -21,14 +21,14 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 from textual.worker import get_current_worker
 
+from crm_tui.database import session_scope
 from crm_tui.errors import CRMError
 from crm_tui.screens.base import CRMScreenMixin
 from crm_tui.screens.bulk_actions import BULK_PALETTE_NAMES, BulkActions, bulk_bindings
 from crm_tui.screens.saved_views import VIEW_PALETTE_NAMES, SavedViews, view_bindings
-from crm_tui.database import session_scope
 from crm_tui.widgets import FilterBar, FilterMessage, PagedTable
-from crm_tui.widgets.filter_bar import filter_error_text
 from crm_tui.widgets.cells import date_text, money_text, plain, status_text
+from crm_tui.widgets.filter_bar import filter_error_text
 
 PAGE_SIZE = 200
 

@@ -7,11 +7,19 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from textual.worker import Worker, WorkerState
 
 if TYPE_CHECKING:
+    from textual.screen import Screen as _MixedInto
+
     from crm_tui.app import CRMApp
+else:
+    _MixedInto = object
 
 
-class CRMScreenMixin:
+class CRMScreenMixin(_MixedInto):
     """Mixed into Screen and ModalScreen subclasses."""
+
+    if TYPE_CHECKING:
+        @property
+        def app(self) -> CRMApp: ...
 
     # "Accounts: new account": the group of this screen's commands in the palette.
     PALETTE_GROUP: ClassVar[str] = ""

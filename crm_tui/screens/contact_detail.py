@@ -81,8 +81,8 @@ class ContactDetailScreen(CRMScreenMixin, LogActivityKeys, Screen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="detail")
     def _load(self) -> None:
         from crm_tui.errors import CRMError
-        from crm_tui.services.sales import contacts
         from crm_tui.services import records
+        from crm_tui.services.sales import contacts
 
         try:
             with session_scope(self.engine) as s:

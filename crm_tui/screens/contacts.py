@@ -7,8 +7,8 @@ from typing import ClassVar
 from textual.binding import Binding
 
 from crm_tui.screens.bulk_actions import BULK_PALETTE_NAMES, bulk_bindings
-from crm_tui.screens.saved_views import VIEW_PALETTE_NAMES, view_bindings
 from crm_tui.screens.record_list import RecordListScreen
+from crm_tui.screens.saved_views import VIEW_PALETTE_NAMES, view_bindings
 
 
 class ContactsScreen(RecordListScreen):

@@ -232,9 +232,9 @@ class DashboardScreen(CRMScreenMixin, Screen):
 
             self.app.push_screen(AccountDetailScreen(record_id))
         else:
-            from crm_tui.screens.record_detail import RecordDetailScreen
+            from crm_tui.screens.base import open_record
 
-            self.app.push_screen(RecordDetailScreen("contact", record_id))
+            open_record(self.app, "contact", record_id)
 
     @on(Failed)
     def _failed(self, message: Failed) -> None:

@@ -239,7 +239,7 @@ class ForecastScreen(CRMScreenMixin, Screen):
             plt.multiple_bar(labels, [[units(r.metrics.won_minor, cur) for r in months],
                                       [units(r.metrics.weighted_minor, cur) for r in months],
                                       [units(r.metrics.quota_minor or 0, cur) for r in months]],
-                             labels=["won", "weighted", "quota"])
+                             labels=["won", "weighted", "quota"])  # type: ignore[call-arg]  # plotext takes labels=
         plot.refresh()
 
     def _funnel(self, message: Loaded) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from rich.text import Text
 from textual import on, work
@@ -23,6 +23,9 @@ from crm_tui.services.fields import LEAD_FIELDS, LEAD_STATUSES
 from crm_tui.widgets.log_activity import LogActivityKeys
 from crm_tui.widgets.timeline import Timeline
 
+if TYPE_CHECKING:
+    from crm_tui.app import CRMApp
+
 SETTABLE = tuple(s for s in LEAD_STATUSES if s != "converted")
 
 
@@ -31,14 +34,14 @@ SETTABLE = tuple(s for s in LEAD_STATUSES if s != "converted")
 
 def set_status(node: Widget, lead_id: int, status: str, after: Callable[[], None] | None = None) -> None:
     """Change a lead's status in a thread worker; notify; call ``after`` on success."""
-    app = node.app
+    app = cast("CRMApp", node.app)
     user = app.user
 
     def run() -> None:
         engine = app.engine  # in the worker thread: waits until the database is open
+        from crm_tui.database import session_scope
         from crm_tui.errors import CRMError
         from crm_tui.services.sales.leads import set_status as service_set_status
-        from crm_tui.database import session_scope
 
         try:
             with session_scope(engine) as s:
@@ -90,6 +93,10 @@ class StatusScreen(ModalScreen[str | None]):
 
 class LeadFormScreen(ModalScreen[int | None]):
     """Create (lead_id None) or edit a lead. Ctrl+S or Save writes; errors name the field."""
+
+    if TYPE_CHECKING:
+        @property
+        def app(self) -> CRMApp: ...
 
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel"), Binding("ctrl+s", "save", "Save")]
 
@@ -143,10 +150,10 @@ class LeadFormScreen(ModalScreen[int | None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="lead-form")
     def _save(self, user: str, data: dict, version: int | None) -> None:
         engine = self.app.engine  # in the worker thread: waits until the database is open
-        from crm_tui.errors import CRMError
-        from crm_tui.services.sales import leads
-        from crm_tui.services import records
         from crm_tui.database import session_scope
+        from crm_tui.errors import CRMError
+        from crm_tui.services import records
+        from crm_tui.services.sales import leads
 
         try:
             with session_scope(engine) as s:
@@ -182,6 +189,10 @@ class LeadFormScreen(ModalScreen[int | None]):
 
 class ConvertScreen(ModalScreen[Any]):
     """The conversion form, pre-filled from the lead; says whether an account is reused."""
+
+    if TYPE_CHECKING:
+        @property
+        def app(self) -> CRMApp: ...
 
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel"), Binding("ctrl+s", "convert", "Convert")]
 
@@ -219,9 +230,9 @@ class ConvertScreen(ModalScreen[Any]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="plan")
     def _plan(self) -> None:
         engine = self.app.engine  # in the worker thread: waits until the database is open
+        from crm_tui.database import session_scope
         from crm_tui.errors import CRMError
         from crm_tui.services.sales.leads import plan_conversion
-        from crm_tui.database import session_scope
 
         try:
             with session_scope(engine) as s:
@@ -262,9 +273,9 @@ class ConvertScreen(ModalScreen[Any]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="convert")
     def _convert(self, user: str, values: dict) -> None:
         engine = self.app.engine  # in the worker thread: waits until the database is open
+        from crm_tui.database import session_scope
         from crm_tui.errors import CRMError
         from crm_tui.services.sales.leads import convert_lead
-        from crm_tui.database import session_scope
 
         try:
             with session_scope(engine) as s:
@@ -351,9 +362,9 @@ class LeadDetailScreen(WorkerErrors, LogActivityKeys, Screen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="lead")
     def _load(self) -> None:
         engine = self.app.engine  # in the worker thread: waits until the database is open
+        from crm_tui.database import session_scope
         from crm_tui.errors import CRMError
         from crm_tui.services.sales.leads import get_lead
-        from crm_tui.database import session_scope
 
         try:
             with session_scope(engine) as s:

@@ -13,8 +13,8 @@ from textual.message import Message
 from textual.widgets import Label, Select
 
 from crm_tui.screens.bulk_actions import BULK_PALETTE_NAMES, bulk_bindings
-from crm_tui.screens.saved_views import VIEW_PALETTE_NAMES, view_bindings
 from crm_tui.screens.record_list import RecordListScreen
+from crm_tui.screens.saved_views import VIEW_PALETTE_NAMES, view_bindings
 from crm_tui.services.fields import LEAD_STATUSES
 
 QUICK = {
@@ -80,8 +80,8 @@ class LeadsScreen(RecordListScreen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="sources")
     def _load_sources(self) -> None:
         engine = self.app.engine  # in the worker thread: waits until the database is open
-        from crm_tui.services.sales.leads import lead_sources
         from crm_tui.database import session_scope
+        from crm_tui.services.sales.leads import lead_sources
 
         with session_scope(engine) as s:
             self.post_message(self.Sources(lead_sources(session=s)))

@@ -9,6 +9,7 @@ board (system activity, lost reason, probability rules).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, cast
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -18,11 +19,14 @@ from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Select, Static
 
-from crm_tui.errors import Conflict, CRMError
-from crm_tui.screens.base import CRMScreenMixin
 from crm_tui.database import session_scope
+from crm_tui.errors import Conflict, CRMError
 from crm_tui.lazy import LazyModule
+from crm_tui.screens.base import CRMScreenMixin
 from crm_tui.services import fields
+
+if TYPE_CHECKING:
+    from crm_tui.services.sales.pipeline import Detail
 
 pipeline = LazyModule("crm_tui.services.sales.pipeline")
 
@@ -127,7 +131,7 @@ class OpportunityDetailScreen(CRMScreenMixin, Screen[bool]):
 
     @dataclass
     class Loaded(Message):
-        detail: object
+        detail: Detail
 
     @dataclass
     class Saved(Message):
@@ -221,7 +225,7 @@ class OpportunityDetailScreen(CRMScreenMixin, Screen[bool]):
                 else:
                     widget.clear()
             else:
-                widget.value = value
+                cast(Input, widget).value = value
         hist = self.query_one("#opp-history", DataTable)
         hist.clear()
         for h in d.history:
@@ -244,7 +248,7 @@ class OpportunityDetailScreen(CRMScreenMixin, Screen[bool]):
             if isinstance(widget, Select):
                 values[name] = "" if widget.is_blank() else str(widget.value)
             else:
-                values[name] = widget.value.strip()
+                values[name] = cast(Input, widget).value.strip()
         return values
 
     @on(Button.Pressed, "#opp-save")
@@ -302,8 +306,8 @@ class OpportunityDetailScreen(CRMScreenMixin, Screen[bool]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="opportunity-activity")
     def add_activity(self, data: dict) -> None:
-        from crm_tui.services.engagement import activities
         from crm_tui.services import records
+        from crm_tui.services.engagement import activities
 
         data = {**data, "opp": self.opportunity_id}
         if self.detail and self.detail.record.get("account_id"):

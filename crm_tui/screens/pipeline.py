@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -20,15 +21,18 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import ContentSwitcher, DataTable, Footer, Header, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
+from crm_tui.database import session_scope
 from crm_tui.errors import Conflict, CRMError
+from crm_tui.lazy import LazyModule
 from crm_tui.screens.base import CRMScreenMixin
 from crm_tui.screens.bulk_actions import BULK_PALETTE_NAMES, BulkActions, bulk_bindings
-from crm_tui.database import session_scope
-from crm_tui.lazy import LazyModule
 from crm_tui.services.sales.pipeline_filter import DEFAULT_LOST_REASONS, FILTER_HELP, BoardFilter
 from crm_tui.widgets import FilterMessage, PagedTable
 from crm_tui.widgets.filter_bar import filter_error_text
 from crm_tui.widgets.kanban import KanbanBoard, KanbanColumn, short_money
+
+if TYPE_CHECKING:
+    from crm_tui.services.sales.pipeline import Move
 
 pipeline = LazyModule("crm_tui.services.sales.pipeline")  # imported in the first worker, not before the paint
 
@@ -105,7 +109,7 @@ class PipelineScreen(BulkActions, CRMScreenMixin, Screen):
 
     @dataclass
     class Moved(Message):
-        move: object
+        move: Move
 
     @dataclass
     class MoveFailed(Message):
@@ -437,7 +441,7 @@ class PipelineScreen(BulkActions, CRMScreenMixin, Screen):
         self.post_message(self.ListLoaded(cards, total, offset))
 
     def on_pipeline_screen_list_loaded(self, message: ListLoaded) -> None:
-        table = self.query_one("#pipeline-list", DataTable)
+        table = self.query_one("#pipeline-list", PagedTable)
         if message.offset != self.list_loaded:
             return
         names = {c.stage_id: c.name for c in self.columns}

@@ -19,9 +19,10 @@ from textual.suggester import SuggestFromList
 from textual.widget import Widget
 from textual.widgets import Button, Footer, Input, Label, Select, Static, TextArea
 
+from crm_tui.database import session_scope
 from crm_tui.errors import Conflict, CRMError, NotFound, ValidationError
 from crm_tui.screens.base import CRMScreenMixin
-from crm_tui.database import session_scope
+
 
 def as_text(value: Any) -> str:
     return "" if value is None else str(value)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -25,6 +25,9 @@ from crm_tui.screens.saved_views import SavedViews
 from crm_tui.widgets import PagedTable
 from crm_tui.widgets.filter_bar import FilterBar, FilterMessage, filter_error_text
 
+if TYPE_CHECKING:
+    from crm_tui.app import CRMApp
+
 PAGE = 100
 
 
@@ -34,14 +37,16 @@ def cell(value: Any) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, dt.datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=dt.timezone.utc)
         return value.astimezone().strftime("%Y-%m-%d %H:%M")
     return str(value)
 
 
 class WorkerErrors:
     """Mixed into screens: a worker that dies of something unexpected becomes a notification."""
+
+    if TYPE_CHECKING:
+        @property
+        def app(self) -> CRMApp: ...
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state == WorkerState.ERROR:
@@ -140,10 +145,10 @@ class RecordListScreen(SavedViews, BulkActions, WorkerErrors, Screen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="list")
     def _fetch(self, user: str, generation: int, offset: int, q: Query, with_count: bool) -> None:
         engine = self.app.engine  # in the worker thread: waits until the database is open
+        from crm_tui.database import session_scope
         from crm_tui.errors import CRMError
         from crm_tui.services import records
         from crm_tui.services.registry import ENTITIES
-        from crm_tui.database import session_scope
 
         entity = ENTITIES[self.ENTITY]
         filters = self.resolved_filters(user)
@@ -171,7 +176,7 @@ class RecordListScreen(SavedViews, BulkActions, WorkerErrors, Screen):
     def _page(self, message: Page) -> None:
         if message.generation != self.generation:
             return  # an older query's answer
-        table = self.query_one("#list-table", DataTable)
+        table = self.query_one("#list-table", PagedTable)
         if message.offset == 0:
             self._good_where = self.query_state.where
             self.query_one(FilterMessage).clear()

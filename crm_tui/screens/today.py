@@ -55,10 +55,10 @@ class TodayScreen(WorkerErrors, Screen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="today")
     def _load(self, user: str) -> None:
         engine = self.app.engine  # in the worker thread: waits until the database is open
+        from crm_tui.database import session_scope
         from crm_tui.errors import CRMError
         from crm_tui.services.engagement.activities import due_tasks
         from crm_tui.services.sales.leads import due_follow_ups
-        from crm_tui.database import session_scope
 
         try:
             with session_scope(engine) as s:
@@ -121,9 +121,9 @@ class TodayScreen(WorkerErrors, Screen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="today-done")
     def _complete(self, user: str, activity_id: int) -> None:
         engine = self.app.engine  # in the worker thread: waits until the database is open
+        from crm_tui.database import session_scope
         from crm_tui.errors import CRMError
         from crm_tui.services.engagement.activities import complete_activity
-        from crm_tui.database import session_scope
 
         try:
             with session_scope(engine) as s:

@@ -365,7 +365,7 @@ def update_record(entity: Entity, *, session: Session, record_id: int, data: dic
         result = session.execute(stmt)
     except IntegrityError as exc:
         raise Conflict(f"cannot update {entity.name} {record_id}: {_integrity_reason(exc)}") from None
-    if result.rowcount != 1:
+    if result.rowcount != 1:  # type: ignore[attr-defined]  # DML gives a CursorResult
         raise Conflict(f"{entity.name} {record_id} was changed by someone else at the same time; reload and try again")
     record_changes(session, entity=entity.name, record_id=record_id, changes=changes, actor=actor,
                    batch_id=batch_id or new_batch_id())

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from crm_tui.services.sales import accounts, contacts, leads, opportunities
 from crm_tui.services.engagement import activities
 from crm_tui.services.quotes import products
 from crm_tui.services.records import Entity
+from crm_tui.services.sales import accounts, contacts, leads, opportunities
 
 ENTITIES: dict[str, Entity] = {
     "account": accounts.ENTITY,

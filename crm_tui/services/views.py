@@ -70,7 +70,7 @@ def list_views(*, session: Session, entity: str | None = None) -> list[dict]:
 
 
 def delete_view(*, session: Session, name: str) -> None:
-    if session.execute(delete(T).where(T.c.name == name)).rowcount == 0:
+    if session.execute(delete(T).where(T.c.name == name)).rowcount == 0:  # type: ignore[attr-defined]  # DML gives a CursorResult
         raise NotFound("view", name)
 
 

@@ -15,8 +15,8 @@ from collections.abc import Callable
 from sqlalchemy import exists, func, literal, select
 from sqlalchemy.sql import ColumnElement
 
-from crm_tui.services.sales import accounts, contacts, leads, opportunities
 from crm_tui.services.engagement import activities
+from crm_tui.services.sales import accounts, contacts, leads, opportunities
 from crm_tui.store.filter import Context, FilterField, compile_where
 from crm_tui.store.models import Opportunity, Stage, Tag, Tagging
 

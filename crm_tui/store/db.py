@@ -131,6 +131,11 @@ def ensure_schema(engine: Engine) -> bool:
     return True
 
 
+def display_url(url: str) -> str:
+    """The database URL as it is safe to show: the password hidden."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
 def open_engine(url: str, *, migrate: bool = True) -> Engine:
     engine = make_engine(url)
     if migrate:

@@ -8,10 +8,21 @@ optimistic locking, so two writers never overwrite each other silently.
 from __future__ import annotations
 
 import datetime as dt
-from typing import ClassVar, Optional
+from typing import TYPE_CHECKING, ClassVar, Optional
 
-from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, MetaData, Text, UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, MetaData, Table, Text, UniqueConstraint
+from sqlmodel import Field
+from sqlmodel import SQLModel as _SQLModel
+
+from crm_tui.store.types import UTCDateTime
+
+if TYPE_CHECKING:
+    class SQLModel(_SQLModel):
+        """What the type checker sees: a table class carries its ``__table__`` (SQLModel does not declare it)."""
+
+        __table__: ClassVar[Table]
+else:
+    SQLModel = _SQLModel
 
 # Stable constraint names on every backend, so migrations can refer to them.
 SQLModel.metadata.naming_convention = {
@@ -38,8 +49,8 @@ def utcnow() -> dt.datetime:
 
 class Versioned(SQLModel):
     version: int = Field(default=1, nullable=False)
-    created_at: dt.datetime = Field(default_factory=utcnow, nullable=False)
-    updated_at: dt.datetime = Field(default_factory=utcnow, nullable=False)
+    created_at: dt.datetime = Field(default_factory=utcnow, nullable=False, sa_type=UTCDateTime)
+    updated_at: dt.datetime = Field(default_factory=utcnow, nullable=False, sa_type=UTCDateTime)
 
 
 class User(SQLModel, table=True):
@@ -51,7 +62,7 @@ class User(SQLModel, table=True):
     email: Optional[str] = Field(default=None, max_length=254)
     role: str = Field(default="sales", max_length=16, nullable=False)
     active: bool = Field(default=True, nullable=False)
-    created_at: dt.datetime = Field(default_factory=utcnow, nullable=False)
+    created_at: dt.datetime = Field(default_factory=utcnow, nullable=False, sa_type=UTCDateTime)
 
 
 class Account(Versioned, table=True):
@@ -139,7 +150,7 @@ class Opportunity(Versioned, table=True):
     lost_reason: Optional[str] = Field(default=None, max_length=100)
     competitors: Optional[str] = Field(default=None, max_length=255)
     forecast_category: Optional[str] = Field(default=None, max_length=16)
-    stage_changed_at: dt.datetime = Field(default_factory=utcnow, nullable=False)
+    stage_changed_at: dt.datetime = Field(default_factory=utcnow, nullable=False, sa_type=UTCDateTime)
 
 
 class OpportunityContact(SQLModel, table=True):
@@ -172,9 +183,9 @@ class Lead(Versioned, table=True):
     status: str = Field(default="new", max_length=16, nullable=False)
     score: int = Field(default=0, nullable=False)
     owner_id: Optional[int] = Field(default=None, foreign_key="users.id")
-    next_follow_up: Optional[dt.datetime] = Field(default=None, index=True)
+    next_follow_up: Optional[dt.datetime] = Field(default=None, index=True, sa_type=UTCDateTime)
     notes: Optional[str] = Field(default=None, sa_column=Column(Text))
-    converted_at: Optional[dt.datetime] = Field(default=None)
+    converted_at: Optional[dt.datetime] = Field(default=None, sa_type=UTCDateTime)
     converted_account_id: Optional[int] = Field(default=None, foreign_key="accounts.id")
     converted_contact_id: Optional[int] = Field(default=None, foreign_key="contacts.id")
     converted_opportunity_id: Optional[int] = Field(default=None, foreign_key="opportunities.id")
@@ -188,9 +199,9 @@ class Activity(Versioned, table=True):
     type: str = Field(max_length=16, nullable=False)
     subject: str = Field(max_length=255, nullable=False)
     body: Optional[str] = Field(default=None, sa_column=Column(Text))
-    due_at: Optional[dt.datetime] = Field(default=None)
-    completed_at: Optional[dt.datetime] = Field(default=None)
-    occurred_at: dt.datetime = Field(default_factory=utcnow, nullable=False)
+    due_at: Optional[dt.datetime] = Field(default=None, sa_type=UTCDateTime)
+    completed_at: Optional[dt.datetime] = Field(default=None, sa_type=UTCDateTime)
+    occurred_at: dt.datetime = Field(default_factory=utcnow, nullable=False, sa_type=UTCDateTime)
     owner_id: Optional[int] = Field(default=None, foreign_key="users.id")
     account_id: Optional[int] = Field(default=None, foreign_key="accounts.id", index=True)
     contact_id: Optional[int] = Field(default=None, foreign_key="contacts.id", index=True)
@@ -217,7 +228,7 @@ class Change(SQLModel, table=True):
     old_value: Optional[str] = Field(default=None, sa_column=Column(Text))
     new_value: Optional[str] = Field(default=None, sa_column=Column(Text))
     actor: str = Field(max_length=64, nullable=False)
-    changed_at: dt.datetime = Field(default_factory=utcnow, nullable=False)
+    changed_at: dt.datetime = Field(default_factory=utcnow, nullable=False, sa_type=UTCDateTime)
     batch_id: str = Field(max_length=32, nullable=False)
 
 
@@ -246,7 +257,7 @@ class Tagging(SQLModel, table=True):
     entity: str = Field(max_length=32, primary_key=True)
     record_id: int = Field(primary_key=True)
     tag_id: int = Field(primary_key=True)
-    created_at: dt.datetime = Field(default_factory=utcnow, nullable=False)
+    created_at: dt.datetime = Field(default_factory=utcnow, nullable=False, sa_type=UTCDateTime)
 
 
 class SavedView(SQLModel, table=True):
@@ -261,7 +272,7 @@ class SavedView(SQLModel, table=True):
     sort: Optional[str] = Field(default=None, max_length=100)
     columns: Optional[str] = Field(default=None, max_length=1000)
     owner: Optional[str] = Field(default=None, max_length=64)
-    created_at: dt.datetime = Field(default_factory=utcnow, nullable=False)
+    created_at: dt.datetime = Field(default_factory=utcnow, nullable=False, sa_type=UTCDateTime)
 
 
 class Quota(SQLModel, table=True):
@@ -284,7 +295,7 @@ class ForecastSnapshot(SQLModel, table=True):
 
     id: Optional[int] = Field(default=None, primary_key=True)
     name: Optional[str] = Field(default=None, max_length=100)
-    taken_at: dt.datetime = Field(default_factory=utcnow, nullable=False)
+    taken_at: dt.datetime = Field(default_factory=utcnow, nullable=False, sa_type=UTCDateTime)
     actor: str = Field(max_length=64, nullable=False)
     opportunities: int = Field(default=0, nullable=False)
     # Deals with a higher id were created after the snapshot (timestamps alone tie within a second).
@@ -403,8 +414,8 @@ class Proposal(Versioned, table=True):
     discount_minor: int = Field(default=0, sa_column=_money_column())
     tax_minor: int = Field(default=0, sa_column=_money_column())
     total_minor: int = Field(default=0, sa_column=_money_column())
-    sent_at: Optional[dt.datetime] = Field(default=None)
-    responded_at: Optional[dt.datetime] = Field(default=None)
+    sent_at: Optional[dt.datetime] = Field(default=None, sa_type=UTCDateTime)
+    responded_at: Optional[dt.datetime] = Field(default=None, sa_type=UTCDateTime)
     followup_activity_id: Optional[int] = Field(default=None, foreign_key="activities.id")
 
 
@@ -424,8 +435,8 @@ class ProposalRevision(SQLModel, table=True):
     discount_minor: int = Field(default=0, sa_column=_money_column())
     tax_minor: int = Field(default=0, sa_column=_money_column())
     total_minor: int = Field(default=0, sa_column=_money_column())
-    sent_at: Optional[dt.datetime] = Field(default=None)
-    created_at: dt.datetime = Field(default_factory=utcnow, nullable=False)
+    sent_at: Optional[dt.datetime] = Field(default=None, sa_type=UTCDateTime)
+    created_at: dt.datetime = Field(default_factory=utcnow, nullable=False, sa_type=UTCDateTime)
 
 
 class ProposalLine(SQLModel, table=True):

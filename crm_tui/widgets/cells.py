@@ -49,8 +49,6 @@ def number(value: int | None) -> Text:
 
 
 def _local(value: dt.datetime) -> dt.datetime:
-    if value.tzinfo is None:  # stored as UTC without a zone (SQLite)
-        value = value.replace(tzinfo=dt.timezone.utc)
     return value.astimezone()
 
 

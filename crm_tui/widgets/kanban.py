@@ -12,6 +12,7 @@ another column to ask for a move.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import events
@@ -22,6 +23,9 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from crm_tui import money
+
+if TYPE_CHECKING:
+    from crm_tui.services.sales.pipeline import Card
 
 
 def short_money(minor: int, currency: str) -> str:
@@ -260,7 +264,7 @@ class KanbanBoard(Horizontal):
 
     @dataclass
     class MoveRequested(Message):
-        card: object  # the Card value
+        card: Card
         from_stage_id: int
         to_stage_id: int
 

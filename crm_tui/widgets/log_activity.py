@@ -9,6 +9,7 @@ Enter saves. The screen says which record(s) the activity belongs to via
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -17,12 +18,19 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label
 
+if TYPE_CHECKING:
+    from crm_tui.app import CRMApp
+
 LABELS = {"call": "Log a call", "meeting": "Log a meeting", "email": "Log an email", "note": "Add a note",
           "task": "Schedule a follow-up"}
 
 
 class LogActivityScreen(ModalScreen[dict | None]):
     """Subject (and details, and for a task the due date-time); Enter saves, Escape cancels."""
+
+    if TYPE_CHECKING:
+        @property
+        def app(self) -> CRMApp: ...
 
     DEFAULT_CSS = """
     LogActivityScreen {
@@ -86,9 +94,9 @@ class LogActivityScreen(ModalScreen[dict | None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="log-activity")
     def _save(self, user: str, subject: str, body: str | None, due: str | None) -> None:
         engine = self.app.engine  # in the worker thread: waits until the database is open
+        from crm_tui.database import session_scope
         from crm_tui.errors import CRMError
         from crm_tui.services.engagement.activities import log_activity
-        from crm_tui.database import session_scope
 
         try:
             with session_scope(engine) as s:

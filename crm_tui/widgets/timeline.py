@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import on, work
@@ -17,6 +17,9 @@ from textual.message import Message
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
+if TYPE_CHECKING:
+    from crm_tui.app import CRMApp
+
 ICONS = {"call": "☎", "meeting": "👥", "email": "✉", "note": "✎", "task": "☐", "whatsapp": "💬",
          "system": "⚙", "change": "Δ"}
 
@@ -24,8 +27,6 @@ ICONS = {"call": "☎", "meeting": "👥", "email": "✉", "note": "✎", "task"
 def when_text(value: dt.datetime | None) -> str:
     if value is None:
         return ""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.timezone.utc)
     return value.astimezone().strftime("%Y-%m-%d %H:%M")
 
 
@@ -52,6 +53,10 @@ def render_item(item: Any) -> Text:
 
 class Timeline(OptionList):
     """The history of one record. Enter or x on an open task marks it done."""
+
+    if TYPE_CHECKING:
+        @property
+        def app(self) -> CRMApp: ...
 
     DEFAULT_CSS = """
     Timeline {
@@ -101,9 +106,9 @@ class Timeline(OptionList):
     @work(thread=True, exclusive=True, exit_on_error=False, group="timeline")
     def _load(self) -> None:
         engine = self.app.engine  # in the worker thread: waits until the database is open
+        from crm_tui.database import session_scope
         from crm_tui.errors import CRMError
         from crm_tui.services.engagement.timeline import timeline
-        from crm_tui.database import session_scope
 
         try:
             with session_scope(engine) as s:
@@ -154,9 +159,9 @@ class Timeline(OptionList):
     @work(thread=True, exclusive=True, exit_on_error=False, group="timeline-done")
     def _complete(self, user: str, activity_id: int) -> None:
         engine = self.app.engine  # in the worker thread: waits until the database is open
+        from crm_tui.database import session_scope
         from crm_tui.errors import CRMError
         from crm_tui.services.engagement.activities import complete_activity
-        from crm_tui.database import session_scope
 
         try:
             with session_scope(engine) as s:

@@ -11,9 +11,9 @@ from ui_helpers import USER, make, settle
 from crm_tui.screens.dashboard import DashboardScreen
 from crm_tui.screens.lead_detail import LeadDetailScreen
 from crm_tui.screens.opportunity_detail import OpportunityDetailScreen
-from crm_tui.services.sales import forecast
 from crm_tui.services import records, users
 from crm_tui.services.registry import ENTITIES
+from crm_tui.services.sales import forecast
 from crm_tui.store.db import session_scope
 from crm_tui.store.models import Opportunity
 

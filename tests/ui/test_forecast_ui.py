@@ -9,9 +9,9 @@ from ui_helpers import USER, make, settle, wait_until
 
 from crm_tui import money
 from crm_tui.screens.forecast import ForecastScreen, quarter_of, shift_quarter
-from crm_tui.services.sales import forecast
 from crm_tui.services import records, users
 from crm_tui.services.registry import ENTITIES
+from crm_tui.services.sales import forecast
 from crm_tui.store.db import session_scope
 
 SIZE = (170, 50)

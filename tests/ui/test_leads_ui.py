@@ -6,11 +6,11 @@ import datetime as dt
 
 import pytest
 from sqlalchemy import func, select
+from ui_helpers import make
 
 from crm_tui.services.sales import leads
 from crm_tui.store.db import session_scope
 from crm_tui.store.models import Account, Activity, Contact, Lead, Opportunity, Stage
-from ui_helpers import make
 
 ME = "tester"
 

@@ -13,8 +13,8 @@ from crm_tui import money
 from crm_tui.screens.opportunity_detail import OpportunityDetailScreen
 from crm_tui.screens.proposal_editor import DiffScreen, ProposalEditorScreen, RespondDialog, default_pdf_path
 from crm_tui.screens.proposals import NewProposalDialog, ProposalsScreen
-from crm_tui.services.quotes import proposals as P
 from crm_tui.services import records
+from crm_tui.services.quotes import proposals as P
 from crm_tui.services.registry import ENTITIES
 from crm_tui.store.db import session_scope
 from crm_tui.store.models import Activity, Opportunity, Proposal, ProposalLine, Stage

@@ -22,8 +22,27 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import (BigInteger, Column, DateTime, MetaData, String, Table, Text, and_, case, cast, delete,
-                        exists, func, insert, literal, null, or_, select, update)
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    MetaData,
+    String,
+    Table,
+    Text,
+    and_,
+    case,
+    cast,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    null,
+    or_,
+    select,
+    update,
+)
 from sqlmodel import Session
 
 from crm_tui.errors import Conflict, NotFound, ValidationError
@@ -31,6 +50,7 @@ from crm_tui.services import records
 from crm_tui.services.records import Entity, new_batch_id
 from crm_tui.services.validate import clean
 from crm_tui.store.models import Change, Tag, Tagging, utcnow
+from crm_tui.store.types import as_utc
 
 CHANGES = Change.__table__
 TAGS = Tag.__table__
@@ -424,7 +444,7 @@ def _parse_text(col, text: str | None) -> Any:
         return int(text)
     if py is dt.datetime:
         value = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-        return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+        return as_utc(value)  # a change row keeps the stored text: without an offset, it is UTC
     if py is dt.date:
         return dt.date.fromisoformat(text.strip()[:10])
     return text
@@ -437,10 +457,6 @@ def _same(col, current: Any, text: str | None) -> bool:
         expected = _parse_text(col, text)
     except ValueError:
         return False
-    if isinstance(current, dt.datetime) and isinstance(expected, dt.datetime):
-        if current.tzinfo is None:
-            current = current.replace(tzinfo=dt.timezone.utc)
-        return current == expected
     return current == expected
 
 

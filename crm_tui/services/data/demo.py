@@ -18,8 +18,22 @@ from sqlalchemy.engine import Connection, Engine
 
 from crm_tui.errors import Conflict, ValidationError
 from crm_tui.store import search
-from crm_tui.store.models import (Account, Activity, Contact, Lead, Opportunity, Product, Proposal, ProposalCounter,
-                                  ProposalLine, ProposalTemplate, ProposalTemplateLine, Quota, Stage, User)
+from crm_tui.store.models import (
+    Account,
+    Activity,
+    Contact,
+    Lead,
+    Opportunity,
+    Product,
+    Proposal,
+    ProposalCounter,
+    ProposalLine,
+    ProposalTemplate,
+    ProposalTemplateLine,
+    Quota,
+    Stage,
+    User,
+)
 
 SIZES = {"small": 500, "medium": 20_000, "large": 1_000_000}
 
@@ -465,7 +479,7 @@ def _catalog_and_proposals(conn: Connection, rng: random.Random, counts: DemoCou
     have_templates = {n.lower(): i for i, n in conn.execute(select(ProposalTemplate.id, ProposalTemplate.name))}
     tpl_t, tpl_lines_t = ProposalTemplate.__table__, ProposalTemplateLine.__table__
     template_ids = []
-    for name, title, terms, days, tax_bp, lines in TEMPLATES:
+    for name, title, terms, days, tax_bp, template_lines in TEMPLATES:
         if name.lower() in have_templates:
             template_ids.append(have_templates[name.lower()])
             continue
@@ -476,7 +490,7 @@ def _catalog_and_proposals(conn: Connection, rng: random.Random, counts: DemoCou
         conn.execute(tpl_lines_t.insert(), [
             {"template_id": tid, "position": pos, "product_id": products[sku].id, "description": None,
              "quantity_milli": qty, "unit_price_minor": None, "discount_bp": disc}
-            for pos, (sku, qty, disc) in enumerate(lines, start=1)])
+            for pos, (sku, qty, disc) in enumerate(template_lines, start=1)])
     if not open_opps or not counts.proposals:
         counts.proposals = 0
         return

@@ -592,7 +592,7 @@ class _Import:
         self.now = utcnow()
         self.batch_id = new_batch_id()
         self.seen_keys: dict[str, int] = {}  # key -> line, for duplicates within the file
-        self.first_stage = None
+        self.first_stage: Stage | None = None
         self.actor_id = None
         self.rejected = 0  # rows with errors
 
@@ -659,7 +659,7 @@ class _Import:
             errors = bad.setdefault(line, [])
 
             def fail(f: str | None, message: str) -> None:
-                errors.append(RowError(line, source_of.get(f) if f else None, message))
+                errors.append(RowError(line, source_of.get(f) if f else None, message))  # noqa: B023 - used in this pass only
 
             target_id = None
             if key_field:

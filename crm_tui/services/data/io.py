@@ -31,6 +31,7 @@ from crm_tui import money
 from crm_tui.errors import ValidationError
 from crm_tui.services import records
 from crm_tui.services.records import Entity
+from crm_tui.store.types import as_utc
 
 FORMATS = ("csv", "json", "ndjson")
 Progress = Callable[[int], None]
@@ -162,7 +163,7 @@ def _datetime_text(value: Any) -> Any:
         from sqlalchemy.dialects.sqlite import DATETIME
 
         value = DATETIME().result_processor(None, None)(value)
-    value = value.replace(tzinfo=_UTC) if value.utcoffset() is None else value.astimezone(_UTC)
+    value = as_utc(value)
     return value.isoformat()
 
 

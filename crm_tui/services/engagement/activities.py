@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from sqlalchemy import func, update
 from sqlmodel import Session
 
@@ -93,7 +92,7 @@ def complete_activity(*, session: Session, activity_id: int, actor: str) -> dict
         update(T).where(T.c.id == activity_id, T.c.version == raw["version"])
         .values(completed_at=now, version=raw["version"] + 1, updated_at=now)
     )
-    if result.rowcount != 1:
+    if result.rowcount != 1:  # type: ignore[attr-defined]  # DML gives a CursorResult
         raise Conflict(f"activity {activity_id} was changed by someone else at the same time; try again")
     record_changes(session, entity="activity", record_id=activity_id,
                    changes={"completed_at": (None, now)}, actor=actor, batch_id=new_batch_id())
@@ -106,17 +105,15 @@ def due_tasks(*, session: Session, username: str, day=None, now=None, limit: int
 
     Each row has ``overdue``: due before ``now`` (default: the current time).
     """
-    from crm_tui.services.sales.leads import local_day_bounds
     from crm_tui.services.records import list_records
+    from crm_tui.services.sales.leads import local_day_bounds
 
     _, end = local_day_bounds(day)
     rows = list_records(ENTITY, session=session, filters={"owner": username, "open": "yes", "due_before": end},
                         sort="due_at", limit=limit)
-    from crm_tui.services.sales.leads import as_utc
-
-    now = as_utc(now) if now is not None else utcnow()
+    now = now if now is not None else utcnow()
     for row in rows:
-        row["overdue"] = row["due_at"] is not None and as_utc(row["due_at"]) < now
+        row["overdue"] = row["due_at"] is not None and row["due_at"] < now
     return rows
 
 

@@ -12,11 +12,11 @@ import html as htmllib
 from dataclasses import dataclass, field
 
 from sqlalchemy import and_, func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from crm_tui import money
-from crm_tui.services.sales import dashboard
 from crm_tui.services.data import lint
+from crm_tui.services.sales import dashboard
 from crm_tui.store.models import Opportunity, Stage, User
 
 T = Opportunity.__table__
@@ -51,7 +51,7 @@ class UserSummary:
 
 def users_for(*, session: Session, username: str | None = None, everyone: bool = False) -> list[User]:
     if everyone:
-        return list(session.execute(select(User).where(User.active.is_(True)).order_by(User.username)).scalars())
+        return list(session.execute(select(User).where(col(User.active).is_(True)).order_by(User.username)).scalars())
     from crm_tui.services.records import user_id
 
     uid = user_id(session, username or "", field_name="user")

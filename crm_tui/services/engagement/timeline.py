@@ -46,14 +46,6 @@ class TimelineItem:
         return self.type == "task" and self.completed_at is None
 
 
-def _utc(value: dt.datetime | None) -> dt.datetime | None:
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        return value.replace(tzinfo=dt.timezone.utc)
-    return value.astimezone(dt.timezone.utc)
-
-
 def _short(value: str | None, width: int = 40) -> str:
     if value is None:
         return "∅"
@@ -69,9 +61,9 @@ def _activities(session: Session, column: str, record_id: int, via: str, limit: 
     for row in session.execute(stmt):
         m = row._mapping
         items.append(TimelineItem(
-            when=_utc(m["occurred_at"]), kind="activity", type=m["type"], who=m["username"] or "",
+            when=m["occurred_at"], kind="activity", type=m["type"], who=m["username"] or "",
             title=m["subject"], body=m["body"] or "", via=via, activity_id=m["id"],
-            due_at=_utc(m["due_at"]), completed_at=_utc(m["completed_at"]),
+            due_at=m["due_at"], completed_at=m["completed_at"],
         ))
     return items
 
@@ -94,7 +86,7 @@ def _changes(session: Session, entity: str, record_id: int, via: str, limit: int
                 parts.append(f"{r.field}: {_short(r.old_value)} → {_short(r.new_value)}")
         if parts:
             first = rows[0]
-            items.append(TimelineItem(when=_utc(first.changed_at), kind="change", type="change", who=first.actor,
+            items.append(TimelineItem(when=first.changed_at, kind="change", type="change", who=first.actor,
                                       title="; ".join(parts), via=via))
     return items
 

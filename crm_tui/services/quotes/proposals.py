@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import and_, delete, func, insert, or_, select, update
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from crm_tui import money
 from crm_tui.errors import Conflict, NotFound, ValidationError
@@ -460,8 +460,6 @@ def awaiting_response(*, session: Session, username: str, today: dt.date | None 
     rows.sort(key=lambda r: (r["sent_at"] or now, r["id"]))
     for row in rows:
         sent = row["sent_at"]
-        if sent is not None and sent.tzinfo is None:
-            sent = sent.replace(tzinfo=dt.timezone.utc)
         row["days_waiting"] = (now - sent).days if sent else 0
         row["overdue"] = row["days_waiting"] >= FOLLOWUP_DAYS
     return rows[:limit] if limit else rows
@@ -622,7 +620,7 @@ def _write_header(session: Session, raw: dict, values: dict, actor: str, batch_i
     now = utcnow()
     result = session.execute(update(P).where(P.c.id == raw["id"], P.c.version == raw["version"])
                              .values(**values, version=raw["version"] + 1, updated_at=now))
-    if result.rowcount != 1:
+    if result.rowcount != 1:  # type: ignore[attr-defined]  # DML gives a CursorResult
         raise Conflict(f"proposal {raw['number']} was changed by someone else at the same time; reload and try again")
     records.record_changes(session, entity="proposal", record_id=raw["id"], changes=changes, actor=actor,
                            batch_id=batch_id or records.new_batch_id(), when=now)
@@ -852,7 +850,7 @@ def accept_proposal(*, session: Session, proposal_id: Any, actor: str, move_to_w
     if move_to_won:
         from crm_tui.services.sales import opportunities, pipeline
 
-        won = session.execute(select(Stage).where(Stage.is_won.is_(True), Stage.active.is_(True))
+        won = session.execute(select(Stage).where(col(Stage.is_won).is_(True), col(Stage.active).is_(True))
                               .order_by(Stage.position).limit(1)).scalar()
         if won is None:
             raise ValidationError("stage", None, "no active Won stage is defined")
@@ -900,7 +898,7 @@ def create_due_followups(*, session: Session, now: dt.datetime | None = None,
         # Conditional, so two callers at once (the TUI and a CLI listing) never make two tasks:
         # the one that loses the race takes its task back.
         claimed = session.execute(update(P).where(P.c.id == raw["id"], P.c.followup_activity_id.is_(None))
-                                  .values(followup_activity_id=aid)).rowcount
+                                  .values(followup_activity_id=aid)).rowcount  # type: ignore[attr-defined]
         if claimed != 1:
             session.execute(Activity.__table__.delete().where(Activity.__table__.c.id == aid))
             continue

@@ -88,9 +88,9 @@ class Lists:
 def lists(*, session: Session, username: str, today: dt.date | None = None, stall_days: int | None = None,
           limit: int = LIST_LIMIT) -> Lists:
     from crm_tui.services.engagement.activities import due_tasks
+    from crm_tui.services.quotes.proposals import awaiting_response
     from crm_tui.services.sales.leads import due_follow_ups, local_day_bounds
     from crm_tui.services.sales.pipeline import stalled_days
-    from crm_tui.services.quotes.proposals import awaiting_response
 
     today = today or dt.date.today()
     stall = stall_days or stalled_days()

@@ -24,7 +24,14 @@ from crm_tui import money
 from crm_tui.errors import Conflict, ValidationError
 from crm_tui.services import fields
 from crm_tui.services.records import (
-    Entity, _change_text, _raw, create_record, get_record, new_batch_id, record_changes, ref_exists,
+    Entity,
+    _change_text,
+    _raw,
+    create_record,
+    get_record,
+    new_batch_id,
+    record_changes,
+    ref_exists,
 )
 from crm_tui.services.validate import parse_date
 from crm_tui.store.models import Account, Activity, Contact, Lead, User, utcnow
@@ -41,19 +48,12 @@ DEFAULT_CLOSE_DAYS = 30
 # ---------------------------------------------------------------- time windows
 
 
-def as_utc(value: dt.datetime) -> dt.datetime:
-    """Timezone-aware UTC; a naive value is taken as UTC (how timestamps are stored)."""
-    if value.tzinfo is None:
-        return value.replace(tzinfo=dt.timezone.utc)
-    return value.astimezone(dt.timezone.utc)
-
-
 def local_day_bounds(day: dt.date | None = None) -> tuple[dt.datetime, dt.datetime]:
     """Start and end of a local calendar day, in UTC."""
     day = day or dt.date.today()
     start = dt.datetime.combine(day, dt.time(0, 0)).astimezone()
     end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0, 0)).astimezone()
-    return as_utc(start), as_utc(end)
+    return start.astimezone(dt.timezone.utc), end.astimezone(dt.timezone.utc)
 
 
 def _since(session, value):
@@ -405,8 +405,8 @@ def convert_lead(*, session: Session, lead_id: int, actor: str, amount=None, clo
 
 def _convert(session, lead, *, actor, owner, person, account_id, stage, currency, amount_text, close,
              opportunity_name) -> Conversion:
-    from crm_tui.services.sales import accounts, contacts, opportunities
     from crm_tui.services.engagement import activities
+    from crm_tui.services.sales import accounts, contacts, opportunities
 
     lead_id = lead["id"]
     st, cur = stage, currency
@@ -461,7 +461,7 @@ def _convert(session, lead, *, actor, owner, person, account_id, stage, currency
         messages.append(f"using existing contact {contact_id} at that account: same email {lead['email']}")
 
     # Opportunity at the chosen stage (probability from the stage).
-    O = opportunities.ENTITY.table
+    opp_table = opportunities.ENTITY.table
     opp_name = (opportunity_name or "").strip() or f"{acct_name} – new business"
     data = {"name": opp_name, "account": acct_id, "contact": contact_id, "stage": st.name, "currency": cur,
             "expected_close": close.isoformat(), "source": lead["source"], "owner": owner,
@@ -472,7 +472,7 @@ def _convert(session, lead, *, actor, owner, person, account_id, stage, currency
     opp = create_record(opportunities.ENTITY, session=session, data=data, actor=actor)
     opp_id = opp["id"]
     record_changes(session, entity="opportunity", record_id=opp_id,
-                   changes={"*": (None, _snapshot(O, opp_id, session))}, actor=actor, batch_id=batch, when=now)
+                   changes={"*": (None, _snapshot(opp_table, opp_id, session))}, actor=actor, batch_id=batch, when=now)
     messages.append(f"created opportunity {opp_id} ({opp_name}) at {st.name} ({opp['probability']}%)")
 
     # The lead: links and status, guarded by its version.

@@ -152,7 +152,7 @@ def describe_changes(session, rows: list[dict], currency: str | None = None) -> 
     for fld, ids in wanted.items():
         if fld == "primary_contact_id":
             c = Contact.__table__
-            names[fld] = {i: f"{f} {l}".strip() for i, f, l in session.execute(
+            names[fld] = {i: f"{first} {last}".strip() for i, first, last in session.execute(
                 select(c.c.id, c.c.first_name, c.c.last_name).where(c.c.id.in_(ids)))}
         else:
             table, col = lookups[fld]

@@ -26,9 +26,9 @@ from sqlmodel import Session
 
 from crm_tui import money
 from crm_tui.errors import Conflict, NotFound, ValidationError
-from crm_tui.services.sales import opportunities
 from crm_tui.services import records
 from crm_tui.services.fields import FORECAST_CATEGORIES
+from crm_tui.services.sales import opportunities
 from crm_tui.services.sales.pipeline_filter import (  # noqa: F401 - part of this module's API
     DEFAULT_LOST_REASONS,
     FILTER_FIELDS,
@@ -331,14 +331,14 @@ class Card:
 
     @property
     def days_in_stage(self) -> int:
-        return max(0, (self.today - _as_utc(self.stage_changed_at).date()).days)
+        return max(0, (self.today - self.stage_changed_at.date()).days)
 
     @property
     def last_touch(self) -> dt.datetime:
-        changed = _as_utc(self.stage_changed_at)
+        changed = self.stage_changed_at
         if self.last_activity_at is None:
             return changed
-        return max(changed, _as_utc(self.last_activity_at))
+        return max(changed, self.last_activity_at)
 
     @property
     def stalled(self) -> bool:
@@ -347,10 +347,6 @@ class Card:
     @property
     def overdue(self) -> bool:
         return not self.closed and self.expected_close is not None and self.expected_close < self.today
-
-
-def _as_utc(value: dt.datetime) -> dt.datetime:
-    return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value
 
 
 def _card_select():
@@ -620,7 +616,7 @@ def update_stage(*, session: Session, stage: Any, actor: str, name: str | None =
                    literal(batch)).where(follows)))
         result = session.execute(update(T).where(follows).values(
             probability=new_prob, version=T.c.version + 1, updated_at=now))
-        updated = result.rowcount or 0
+        updated = result.rowcount or 0  # type: ignore[attr-defined]  # DML gives a CursorResult
     session.flush()
     return StageUpdate(stage=st, opportunities_updated=updated, batch_id=batch)
 

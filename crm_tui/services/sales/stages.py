@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from crm_tui.errors import ValidationError
 from crm_tui.store.models import Stage
@@ -12,7 +12,7 @@ from crm_tui.store.models import Stage
 def list_stages(*, session: Session, active_only: bool = False) -> list[Stage]:
     stmt = select(Stage).order_by(Stage.position, Stage.id)
     if active_only:
-        stmt = stmt.where(Stage.active.is_(True))
+        stmt = stmt.where(col(Stage.active).is_(True))
     return list(session.execute(stmt).scalars())
 
 
@@ -32,7 +32,7 @@ def resolve_stage(*, session: Session, value, field_name: str = "stage") -> Stag
 
 def first_stage(*, session: Session) -> Stage:
     stage = session.execute(
-        select(Stage).where(Stage.is_won.is_(False), Stage.is_lost.is_(False), Stage.active.is_(True))
+        select(Stage).where(col(Stage.is_won).is_(False), col(Stage.is_lost).is_(False), col(Stage.active).is_(True))
         .order_by(Stage.position).limit(1)
     ).scalar()
     if stage is None:

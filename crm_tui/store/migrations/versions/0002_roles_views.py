@@ -7,9 +7,7 @@ Create Date: 2026-11-21
 from __future__ import annotations
 
 import sqlalchemy as sa
-
 from alembic import op
-
 
 revision = '0002_roles_views'
 down_revision = '0001_initial'

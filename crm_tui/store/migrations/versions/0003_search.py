@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from alembic import op
 
-
 revision = '0003_search'
 down_revision = '0002_roles_views'
 branch_labels = None

@@ -9,7 +9,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = '0005_forecast'
 down_revision = '0004_proposals'
 branch_labels = None

@@ -16,7 +16,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = '0006_history_keys'
 down_revision = '0005_forecast'
 branch_labels = None
