@@ -228,6 +228,40 @@ def bare_cli() -> CLI:
     return CLI(None)
 
 
+# ---------------------------------------------------------------- demo data
+
+
+DEMO_DEALS = 20
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory: pytest.TempPathFactory):
+    """A SQLite file written once by `crm demo --size 20`: 20 deals with their accounts, contacts,
+    leads, activities, products and proposals. Tests get a copy (``demo_url``), never this file."""
+    home = tmp_path_factory.mktemp("demo")
+    path = home / "demo.db"
+    env = {"CRM_USER": TEST_USER, "CRM_DATA_DIR": str(home), "CRM_CONFIG": str(home / "config.json")}
+    result = CLI(sqlite_url(path))("demo", "--size", str(DEMO_DEALS), "--seed", "7", env=env)
+    assert result.exit_code == 0, result.stderr
+    return path
+
+
+@pytest.fixture
+def demo_url(demo_template, tmp_path) -> str:
+    """A copy of the small demo database (SQLite) for this test to read and change."""
+    import shutil
+
+    path = tmp_path / "demo.db"
+    shutil.copyfile(demo_template, path)
+    return sqlite_url(path)
+
+
+@pytest.fixture
+def demo_cli(demo_url: str) -> CLI:
+    """`crm` against this test's copy of the demo database."""
+    return CLI(demo_url)
+
+
 
 
 # The issue-7 tests (filter, bulk, io): a freshly migrated database with only the default stages, per backend.
