@@ -16,7 +16,6 @@ import os
 
 import pytest
 
-import i7_support
 from support import one_line_error
 
 POSTGRES_ENV = "CRM_TEST_POSTGRES_URL"
@@ -189,6 +188,24 @@ def session(engine):
         yield s
 
 
+@pytest.fixture
+def restore_stages(engine):
+    """Stage tests change stages; on PostgreSQL the stages table outlives the test, so put it back."""
+    yield
+    from sqlalchemy import text
+
+    from crm_tui.store.models import DEFAULT_STAGES
+
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM activities WHERE opportunity_id IN "
+                          "(SELECT id FROM opportunities WHERE stage_id > 6)"))
+        conn.execute(text("DELETE FROM opportunities WHERE stage_id > 6"))
+        conn.execute(text("DELETE FROM stages WHERE id > 6"))
+        for i, (name, prob, pos, won, lost, cat) in enumerate(DEFAULT_STAGES, start=1):
+            conn.execute(text("UPDATE stages SET name=:n, probability=:p, position=:pos, forecast_category=:c "
+                              "WHERE id=:i"), {"i": i, "n": name, "p": prob, "pos": pos, "c": cat})
+
+
 # ---------------------------------------------------------------- CLI
 
 
@@ -260,21 +277,3 @@ def demo_url(demo_template, tmp_path) -> str:
 def demo_cli(demo_url: str) -> CLI:
     """`crm` against this test's copy of the demo database."""
     return CLI(demo_url)
-
-
-
-
-# The issue-7 tests (filter, bulk, io): a freshly migrated database with only the default stages, per backend.
-@pytest.fixture(params=i7_support.BACKENDS)
-def i7_url(request, tmp_path, monkeypatch):
-    i7_support.isolate(monkeypatch, tmp_path)
-    return i7_support.fresh_url(request.param, tmp_path)
-
-
-@pytest.fixture
-def i7_engine(i7_url):
-    from crm_tui.store.db import open_engine
-
-    eng = open_engine(i7_url)
-    yield eng
-    eng.dispose()

@@ -7,8 +7,6 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
-from pipeline_fixtures import restore_stages  # noqa: F401 - a fixture
-
 from crm_tui import money
 from crm_tui.errors import Conflict, ValidationError
 from crm_tui.services.sales import pipeline
