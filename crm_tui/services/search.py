@@ -113,8 +113,8 @@ def _scan(session: Session, name: str, tree, terms: list, limit: int) -> list[Hi
     entity = entry.entity
     hits: list[Hit] = []
     for row in records.iter_records(entity, session=session, sort="-id"):
-        texts = [row.get(f) for f in entry.search_fields]
-        if matches(tree, fts.words(" ".join(str(t) for t in texts if t))):
+        texts = [str(row[f]) for f in entry.search_fields if row.get(f)]
+        if matches(tree, fts.words(" ".join(texts))):
             hits.append(Hit(name, row["id"], entity.label(row), snippet(texts, terms)))
             if len(hits) >= limit:
                 break
