@@ -12,7 +12,7 @@ import typer
 
 from crm_tui import __version__
 from crm_tui.commands._common import State, fail
-from crm_tui.commands._lazy import LAZY, LazyGroup
+from crm_tui.commands._lazy import ALIASES, LAZY, LazyGroup
 
 app = typer.Typer(
     name="crm",
@@ -91,6 +91,22 @@ LAZY.update({
     "summary": (f"{_T}:summary", "The daily summary of deals, tasks and stalled deals; --send mails it."),
     "view": (f"{_T}:view_app", "Saved views: a named filter, sort and columns (--view NAME)."),
 })
+
+# Plurals of the nouns that are no entity of the registry.
+PLURALS = {"proposals": "proposal", "users": "user", "stages": "stage", "quotas": "quota", "views": "view"}
+
+
+def entity_noun(name: str) -> str | None:
+    """`crm accounts`, `crm opportunities`, `crm deals`: any noun of an entity reaches its command."""
+    if name in PLURALS:
+        return PLURALS[name]
+    from crm_tui.services.registry import BY_NAME, NOUNS
+
+    key = NOUNS.get(name.lower())
+    return BY_NAME[key].noun if key else None
+
+
+ALIASES.append(entity_noun)
 
 
 def main() -> None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 
-import i7_support
 import pytest
 from support import one_line_error
 
@@ -188,6 +187,24 @@ def session(engine):
         yield s
 
 
+@pytest.fixture
+def restore_stages(engine):
+    """Stage tests change stages; on PostgreSQL the stages table outlives the test, so put it back."""
+    yield
+    from sqlalchemy import text
+
+    from crm_tui.store.models import DEFAULT_STAGES
+
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM activities WHERE opportunity_id IN "
+                          "(SELECT id FROM opportunities WHERE stage_id > 6)"))
+        conn.execute(text("DELETE FROM opportunities WHERE stage_id > 6"))
+        conn.execute(text("DELETE FROM stages WHERE id > 6"))
+        for i, (name, prob, pos, _won, _lost, cat) in enumerate(DEFAULT_STAGES, start=1):
+            conn.execute(text("UPDATE stages SET name=:n, probability=:p, position=:pos, forecast_category=:c "
+                              "WHERE id=:i"), {"i": i, "n": name, "p": prob, "pos": pos, "c": cat})
+
+
 # ---------------------------------------------------------------- CLI
 
 
@@ -227,19 +244,35 @@ def bare_cli() -> CLI:
     return CLI(None)
 
 
+# ---------------------------------------------------------------- demo data
 
 
-# The issue-7 tests (filter, bulk, io): a freshly migrated database with only the default stages, per backend.
-@pytest.fixture(params=i7_support.BACKENDS)
-def i7_url(request, tmp_path, monkeypatch):
-    i7_support.isolate(monkeypatch, tmp_path)
-    return i7_support.fresh_url(request.param, tmp_path)
+DEMO_DEALS = 20
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory: pytest.TempPathFactory):
+    """A SQLite file written once by `crm demo --size 20`: 20 deals with their accounts, contacts,
+    leads, activities, products and proposals. Tests get a copy (``demo_url``), never this file."""
+    home = tmp_path_factory.mktemp("demo")
+    path = home / "demo.db"
+    env = {"CRM_USER": TEST_USER, "CRM_DATA_DIR": str(home), "CRM_CONFIG": str(home / "config.json")}
+    result = CLI(sqlite_url(path))("demo", "--size", str(DEMO_DEALS), "--seed", "7", env=env)
+    assert result.exit_code == 0, result.stderr
+    return path
 
 
 @pytest.fixture
-def i7_engine(i7_url):
-    from crm_tui.store.db import open_engine
+def demo_url(demo_template, tmp_path) -> str:
+    """A copy of the small demo database (SQLite) for this test to read and change."""
+    import shutil
 
-    eng = open_engine(i7_url)
-    yield eng
-    eng.dispose()
+    path = tmp_path / "demo.db"
+    shutil.copyfile(demo_template, path)
+    return sqlite_url(path)
+
+
+@pytest.fixture
+def demo_cli(demo_url: str) -> CLI:
+    """`crm` against this test's copy of the demo database."""
+    return CLI(demo_url)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 
 import pytest
-from i7_support import CLI, one_line_error
 from sqlalchemy import func, select
 from sqlmodel import Session
+from support import one_line_error
 
 from crm_tui.errors import Conflict, ValidationError
 from crm_tui.services import records
@@ -19,8 +19,8 @@ ACC, OPP = ENTITIES["account"], ENTITIES["opportunity"]
 
 
 @pytest.fixture
-def i7_seed(i7_engine):
-    with Session(i7_engine) as s:
+def accounts_with_deals(engine):
+    with Session(engine) as s:
         ids = []
         for i in range(12):
             a = records.create_record(ACC, session=s, actor="tester", data={
@@ -42,26 +42,26 @@ def count(engine, stmt) -> int:
         return conn.execute(stmt).scalar()
 
 
-def test_tag_add_remove_and_undo(i7_engine, i7_seed):
-    with Session(i7_engine) as s:
+def test_tag_add_remove_and_undo(engine, accounts_with_deals):
+    with Session(engine) as s:
         r = bulk.tag(ACC, session=s, tag="hot", add=True, actor="tester", where="industry=Technology")
         s.commit()
     assert (r.matched, r.affected) == (6, 6) and r.batch_id
-    with Session(i7_engine) as s:
+    with Session(engine) as s:
         assert records.count_records(ACC, session=s, where="tag=hot") == 6
         # adding again changes nothing and makes no batch
         again = bulk.tag(ACC, session=s, tag="HOT", add=True, actor="tester", where="state=CA")
         assert (again.matched, again.affected) == (12, 6)
         s.commit()
-    assert count(i7_engine, select(func.count()).select_from(Change.__table__)
+    assert count(engine, select(func.count()).select_from(Change.__table__)
                  .where(Change.__table__.c.batch_id == r.batch_id)) == 6
-    with Session(i7_engine) as s:
+    with Session(engine) as s:
         bulk.undo(session=s, batch_id=again.batch_id, actor="tester")
         bulk.undo(session=s, batch_id=r.batch_id, actor="tester")
         s.commit()
         assert records.count_records(ACC, session=s, where="tag=hot") == 0
-    with Session(i7_engine) as s:
-        bulk.tag(ACC, session=s, tag="x", add=True, actor="tester", ids=i7_seed[:3])
+    with Session(engine) as s:
+        bulk.tag(ACC, session=s, tag="x", add=True, actor="tester", ids=accounts_with_deals[:3])
         rem = bulk.tag(ACC, session=s, tag="x", add=False, actor="tester", where="id<=2")
         s.commit()
         assert records.count_records(ACC, session=s, where="tag=x") == 1
@@ -70,21 +70,21 @@ def test_tag_add_remove_and_undo(i7_engine, i7_seed):
         assert records.count_records(ACC, session=s, where="tag=x") == 3
 
 
-def test_update_and_undo_restore_exactly(i7_engine, i7_seed):
-    before = snapshot(i7_engine, OPP.table)
-    with Session(i7_engine) as s:
+def test_update_and_undo_restore_exactly(engine, accounts_with_deals):
+    before = snapshot(engine, OPP.table)
+    with Session(engine) as s:
         r = bulk.update_where(OPP, session=s, data={"next_step": "Call CFO", "stage": "Proposal"}, actor="tester",
                               where="amount>=50000")
         s.commit()
     assert r.affected == 7
-    with Session(i7_engine) as s:
+    with Session(engine) as s:
         rows = records.list_records(OPP, session=s, where="amount>=50000")
         assert {(x["stage"], x["probability"], x["next_step"], x["version"]) for x in rows} == {
             ("Proposal", 50, "Call CFO", 2)}
         assert records.count_records(OPP, session=s, where="stage=Lead") == 5
         bulk.undo(session=s, batch_id=r.batch_id, actor="tester")
         s.commit()
-    after = snapshot(i7_engine, OPP.table)
+    after = snapshot(engine, OPP.table)
     # everything but version and updated_at is back
     def strip(rows):
         return [tuple(v for i, v in enumerate(r) if OPP.table.columns.keys()[i] not in ("version", "updated_at"))
@@ -92,47 +92,47 @@ def test_update_and_undo_restore_exactly(i7_engine, i7_seed):
     assert strip(after) == strip(before)
 
 
-def test_undo_refuses_when_records_changed_since(i7_engine, i7_seed):
-    with Session(i7_engine) as s:
+def test_undo_refuses_when_records_changed_since(engine, accounts_with_deals):
+    with Session(engine) as s:
         r = bulk.update_where(ACC, session=s, data={"status": "active"}, actor="tester", where="industry=Food")
         s.commit()
-    with Session(i7_engine) as s:
+    with Session(engine) as s:
         # another field of a batch record: does not block the undo (a dry run checks it)
-        records.update_record(ACC, session=s, record_id=i7_seed[3], data={"city": "Fresno"}, actor="tester")
+        records.update_record(ACC, session=s, record_id=accounts_with_deals[3], data={"city": "Fresno"}, actor="tester")
         s.commit()
         assert bulk.undo(session=s, batch_id=r.batch_id, actor="tester", dry_run=True).records == 6
         # the field the batch changed: blocks it
-        records.update_record(ACC, session=s, record_id=i7_seed[1], data={"status": "churned"}, actor="tester")
+        records.update_record(ACC, session=s, record_id=accounts_with_deals[1], data={"status": "churned"}, actor="tester")
         s.commit()
-    with Session(i7_engine) as s, pytest.raises(Conflict) as info:
+    with Session(engine) as s, pytest.raises(Conflict) as info:
         bulk.undo(session=s, batch_id=r.batch_id, actor="tester")
-    assert f"account {i7_seed[1]} changed since" in str(info.value)
-    with Session(i7_engine) as s:
+    assert f"account {accounts_with_deals[1]} changed since" in str(info.value)
+    with Session(engine) as s:
         # nothing was undone: five still active, the one changed since is churned
         assert records.count_records(ACC, session=s, where="status=active") == 5
 
 
-def test_delete_and_undo(i7_engine, i7_seed):
-    with Session(i7_engine) as s, pytest.raises(Conflict, match="still have 6 opportunities"):
+def test_delete_and_undo(engine, accounts_with_deals):
+    with Session(engine) as s, pytest.raises(Conflict, match="still have 6 opportunities"):
         bulk.delete_where(ACC, session=s, actor="tester", where="industry=Food")
-    before = snapshot(i7_engine, OPP.table)
-    with Session(i7_engine) as s:
+    before = snapshot(engine, OPP.table)
+    with Session(engine) as s:
         bulk.tag(OPP, session=s, tag="gone", add=True, actor="tester", where="name~'Deal 1'")
         s.commit()
         r = bulk.delete_where(OPP, session=s, actor="tester", where="name~'Deal 1'")
         s.commit()
     assert r.affected == 3  # Deal 1, Deal 10, Deal 11
-    assert count(i7_engine, select(func.count()).select_from(Tagging.__table__)) == 0
-    with Session(i7_engine) as s:
+    assert count(engine, select(func.count()).select_from(Tagging.__table__)) == 0
+    with Session(engine) as s:
         bulk.undo(session=s, batch_id=r.batch_id, actor="tester")
         s.commit()
-    assert snapshot(i7_engine, OPP.table) == before
-    with Session(i7_engine) as s:
+    assert snapshot(engine, OPP.table) == before
+    with Session(engine) as s:
         assert records.count_records(OPP, session=s, where="tag=gone") == 3
 
 
-def test_bad_input_writes_nothing(i7_engine, i7_seed):
-    with Session(i7_engine) as s:
+def test_bad_input_writes_nothing(engine, accounts_with_deals):
+    with Session(engine) as s:
         with pytest.raises(ValidationError, match="status"):
             bulk.update_where(ACC, session=s, data={"status": "bogus"}, actor="tester", where="state=CA")
         with pytest.raises(ValidationError, match="not found"):
@@ -140,13 +140,12 @@ def test_bad_input_writes_nothing(i7_engine, i7_seed):
         with pytest.raises(ValidationError, match="closing stage"):
             bulk.update_where(OPP, session=s, data={"stage": "Won"}, actor="tester", where="id=1")
         s.rollback()
-    assert count(i7_engine, select(func.count()).select_from(Tagging.__table__)) == 0
-    with Session(i7_engine) as s:
+    assert count(engine, select(func.count()).select_from(Tagging.__table__)) == 0
+    with Session(engine) as s:
         assert records.count_records(ACC, session=s, where="status=prospect") == 12
 
 
-def test_cli_pipe_ids_dry_run_and_undo(i7_url, i7_seed):
-    cli = CLI(i7_url)
+def test_cli_pipe_ids_dry_run_and_undo(cli, accounts_with_deals):
     ids = cli("opp", "list", "--where", "amount>50000", "--format", "ids")
     assert ids.exit_code == 0 and len(ids.stdout.split()) == 6
     dry = cli("tag", "add", "q1_priority", "--entity", "opp", "--ids", "-", "--dry-run", input=ids.stdout)

@@ -7,7 +7,6 @@ import subprocess
 import sys
 
 import pytest
-from pipeline_fixtures import restore_stages  # noqa: F401 - a fixture
 from sqlmodel import select
 from typer.testing import CliRunner
 

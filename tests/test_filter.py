@@ -7,8 +7,8 @@ import datetime as dt
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from i7_support import CLI, one_line_error
 from sqlmodel import Session
+from support import one_line_error
 
 from crm_tui.errors import ValidationError
 from crm_tui.services import records
@@ -17,10 +17,10 @@ from crm_tui.store.filter import FilterError, parse_day_value, tokenize
 
 
 @pytest.fixture
-def i7_data(i7_engine):
+def known_records(engine):
     """A few accounts and opportunities with known values."""
     acc, opp = ENTITIES["account"], ENTITIES["opportunity"]
-    with Session(i7_engine) as s:
+    with Session(engine) as s:
         for user in ("tester", "alice"):
             s.execute(records.insert(records.User.__table__).values(username=user, name=user))
         a1 = records.create_record(acc, session=s, actor="tester", data={
@@ -75,63 +75,63 @@ def test_relative_dates_and_periods():
 # ---------------------------------------------------------------- selecting records
 
 
-def test_issue_examples(i7_engine, i7_data):
-    assert names(i7_engine, "account", "industry=Technology and state=CA and deal_value>50000") == ["Acme Cloud"]
-    assert names(i7_engine, "opportunity", "stage=proposal and amount>50000 and owner=me") == ["Big deal"]
-    assert names(i7_engine, "opportunity", "account.industry=Technology and account.state=CA") == ["Big deal"]
+def test_examples_from_the_design(engine, known_records):
+    assert names(engine, "account", "industry=Technology and state=CA and deal_value>50000") == ["Acme Cloud"]
+    assert names(engine, "opportunity", "stage=proposal and amount>50000 and owner=me") == ["Big deal"]
+    assert names(engine, "opportunity", "account.industry=Technology and account.state=CA") == ["Big deal"]
 
 
-def test_comparisons_and_logic(i7_engine, i7_data):
-    assert names(i7_engine, "account", "state!=CA") == ["Gamma 100% Tech_co"]
-    assert names(i7_engine, "account", "name~cloud or name~FOODS") == ["Acme Cloud", "Beta Foods"]
-    assert names(i7_engine, "account", "not (industry=Technology)") == ["Beta Foods"]
-    assert names(i7_engine, "account", "industry in (food, 'Technology') and not state in (NY)") == [
+def test_comparisons_and_logic(engine, known_records):
+    assert names(engine, "account", "state!=CA") == ["Gamma 100% Tech_co"]
+    assert names(engine, "account", "name~cloud or name~FOODS") == ["Acme Cloud", "Beta Foods"]
+    assert names(engine, "account", "not (industry=Technology)") == ["Beta Foods"]
+    assert names(engine, "account", "industry in (food, 'Technology') and not state in (NY)") == [
         "Acme Cloud", "Beta Foods"]
-    assert names(i7_engine, "account", "state not in (CA)") == ["Gamma 100% Tech_co"]
-    assert names(i7_engine, "account", "owner=me") == ["Acme Cloud"]
-    assert names(i7_engine, "account", "website=null") == ["Acme Cloud", "Beta Foods", "Gamma 100% Tech_co"]
-    assert names(i7_engine, "account", "website!=null") == []
+    assert names(engine, "account", "state not in (CA)") == ["Gamma 100% Tech_co"]
+    assert names(engine, "account", "owner=me") == ["Acme Cloud"]
+    assert names(engine, "account", "website=null") == ["Acme Cloud", "Beta Foods", "Gamma 100% Tech_co"]
+    assert names(engine, "account", "website!=null") == []
     # LIKE wildcards in the value are literal
-    assert names(i7_engine, "account", "name~'100%'") == ["Gamma 100% Tech_co"]
-    assert names(i7_engine, "account", "name~e_c") == []  # _ is not "any character"
-    assert names(i7_engine, "account", "name~h_c") == ["Gamma 100% Tech_co"]
+    assert names(engine, "account", "name~'100%'") == ["Gamma 100% Tech_co"]
+    assert names(engine, "account", "name~e_c") == []  # _ is not "any character"
+    assert names(engine, "account", "name~h_c") == ["Gamma 100% Tech_co"]
 
 
-def test_money_compares_in_each_records_currency(i7_engine, i7_data):
+def test_money_compares_in_each_records_currency(engine, known_records):
     # 60000 JPY is 60000 yen (no minor units); 60000 USD is 6,000,000 cents.
-    assert names(i7_engine, "opportunity", "amount=60000") == ["Big deal", "Yen deal"]
-    assert names(i7_engine, "opportunity", "amount>59999.99") == ["Big deal", "Yen deal"]
-    assert names(i7_engine, "opportunity", "amount=60000.5") == []
-    assert names(i7_engine, "opportunity", "amount<=1000") == ["Small deal"]
+    assert names(engine, "opportunity", "amount=60000") == ["Big deal", "Yen deal"]
+    assert names(engine, "opportunity", "amount>59999.99") == ["Big deal", "Yen deal"]
+    assert names(engine, "opportunity", "amount=60000.5") == []
+    assert names(engine, "opportunity", "amount<=1000") == ["Small deal"]
 
 
-def test_dates(i7_engine, i7_data):
-    assert names(i7_engine, "opportunity", "close<=today+7d") == ["Big deal"]
-    assert names(i7_engine, "opportunity", "close>today+7d") == ["Small deal"]
-    assert names(i7_engine, "opportunity", "expected_close=null") == ["Yen deal"]
-    assert names(i7_engine, "opportunity", "created_at=today") == ["Big deal", "Small deal", "Yen deal"]
-    assert names(i7_engine, "opportunity", "created_at<this_month") == []
+def test_dates(engine, known_records):
+    assert names(engine, "opportunity", "close<=today+7d") == ["Big deal"]
+    assert names(engine, "opportunity", "close>today+7d") == ["Small deal"]
+    assert names(engine, "opportunity", "expected_close=null") == ["Yen deal"]
+    assert names(engine, "opportunity", "created_at=today") == ["Big deal", "Small deal", "Yen deal"]
+    assert names(engine, "opportunity", "created_at<this_month") == []
 
 
-def test_tags(i7_engine, i7_data):
+def test_tags(engine, known_records):
     from sqlalchemy import insert
 
     from crm_tui.store.models import Tag, Tagging
 
-    with Session(i7_engine) as s:
+    with Session(engine) as s:
         tag_id = s.execute(insert(Tag.__table__).values(name="q1_priority").returning(Tag.__table__.c.id)).scalar()
-        s.execute(insert(Tagging.__table__).values(tag_id=tag_id, entity="account", record_id=i7_data["a2"]))
+        s.execute(insert(Tagging.__table__).values(tag_id=tag_id, entity="account", record_id=known_records["a2"]))
         s.commit()
-    assert names(i7_engine, "account", "tag=q1_priority") == ["Beta Foods"]
-    assert names(i7_engine, "account", "tag!=q1_priority") == ["Acme Cloud", "Gamma 100% Tech_co"]
-    assert names(i7_engine, "account", "tag in (x, Q1_PRIORITY)") == ["Beta Foods"]
-    assert names(i7_engine, "account", "tag=null") == ["Acme Cloud", "Gamma 100% Tech_co"]
+    assert names(engine, "account", "tag=q1_priority") == ["Beta Foods"]
+    assert names(engine, "account", "tag!=q1_priority") == ["Acme Cloud", "Gamma 100% Tech_co"]
+    assert names(engine, "account", "tag in (x, Q1_PRIORITY)") == ["Beta Foods"]
+    assert names(engine, "account", "tag=null") == ["Acme Cloud", "Gamma 100% Tech_co"]
     # the same record id on another entity is not tagged
-    assert names(i7_engine, "opportunity", "tag=q1_priority") == []
+    assert names(engine, "opportunity", "tag=q1_priority") == []
 
 
-def test_count_and_iter_take_where(i7_engine, i7_data):
-    with Session(i7_engine) as s:
+def test_count_and_iter_take_where(engine, known_records):
+    with Session(engine) as s:
         ent = ENTITIES["account"]
         assert records.count_records(ent, session=s, where="state=CA") == 2
         assert len(list(records.iter_records(ent, session=s, where="state=CA"))) == 2
@@ -175,11 +175,10 @@ def test_unknown_field_lists_the_fields():
         assert field in message
 
 
-def test_cli_where_lists_and_errors(i7_url, i7_data):
-    cli = CLI(i7_url)
+def test_cli_where_lists_and_errors(cli, known_records):
     result = cli("account", "list", "--where", "industry=Technology and state=CA", "--format", "ids")
     assert result.exit_code == 0, result.stderr
-    assert result.stdout.split() == [str(i7_data["a1"])]
+    assert result.stdout.split() == [str(known_records["a1"])]
     line = one_line_error(cli("opp", "list", "--where", "stage=proposal and amont>5"))
     assert "unknown field 'amont'" in line and "amount" in line
 
@@ -211,10 +210,10 @@ def test_junk_compiles_or_raises_validation_error(text):
        value=st.one_of(st.text(max_size=20), st.integers(min_value=-10**25, max_value=10**25).map(str),
                        st.sampled_from(["today+99999d", "today+999999y", "9999-12-31", "1e400", "NaN", "-0",
                                         "this_year", "null", "yes"])))
-def test_generated_comparisons_run_on_the_database(i7_engine, field, op, value):
+def test_generated_comparisons_run_on_the_database(engine, field, op, value):
     """Whatever the value, the query either runs or fails with a ValidationError, never a database error."""
     quoted = "'" + value.replace("'", "''") + "'"
-    with Session(i7_engine) as s:
+    with Session(engine) as s:
         try:
             records.count_records(ENTITIES["opportunity"], session=s, where=f"{field}{op}{quoted}", me="tester")
         except ValidationError:

@@ -1,4 +1,5 @@
-"""Export: stable columns, ISO dates, money as decimals, CSV-injection payloads made inert."""
+"""Export: stable columns, ISO dates, money as decimals, CSV-injection payloads made inert; every noun
+the CLI has (leads and the product catalog too)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ import io
 import json
 
 import pytest
-from i7_support import CLI, one_line_error
 from sqlmodel import Session
-from support import FIXTURES  # noqa: E402
+from support import (
+    FIXTURES,  # noqa: E402
+    one_line_error,
+)
 
 from crm_tui.services import records
 from crm_tui.services.data import io as crm_io
@@ -28,10 +31,10 @@ def payloads() -> list[str]:
 
 
 @pytest.fixture
-def i7_payload_accounts(i7_engine):
+def payload_accounts(engine):
     texts = payloads()
     assert len(texts) >= 20
-    with Session(i7_engine) as s:
+    with Session(engine) as s:
         for i, text in enumerate(texts):
             records.create_record(ACC, session=s, actor="tester", data={
                 "name": f"Payload {i}", "description": text, "source": text[:100], "phone": "+1 555 0100"})
@@ -48,28 +51,28 @@ def test_neutralise_rules():
         assert crm_io.neutralise(ok) == ok
 
 
-def test_injection_payloads_come_out_inert(i7_engine, i7_payload_accounts):
+def test_injection_payloads_come_out_inert(engine, payload_accounts):
     out = io.StringIO()
-    with Session(i7_engine) as s:
+    with Session(engine) as s:
         n = crm_io.export(ACC, session=s, out=out, fmt="csv")
-    assert n == len(i7_payload_accounts)
+    assert n == len(payload_accounts)
     rows = list(csv.DictReader(io.StringIO(out.getvalue())))
     for row in rows:
         for column, cell in row.items():
             assert not crm_io.is_dangerous(cell), (column, cell)
     exported = {r["description"] for r in rows}
     # nothing lost: each payload is there, behind a quote when it was dangerous
-    for text in i7_payload_accounts:
+    for text in payload_accounts:
         assert (("'" + text) if crm_io.is_dangerous(text) else text) in exported
     # --raw keeps them byte for byte
     raw = io.StringIO()
-    with Session(i7_engine) as s:
+    with Session(engine) as s:
         crm_io.export(ACC, session=s, out=raw, fmt="csv", raw=True)
-    assert {r["description"] for r in csv.DictReader(io.StringIO(raw.getvalue()))} == set(i7_payload_accounts)
+    assert {r["description"] for r in csv.DictReader(io.StringIO(raw.getvalue()))} == set(payload_accounts)
 
 
-def test_export_columns_dates_money(i7_engine):
-    with Session(i7_engine) as s:
+def test_export_columns_dates_money(engine):
+    with Session(engine) as s:
         a = records.create_record(ACC, session=s, actor="tester", data={"name": "Acme"})
         records.create_record(OPP, session=s, actor="tester", data={
             "name": "Yen", "account": a["id"], "amount": "1200", "currency": "JPY", "expected_close": "2026-03-31"})
@@ -91,8 +94,7 @@ def test_export_columns_dates_money(i7_engine):
         assert json.loads(js.getvalue()) == []
 
 
-def test_cli_export_file_excel_and_errors(i7_url, i7_payload_accounts, tmp_path):
-    cli = CLI(i7_url)
+def test_cli_export_file_excel_and_errors(cli, payload_accounts, tmp_path):
     target = tmp_path / "a.csv"
     result = cli("export", "account", "--where", "name~'Payload 1'", "-o", target, "--excel")
     assert result.exit_code == 0, result.stderr
@@ -102,17 +104,17 @@ def test_cli_export_file_excel_and_errors(i7_url, i7_payload_accounts, tmp_path)
     rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
     assert rows and all(not crm_io.is_dangerous(c) for r in rows for c in r.values())
     piped = cli("export", "account", "--format", "ndjson", "--columns", "id,name")
-    assert len(piped.stdout.splitlines()) == len(i7_payload_accounts)
+    assert len(piped.stdout.splitlines()) == len(payload_accounts)
     assert "columns" in one_line_error(cli("export", "account", "--columns", "id,nope"))
     assert "unknown field" in one_line_error(cli("export", "account", "--where", "nope=1"))
     assert "format" in one_line_error(cli("export", "account", "--format", "xml"))
 
 
-def test_fast_csv_matches_row_by_row_formatting(i7_engine, i7_payload_accounts):
+def test_fast_csv_matches_row_by_row_formatting(engine, payload_accounts):
     """The raw-row CSV writer gives the same bytes as formatting records.iter_records rows, for every entity."""
     from crm_tui.services.registry import ENTITIES
 
-    with Session(i7_engine) as s:
+    with Session(engine) as s:
         a = records.create_record(ACC, session=s, actor="tester", data={
             "name": "Zürich Labs", "description": "=HYPERLINK(\"x\")", "employees": "12"})
         for amount, cur, prob in (("12500.5", "USD", None), ("1200", "JPY", "33"), ("0.125", "BHD", "50"),
@@ -199,3 +201,32 @@ def test_sqlite_lines_match_python_formatting_on_odd_data(tmp_path):
         assert (rows[5]["amount"], rows[5]["weighted_amount"]) == ("-12.50", "0.00")
         assert rows[0]["account"] == "Odd, Inc." and '"Odd, Inc."' in out.getvalue()
     engine.dispose()
+
+
+# ---------------------------------------------------------------- every noun the CLI has
+
+
+def test_export_leads_and_products(cli):
+    lead = cli("lead", "add", "--first-name", "Ada", "--last-name", "Byron", "--company", "=Engines Ltd",
+               "--email", "ada@engines.example")
+    assert lead.exit_code == 0, lead.stderr
+    for args in (("SKU-1", "--name", "Analytical engine", "--unit-price", "1,234.50", "--currency", "EUR"),
+                 ("SKU-2", "--name", "Punched cards", "--unit-price", "500", "--currency", "JPY")):
+        added = cli("product", "add", *args)
+        assert added.exit_code == 0, added.stderr
+
+    leads = list(csv.DictReader(io.StringIO(cli("export", "lead").stdout)))
+    assert [(r["last_name"], r["company"], r["email"], r["status"]) for r in leads] == [
+        ("Byron", "'=Engines Ltd", "ada@engines.example", "new")]  # a formula-like cell is made inert
+
+    result = cli("export", "product")
+    assert result.exit_code == 0, result.stderr
+    products = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert [(r["sku"], r["unit_price"], r["currency"]) for r in products] == [
+        ("SKU-1", "1234.50", "EUR"), ("SKU-2", "500", "JPY")]
+
+
+def test_export_of_an_unknown_noun_lists_the_nouns(cli):
+    result = cli("export", "frob")
+    assert result.exit_code == 1
+    assert "'frob' is not one of: account, contact, opp, activity, lead, product" in result.stderr

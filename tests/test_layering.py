@@ -1,11 +1,17 @@
-"""Imports point down only: the core never loads the UI or the CLI framework, and
-the CLI entry point stays light so `crm --help` is quick."""
+"""Imports point down only: the core never loads the UI or the CLI framework, screens and
+widgets never reach for the database layer, and the CLI entry point stays light so `crm --help`
+is quick."""
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 from pathlib import Path
+
+import crm_tui
+
+ROOT = Path(crm_tui.__file__).parent
 
 
 def run_python(code: str) -> subprocess.CompletedProcess:
@@ -32,6 +38,37 @@ def test_every_service_module_stays_free_of_textual_and_typer():
     )
     proc = run_python(code)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_the_entity_registry_loads_without_the_database_or_ui_stack():
+    """Screens and CLI commands resolve nouns, columns and detail screens from the registry without
+    paying for SQLAlchemy; an entity's SQL side loads when first asked for."""
+    proc = run_python(
+        "import sys\n"
+        "from crm_tui.services import registry\n"
+        "assert registry.entry_for('opps').detail_screen\n"
+        "bad = sorted(k for k in sys.modules if k.split('.')[0] in ('sqlalchemy', 'sqlmodel', 'textual', 'typer'))\n"
+        "assert not bad, bad\n"
+        "assert registry.ENTITIES['lead'].table.name == 'leads'\n"
+    )
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_noun_help_does_not_import_the_database_or_ui_stack():
+    """`crm accounts --help` (any noun, plural or alias) builds its commands from the registry alone."""
+    proc = run_python(
+        "import sys\n"
+        "sys.argv = ['crm', 'deals', '--help']\n"
+        "from crm_tui.cli import main\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit as exc:\n"
+        "    assert exc.code in (0, None), exc.code\n"
+        "bad = sorted(k for k in sys.modules if k.split('.')[0] in ('sqlalchemy', 'sqlmodel', 'textual', 'alembic'))\n"
+        "assert not bad, bad\n"
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "opportunities" in proc.stdout and " list " in proc.stdout
 
 
 def test_cli_module_does_not_import_the_database_or_ui_stack():
@@ -90,3 +127,25 @@ def test_import_contracts_hold():
                           cwd=Path(__file__).resolve().parents[1])
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "0 broken" in proc.stdout
+
+
+def test_the_lead_timeline_and_activity_services_do_not_import_textual_or_typer():
+    code = ("import sys, crm_tui.services.sales.leads, crm_tui.services.engagement.timeline, crm_tui.services.engagement.activities; "
+            "print(sorted(m for m in ('textual', 'typer') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_screens_and_widgets_never_import_the_database_layer():
+    for folder in ("screens", "widgets"):
+        for path in (ROOT / folder).glob("*.py"):
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            for node in ast.walk(tree):
+                names = []
+                if isinstance(node, ast.Import):
+                    names = [a.name for a in node.names]
+                elif isinstance(node, ast.ImportFrom):
+                    names = [node.module or ""]
+                for name in names:
+                    assert not name.startswith(("sqlalchemy", "sqlmodel")), f"{path.name} imports {name}"
+            assert ".execute(" not in path.read_text(encoding="utf-8"), path.name

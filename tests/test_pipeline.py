@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from pipeline_fixtures import restore_stages  # noqa: F401 - a fixture
 from sqlalchemy import func, select
 
 from crm_tui import money

@@ -194,3 +194,29 @@ def test_junk_queries_parse_or_fail_cleanly_and_compile_for_fts5(junk):
     conn.execute(f"CREATE VIRTUAL TABLE t USING fts5(body, content='', tokenize='{fts.TOKENIZER}')")
     conn.execute("INSERT INTO t(rowid, body) VALUES (1, 'abc z019 é')")
     conn.execute("SELECT rowid FROM t WHERE t MATCH ?", (fts.to_fts5(tree),)).fetchall()
+
+
+def test_products_are_searched_by_the_same_rules_without_an_index(engine):
+    """The catalog has no full-text index: `--entity product` reads its SKU, name and description and
+    matches whole words, phrases, prefixes, OR and NOT as the indexes do; newest first."""
+    product = ENTITIES["product"]
+    with Session(engine) as s:
+        ids = {}
+        for sku, name, description in (("CRM-SEAT", "CRM seat", "Per user, per month"),
+                                       ("CRM-ONBOARD", "Onboarding", "Two days on site; seat setup"),
+                                       ("SUP-GOLD", "Gold support", "Seats unlimited")):
+            ids[sku] = records.create_record(product, session=s, actor="tester",
+                                             data={"sku": sku, "name": name, "description": description})["id"]
+        s.commit()
+
+    def found(query):
+        return [i for _, i in hits(engine, query, entity="products")]
+
+    assert found("seat") == [ids["CRM-ONBOARD"], ids["CRM-SEAT"]]  # whole words: not "Seats"
+    assert found("seat*") == [ids["SUP-GOLD"], ids["CRM-ONBOARD"], ids["CRM-SEAT"]]
+    assert found('"per month"') == [ids["CRM-SEAT"]]
+    assert found('"month per"') == []
+    assert found("seat NOT crm") == []  # CRM-ONBOARD's SKU holds "crm" too
+    assert found("gold OR onboarding") == [ids["SUP-GOLD"], ids["CRM-ONBOARD"]]
+    assert hits(engine, "seat*", entity="product", limit=1) == [("product", ids["SUP-GOLD"])]
+    assert hits(engine, "seat") == []  # not in the default search: accounts, contacts, leads, deals, activities

@@ -87,7 +87,6 @@ def session() -> Iterator:
 
 def counted(n: int, entity: str, adjective: str = "") -> str:
     """'1 account', '12,500 accounts', '1 new opportunity' for an entity name of the registry."""
-    from crm_tui.services.registry import ENTITIES
+    from crm_tui.services.registry import BY_NAME
 
-    noun = ENTITIES[entity].name if n == 1 else ENTITIES[entity].plural
-    return f"{n:,} {adjective + ' ' if adjective else ''}{noun}"
+    return BY_NAME[entity].counted(n, adjective)

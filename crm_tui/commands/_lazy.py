@@ -17,6 +17,10 @@ from typer.core import TyperCommand, TyperGroup
 # name -> ("module:factory", short help). Order is the order `crm --help` lists them.
 LAZY: dict[str, tuple[str, str]] = {}
 
+# Other names commands answer to (`crm accounts` for `crm account`): each function maps a name to a
+# command's name, or None. Asked only for a name that is no command, so `crm --help` never loads them.
+ALIASES: list[Callable[[str], str | None]] = []
+
 
 def _load(name: str) -> typer.Typer | Callable:
     target, _help = LAZY[name]
@@ -33,6 +37,8 @@ class LazyGroup(TyperGroup):
         return list(self.commands) + [n for n in LAZY if n not in self.commands]
 
     def get_command(self, ctx, cmd_name: str):
+        if cmd_name not in self.commands and cmd_name not in LAZY:
+            cmd_name = next((target for resolve in ALIASES if (target := resolve(cmd_name))), cmd_name)
         if cmd_name in self.commands or cmd_name not in LAZY:
             return super().get_command(ctx, cmd_name)
         if self._listing:  # `crm --help`: the short help is enough

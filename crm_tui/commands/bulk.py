@@ -14,8 +14,8 @@ import typer
 
 from crm_tui.commands._common import WHERE_HELP, actor, counted, fail, info, session
 from crm_tui.commands._progress import Bar
+from crm_tui.services.registry import ENTITY_HELP
 
-ENTITY_HELP = "account, contact, opp, activity, lead or product"
 IDS_HELP = "Read record ids from FILE, or - for stdin (one per line, e.g. from `--format ids`)"
 
 tag_app = typer.Typer(help="Add or remove a tag on many records at once.", no_args_is_help=True)
@@ -46,21 +46,17 @@ def _check_selection(where: str | None, ids: str | None) -> None:
 def _report(result, verb: str) -> None:
     from crm_tui.commands._common import Format
     from crm_tui.commands._output import emit
-    from crm_tui.services.registry import ENTITIES
+    from crm_tui.services.registry import BY_NAME
 
-    entity = ENTITIES[result.entity]
-    plural = entity.plural
+    entry = BY_NAME[result.entity]
+    plural = entry.plural
     if result.dry_run:
         change = ", ".join(f"{k}={v}" for k, v in result.changes.items())
         info(f"dry run: would {verb} {result.affected:,} of {result.matched:,} selected {plural}"
              + (f" ({change})" if change else "") + "; nothing written")
         if result.sample:
-            summary = {"account": ("id", "name", "industry", "state", "owner"),
-                       "contact": ("id", "name", "account", "email"),
-                       "opportunity": ("id", "name", "account", "stage", "amount", "owner"),
-                       "activity": ("id", "type", "subject", "owner")}.get(result.entity, entity.summary_columns[:5])
             info(f"first {len(result.sample)}:")
-            emit(result.sample, Format.table, table_columns=summary, out=sys.stderr)
+            emit(result.sample, Format.table, table_columns=entry.summary_columns, out=sys.stderr)
         return
     if result.batch_id is None:
         info(f"nothing to {verb}: {counted(result.matched, result.entity)} selected, none would change")
@@ -71,11 +67,12 @@ def _report(result, verb: str) -> None:
 
 def _tag(tag: str, entity: str, where, ids, dry_run: bool, add: bool) -> None:
     from crm_tui.services.data import bulk
+    from crm_tui.services.registry import entity_for
 
     _check_selection(where, ids)
     id_list = _read_ids(ids)
     with Bar("working") as bar, session() as s:
-        result = bulk.tag(bulk.entity_for(entity), session=s, tag=tag, add=add, actor=actor(), where=where,
+        result = bulk.tag(entity_for(entity), session=s, tag=tag, add=add, actor=actor(), where=where,
                           ids=id_list, dry_run=dry_run, progress=bar.step)
         if dry_run:
             s.rollback()
@@ -116,6 +113,7 @@ def update(
     """Set fields on every selected record in one transaction, with history and a batch id for `crm undo`."""
     from crm_tui.errors import ValidationError
     from crm_tui.services.data import bulk
+    from crm_tui.services.registry import entity_for
 
     _check_selection(where, ids)
     try:
@@ -124,7 +122,7 @@ def update(
         raise fail(str(exc)) from None
     id_list = _read_ids(ids)
     with Bar("working") as bar, session() as s:
-        result = bulk.update_where(bulk.entity_for(entity), session=s, data=data, actor=actor(), where=where,
+        result = bulk.update_where(entity_for(entity), session=s, data=data, actor=actor(), where=where,
                                    ids=id_list, dry_run=dry_run, progress=bar.step)
         if dry_run:
             s.rollback()
@@ -140,13 +138,14 @@ def delete(
 ) -> None:
     """Delete every selected record in one transaction (undoable with `crm undo`)."""
     from crm_tui.services.data import bulk
+    from crm_tui.services.registry import entity_for
 
     _check_selection(where, ids)
     if not dry_run and not yes:
         raise fail("bulk delete needs --yes (or preview it with --dry-run)")
     id_list = _read_ids(ids)
     with Bar("working") as bar, session() as s:
-        result = bulk.delete_where(bulk.entity_for(entity), session=s, actor=actor(), where=where, ids=id_list,
+        result = bulk.delete_where(entity_for(entity), session=s, actor=actor(), where=where, ids=id_list,
                                    dry_run=dry_run, progress=bar.step)
         if dry_run:
             s.rollback()

@@ -8,8 +8,7 @@ from typing import Optional
 import typer
 
 from crm_tui.commands._common import WHERE_HELP, actor, counted, fail, info, session
-
-ENTITY_HELP = "account, contact, opp, activity, lead or product"
+from crm_tui.services.registry import ENTITY_HELP
 
 
 def export(
@@ -24,7 +23,7 @@ def export(
 ) -> None:
     """Export records, streamed: ISO dates, money as decimals with a currency column, formula cells made inert."""
     from crm_tui.services.data import io
-    from crm_tui.services.data.bulk import entity_for
+    from crm_tui.services.registry import entity_for
 
     if fmt not in ("csv", "json", "ndjson"):
         raise fail(f"format: {fmt!r} is not one of: csv, json, ndjson")
@@ -82,7 +81,7 @@ def import_(
     """Import records from CSV: validated like the forms, all or nothing unless --skip-invalid; undoable."""
     from crm_tui.commands._progress import Bar
     from crm_tui.services.data import importing
-    from crm_tui.services.data.bulk import entity_for
+    from crm_tui.services.registry import entity_for
 
     if rejects and not skip_invalid:
         raise fail("rejects: only with --skip-invalid (without it, nothing is written when a row is bad)")

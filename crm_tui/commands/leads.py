@@ -9,9 +9,7 @@ import typer
 from crm_tui.commands import records
 from crm_tui.commands._common import FORMAT_HELP, Format, actor, info, session
 from crm_tui.commands._output import emit, emit_record
-from crm_tui.services import fields
 
-LEAD_SUMMARY = ("id", "name", "company", "status", "source", "score", "next_follow_up", "owner")
 TIMELINE_COLUMNS = ("when", "type", "who", "title", "via")
 
 
@@ -23,8 +21,7 @@ def _duplicates(s, row) -> list[str]:
 
 
 def build_lead_app() -> typer.Typer:
-    app = records.build("lead", "lead", fields.LEAD_FIELDS, fields.LEAD_FILTERS, LEAD_SUMMARY, "leads",
-                        after_add=_duplicates)
+    app = records.build_for("lead", after_add=_duplicates)
 
     @app.command("convert")
     def convert(

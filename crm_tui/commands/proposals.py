@@ -11,18 +11,11 @@ from typing import Optional
 
 import typer
 
-from crm_tui.commands import records
 from crm_tui.commands._common import FORMAT_HELP, Format, actor, fail, info, me, session
 from crm_tui.commands._output import emit, emit_record
-from crm_tui.services import fields
 
 ID_HELP = "The proposal's id or number (e.g. 12 or PRO-2026-0001)"
 VERSION_HELP = "Refuse if the proposal is no longer at this version (another edit came first)"
-
-
-def build_product_app() -> typer.Typer:
-    return records.build("product", "product", fields.PRODUCT_FIELDS, fields.PRODUCT_FILTERS,
-                         ("id", "sku", "name", "unit_price", "currency", "active"), "products")
 
 
 proposal_app = typer.Typer(help="Proposals: line items, templates, revisions, statuses and the PDF. "

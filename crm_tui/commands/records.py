@@ -219,3 +219,12 @@ def _after_write(row: dict, fmt: Format, message: str) -> None:
         typer.echo(row["id"])
     else:
         emit_record(row, fmt)
+
+
+def build_for(name: str, after_add=None) -> typer.Typer:
+    """``build`` for one entity of the registry: its noun, fields, list filters, table columns and plural."""
+    from crm_tui.services.registry import BY_NAME
+
+    entry = BY_NAME[name]
+    return build(entry.noun, entry.name, entry.specs, entry.filters, entry.summary_columns, entry.plural,
+                 after_add=after_add)

@@ -7,6 +7,7 @@ from typing import Optional
 import typer
 
 from crm_tui.commands._common import FORMAT_HELP, Format, info, session
+from crm_tui.services.registry import ENTITY_HELP
 
 QUERY_HELP = ("Words, \"quoted phrases\", AND, OR, NOT, parentheses and prefixes (chat*), "
               "e.g. 'e-commerce OR chatbot'")
@@ -14,7 +15,7 @@ QUERY_HELP = ("Words, \"quoted phrases\", AND, OR, NOT, parentheses and prefixes
 
 def search(
     query: str = typer.Argument(..., help=QUERY_HELP),
-    entity: Optional[str] = typer.Option(None, "--entity", help="Only this kind: account, contact, lead, opp, activity"),
+    entity: Optional[str] = typer.Option(None, "--entity", help=f"Only this kind: {ENTITY_HELP}"),
     limit: int = typer.Option(50, "--limit", help="At most this many hits"),
     fmt: Format = typer.Option(Format.table, "--format", help=FORMAT_HELP),
 ) -> None:

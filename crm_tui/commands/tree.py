@@ -5,11 +5,11 @@ from __future__ import annotations
 import typer
 
 
-def _noun(noun: str, entity: str, fields_name: str, filters_name: str, summary: tuple[str, ...], plural: str):
+def _noun(name: str):
+    """`crm NOUN list|show|add|update|delete|history` for one entity, from its registry entry."""
     from crm_tui.commands import records
-    from crm_tui.services import fields
 
-    return records.build(noun, entity, getattr(fields, fields_name), getattr(fields, filters_name), summary, plural)
+    return records.build_for(name)
 
 
 def lead_app() -> typer.Typer:
@@ -21,8 +21,7 @@ def lead_app() -> typer.Typer:
 def account_app() -> typer.Typer:
     from crm_tui.commands import leads
 
-    app = _noun("account", "account", "ACCOUNT_FIELDS", "ACCOUNT_FILTERS",
-                ("id", "name", "industry", "city", "state", "status", "owner"), "accounts")
+    app = _noun("account")
     leads.add_timeline(app, "account")
     return app
 
@@ -30,8 +29,7 @@ def account_app() -> typer.Typer:
 def contact_app() -> typer.Typer:
     from crm_tui.commands import leads
 
-    app = _noun("contact", "contact", "CONTACT_FIELDS", "CONTACT_FILTERS",
-                ("id", "name", "account", "title", "email", "phone", "buying_role"), "contacts")
+    app = _noun("contact")
     leads.add_timeline(app, "contact")
     return app
 
@@ -39,9 +37,7 @@ def contact_app() -> typer.Typer:
 def opp_app() -> typer.Typer:
     from crm_tui.commands import leads, pipeline
 
-    app = _noun("opp", "opportunity", "OPPORTUNITY_FIELDS", "OPPORTUNITY_FILTERS",
-                ("id", "name", "account", "stage", "amount", "currency", "probability", "expected_close", "owner"),
-                "opportunities")
+    app = _noun("opportunity")
     leads.add_timeline(app, "opportunity")
     pipeline.add_opp_move(app)
     return app
@@ -50,8 +46,7 @@ def opp_app() -> typer.Typer:
 def activity_app() -> typer.Typer:
     from crm_tui.commands import admin, leads
 
-    app = _noun("activity", "activity", "ACTIVITY_FIELDS", "ACTIVITY_FILTERS",
-                ("id", "type", "subject", "occurred_at", "due_at", "completed_at", "owner", "account"), "activities")
+    app = _noun("activity")
     admin.add_activity_done(app)
     leads.add_activity_today(app)
     return app
@@ -64,9 +59,7 @@ def proposal_app() -> typer.Typer:
 
 
 def product_app() -> typer.Typer:
-    from crm_tui.commands import proposals
-
-    return proposals.build_product_app()
+    return _noun("product")
 
 
 def db_app() -> typer.Typer:

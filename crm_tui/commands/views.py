@@ -7,6 +7,7 @@ from typing import Optional
 import typer
 
 from crm_tui.commands._common import FORMAT_HELP, WHERE_HELP, Format, actor, info, session
+from crm_tui.services.registry import ENTITY_HELP
 
 view_app = typer.Typer(help="Saved views: a named filter, sort and columns, used as --view NAME.",
                        no_args_is_help=False)
@@ -21,7 +22,7 @@ def _default(ctx: typer.Context) -> None:
 @view_app.command("save")
 def save(
     name: str = typer.Argument(..., help="The view's name"),
-    entity: str = typer.Option(..., "--entity", help="account, contact, opp or activity"),
+    entity: str = typer.Option(..., "--entity", help=ENTITY_HELP),
     where: Optional[str] = typer.Option(None, "--where", help=WHERE_HELP),
     sort: Optional[str] = typer.Option(None, "--sort", help="Column to sort by; prefix with - for descending"),
     columns: Optional[str] = typer.Option(None, "--columns", help="Comma-separated columns to show"),

@@ -51,25 +51,16 @@ class CRMScreenMixin(_MixedInto):
 def open_record(app: Any, entity: str, record_id: int, callback: Any = None) -> None:
     """Open one record's detail: the same screen from wherever it is opened.
 
-    Accounts get the account detail, opportunities the opportunity detail,
-    contacts the contact detail, leads the lead detail.
-    """
-    if entity == "account":
-        from crm_tui.screens.account_detail import AccountDetailScreen
+    ``entity`` is any noun of the registry ("opportunity", "opp", "accounts"); the screen is its
+    entry's ``detail_screen``. ValueError for an entity without one (activities open the record
+    they are logged on instead)."""
+    import importlib
 
-        screen: Any = AccountDetailScreen(record_id)
-    elif entity == "opportunity":
-        from crm_tui.screens.opportunity_detail import OpportunityDetailScreen
+    from crm_tui.services.registry import entry_for
 
-        screen = OpportunityDetailScreen(record_id)
-    elif entity == "contact":
-        from crm_tui.screens.contact_detail import ContactDetailScreen
-
-        screen = ContactDetailScreen(record_id)
-    elif entity == "lead":
-        from crm_tui.screens.lead_detail import LeadDetailScreen
-
-        screen = LeadDetailScreen(record_id)
-    else:
+    entry = entry_for(entity)
+    if not entry.detail_screen:
         raise ValueError(f"no detail screen for {entity!r}")
+    module, _, name = entry.detail_screen.partition(":")
+    screen = getattr(importlib.import_module(module), name)(record_id)
     app.push_screen(screen, callback)

@@ -127,9 +127,9 @@ class BulkActions:
         return [int(k) for k in keys if k]
 
     def _describe(self, ids: list[int]) -> str:
-        noun = {"account": ("account", "accounts"), "lead": ("lead", "leads"), "contact": ("contact", "contacts"),
-                "opportunity": ("deal", "deals")}[self.bulk_entity()]
-        return f"{len(ids)} {noun[0] if len(ids) == 1 else noun[1]}"
+        from crm_tui.services.registry import entry_for
+
+        return entry_for(self.bulk_entity()).ui_counted(len(ids))
 
     def _ids_or_warn(self) -> list[int] | None:
         ids = self.bulk_ids()
@@ -195,9 +195,10 @@ class BulkActions:
         from crm_tui.database import session_scope
         from crm_tui.errors import CRMError
         from crm_tui.services.data import bulk
+        from crm_tui.services.registry import entity_for
 
         try:
-            entity = bulk.entity_for(self.bulk_entity())
+            entity = entity_for(self.bulk_entity())
             with session_scope(engine) as session:  # one transaction
                 if kind == "tag":
                     result = bulk.tag(entity, session=session, tag=value, add=True, actor=user, ids=ids, me=user)

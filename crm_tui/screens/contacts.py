@@ -15,7 +15,6 @@ class ContactsScreen(RecordListScreen):
     TITLE = "Contacts"
     DEFAULT_ORDER = "sorted by last name"
     ENTITY = "contact"
-    PLURAL = "contacts"
     COLUMNS = ("id", "name", "account", "title", "buying_role", "email", "phone", "owner")
     PALETTE_GROUP = "Contacts"
     PALETTE_NAMES: ClassVar[dict[str, str]] = {"mine": "my contacts", "new_contact": "new contact",

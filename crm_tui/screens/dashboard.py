@@ -215,26 +215,14 @@ class DashboardScreen(CRMScreenMixin, Screen):
         if target is None:
             return
         kind, record_id = target
-        if kind == "opp":
-            from crm_tui.screens.opportunity_detail import OpportunityDetailScreen
-
-            self.app.push_screen(OpportunityDetailScreen(record_id))
-        elif kind == "lead":
-            from crm_tui.screens.lead_detail import LeadDetailScreen
-
-            self.app.push_screen(LeadDetailScreen(record_id))
-        elif kind == "proposal":
+        if kind == "proposal":
             from crm_tui.screens.proposal_editor import ProposalEditorScreen
 
             self.app.push_screen(ProposalEditorScreen(record_id))
-        elif kind == "account":
-            from crm_tui.screens.account_detail import AccountDetailScreen
-
-            self.app.push_screen(AccountDetailScreen(record_id))
-        else:
+        else:  # a record of the registry: its detail screen
             from crm_tui.screens.base import open_record
 
-            open_record(self.app, "contact", record_id)
+            open_record(self.app, kind, record_id)
 
     @on(Failed)
     def _failed(self, message: Failed) -> None:

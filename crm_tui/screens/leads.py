@@ -32,7 +32,6 @@ class LeadsScreen(RecordListScreen):
     TITLE = "Leads"
     DEFAULT_ORDER = "newest first"
     ENTITY = "lead"
-    PLURAL = "leads"
     COLUMNS = ("id", "name", "company", "status", "source", "score", "next_follow_up", "owner", "created_at")
     PALETTE_GROUP = "Leads"
     PALETTE_NAMES: ClassVar[dict[str, str]] = {

@@ -35,7 +35,6 @@ class ProductsScreen(RecordListScreen):
     TITLE = "Products"
     DEFAULT_ORDER = "sorted by SKU"
     ENTITY = "product"
-    PLURAL = "products"
     COLUMNS = ("id", "sku", "name", "unit_price", "currency", "active")
     PALETTE_GROUP = "Products"
     PALETTE_NAMES: ClassVar[dict[str, str]] = {"new_product": "new product", "edit_product": "edit product",

@@ -56,8 +56,7 @@ class WorkerErrors:
 
 
 class RecordListScreen(SavedViews, BulkActions, WorkerErrors, Screen):
-    ENTITY: ClassVar[str] = ""
-    PLURAL: ClassVar[str] = ""
+    ENTITY: ClassVar[str] = ""  # the registry's name of the entity listed
     COLUMNS: ClassVar[tuple[str, ...]] = ("id",)
     DEFAULT_ORDER: ClassVar[str] = "default order"  # how the service sorts when no column is chosen
     PALETTE_GROUP: ClassVar[str] = ""
@@ -107,7 +106,7 @@ class RecordListScreen(SavedViews, BulkActions, WorkerErrors, Screen):
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal(classes="filter-row"):
-            yield FilterBar(placeholder=f"Search {self.PLURAL}, or filter: field=value and …", id="list-search")
+            yield FilterBar(placeholder=f"Search {self.plural}, or filter: field=value and …", id="list-search")
             yield from self.compose_filters()
         yield FilterMessage(id="list-filter-message")
         yield PagedTable(id="list-table", selectable=True)
@@ -141,6 +140,12 @@ class RecordListScreen(SavedViews, BulkActions, WorkerErrors, Screen):
     def resolved_filters(self, user: str) -> dict:
         return {k: (user if (k == "owner" and v == "me") else v) for k, v in self.query_state.filters.items()
                 if v not in (None, "")}
+
+    @property
+    def plural(self) -> str:
+        from crm_tui.services.registry import entry_for
+
+        return entry_for(self.ENTITY).plural
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="list")
     def _fetch(self, user: str, generation: int, offset: int, q: Query, with_count: bool) -> None:
@@ -195,13 +200,13 @@ class RecordListScreen(SavedViews, BulkActions, WorkerErrors, Screen):
     def _status(self) -> None:
         q = self.query_state
         if self.total == 0:
-            what = f"No {self.PLURAL} match “{q.search}”" if q.search else f"No {self.PLURAL}"
+            what = f"No {self.plural} match “{q.search}”" if q.search else f"No {self.plural}"
             text = what + (" with these filters" if self.resolved_filters(self.app.user) else "") + "."
         else:
             sort = q.sort or ""
             order = f"sorted by {sort.lstrip('-').replace('_', ' ')}, {'descending' if sort.startswith('-') else 'ascending'}" \
                 if sort else self.DEFAULT_ORDER
-            text = f"1–{self.loaded:,} of {self.total:,} {self.PLURAL}" + (f" matching “{q.search}”" if q.search else "")
+            text = f"1–{self.loaded:,} of {self.total:,} {self.plural}" + (f" matching “{q.search}”" if q.search else "")
             text += f" where {q.where}" if q.where else ""
             text += f"  ·  {order}"
         marked = len(self.bulk_table().selected_keys)

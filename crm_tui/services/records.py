@@ -28,6 +28,7 @@ from sqlmodel import Session
 
 from crm_tui import money
 from crm_tui.errors import Conflict, NotFound, ValidationError, ValidationErrors
+from crm_tui.services.registry import EntityEntry
 from crm_tui.services.validate import FieldSpec, clean
 from crm_tui.store.models import Change, User, utcnow
 
@@ -36,23 +37,48 @@ Row = dict[str, Any]
 
 @dataclass
 class Entity:
-    name: str  # "account"
-    plural: str  # "accounts"
+    """The SQL side of one entity of the registry (``crm_tui.services.registry``): its table,
+    output columns and joins, list filters and write rules. What else there is to know about it
+    (name, plural, fields, search fields, default sort, table columns) is on its registry
+    ``entry``; the properties below read it from there, so it is said once."""
+
+    entry: EntityEntry
     table: Table
-    specs: dict[str, FieldSpec]
     # output column name -> SQL expression; order is the stable column order
     columns: Callable[[], dict[str, ColumnElement]]
     joins: Callable[[Any], Any]  # from-clause builder: f(table) -> selectable
-    search: Callable[[], list[ColumnElement]]
     filters: dict[str, Callable[[Session, Any], ColumnElement]] = field(default_factory=dict)
-    default_sort: str = "id"
     label: Callable[[Row], str] = lambda row: f"#{row['id']}"
     prepare: Callable[..., dict] | None = None  # (session, values, existing, actor) -> values
     dependents: list[tuple[Table, str, str]] = field(default_factory=list)
     post: Callable[[Row], Row] | None = None
-    summary_columns: tuple[str, ...] = ()  # for the table view
     # Change rows made readable (names for ids): f(session, rows) -> rows
     describe_changes: Callable[[Session, list[Row]], list[Row]] | None = None
+
+    @property
+    def name(self) -> str:  # "account"
+        return self.entry.name
+
+    @property
+    def plural(self) -> str:  # "accounts"
+        return self.entry.plural
+
+    @property
+    def specs(self) -> dict[str, FieldSpec]:
+        return self.entry.specs
+
+    @property
+    def default_sort(self) -> str:
+        return self.entry.default_sort
+
+    @property
+    def summary_columns(self) -> tuple[str, ...]:  # for the table view
+        return self.entry.summary_columns
+
+    def search(self) -> list[ColumnElement]:
+        """The expressions ``--search`` matches words in: the entry's search fields."""
+        cols = self.columns()
+        return [cols[name] for name in self.entry.search_fields]
 
 
 def new_batch_id() -> str:

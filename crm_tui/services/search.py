@@ -1,11 +1,13 @@
-"""Full-text search over accounts, contacts, leads, opportunities and activities.
+"""Full-text search over accounts, contacts, leads, opportunities and activities (and, when asked
+for by ``entity``, any other entity of the registry, such as products).
 
 ``search`` parses the query once (crm_tui.store.search), runs it per entity on the
 FTS5 tables (SQLite) or the GIN expression indexes (PostgreSQL), and lists hits
 in a fixed order: by entity (accounts, contacts, leads, opportunities,
 activities), newest record first within each. The same text gives the same hits
 on both backends. Snippets are cut in Python from the record's indexed fields, so
-they read the same everywhere too.
+they read the same everywhere too. An entity without an index (the product catalog)
+is read row by row and matched in Python by the same rules.
 """
 
 from __future__ import annotations
@@ -17,12 +19,9 @@ from sqlalchemy import bindparam, text
 from sqlmodel import Session
 
 from crm_tui.errors import ValidationError
+from crm_tui.services import records, registry
 from crm_tui.store import search as fts
 
-ENTITY_NAMES = {"account": "account", "accounts": "account", "contact": "contact", "contacts": "contact",
-                "lead": "lead", "leads": "lead", "opp": "opportunity", "opps": "opportunity",
-                "opportunity": "opportunity", "opportunities": "opportunity", "activity": "activity",
-                "activities": "activity"}
 MAX_LIMIT = 10_000
 SNIPPET = 80
 
@@ -38,10 +37,7 @@ class Hit:
 def _entities(entity: str | None) -> list[str]:
     if entity is None:
         return list(fts.SOURCES)
-    key = ENTITY_NAMES.get(entity.strip().lower())
-    if key is None:
-        raise ValidationError("entity", entity, "is not one of: account, contact, lead, opp, activity")
-    return [key]
+    return [registry.entry_for(entity).name]
 
 
 def _label(entity: str, row: dict) -> str:
@@ -90,6 +86,41 @@ def _ids(session: Session, entity: str, tree, limit: int) -> list[int]:
     return [r[0] for r in conn.execute(stmt, params)]
 
 
+def matches(tree, words: list[str]) -> bool:
+    """Whether text cut into ``words`` (as ``fts.words`` cuts it) matches a parsed query: the same
+    rules as the full-text indexes (whole words, phrases as consecutive words, ``chat*`` prefixes)."""
+    if isinstance(tree, fts.Term):
+        n = len(tree.words)
+        for i in range(len(words) - n + 1):
+            window = words[i:i + n]
+            if window[:-1] == list(tree.words[:-1]) and (
+                    window[-1].startswith(tree.words[-1]) if tree.prefix else window[-1] == tree.words[-1]):
+                return True
+        return False
+    if isinstance(tree, fts.Not):
+        return not matches(tree.child, words)
+    if isinstance(tree, fts.And):
+        return all(matches(c, words) for c in tree.children)
+    if isinstance(tree, fts.Or):
+        return any(matches(c, words) for c in tree.children)
+    raise TypeError(tree)
+
+
+def _scan(session: Session, name: str, tree, terms: list, limit: int) -> list[Hit]:
+    """Hits in an entity without a full-text index (the product catalog: small), newest first: its
+    registry entry's search fields read row by row, matched by the same rules as the indexes."""
+    entry = registry.BY_NAME[name]
+    entity = entry.entity
+    hits: list[Hit] = []
+    for row in records.iter_records(entity, session=session, sort="-id"):
+        texts = [str(row[f]) for f in entry.search_fields if row.get(f)]
+        if matches(tree, fts.words(" ".join(texts))):
+            hits.append(Hit(name, row["id"], entity.label(row), snippet(texts, terms)))
+            if len(hits) >= limit:
+                break
+    return hits
+
+
 def search(*, session: Session, query: str, entity: str | None = None, limit: int = 50) -> list[Hit]:
     """The first ``limit`` records matching ``query`` (accounts first, then contacts, leads,
     opportunities, activities; newest first within each)."""
@@ -103,6 +134,9 @@ def search(*, session: Session, query: str, entity: str | None = None, limit: in
         left = limit - len(hits)
         if left <= 0:
             break
+        if name not in fts.SOURCES:
+            hits.extend(_scan(session, name, tree, terms, left))
+            continue
         ids = _ids(session, name, tree, left)
         if not ids:
             continue

@@ -12,7 +12,7 @@ T = SavedView.__table__
 
 
 def _entity(name: str):
-    from crm_tui.services.data.bulk import entity_for
+    from crm_tui.services.registry import entity_for
 
     return entity_for(name)  # the one place that maps a noun (account, opp, leads…) to its entity
 

@@ -144,8 +144,12 @@ def _bad(query: str, why: str) -> ValidationError:
     return ValidationError("query", query, why)
 
 
-def _words(text: str) -> list[str]:
+def words(text: str) -> list[str]:
+    """Text cut into lower-case runs of letters and digits, as both indexes cut it."""
     return [w.lower() for w in _WORD_PART.findall(text)]
+
+
+_words = words
 
 
 def _lex(query: str) -> list[tuple[str, object, int]]:

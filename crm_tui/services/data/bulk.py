@@ -80,15 +80,10 @@ class BulkResult:
 
 
 def entity_for(name: str) -> Entity:
-    from crm_tui.services.registry import ENTITIES, NOUNS
+    """The entity any of its nouns names (``registry.entity_for``; kept here for callers of bulk)."""
+    from crm_tui.services.registry import entity_for as resolve
 
-    key = name.strip().lower()
-    key = NOUNS.get(key, key)
-    key = {"accounts": "account", "contacts": "contact", "opportunities": "opportunity", "opps": "opportunity",
-           "activities": "activity"}.get(key, key)
-    if key not in ENTITIES or not ENTITIES[key].specs:
-        raise ValidationError("entity", name, f"is not one of: {', '.join(NOUNS)}")
-    return ENTITIES[key]
+    return resolve(name)
 
 
 # ---------------------------------------------------------------- selection

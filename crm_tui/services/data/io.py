@@ -2,7 +2,7 @@
 
 Export streams: rows come from ``records.iter_records`` (``yield_per``) and go
 straight to the output, so memory stays flat whatever the size. Columns are
-stable and documented per entity (``EXPORT_COLUMNS``): ISO 8601 dates, money as
+stable and documented per entity (each registry entry's ``export_columns``): ISO 8601 dates, money as
 decimal strings next to a ``currency`` column, UTF-8 (optionally with the BOM
 spreadsheets want).
 
@@ -29,32 +29,15 @@ from sqlmodel import Session
 
 from crm_tui import money
 from crm_tui.errors import ValidationError
-from crm_tui.services import records
+from crm_tui.services import records, registry
 from crm_tui.services.records import Entity
 from crm_tui.store.types import as_utc
 
 FORMATS = ("csv", "json", "ndjson")
 Progress = Callable[[int], None]
 
-EXPORT_COLUMNS: dict[str, tuple[str, ...]] = {
-    "account": ("id", "name", "industry", "website", "phone", "email", "street", "city", "state", "postal_code",
-                "country", "status", "owner", "source", "employees", "lifetime_value", "currency", "description",
-                "created_at", "updated_at", "version"),
-    "contact": ("id", "first_name", "last_name", "account_id", "account", "email", "phone", "title", "buying_role",
-                "is_primary", "reports_to_id", "owner", "notes", "created_at", "updated_at", "version"),
-    "opportunity": ("id", "name", "account_id", "account", "contact_id", "owner", "stage", "probability", "amount",
-                    "currency", "weighted_amount", "expected_close", "actual_close", "forecast_category", "source",
-                    "next_step", "competitors", "lost_reason", "description", "stage_changed_at", "created_at",
-                    "updated_at", "version"),
-    "activity": ("id", "type", "subject", "body", "due_at", "completed_at", "occurred_at", "owner", "account_id",
-                 "account", "contact_id", "lead_id", "opportunity_id", "created_at", "updated_at", "version"),
-    "lead": ("id", "first_name", "last_name", "company", "email", "phone", "title", "website", "industry", "city",
-             "state", "country", "source", "status", "score", "owner", "next_follow_up", "notes", "converted_at",
-             "converted_account_id", "converted_contact_id", "converted_opportunity_id", "created_at", "updated_at",
-             "version"),
-    "product": ("id", "sku", "name", "unit_price", "currency", "active", "description", "created_at", "updated_at",
-                "version"),
-}
+# entity name -> its default export columns (the registry entries' ``export_columns``)
+EXPORT_COLUMNS: dict[str, tuple[str, ...]] = {e.name: e.export_columns for e in registry.ENTRIES}
 
 _TRIGGERS = set("=+-@\t\r\n") | set("\uff1d\uff0b\uff0d\uff20")  # and full-width = + - @
 _NUMBER = re.compile(r"^-?\d+(\.\d+)?$")

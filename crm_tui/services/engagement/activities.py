@@ -6,7 +6,7 @@ from sqlalchemy import func, update
 from sqlmodel import Session
 
 from crm_tui.errors import Conflict
-from crm_tui.services import fields
+from crm_tui.services import registry
 from crm_tui.services.records import Entity, _raw, get_record, new_batch_id, record_changes
 from crm_tui.store.models import Account, Activity, User, utcnow
 
@@ -55,14 +55,11 @@ def _is_yes(value) -> bool:
 
 
 ENTITY = Entity(
-    name="activity",
-    plural="activities",
+    entry=registry.BY_NAME["activity"],
     table=T,
-    specs=fields.ACTIVITY_FIELDS,
     columns=_columns,
     joins=lambda t: t.outerjoin(_owner, _owner.c.id == t.c.owner_id).outerjoin(
         _account, _account.c.id == t.c.account_id),
-    search=lambda: [T.c.subject, T.c.body],
     filters={
         "type": lambda session, value: func.lower(T.c.type) == str(value).lower(),
         "owner": lambda session, value: func.lower(_owner.c.username) == str(value).lower(),
@@ -74,10 +71,8 @@ ENTITY = Entity(
         "due_before": lambda session, value: T.c.due_at < value,
         "due": lambda session, value: _due(value),
     },
-    default_sort="-occurred_at",
     label=lambda row: row["subject"],
     prepare=_prepare,
-    summary_columns=("id", "type", "subject", "occurred_at", "due_at", "completed_at", "owner", "account"),
 )
 
 

@@ -22,8 +22,6 @@ from crm_tui.store.models import Opportunity, Stage, User
 T = Opportunity.__table__
 S = Stage.__table__
 DEFAULT_LINK = "crm://{entity}/{id}"
-CLI_NOUN = {"opportunity": "opp", "account": "account", "contact": "contact", "lead": "lead", "activity": "activity",
-            "proposal": "proposal"}
 
 
 @dataclass

@@ -7,7 +7,7 @@ from sqlmodel import Session
 
 from crm_tui import money
 from crm_tui.errors import ValidationError
-from crm_tui.services import fields
+from crm_tui.services import registry
 from crm_tui.services.records import Entity
 from crm_tui.store.models import Product, ProposalLine, ProposalTemplateLine
 
@@ -55,24 +55,19 @@ def _yes(value) -> bool:
 
 
 ENTITY = Entity(
-    name="product",
-    plural="products",
+    entry=registry.BY_NAME["product"],
     table=T,
-    specs=fields.PRODUCT_FIELDS,
     columns=_columns,
     joins=lambda t: t,
-    search=lambda: [T.c.sku, T.c.name, T.c.description],
     filters={
         "active": lambda session, value: T.c.active.is_(_yes(value)),
         "currency": lambda session, value: func.upper(T.c.currency) == str(value).strip().upper(),
     },
-    default_sort="sku",
     label=lambda row: f"{row['sku']} {row['name']}",
     prepare=_prepare,
     dependents=[(ProposalLine.__table__, "product_id", "proposal lines"),
                 (ProposalTemplateLine.__table__, "product_id", "template lines")],
     post=_post,
-    summary_columns=("id", "sku", "name", "unit_price", "currency", "active"),
 )
 
 

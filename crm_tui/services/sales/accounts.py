@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func
 
 from crm_tui import money
-from crm_tui.services import fields
+from crm_tui.services import registry
 from crm_tui.services.records import Entity
 from crm_tui.store.models import Account, Activity, Contact, Lead, Opportunity, User
 
@@ -51,20 +51,16 @@ def _prepare(session, values, existing, actor):
 
 
 ENTITY = Entity(
-    name="account",
-    plural="accounts",
+    entry=registry.BY_NAME["account"],
     table=T,
-    specs=fields.ACCOUNT_FIELDS,
     columns=_columns,
     joins=lambda t: t.outerjoin(_owner, _owner.c.id == t.c.owner_id),
-    search=lambda: [T.c.name, T.c.industry, T.c.city, T.c.state, T.c.website, T.c.email],
     filters={
         "industry": _eq_ci(T.c.industry),
         "state": _eq_ci(T.c.state),
         "status": _eq_ci(T.c.status),
         "owner": _eq_ci(_owner.c.username),
     },
-    default_sort="name",
     label=lambda row: row["name"],
     prepare=_prepare,
     dependents=[
@@ -74,5 +70,4 @@ ENTITY = Entity(
         (Lead.__table__, "converted_account_id", "converted leads"),
     ],
     post=_post,
-    summary_columns=("id", "name", "industry", "city", "state", "status", "owner"),
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import func
 
-from crm_tui.services import fields
+from crm_tui.services import registry
 from crm_tui.services.records import Entity
 from crm_tui.store.models import Account, Activity, Contact, Lead, Opportunity, User
 
@@ -90,19 +90,15 @@ def reports_tree(*, session, account_id: int) -> list[tuple[int, dict]]:
 
 
 ENTITY = Entity(
-    name="contact",
-    plural="contacts",
+    entry=registry.BY_NAME["contact"],
     table=T,
-    specs=fields.CONTACT_FIELDS,
     columns=_columns,
     joins=lambda t: t.outerjoin(_owner, _owner.c.id == t.c.owner_id).outerjoin(
         _account, _account.c.id == t.c.account_id),
-    search=lambda: [T.c.first_name, T.c.last_name, T.c.email, T.c.title, _account.c.name],
     filters={
         "account": lambda session, value: T.c.account_id == int(value),
         "owner": lambda session, value: func.lower(_owner.c.username) == str(value).lower(),
     },
-    default_sort="last_name",
     label=lambda row: row["name"],
     prepare=_prepare,
     dependents=[
@@ -111,5 +107,4 @@ ENTITY = Entity(
         (Activity.__table__, "contact_id", "activities"),
         (Lead.__table__, "converted_contact_id", "converted leads"),
     ],
-    summary_columns=("id", "name", "account", "title", "email", "phone", "buying_role"),
 )

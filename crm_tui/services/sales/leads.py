@@ -22,7 +22,7 @@ from sqlmodel import Session
 
 from crm_tui import money
 from crm_tui.errors import Conflict, ValidationError
-from crm_tui.services import fields
+from crm_tui.services import registry
 from crm_tui.services.records import (
     Entity,
     _change_text,
@@ -121,13 +121,10 @@ def _prepare(session, values, existing, actor):
 
 
 ENTITY = Entity(
-    name="lead",
-    plural="leads",
+    entry=registry.BY_NAME["lead"],
     table=T,
-    specs=fields.LEAD_FIELDS,
     columns=_columns,
     joins=lambda t: t.outerjoin(_owner, _owner.c.id == t.c.owner_id),
-    search=lambda: [T.c.first_name, T.c.last_name, T.c.company, T.c.email, T.c.title],
     filters={
         "status": lambda session, value: func.lower(T.c.status) == str(value).strip().lower(),
         "source": lambda session, value: func.lower(T.c.source) == str(value).strip().lower(),
@@ -135,11 +132,9 @@ ENTITY = Entity(
         "since": _since,
         "follow_up": _follow_up,
     },
-    default_sort="-created_at",
     label=lead_label,
     prepare=_prepare,
     dependents=[(Activity.__table__, "lead_id", "activities")],
-    summary_columns=("id", "name", "company", "status", "source", "score", "next_follow_up", "owner"),
 )
 
 

@@ -8,7 +8,7 @@ from sqlalchemy import func
 
 from crm_tui import money
 from crm_tui.errors import ValidationError
-from crm_tui.services import fields
+from crm_tui.services import registry
 from crm_tui.services.records import Entity
 from crm_tui.services.sales.stages import first_stage, resolve_stage
 from crm_tui.store.models import Account, Activity, Lead, Opportunity, Stage, User, utcnow
@@ -97,15 +97,12 @@ def _prepare(session, values, existing, actor):
 
 
 ENTITY = Entity(
-    name="opportunity",
-    plural="opportunities",
+    entry=registry.BY_NAME["opportunity"],
     table=T,
-    specs=fields.OPPORTUNITY_FIELDS,
     columns=_columns,
     joins=lambda t: t.join(_stage, _stage.c.id == t.c.stage_id)
     .outerjoin(_owner, _owner.c.id == t.c.owner_id)
     .outerjoin(_account, _account.c.id == t.c.account_id),
-    search=lambda: [T.c.name, _account.c.name, T.c.description, T.c.next_step],
     filters={
         "stage": lambda session, value: _stage.c.id == resolve_stage(session=session, value=value).id,
         "owner": lambda session, value: func.lower(_owner.c.username) == str(value).lower(),
@@ -116,7 +113,6 @@ ENTITY = Entity(
             else (_stage.c.is_won.is_(True) | _stage.c.is_lost.is_(True))
         ),
     },
-    default_sort="expected_close",
     label=lambda row: row["name"],
     prepare=_prepare,
     dependents=[
@@ -125,7 +121,6 @@ ENTITY = Entity(
     ],
     post=_post,
     describe_changes=lambda session, rows: describe_changes(session, rows),
-    summary_columns=("id", "name", "account", "stage", "amount", "currency", "probability", "expected_close", "owner"),
 )
 
 
