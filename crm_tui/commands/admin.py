@@ -6,7 +6,7 @@ from typing import Optional
 
 import typer
 
-from crm_tui.commands._common import FORMAT_HELP, Format, State, actor, fail, info, session
+from crm_tui.commands._common import FORMAT_HELP, Format, State, actor, fail, info, session, settings
 from crm_tui.commands._output import emit
 
 db_app = typer.Typer(no_args_is_help=True)
@@ -22,7 +22,7 @@ def db_upgrade() -> None:
     from crm_tui.store.db import current_revision, make_engine, upgrade
 
     try:
-        engine = make_engine(database_url(State.db))
+        engine = make_engine(database_url(State.db, settings()))
         before = current_revision(engine)
         upgrade(engine)
         after = current_revision(engine)
@@ -38,7 +38,7 @@ def db_url() -> None:
 
     from crm_tui.locations import database_url
 
-    typer.echo(make_url(database_url(State.db)).render_as_string(hide_password=True))
+    typer.echo(make_url(database_url(State.db, settings())).render_as_string(hide_password=True))
 
 
 def _user_rows(users):
