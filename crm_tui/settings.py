@@ -407,7 +407,30 @@ def _syntax_error(path: Path, text: str, exc: json.JSONDecodeError) -> ConfigErr
     if before.endswith(",") and reason.startswith(("Expecting property name", "Expecting value")):
         pos, reason = len(before) - 1, "trailing comma (JSON allows none before } or ])"
     line = _line_of(text, pos)
-    keys = re.findall(r'"((?:[^"\\]|\\.)*)"\s*:', text[:pos])
-    near = f" after key {keys[-1]}" if keys else ""
+    key = _key_before(text, pos)
+    near = f" after key {key}" if key else ""
     return ConfigError(f"config {path} line {line}: invalid JSON{near}: {reason[0].lower() + reason[1:]}",
-                       path=path, line=line, key=keys[-1] if keys else None)
+                       path=path, line=line, key=key)
+
+
+_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\]:]')
+
+
+def _key_before(text: str, pos: int) -> str | None:
+    """The dotted key written last before ``pos`` (e.g. "smtp.host"), read from the JSON's tokens."""
+    frames: list[list] = []  # per open container: [kind, last key in it]
+    last_string = None
+    for match in _TOKEN.finditer(text, 0, pos):
+        token = match.group()
+        if token in "{[":
+            frames.append([token, None])
+        elif token in "}]":
+            if frames:
+                frames.pop()
+        elif token == ":":
+            if frames and frames[-1][0] == "{" and last_string is not None:
+                frames[-1][1] = last_string
+        else:
+            last_string = token[1:-1]
+    keys = [key for kind, key in frames if kind == "{" and key is not None]
+    return ".".join(keys) or None
