@@ -56,7 +56,7 @@ class SmtpConfig(_Section):
 
     host: str | None = None
     """The SMTP server's host name. Mail is off until this is set."""
-    port: int | None = Field(None, ge=1, le=65535)
+    port: int | None = Field(default=None, ge=1, le=65535)
     """The server's port; default 465 with tls "ssl", 587 with "starttls", 25 with "none"."""
     tls: Literal["starttls", "ssl", "none"] = "starttls"
     """How the connection is encrypted: "starttls", "ssl" (implicit TLS) or "none"."""
@@ -64,7 +64,7 @@ class SmtpConfig(_Section):
     """The login name, when the server needs one."""
     password: str | None = None
     """The login password (shown as *** by `crm config show`)."""
-    sender: str | None = Field(None, alias="from")
+    sender: str | None = Field(default=None, alias="from")
     """The From address; default the login name, else crm@localhost. The key is "from"."""
 
     @field_validator("tls", mode="before")
@@ -147,7 +147,7 @@ class Settings(_Section):
     @classmethod
     def _reasons_list(cls, value: Any) -> Any:
         if not isinstance(value, (list, tuple)):
-            raise ValueError('must be a list of text, e.g. ["price", "timing"]')
+            raise ValueError('must be a list of text, e.g. ["price", "timing"]')  # noqa: TRY004 - pydantic wants ValueError
         return value
 
     @field_validator("lost_reasons", mode="after")
@@ -359,7 +359,7 @@ def _dotted(loc: tuple) -> str:
     return out
 
 
-def _describe(error: dict, loc: tuple) -> str:
+def _describe(error: Any, loc: tuple) -> str:
     """One error of a pydantic ValidationError in words, naming the key."""
     key = _dotted(loc)
     if error["type"] == "extra_forbidden":
@@ -376,7 +376,7 @@ def _describe(error: dict, loc: tuple) -> str:
     return f"{key}: {message[0].lower() + message[1:]}{shown}"
 
 
-def _first(exc: PydanticValidationError) -> tuple[dict, tuple, str]:
+def _first(exc: PydanticValidationError) -> tuple[Any, tuple, str]:
     errors = exc.errors()
     first = errors[0]
     loc = tuple(first["loc"])

@@ -9,11 +9,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from support import one_line_error
 
 import crm_tui
 from crm_tui.errors import ConfigError, CRMError
 from crm_tui.settings import DEFAULT_LOST_REASONS, Settings, load_settings
-from support import one_line_error
 
 PACKAGE = Path(crm_tui.__file__).parent
 
@@ -33,7 +33,7 @@ def write_json(isolated_env, data: dict) -> Path:
 
 def test_a_trailing_comma_is_an_error_not_an_empty_database(bare_cli, isolated_env, tmp_path):
     configured = tmp_path / "team.db"
-    path = write_config(isolated_env, '{\n  "database_url": "%s",\n  "user": "carol",\n}\n' % configured)
+    path = write_config(isolated_env, f'{{\n  "database_url": "{configured}",\n  "user": "carol",\n}}\n')
     line = one_line_error(bare_cli("account", "list"))
     assert line.startswith(f"error: config {path} line 3:"), line
     assert "user" in line and "trailing comma" in line
@@ -168,7 +168,7 @@ def test_settings_module_stays_light():
 
 
 def test_every_key_has_a_description():
-    from crm_tui.settings import SellerConfig, PdfConfig, SmtpConfig
+    from crm_tui.settings import PdfConfig, SellerConfig, SmtpConfig
 
     for model in (Settings, SmtpConfig, SellerConfig, PdfConfig):
         assert model.__doc__
@@ -224,10 +224,11 @@ def test_config_show_on_a_broken_file_is_the_one_line_error(bare_cli, isolated_e
 
 def test_the_cli_reads_the_file_once_per_command(cli, engine, isolated_env, monkeypatch):
     import crm_tui.settings as settings_module
+    from crm_tui.services import users
+    from crm_tui.store.db import session_scope
 
-    from test_summary import seed
-
-    seed(engine)
+    with session_scope(engine) as s:
+        users.create_user(session=s, data={"username": "tester", "name": "Tess Ter"})
     write_json(isolated_env, {"stalled_days": 3, "lost_reasons": ["vendor", "cost"]})
     reads = []
     original = settings_module._read_file
