@@ -22,6 +22,7 @@ from textual.screen import Screen
 
 from crm_tui import locations
 from crm_tui.database import DatabaseHandle
+from crm_tui.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -154,7 +155,7 @@ class CRMApp(App[None]):
 
         error: str
 
-    def __init__(self, *, database: DatabaseHandle, user: str, keymap: dict[str, str] | None = None,
+    def __init__(self, *, database: DatabaseHandle, user: str, settings: Settings | None = None,
                  mode: str | None = None) -> None:
         if mode is not None:
             if mode not in self.MODES:
@@ -163,7 +164,9 @@ class CRMApp(App[None]):
         super().__init__()
         self.db = database
         self.user = user
-        self._keymap = keymap or {}
+        # The settings, read once at start; screens take what they need from here.
+        self.settings = settings if settings is not None else Settings()
+        self._keymap = dict(self.settings.keymap)
         self._loop_thread = threading.get_ident()
         # The one-line reason the app exited early (the database could not be opened), for the CLI.
         self.startup_error: str | None = None
@@ -250,7 +253,7 @@ class CRMApp(App[None]):
 
 
 def make_app(database_url: str | None = None, *, engine: Any = None, user: str | None = None,
-             mode: str | None = None) -> CRMApp:
+             mode: str | None = None, settings: Settings | None = None) -> CRMApp:
     """The app the user gets: ``crm`` (no arguments) and the tests both build it here.
 
     ``database_url``: the app paints first and opens (and migrates) this database
@@ -258,12 +261,17 @@ def make_app(database_url: str | None = None, *, engine: Any = None, user: str |
     reason in ``app.startup_error``. ``engine``: an engine already open (tests).
     ``mode`` opens another area first instead of the dashboard (e.g. "accounts").
 
-    ``keymap`` in the config file ({"binding id": "key"}) remaps keys, e.g.
+    ``settings``: read once by the caller (`crm` reads them before it starts the app);
+    without them they are read here, once (ConfigError when the file is invalid).
+    ``keymap`` in the settings ({"binding id": "key"}) remaps keys, e.g.
     {"accounts.new": "a"}.
     """
-    keymap = locations.load_config().get("keymap")
+    if settings is None:
+        from crm_tui.settings import load_settings
+
+        settings = load_settings()
     if database_url is None and engine is None:
-        database_url = locations.database_url()
+        database_url = locations.database_url(settings=settings)
     database = DatabaseHandle(database_url, engine=engine)
-    return CRMApp(database=database, user=user or locations.current_username(),
-                  keymap=keymap if isinstance(keymap, dict) else None, mode=mode)
+    return CRMApp(database=database, user=user or locations.current_username(settings), settings=settings,
+                  mode=mode)

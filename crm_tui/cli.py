@@ -11,7 +11,7 @@ from typing import Optional
 import typer
 
 from crm_tui import __version__
-from crm_tui.commands._common import State, fail
+from crm_tui.commands._common import State, fail, settings
 from crm_tui.commands._lazy import ALIASES, LAZY, LazyGroup
 
 app = typer.Typer(
@@ -42,6 +42,8 @@ def root(
     """A CRM that lives in the terminal."""
     State.reset()
     State.db = db
+    if ctx.invoked_subcommand != "config":  # `crm config path` still finds a broken file
+        settings()  # read once; a broken config file stops every command here, before a database opens
     if ctx.invoked_subcommand is None:
         run_tui(db)
 
@@ -52,13 +54,13 @@ def run_tui(db: str | None) -> None:
     from crm_tui.database import quick_check
     from crm_tui.locations import database_url
 
-    url = database_url(db)
+    url = database_url(db, settings())
     problem = quick_check(url)  # e.g. the folder does not exist: no need to start the app
     if problem:
         raise fail(problem)
     from crm_tui.app import make_app
 
-    tui = make_app(url)
+    tui = make_app(url, settings=settings())
     tui.run()
     if tui.startup_error:
         raise fail(tui.startup_error, code=tui.return_code or 1)
@@ -90,6 +92,7 @@ LAZY.update({
     "lint": (f"{_T}:lint", "Data-quality checks; exits 1 when it finds anything."),
     "summary": (f"{_T}:summary", "The daily summary of deals, tasks and stalled deals; --send mails it."),
     "view": (f"{_T}:view_app", "Saved views: a named filter, sort and columns (--view NAME)."),
+    "config": (f"{_T}:config_app", "The config file: where it is and the settings in effect (secrets masked)."),
 })
 
 # Plurals of the nouns that are no entity of the registry.

@@ -11,6 +11,17 @@ class CRMError(Exception):
     """Base class: ``str(error)`` is a one-line message for a user."""
 
 
+class ConfigError(CRMError):
+    """The config file (or a CRM_* environment variable) is invalid. The message names the
+    file, the line and the key; ``path``, ``line`` and ``key`` hold them (None when unknown)."""
+
+    def __init__(self, message: str, *, path: object = None, line: int | None = None, key: str | None = None):
+        self.path = path
+        self.line = line
+        self.key = key
+        super().__init__(message)
+
+
 class NotFound(CRMError):
     def __init__(self, entity: str, record_id: object):
         self.entity = entity

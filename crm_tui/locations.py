@@ -1,4 +1,4 @@
-"""Where crm-tui keeps things: one place, overridable by environment variables.
+"""Where crm-tui keeps things: one place, overridable by environment variables and settings.
 
 Imports nothing heavy so the CLI stays quick to start.
 """
@@ -6,24 +6,31 @@ Imports nothing heavy so the CLI stays quick to start.
 from __future__ import annotations
 
 import getpass
-import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from crm_tui.settings import Settings
 
 APP_NAME = "crm-tui"
 
 
-def data_dir() -> Path:
-    override = os.environ.get("CRM_DATA_DIR")
+def data_dir(settings: Settings | None = None) -> Path:
+    """Settings' data_dir (CRM_DATA_DIR), else the platform data folder."""
+    override = settings.data_dir if settings is not None else os.environ.get("CRM_DATA_DIR")
     if override:
-        return Path(override)
+        return Path(override).expanduser()
     from platformdirs import user_data_dir
 
     return Path(user_data_dir(APP_NAME, appauthor=False))
 
 
-def config_path() -> Path:
-    override = os.environ.get("CRM_CONFIG")
+def config_path(environ: Mapping[str, str] | None = None) -> Path:
+    """The config file: CRM_CONFIG, else config.json in the platform config folder."""
+    environ = os.environ if environ is None else environ
+    override = environ.get("CRM_CONFIG")
     if override:
         return Path(override)
     from platformdirs import user_config_dir
@@ -31,28 +38,18 @@ def config_path() -> Path:
     return Path(user_config_dir(APP_NAME, appauthor=False)) / "config.json"
 
 
-def load_config() -> dict:
-    path = config_path()
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return {}
-    except (OSError, ValueError):
-        return {}
+def default_database_path(settings: Settings | None = None) -> Path:
+    return data_dir(settings) / "crm.db"
 
 
-def default_database_path() -> Path:
-    return data_dir() / "crm.db"
-
-
-def database_url(explicit: str | None = None) -> str:
-    """The database to use: --db, then CRM_DATABASE_URL, then config, then the default file.
+def database_url(explicit: str | None = None, settings: Settings | None = None) -> str:
+    """The database to use: --db (or CRM_DATABASE_URL), then settings' database_url, then the default file.
 
     A plain path becomes a SQLite URL; anything with '://' is taken as a SQLAlchemy URL.
     """
-    value = explicit or os.environ.get("CRM_DATABASE_URL") or load_config().get("database_url")
+    value = explicit or (settings.database_url if settings is not None else os.environ.get("CRM_DATABASE_URL"))
     if not value:
-        path = default_database_path()
+        path = default_database_path(settings)
         path.parent.mkdir(parents=True, exist_ok=True)
         return f"sqlite:///{path}"
     if "://" in value:
@@ -63,9 +60,12 @@ def database_url(explicit: str | None = None) -> str:
     return f"sqlite:///{Path(value).expanduser().absolute()}"
 
 
-def current_username() -> str:
-    """Who "me" is: CRM_USER, then config's "user", then the OS login."""
-    name = os.environ.get("CRM_USER") or load_config().get("user")
+def current_username(settings: Settings | None = None) -> str:
+    """Who "me" is: settings' user (CRM_USER, then the config file), then the OS login.
+
+    Without settings only CRM_USER is looked at: the config file is read once, at the entry point.
+    """
+    name = settings.user if settings is not None else os.environ.get("CRM_USER")
     if name:
         return name
     try:

@@ -13,6 +13,7 @@ from crm_tui.services import records
 from crm_tui.services.sales import pipeline
 from crm_tui.services.sales.accounts import ENTITY as ACCOUNT
 from crm_tui.services.sales.opportunities import ENTITY as OPP
+from crm_tui.settings import Settings
 from crm_tui.store.db import session_scope
 from crm_tui.store.models import Activity, Change, Opportunity, Stage
 
@@ -341,11 +342,24 @@ def test_add_stage_goes_before_won_and_reorder(engine, restore_stages):  # noqa:
             pipeline.add_stage(session=s, name="Pilot", probability=140)
 
 
-def test_lost_reasons_from_config():
-    assert pipeline.lost_reasons({}) == pipeline.DEFAULT_LOST_REASONS
-    assert pipeline.lost_reasons({"lost_reasons": ["cost", "vendor"]}) == ("cost", "vendor")
-    assert pipeline.stalled_days({"stalled_days": 30}) == 30
-    assert pipeline.stalled_days({}) == 14
+def test_lost_reasons_and_stalled_days_from_settings():
+    assert pipeline.lost_reasons(Settings()) == pipeline.DEFAULT_LOST_REASONS
+    assert pipeline.lost_reasons(Settings(lost_reasons=["cost", "vendor"])) == ("cost", "vendor")
+    assert pipeline.stalled_days(Settings(stalled_days=30)) == 30
+    assert pipeline.stalled_days(Settings()) == 14
+
+
+def test_a_lost_reason_is_checked_against_the_reasons_passed_in(engine):
+    oid = add_opp(engine, "Vendor deal")
+    with pytest.raises(ValidationError, match="reasons are: cost, vendor"):
+        with session_scope(engine) as s:
+            pipeline.move_opportunity(session=s, opportunity_id=oid, stage="Lost", reason="price", actor="bob",
+                                      reasons=("cost", "vendor"))
+    with session_scope(engine) as s:
+        pipeline.move_opportunity(session=s, opportunity_id=oid, stage="Lost", reason="Vendor", actor="bob",
+                                  reasons=Settings(lost_reasons=["cost", "vendor"]).lost_reasons)
+        assert pipeline.opportunity_detail(session=s, opportunity_id=oid, reasons=("cost", "vendor")).record[
+            "lost_reason"] == "vendor"
 
 
 def test_services_do_not_import_textual_or_typer():

@@ -16,6 +16,7 @@ from crm_tui.services.quotes import proposals as P
 from crm_tui.services.sales.accounts import ENTITY as ACCOUNT
 from crm_tui.services.sales.contacts import ENTITY as CONTACT
 from crm_tui.services.sales.opportunities import ENTITY as OPP
+from crm_tui.settings import PdfConfig, Settings
 from crm_tui.store.db import session_scope
 
 CUSTOMER = "Ανδρέας Παπαδόπουλος & Ко — Société Générale d'Électricité"
@@ -23,8 +24,9 @@ LINE_NAMES = [
     "Überprüfung der Datenqualität", "Ελληνική μετάφραση εγγράφων", "Настройка сервера", "Façade façonnée à Zürich",
     "Ωμέγα συμβόλαιο υποστήριξης", "Обучение персонала (Москва)", "Čeština a Łódź — migrace", "Ñandú español",
 ]
-SELLER = {"seller": {"name": "Nordlicht Software GmbH", "address": ["Müllerstraße 12", "80469 München"],
-                     "email": "sales@nordlicht.example"}}
+SELLER = Settings.model_validate({"seller": {"name": "Nordlicht Software GmbH",
+                                             "address": ["Müllerstraße 12", "80469 München"],
+                                             "email": "sales@nordlicht.example"}})
 
 
 def normalized(text: str) -> str:
@@ -57,7 +59,7 @@ def make_big_proposal(engine):
 
 def test_three_page_unicode_proposal_has_customer_totals_every_line_and_page_furniture(big_proposal, tmp_path):
     out = tmp_path / "proposal.pdf"
-    result = pdf.render_proposal(big_proposal, out, config=SELLER)
+    result = pdf.render_proposal(big_proposal, out, settings=SELLER)
     assert result.warnings == []
     reader = PdfReader(out)
     assert result.pages == len(reader.pages) == 3
@@ -84,7 +86,7 @@ def test_character_missing_from_the_font_is_replaced_and_reported(engine, big_pr
         view = P.save_proposal(session=s, proposal_id=big_proposal.id, actor="alice",
                                expected_version=big_proposal.version, lines=lines).view
     out = tmp_path / "missing.pdf"
-    result = pdf.render_proposal(view, out, config=SELLER)
+    result = pdf.render_proposal(view, out, settings=SELLER)
     assert len(result.warnings) == 1
     assert "U+6F22" in result.warnings[0] and "U+1D11E" in result.warnings[0]
     text = normalized(" ".join(page.extract_text() for page in PdfReader(out).pages))
@@ -94,7 +96,7 @@ def test_character_missing_from_the_font_is_replaced_and_reported(engine, big_pr
 
 def test_configured_font_that_is_missing_is_a_clear_error(big_proposal, tmp_path):
     with pytest.raises(pdf.PdfError) as exc:
-        pdf.render_proposal(big_proposal, tmp_path / "x.pdf", config={"pdf": {"font": "/nope/Font.ttf"}})
+        pdf.render_proposal(big_proposal, tmp_path / "x.pdf", settings=Settings(pdf=PdfConfig(font="/nope/Font.ttf")))
     assert "/nope/Font.ttf" in str(exc.value) and "pdf.font" in str(exc.value)
     assert not (tmp_path / "x.pdf").exists()
 

@@ -6,8 +6,12 @@ import contextlib
 import sys
 from collections.abc import Iterator
 from enum import Enum
+from typing import TYPE_CHECKING
 
 import typer
+
+if TYPE_CHECKING:
+    from crm_tui.settings import Settings
 
 
 class Format(str, Enum):
@@ -24,9 +28,10 @@ WHERE_HELP = ("Filter, e.g. 'stage=proposal and amount>50000 and owner=me'; "
 
 
 class State:
-    """Per-invocation state set by the root callback (``--db``)."""
+    """Per-invocation state set by the root callback: ``--db`` and the settings, read once."""
 
     db: str | None = None
+    settings: Settings | None = None
     _engine = None
 
     @classmethod
@@ -35,7 +40,7 @@ class State:
             from crm_tui.locations import database_url
             from crm_tui.store.db import open_engine
 
-            cls._engine = open_engine(database_url(cls.db))
+            cls._engine = open_engine(database_url(cls.db, settings()))
         return cls._engine
 
     @classmethod
@@ -44,12 +49,26 @@ class State:
             cls._engine.dispose()
         cls._engine = None
         cls.db = None
+        cls.settings = None
+
+
+def settings() -> Settings:
+    """This command's settings: read by the root callback (or here, once, on first use)."""
+    if State.settings is None:
+        from crm_tui.errors import ConfigError
+        from crm_tui.settings import load_settings
+
+        try:
+            State.settings = load_settings()
+        except ConfigError as exc:
+            raise fail(str(exc)) from None
+    return State.settings
 
 
 def actor() -> str:
     from crm_tui.locations import current_username
 
-    return current_username()
+    return current_username(settings())
 
 
 def me(value: str | None) -> str | None:

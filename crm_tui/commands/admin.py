@@ -6,7 +6,7 @@ from typing import Optional
 
 import typer
 
-from crm_tui.commands._common import FORMAT_HELP, Format, State, actor, fail, info, session
+from crm_tui.commands._common import FORMAT_HELP, Format, State, actor, fail, info, session, settings
 from crm_tui.commands._output import emit
 
 db_app = typer.Typer(no_args_is_help=True)
@@ -22,7 +22,7 @@ def db_upgrade() -> None:
     from crm_tui.store.db import current_revision, make_engine, upgrade
 
     try:
-        engine = make_engine(database_url(State.db))
+        engine = make_engine(database_url(State.db, settings()))
         before = current_revision(engine)
         upgrade(engine)
         after = current_revision(engine)
@@ -37,7 +37,7 @@ def db_url() -> None:
     from crm_tui.locations import database_url
     from crm_tui.store.db import display_url
 
-    typer.echo(display_url(database_url(State.db)))
+    typer.echo(display_url(database_url(State.db, settings())))
 
 
 def _user_rows(users):

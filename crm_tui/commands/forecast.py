@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from crm_tui.commands._common import FORMAT_HELP, Format, actor, fail, info, me, session
+from crm_tui.commands._common import FORMAT_HELP, Format, actor, fail, info, me, session, settings
 from crm_tui.commands._output import emit
 
 forecast_app = typer.Typer(no_args_is_help=False)
@@ -242,10 +242,10 @@ def lint(
     from collections import Counter
 
     from crm_tui.services.data import lint as lint_service
-    from crm_tui.services.sales.pipeline import stalled_days
 
     with session() as s:
-        findings = lint_service.lint(session=s, owner=me(owner), inactive_days=days or stalled_days(), limit=limit)
+        findings = lint_service.lint(session=s, owner=me(owner), inactive_days=days or settings().stalled_days,
+                                     limit=limit)
     if fmt == Format.ids:
         rows = [{"id": f.id} for f in findings if f.entity == "opportunity"]
     else:
@@ -270,18 +270,17 @@ def summary(
 ) -> None:
     """The daily summary: open deals and their value, deals closing this week, today's tasks,
     stalled deals and data to fix. --send mails it (text and HTML) to each user's email."""
-    from crm_tui.locations import load_config
     from crm_tui.services.engagement import summary as summary_service
 
     if fmt not in ("text", "html"):
         raise fail(f"--format {fmt!r}: use text or html")
     if user and everyone:
         raise fail("give --user or --all, not both")
-    config = load_config()
-    link = str(config.get("record_url") or summary_service.DEFAULT_LINK)
+    config = settings()
+    link = config.record_url
     with session() as s:
         people = summary_service.users_for(session=s, username=me(user) if user else actor(), everyone=everyone)
-        summaries = [summary_service.build(session=s, user=u) for u in people]
+        summaries = [summary_service.build(session=s, user=u, stall_days=config.stalled_days) for u in people]
     if not send:
         for i, item in enumerate(summaries):
             if i:
@@ -293,7 +292,7 @@ def summary(
     from crm_tui.integrations import mail
 
     try:
-        settings = mail.SmtpSettings.from_config(config)
+        smtp = mail.SmtpSettings.from_settings(config.smtp)
     except CRMError as exc:
         raise fail(str(exc)) from None
     messages, skipped = [], []
@@ -301,16 +300,16 @@ def summary(
         if not item.email:
             skipped.append(item.username)
             continue
-        messages.append(mail.build_message(sender=settings.sender, to=item.email,
+        messages.append(mail.build_message(sender=smtp.sender, to=item.email,
                                            subject=summary_service.subject(item),
                                            text=summary_service.render_text(item),
                                            html=summary_service.render_html(item, link=link)))
     if messages:
         try:
-            sent = mail.send(settings, messages)
+            sent = mail.send(smtp, messages)
         except CRMError as exc:
             raise fail(str(exc)) from None
-        info(f"sent {sent} summar{'y' if sent == 1 else 'ies'} via {settings.host}:{settings.port}: "
+        info(f"sent {sent} summar{'y' if sent == 1 else 'ies'} via {smtp.host}:{smtp.port}: "
              + ", ".join(str(m["To"]) for m in messages))
     if skipped:
         raise fail(f"no email address for {', '.join(skipped)}: their summaries were not sent")

@@ -6,7 +6,7 @@ from typing import Optional
 
 import typer
 
-from crm_tui.commands._common import Format, actor, info, session
+from crm_tui.commands._common import Format, actor, info, session, settings
 from crm_tui.commands._output import emit
 
 
@@ -26,7 +26,8 @@ def add_opp_move(app: typer.Typer) -> None:
 
         with session() as s:
             move = pipeline.move_opportunity(session=s, opportunity_id=opportunity_id, stage=stage, reason=reason,
-                                             actor=actor(), expected_version=if_version)
+                                             actor=actor(), expected_version=if_version,
+                                             reasons=settings().lost_reasons)
             stages = {st.id: st.name for st in pipeline.list_stages(session=s)}
         info(f"moved opportunity {opportunity_id} from {stages[move.from_stage_id]} to {stages[move.to_stage_id]} "
              f"(probability {move.new_probability}%, version {move.version})")

@@ -11,7 +11,7 @@ from typing import Optional
 
 import typer
 
-from crm_tui.commands._common import FORMAT_HELP, Format, actor, fail, info, me, session
+from crm_tui.commands._common import FORMAT_HELP, Format, actor, fail, info, me, session, settings
 from crm_tui.commands._output import emit, emit_record
 
 ID_HELP = "The proposal's id or number (e.g. 12 or PRO-2026-0001)"
@@ -322,15 +322,14 @@ def proposal_pdf(
     output: Path = typer.Option(..., "-o", "--output", help="The PDF file to write"),
     revision: Optional[int] = typer.Option(None, "--revision", help="Render this earlier revision"),
 ) -> None:
-    """Render the proposal as a PDF (seller header and font from config; see `pdf_font` and `seller`)."""
+    """Render the proposal as a PDF (seller header and fonts from the config's `seller` and `pdf`)."""
     from crm_tui.integrations import pdf
-    from crm_tui.locations import load_config
     from crm_tui.services.quotes import proposals
 
     with session() as s:
         view = proposals.get_proposal(session=s, proposal_id=_pid(s, proposal), revision=revision)
     try:
-        result = pdf.render_proposal(view, output, config=load_config())
+        result = pdf.render_proposal(view, output, settings=settings())
     except pdf.PdfError as exc:
         raise fail(str(exc)) from None
     for warning in result.warnings:

@@ -159,3 +159,9 @@ def summary():
     from crm_tui.commands import forecast
 
     return forecast.summary
+
+
+def config_app() -> typer.Typer:
+    from crm_tui.commands import config
+
+    return config.config_app

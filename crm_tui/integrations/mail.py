@@ -1,6 +1,7 @@
 """Sending mail over SMTP with the standard library.
 
-Settings come from the config file's ``smtp`` object::
+The server comes from the settings' ``smtp`` section (``crm_tui.settings.SmtpConfig``),
+passed in by the caller; this module never reads the config file::
 
     {"smtp": {"host": "smtp.example.com", "port": 587, "tls": "starttls",
               "user": "crm@example.com", "password": "...", "from": "crm@example.com"}}
@@ -17,8 +18,7 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 
 from crm_tui.errors import CRMError
-
-TLS_MODES = ("starttls", "ssl", "none")
+from crm_tui.settings import SmtpConfig
 
 
 class MailError(CRMError):
@@ -36,29 +36,16 @@ class SmtpSettings:
     timeout: float = 15.0
 
     @classmethod
-    def from_config(cls, config: dict | None = None) -> "SmtpSettings":
-        if config is None:
-            from crm_tui.locations import load_config
-
-            config = load_config()
-        raw = config.get("smtp")
-        if not isinstance(raw, dict) or not raw.get("host"):
+    def from_settings(cls, smtp: SmtpConfig) -> "SmtpSettings":
+        """The connection to make from the settings' smtp section; MailError when no server is set."""
+        if not smtp.host:
             raise MailError('no SMTP server configured: add "smtp": {"host": ..., "port": ..., "tls": ..., '
-                            '"user": ..., "password": ..., "from": ...} to the config file')
-        tls = str(raw.get("tls", "starttls")).lower()
-        if tls in ("true", "yes", "1"):
-            tls = "starttls"
-        elif tls in ("false", "no", "0"):
-            tls = "none"
-        if tls not in TLS_MODES:
-            raise MailError(f"smtp tls {raw.get('tls')!r} is not one of: {', '.join(TLS_MODES)}")
-        try:
-            port = int(raw.get("port") or (465 if tls == "ssl" else 587 if tls == "starttls" else 25))
-        except (TypeError, ValueError):
-            raise MailError(f"smtp port {raw.get('port')!r} is not a number") from None
-        user = raw.get("user") or None
-        return cls(host=str(raw["host"]), port=port, tls=tls, user=user, password=raw.get("password") or None,
-                   sender=str(raw.get("from") or user or "crm@localhost"))
+                            '"user": ..., "password": ..., "from": ...} to the config file (or set CRM_SMTP__HOST)')
+        tls = smtp.tls
+        port = smtp.port or (465 if tls == "ssl" else 587 if tls == "starttls" else 25)
+        user = smtp.user or None
+        return cls(host=smtp.host, port=port, tls=tls, user=user, password=smtp.password or None,
+                   sender=smtp.sender or user or "crm@localhost")
 
 
 def build_message(*, sender: str, to: str, subject: str, text: str, html: str | None = None) -> EmailMessage:

@@ -1,9 +1,9 @@
 """Proposal PDFs with fpdf2, in a Unicode TrueType font.
 
-The font is found in this order: config ``pdf.font`` (a path to a .ttf; with
-optional ``pdf.font_bold`` and ``pdf.fallback_fonts``: a list of .ttf paths
-tried for characters the main font lacks), the environment variable
-``CRM_PDF_FONT``, then DejaVu Sans in the usual font folders (Debian's
+The font is found in this order: the settings' ``pdf.font`` (a path to a .ttf,
+also set by the environment variable ``CRM_PDF_FONT``; with optional
+``pdf.font_bold`` and ``pdf.fallback_fonts``: a list of .ttf paths tried for
+characters the main font lacks), then DejaVu Sans in the usual font folders (Debian's
 fonts-dejavu-core puts it in /usr/share/fonts/truetype/dejavu/). Never the PDF
 core fonts, which cannot show Greek, Cyrillic and most accented letters.
 
@@ -11,7 +11,7 @@ A character that neither the font nor a fallback font has is drawn as U+FFFD
 (the replacement character "�") and reported in ``RenderResult.warnings``, so
 nothing crashes and nothing vanishes silently.
 
-The seller header comes from config ``seller``: ``name``, ``address`` (a list
+The seller header comes from the settings' ``seller``: ``name``, ``address`` (a list
 of lines or one text with newlines), ``email``, ``phone``, ``website``,
 ``tax_id`` and ``logo`` (a PNG/JPEG path).
 
@@ -29,6 +29,7 @@ from typing import Any
 
 from crm_tui import money
 from crm_tui.errors import CRMError
+from crm_tui.settings import PdfConfig, SellerConfig, Settings
 
 FONT_FOLDERS = (
     "/usr/share/fonts/truetype/dejavu",
@@ -79,15 +80,15 @@ def _find(name: str) -> Path | None:
     return None
 
 
-def find_fonts(config: dict | None = None) -> Fonts:
+def find_fonts(pdf: PdfConfig | None = None) -> Fonts:
     """The fonts to use; PdfError naming the setting to change when there is none."""
-    cfg = (config or {}).get("pdf") or {}
-    configured = cfg.get("font") or os.environ.get("CRM_PDF_FONT")
+    cfg = pdf if pdf is not None else PdfConfig()
+    configured = cfg.font
     if configured:
         regular = Path(str(configured)).expanduser()
         if not regular.is_file():
             raise PdfError(f"pdf font {configured} (config pdf.font or CRM_PDF_FONT) is not a file")
-        bold_cfg = cfg.get("font_bold")
+        bold_cfg = cfg.font_bold
         bold = Path(str(bold_cfg)).expanduser() if bold_cfg else None
         if bold is not None and not bold.is_file():
             raise PdfError(f"pdf bold font {bold_cfg} (config pdf.font_bold) is not a file")
@@ -98,7 +99,7 @@ def find_fonts(config: dict | None = None) -> Fonts:
                            "fonts-dejavu-core) or set \"pdf\": {\"font\": \"/path/to/font.ttf\"} in the config file")
         bold = regular.with_name(BOLD) if regular.with_name(BOLD).is_file() else _find(BOLD)
     fallbacks = []
-    for item in cfg.get("fallback_fonts") or []:
+    for item in cfg.fallback_fonts:
         path = Path(str(item)).expanduser()
         if not path.is_file():
             raise PdfError(f"pdf fallback font {item} (config pdf.fallback_fonts) is not a file")
@@ -106,23 +107,21 @@ def find_fonts(config: dict | None = None) -> Fonts:
     return Fonts(regular=regular, bold=bold, fallbacks=tuple(fallbacks))
 
 
-def _seller(config: dict) -> dict[str, Any]:
-    seller = dict(config.get("seller") or {})
-    address = seller.get("address") or []
-    if isinstance(address, str):
-        address = [line for line in address.splitlines() if line.strip()]
-    seller["address"] = [str(a) for a in address]
-    return seller
+def _seller(seller: SellerConfig) -> dict[str, Any]:
+    return seller.model_dump()
 
 
-def render_proposal(view, path: str | Path, *, config: dict | None = None) -> RenderResult:
-    """Write ``view`` (a ``services.quotes.proposals.ProposalView``) as a PDF to ``path``."""
-    config = config or {}
-    fonts = find_fonts(config)
+def render_proposal(view, path: str | Path, *, settings: Settings | None = None) -> RenderResult:
+    """Write ``view`` (a ``services.quotes.proposals.ProposalView``) as a PDF to ``path``.
+
+    ``settings``: the fonts (``pdf``) and the seller header (``seller``); default none set.
+    """
+    settings = settings if settings is not None else Settings()
+    fonts = find_fonts(settings.pdf)
     path = Path(path)
     if not path.parent.exists():
         raise PdfError(f"cannot write {path}: folder {path.parent} does not exist")
-    seller = _seller(config)
+    seller = _seller(settings.seller)
     doc = _ProposalPDF(view, fonts, seller)
     doc.build()
     if doc.pages_count > 1:

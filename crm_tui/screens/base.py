@@ -10,6 +10,7 @@ if TYPE_CHECKING:
     from textual.screen import Screen as _MixedInto
 
     from crm_tui.app import CRMApp
+    from crm_tui.settings import Settings
 else:
     _MixedInto = object
 
@@ -37,6 +38,16 @@ class CRMScreenMixin(_MixedInto):
     @property
     def user(self) -> str:
         return self.crm.user
+
+    @property
+    def settings(self) -> "Settings":
+        """The settings the app read at start (never the file again)."""
+        settings = getattr(self.app, "settings", None)
+        if settings is None:  # a screen hosted by another app (a test harness): the defaults
+            from crm_tui.settings import Settings
+
+            settings = Settings()
+        return settings
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """A worker died of something the screen did not expect: tell the user, keep running."""

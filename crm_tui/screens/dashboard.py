@@ -107,7 +107,8 @@ class DashboardScreen(CRMScreenMixin, Screen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="dashboard-lists")
     def _load_lists(self, user: str) -> None:
-        self._fetch(lambda dashboard, s: self.Lists(dashboard.lists(session=s, username=user)))
+        stall_days = self.settings.stalled_days
+        self._fetch(lambda dashboard, s: self.Lists(dashboard.lists(session=s, username=user, stall_days=stall_days)))
 
     def _fetch(self, build) -> None:
         """In a worker: open a session, build the message from the dashboard service and post it,

@@ -197,7 +197,8 @@ class OpportunityDetailScreen(CRMScreenMixin, Screen[bool]):
     def load(self) -> None:
         try:
             with session_scope(self.engine) as s:
-                detail = pipeline.opportunity_detail(session=s, opportunity_id=self.opportunity_id)
+                detail = pipeline.opportunity_detail(session=s, opportunity_id=self.opportunity_id,
+                                                     reasons=self.settings.lost_reasons)
         except CRMError as exc:
             self.post_message(self.Failed(str(exc)))
             return
@@ -274,7 +275,8 @@ class OpportunityDetailScreen(CRMScreenMixin, Screen[bool]):
                     reason = data.pop("lost_reason", None) or self.original.get("lost_reason") or None
                     move = pipeline.move_opportunity(session=s, opportunity_id=self.opportunity_id, stage=stage,
                                                      reason=reason if _is_lost(self.detail, stage) else None,
-                                                     actor=self.user, expected_version=version)
+                                                     actor=self.user, expected_version=version,
+                                                     reasons=self.settings.lost_reasons)
                     version = move.version
                 if data:
                     records.update_record(ENTITY, session=s, record_id=self.opportunity_id, data=data,

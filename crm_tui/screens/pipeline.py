@@ -185,8 +185,8 @@ class PipelineScreen(BulkActions, CRMScreenMixin, Screen):
         try:
             engine = self.engine  # waits for the database first: the services' imports would slow the paint
             flt = pipeline.parse_filter_text(filter_text, me=self.user)
-            reasons = pipeline.lost_reasons()
-            stall = pipeline.stalled_days()
+            reasons = pipeline.lost_reasons(self.settings)
+            stall = pipeline.stalled_days(self.settings)
             # Cards first (index lookups, milliseconds), then the totals (one pass over the deals).
             with session_scope(engine) as s:
                 columns = pipeline.board_columns(session=s)
@@ -287,7 +287,7 @@ class PipelineScreen(BulkActions, CRMScreenMixin, Screen):
             try:
                 with session_scope(self.engine) as s:
                     cards = pipeline.column_page(session=s, stage_id=stage_id, flt=flt, offset=offset,
-                                                 limit=MORE_PAGE)
+                                                 limit=MORE_PAGE, stall=self.settings.stalled_days)
             except CRMError as exc:
                 self.post_message(self.Failed(str(exc)))
                 continue
@@ -336,7 +336,8 @@ class PipelineScreen(BulkActions, CRMScreenMixin, Screen):
             try:
                 with session_scope(self.engine) as s:
                     move = pipeline.move_opportunity(session=s, opportunity_id=card.id, stage=to_stage_id,
-                                                     reason=reason, actor=user, expected_version=card.version)
+                                                     reason=reason, actor=user, expected_version=card.version,
+                                                     reasons=self.settings.lost_reasons)
             except CRMError as exc:
                 self.post_message(self.MoveFailed(str(exc), isinstance(exc, Conflict), card.id))
                 continue
@@ -433,7 +434,8 @@ class PipelineScreen(BulkActions, CRMScreenMixin, Screen):
     def load_list(self, sort: str, offset: int) -> None:
         try:
             with session_scope(self.engine) as s:
-                cards = pipeline.list_page(session=s, flt=self.flt, sort=sort, offset=offset, limit=LIST_PAGE)
+                cards = pipeline.list_page(session=s, flt=self.flt, sort=sort, offset=offset, limit=LIST_PAGE,
+                                           stall=self.settings.stalled_days)
                 total = pipeline.count_matching(session=s, flt=self.flt) if offset == 0 else self.list_total
         except CRMError as exc:
             self.post_message(self.Failed(str(exc)))

@@ -25,17 +25,18 @@ from crm_tui import money
 from crm_tui.errors import Conflict, CRMError, ValidationError
 from crm_tui.screens.base import CRMScreenMixin
 from crm_tui.services.quotes import proposals as P
+from crm_tui.settings import Settings
 from crm_tui.store.db import session_scope
 
 LINE_INPUTS = ("description", "quantity", "unit_price", "discount")
 HEADER_INPUTS = ("title", "valid_until", "tax_rate", "terms", "notes")
 
 
-def default_pdf_path(number: str, revision: int) -> Path:
-    from crm_tui.locations import data_dir, load_config
+def default_pdf_path(number: str, revision: int, settings: Settings) -> Path:
+    from crm_tui.locations import data_dir
 
-    folder = load_config().get("pdf_dir")
-    base = Path(str(folder)).expanduser() if folder else data_dir() / "proposals"
+    folder = settings.pdf_dir
+    base = Path(folder).expanduser() if folder else data_dir(settings) / "proposals"
     return base / f"{number}-rev{revision}.pdf"
 
 
@@ -502,18 +503,18 @@ class ProposalEditorScreen(CRMScreenMixin, Screen[bool]):
 
     def action_pdf(self) -> None:
         if not self._needs_saved():
-            self.write_pdf(default_pdf_path(self.view.number, self.view.revision))
+            self.write_pdf(default_pdf_path(self.view.number, self.view.revision, self.settings))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="proposal-pdf")
     def write_pdf(self, path: Path) -> None:
         from crm_tui.integrations import pdf
-        from crm_tui.locations import load_config
 
+        settings = self.settings
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             with session_scope(self.engine) as s:
                 view = P.get_proposal(session=s, proposal_id=self.proposal_id)
-            result = pdf.render_proposal(view, path, config=load_config())
+            result = pdf.render_proposal(view, path, settings=settings)
         except (CRMError, OSError) as exc:
             self.post_message(self.Failed(str(exc)))
             return

@@ -105,6 +105,17 @@ async def test_keymap_from_config_remaps_a_binding(engine, ui_env):
         assert isinstance(pilot.app.screen, AccountFormScreen)
 
 
+async def test_settings_read_at_start_reach_the_screens(engine, ui_env):
+    from crm_tui.settings import Settings
+
+    (ui_env / "config.json").write_text('{"stalled_days": 30}')  # not read: the caller passed settings
+    app = make_app(engine=engine, user="tester", mode="dashboard", settings=Settings(stalled_days=3))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await wait_until(pilot, lambda: "in 3 days" in str(pilot.app.screen.query_one("#dash-stalled-title").render()),
+                         what="the stalled-deals title with the settings' 3 days")
+
+
 # ---------------------------------------------------------------- import rules
 
 

@@ -124,7 +124,7 @@ async def test_build_from_template_change_price_send_revise_diff_and_pdf(engine,
         # the PDF of the saved proposal
         await pilot.press("ctrl+g")
         await settle(pilot)
-        path = default_pdf_path(row.number, 2)
+        path = default_pdf_path(row.number, 2, app.settings)
         assert path.exists()
         text = " ".join(p.extract_text() for p in PdfReader(path).pages)
         assert money.format_money(row.total_minor, "USD") in text and "Société Ωmega ООО" in text

@@ -1,7 +1,7 @@
 """The daily summary per user: open deals and their value, deals closing this week, today's tasks,
 stalled deals and the lint findings, as text or as HTML (with a small chart and links to records).
 
-Overdue invoices join once an invoices table exists. Links use the config's ``record_url``
+Overdue invoices join once an invoices table exists. Links use the settings' ``record_url``
 template (default ``crm://{entity}/{id}``), so a team with a web front can point them there.
 """
 
@@ -17,11 +17,12 @@ from sqlmodel import Session, col
 from crm_tui import money
 from crm_tui.services.data import lint
 from crm_tui.services.sales import dashboard
+from crm_tui.settings import DEFAULT_RECORD_URL
 from crm_tui.store.models import Opportunity, Stage, User
 
 T = Opportunity.__table__
 S = Stage.__table__
-DEFAULT_LINK = "crm://{entity}/{id}"
+DEFAULT_LINK = DEFAULT_RECORD_URL
 
 
 @dataclass
@@ -56,7 +57,8 @@ def users_for(*, session: Session, username: str | None = None, everyone: bool =
     return [session.get(User, uid)]
 
 
-def build(*, session: Session, user: User, today: dt.date | None = None) -> UserSummary:
+def build(*, session: Session, user: User, today: dt.date | None = None, stall_days: int | None = None) -> UserSummary:
+    """``stall_days``: the settings' stalled_days (default 14), for the stalled deals and the lint."""
     today = today or dt.date.today()
     out = UserSummary(username=user.username, name=user.name or user.username, email=user.email, day=today)
     is_open = and_(S.c.is_won.is_(False), S.c.is_lost.is_(False))
@@ -71,12 +73,10 @@ def build(*, session: Session, user: User, today: dt.date | None = None) -> User
     if out.open_by_currency:
         out.currency = max(out.open_by_currency, key=lambda c: out.open_by_currency[c])
     out.by_stage = [(st, n, a) for st, cur, n, a in per_stage if cur == out.currency]
-    lists = dashboard.lists(session=session, username=user.username, today=today)
+    lists = dashboard.lists(session=session, username=user.username, today=today, stall_days=stall_days)
     out.closing, out.tasks, out.stalled, out.stall_days = lists.closing, lists.tasks, lists.stalled, lists.stall_days
     out.proposals = lists.proposals
-    from crm_tui.services.sales.pipeline import stalled_days
-
-    out.findings = lint.lint(session=session, owner=user.username, inactive_days=stalled_days(), today=today,
+    out.findings = lint.lint(session=session, owner=user.username, inactive_days=lists.stall_days, today=today,
                              limit=20)
     return out
 

@@ -15,6 +15,7 @@ from sqlmodel import Session
 
 from crm_tui import money
 from crm_tui.services.sales import forecast
+from crm_tui.settings import DEFAULT_STALLED_DAYS
 from crm_tui.store.models import Account, Activity, Change, Lead, Opportunity, Stage, User
 
 T = Opportunity.__table__
@@ -82,7 +83,7 @@ class Lists:
     follow_ups: list[dict] = field(default_factory=list)  # my leads whose follow-up is due
     stalled: list[dict] = field(default_factory=list)  # my open deals untouched for stalled_days
     proposals: list[dict] = field(default_factory=list)  # my sent proposals awaiting a response, oldest first
-    stall_days: int = 14
+    stall_days: int = DEFAULT_STALLED_DAYS
 
 
 def lists(*, session: Session, username: str, today: dt.date | None = None, stall_days: int | None = None,
@@ -90,10 +91,9 @@ def lists(*, session: Session, username: str, today: dt.date | None = None, stal
     from crm_tui.services.engagement.activities import due_tasks
     from crm_tui.services.quotes.proposals import awaiting_response
     from crm_tui.services.sales.leads import due_follow_ups, local_day_bounds
-    from crm_tui.services.sales.pipeline import stalled_days
 
     today = today or dt.date.today()
-    stall = stall_days or stalled_days()
+    stall = stall_days or DEFAULT_STALLED_DAYS
     uid = _user_id(session, username)
     if uid is None:
         return Lists(stall_days=stall)

@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
@@ -31,53 +32,38 @@ from crm_tui.services.fields import FORECAST_CATEGORIES
 from crm_tui.services.sales import opportunities
 from crm_tui.services.sales.pipeline_filter import (  # noqa: F401 - part of this module's API
     DEFAULT_LOST_REASONS,
+    DEFAULT_STALLED_DAYS,
     FILTER_FIELDS,
     FILTER_HELP,
     BoardFilter,
 )
 from crm_tui.services.sales.stages import list_stages, resolve_stage
 from crm_tui.services.validate import parse_date
+from crm_tui.settings import Settings
 from crm_tui.store.models import Account, Activity, Change, Opportunity, Stage, Tag, Tagging, User, utcnow
 
 T = Opportunity.__table__
 S = Stage.__table__
 A = Activity.__table__
 
-DEFAULT_STALLED_DAYS = 14
 PAGE_SIZE = 40
 
 
 # ---------------------------------------------------------------- configuration
 
 
-def lost_reasons(config: dict | None = None) -> tuple[str, ...]:
-    """The lost reasons to choose from: config "lost_reasons" (a list of text), else the defaults."""
-    if config is None:
-        from crm_tui.locations import load_config
-
-        config = load_config()
-    value = config.get("lost_reasons")
-    if isinstance(value, list):
-        reasons = tuple(str(v).strip() for v in value if str(v).strip())
-        if reasons:
-            return reasons
-    return DEFAULT_LOST_REASONS
+def lost_reasons(settings: Settings | None = None) -> tuple[str, ...]:
+    """The lost reasons to choose from: the settings' "lost_reasons", else the defaults."""
+    return tuple(settings.lost_reasons) if settings is not None else DEFAULT_LOST_REASONS
 
 
-def stalled_days(config: dict | None = None) -> int:
-    """Days without a stage change or an activity after which an open deal is stalled (config "stalled_days")."""
-    if config is None:
-        from crm_tui.locations import load_config
-
-        config = load_config()
-    value = config.get("stalled_days")
-    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-        return value
-    return DEFAULT_STALLED_DAYS
+def stalled_days(settings: Settings | None = None) -> int:
+    """Days without a stage change or an activity after which an open deal is stalled (settings "stalled_days")."""
+    return settings.stalled_days if settings is not None else DEFAULT_STALLED_DAYS
 
 
-def clean_lost_reason(reason: str | None, *, reasons: tuple[str, ...] | None = None) -> str:
-    reasons = reasons or lost_reasons()
+def clean_lost_reason(reason: str | None, *, reasons: Sequence[str] | None = None) -> str:
+    reasons = tuple(reasons or DEFAULT_LOST_REASONS)
     text = (reason or "").strip()
     if not text:
         raise ValidationError("reason", reason, f"is required when a deal is lost; reasons are: {', '.join(reasons)}")
@@ -367,7 +353,7 @@ def _card_select():
 
 def _cards(session: Session, stmt, today: dt.date | None, stall: int | None) -> list[Card]:
     today = today or dt.date.today()
-    stall = stall or stalled_days()
+    stall = stall or DEFAULT_STALLED_DAYS
     return [Card(**{**dict(row._mapping), "closed": bool(row.closed)}, today=today, stall_days=stall)
             for row in session.execute(stmt)]
 
@@ -428,10 +414,12 @@ class Move:
 
 
 def move_opportunity(*, session: Session, opportunity_id: int, stage: Any, reason: str | None = None,
-                     actor: str, expected_version: int | None = None) -> Move:
+                     actor: str, expected_version: int | None = None,
+                     reasons: Sequence[str] | None = None) -> Move:
     """Move a deal to ``stage`` (name or id) in the caller's transaction.
 
-    Won sets the actual close date; Lost needs a ``reason`` from ``lost_reasons()``;
+    Won sets the actual close date; Lost needs a ``reason`` from ``reasons`` (the settings'
+    lost_reasons; default ``DEFAULT_LOST_REASONS``);
     the probability follows the stage unless it was set by hand. Writes the Change
     rows and a system activity. With ``expected_version``, a deal changed by
     someone else since it was read is refused (Conflict); without it the move
@@ -453,7 +441,7 @@ def move_opportunity(*, session: Session, opportunity_id: int, stage: Any, reaso
         raise ValidationError("stage", target.name, f"is already the stage of opportunity {oid}")
     data: dict[str, Any] = {"stage": target.id}
     if target.is_lost:
-        data["lost_reason"] = clean_lost_reason(reason)
+        data["lost_reason"] = clean_lost_reason(reason, reasons=reasons)
     elif reason:
         raise ValidationError("reason", reason, f"applies only when moving to a lost stage, not {target.name}")
     elif before.get("lost_reason"):
@@ -655,8 +643,9 @@ class Detail:
     lost_stages: tuple[str, ...] = ()
 
 
-def opportunity_detail(*, session: Session, opportunity_id: int, activity_limit: int = 200) -> Detail:
-    """Everything the detail screen shows, read in one unit of work."""
+def opportunity_detail(*, session: Session, opportunity_id: int, activity_limit: int = 200,
+                       reasons: Sequence[str] | None = None) -> Detail:
+    """Everything the detail screen shows, read in one unit of work; ``reasons``: the lost reasons to offer."""
     from crm_tui.services.engagement import activities
 
     record = records.get_record(opportunities.ENTITY, session=session, record_id=opportunity_id)
@@ -670,7 +659,7 @@ def opportunity_detail(*, session: Session, opportunity_id: int, activity_limit:
     active = list_stages(session=session, active_only=True)
     return Detail(record=record, history=hist, activities=acts, stages=[(s.id, s.name) for s in active],
                   contact_roles=contact_roles(session=session, opportunity_id=opportunity_id),
-                  lost_reasons=lost_reasons(), lost_stages=tuple(s.name for s in active if s.is_lost))
+                  lost_reasons=tuple(reasons or DEFAULT_LOST_REASONS), lost_stages=tuple(s.name for s in active if s.is_lost))
 
 
 def contact_roles(*, session: Session, opportunity_id: int) -> list[dict]:

@@ -10,9 +10,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from crm_tui import money
-
-DEFAULT_LOST_REASONS = ("price", "competition", "budget", "missing features", "timing", "no decision maker",
-                        "unresponsive", "poor fit", "other")
+from crm_tui.settings import DEFAULT_LOST_REASONS, DEFAULT_STALLED_DAYS  # noqa: F401 - re-exported
 
 
 @dataclass(frozen=True)
