@@ -12,7 +12,7 @@ from typing import Optional
 import typer
 
 from crm_tui.commands import records
-from crm_tui.commands._common import FORMAT_HELP, Format, actor, fail, info, me, session
+from crm_tui.commands._common import FORMAT_HELP, Format, State, actor, fail, info, session
 from crm_tui.commands._output import emit, emit_record
 from crm_tui.services import fields
 
@@ -95,7 +95,8 @@ def proposal_list(
     with session() as s:
         _followups(s)
         rows = proposals.list_proposals(session=s, status=status, pending=pending, overdue_followup=overdue,
-                                        owner=me(owner), opportunity_id=opp, search=search, limit=limit or None)
+                                        owner=owner, opportunity_id=opp, search=search, limit=limit or None,
+                                        actor=State.actor())
     n = emit(rows, fmt, table_columns=proposals.LIST_COLUMNS)
     if n == 0 and fmt == Format.table:
         info("no proposals")
@@ -111,7 +112,8 @@ def proposal_show(
     from crm_tui.services.quotes import proposals
 
     with session() as s:
-        view = proposals.get_proposal(session=s, proposal_id=_pid(s, proposal), revision=revision)
+        view = proposals.get_proposal(session=s, proposal_id=_pid(s, proposal), revision=revision,
+                                      actor=State.actor())
     _show_view(view, fmt)
 
 
@@ -335,7 +337,8 @@ def proposal_pdf(
     from crm_tui.services.quotes import proposals
 
     with session() as s:
-        view = proposals.get_proposal(session=s, proposal_id=_pid(s, proposal), revision=revision)
+        view = proposals.get_proposal(session=s, proposal_id=_pid(s, proposal), revision=revision,
+                                      actor=State.actor())
     try:
         result = pdf.render_proposal(view, output, config=load_config())
     except pdf.PdfError as exc:

@@ -13,11 +13,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, text
-from sqlmodel import Session
+from sqlalchemy import select, text
+from sqlmodel import Session, SQLModel
 
+from crm_tui.actor import Actor
 from crm_tui.errors import ValidationError
 from crm_tui.store import search as fts
+from crm_tui.store.scope import scope
 
 ENTITY_NAMES = {"account": "account", "accounts": "account", "contact": "contact", "contacts": "contact",
                 "lead": "lead", "leads": "lead", "opp": "opportunity", "opps": "opportunity",
@@ -90,9 +92,14 @@ def _ids(session: Session, entity: str, tree, limit: int) -> list[int]:
     return [r[0] for r in conn.execute(stmt, params)]
 
 
-def search(*, session: Session, query: str, entity: str | None = None, limit: int = 50) -> list[Hit]:
+def search(*, session: Session, query: str, entity: str | None = None, limit: int = 50,
+           actor: Actor | None = None) -> list[Hit]:
     """The first ``limit`` records matching ``query`` (accounts first, then contacts, leads,
-    opportunities, activities; newest first within each)."""
+    opportunities, activities; newest first within each), of those ``actor`` may see.
+
+    The index gives the matching ids; the records are then read through the scoping hook, so
+    a record ``actor`` may not see is left out (with a restricting rule a page can then hold
+    fewer than ``limit`` hits)."""
     if limit < 1 or limit > MAX_LIMIT:
         raise ValidationError("limit", limit, f"must be between 1 and {MAX_LIMIT}")
     entities = _entities(entity)
@@ -106,11 +113,11 @@ def search(*, session: Session, query: str, entity: str | None = None, limit: in
         ids = _ids(session, name, tree, left)
         if not ids:
             continue
-        table, cols = fts.SOURCES[name]
-        fields = ["id", *cols]
-        stmt = text(f"SELECT {', '.join(fields)} FROM {table} WHERE id IN :ids").bindparams(
-            bindparam("ids", expanding=True))
-        rows = {r[0]: dict(r._mapping) for r in session.connection().execute(stmt, {"ids": ids})}
+        table_name, cols = fts.SOURCES[name]
+        table = SQLModel.metadata.tables[table_name]
+        stmt = scope(select(table.c.id, *[table.c[c] for c in cols]).where(table.c.id.in_(ids)),
+                     entity=name, table=table, actor=actor)
+        rows = {r[0]: dict(r._mapping) for r in session.connection().execute(stmt)}
         for rid in ids:
             row = rows.get(rid)
             if row is None:

@@ -15,9 +15,11 @@ from sqlalchemy import and_, func, select
 from sqlmodel import Session
 
 from crm_tui import money
+from crm_tui.actor import Actor
 from crm_tui.services.sales import dashboard
 from crm_tui.services.data import lint
 from crm_tui.store.models import Opportunity, Stage, User
+from crm_tui.store.scope import scope
 
 T = Opportunity.__table__
 S = Stage.__table__
@@ -49,22 +51,31 @@ class UserSummary:
             money.format_money(0, self.currency)
 
 
-def users_for(*, session: Session, username: str | None = None, everyone: bool = False) -> list[User]:
+def users_for(*, session: Session, actor: Actor, username: str | None = None, everyone: bool = False) -> list[User]:
+    """Whose summaries to build: every active user, the user called ``username``, or (no username,
+    or "me") ``actor``."""
     if everyone:
         return list(session.execute(select(User).where(User.active.is_(True)).order_by(User.username)).scalars())
-    from crm_tui.services.records import user_id
+    from crm_tui.services.records import is_me, user_id
 
+    if username is None or is_me(username):
+        username = actor.username
     uid = user_id(session, username or "", field_name="user")
     return [session.get(User, uid)]
 
 
 def build(*, session: Session, user: User, today: dt.date | None = None) -> UserSummary:
+    """``user``'s summary, of the records that user may see (it is sent to them)."""
+    from crm_tui.services.users import actor_for
+
+    subject = actor_for(user)
     today = today or dt.date.today()
     out = UserSummary(username=user.username, name=user.name or user.username, email=user.email, day=today)
     is_open = and_(S.c.is_won.is_(False), S.c.is_lost.is_(False))
     stmt = (select(S.c.name, S.c.position, T.c.currency, func.count(), func.coalesce(func.sum(T.c.amount_minor), 0))
             .select_from(T.join(S, S.c.id == T.c.stage_id)).where(T.c.owner_id == user.id, is_open)
             .group_by(S.c.name, S.c.position, T.c.currency).order_by(S.c.position))
+    stmt = scope(stmt, entity="opportunity", table=T, actor=subject)
     per_stage = []
     for stage, _pos, currency, count, amount in session.execute(stmt):
         out.open_count += int(count)
@@ -73,13 +84,13 @@ def build(*, session: Session, user: User, today: dt.date | None = None) -> User
     if out.open_by_currency:
         out.currency = max(out.open_by_currency, key=lambda c: out.open_by_currency[c])
     out.by_stage = [(st, n, a) for st, cur, n, a in per_stage if cur == out.currency]
-    lists = dashboard.lists(session=session, username=user.username, today=today)
+    lists = dashboard.lists(session=session, actor=subject, today=today)
     out.closing, out.tasks, out.stalled, out.stall_days = lists.closing, lists.tasks, lists.stalled, lists.stall_days
     out.proposals = lists.proposals
     from crm_tui.services.sales.pipeline import stalled_days
 
     out.findings = lint.lint(session=session, owner=user.username, inactive_days=stalled_days(), today=today,
-                             limit=20)
+                             limit=20, actor=subject)
     return out
 
 
