@@ -28,7 +28,14 @@ class CRMScreenMixin:
 
     @property
     def user(self) -> str:
+        """The acting user's name (what the screen shows)."""
         return self.crm.user
+
+    @property
+    def actor(self) -> Any:
+        """The acting user (``crm_tui.actor.Actor``) every service call that reads records gets;
+        read it in the worker thread, as ``engine``."""
+        return self.crm.actor
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """A worker died of something the screen did not expect: tell the user, keep running."""

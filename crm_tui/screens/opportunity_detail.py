@@ -193,7 +193,8 @@ class OpportunityDetailScreen(CRMScreenMixin, Screen[bool]):
     def load(self) -> None:
         try:
             with session_scope(self.engine) as s:
-                detail = pipeline.opportunity_detail(session=s, opportunity_id=self.opportunity_id)
+                detail = pipeline.opportunity_detail(session=s, opportunity_id=self.opportunity_id,
+                                                     actor=self.crm.actor)
         except CRMError as exc:
             self.post_message(self.Failed(str(exc)))
             return

@@ -278,8 +278,10 @@ def parse_sets(pairs: list[str]) -> dict[str, str]:
     return out
 
 
-def _assignments(entity: Entity, session: Session, data: dict[str, str], now: dt.datetime) -> dict[str, Any]:
-    """Column -> new value (a Python value, or an SQL expression over the row for derived columns)."""
+def _assignments(entity: Entity, session: Session, data: dict[str, str], now: dt.datetime,
+                 actor: str | None = None) -> dict[str, Any]:
+    """Column -> new value (a Python value, or an SQL expression over the row for derived columns);
+    an owner "me" is ``actor``."""
     for key in data:
         if key in _NOT_BULK:
             raise ValidationError(key, data[key], _NOT_BULK[key])
@@ -289,7 +291,7 @@ def _assignments(entity: Entity, session: Session, data: dict[str, str], now: dt
     for name, spec in entity.specs.items():
         if spec.required and name in cleaned and cleaned[name] is None:
             raise ValidationError(name, data.get(name), "is required")
-    values: dict[str, Any] = records._resolve(entity, session, cleaned)
+    values: dict[str, Any] = records._resolve(entity, session, cleaned, actor)
     T = entity.table
     if entity.name == "opportunity" and "stage_id" in values:
         from crm_tui.services.sales.stages import resolve_stage
@@ -336,7 +338,7 @@ def update_where(entity: Entity, *, session: Session, data: dict[str, str], acto
         raise ValidationError("set", None, "give at least one --set field=value")
     note = progress or (lambda _msg: None)
     now = utcnow()
-    values = _assignments(entity, session, data, now)
+    values = _assignments(entity, session, data, now, actor)
     note("selecting records")
     matched = select_records(entity, session=session, where=where, ids=ids, actor=acting)
     T = entity.table

@@ -177,7 +177,8 @@ def _domain_keys(dialect: str):
                          "dup_site")
 
 
-def _duplicate_accounts(session: Session, oid: int | None, limit: int | None, actor: Actor | None) -> list[Finding]:
+def _duplicate_accounts(session: Session, oid: int | None, limit: int | None,
+                        actor: Actor | None = None) -> list[Finding]:
     """Accounts whose normalised name or website domain equals an older account's, found with
     GROUP BY in SQL (no row-by-row Python), each kind capped at ``limit`` in SQL.
 
@@ -219,7 +220,8 @@ def _duplicate_accounts(session: Session, oid: int | None, limit: int | None, ac
     return out[:limit] if limit else out
 
 
-def _duplicate_contacts(session: Session, oid: int | None, limit: int | None, actor: Actor | None) -> list[Finding]:
+def _duplicate_contacts(session: Session, oid: int | None, limit: int | None,
+                        actor: Actor | None = None) -> list[Finding]:
     email = func.lower(func.trim(CON.c.email))
     grouped = (select(email.label("email"), func.min(CON.c.id).label("first_id"))
                .where(CON.c.email.is_not(None), func.trim(CON.c.email) != ""))
