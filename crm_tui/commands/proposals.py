@@ -35,7 +35,7 @@ proposal_app.add_typer(template_app, name="template")
 def _pid(s, value: str) -> int:
     from crm_tui.services.quotes import proposals
 
-    return proposals.resolve_id(session=s, value=value)
+    return proposals.resolve_id(session=s, value=value, actor=State.actor())
 
 
 def _show_view(view, fmt: Format) -> None:

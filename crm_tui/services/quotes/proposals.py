@@ -335,12 +335,13 @@ def _raw(session: Session, proposal_id: Any, actor: Actor | None = None) -> dict
     return dict(row._mapping)
 
 
-def resolve_id(*, session: Session, value: Any) -> int:
-    """A proposal by id or number (PRO-2026-0001)."""
+def resolve_id(*, session: Session, value: Any, actor: Actor | None = None) -> int:
+    """A proposal by id or number (PRO-2026-0001), of those ``actor`` may see."""
     text = str(value).strip()
     if text.isdigit():
-        return _raw(session, int(text))["id"]
-    pid = session.execute(select(P.c.id).where(func.upper(P.c.number) == text.upper())).scalar()
+        return _raw(session, int(text), actor)["id"]
+    pid = session.execute(scope(select(P.c.id).where(func.upper(P.c.number) == text.upper()),
+                                entity="proposal", table=P, actor=actor)).scalar()
     if pid is None:
         raise NotFound("proposal", value)
     return pid
