@@ -309,7 +309,7 @@ def _resolve(entity: Entity, session: Session, cleaned: dict, actor: str | None 
         spec = entity.specs[name]
         try:
             if spec.kind == "user" and value is not None:
-                if actor and str(value).strip().lower() == "me":
+                if actor and is_me(value):
                     value = ensure_user(session, actor)
                 else:
                     value = user_id(session, str(value), field_name=name)

@@ -436,7 +436,7 @@ def list_proposals(*, session: Session, status: str | None = None, pending: bool
     if overdue_followup:
         stmt = stmt.where(awaiting, P.c.sent_at <= now - dt.timedelta(days=FOLLOWUP_DAYS))
     if owner:
-        if owner.strip().lower() == "me":
+        if records.is_me(owner):
             if actor is None:
                 raise ValidationError("owner", owner, "needs the acting user; give a username")
             owner = actor.username
