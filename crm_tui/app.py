@@ -163,7 +163,9 @@ class CRMApp(App[None]):
             self.DEFAULT_MODE = mode  # the area to open first; the class default is the dashboard
         super().__init__()
         self.db = database
-        self.user = user
+        self.user = user  # the acting user's name, for what the screens show; ``actor`` is who acts
+        self._actor: Any = None
+        self._actor_lock = threading.Lock()
         # The settings, read once at start; screens take what they need from here.
         self.settings = settings if settings is not None else Settings()
         self._keymap = dict(self.settings.keymap)
@@ -181,6 +183,31 @@ class CRMApp(App[None]):
         if not self.db.ready and not self.db.failed and threading.get_ident() == self._loop_thread:
             raise RuntimeError("the database is still opening: read app.engine inside a thread worker")
         return self.db.wait()
+
+    @property
+    def actor(self) -> Any:
+        """The acting user (``crm_tui.actor.Actor``), resolved once per app start from ``user`` and
+        the users table. Like ``engine``, read it inside a thread worker: the first read waits for
+        the database (the app resolves it right after opening the database)."""
+        if self._actor is None:
+            with self._actor_lock:
+                if self._actor is None:
+                    from crm_tui.database import session_scope
+                    from crm_tui.services.users import resolve_actor
+
+                    with session_scope(self.engine) as session:
+                        self._actor = resolve_actor(session=session, username=self.user)
+        return self._actor
+
+    def actor_for_checks(self) -> Any:
+        """For checking what a user typed on the event loop (a filter's syntax, where ``me`` only
+        needs a name): the acting user once resolved, until then one of the same name without an
+        id. Reading records takes ``actor``, in a worker."""
+        if self._actor is not None:
+            return self._actor
+        from crm_tui.actor import Actor
+
+        return Actor.unknown(self.user)
 
     def on_unmount(self) -> None:
         # Quitting before the database opened: let the workers waiting for it finish.
@@ -203,6 +230,10 @@ class CRMApp(App[None]):
         if self.db.error is not None:
             self.post_message(self.DatabaseFailed(self.db.error))
         else:
+            try:
+                self.actor  # noqa: B018 - resolved once, here, before any screen needs it
+            except Exception as exc:  # a worker reading it later reports the error in its own way
+                self.log.error(f"could not resolve the acting user: {exc!r}")
             self.post_message(self.DatabaseOpened(self.db.migrated))
 
     @on(DatabaseOpened)

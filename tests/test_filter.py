@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from sqlmodel import Session
 from support import one_line_error
 
+from crm_tui.actor import Actor
 from crm_tui.errors import ValidationError
 from crm_tui.services import records
 from crm_tui.services.registry import ENTITIES
@@ -45,7 +46,7 @@ def known_records(engine):
 
 def names(engine, entity: str, where: str) -> list[str]:
     with Session(engine) as s:
-        return sorted(r["name"] for r in records.list_records(ENTITIES[entity], session=s, where=where, me="tester"))
+        return sorted(r["name"] for r in records.list_records(ENTITIES[entity], session=s, where=where, actor=Actor.unknown("tester")))
 
 
 # ---------------------------------------------------------------- tokenizer and dates
@@ -159,7 +160,7 @@ def test_errors_point_at_the_token(text, needle):
     from crm_tui.services.where import compile_for
 
     with pytest.raises(FilterError) as info:
-        compile_for(ENTITIES["account"], text, me="tester")
+        compile_for(ENTITIES["account"], text, actor=Actor.unknown("tester"))
     assert needle in str(info.value)
     assert "\n" not in str(info.value)
 
@@ -168,7 +169,7 @@ def test_unknown_field_lists_the_fields():
     from crm_tui.services.where import compile_for
 
     with pytest.raises(ValidationError) as info:
-        compile_for(ENTITIES["opportunity"], "amont>5", me="tester")
+        compile_for(ENTITIES["opportunity"], "amont>5", actor=Actor.unknown("tester"))
     message = str(info.value)
     assert message.startswith("where: unknown field 'amont' at position 1")
     for field in ("amount", "stage", "account.industry", "tag", "close"):
@@ -197,7 +198,7 @@ def test_junk_compiles_or_raises_validation_error(text):
 
     for entity in ("account", "opportunity"):
         try:
-            compile_for(ENTITIES[entity], text, me="tester")
+            compile_for(ENTITIES[entity], text, actor=Actor.unknown("tester"))
         except ValidationError as exc:
             assert str(exc)
             assert "\n" not in str(exc)
@@ -215,7 +216,7 @@ def test_generated_comparisons_run_on_the_database(engine, field, op, value):
     quoted = "'" + value.replace("'", "''") + "'"
     with Session(engine) as s:
         try:
-            records.count_records(ENTITIES["opportunity"], session=s, where=f"{field}{op}{quoted}", me="tester")
+            records.count_records(ENTITIES["opportunity"], session=s, where=f"{field}{op}{quoted}", actor=Actor.unknown("tester"))
         except ValidationError:
             pass
 
@@ -224,6 +225,6 @@ def test_deep_nesting_is_refused_cleanly():
     from crm_tui.services.where import compile_for
 
     with pytest.raises(ValidationError):
-        compile_for(ENTITIES["account"], "(" * 500 + "state=CA" + ")" * 500, me="tester")
+        compile_for(ENTITIES["account"], "(" * 500 + "state=CA" + ")" * 500, actor=Actor.unknown("tester"))
     with pytest.raises(ValidationError):
-        compile_for(ENTITIES["account"], "not " * 500 + "state=CA", me="tester")
+        compile_for(ENTITIES["account"], "not " * 500 + "state=CA", actor=Actor.unknown("tester"))

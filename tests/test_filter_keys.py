@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, or_, select
 
+from crm_tui.actor import Actor
 from crm_tui.services import records
 from crm_tui.services.registry import ENTITIES
 from crm_tui.services.sales import opportunities as opp_service
@@ -33,7 +34,7 @@ def _seed(session):
 
 def _names(session, entity, where, me="alice"):
     col = "name" if entity is OPP else "last_name"
-    return sorted(r[col] for r in records.list_records(entity, session=session, where=where, me=me, limit=100))
+    return sorted(r[col] for r in records.list_records(entity, session=session, where=where, actor=Actor.unknown(me), limit=100))
 
 
 def _joined(session, entity, col, op, text):
@@ -79,7 +80,7 @@ def test_key_comparisons_match_the_joined_column(session):
 def test_key_filters_need_no_join(session):
     for where in ("owner=me", "stage=proposal and owner!=bob", "account.industry=Technology", "tag=hot",
                   "stage~prop", "account!~acme and account.state~c"):
-        assert records.from_clause(OPP, compile_for(OPP, where, me="alice")) is OPP.table, where
+        assert records.from_clause(OPP, compile_for(OPP, where, actor=Actor.unknown("alice"))) is OPP.table, where
     # a comparison the key cannot answer still joins
-    assert records.from_clause(OPP, compile_for(OPP, "stage>m", me="alice")) is not OPP.table
-    assert records.from_clause(OPP, compile_for(OPP, "account.state=null", me="alice")) is not OPP.table
+    assert records.from_clause(OPP, compile_for(OPP, "stage>m", actor=Actor.unknown("alice"))) is not OPP.table
+    assert records.from_clause(OPP, compile_for(OPP, "account.state=null", actor=Actor.unknown("alice"))) is not OPP.table

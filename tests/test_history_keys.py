@@ -12,6 +12,7 @@ import time
 
 from sqlalchemy import func, select, text
 
+from crm_tui.actor import Actor
 from crm_tui.services import records
 from crm_tui.services.data import bulk
 from crm_tui.services.records import new_batch_id
@@ -103,9 +104,9 @@ def test_dashboard_lists_a_lead_reassigned_to_me_yesterday(engine):
         s.execute(text("UPDATE leads SET created_at = :t"), {"t": dt.datetime(2020, 1, 1)})
         records.update_record(leads.ENTITY, session=s, record_id=moved["id"], data={"owner": "alice"}, actor=ME)
     with session_scope(engine) as s:
-        shown = [row["id"] for row in dashboard.lists(session=s, username="alice", today=today).new_leads]
+        shown = [row["id"] for row in dashboard.lists(session=s, actor=Actor.unknown("alice"), today=today).new_leads]
         assert shown == [moved["id"]]
-        assert dashboard.lists(session=s, username="bob", today=today).new_leads == []
+        assert dashboard.lists(session=s, actor=Actor.unknown("bob"), today=today).new_leads == []
         assert s.execute(select(func.count()).select_from(Change).where(
             Change.entity == "lead", Change.record_id == moved["id"], Change.field == "owner_id")).scalar() == 1
 

@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select, text
 
+from crm_tui.actor import Actor
 from crm_tui.errors import Conflict, ValidationError
 from crm_tui.services import records
 from crm_tui.services.engagement.activities import due_tasks, log_activity
@@ -83,7 +84,7 @@ def test_quick_filters_count_in_sql(engine):
         assert n(since="tomorrow") == 0
         assert n(status="junk") == 1
         assert n(source="web form") == 1
-        names = [r["last_name"] for r in leads.due_follow_ups(session=s, username=ME)]
+        names = [r["last_name"] for r in leads.due_follow_ups(session=s, actor=Actor.unknown(ME))]
         assert names == ["Late", "Today"]
 
 
@@ -299,7 +300,7 @@ def test_due_tasks_today_and_overdue_for_me(engine):
         log_activity(session=s, actor="other", type="task", subject="Not mine", due=today.isoformat())
     noon = dt.datetime.combine(today, dt.time(12, 0)).astimezone()  # "now" fixed at noon: the test runs at any hour
     with session_scope(engine) as s:
-        rows = due_tasks(session=s, username=ME, now=noon)
+        rows = due_tasks(session=s, actor=Actor.unknown(ME), now=noon)
     assert [(r["subject"], r["overdue"]) for r in rows] == [("Late", True), ("Now", False)]
     with pytest.raises(ValidationError) as err:
         with session_scope(engine) as s:

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from crm_tui import money
+from crm_tui.actor import Actor
 from crm_tui.errors import Conflict, ValidationError
 from crm_tui.services import records
 from crm_tui.services.sales import pipeline
@@ -201,7 +202,7 @@ def test_filters(engine):
     add_opp(engine, "Big one", amount="90000", next_step="call the chatbot team")
 
     def names(**raw):
-        flt = pipeline.parse_filter(raw, me="bob")
+        flt = pipeline.parse_filter(raw, actor=Actor.unknown("bob"))
         with session_scope(engine) as s:
             lead = next(c for c in pipeline.board_summary(session=s, flt=flt) if c.name == "Lead")
             cards = pipeline.column_page(session=s, stage_id=lead.stage_id, flt=flt)
@@ -373,7 +374,7 @@ def test_services_do_not_import_textual_or_typer():
 
 
 def test_filter_bar_text():
-    f = pipeline.parse_filter_text("me tag:q1 close:2026-01-01..2026-03-31 amount:1000.. chat bot", me="bob")
+    f = pipeline.parse_filter_text("me tag:q1 close:2026-01-01..2026-03-31 amount:1000.. chat bot", actor=Actor.unknown("bob"))
     assert f.owner == "bob" and f.tag == "q1" and f.text == "chat bot"
     assert (f.close_from, f.close_to) == (dt.date(2026, 1, 1), dt.date(2026, 3, 31))
     assert (f.amount_min, f.amount_max) == (100_000, None)

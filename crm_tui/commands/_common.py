@@ -6,11 +6,12 @@ import contextlib
 import sys
 from collections.abc import Iterator
 from enum import Enum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 if TYPE_CHECKING:
+    from crm_tui.actor import Actor
     from crm_tui.settings import Settings
 
 
@@ -28,11 +29,13 @@ WHERE_HELP = ("Filter, e.g. 'stage=proposal and amount>50000 and owner=me'; "
 
 
 class State:
-    """Per-invocation state set by the root callback: ``--db`` and the settings, read once."""
+    """Per-invocation state set by the root callback (``--db``): the database, the settings (read once)
+    and the acting user."""
 
     db: str | None = None
     settings: Settings | None = None
     _engine = None
+    _actor = None
 
     @classmethod
     def engine(cls):
@@ -44,10 +47,27 @@ class State:
         return cls._engine
 
     @classmethod
+    def actor(cls, s: Any = None) -> "Actor":
+        """Who runs this command: resolved once per command, from ``current_username()`` (CRM_USER,
+        the config's "user", the login name) and the users table, in the open session ``s`` if given.
+        Every service that reads records gets it as ``actor=``; ``me`` means it."""
+        if cls._actor is None:
+            from crm_tui.locations import current_username
+            from crm_tui.services.users import resolve_actor
+
+            if s is None:
+                with session():  # resolves it, with the session's first use
+                    pass
+            else:
+                cls._actor = resolve_actor(session=s, username=current_username(settings()))
+        return cls._actor  # type: ignore[return-value]
+
+    @classmethod
     def reset(cls) -> None:
         if cls._engine is not None:
             cls._engine.dispose()
         cls._engine = None
+        cls._actor = None
         cls.db = None
         cls.settings = None
 
@@ -66,13 +86,12 @@ def settings() -> Settings:
 
 
 def actor() -> str:
-    from crm_tui.locations import current_username
-
-    return current_username(settings())
+    """The acting user's username, as services that write record it (the change log's "who")."""
+    return State.actor().username
 
 
 def me(value: str | None) -> str | None:
-    """'me' in an owner filter means the current user."""
+    """'me' in an owner option means the acting user."""
     if value is not None and value.strip().lower() == "me":
         return actor()
     return value
@@ -96,6 +115,7 @@ def session() -> Iterator:
         from crm_tui.store.db import session_scope
 
         with session_scope(State.engine()) as s:
+            State.actor(s)  # resolved with the command's first unit of work, once
             yield s
     except CRMError as exc:
         raise fail(str(exc)) from None

@@ -12,7 +12,7 @@ from typing import Optional
 
 import typer
 
-from crm_tui.commands._common import WHERE_HELP, actor, counted, fail, info, session
+from crm_tui.commands._common import WHERE_HELP, State, counted, fail, info, session
 from crm_tui.commands._progress import Bar
 from crm_tui.services.registry import ENTITY_HELP
 
@@ -72,7 +72,7 @@ def _tag(tag: str, entity: str, where, ids, dry_run: bool, add: bool) -> None:
     _check_selection(where, ids)
     id_list = _read_ids(ids)
     with Bar("working") as bar, session() as s:
-        result = bulk.tag(entity_for(entity), session=s, tag=tag, add=add, actor=actor(), where=where,
+        result = bulk.tag(entity_for(entity), session=s, tag=tag, add=add, actor=State.actor(), where=where,
                           ids=id_list, dry_run=dry_run, progress=bar.step)
         if dry_run:
             s.rollback()
@@ -122,7 +122,7 @@ def update(
         raise fail(str(exc)) from None
     id_list = _read_ids(ids)
     with Bar("working") as bar, session() as s:
-        result = bulk.update_where(entity_for(entity), session=s, data=data, actor=actor(), where=where,
+        result = bulk.update_where(entity_for(entity), session=s, data=data, actor=State.actor(), where=where,
                                    ids=id_list, dry_run=dry_run, progress=bar.step)
         if dry_run:
             s.rollback()
@@ -145,7 +145,7 @@ def delete(
         raise fail("bulk delete needs --yes (or preview it with --dry-run)")
     id_list = _read_ids(ids)
     with Bar("working") as bar, session() as s:
-        result = bulk.delete_where(entity_for(entity), session=s, actor=actor(), where=where, ids=id_list,
+        result = bulk.delete_where(entity_for(entity), session=s, actor=State.actor(), where=where, ids=id_list,
                                    dry_run=dry_run, progress=bar.step)
         if dry_run:
             s.rollback()
@@ -160,7 +160,7 @@ def undo(
     from crm_tui.services.data import bulk
 
     with session() as s:
-        result = bulk.undo(session=s, batch_id=batch, actor=actor(), dry_run=dry_run)
+        result = bulk.undo(session=s, batch_id=batch, actor=State.actor(), dry_run=dry_run)
         if dry_run:
             s.rollback()
     if dry_run:

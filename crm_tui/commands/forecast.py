@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from crm_tui.commands._common import FORMAT_HELP, Format, actor, fail, info, me, session, settings
+from crm_tui.commands._common import FORMAT_HELP, Format, State, actor, fail, info, me, session, settings
 from crm_tui.commands._output import emit
 
 forecast_app = typer.Typer(no_args_is_help=False)
@@ -34,7 +34,7 @@ def _owners(owner: list[str] | None) -> list[str] | None:
         return None
     out = []
     for value in owner:
-        out.extend(me(v.strip()) for v in value.split(",") if v.strip())
+        out.extend(v.strip() for v in value.split(",") if v.strip())  # "me": the service resolves it
     return out
 
 
@@ -65,7 +65,8 @@ def forecast_default(
     _no_ids(fmt)
     with session() as s:
         a, b = _dates(start, end)
-        result = forecast.forecast(session=s, start=a, end=b, by=by, owners=_owners(owner))
+        result = forecast.forecast(session=s, start=a, end=b, by=by, owners=_owners(owner),
+                                   actor=State.actor())
     rows = [r.as_dict() for r in result.rows]
     if fmt == Format.table:
         for cur, tot in result.totals.items():
@@ -143,7 +144,8 @@ def forecast_compare(
 
     _no_ids(fmt)
     with session() as s:
-        cmp = forecast.compare_snapshot(session=s, snapshot_id=snapshot, owners=_owners(owner))
+        cmp = forecast.compare_snapshot(session=s, snapshot_id=snapshot, owners=_owners(owner),
+                                         actor=State.actor())
     parts = [f"{k} {cmp.counts[k]}" for k in forecast.COMPARE_KINDS if cmp.counts[k]]
     info(f"since snapshot {snapshot} ({cmp.snapshot['taken_at']:%Y-%m-%d %H:%M}): {', '.join(parts) or 'no deals'}; "
          f"weighted pipeline then {money.format_money(cmp.weighted_then_minor, 'USD')}, "
@@ -170,7 +172,8 @@ def forecast_changes(
     with session() as s:
         a = parse_date(start, field_name="from") if start else today - dt.timedelta(weeks=8)
         b = parse_date(end, field_name="to") if end else today
-        weeks = forecast.weekly_changes(session=s, start=a, end=b, owners=_owners(owner))
+        weeks = forecast.weekly_changes(session=s, start=a, end=b, owners=_owners(owner),
+                                         actor=State.actor())
     rows = []
     for w in weeks:
         row = {"week": w.week}
@@ -244,8 +247,8 @@ def lint(
     from crm_tui.services.data import lint as lint_service
 
     with session() as s:
-        findings = lint_service.lint(session=s, owner=me(owner), inactive_days=days or settings().stalled_days,
-                                     limit=limit)
+        findings = lint_service.lint(session=s, owner=owner, inactive_days=days or settings().stalled_days,
+                                     limit=limit, actor=State.actor())
     if fmt == Format.ids:
         rows = [{"id": f.id} for f in findings if f.entity == "opportunity"]
     else:
@@ -279,7 +282,7 @@ def summary(
     config = settings()
     link = config.record_url
     with session() as s:
-        people = summary_service.users_for(session=s, username=me(user) if user else actor(), everyone=everyone)
+        people = summary_service.users_for(session=s, actor=State.actor(), username=user, everyone=everyone)
         summaries = [summary_service.build(session=s, user=u, stall_days=config.stalled_days) for u in people]
     if not send:
         for i, item in enumerate(summaries):

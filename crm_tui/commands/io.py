@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from crm_tui.commands._common import WHERE_HELP, actor, counted, fail, info, session
+from crm_tui.commands._common import WHERE_HELP, State, actor, counted, fail, info, session
 from crm_tui.services.registry import ENTITY_HELP
 
 
@@ -54,10 +54,10 @@ def export(
             if Bar.wanted():  # the bar needs the total: one COUNT, only when someone is watching
                 from crm_tui.services import records
 
-                total = records.count_records(ent, session=s, where=where, me=actor())
+                total = records.count_records(ent, session=s, where=where, actor=State.actor())
             with Bar(f"exporting {ent.plural}", total=total, unit=ent.plural) as bar:
                 n = io.export(ent, session=s, out=out, fmt=fmt, where=where, columns=cols, sort=sort, raw=raw,
-                              me=actor(), progress=bar.update)
+                              actor=State.actor(), progress=bar.update)
     finally:
         if out is not None and out is not sys.stdout:
             out.close()

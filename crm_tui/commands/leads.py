@@ -7,7 +7,7 @@ from typing import Optional
 import typer
 
 from crm_tui.commands import records
-from crm_tui.commands._common import FORMAT_HELP, Format, actor, info, session
+from crm_tui.commands._common import FORMAT_HELP, Format, State, actor, info, session
 from crm_tui.commands._output import emit, emit_record
 
 TIMELINE_COLUMNS = ("when", "type", "who", "title", "via")
@@ -68,8 +68,8 @@ def _timeline(entity: str, record_id: int, fmt: Format) -> None:
     from crm_tui.services.registry import ENTITIES
 
     with session() as s:
-        rec.get_record(ENTITIES[entity], session=s, record_id=record_id)
-        rows = timeline_rows(session=s, entity=entity, record_id=record_id)
+        rec.get_record(ENTITIES[entity], session=s, record_id=record_id, actor=State.actor())
+        rows = timeline_rows(session=s, entity=entity, record_id=record_id, actor=State.actor())
     emit(rows, fmt, table_columns=TIMELINE_COLUMNS)
 
 
@@ -92,7 +92,7 @@ def add_activity_today(app: typer.Typer) -> None:
         from crm_tui.services.engagement.activities import due_tasks
 
         with session() as s:
-            rows = due_tasks(session=s, username=actor())
+            rows = due_tasks(session=s, actor=State.actor())
         emit(rows, fmt, table_columns=("id", "subject", "due_at", "overdue", "account", "lead_id", "opportunity_id"))
         if not rows and fmt == Format.table:
             info("nothing due today")

@@ -11,7 +11,7 @@ from typing import Optional
 
 import typer
 
-from crm_tui.commands._common import FORMAT_HELP, Format, actor, fail, info, me, session, settings
+from crm_tui.commands._common import FORMAT_HELP, Format, State, actor, fail, info, session, settings
 from crm_tui.commands._output import emit, emit_record
 
 ID_HELP = "The proposal's id or number (e.g. 12 or PRO-2026-0001)"
@@ -28,7 +28,7 @@ proposal_app.add_typer(template_app, name="template")
 def _pid(s, value: str) -> int:
     from crm_tui.services.quotes import proposals
 
-    return proposals.resolve_id(session=s, value=value)
+    return proposals.resolve_id(session=s, value=value, actor=State.actor())
 
 
 def _show_view(view, fmt: Format) -> None:
@@ -88,7 +88,8 @@ def proposal_list(
     with session() as s:
         _followups(s)
         rows = proposals.list_proposals(session=s, status=status, pending=pending, overdue_followup=overdue,
-                                        owner=me(owner), opportunity_id=opp, search=search, limit=limit or None)
+                                        owner=owner, opportunity_id=opp, search=search, limit=limit or None,
+                                        actor=State.actor())
     n = emit(rows, fmt, table_columns=proposals.LIST_COLUMNS)
     if n == 0 and fmt == Format.table:
         info("no proposals")
@@ -104,7 +105,8 @@ def proposal_show(
     from crm_tui.services.quotes import proposals
 
     with session() as s:
-        view = proposals.get_proposal(session=s, proposal_id=_pid(s, proposal), revision=revision)
+        view = proposals.get_proposal(session=s, proposal_id=_pid(s, proposal), revision=revision,
+                                      actor=State.actor())
     _show_view(view, fmt)
 
 
@@ -327,7 +329,8 @@ def proposal_pdf(
     from crm_tui.services.quotes import proposals
 
     with session() as s:
-        view = proposals.get_proposal(session=s, proposal_id=_pid(s, proposal), revision=revision)
+        view = proposals.get_proposal(session=s, proposal_id=_pid(s, proposal), revision=revision,
+                                      actor=State.actor())
     try:
         result = pdf.render_proposal(view, output, settings=settings())
     except pdf.PdfError as exc:

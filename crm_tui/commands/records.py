@@ -12,7 +12,7 @@ from typing import Optional
 
 import typer
 
-from crm_tui.commands._common import FORMAT_HELP, WHERE_HELP, Format, actor, fail, info, me, session
+from crm_tui.commands._common import FORMAT_HELP, WHERE_HELP, Format, State, actor, fail, info, session
 from crm_tui.commands._output import emit, emit_record
 from crm_tui.services.validate import FieldSpec
 
@@ -59,8 +59,9 @@ def build(noun: str, entity_name: str, specs: dict[str, FieldSpec], filters: dic
     def run_list(fmt: Format, search, sort, limit, columns, filter_values: dict, where=None, view=None) -> None:
         from crm_tui.services import records
 
-        flt = {k: (me(v) if k == "owner" else v) for k, v in filter_values.items() if v is not None}
+        flt = {k: v for k, v in filter_values.items() if v is not None}  # owner "me": the service resolves it
         with session() as s:
+            acting = State.actor()
             ent = entity()
             if view:
                 from crm_tui.services import views
@@ -70,9 +71,10 @@ def build(noun: str, entity_name: str, specs: dict[str, FieldSpec], filters: dic
             cols = [c.strip() for c in columns.split(",")] if columns else None
             if fmt == Format.table:
                 shown = 100 if limit is None else limit
-                total = records.count_records(ent, session=s, search=search, filters=flt, where=where)
+                total = records.count_records(ent, session=s, search=search, filters=flt, where=where,
+                                              actor=acting)
                 rows = records.list_records(ent, session=s, search=search, filters=flt, sort=sort,
-                                            limit=shown or None, where=where)
+                                            limit=shown or None, where=where, actor=acting)
                 n = emit(rows, fmt, columns=cols, table_columns=summary)
                 if n < total:
                     info(f"showing {n} of {total} {plural}; use --limit 0 for all, or --format csv")
@@ -80,7 +82,7 @@ def build(noun: str, entity_name: str, specs: dict[str, FieldSpec], filters: dic
                     info(f"no {plural}")
             else:
                 emit(records.iter_records(ent, session=s, search=search, filters=flt, sort=sort, limit=limit or None,
-                                          where=where),
+                                          where=where, actor=acting),
                      fmt, columns=cols)
 
     @app.callback(invoke_without_command=True)
@@ -120,7 +122,7 @@ def build(noun: str, entity_name: str, specs: dict[str, FieldSpec], filters: dic
         from crm_tui.services import records
 
         with session() as s:
-            row = records.get_record(entity(), session=s, record_id=kw["record_id"])
+            row = records.get_record(entity(), session=s, record_id=kw["record_id"], actor=State.actor())
         emit_record(row, kw["fmt"])
 
     show_cmd.__doc__ = f"Show one {entity_name} with every field."
@@ -177,7 +179,7 @@ def build(noun: str, entity_name: str, specs: dict[str, FieldSpec], filters: dic
 
         record_id = kw["record_id"]
         with session() as s:
-            row = records.get_record(entity(), session=s, record_id=record_id)
+            row = records.get_record(entity(), session=s, record_id=record_id, actor=State.actor())
             label = entity().label(row)
             if not kw["yes"]:
                 if not sys.stdin.isatty():
@@ -198,7 +200,7 @@ def build(noun: str, entity_name: str, specs: dict[str, FieldSpec], filters: dic
         from crm_tui.services import records
 
         with session() as s:
-            records.get_record(entity(), session=s, record_id=kw["record_id"])
+            records.get_record(entity(), session=s, record_id=kw["record_id"], actor=State.actor())
             rows = records.history(session=s, entity=entity_name, record_id=kw["record_id"])
             if entity().describe_changes:
                 rows = entity().describe_changes(s, rows)

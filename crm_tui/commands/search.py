@@ -6,7 +6,7 @@ from typing import Optional
 
 import typer
 
-from crm_tui.commands._common import FORMAT_HELP, Format, info, session
+from crm_tui.commands._common import FORMAT_HELP, Format, State, info, session
 from crm_tui.services.registry import ENTITY_HELP
 
 QUERY_HELP = ("Words, \"quoted phrases\", AND, OR, NOT, parentheses and prefixes (chat*), "
@@ -24,7 +24,7 @@ def search(
     from crm_tui.services import search as svc
 
     with session() as s:
-        hits = svc.search(session=s, query=query, entity=entity, limit=limit)
+        hits = svc.search(session=s, query=query, entity=entity, limit=limit, actor=State.actor())
     rows = [{"entity": h.entity, "id": h.id, "label": h.label, "snippet": h.snippet} for h in hits]
     if fmt == Format.table and not rows:
         info(f"no matches for {query}")

@@ -6,7 +6,7 @@ from typing import Optional
 
 import typer
 
-from crm_tui.commands._common import FORMAT_HELP, WHERE_HELP, Format, actor, info, session
+from crm_tui.commands._common import FORMAT_HELP, WHERE_HELP, Format, State, info, session
 from crm_tui.services.registry import ENTITY_HELP
 
 view_app = typer.Typer(help="Saved views: a named filter, sort and columns, used as --view NAME.",
@@ -33,7 +33,7 @@ def save(
 
     with session() as s:
         views.save_view(session=s, name=name, entity=entity, where=where, sort=sort, columns=columns,
-                        owner=actor(), replace=replace)
+                        actor=State.actor(), replace=replace)
     info(f"saved view {name}; use it with: crm {entity} list --view {name}")
 
 

@@ -40,19 +40,19 @@ class AccountDetails:
     opportunity_count: int
 
 
-def load_account_details(session, account_id: int) -> AccountDetails:
+def load_account_details(session, account_id: int, actor=None) -> AccountDetails:
     """Everything the detail screen shows, read in one session (runs in a worker thread)."""
     from crm_tui.services import records
     from crm_tui.services.registry import ENTITIES
     from crm_tui.services.sales import contacts, opportunities
 
-    account = records.get_record(ENTITIES["account"], session=session, record_id=account_id)
-    tree = contacts.reports_tree(session=session, account_id=account_id)
+    account = records.get_record(ENTITIES["account"], session=session, record_id=account_id, actor=actor)
+    tree = contacts.reports_tree(session=session, account_id=account_id, actor=actor)
     open_deals = {"account": account_id, "open": "yes"}
     opps = records.list_records(opportunities.ENTITY, session=session, filters=open_deals, sort="expected_close",
-                                limit=RELATED_LIMIT)
+                                limit=RELATED_LIMIT, actor=actor)
     total = len(opps) if len(opps) < RELATED_LIMIT else records.count_records(
-        opportunities.ENTITY, session=session, filters=open_deals)
+        opportunities.ENTITY, session=session, filters=open_deals, actor=actor)
     return AccountDetails(account, tree, opps, total)
 
 
@@ -142,7 +142,7 @@ class AccountDetailScreen(CRMScreenMixin, LogActivityKeys, Screen):
         worker = get_current_worker()
         try:
             with session_scope(self.engine) as session:
-                details = load_account_details(session, account_id)
+                details = load_account_details(session, account_id, self.actor)
         except NotFound as exc:
             self.post_message(self.LoadFailed(str(exc), missing=True))
             return

@@ -249,19 +249,19 @@ class AccountsScreen(SavedViews, BulkActions, CRMScreenMixin, Screen):
                 from crm_tui.services.where import compile_for
 
                 try:
-                    compile_for(ACCOUNTS, query.where, me=self.user)
+                    compile_for(ACCOUNTS, query.where, actor=self.actor)
                 except CRMError as exc:
                     self.post_message(self.FilterFailed(query, filter_error_text(exc)))
                     return
             with session_scope(engine) as session:
                 rows = records.list_records(ACCOUNTS, session=session, search=query.search or None,
-                                            where=query.where or None, me=self.user,
+                                            where=query.where or None, actor=self.actor,
                                             sort=query.sort_key, limit=PAGE_SIZE)
                 if worker.is_cancelled:
                     return
                 self.post_message(self.PageLoaded(query, 0, rows, select_id, open_if_missing))
                 total = records.count_records(ACCOUNTS, session=session, search=query.search or None,
-                                              where=query.where or None, me=self.user)
+                                              where=query.where or None, actor=self.actor)
         except CRMError as exc:
             self.post_message(self.LoadFailed(query, str(exc)))
             return
@@ -282,7 +282,7 @@ class AccountsScreen(SavedViews, BulkActions, CRMScreenMixin, Screen):
         try:
             with session_scope(self.engine) as session:
                 rows = records.list_records(ACCOUNTS, session=session, search=query.search or None,
-                                            where=query.where or None, me=self.user,
+                                            where=query.where or None, actor=self.actor,
                                             sort=query.sort_key, limit=PAGE_SIZE, offset=offset)
         except CRMError as exc:
             self.post_message(self.LoadFailed(query, str(exc)))

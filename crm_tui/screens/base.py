@@ -37,6 +37,7 @@ class CRMScreenMixin(_MixedInto):
 
     @property
     def user(self) -> str:
+        """The acting user's name (what the screen shows)."""
         return self.crm.user
 
     @property
@@ -48,6 +49,12 @@ class CRMScreenMixin(_MixedInto):
 
             settings = Settings()
         return settings
+
+    @property
+    def actor(self) -> Any:
+        """The acting user (``crm_tui.actor.Actor``) every service call that reads records gets;
+        read it in the worker thread, as ``engine``."""
+        return self.crm.actor
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """A worker died of something the screen did not expect: tell the user, keep running."""

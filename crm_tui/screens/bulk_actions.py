@@ -191,7 +191,7 @@ class BulkActions:
     @work(thread=True, exclusive=True, exit_on_error=False, group="bulk")
     def _run_bulk(self, kind: str, ids: list[int], value: str) -> None:
         engine = self.app.engine  # type: ignore[attr-defined]
-        user = self.app.user  # type: ignore[attr-defined]
+        actor = self.app.actor  # type: ignore[attr-defined]
         from crm_tui.database import session_scope
         from crm_tui.errors import CRMError
         from crm_tui.services.data import bulk
@@ -201,16 +201,15 @@ class BulkActions:
             entity = entity_for(self.bulk_entity())
             with session_scope(engine) as session:  # one transaction
                 if kind == "tag":
-                    result = bulk.tag(entity, session=session, tag=value, add=True, actor=user, ids=ids, me=user)
+                    result = bulk.tag(entity, session=session, tag=value, add=True, actor=actor, ids=ids)
                     done = f"tagged “{value}”"
                 elif kind == "owner":
-                    owner = user if value.strip().lower() == "me" else value
-                    result = bulk.update_where(entity, session=session, data={"owner": owner}, actor=user,
-                                               ids=ids, me=user)
-                    done = f"reassigned to {owner}"
+                    result = bulk.update_where(entity, session=session, data={"owner": value}, actor=actor,
+                                               ids=ids)  # an owner "me" is the actor: the service resolves it
+                    done = f"reassigned to {actor.username if value.strip().lower() == 'me' else value}"
                 else:
-                    result = bulk.update_where(entity, session=session, data={"stage": value}, actor=user,
-                                               ids=ids, me=user)
+                    result = bulk.update_where(entity, session=session, data={"stage": value}, actor=actor,
+                                               ids=ids)
                     done = f"moved to {value}"
         except CRMError as exc:
             self.post_message(self.BulkFailed(str(exc)))  # type: ignore[attr-defined]

@@ -86,7 +86,7 @@ class ContactDetailScreen(CRMScreenMixin, LogActivityKeys, Screen):
 
         try:
             with session_scope(self.engine) as s:
-                row = records.get_record(contacts.ENTITY, session=s, record_id=self.contact_id)
+                row = records.get_record(contacts.ENTITY, session=s, record_id=self.contact_id, actor=self.actor)
         except CRMError as exc:
             self.post_message(self.Failed(str(exc)))
             return

@@ -109,7 +109,7 @@ class ContactFormScreen(RecordFormScreen):
 
         try:
             with session_scope(self.engine) as s:
-                tree = contacts.reports_tree(session=s, account_id=account_id)
+                tree = contacts.reports_tree(session=s, account_id=account_id, actor=self.actor)
         except CRMError:
             tree = []
         people = []

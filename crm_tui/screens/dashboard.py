@@ -103,12 +103,12 @@ class DashboardScreen(CRMScreenMixin, Screen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="dashboard-targets")
     def _load_targets(self, user: str) -> None:
-        self._fetch(lambda dashboard, s: self.Targets(*dashboard.targets(session=s, username=user)))
+        self._fetch(lambda dashboard, s: self.Targets(*dashboard.targets(session=s, actor=self.actor)))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="dashboard-lists")
     def _load_lists(self, user: str) -> None:
         stall_days = self.settings.stalled_days
-        self._fetch(lambda dashboard, s: self.Lists(dashboard.lists(session=s, username=user, stall_days=stall_days)))
+        self._fetch(lambda dashboard, s: self.Lists(dashboard.lists(session=s, actor=self.actor, stall_days=stall_days)))
 
     def _fetch(self, build) -> None:
         """In a worker: open a session, build the message from the dashboard service and post it,

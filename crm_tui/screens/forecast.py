@@ -148,15 +148,16 @@ class ForecastScreen(CRMScreenMixin, Screen):
 
         owners = [owner] if owner else None
         try:
+            actor = self.actor
             with session_scope(engine) as s:
                 facts = forecast.stage_facts(s)
                 by_month = forecast.forecast(session=s, start=start, end=end, by=("month",), owners=owners,
-                                             stage_facts_=facts)
+                                             stage_facts_=facts, actor=actor)
                 by_month_stage = forecast.forecast(session=s, start=start, end=end, by=("month", "stage"),
-                                                   owners=owners, stage_facts_=facts)
+                                                   owners=owners, stage_facts_=facts, actor=actor)
                 today = dt.date.today()
                 weeks = forecast.weekly_changes(session=s, start=today - dt.timedelta(weeks=11), end=today,
-                                                owners=owners)
+                                                owners=owners, actor=actor)
                 users = [u.username for u in list_users(session=s) if u.active]
         except CRMError as exc:
             self.post_message(self.Failed(str(exc)))

@@ -368,7 +368,7 @@ class LeadDetailScreen(WorkerErrors, LogActivityKeys, Screen):
 
         try:
             with session_scope(engine) as s:
-                row = get_lead(session=s, lead_id=self.lead_id)
+                row = get_lead(session=s, lead_id=self.lead_id, actor=self.app.actor)  # type: ignore[attr-defined]
         except CRMError as exc:
             self.post_message(self.Failed(str(exc)))
             return

@@ -198,7 +198,7 @@ class OpportunityDetailScreen(CRMScreenMixin, Screen[bool]):
         try:
             with session_scope(self.engine) as s:
                 detail = pipeline.opportunity_detail(session=s, opportunity_id=self.opportunity_id,
-                                                     reasons=self.settings.lost_reasons)
+                                                     reasons=self.settings.lost_reasons, actor=self.crm.actor)
         except CRMError as exc:
             self.post_message(self.Failed(str(exc)))
             return

@@ -184,14 +184,15 @@ class PipelineScreen(BulkActions, CRMScreenMixin, Screen):
     def load_board(self, filter_text: str) -> None:
         try:
             engine = self.engine  # waits for the database first: the services' imports would slow the paint
-            flt = pipeline.parse_filter_text(filter_text, me=self.user)
+            actor = self.actor
+            flt = pipeline.parse_filter_text(filter_text, actor=actor)
             reasons = pipeline.lost_reasons(self.settings)
             stall = pipeline.stalled_days(self.settings)
             # Cards first (index lookups, milliseconds), then the totals (one pass over the deals).
             with session_scope(engine) as s:
                 columns = pipeline.board_columns(session=s)
                 pages = {c.stage_id: pipeline.column_page(session=s, stage_id=c.stage_id, flt=flt,
-                                                          limit=FIRST_PAGE, stall=stall)
+                                                          limit=FIRST_PAGE, stall=stall, actor=actor)
                          for c in columns}
         except CRMError as exc:
             self.post_message(self.Failed(str(exc)))
@@ -201,9 +202,10 @@ class PipelineScreen(BulkActions, CRMScreenMixin, Screen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="pipeline-totals")
     def load_totals(self, filter_text: str, generation: int) -> None:
         try:
-            flt = pipeline.parse_filter_text(filter_text, me=self.user)
+            actor = self.actor
+            flt = pipeline.parse_filter_text(filter_text, actor=actor)
             with session_scope(self.engine) as s:
-                summary = pipeline.board_summary(session=s, flt=flt)
+                summary = pipeline.board_summary(session=s, flt=flt, actor=actor)
         except CRMError as exc:
             self.post_message(self.Failed(str(exc)))
             return
@@ -213,7 +215,7 @@ class PipelineScreen(BulkActions, CRMScreenMixin, Screen):
         self.columns = message.columns
         self.reasons = message.reasons
         self.filter_text = message.filter_text
-        self.flt = pipeline.parse_filter_text(message.filter_text, me=self.user)
+        self.flt = pipeline.parse_filter_text(message.filter_text, actor=self.crm.actor_for_checks())
         board = self.query_one(KanbanBoard)
         focused = board.focused_card()
         focus_id = focused.card.id if focused else None
@@ -287,7 +289,7 @@ class PipelineScreen(BulkActions, CRMScreenMixin, Screen):
             try:
                 with session_scope(self.engine) as s:
                     cards = pipeline.column_page(session=s, stage_id=stage_id, flt=flt, offset=offset,
-                                                 limit=MORE_PAGE, stall=self.settings.stalled_days)
+                                                 limit=MORE_PAGE, stall=self.settings.stalled_days, actor=self.actor)
             except CRMError as exc:
                 self.post_message(self.Failed(str(exc)))
                 continue
@@ -387,7 +389,7 @@ class PipelineScreen(BulkActions, CRMScreenMixin, Screen):
     @on(Input.Submitted, "#pipeline-filter")
     def _filter_submitted(self, event: Input.Submitted) -> None:
         try:
-            pipeline.parse_filter_text(event.value, me=self.user)
+            pipeline.parse_filter_text(event.value, actor=self.crm.actor_for_checks())
         except CRMError as exc:
             # Under the box (pointing at the bad token); the board and the list keep what they show.
             self.query_one(FilterMessage).show(filter_error_text(exc))
@@ -435,8 +437,9 @@ class PipelineScreen(BulkActions, CRMScreenMixin, Screen):
         try:
             with session_scope(self.engine) as s:
                 cards = pipeline.list_page(session=s, flt=self.flt, sort=sort, offset=offset, limit=LIST_PAGE,
-                                           stall=self.settings.stalled_days)
-                total = pipeline.count_matching(session=s, flt=self.flt) if offset == 0 else self.list_total
+                                           stall=self.settings.stalled_days, actor=self.actor)
+                total = (pipeline.count_matching(session=s, flt=self.flt, actor=self.actor) if offset == 0
+                         else self.list_total)
         except CRMError as exc:
             self.post_message(self.Failed(str(exc)))
             return

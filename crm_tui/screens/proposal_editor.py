@@ -219,9 +219,9 @@ class ProposalEditorScreen(CRMScreenMixin, Screen[bool]):
 
         try:
             with session_scope(self.engine) as s:
-                view = P.get_proposal(session=s, proposal_id=self.proposal_id)
+                view = P.get_proposal(session=s, proposal_id=self.proposal_id, actor=self.actor)
                 products = records.list_records(PRODUCT, session=s, filters={"active": "yes"}, sort="sku",
-                                                limit=500)
+                                                limit=500, actor=self.actor)
         except CRMError as exc:
             self.post_message(self.Failed(str(exc)))
             return
@@ -513,7 +513,7 @@ class ProposalEditorScreen(CRMScreenMixin, Screen[bool]):
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             with session_scope(self.engine) as s:
-                view = P.get_proposal(session=s, proposal_id=self.proposal_id)
+                view = P.get_proposal(session=s, proposal_id=self.proposal_id, actor=self.actor)
             result = pdf.render_proposal(view, path, settings=settings)
         except (CRMError, OSError) as exc:
             self.post_message(self.Failed(str(exc)))

@@ -171,9 +171,7 @@ class ProposalsScreen(CRMScreenMixin, Screen):
     def filters(self) -> dict[str, Any]:
         status = self.query_one("#proposals-status", Select).value
         show = self.query_one("#proposals-show", Select).value
-        owner = self.query_one("#proposals-owner", Input).value.strip()
-        if owner.lower() == "me":
-            owner = self.user
+        owner = self.query_one("#proposals-owner", Input).value.strip()  # "me": the service resolves it
         return {"status": None if status == "any" else status, "pending": show == "pending", "overdue_followup": show == "overdue",
                 "owner": owner or None}
 
@@ -190,7 +188,7 @@ class ProposalsScreen(CRMScreenMixin, Screen):
         try:
             with session_scope(self.engine) as s:
                 made = P.create_due_followups(session=s)
-                rows = P.list_proposals(session=s, limit=1000, **flt)
+                rows = P.list_proposals(session=s, limit=1000, actor=self.actor, **flt)
         except CRMError as exc:
             self.post_message(self.Failed(str(exc)))
             return

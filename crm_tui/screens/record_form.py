@@ -216,7 +216,8 @@ class RecordFormScreen(CRMScreenMixin, ModalScreen[dict | None]):
 
         try:
             with session_scope(self.engine) as session:
-                row = records.get_record(ENTITIES[self.ENTITY], session=session, record_id=record_id)
+                row = records.get_record(ENTITIES[self.ENTITY], session=session, record_id=record_id,
+                                         actor=self.actor)
         except NotFound as exc:
             self.post_message(self.Failed(str(exc), missing=True))
             return

@@ -132,14 +132,14 @@ class RecordListScreen(SavedViews, BulkActions, WorkerErrors, Screen):
         self.loading = True
         self.query_one("#list-status", Label).update(self.app.busy_text())
         q = self.query_state
-        self._fetch(self.app.user, self.generation, 0, self.Query(q.search, q.where, dict(q.filters), q.sort), True)
+        self._fetch(self.generation, 0, self.Query(q.search, q.where, dict(q.filters), q.sort), True)
 
     def action_reload(self) -> None:
         self.reload()
 
-    def resolved_filters(self, user: str) -> dict:
-        return {k: (user if (k == "owner" and v == "me") else v) for k, v in self.query_state.filters.items()
-                if v not in (None, "")}
+    def active_filters(self) -> dict:
+        """The filters set (an owner "me" is the acting user: the service resolves it)."""
+        return {k: v for k, v in self.query_state.filters.items() if v not in (None, "")}
 
     @property
     def plural(self) -> str:
@@ -148,30 +148,31 @@ class RecordListScreen(SavedViews, BulkActions, WorkerErrors, Screen):
         return entry_for(self.ENTITY).plural
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="list")
-    def _fetch(self, user: str, generation: int, offset: int, q: Query, with_count: bool) -> None:
+    def _fetch(self, generation: int, offset: int, q: Query, with_count: bool) -> None:
         engine = self.app.engine  # in the worker thread: waits until the database is open
+        actor = self.app.actor  # type: ignore[attr-defined]
         from crm_tui.database import session_scope
         from crm_tui.errors import CRMError
         from crm_tui.services import records
         from crm_tui.services.registry import ENTITIES
 
         entity = ENTITIES[self.ENTITY]
-        filters = self.resolved_filters(user)
+        filters = self.active_filters()
         if q.where and offset == 0:
             from crm_tui.services.where import compile_for
 
             try:
-                compile_for(entity, q.where, me=user)
+                compile_for(entity, q.where, actor=actor)
             except CRMError as exc:
                 self.post_message(self.FilterFailed(generation, filter_error_text(exc)))
                 return
         try:
             with session_scope(engine) as s:
                 rows = records.list_records(entity, session=s, search=q.search or None, filters=filters,
-                                            where=q.where or None, me=user,
+                                            where=q.where or None, actor=actor,
                                             sort=q.sort, limit=PAGE, offset=offset)
                 total = records.count_records(entity, session=s, search=q.search or None, filters=filters,
-                                              where=q.where or None, me=user) if with_count else None
+                                              where=q.where or None, actor=actor) if with_count else None
         except CRMError as exc:
             self.post_message(self.Failed(str(exc)))
             return
@@ -201,7 +202,7 @@ class RecordListScreen(SavedViews, BulkActions, WorkerErrors, Screen):
         q = self.query_state
         if self.total == 0:
             what = f"No {self.plural} match “{q.search}”" if q.search else f"No {self.plural}"
-            text = what + (" with these filters" if self.resolved_filters(self.app.user) else "") + "."
+            text = what + (" with these filters" if self.active_filters() else "") + "."
         else:
             sort = q.sort or ""
             order = f"sorted by {sort.lstrip('-').replace('_', ' ')}, {'descending' if sort.startswith('-') else 'ascending'}" \
@@ -236,7 +237,7 @@ class RecordListScreen(SavedViews, BulkActions, WorkerErrors, Screen):
         if not self.loading and self.loaded < self.total and event.cursor_row >= table.row_count - 20:
             self.loading = True
             q = self.query_state
-            self._fetch(self.app.user, self.generation, self.loaded,
+            self._fetch(self.generation, self.loaded,
                         self.Query(q.search, q.where, dict(q.filters), q.sort), False)
 
     # ------------------------------------------------------------ searching and sorting

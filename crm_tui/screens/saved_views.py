@@ -125,14 +125,14 @@ class SavedViews:
     @work(thread=True, exclusive=True, exit_on_error=False, group="views")
     def _save_view(self, entity: str, name: str, where: str) -> None:
         engine = self.app.engine  # type: ignore[attr-defined]
-        user = self.app.user  # type: ignore[attr-defined]
+        actor = self.app.actor  # type: ignore[attr-defined]
         from crm_tui.database import session_scope
         from crm_tui.errors import CRMError
         from crm_tui.services import views
 
         try:
             with session_scope(engine) as session:
-                views.save_view(session=session, name=name, entity=entity, where=where, owner=user)
+                views.save_view(session=session, name=name, entity=entity, where=where, actor=actor)
         except CRMError as exc:
             self.post_message(self.ViewFailed(str(exc)))  # type: ignore[attr-defined]
             return

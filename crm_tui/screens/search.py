@@ -107,7 +107,7 @@ class SearchScreen(CRMScreenMixin, Screen):
 
         try:
             with session_scope(engine) as session:
-                hits = search.search(session=session, query=text, limit=LIMIT)
+                hits = search.search(session=session, query=text, limit=LIMIT, actor=self.actor)
         except CRMError as exc:
             self.post_message(self.Failed(generation, str(exc)))
             return
@@ -179,7 +179,8 @@ class SearchScreen(CRMScreenMixin, Screen):
 
         try:
             with session_scope(self.engine) as session:
-                row = records.get_record(ENTITIES["activity"], session=session, record_id=activity_id)
+                row = records.get_record(ENTITIES["activity"], session=session, record_id=activity_id,
+                                         actor=self.actor)
         except CRMError as exc:
             self.post_message(self.Failed(self.generation, str(exc)))
             return

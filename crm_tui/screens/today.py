@@ -62,8 +62,9 @@ class TodayScreen(WorkerErrors, Screen):
 
         try:
             with session_scope(engine) as s:
-                tasks = due_tasks(session=s, username=user)
-                leads = due_follow_ups(session=s, username=user)
+                actor = self.app.actor  # type: ignore[attr-defined]
+                tasks = due_tasks(session=s, actor=actor)
+                leads = due_follow_ups(session=s, actor=actor)
         except CRMError as exc:
             self.post_message(self.Failed(str(exc)))
             return

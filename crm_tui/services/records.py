@@ -27,10 +27,12 @@ from sqlalchemy.sql import ColumnElement
 from sqlmodel import Session
 
 from crm_tui import money
+from crm_tui.actor import Actor
 from crm_tui.errors import Conflict, NotFound, ValidationError, ValidationErrors
 from crm_tui.services.registry import EntityEntry
 from crm_tui.services.validate import FieldSpec, clean
 from crm_tui.store.models import Change, User, utcnow
+from crm_tui.store.scope import scope
 
 Row = dict[str, Any]
 
@@ -195,13 +197,23 @@ def _base_select(entity: Entity):
     return select(*[expr.label(name) for name, expr in cols.items()]).select_from(entity.joins(entity.table))
 
 
+def scoped(entity: Entity, stmt, actor: Actor | None):
+    """``stmt`` (a query over ``entity.table``) restricted to the records ``actor`` may see."""
+    return scope(stmt, entity=entity.name, table=entity.table, actor=actor)
+
+
+def is_me(value: Any) -> bool:
+    """Whether a filter value is "me" (the acting user)."""
+    return isinstance(value, str) and value.strip().lower() == "me"
+
+
 def _where(entity: Entity, session: Session, search: str | None, filters: dict | None,
-           where: str | None = None, me: str | None = None) -> list:
+           where: str | None = None, actor: Actor | None = None) -> list:
     clauses = []
     if where is not None and where.strip():
         from crm_tui.services.where import compile_for
 
-        clauses.append(compile_for(entity, where, me=me))
+        clauses.append(compile_for(entity, where, actor=actor))
     if search:
         for word in search.split():
             # % and _ in what a user types are literal characters, not LIKE wildcards.
@@ -214,6 +226,10 @@ def _where(entity: Entity, session: Session, search: str | None, filters: dict |
             continue
         if key not in entity.filters:
             raise ValidationError(key, value, f"is not a filter for {entity.plural}; filters are: {', '.join(entity.filters)}")
+        if key == "owner" and is_me(value):
+            if actor is None:
+                raise ValidationError(key, value, "needs the acting user; give a username")
+            value = actor.username
         try:
             clauses.append(entity.filters[key](session, value))
         except (TypeError, ValueError):  # e.g. int("abc") for an id filter
@@ -243,8 +259,9 @@ def _finish(entity: Entity, row) -> Row:
 def list_records(entity: Entity, *, session: Session, search: str | None = None,
                  filters: dict | None = None, sort: str | None = None,
                  limit: int | None = None, offset: int = 0, where: str | None = None,
-                 me: str | None = None) -> list[Row]:
-    stmt = _base_select(entity).where(*_where(entity, session, search, filters, where, me)).order_by(*_order(entity, sort))
+                 actor: Actor | None = None) -> list[Row]:
+    stmt = _base_select(entity).where(*_where(entity, session, search, filters, where, actor)).order_by(*_order(entity, sort))
+    stmt = scoped(entity, stmt, actor)
     if limit:
         stmt = stmt.limit(limit)
     if offset:
@@ -255,9 +272,10 @@ def list_records(entity: Entity, *, session: Session, search: str | None = None,
 def iter_records(entity: Entity, *, session: Session, search: str | None = None,
                  filters: dict | None = None, sort: str | None = None,
                  limit: int | None = None, batch: int = 2000, where: str | None = None,
-                 me: str | None = None) -> Iterator[Row]:
+                 actor: Actor | None = None) -> Iterator[Row]:
     """Stream rows in constant memory (server-side cursor where the driver has one)."""
-    stmt = _base_select(entity).where(*_where(entity, session, search, filters, where, me)).order_by(*_order(entity, sort))
+    stmt = _base_select(entity).where(*_where(entity, session, search, filters, where, actor)).order_by(*_order(entity, sort))
+    stmt = scoped(entity, stmt, actor)
     if limit:
         stmt = stmt.limit(limit)
     result = session.execute(stmt.execution_options(yield_per=batch))
@@ -282,14 +300,15 @@ def from_clause(entity: Entity, *conds):
 
 
 def count_records(entity: Entity, *, session: Session, search: str | None = None,
-                  filters: dict | None = None, where: str | None = None, me: str | None = None) -> int:
-    conds = _where(entity, session, search, filters, where, me)
-    stmt = select(func.count()).select_from(from_clause(entity, *conds)).where(*conds)
+                  filters: dict | None = None, where: str | None = None, actor: Actor | None = None) -> int:
+    conds = _where(entity, session, search, filters, where, actor)
+    stmt = scoped(entity, select(func.count()).select_from(from_clause(entity, *conds)).where(*conds), actor)
     return int(session.execute(stmt).scalar() or 0)
 
 
-def get_record(entity: Entity, *, session: Session, record_id: int) -> Row:
-    stmt = _base_select(entity).where(entity.table.c.id == record_id)
+def get_record(entity: Entity, *, session: Session, record_id: int, actor: Actor | None = None) -> Row:
+    """One record; NotFound when there is none, or none ``actor`` may see."""
+    stmt = scoped(entity, _base_select(entity).where(entity.table.c.id == record_id), actor)
     row = session.execute(stmt).first()
     if row is None:
         raise NotFound(entity.name, record_id)
@@ -316,7 +335,7 @@ def _resolve(entity: Entity, session: Session, cleaned: dict, actor: str | None 
         spec = entity.specs[name]
         try:
             if spec.kind == "user" and value is not None:
-                if actor and str(value).strip().lower() == "me":
+                if actor and is_me(value):
                     value = ensure_user(session, actor)
                 else:
                     value = user_id(session, str(value), field_name=name)

@@ -15,12 +15,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, text
-from sqlmodel import Session
+from sqlalchemy import select, text
+from sqlmodel import Session, SQLModel
 
+from crm_tui.actor import Actor
 from crm_tui.errors import ValidationError
 from crm_tui.services import records, registry
 from crm_tui.store import search as fts
+from crm_tui.store.scope import scope
 
 MAX_LIMIT = 10_000
 SNIPPET = 80
@@ -106,13 +108,13 @@ def matches(tree, words: list[str]) -> bool:
     raise TypeError(tree)
 
 
-def _scan(session: Session, name: str, tree, terms: list, limit: int) -> list[Hit]:
+def _scan(session: Session, name: str, tree, terms: list, limit: int, actor: Actor | None) -> list[Hit]:
     """Hits in an entity without a full-text index (the product catalog: small), newest first: its
     registry entry's search fields read row by row, matched by the same rules as the indexes."""
     entry = registry.BY_NAME[name]
     entity = entry.entity
     hits: list[Hit] = []
-    for row in records.iter_records(entity, session=session, sort="-id"):
+    for row in records.iter_records(entity, session=session, sort="-id", actor=actor):
         texts = [str(row[f]) for f in entry.search_fields if row.get(f)]
         if matches(tree, fts.words(" ".join(texts))):
             hits.append(Hit(name, row["id"], entity.label(row), snippet(texts, terms)))
@@ -121,9 +123,14 @@ def _scan(session: Session, name: str, tree, terms: list, limit: int) -> list[Hi
     return hits
 
 
-def search(*, session: Session, query: str, entity: str | None = None, limit: int = 50) -> list[Hit]:
+def search(*, session: Session, query: str, entity: str | None = None, limit: int = 50,
+           actor: Actor | None = None) -> list[Hit]:
     """The first ``limit`` records matching ``query`` (accounts first, then contacts, leads,
-    opportunities, activities; newest first within each)."""
+    opportunities, activities; newest first within each), of those ``actor`` may see.
+
+    The index gives the matching ids; the records are then read through the scoping hook, so
+    a record ``actor`` may not see is left out (with a restricting rule a page can then hold
+    fewer than ``limit`` hits)."""
     if limit < 1 or limit > MAX_LIMIT:
         raise ValidationError("limit", limit, f"must be between 1 and {MAX_LIMIT}")
     entities = _entities(entity)
@@ -135,16 +142,16 @@ def search(*, session: Session, query: str, entity: str | None = None, limit: in
         if left <= 0:
             break
         if name not in fts.SOURCES:
-            hits.extend(_scan(session, name, tree, terms, left))
+            hits.extend(_scan(session, name, tree, terms, left, actor))
             continue
         ids = _ids(session, name, tree, left)
         if not ids:
             continue
-        table, cols = fts.SOURCES[name]
-        fields = ["id", *cols]
-        stmt = text(f"SELECT {', '.join(fields)} FROM {table} WHERE id IN :ids").bindparams(
-            bindparam("ids", expanding=True))
-        rows = {r[0]: dict(r._mapping) for r in session.connection().execute(stmt, {"ids": ids})}
+        table_name, cols = fts.SOURCES[name]
+        table = SQLModel.metadata.tables[table_name]
+        stmt = scope(select(table.c.id, *[table.c[c] for c in cols]).where(table.c.id.in_(ids)),
+                     entity=name, table=table, actor=actor)
+        rows = {r[0]: dict(r._mapping) for r in session.connection().execute(stmt)}
         for rid in ids:
             row = rows.get(rid)
             if row is None:

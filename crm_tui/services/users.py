@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
-from sqlmodel import Session
+from sqlalchemy import func, select
+from sqlmodel import Session, col
 
+from crm_tui.actor import DEFAULT_ROLE, Actor
 from crm_tui.errors import Conflict, ValidationError
 from crm_tui.services.fields import USER_ROLES
 from crm_tui.services.validate import FieldSpec, clean
@@ -37,3 +38,25 @@ def create_user(*, session: Session, data: dict) -> User:
     session.add(user)
     session.flush()
     return user
+
+
+def actor_for(user: User) -> Actor:
+    """The Actor of a row of the users table (team: none yet, the roles issue adds teams)."""
+    return Actor(user_id=user.id, username=user.username, role=user.role or DEFAULT_ROLE, team=None)
+
+
+def resolve_actor(*, session: Session, username: str) -> Actor:
+    """Who is acting: the user called ``username`` (case-insensitive), or, when the users table
+    does not know that name (yet), an Actor without an id and with the default role."""
+    name = (username or "").strip()
+    user = session.execute(select(User).where(func.lower(User.username) == name.lower())
+                           .order_by((col(User.username) == name).desc(), User.id)).scalars().first()
+    return actor_for(user) if user is not None else Actor.unknown(name or username)
+
+
+def actor_user_id(session: Session, actor: Actor) -> int | None:
+    """The users-table id of ``actor``: its own, or (when it was resolved before the user was added,
+    e.g. by the first record this run created) looked up by its username once more."""
+    if actor.user_id is not None:
+        return actor.user_id
+    return session.execute(select(User.id).where(func.lower(User.username) == actor.username.lower())).scalar()

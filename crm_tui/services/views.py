@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import delete, insert, select, update
 from sqlmodel import Session
 
+from crm_tui.actor import Actor
 from crm_tui.errors import Conflict, NotFound, ValidationError
 from crm_tui.store.models import SavedView, utcnow
 
@@ -18,8 +19,10 @@ def _entity(name: str):
 
 
 def save_view(*, session: Session, name: str, entity: str, where: str | None = None, sort: str | None = None,
-              columns: str | None = None, owner: str | None = None, replace: bool = False) -> dict:
-    """Check the filter, sort and columns against the entity, then store the view."""
+              columns: str | None = None, owner: str | None = None, replace: bool = False,
+              actor: Actor | None = None) -> dict:
+    """Check the filter, sort and columns against the entity, then store the view (``me`` in the
+    filter is checked as ``actor``; ``owner`` is stored, by default ``actor``'s username)."""
     from crm_tui.services import records
 
     name = (name or "").strip()
@@ -27,7 +30,11 @@ def save_view(*, session: Session, name: str, entity: str, where: str | None = N
         raise ValidationError("name", name, "must be 1 to 100 characters")
     ent = _entity(entity)
     # Validate by running a count (compiles the filter) and the sort.
-    records.count_records(ent, session=session, where=where, me=owner)
+    if owner is None and actor is not None:
+        owner = actor.username
+    elif actor is None and owner:
+        actor = Actor.unknown(owner)
+    records.count_records(ent, session=session, where=where, actor=actor)
     records._order(ent, sort)
     if columns:
         known = set(ent.columns()) | {"amount", "weighted_amount", "lifetime_value"}

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from sqlalchemy import exists, func, literal, select
 from sqlalchemy.sql import ColumnElement
 
+from crm_tui.actor import Actor
 from crm_tui.services.engagement import activities
 from crm_tui.services.sales import accounts, contacts, leads, opportunities
 from crm_tui.store.filter import Context, FilterField, compile_where
@@ -195,11 +196,9 @@ def tag_exists(entity_name: str, table) -> Callable[[Callable], ColumnElement]:
     return build
 
 
-def compile_for(entity, text: str, *, me: str | None = None, today: dt.date | None = None) -> ColumnElement:
-    """Compile ``text`` for ``entity`` (an ``records.Entity``); raises FilterError."""
-    if me is None:
-        from crm_tui.locations import current_username
-
-        me = current_username()
-    ctx = Context(me=me, today=today, tag_exists=tag_exists(entity.name, entity.table))
+def compile_for(entity, text: str, *, actor: Actor | None = None, today: dt.date | None = None) -> ColumnElement:
+    """Compile ``text`` for ``entity`` (an ``records.Entity``); raises FilterError.
+    ``me`` is ``actor``'s username (without an actor, ``me`` is an error)."""
+    ctx = Context(me=actor.username if actor is not None else None, today=today,
+                  tag_exists=tag_exists(entity.name, entity.table))
     return compile_where(text, fields_for(entity.name), context=ctx, plural=entity.plural)

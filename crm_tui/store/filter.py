@@ -275,6 +275,14 @@ class Parser:
     def error(self, token: Token, reason: str, hint: str = "") -> FilterError:
         return FilterError(self.text, token.pos, token.text, reason, hint)
 
+    def me(self, field: FilterField, v: Token) -> str:
+        """The value's text, with ``me`` on an owner field replaced by the acting user's name."""
+        if v.kind == "word" and v.text.lower() == "me" and (field.name == "owner" or field.name.endswith(".owner")):
+            if self.ctx.me is None:
+                raise self.error(v, "means the acting user, and there is none here: give a username instead of")
+            return self.ctx.me
+        return v.text
+
     def fields_hint(self) -> str:
         return f"; fields of {self.plural} are: {', '.join(sorted(self.fields))}"
 
@@ -382,8 +390,7 @@ class Parser:
         if op in ("~", "!~"):
             ids = select(target_id).where(_contains(target_text, text))
         else:
-            if v.kind == "word" and text.lower() == "me" and (field.name == "owner" or field.name.endswith(".owner")):
-                text = self.ctx.me or text
+            text = self.me(field, v)
             ids = select(target_id).where(func.lower(target_text) == text.lower())
         return fk.in_(ids) if op in ("=", "~") else or_(fk.is_(None), fk.not_in(ids))
 
@@ -433,10 +440,7 @@ class Parser:
                 cond = or_(col.is_(None), not_(cond))
             return self._wrap(field, cond)
         if kind == "text":
-            text = v.text
-            if v.kind == "word" and text.lower() == "me" and field.name in ("owner",) or (
-                    v.kind == "word" and text.lower() == "me" and field.name.endswith(".owner")):
-                text = self.ctx.me or text
+            text = self.me(field, v)
             if op in ("=", "!="):
                 cond = func.lower(col) == text.lower()
                 if op == "!=":

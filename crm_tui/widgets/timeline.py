@@ -112,7 +112,8 @@ class Timeline(OptionList):
 
         try:
             with session_scope(engine) as s:
-                items = timeline(session=s, entity=self.entity, record_id=self.record_id)
+                items = timeline(session=s, entity=self.entity, record_id=self.record_id,
+                                 actor=self.app.actor)  # type: ignore[attr-defined]
         except CRMError as exc:
             self.post_message(self.Failed(self, str(exc)))
             return

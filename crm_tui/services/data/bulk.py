@@ -45,6 +45,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Session
 
+from crm_tui.actor import Actor, as_actor
 from crm_tui.errors import Conflict, NotFound, ValidationError
 from crm_tui.services import records
 from crm_tui.services.records import Entity, new_batch_id
@@ -121,8 +122,9 @@ def parse_ids(lines: Iterable[str]) -> list[int]:
 
 
 def select_records(entity: Entity, *, session: Session, where: str | None = None, ids: list[int] | None = None,
-                   me: str | None = None) -> int:
-    """Fill the temporary id table with the selection; returns how many records it holds."""
+                   actor: Actor | None = None) -> int:
+    """Fill the temporary id table with the selection (of the records ``actor`` may see; an id of one
+    it may not is not found); returns how many records it holds."""
     if (where is None) == (ids is None):
         raise ValidationError("selection", None, "give exactly one of --where or --ids")
     table = _ids_table(session)
@@ -130,14 +132,16 @@ def select_records(entity: Entity, *, session: Session, where: str | None = None
     if where is not None:
         from crm_tui.services.where import compile_for
 
-        cond = compile_for(entity, where, me=me)
+        cond = compile_for(entity, where, actor=actor)
         session.execute(insert(table).from_select(
-            ["id"], select(T.c.id).select_from(records.from_clause(entity, cond)).where(cond)))
+            ["id"], records.scoped(entity, select(T.c.id).select_from(records.from_clause(entity, cond)).where(cond),
+                                   actor)))
     else:
         if ids:
             session.execute(insert(table), [{"id": i} for i in ids])
             missing = session.execute(
-                select(table.c.id).where(~exists(select(T.c.id).where(T.c.id == table.c.id)))
+                select(table.c.id).where(~exists(records.scoped(entity, select(T.c.id).where(T.c.id == table.c.id),
+                                                                actor)))
                 .order_by(table.c.id).limit(10)).scalars().all()
             if missing:
                 raise ValidationError("ids", ", ".join(map(str, missing)), f"not found among {entity.plural}")
@@ -195,7 +199,7 @@ def _tag_id(session: Session, name: str, *, create: bool) -> int | None:
     return tid
 
 
-def _selection(entity: Entity, session: Session, where: str | None, ids: list[int] | None, me: str | None):
+def _selection(entity: Entity, session: Session, where: str | None, ids: list[int] | None, actor: Actor):
     """(a SELECT of the chosen record ids, its id column, how many it selects).
 
     A --where selection stays a query over the table, so later statements read the
@@ -205,27 +209,30 @@ def _selection(entity: Entity, session: Session, where: str | None, ids: list[in
         from crm_tui.services.where import compile_for
 
         T = entity.table
-        cond = compile_for(entity, where, me=me)
-        stmt = select(T.c.id).select_from(records.from_clause(entity, cond)).where(cond)
+        cond = compile_for(entity, where, actor=actor)
+        stmt = records.scoped(entity, select(T.c.id).select_from(records.from_clause(entity, cond)).where(cond), actor)
         matched = int(session.execute(select(func.count()).select_from(stmt.subquery())).scalar() or 0)
         return stmt, T.c.id, matched
-    matched = select_records(entity, session=session, where=where, ids=ids, me=me)
+    matched = select_records(entity, session=session, where=where, ids=ids, actor=actor)
     return select(IDS.c.id), IDS.c.id, matched
 
 
-def tag(entity: Entity, *, session: Session, tag: str, add: bool, actor: str, where: str | None = None,
-        ids: list[int] | None = None, dry_run: bool = False, me: str | None = None,
-        progress: Progress | None = None) -> BulkResult:
+def tag(entity: Entity, *, session: Session, tag: str, add: bool, actor: Actor | str, where: str | None = None,
+        ids: list[int] | None = None, dry_run: bool = False, progress: Progress | None = None) -> BulkResult:
     """Add or remove one tag on every selected record.
 
     Two set-based statements do the work: the Change rows are written for exactly the
     records that change (adding: those without the tag; removing: those with it), then
     the taggings are inserted for the records of those Change rows, read back by batch
-    id, or deleted for the same records, so the log and the tags cannot disagree."""
+    id, or deleted for the same records, so the log and the tags cannot disagree.
+
+    ``actor`` selects (``me``, and which records it may see) and is logged as who made the changes."""
+    acting = as_actor(actor)
+    actor = acting.username
     name = _tag_name(tag)
     note = progress or (lambda _msg: None)
     note("selecting records")
-    selection, id_col, matched = _selection(entity, session, where, ids, me)
+    selection, id_col, matched = _selection(entity, session, where, ids, acting)
     tid = _tag_id(session, name, create=add and not dry_run)
     has_tag = exists(select(literal(1)).select_from(TAGGINGS).where(
         TAGGINGS.c.tag_id == tid, TAGGINGS.c.entity == entity.name, TAGGINGS.c.record_id == id_col))
@@ -286,8 +293,10 @@ def parse_sets(pairs: list[str]) -> dict[str, str]:
     return out
 
 
-def _assignments(entity: Entity, session: Session, data: dict[str, str], now: dt.datetime) -> dict[str, Any]:
-    """Column -> new value (a Python value, or an SQL expression over the row for derived columns)."""
+def _assignments(entity: Entity, session: Session, data: dict[str, str], now: dt.datetime,
+                 actor: str | None = None) -> dict[str, Any]:
+    """Column -> new value (a Python value, or an SQL expression over the row for derived columns);
+    an owner "me" is ``actor``."""
     for key in data:
         if key in _NOT_BULK:
             raise ValidationError(key, data[key], _NOT_BULK[key])
@@ -297,7 +306,7 @@ def _assignments(entity: Entity, session: Session, data: dict[str, str], now: dt
     for name, spec in entity.specs.items():
         if spec.required and name in cleaned and cleaned[name] is None:
             raise ValidationError(name, data.get(name), "is required")
-    values: dict[str, Any] = records._resolve(entity, session, cleaned)
+    values: dict[str, Any] = records._resolve(entity, session, cleaned, actor)
     T = entity.table
     if entity.name == "opportunity" and "stage_id" in values:
         from crm_tui.services.sales.stages import resolve_stage
@@ -334,17 +343,19 @@ def _as_text(expr, col):
     return cast(expr, Text)
 
 
-def update_where(entity: Entity, *, session: Session, data: dict[str, str], actor: str, where: str | None = None,
-                 ids: list[int] | None = None, dry_run: bool = False, me: str | None = None,
+def update_where(entity: Entity, *, session: Session, data: dict[str, str], actor: Actor | str,
+                 where: str | None = None, ids: list[int] | None = None, dry_run: bool = False,
                  progress: Progress | None = None) -> BulkResult:
     """Set the same fields on every selected record, with Change rows and version bumps."""
+    acting = as_actor(actor)
+    actor = acting.username
     if not data:
         raise ValidationError("set", None, "give at least one --set field=value")
     note = progress or (lambda _msg: None)
     now = utcnow()
-    values = _assignments(entity, session, data, now)
+    values = _assignments(entity, session, data, now, actor)
     note("selecting records")
-    matched = select_records(entity, session=session, where=where, ids=ids, me=me)
+    matched = select_records(entity, session=session, where=where, ids=ids, actor=acting)
     T = entity.table
     exprs = {col: (v if hasattr(v, "compile") else _literal_for(T.c[col], v)) for col, v in values.items()}
     differs = {col: T.c[col].is_distinct_from(expr) for col, expr in exprs.items()}
@@ -391,13 +402,15 @@ def _delete_logged(entity: Entity, session: Session, ids, *, actor: str, when, b
     session.execute(delete(T).where(T.c.id.in_(ids)))
 
 
-def delete_where(entity: Entity, *, session: Session, actor: str, where: str | None = None,
-                 ids: list[int] | None = None, dry_run: bool = False, me: str | None = None,
+def delete_where(entity: Entity, *, session: Session, actor: Actor | str, where: str | None = None,
+                 ids: list[int] | None = None, dry_run: bool = False,
                  progress: Progress | None = None) -> BulkResult:
     """Delete every selected record (refused if any still has dependents); undo puts them back."""
+    acting = as_actor(actor)
+    actor = acting.username
     note = progress or (lambda _msg: None)
     note("selecting records")
-    matched = select_records(entity, session=session, where=where, ids=ids, me=me)
+    matched = select_records(entity, session=session, where=where, ids=ids, actor=acting)
     sel = select(IDS.c.id)
     blockers = []
     for table, column, label in entity.dependents:
@@ -500,12 +513,14 @@ def _check_created(entity: Entity, session: Session, batch_id: str, created) -> 
                        f"({entity.name} {_shown(parents)}); delete or move them first")
 
 
-def undo(*, session: Session, batch_id: str, actor: str, dry_run: bool = False) -> UndoResult:
+def undo(*, session: Session, batch_id: str, actor: Actor | str, dry_run: bool = False) -> UndoResult:
     """Put back what ``batch_id`` changed, in the caller's one transaction; refuses, naming them, if any
     of the fields it changed on any of its records changed since, if a record it created changed at all
-    since, or if one still has dependents."""
+    since, if one still has dependents, or if ``actor`` may not see one of its records."""
     from crm_tui.services.registry import ENTITIES
 
+    acting = as_actor(actor)
+    actor = acting.username
     batch_id = (batch_id or "").strip()
     in_batch = CHANGES.c.batch_id == batch_id
     n_rows, last_id = session.execute(select(func.count(), func.max(CHANGES.c.id)).where(in_batch)).one()
@@ -527,6 +542,13 @@ def undo(*, session: Session, batch_id: str, actor: str, dry_run: bool = False) 
     # changes to other fields of the same records do not, since undo leaves those alone. Any later
     # change to a record the batch created blocks it: undo would delete that change with the record.
     touched = select(CHANGES.c.record_id).where(in_batch)
+    existing = select(T.c.id).where(T.c.id.in_(touched))
+    visible = records.scoped(entity, existing, acting)
+    if visible is not existing:  # a visibility rule is installed: every record still there must be visible
+        hidden = session.execute(existing.where(T.c.id.not_in(visible)).order_by(T.c.id).limit(11)).scalars().all()
+        if hidden:
+            raise Conflict(f"cannot undo batch {batch_id}: {entity.name} {_shown(hidden)} "
+                           "cannot be seen by you")
     batch_fields = sorted({r["field"] for r in rows} | {"*"})
     which = CHANGES.c.field.in_(batch_fields)
     if n_created:

@@ -28,6 +28,7 @@ from typing import Any, TextIO
 from sqlmodel import Session
 
 from crm_tui import money
+from crm_tui.actor import Actor
 from crm_tui.errors import ValidationError
 from crm_tui.services import records, registry
 from crm_tui.services.records import Entity
@@ -337,7 +338,7 @@ def _sink(out: TextIO):
 
 
 def _export_csv_sqlite(entity: Entity, *, session: Session, out: TextIO, cols: list[str], where: str | None,
-                       sort: str | None, raw: bool, me: str | None, batch: int, progress: Progress) -> int:
+                       sort: str | None, raw: bool, actor: Actor | None, batch: int, progress: Progress) -> int:
     from sqlalchemy import select
 
     conn = session.connection()
@@ -347,9 +348,9 @@ def _export_csv_sqlite(entity: Entity, *, session: Session, out: TextIO, cols: l
     dbapi.create_function("crm_csv_datetime", 1, _datetime_text, deterministic=True)
     line, selected = _line_expr(entity, cols, raw)
     T = entity.table
-    stmt = (select(line, T.c.id).select_from(entity.joins(T))
-            .where(*records._where(entity, session, None, None, where, me))
-            .order_by(*records._order(entity, sort)))
+    stmt = records.scoped(entity, select(line, T.c.id).select_from(entity.joins(T))
+                          .where(*records._where(entity, session, None, None, where, actor))
+                          .order_by(*records._order(entity, sort)), actor)
     result = conn.execute(stmt)
     cursor = result.cursor
     try:
@@ -404,19 +405,20 @@ def _careful_lines(entity: Entity, session: Session, rows, selected: list[str], 
 
 
 def _export_csv(entity: Entity, *, session: Session, out: TextIO, cols: list[str], where: str | None,
-                sort: str | None, raw: bool, me: str | None, batch: int, progress: Progress) -> int:
+                sort: str | None, raw: bool, actor: Actor | None, batch: int, progress: Progress) -> int:
     from sqlalchemy import select
 
     conn = session.connection()
     if conn.dialect.name == "sqlite" and len(cols) > 1:
         # (one column: csv.writer quotes a lone empty cell, so that stays on the path below)
         return _export_csv_sqlite(entity, session=session, out=out, cols=cols, where=where, sort=sort, raw=raw,
-                                  me=me, batch=batch, progress=progress)
+                                  actor=actor, batch=batch, progress=progress)
     selected, convert = _csv_plan(entity, cols, raw)
     available = entity.columns()
-    stmt = (select(*[available[n].label(n) for n in selected]).select_from(entity.joins(entity.table))
-            .where(*records._where(entity, session, None, None, where, me))
-            .order_by(*records._order(entity, sort)))
+    stmt = records.scoped(entity, select(*[available[n].label(n) for n in selected])
+                          .select_from(entity.joins(entity.table))
+                          .where(*records._where(entity, session, None, None, where, actor))
+                          .order_by(*records._order(entity, sort)), actor)
     if conn.dialect.name == "sqlite":
         # No row processing at all: the DBAPI cursor's tuples (SQLite steps through the rows lazily).
         result = conn.execute(stmt)
@@ -447,7 +449,7 @@ def _export_csv(entity: Entity, *, session: Session, out: TextIO, cols: list[str
 
 def export(entity: Entity, *, session: Session, out: TextIO, fmt: str = "csv", where: str | None = None,
            columns: list[str] | None = None, sort: str | None = None, raw: bool = False,
-           me: str | None = None, batch: int = 5000, progress: Progress | None = None) -> int:
+           actor: Actor | None = None, batch: int = 5000, progress: Progress | None = None) -> int:
     """Stream the selected records to ``out``; returns how many were written.
     ``progress`` is called with the number written so far, after every ``batch`` records."""
     progress = progress or (lambda _n: None)
@@ -456,9 +458,9 @@ def export(entity: Entity, *, session: Session, out: TextIO, fmt: str = "csv", w
     cols = export_columns(entity, columns)
     if fmt == "csv":
         return _export_csv(entity, session=session, out=out, cols=cols, where=where, sort=sort or "id", raw=raw,
-                           me=me, batch=batch, progress=progress)
+                           actor=actor, batch=batch, progress=progress)
     rows: Iterator[dict] = records.iter_records(entity, session=session, where=where, sort=sort or "id",
-                                                batch=batch, me=me)
+                                                batch=batch, actor=actor)
     # Start the query before writing anything, so a bad filter leaves the output empty.
     first = next(rows, None)
     rows = itertools.chain([first], rows) if first is not None else iter(())

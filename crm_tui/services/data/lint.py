@@ -14,8 +14,10 @@ from dataclasses import dataclass
 from sqlalchemy import and_, exists, func, or_, select
 from sqlmodel import Session
 
+from crm_tui.actor import Actor
 from crm_tui.services import records
 from crm_tui.store.models import Account, Activity, Contact, Opportunity, Stage, User
+from crm_tui.store.scope import scope
 
 T = Opportunity.__table__
 S = Stage.__table__
@@ -45,9 +47,16 @@ class Finding:
 
 
 def lint(*, session: Session, owner: str | None = None, inactive_days: int = 14, today: dt.date | None = None,
-         limit: int | None = None) -> list[Finding]:
-    """Every finding, check by check, each check ordered by id; ``limit`` caps each check."""
+         limit: int | None = None, actor: Actor | None = None) -> list[Finding]:
+    """Every finding on the records ``actor`` may see, check by check, each check ordered by id;
+    ``limit`` caps each check."""
     today = today or dt.date.today()
+    if owner and records.is_me(owner):
+        if actor is None:
+            from crm_tui.errors import ValidationError
+
+            raise ValidationError("owner", owner, "needs the acting user; give a username")
+        owner = actor.username
     oid = records.user_id(session, owner) if owner else None
     own = U.alias("lint_owner")
     base = (select(T.c.id, T.c.name, own.c.username, T.c.expected_close, T.c.next_step, T.c.probability,
@@ -57,6 +66,7 @@ def lint(*, session: Session, owner: str | None = None, inactive_days: int = 14,
     is_open = and_(S.c.is_won.is_(False), S.c.is_lost.is_(False))
     if oid is not None:
         base = base.where(T.c.owner_id == oid)
+    base = scope(base, entity="opportunity", table=T, actor=actor)
     out: list[Finding] = []
 
     def run(kind, stmt, detail):
@@ -84,8 +94,8 @@ def lint(*, session: Session, owner: str | None = None, inactive_days: int = 14,
     )
     run("probability vs stage", base.where(inconsistent),
         lambda r: f"{r.probability}% in {r.stage} ({r.stage_probability}%)")
-    out.extend(_duplicate_accounts(session, oid, limit))
-    out.extend(_duplicate_contacts(session, oid, limit))
+    out.extend(_duplicate_accounts(session, oid, limit, actor))
+    out.extend(_duplicate_contacts(session, oid, limit, actor))
     return out
 
 
@@ -167,7 +177,8 @@ def _domain_keys(dialect: str):
                          "dup_site")
 
 
-def _duplicate_accounts(session: Session, oid: int | None, limit: int | None) -> list[Finding]:
+def _duplicate_accounts(session: Session, oid: int | None, limit: int | None,
+                        actor: Actor | None = None) -> list[Finding]:
     """Accounts whose normalised name or website domain equals an older account's, found with
     GROUP BY in SQL (no row-by-row Python), each kind capped at ``limit`` in SQL.
 
@@ -195,6 +206,7 @@ def _duplicate_accounts(session: Session, oid: int | None, limit: int | None) ->
                 .where(ACC.c.id != groups.c.first_id).order_by(ACC.c.id))
         if oid is not None:
             stmt = stmt.where(or_(ACC.c.owner_id == oid, first.c.owner_id == oid))
+        stmt = scope(stmt, entity="account", table=ACC, actor=actor)
         if limit:
             stmt = stmt.limit(limit + len(seen))
         for r in session.execute(stmt):
@@ -208,7 +220,8 @@ def _duplicate_accounts(session: Session, oid: int | None, limit: int | None) ->
     return out[:limit] if limit else out
 
 
-def _duplicate_contacts(session: Session, oid: int | None, limit: int | None) -> list[Finding]:
+def _duplicate_contacts(session: Session, oid: int | None, limit: int | None,
+                        actor: Actor | None = None) -> list[Finding]:
     email = func.lower(func.trim(CON.c.email))
     grouped = (select(email.label("email"), func.min(CON.c.id).label("first_id"))
                .where(CON.c.email.is_not(None), func.trim(CON.c.email) != ""))
@@ -224,6 +237,7 @@ def _duplicate_contacts(session: Session, oid: int | None, limit: int | None) ->
             .where(CON.c.id != dup_emails.c.first_id).order_by(CON.c.id))
     if oid is not None:
         stmt = stmt.where(CON.c.owner_id == oid)
+    stmt = scope(stmt, entity="contact", table=CON, actor=actor)
     out = [Finding("duplicate contact", "contact", r.id, f"{r.first_name} {r.last_name}".strip(), r.username,
                    f"same email {r.email} as contact {r.first_id}") for r in session.execute(stmt)]
     # Same person twice at one account: same first and last name, no email to tell them apart.
@@ -243,6 +257,7 @@ def _duplicate_contacts(session: Session, oid: int | None, limit: int | None) ->
             .where(CON.c.id != same_name.c.first_id).order_by(CON.c.id))
     if oid is not None:
         stmt = stmt.where(CON.c.owner_id == oid)
+    stmt = scope(stmt, entity="contact", table=CON, actor=actor)
     ids = {f.id for f in out}
     for r in session.execute(stmt):
         if r.id not in ids:

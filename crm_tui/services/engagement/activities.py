@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, update
 from sqlmodel import Session
 
+from crm_tui.actor import Actor
 from crm_tui.errors import Conflict
 from crm_tui.services import registry
 from crm_tui.services.records import Entity, _raw, get_record, new_batch_id, record_changes
@@ -95,8 +96,8 @@ def complete_activity(*, session: Session, activity_id: int, actor: str) -> dict
 
 
 
-def due_tasks(*, session: Session, username: str, day=None, now=None, limit: int = 500) -> list[dict]:
-    """Open tasks of ``username`` due by the end of ``day`` (default today, local time), oldest due first.
+def due_tasks(*, session: Session, actor: Actor, day=None, now=None, limit: int = 500) -> list[dict]:
+    """Open tasks of ``actor`` due by the end of ``day`` (default today, local time), oldest due first.
 
     Each row has ``overdue``: due before ``now`` (default: the current time).
     """
@@ -104,8 +105,8 @@ def due_tasks(*, session: Session, username: str, day=None, now=None, limit: int
     from crm_tui.services.sales.leads import local_day_bounds
 
     _, end = local_day_bounds(day)
-    rows = list_records(ENTITY, session=session, filters={"owner": username, "open": "yes", "due_before": end},
-                        sort="due_at", limit=limit)
+    rows = list_records(ENTITY, session=session, filters={"owner": actor.username, "open": "yes", "due_before": end},
+                        sort="due_at", limit=limit, actor=actor)
     now = now if now is not None else utcnow()
     for row in rows:
         row["overdue"] = row["due_at"] is not None and row["due_at"] < now

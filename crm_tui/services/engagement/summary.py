@@ -15,10 +15,12 @@ from sqlalchemy import and_, func, select
 from sqlmodel import Session, col
 
 from crm_tui import money
+from crm_tui.actor import Actor
 from crm_tui.services.data import lint
 from crm_tui.services.sales import dashboard
 from crm_tui.settings import DEFAULT_RECORD_URL
 from crm_tui.store.models import Opportunity, Stage, User
+from crm_tui.store.scope import scope
 
 T = Opportunity.__table__
 S = Stage.__table__
@@ -48,23 +50,32 @@ class UserSummary:
             money.format_money(0, self.currency)
 
 
-def users_for(*, session: Session, username: str | None = None, everyone: bool = False) -> list[User]:
+def users_for(*, session: Session, actor: Actor, username: str | None = None, everyone: bool = False) -> list[User]:
+    """Whose summaries to build: every active user, the user called ``username``, or (no username,
+    or "me") ``actor``."""
     if everyone:
         return list(session.execute(select(User).where(col(User.active).is_(True)).order_by(User.username)).scalars())
-    from crm_tui.services.records import user_id
+    from crm_tui.services.records import is_me, user_id
 
+    if username is None or is_me(username):
+        username = actor.username
     uid = user_id(session, username or "", field_name="user")
     return [session.get(User, uid)]
 
 
 def build(*, session: Session, user: User, today: dt.date | None = None, stall_days: int | None = None) -> UserSummary:
-    """``stall_days``: the settings' stalled_days (default 14), for the stalled deals and the lint."""
+    """``user``'s summary, of the records that user may see (it is sent to them). ``stall_days``: the
+    settings' stalled_days (default 14), for the stalled deals and the lint."""
+    from crm_tui.services.users import actor_for
+
+    subject = actor_for(user)
     today = today or dt.date.today()
     out = UserSummary(username=user.username, name=user.name or user.username, email=user.email, day=today)
     is_open = and_(S.c.is_won.is_(False), S.c.is_lost.is_(False))
     stmt = (select(S.c.name, S.c.position, T.c.currency, func.count(), func.coalesce(func.sum(T.c.amount_minor), 0))
             .select_from(T.join(S, S.c.id == T.c.stage_id)).where(T.c.owner_id == user.id, is_open)
             .group_by(S.c.name, S.c.position, T.c.currency).order_by(S.c.position))
+    stmt = scope(stmt, entity="opportunity", table=T, actor=subject)
     per_stage = []
     for stage, _pos, currency, count, amount in session.execute(stmt):
         out.open_count += int(count)
@@ -73,11 +84,11 @@ def build(*, session: Session, user: User, today: dt.date | None = None, stall_d
     if out.open_by_currency:
         out.currency = max(out.open_by_currency, key=lambda c: out.open_by_currency[c])
     out.by_stage = [(st, n, a) for st, cur, n, a in per_stage if cur == out.currency]
-    lists = dashboard.lists(session=session, username=user.username, today=today, stall_days=stall_days)
+    lists = dashboard.lists(session=session, actor=subject, today=today, stall_days=stall_days)
     out.closing, out.tasks, out.stalled, out.stall_days = lists.closing, lists.tasks, lists.stalled, lists.stall_days
     out.proposals = lists.proposals
     out.findings = lint.lint(session=session, owner=user.username, inactive_days=lists.stall_days, today=today,
-                             limit=20)
+                             limit=20, actor=subject)
     return out
 
 

@@ -13,8 +13,10 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlmodel import Session
 
+from crm_tui.actor import Actor
 from crm_tui.errors import ValidationError
 from crm_tui.store.models import Activity, Change, Lead, User
+from crm_tui.store.scope import scope
 
 A = Activity.__table__
 CH = Change.__table__
@@ -53,10 +55,12 @@ def _short(value: str | None, width: int = 40) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def _activities(session: Session, column: str, record_id: int, via: str, limit: int) -> list[TimelineItem]:
+def _activities(session: Session, column: str, record_id: int, via: str, limit: int,
+                actor: Actor | None) -> list[TimelineItem]:
     owner = User.__table__
-    stmt = (select(A, owner.c.username).select_from(A.outerjoin(owner, owner.c.id == A.c.owner_id))
-            .where(A.c[column] == record_id).order_by(A.c.occurred_at.desc(), A.c.id.desc()).limit(limit))
+    stmt = scope(select(A, owner.c.username).select_from(A.outerjoin(owner, owner.c.id == A.c.owner_id))
+                 .where(A.c[column] == record_id).order_by(A.c.occurred_at.desc(), A.c.id.desc()),
+                 entity="activity", table=A, actor=actor).limit(limit)
     items = []
     for row in session.execute(stmt):
         m = row._mapping
@@ -91,28 +95,46 @@ def _changes(session: Session, entity: str, record_id: int, via: str, limit: int
     return items
 
 
-def timeline(*, session: Session, entity: str, record_id: int, limit: int = 200) -> list[TimelineItem]:
-    """Activities and grouped field changes of one record (and its source lead), newest first."""
+def timeline(*, session: Session, entity: str, record_id: int, limit: int = 200,
+             actor: Actor | None = None) -> list[TimelineItem]:
+    """Activities and grouped field changes of one record (and its source lead), newest first.
+    NotFound when ``actor`` may not see the record; its activities are those ``actor`` may see."""
     if entity not in ACTIVITY_LINK:
         raise ValidationError("entity", entity, f"has no timeline; use one of: {', '.join(ACTIVITY_LINK)}")
-    items = _activities(session, ACTIVITY_LINK[entity], record_id, "", limit)
+    _visible(session, entity, record_id, actor)
+    items = _activities(session, ACTIVITY_LINK[entity], record_id, "", limit, actor)
     items += _changes(session, entity, record_id, "", limit)
     seen_activities = {i.activity_id for i in items if i.activity_id}
     if entity in CONVERTED_LINK:
         lead_ids = session.execute(
-            select(L.c.id).where(L.c[CONVERTED_LINK[entity]] == record_id).order_by(L.c.id).limit(20)
+            scope(select(L.c.id).where(L.c[CONVERTED_LINK[entity]] == record_id).order_by(L.c.id),
+                  entity="lead", table=L, actor=actor).limit(20)
         ).scalars().all()
         for lead_id in lead_ids:
             via = f"lead {lead_id}"
-            items += [i for i in _activities(session, "lead_id", lead_id, via, limit)
+            items += [i for i in _activities(session, "lead_id", lead_id, via, limit, actor)
                       if i.activity_id not in seen_activities]
             items += _changes(session, "lead", lead_id, via, limit)
     items.sort(key=lambda i: (i.when or dt.datetime.min.replace(tzinfo=dt.timezone.utc), i.activity_id or 0), reverse=True)
     return items[:limit]
 
 
-def timeline_rows(*, session: Session, entity: str, record_id: int, limit: int = 200) -> list[dict]:
+def _visible(session: Session, entity: str, record_id: int, actor: Actor | None) -> None:
+    """NotFound unless ``actor`` may see the record (when a visibility rule is installed)."""
+    from crm_tui.services.registry import ENTITIES
+
+    table = ENTITIES[entity].table
+    stmt = select(table.c.id).where(table.c.id == record_id)
+    scoped = scope(stmt, entity=entity, table=table, actor=actor)
+    if scoped is not stmt and session.execute(scoped).first() is None:
+        from crm_tui.errors import NotFound
+
+        raise NotFound(entity, record_id)
+
+
+def timeline_rows(*, session: Session, entity: str, record_id: int, limit: int = 200,
+                  actor: Actor | None = None) -> list[dict]:
     """The timeline as plain rows, for the CLI's output formats."""
     return [{"id": i.activity_id, "when": i.when, "kind": i.kind, "type": i.type, "who": i.who, "title": i.title, "body": i.body,
              "via": i.via, "activity_id": i.activity_id, "due_at": i.due_at, "completed_at": i.completed_at}
-            for i in timeline(session=session, entity=entity, record_id=record_id, limit=limit)]
+            for i in timeline(session=session, entity=entity, record_id=record_id, limit=limit, actor=actor)]

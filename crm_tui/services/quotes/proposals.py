@@ -25,6 +25,7 @@ from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlmodel import Session, col
 
 from crm_tui import money
+from crm_tui.actor import Actor
 from crm_tui.errors import Conflict, NotFound, ValidationError
 from crm_tui.services import records
 from crm_tui.services.validate import parse_date
@@ -45,6 +46,7 @@ from crm_tui.store.models import (
     User,
     utcnow,
 )
+from crm_tui.store.scope import scope
 
 P = Proposal.__table__
 L = ProposalLine.__table__
@@ -322,23 +324,24 @@ class ProposalView:
                 for ln in self.pricing.lines]
 
 
-def _raw(session: Session, proposal_id: Any) -> dict:
+def _raw(session: Session, proposal_id: Any, actor: Actor | None = None) -> dict:
     try:
         pid = int(proposal_id)
     except (TypeError, ValueError):
         raise ValidationError("id", proposal_id, "is not a proposal id") from None
-    row = session.execute(select(P).where(P.c.id == pid)).first()
+    row = session.execute(scope(select(P).where(P.c.id == pid), entity="proposal", table=P, actor=actor)).first()
     if row is None:
         raise NotFound("proposal", proposal_id)
     return dict(row._mapping)
 
 
-def resolve_id(*, session: Session, value: Any) -> int:
-    """A proposal by id or number (PRO-2026-0001)."""
+def resolve_id(*, session: Session, value: Any, actor: Actor | None = None) -> int:
+    """A proposal by id or number (PRO-2026-0001), of those ``actor`` may see."""
     text = str(value).strip()
     if text.isdigit():
-        return _raw(session, int(text))["id"]
-    pid = session.execute(select(P.c.id).where(func.upper(P.c.number) == text.upper())).scalar()
+        return _raw(session, int(text), actor)["id"]
+    pid = session.execute(scope(select(P.c.id).where(func.upper(P.c.number) == text.upper()),
+                                entity="proposal", table=P, actor=actor)).scalar()
     if pid is None:
         raise NotFound("proposal", value)
     return pid
@@ -354,8 +357,9 @@ def _line_inputs(session: Session, proposal_id: int, revision: int) -> list[Line
 
 
 def get_proposal(*, session: Session, proposal_id: Any, revision: int | None = None,
-                 today: dt.date | None = None) -> ProposalView:
-    raw = _raw(session, proposal_id)
+                 today: dt.date | None = None, actor: Actor | None = None) -> ProposalView:
+    """One proposal (NotFound when ``actor`` may not see it), at its current or an older revision."""
+    raw = _raw(session, proposal_id, actor)
     pid = raw["id"]
     revisions = sorted(set(session.execute(select(R.c.revision).where(R.c.proposal_id == pid)).scalars()) | {raw["revision"]})
     shown = raw["revision"] if revision is None else int(revision)
@@ -405,8 +409,8 @@ LIST_COLUMNS = ("id", "number", "revision", "status", "title", "account", "owner
 def list_proposals(*, session: Session, status: str | None = None, pending: bool = False,
                    overdue_followup: bool = False, owner: str | None = None, opportunity_id: int | None = None,
                    search: str | None = None, limit: int | None = None, now: dt.datetime | None = None,
-                   today: dt.date | None = None) -> list[dict[str, Any]]:
-    """Proposals, newest first. ``status`` is the effective status (expired included);
+                   today: dt.date | None = None, actor: Actor | None = None) -> list[dict[str, Any]]:
+    """Proposals ``actor`` may see, newest first. ``status`` is the effective status (expired included);
     ``pending`` = sent and awaiting a response; ``overdue_followup`` = sent, no response,
     and sent more than FOLLOWUP_DAYS days ago."""
     now = now or utcnow()
@@ -432,6 +436,10 @@ def list_proposals(*, session: Session, status: str | None = None, pending: bool
     if overdue_followup:
         stmt = stmt.where(awaiting, P.c.sent_at <= now - dt.timedelta(days=FOLLOWUP_DAYS))
     if owner:
+        if records.is_me(owner):
+            if actor is None:
+                raise ValidationError("owner", owner, "needs the acting user; give a username")
+            owner = actor.username
         stmt = stmt.where(func.lower(usr.c.username) == owner.strip().lower())
     if opportunity_id is not None:
         stmt = stmt.where(P.c.opportunity_id == int(opportunity_id))
@@ -440,7 +448,7 @@ def list_proposals(*, session: Session, status: str | None = None, pending: bool
             pattern = f"%{word.lower()}%"
             stmt = stmt.where(or_(func.lower(P.c.number).like(pattern), func.lower(P.c.title).like(pattern),
                                   func.lower(func.coalesce(acct.c.name, "")).like(pattern)))
-    stmt = stmt.order_by(P.c.id.desc())
+    stmt = scope(stmt.order_by(P.c.id.desc()), entity="proposal", table=P, actor=actor)
     if limit:
         stmt = stmt.limit(limit)
     out = []
@@ -451,12 +459,12 @@ def list_proposals(*, session: Session, status: str | None = None, pending: bool
     return out
 
 
-def awaiting_response(*, session: Session, username: str, today: dt.date | None = None,
+def awaiting_response(*, session: Session, actor: Actor, today: dt.date | None = None,
                       now: dt.datetime | None = None, limit: int | None = None) -> list[dict[str, Any]]:
-    """``username``'s sent proposals with no response yet (not expired), the longest waiting first;
+    """``actor``'s sent proposals with no response yet (not expired), the longest waiting first;
     each row has ``days_waiting`` and ``overdue`` (no response after FOLLOWUP_DAYS days)."""
     now = now or utcnow()
-    rows = list_proposals(session=session, pending=True, owner=username, today=today, now=now)
+    rows = list_proposals(session=session, pending=True, owner=actor.username, today=today, now=now, actor=actor)
     rows.sort(key=lambda r: (r["sent_at"] or now, r["id"]))
     for row in rows:
         sent = row["sent_at"]

@@ -61,11 +61,12 @@ def check_reports_to(*, session, contact_id: int, reports_to_id: int) -> None:
     raise ValidationError("reports_to", reports_to_id, f"has a reporting chain longer than {MAX_CHAIN}")
 
 
-def reports_tree(*, session, account_id: int) -> list[tuple[int, dict]]:
-    """The account's contacts as (depth, row) in tree order: managers first, their reports below."""
+def reports_tree(*, session, account_id: int, actor=None) -> list[tuple[int, dict]]:
+    """The account's contacts ``actor`` may see as (depth, row) in tree order: managers first, their reports below."""
     from crm_tui.services.records import list_records
 
-    rows = list_records(ENTITY, session=session, filters={"account": account_id}, sort="last_name", limit=500)
+    rows = list_records(ENTITY, session=session, filters={"account": account_id}, sort="last_name", limit=500,
+                        actor=actor)
     by_id = {r["id"]: r for r in rows}
     children: dict[int | None, list[dict]] = {}
     for r in rows:

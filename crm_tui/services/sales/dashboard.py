@@ -10,13 +10,15 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import and_, exists, or_, select
 from sqlmodel import Session
 
 from crm_tui import money
+from crm_tui.actor import Actor
 from crm_tui.services.sales import forecast
 from crm_tui.settings import DEFAULT_STALLED_DAYS
-from crm_tui.store.models import Account, Activity, Change, Lead, Opportunity, Stage, User
+from crm_tui.store.models import Account, Activity, Change, Lead, Opportunity, Stage
+from crm_tui.store.scope import scope
 
 T = Opportunity.__table__
 S = Stage.__table__
@@ -51,20 +53,18 @@ class Target:
         return "—" if minor is None else money.format_money(minor, self.currency)
 
 
-def _user_id(session: Session, username: str) -> int | None:
-    return session.execute(select(User.id).where(func.lower(User.username) == username.lower())).scalar()
+def targets(*, session: Session, actor: Actor, today: dt.date | None = None) -> tuple[Target, Target]:
+    """This month's and this quarter's figures for ``actor`` (all zero if not a user yet)."""
+    from crm_tui.services.users import actor_user_id
 
-
-def targets(*, session: Session, username: str, today: dt.date | None = None) -> tuple[Target, Target]:
-    """This month's and this quarter's figures for ``username`` (all zero if not a user yet)."""
     today = today or dt.date.today()
     m0, m1 = forecast.month_start(today), forecast.month_end(today)
     q0, q1 = forecast.quarter_bounds(today)
-    known = _user_id(session, username) is not None
+    known = actor_user_id(session, actor) is not None
     out = []
     for label, a, b in ((f"{today:%B %Y}", m0, m1), (forecast.quarter_label(today), q0, q1)):
         if known:
-            result = forecast.forecast(session=session, start=a, end=b, by=(), owners=[username])
+            result = forecast.forecast(session=session, start=a, end=b, by=(), owners=[actor.username], actor=actor)
             cur = max(result.totals, key=lambda c: result.totals[c].open_count + result.totals[c].won_count,
                       default=money.DEFAULT_CURRENCY)
             tot = result.totals.get(cur, forecast.Metrics())
@@ -86,15 +86,17 @@ class Lists:
     stall_days: int = DEFAULT_STALLED_DAYS
 
 
-def lists(*, session: Session, username: str, today: dt.date | None = None, stall_days: int | None = None,
+def lists(*, session: Session, actor: Actor, today: dt.date | None = None, stall_days: int | None = None,
           limit: int = LIST_LIMIT) -> Lists:
+    """``actor``'s lists (the records it owns, of those it may see)."""
     from crm_tui.services.engagement.activities import due_tasks
     from crm_tui.services.quotes.proposals import awaiting_response
     from crm_tui.services.sales.leads import due_follow_ups, local_day_bounds
+    from crm_tui.services.users import actor_user_id
 
     today = today or dt.date.today()
     stall = stall_days or DEFAULT_STALLED_DAYS
-    uid = _user_id(session, username)
+    uid = actor_user_id(session, actor)
     if uid is None:
         return Lists(stall_days=stall)
     is_open = and_(S.c.is_won.is_(False), S.c.is_lost.is_(False))
@@ -103,6 +105,7 @@ def lists(*, session: Session, username: str, today: dt.date | None = None, stal
     deals = (select(*deal_cols).select_from(T.join(S, S.c.id == T.c.stage_id)
                                             .outerjoin(ACC, ACC.c.id == T.c.account_id))
              .where(T.c.owner_id == uid, is_open))
+    deals = scope(deals, entity="opportunity", table=T, actor=actor)
     week0 = forecast.week_start(today)
     closing = [dict(r._mapping) for r in session.execute(
         deals.where(T.c.expected_close >= week0, T.c.expected_close <= week0 + dt.timedelta(days=6))
@@ -116,14 +119,14 @@ def lists(*, session: Session, username: str, today: dt.date | None = None, stal
     # updated_at): only leads updated since are looked up in the change log, by its record index.
     reassigned = exists().where(C.c.record_id == L.c.id, C.c.entity == "lead", C.c.field == "owner_id",
                                 C.c.new_value == str(uid), C.c.changed_at >= since)
-    new_leads = [dict(r._mapping) for r in session.execute(
+    new_leads = [dict(r._mapping) for r in session.execute(scope(
         select(L.c.id, L.c.first_name, L.c.last_name, L.c.company, L.c.status, L.c.source, L.c.created_at)
         .where(L.c.owner_id == uid, L.c.updated_at >= since, or_(L.c.created_at >= since, reassigned),
                L.c.status.not_in(("converted", "junk")))
-        .order_by(L.c.created_at.desc(), L.c.id.desc()).limit(limit))]
+        .order_by(L.c.created_at.desc(), L.c.id.desc()).limit(limit), entity="lead", table=L, actor=actor))]
     for row in new_leads:
         row["name"] = f"{row['first_name']} {row['last_name']}".strip() or row["company"] or f"lead {row['id']}"
-    return Lists(closing=closing, new_leads=new_leads, tasks=due_tasks(session=session, username=username, limit=limit),
-                 follow_ups=due_follow_ups(session=session, username=username, limit=limit), stalled=stalled,
-                 proposals=awaiting_response(session=session, username=username, today=today, limit=limit),
+    return Lists(closing=closing, new_leads=new_leads, tasks=due_tasks(session=session, actor=actor, limit=limit),
+                 follow_ups=due_follow_ups(session=session, actor=actor, limit=limit), stalled=stalled,
+                 proposals=awaiting_response(session=session, actor=actor, today=today, limit=limit),
                  stall_days=stall)

@@ -27,6 +27,7 @@ from sqlalchemy import Date as SADate
 from sqlmodel import Session
 
 from crm_tui import money
+from crm_tui.actor import Actor
 from crm_tui.errors import NotFound, ValidationError
 from crm_tui.services import records
 from crm_tui.services.fields import FORECAST_CATEGORIES
@@ -41,6 +42,7 @@ from crm_tui.store.models import (
     User,
     utcnow,
 )
+from crm_tui.store.scope import scope
 
 T = Opportunity.__table__
 Q = Quota.__table__
@@ -248,16 +250,25 @@ def _category_expr(facts: StageFacts, table=T):
     return func.coalesce(table.c.forecast_category, stage_cat)
 
 
-def owner_ids(session: Session, owners: list[str] | None) -> list[int] | None:
+def owner_ids(session: Session, owners: list[str] | None, actor: Actor | None = None) -> list[int] | None:
+    """The users' ids of ``owners`` (usernames; "me" is ``actor``)."""
     if not owners:
         return None
-    return [records.user_id(session, o, field_name="owner") for o in owners]
+    out = []
+    for o in owners:
+        if records.is_me(o):
+            if actor is None:
+                raise ValidationError("owner", o, "needs the acting user; give a username")
+            o = actor.username
+        out.append(records.user_id(session, o, field_name="owner"))
+    return out
 
 
 def forecast(*, session: Session, start: dt.date | None = None, end: dt.date | None = None,
              by: str | tuple[str, ...] | None = ("month",), owners: list[str] | None = None,
-             stage_facts_: StageFacts | None = None) -> Forecast:
-    """Figures per group for deals closing (or closed) between ``start`` and ``end``, inclusive.
+             stage_facts_: StageFacts | None = None, actor: Actor | None = None) -> Forecast:
+    """Figures per group for deals closing (or closed) between ``start`` and ``end``, inclusive,
+    of the deals ``actor`` may see.
 
     ``owners`` (usernames) narrows to those owners' deals and quotas.
     """
@@ -265,7 +276,7 @@ def forecast(*, session: Session, start: dt.date | None = None, end: dt.date | N
     if start and end and start > end:
         raise ValidationError("to", end.isoformat(), f"is before from {start.isoformat()}")
     facts = stage_facts_ or stage_facts(session)
-    oids = owner_ids(session, owners)
+    oids = owner_ids(session, owners, actor)
 
     # Inner query: each half streams its index in key order, grouped by (date, stage, currency[, owner,
     # category]) with plain sums, so nothing is sorted; outer query: periods and won/lost/open split
@@ -290,8 +301,8 @@ def forecast(*, session: Session, start: dt.date | None = None, end: dt.date | N
                 func.count().label("n"), func.sum(T.c.amount_minor).label("amount"),
                 (func.sum(T.c.amount_minor * T.c.probability) if weighted else zero).label("w"),
                 (func.coalesce(func.sum(case((won_here, days))), 0) if with_days else zero).label("days")]
-        return (select(*cols).where(*where, *owner_clause)
-                .group_by(date_col, T.c.stage_id, T.c.currency, *extra))
+        return scope(select(*cols).where(*where, *owner_clause).group_by(date_col, T.c.stage_id, T.c.currency, *extra),
+                     entity="opportunity", table=T, actor=actor)
 
     closed_where = [T.c.actual_close.is_not(None)]
     open_where = [T.c.actual_close.is_(None)]
@@ -485,14 +496,14 @@ def _as_date(value) -> dt.date:
 
 
 def weekly_changes(*, session: Session, start: dt.date, end: dt.date,
-                   owners: list[str] | None = None) -> list[WeekChanges]:
+                   owners: list[str] | None = None, actor: Actor | None = None) -> list[WeekChanges]:
     """Per ISO week (Monday first) from ``start`` to ``end``: deals created, advanced, moved back,
     slipped (expected close pushed later), pulled in, won and lost, with their current amounts.
 
     Amounts are in each deal's own currency summed as minor units (the demo and most teams use one).
     """
     facts = stage_facts(session)
-    oids = owner_ids(session, owners)
+    oids = owner_ids(session, owners, actor)
     weeks: dict[dt.date, WeekChanges] = {}
     day = week_start(start)
     while day <= end:
@@ -506,6 +517,7 @@ def weekly_changes(*, session: Session, start: dt.date, end: dt.date,
         T.c.created_at >= lo, T.c.created_at < hi)
     if oids is not None:
         stmt = stmt.where(T.c.owner_id.in_(oids))
+    stmt = scope(stmt, entity="opportunity", table=T, actor=actor)
     for d, count, amount in session.execute(stmt.group_by(created_day)):
         wk = weeks.get(week_start(_as_date(d)))
         if wk is not None:
@@ -518,6 +530,7 @@ def weekly_changes(*, session: Session, start: dt.date, end: dt.date,
                    C.c.changed_at >= lo, C.c.changed_at < hi))
     if oids is not None:
         stmt = stmt.where(T.c.owner_id.in_(oids))
+    stmt = scope(stmt, entity="opportunity", table=T, actor=actor)
     for fld, old, new, when, amount in session.execute(stmt):
         wk = weeks.get(week_start(_as_date(when)))
         if wk is None:
@@ -607,8 +620,10 @@ class Comparison:
         return _round(Decimal(self.weighted_now_raw) / 100)
 
 
-def compare_snapshot(*, session: Session, snapshot_id: int, owners: list[str] | None = None) -> Comparison:
-    """What happened since a snapshot to each deal that was open then, and which deals are new.
+def compare_snapshot(*, session: Session, snapshot_id: int, owners: list[str] | None = None,
+                     actor: Actor | None = None) -> Comparison:
+    """What happened since a snapshot to each deal that was open then, and which deals are new
+    (of the deals ``actor`` may see: the snapshot's rows are scoped as opportunities, by their owner then).
 
     A deal falls in the first kind that applies: won, lost, slipped (closes later), pulled in,
     advanced / moved back (stage), amount changed, deleted, unchanged.
@@ -617,7 +632,7 @@ def compare_snapshot(*, session: Session, snapshot_id: int, owners: list[str] | 
     if snap is None:
         raise NotFound("snapshot", snapshot_id)
     facts = stage_facts(session)
-    oids = owner_ids(session, owners)
+    oids = owner_ids(session, owners, actor)
     stmt = (select(SR.c.opportunity_id, SR.c.name, SR.c.stage_id.label("then_stage"),
                    SR.c.amount_minor.label("then_amount"), SR.c.probability.label("then_probability"),
                    SR.c.expected_close.label("then_close"), SR.c.currency,
@@ -627,6 +642,7 @@ def compare_snapshot(*, session: Session, snapshot_id: int, owners: list[str] | 
             .where(SR.c.snapshot_id == snapshot_id).order_by(SR.c.opportunity_id))
     if oids is not None:
         stmt = stmt.where(SR.c.owner_id.in_(oids))
+    stmt = scope(stmt, entity="opportunity", table=SR, actor=actor)
     counts = {k: 0 for k in COMPARE_KINDS}
     amounts = {k: 0 for k in COMPARE_KINDS}
     items = []
@@ -669,6 +685,7 @@ def compare_snapshot(*, session: Session, snapshot_id: int, owners: list[str] | 
                 .order_by(T.c.id))
     if oids is not None:
         new_stmt = new_stmt.where(T.c.owner_id.in_(oids))
+    new_stmt = scope(new_stmt, entity="opportunity", table=T, actor=actor)
     for r in session.execute(new_stmt):
         counts["new"] += 1
         amounts["new"] += r.amount_minor

@@ -21,6 +21,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
 from crm_tui import money
+from crm_tui.actor import Actor
 from crm_tui.errors import Conflict, ValidationError
 from crm_tui.services import registry
 from crm_tui.services.records import (
@@ -496,17 +497,17 @@ def _convert(session, lead, *, actor, owner, person, account_id, stage, currency
                       batch_id=batch, messages=messages)
 
 
-def get_lead(*, session: Session, lead_id: int) -> dict:
-    return get_record(ENTITY, session=session, record_id=lead_id)
+def get_lead(*, session: Session, lead_id: int, actor: Actor | None = None) -> dict:
+    return get_record(ENTITY, session=session, record_id=lead_id, actor=actor)
 
 
 
-def due_follow_ups(*, session: Session, username: str, limit: int = 500) -> list[dict]:
-    """Open leads of ``username`` whose next follow-up is today or overdue, oldest first."""
+def due_follow_ups(*, session: Session, actor: Actor, limit: int = 500) -> list[dict]:
+    """Open leads of ``actor`` whose next follow-up is today or overdue, oldest first."""
     from crm_tui.services.records import list_records
 
-    return list_records(ENTITY, session=session, filters={"owner": username, "follow_up": "due"},
-                        sort="next_follow_up", limit=limit)
+    return list_records(ENTITY, session=session, filters={"owner": actor.username, "follow_up": "due"},
+                        sort="next_follow_up", limit=limit, actor=actor)
 
 
 def lead_sources(*, session: Session, limit: int = 100) -> list[str]:

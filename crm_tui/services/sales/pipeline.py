@@ -26,6 +26,7 @@ from sqlalchemy import Text, and_, cast, func, insert, literal, or_, select, upd
 from sqlmodel import Session
 
 from crm_tui import money
+from crm_tui.actor import Actor
 from crm_tui.errors import Conflict, NotFound, ValidationError
 from crm_tui.services import records
 from crm_tui.services.fields import FORECAST_CATEGORIES
@@ -41,6 +42,7 @@ from crm_tui.services.sales.stages import list_stages, resolve_stage
 from crm_tui.services.validate import parse_date
 from crm_tui.settings import Settings
 from crm_tui.store.models import Account, Activity, Change, Opportunity, Stage, Tag, Tagging, User, utcnow
+from crm_tui.store.scope import scope
 
 T = Opportunity.__table__
 S = Stage.__table__
@@ -78,11 +80,13 @@ def clean_lost_reason(reason: str | None, *, reasons: Sequence[str] | None = Non
 
 
 
-def parse_filter(raw: dict[str, Any], *, me: str | None = None, currency: str = money.DEFAULT_CURRENCY) -> BoardFilter:
-    """Build a BoardFilter from text (a form or CLI options). 'me' as owner is ``me``.
+def parse_filter(raw: dict[str, Any], *, actor: Actor | None = None,
+                 currency: str = money.DEFAULT_CURRENCY) -> BoardFilter:
+    """Build a BoardFilter from text (a form or CLI options). 'me' as owner is ``actor``.
 
     Every bad value is refused with a ValidationError naming it.
     """
+    me = actor.username if actor is not None else None
     values: dict[str, Any] = {}
     for key, value in raw.items():
         if key not in FILTER_FIELDS:
@@ -114,7 +118,7 @@ def parse_filter(raw: dict[str, Any], *, me: str | None = None, currency: str = 
 
 
 
-def parse_filter_text(text: str, *, me: str | None = None) -> BoardFilter:
+def parse_filter_text(text: str, *, actor: Actor | None = None) -> BoardFilter:
     """The board's filter bar: ``me owner:bob account:acme tag:x close:A..B amount:A..B words``.
 
     Ranges may be open (``close:..today``, ``amount:5000..``). Bad values raise ValidationError.
@@ -128,8 +132,8 @@ def parse_filter_text(text: str, *, me: str | None = None) -> BoardFilter:
         from crm_tui.services.registry import ENTITIES
         from crm_tui.services.where import compile_for
 
-        compile_for(ENTITIES["opportunity"], text.strip(), me=me)
-        return BoardFilter(where=text.strip(), me=me)
+        compile_for(ENTITIES["opportunity"], text.strip(), actor=actor)
+        return BoardFilter(where=text.strip(), me=actor.username if actor is not None else None)
     try:
         tokens = shlex.split(text or "")
     except ValueError:
@@ -162,11 +166,12 @@ def parse_filter_text(text: str, *, me: str | None = None) -> BoardFilter:
             raise ValidationError(key, token, f"is not a filter; use {FILTER_HELP}")
     if words:
         raw["text"] = " ".join(words)
-    return parse_filter(raw, me=me)
+    return parse_filter(raw, actor=actor)
 
 
-def _clauses(session: Session, f: BoardFilter | None) -> list:
-    """SQL conditions on the opportunities table alone (subqueries, no joins), so counts stay cheap."""
+def _clauses(session: Session, f: BoardFilter | None, actor: Actor | None) -> list:
+    """SQL conditions on the opportunities table alone (subqueries, no joins), so counts stay cheap.
+    ``me`` in ``f.where`` is ``actor`` (or, for a filter parsed for someone, ``f.me``)."""
     if f is None or f.empty:
         return []
     out = []
@@ -175,7 +180,9 @@ def _clauses(session: Session, f: BoardFilter | None) -> list:
         from crm_tui.services.where import compile_for
 
         entity = ENTITIES["opportunity"]
-        cond = compile_for(entity, f.where, me=f.me)
+        if actor is None and f.me is not None:
+            actor = Actor.unknown(f.me)
+        cond = compile_for(entity, f.where, actor=actor)
         # A subquery over the list query's own joins; not correlated with the outer opportunities table.
         out.append(T.c.id.in_(select(entity.table.c.id).select_from(entity.joins(entity.table)).where(cond)
                               .correlate(None).scalar_subquery()))
@@ -270,7 +277,11 @@ def board_columns(*, session: Session) -> list[Column]:
             for s in list_stages(session=session, active_only=True)]
 
 
-def board_summary(*, session: Session, flt: BoardFilter | None = None) -> list[Column]:
+def _scoped(stmt, actor: Actor | None):
+    return scope(stmt, entity="opportunity", table=T, actor=actor)
+
+
+def board_summary(*, session: Session, flt: BoardFilter | None = None, actor: Actor | None = None) -> list[Column]:
     """Every active stage in order with its count, total and raw weighted amount: one grouped query."""
     columns = {c.stage_id: c for c in board_columns(session=session)}
     for c in columns.values():
@@ -280,7 +291,8 @@ def board_summary(*, session: Session, flt: BoardFilter | None = None) -> list[C
     stage_key = (T.c.stage_id + 0).label("stage_key")
     stmt = (select(stage_key, T.c.currency, func.count(), func.coalesce(func.sum(T.c.amount_minor), 0),
                    func.coalesce(func.sum(T.c.amount_minor * T.c.probability), 0))
-            .where(*_clauses(session, flt)).group_by(stage_key, T.c.currency))
+            .where(*_clauses(session, flt, actor)).group_by(stage_key, T.c.currency))
+    stmt = _scoped(stmt, actor)
     for stage_id, currency, count, amount, weighted_raw in session.execute(stmt):
         col = columns.get(stage_id)
         if col is not None:
@@ -359,10 +371,11 @@ def _cards(session: Session, stmt, today: dt.date | None, stall: int | None) -> 
 
 
 def column_page(*, session: Session, stage_id: int, flt: BoardFilter | None = None, offset: int = 0,
-                limit: int = PAGE_SIZE, today: dt.date | None = None, stall: int | None = None) -> list[Card]:
+                limit: int = PAGE_SIZE, today: dt.date | None = None, stall: int | None = None,
+                actor: Actor | None = None) -> list[Card]:
     """One page of one column, by expected close date then id (the stage+close index serves it)."""
-    stmt = (_card_select().where(T.c.stage_id == stage_id, *_clauses(session, flt))
-            .order_by(T.c.expected_close, T.c.id).offset(offset).limit(limit))
+    stmt = _scoped(_card_select().where(T.c.stage_id == stage_id, *_clauses(session, flt, actor))
+                   .order_by(T.c.expected_close, T.c.id).offset(offset).limit(limit), actor)
     return _cards(session, stmt, today, stall)
 
 
@@ -371,7 +384,7 @@ LIST_SORTS = {"expected_close": T.c.expected_close, "amount": T.c.amount_minor, 
 
 def list_page(*, session: Session, flt: BoardFilter | None = None, sort: str = "expected_close",
               offset: int = 0, limit: int = PAGE_SIZE, today: dt.date | None = None,
-              stall: int | None = None) -> list[Card]:
+              stall: int | None = None, actor: Actor | None = None) -> list[Card]:
     """One page of the list view; sort by expected_close or amount, '-' prefix for descending."""
     key = (sort or "expected_close").strip()
     descending = key.startswith("-")
@@ -380,17 +393,19 @@ def list_page(*, session: Session, flt: BoardFilter | None = None, sort: str = "
         raise ValidationError("sort", sort, f"is not a sort; sorts are: {', '.join(LIST_SORTS)}")
     col = LIST_SORTS[key]
     order = [col.desc(), T.c.id.desc()] if descending else [col.asc(), T.c.id.asc()]
-    stmt = _card_select().where(*_clauses(session, flt)).order_by(*order).offset(offset).limit(limit)
+    stmt = _scoped(_card_select().where(*_clauses(session, flt, actor)).order_by(*order).offset(offset).limit(limit),
+                   actor)
     return _cards(session, stmt, today, stall)
 
 
-def count_matching(*, session: Session, flt: BoardFilter | None = None) -> int:
-    return int(session.execute(select(func.count()).select_from(T).where(*_clauses(session, flt))).scalar() or 0)
+def count_matching(*, session: Session, flt: BoardFilter | None = None, actor: Actor | None = None) -> int:
+    stmt = _scoped(select(func.count()).select_from(T).where(*_clauses(session, flt, actor)), actor)
+    return int(session.execute(stmt).scalar() or 0)
 
 
 def get_card(*, session: Session, opportunity_id: int, today: dt.date | None = None,
-             stall: int | None = None) -> Card:
-    cards = _cards(session, _card_select().where(T.c.id == opportunity_id), today, stall)
+             stall: int | None = None, actor: Actor | None = None) -> Card:
+    cards = _cards(session, _scoped(_card_select().where(T.c.id == opportunity_id), actor), today, stall)
     if not cards:
         raise NotFound("opportunity", opportunity_id)
     return cards[0]
@@ -644,18 +659,19 @@ class Detail:
 
 
 def opportunity_detail(*, session: Session, opportunity_id: int, activity_limit: int = 200,
-                       reasons: Sequence[str] | None = None) -> Detail:
-    """Everything the detail screen shows, read in one unit of work; ``reasons``: the lost reasons to offer."""
+                       reasons: Sequence[str] | None = None, actor: Actor | None = None) -> Detail:
+    """Everything the detail screen shows, read in one unit of work; ``reasons``: the lost reasons to offer
+    (NotFound if ``actor`` may not see it)."""
     from crm_tui.services.engagement import activities
 
-    record = records.get_record(opportunities.ENTITY, session=session, record_id=opportunity_id)
+    record = records.get_record(opportunities.ENTITY, session=session, record_id=opportunity_id, actor=actor)
     raw = records._raw(opportunities.ENTITY, session, opportunity_id)
     record["owner_username"] = record.get("owner")
     record["probability_manual"] = raw["probability_manual"]
     hist = opportunities.describe_changes(
         session, records.history(session=session, entity="opportunity", record_id=opportunity_id))
     acts = records.list_records(activities.ENTITY, session=session, filters={"opp": opportunity_id},
-                                sort="-occurred_at", limit=activity_limit)
+                                sort="-occurred_at", limit=activity_limit, actor=actor)
     active = list_stages(session=session, active_only=True)
     return Detail(record=record, history=hist, activities=acts, stages=[(s.id, s.name) for s in active],
                   contact_roles=contact_roles(session=session, opportunity_id=opportunity_id),

@@ -1,0 +1,37 @@
+"""The acting user: who runs this command or this app, resolved once.
+
+The CLI resolves it once per command (``commands._common.State.actor()``), the
+TUI once per app start (``app.actor``), both through
+``crm_tui.services.users.resolve_actor``. Every service that reads records takes
+it as ``actor=``: the filter language's ``me`` is ``actor.username``, and the
+scoping hook (``crm_tui.store.scope``) decides from it which rows are visible.
+Nothing else looks up "who am I".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# The role of a user the users table does not know (a first run, a CRM_USER not added yet):
+# today everybody sees everything, as an admin does.
+DEFAULT_ROLE = "admin"
+
+
+@dataclass(frozen=True)
+class Actor:
+    user_id: int | None  # None: the username is not (yet) in the users table
+    username: str
+    role: str
+    team: str | None = None
+
+    @classmethod
+    def unknown(cls, username: str) -> "Actor":
+        """An actor the users table does not know (yet): the default role, no team."""
+        return cls(user_id=None, username=username, role=DEFAULT_ROLE, team=None)
+
+
+
+def as_actor(value: "Actor | str") -> Actor:
+    """``value`` as an Actor: services that record a username for their writes (the change log)
+    also accept the bare username, as an actor the users table does not know."""
+    return value if isinstance(value, Actor) else Actor.unknown(str(value))
