@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import sys
 from collections.abc import Iterator
 from enum import Enum
 
@@ -70,19 +69,12 @@ def info(message: str) -> None:
 
 @contextlib.contextmanager
 def session() -> Iterator:
-    """One unit of work on the chosen database; user errors become exit code 1."""
-    from crm_tui.errors import CRMError
+    """One unit of work on the chosen database: committed on success, rolled back on any error.
+    Errors go on to the root's error boundary (crm_tui.cli.error_boundary), which prints one line."""
+    from crm_tui.store.db import session_scope
 
-    try:
-        from crm_tui.store.db import session_scope
-
-        with session_scope(State.engine()) as s:
-            yield s
-    except CRMError as exc:
-        raise fail(str(exc)) from None
-    except BrokenPipeError:  # `crm ... | head`
-        sys.stderr.close()
-        raise typer.Exit(0) from None
+    with session_scope(State.engine()) as s:
+        yield s
 
 
 def counted(n: int, entity: str, adjective: str = "") -> str:
