@@ -83,3 +83,8 @@ def counted(n: int, entity: str, adjective: str = "") -> str:
 
     noun = ENTITIES[entity].name if n == 1 else ENTITIES[entity].plural
     return f"{n:,} {adjective + ' ' if adjective else ''}{noun}"
+
+
+def plural(n: int, one: str, many: str | None = None) -> str:
+    """'1 page', '3 pages', '1 open opportunity' (``many`` defaults to ``one`` + 's')."""
+    return f"{n:,} {one if n == 1 else (many or one + 's')}"

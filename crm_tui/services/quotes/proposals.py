@@ -732,7 +732,7 @@ def _position(view: ProposalView, position: Any) -> int:
         raise ValidationError("line", position, "is not a line number") from None
     if not 1 <= pos <= len(view.pricing.lines):
         raise ValidationError("line", position, f"is not a line of proposal {view.number} "
-                                                f"(it has {len(view.pricing.lines)} lines)")
+                                                f"(it has {len(view.pricing.lines)} line{'' if len(view.pricing.lines) == 1 else 's'})")
     return pos
 
 
