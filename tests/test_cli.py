@@ -144,9 +144,10 @@ def test_help_texts_use_the_right_article(path, command):
     import re
 
     texts = [command.help or ""] + [getattr(p, "help", None) or "" for p in command.params]
-    for text in texts:
+    for help_text in texts:
         # "a account" / "an lead" (words starting with u, as in "a user", sound like a consonant)
-        assert not re.search(r"\ba [aeio]|\ban [bcdfgjklmnpqrstvwxyz]", text, re.I), f"`crm {' '.join(path)}`: {text}"
+        assert not re.search(r"\ba [aeio]|\ban [bcdfgjklmnpqrstvwxyz]", help_text, re.I), (
+            f"`crm {' '.join(path)}`: {help_text}")
 
 
 @pytest.mark.parametrize("path", [p for p, _ in COMMANDS], ids=[" ".join(p) or "crm" for p, _ in COMMANDS])
