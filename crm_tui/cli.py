@@ -6,6 +6,9 @@ inside the commands that need them, so `crm --help` stays quick.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
 from typing import Optional
 
 import typer
@@ -14,9 +17,58 @@ from crm_tui import __version__
 from crm_tui.commands._common import State, fail, settings
 from crm_tui.commands._lazy import ALIASES, LAZY, LazyGroup
 
+DEBUG_ENV = "CRM_DEBUG"
+
+
+@contextlib.contextmanager
+def error_boundary():
+    """The one place a CLI failure becomes what the user sees: one line on stderr and exit 1.
+
+    Known errors print their message, database errors a clear reason, anything else
+    ``unexpected TypeName: message`` with a hint; ``CRM_DEBUG=1`` also prints the traceback.
+    Click's own exits and usage errors (exit 2) pass through; a closed pipe (`crm ... | head`)
+    ends quietly with exit 0.
+    """
+    try:
+        yield
+    except (typer.Exit, typer.Abort, typer.TyperException, KeyboardInterrupt):
+        raise
+    except BrokenPipeError:
+        _quiet_stdout()
+        raise typer.Exit(0) from None
+    except Exception as exc:  # noqa: BLE001 - this is the boundary
+        from crm_tui.errors import one_line, user_error
+
+        if os.environ.get(DEBUG_ENV, "").strip() not in ("", "0"):
+            import traceback
+
+            traceback.print_exc(file=sys.stderr)
+        typer.echo(f"error: {one_line(str(user_error(exc)))}", err=True)
+        raise typer.Exit(1) from None
+
+
+def _quiet_stdout() -> None:
+    """After a broken pipe: point stdout at /dev/null so the final flush cannot fail again."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # not a real file (tests)
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
+
+
+class Root(LazyGroup):
+    """The `crm` group: every command runs inside the error boundary."""
+
+    def invoke(self, ctx):
+        with error_boundary():
+            return super().invoke(ctx)
+
+
 app = typer.Typer(
     name="crm",
-    cls=LazyGroup,
+    cls=Root,
     help="A CRM that lives in the terminal. Run `crm` alone to open the app; use the commands to script it.",
     no_args_is_help=False,
     add_completion=False,
@@ -113,7 +165,14 @@ ALIASES.append(entity_noun)
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    finally:  # output still buffered when the reader went away (`crm ... | head -1`)
+        try:
+            sys.stdout.flush()
+        except BrokenPipeError:
+            _quiet_stdout()
+            os._exit(0)
 
 
 if __name__ == "__main__":

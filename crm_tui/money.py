@@ -39,6 +39,21 @@ class MoneyError(ValueError):
     """A money value or currency that cannot be used; the message names it."""
 
 
+# Every stored amount, quantity and rate is a signed 64-bit integer (BIGINT on PostgreSQL, INTEGER on
+# SQLite): the same limit on both, checked before anything is written.
+MAX_MINOR = 2**63 - 1
+
+
+class OutOfRange(MoneyError):
+    """A number too large for its column. ``lowest`` and ``highest`` are the allowed range as text."""
+
+    def __init__(self, what: str, text: object, lowest: str, highest: str):
+        self.lowest, self.highest = lowest, highest
+        from crm_tui.errors import shorten
+
+        super().__init__(f"{what} {shorten(text)!r} must be between {lowest} and {highest}")
+
+
 def normalize_currency(code: str | None) -> str:
     if code is None or not str(code).strip():
         raise MoneyError("currency is required")
@@ -82,11 +97,19 @@ def parse_amount(text: str | int | Decimal, currency: str) -> int:
             raise MoneyError("amount is empty")
         value = raw
     return _scale(value, exp, not_a_number=f"amount {text!r} is not a number",
-                  too_precise=f"amount {text!r} has more decimals than {currency} allows ({exp})")
+                  too_precise=f"amount {text!r} has more decimals than {currency} allows ({exp})",
+                  out_of_range=("amount", text))
 
 
-def _scale(value: Decimal | str, places: int, *, not_a_number: str, too_precise: str) -> int:
-    """``value`` (a Decimal, or the text of one) times 10**places as an exact int, or MoneyError."""
+def limit_text(places: int) -> str:
+    """The largest storable value with ``places`` decimals, as text: 92233720368547758.07 for 2."""
+    return f"{Decimal(MAX_MINOR).scaleb(-places):f}"
+
+
+def _scale(value: Decimal | str, places: int, *, not_a_number: str, too_precise: str,
+           out_of_range: tuple[str, object]) -> int:
+    """``value`` (a Decimal, or the text of one) times 10**places as an exact int that fits a 64-bit
+    column, or MoneyError (OutOfRange when it does not fit)."""
     if isinstance(value, str):
         try:
             value = Decimal(value)
@@ -94,6 +117,9 @@ def _scale(value: Decimal | str, places: int, *, not_a_number: str, too_precise:
             raise MoneyError(not_a_number) from None
     if not value.is_finite():
         raise MoneyError(not_a_number)
+    if value.adjusted() + places > 19 or abs(value.scaleb(places)) > MAX_MINOR:  # before any huge int is made
+        what, text = out_of_range
+        raise OutOfRange(what, text, "-" + limit_text(places), limit_text(places))
     scaled = value.scaleb(places)
     if scaled != scaled.to_integral_value():
         raise MoneyError(too_precise)
@@ -154,7 +180,7 @@ def _parse_scaled(text: str | int | Decimal, places: int, what: str) -> int:
             raise MoneyError(f"{what} is empty")
         value = raw
     return _scale(value, places, not_a_number=f"{what} {text!r} is not a number",
-                  too_precise=f"{what} {text!r} has more than {places} decimals")
+                  too_precise=f"{what} {text!r} has more than {places} decimals", out_of_range=(what, text))
 
 
 def parse_quantity(text: str | int | Decimal) -> int:

@@ -87,6 +87,70 @@ def test_every_command_and_option_has_help(path, command):
             f"`crm {' '.join(path)}` {param.param_type_name} {param.name} has no help text")
 
 
+# Commands that print no records and no ids on stdout (messages go to stderr): they have no --format.
+PRINTS_NO_RECORDS = {
+    "account delete", "contact delete", "opp delete", "activity delete", "lead delete", "product delete",
+    "opp move", "activity done", "stage update", "quota set",  # say what changed on stderr
+    "proposal pdf",  # writes a file
+    "db upgrade", "db url", "demo", "import", "view save", "view delete",
+    "tag add", "tag remove", "update", "delete", "undo",  # bulk: counts and the batch id on stderr
+    "summary",  # a document (text or HTML), with its own --format text|html
+    "config path",  # a file name
+}
+
+
+def _is_group(command) -> bool:
+    return hasattr(command, "list_commands")
+
+
+@pytest.mark.parametrize(("path", "command"), COMMANDS, ids=[" ".join(p) or "crm" for p, _ in COMMANDS])
+def test_every_command_that_prints_records_has_the_shared_output_options(path, command):
+    """--format comes from one decorator (crm_tui.commands._output.output_options) on every command that
+    prints records or ids, including those that create or update records; nowhere is it declared by hand."""
+    from crm_tui.commands._output import OUTPUT_MARK
+
+    name = " ".join(path)
+    mark = getattr(command.callback, OUTPUT_MARK, None)
+    fmt = [p for p in command.params if "--format" in getattr(p, "opts", ())]
+    if name in PRINTS_NO_RECORDS:
+        assert mark is None, f"`crm {name}` prints records: take it out of PRINTS_NO_RECORDS"
+        return
+    if _is_group(command) and not fmt:
+        return  # a group whose default verb is `list`: the list command has the options
+    assert mark is not None, f"`crm {name}` prints records or ids but has no @output_options"
+    assert len(fmt) == 1 and fmt[0].help, f"`crm {name}` --format has no help"
+    assert fmt[0].default in {f.value for f in mark["formats"]} | set(mark["formats"])
+    if mark["columns"]:
+        assert any("--columns" in getattr(p, "opts", ()) for p in command.params)
+
+
+def test_writes_print_the_id_by_default_and_the_record_on_request(cli):
+    """`proposal new` and the other writes take --format like `account add`: the id by default."""
+    account_id = added_id(cli("account", "add", "Acme"))
+    opp_id = added_id(cli("opp", "add", "Deal", "--account", str(account_id)))
+    proposal_id = added_id(cli("proposal", "new", "--opp", str(opp_id)))
+    assert read_ids(cli("proposal", "add-line", str(proposal_id), "--description", "Setup", "--price", "100")) == [
+        proposal_id]
+    shown = read_json(cli("proposal", "send", str(proposal_id), "--format", "json"))
+    assert (shown["id"], shown["status"]) == (proposal_id, "sent")
+    (stage,) = read_json(cli("stage", "list", "--format", "json"))[:1]
+    assert stage["name"]
+    user = read_json(cli("user", "add", "alice", "--format", "json"))
+    assert user["username"] == "alice"
+    assert read_ids(cli("user", "add", "bob")) == [user["id"] + 1]
+
+
+@pytest.mark.parametrize(("path", "command"), COMMANDS, ids=[" ".join(p) or "crm" for p, _ in COMMANDS])
+def test_help_texts_use_the_right_article(path, command):
+    import re
+
+    texts = [command.help or ""] + [getattr(p, "help", None) or "" for p in command.params]
+    for help_text in texts:
+        # "a account" / "an lead" (words starting with u, as in "a user", sound like a consonant)
+        assert not re.search(r"\ba [aeio]|\ban [bcdfgjklmnpqrstvwxyz]", help_text, re.I), (
+            f"`crm {' '.join(path)}`: {help_text}")
+
+
 @pytest.mark.parametrize("path", [p for p, _ in COMMANDS], ids=[" ".join(p) or "crm" for p, _ in COMMANDS])
 def test_every_help_page_renders(path):
     result = CliRunner().invoke(app, [*path, "--help"])

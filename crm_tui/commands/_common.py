@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import sys
 from collections.abc import Iterator
 from enum import Enum
 from typing import TYPE_CHECKING, Any
@@ -108,20 +107,13 @@ def info(message: str) -> None:
 
 @contextlib.contextmanager
 def session() -> Iterator:
-    """One unit of work on the chosen database; user errors become exit code 1."""
-    from crm_tui.errors import CRMError
+    """One unit of work on the chosen database: committed on success, rolled back on any error.
+    Errors go on to the root's error boundary (crm_tui.cli.error_boundary), which prints one line."""
+    from crm_tui.store.db import session_scope
 
-    try:
-        from crm_tui.store.db import session_scope
-
-        with session_scope(State.engine()) as s:
-            State.actor(s)  # resolved with the command's first unit of work, once
-            yield s
-    except CRMError as exc:
-        raise fail(str(exc)) from None
-    except BrokenPipeError:  # `crm ... | head`
-        sys.stderr.close()
-        raise typer.Exit(0) from None
+    with session_scope(State.engine()) as s:
+        State.actor(s)  # resolved with the command's first unit of work, once
+        yield s
 
 
 def counted(n: int, entity: str, adjective: str = "") -> str:
@@ -129,3 +121,8 @@ def counted(n: int, entity: str, adjective: str = "") -> str:
     from crm_tui.services.registry import BY_NAME
 
     return BY_NAME[entity].counted(n, adjective)
+
+
+def plural(n: int, one: str, many: str | None = None) -> str:
+    """'1 page', '3 pages', '1 open opportunity' (``many`` defaults to ``one`` + 's')."""
+    return f"{n:,} {one if n == 1 else (many or one + 's')}"

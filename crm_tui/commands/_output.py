@@ -7,14 +7,89 @@ a currency column. Data goes to stdout only.
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any, Optional
 
-from crm_tui.commands._common import Format
+import typer
+
+from crm_tui.commands._common import FORMAT_HELP, Format
 
 HIDDEN = {"stage_position"}
+
+COLUMNS_HELP = "Comma-separated columns to show (default: all)"
+OUTPUT_MARK = "__crm_output__"
+
+
+def output_options(*, default: Format = Format.table, formats: Sequence[Format] = tuple(Format),
+                   help: str | None = None, columns: bool = False) -> Callable:
+    """The one way a command gets `--format` (and `--columns`): sqlite-utils' ``output_options``.
+
+    The command declares ``fmt`` (and ``columns`` when asked) as a plain keyword parameter, or takes
+    ``**kw``; this decorator puts the shared option into the command's signature, so `--help` shows it
+    and Python callers keep the plain defaults. The command always receives a ``Format``.
+    ``formats`` limits the choice: a format outside it is refused with one line naming the ones that
+    apply (exit 1); with every format, Click refuses an unknown name as a usage error (exit 2).
+    The function is marked (``__crm_output__``) so a test can prove every command that prints records
+    got its option here."""
+    allowed = tuple(Format(f) for f in formats)
+    if default not in allowed:
+        raise ValueError(f"default {default} is not among {allowed}")
+    text = help or _format_help(default, allowed)
+
+    def decorate(func: Callable) -> Callable:
+        signature = inspect.signature(func)
+        params = dict(signature.parameters)
+        code = getattr(inspect.unwrap(func), "__code__", None)
+        takes_kw = bool(code and code.co_flags & inspect.CO_VARKEYWORDS)
+        wanted = {"fmt": _format_parameter(default, allowed, text)}
+        if columns:
+            wanted["columns"] = inspect.Parameter(
+                "columns", inspect.Parameter.KEYWORD_ONLY, default=None,
+                annotation=Annotated[Optional[str], typer.Option("--columns", help=COLUMNS_HELP, show_default=False)])
+        for name, param in wanted.items():
+            if name in params:
+                params[name] = param.replace(kind=params[name].kind)
+            elif takes_kw:
+                params[name] = param
+            else:
+                raise TypeError(f"{func.__qualname__} needs a `{name}` parameter for output_options")
+        ordered = [p for p in params.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
+        func.__signature__ = signature.replace(parameters=ordered)  # type: ignore[attr-defined]
+        setattr(func, OUTPUT_MARK, {"default": default, "formats": allowed, "columns": columns})
+        return func
+
+    return decorate
+
+
+def _format_help(default: Format, allowed: tuple[Format, ...]) -> str:
+    if default == Format.ids:
+        others = [f.value for f in allowed if f != Format.ids]
+        return f"What to print: ids (the id, default) or the whole record as {', '.join(others)}"
+    if allowed == tuple(Format):
+        return FORMAT_HELP
+    return f"Output format: {', '.join(f.value for f in allowed)}"
+
+
+def _format_parameter(default: Format, allowed: tuple[Format, ...], text: str) -> inspect.Parameter:
+    if allowed == tuple(Format):
+        option = typer.Option("--format", help=text)
+        return inspect.Parameter("fmt", inspect.Parameter.KEYWORD_ONLY, default=default,
+                                 annotation=Annotated[Format, option])
+    names = [f.value for f in allowed]
+
+    def check(value: str) -> Format:
+        if value not in names:
+            from crm_tui.errors import ValidationError
+
+            raise ValidationError("format", value, f"is not one of: {', '.join(names)}")
+        return Format(value)
+
+    option = typer.Option("--format", help=text, metavar=f"[{'|'.join(names)}]", callback=check)
+    return inspect.Parameter("fmt", inspect.Parameter.KEYWORD_ONLY, default=default.value,
+                             annotation=Annotated[str, option])
 
 
 def _plain(value: Any) -> Any:
@@ -122,6 +197,14 @@ def _console(out=None):
     out = out or sys.stdout
     width = None if out.isatty() else 240
     return Console(file=out, width=width, soft_wrap=False)
+
+
+def emit_one(row: dict, fmt: Format) -> None:
+    """A record a command just wrote: its id for ``ids`` (the default for writes), else the whole record."""
+    if fmt == Format.ids:
+        typer.echo(row["id"])
+    else:
+        emit_record(row, fmt)
 
 
 def emit_record(row: dict, fmt: Format) -> None:

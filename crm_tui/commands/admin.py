@@ -6,8 +6,8 @@ from typing import Optional
 
 import typer
 
-from crm_tui.commands._common import FORMAT_HELP, Format, State, actor, fail, info, session, settings
-from crm_tui.commands._output import emit
+from crm_tui.commands._common import Format, State, actor, fail, info, session, settings
+from crm_tui.commands._output import emit, emit_one, output_options
 
 db_app = typer.Typer(no_args_is_help=True)
 user_app = typer.Typer(no_args_is_help=False)
@@ -52,7 +52,8 @@ def user_default(ctx: typer.Context) -> None:
 
 
 @user_app.command("list")
-def user_list(fmt: Format = typer.Option(Format.table, "--format", help=FORMAT_HELP)) -> None:
+@output_options()
+def user_list(fmt: Format = Format.table) -> None:
     """List users."""
     from crm_tui.services.users import list_users
 
@@ -62,20 +63,22 @@ def user_list(fmt: Format = typer.Option(Format.table, "--format", help=FORMAT_H
 
 
 @user_app.command("add")
+@output_options(default=Format.ids)
 def user_add(
     username: str = typer.Argument(..., help="Login name, e.g. alice"),
     name: Optional[str] = typer.Option(None, "--name", help="Full name"),
     email: Optional[str] = typer.Option(None, "--email", help="Email address"),
     role: Optional[str] = typer.Option(None, "--role", help="admin, manager or sales (default sales)"),
+    fmt: Format = Format.ids,
 ) -> None:
-    """Add a user."""
+    """Add a user; prints its id."""
     from crm_tui.services.users import create_user
 
     with session() as s:
         user = create_user(session=s, data={"username": username, "name": name, "email": email, "role": role})
-        uid = user.id
+        row = _user_rows([user])[0]
     info(f"added user {username}")
-    typer.echo(uid)
+    emit_one(row, fmt)
 
 
 @stage_app.callback(invoke_without_command=True)
@@ -85,7 +88,8 @@ def stage_default(ctx: typer.Context) -> None:
 
 
 @stage_app.command("list")
-def stage_list(fmt: Format = typer.Option(Format.table, "--format", help=FORMAT_HELP)) -> None:
+@output_options()
+def stage_list(fmt: Format = Format.table) -> None:
     """List the pipeline stages in order, with their probabilities."""
     from crm_tui.services.sales.stages import list_stages
 

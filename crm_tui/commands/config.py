@@ -7,6 +7,7 @@ import json
 import typer
 
 from crm_tui.commands._common import Format, fail, info
+from crm_tui.commands._output import output_options
 
 config_app = typer.Typer(no_args_is_help=True)
 
@@ -52,10 +53,9 @@ def _text(value: object) -> str:
 
 
 @config_app.command("show")
-def config_show(
-    fmt: Format = typer.Option(Format.table, "--format",
-                               help="table (key, value and where it came from) or json (the effective file)"),
-) -> None:
+@output_options(formats=(Format.table, Format.json),
+                help="table (key, value and where it came from) or json (the effective file)")
+def config_show(fmt: Format = Format.table) -> None:
     """Show the settings in effect: the config file with the CRM_* environment applied and the
     defaults filled in. Secrets (smtp.password, a password in database_url) are shown as ***."""
     from crm_tui.commands._output import emit
@@ -70,8 +70,6 @@ def config_show(
     if fmt == Format.json:
         typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
         return
-    if fmt != Format.table:
-        raise fail(f"--format {fmt.value}: use table or json")
     rows = [{"key": key, "value": _text(value), "from": loaded.source(tuple(key.split(".")))}
             for key, value in _flat(data)]
     where = loaded.path if loaded.exists else f"{loaded.path} (not there: defaults)"

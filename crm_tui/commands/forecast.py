@@ -7,8 +7,8 @@ from typing import Optional
 
 import typer
 
-from crm_tui.commands._common import FORMAT_HELP, Format, State, actor, fail, info, me, session, settings
-from crm_tui.commands._output import emit
+from crm_tui.commands._common import Format, State, actor, fail, info, me, plural, session, settings
+from crm_tui.commands._output import emit, emit_one, output_options
 
 forecast_app = typer.Typer(no_args_is_help=False)
 quota_app = typer.Typer(no_args_is_help=False)
@@ -38,12 +38,11 @@ def _owners(owner: list[str] | None) -> list[str] | None:
     return out
 
 
-def _no_ids(fmt: Format) -> None:
-    if fmt in (Format.ids,):
-        raise fail("--format ids does not apply here; use table, csv, json or ndjson")
+NO_IDS = (Format.table, Format.csv, Format.json, Format.ndjson)  # rows that are not records have no id
 
 
 @forecast_app.callback(invoke_without_command=True)
+@output_options(formats=NO_IDS)
 def forecast_default(
     ctx: typer.Context,
     start: Optional[str] = typer.Option(None, "--from", help=FROM_HELP),
@@ -52,7 +51,7 @@ def forecast_default(
                                                    "(comma-separated), e.g. month,stage"),
     owner: Optional[list[str]] = typer.Option(None, "--owner", help="Only these owners' deals and quotas "
                                                                       "(repeat or comma-separate; 'me' is you)"),
-    fmt: Format = typer.Option(Format.table, "--format", help=FORMAT_HELP),
+    fmt: Format = Format.table,
 ) -> None:
     """The forecast: pipeline, weighted, won, quota, attainment, coverage, win rate, deal size, cycle, velocity.
 
@@ -62,7 +61,6 @@ def forecast_default(
         return
     from crm_tui.services.sales import forecast
 
-    _no_ids(fmt)
     with session() as s:
         a, b = _dates(start, end)
         result = forecast.forecast(session=s, start=a, end=b, by=by, owners=_owners(owner),
@@ -110,20 +108,23 @@ def _human(row: dict, by: tuple[str, ...]) -> dict:
 
 
 @forecast_app.command("snapshot")
+@output_options(default=Format.ids)
 def forecast_snapshot(
     name: Optional[str] = typer.Option(None, "--name", help="A name for it, e.g. 'Q1 commit call'"),
+    fmt: Format = Format.ids,
 ) -> None:
     """Store the open pipeline, deal by deal, to compare a later forecast with. Prints the snapshot id."""
     from crm_tui.services.sales import forecast
 
     with session() as s:
         snap = forecast.take_snapshot(session=s, actor=actor(), name=name)
-    info(f"snapshot {snap['id']}: {snap['opportunities']} open opportunities")
-    typer.echo(snap["id"])
+    info(f"snapshot {snap['id']}: {plural(snap['opportunities'], 'open opportunity', 'open opportunities')}")
+    emit_one(snap, fmt)
 
 
 @forecast_app.command("snapshots")
-def forecast_snapshots(fmt: Format = typer.Option(Format.table, "--format", help=FORMAT_HELP)) -> None:
+@output_options()
+def forecast_snapshots(fmt: Format = Format.table) -> None:
     """List the forecast snapshots."""
     from crm_tui.services.sales import forecast
 
@@ -133,16 +134,16 @@ def forecast_snapshots(fmt: Format = typer.Option(Format.table, "--format", help
 
 
 @forecast_app.command("compare")
+@output_options(formats=NO_IDS)
 def forecast_compare(
     snapshot: int = typer.Argument(..., help="The snapshot id (see `crm forecast snapshots`)"),
     owner: Optional[list[str]] = typer.Option(None, "--owner", help="Only these owners' deals ('me' is you)"),
-    fmt: Format = typer.Option(Format.table, "--format", help=FORMAT_HELP),
+    fmt: Format = Format.table,
 ) -> None:
     """What changed since a snapshot: deals won, lost, slipped, pulled in, advanced, moved back, new."""
     from crm_tui import money
     from crm_tui.services.sales import forecast
 
-    _no_ids(fmt)
     with session() as s:
         cmp = forecast.compare_snapshot(session=s, snapshot_id=snapshot, owners=_owners(owner),
                                          actor=State.actor())
@@ -154,11 +155,12 @@ def forecast_compare(
 
 
 @forecast_app.command("changes")
+@output_options(formats=NO_IDS)
 def forecast_changes(
     start: Optional[str] = typer.Option(None, "--from", help="First day (default: 8 weeks ago)"),
     end: Optional[str] = typer.Option(None, "--to", help="Last day (default: today)"),
     owner: Optional[list[str]] = typer.Option(None, "--owner", help="Only these owners' deals ('me' is you)"),
-    fmt: Format = typer.Option(Format.table, "--format", help=FORMAT_HELP),
+    fmt: Format = Format.table,
 ) -> None:
     """Weekly pipeline changes: deals created, advanced, moved back, slipped, pulled in, won and lost."""
     import datetime as dt
@@ -167,7 +169,6 @@ def forecast_changes(
     from crm_tui.services.sales import forecast
     from crm_tui.services.validate import parse_date
 
-    _no_ids(fmt)
     today = dt.date.today()
     with session() as s:
         a = parse_date(start, field_name="from") if start else today - dt.timedelta(weeks=8)
@@ -209,16 +210,16 @@ def quota_set(
 
 
 @quota_app.command("list")
+@output_options(formats=NO_IDS)
 def quota_list(
     user: Optional[str] = typer.Option(None, "--user", help="Only this user ('me' is you)"),
     start: Optional[str] = typer.Option(None, "--from", help="From this month on (YYYY-MM)"),
     end: Optional[str] = typer.Option(None, "--to", help="Up to this month (YYYY-MM)"),
-    fmt: Format = typer.Option(Format.table, "--format", help=FORMAT_HELP),
+    fmt: Format = Format.table,
 ) -> None:
     """List quotas by month and user."""
     from crm_tui.services.sales import forecast
 
-    _no_ids(fmt)
     with session() as s:
         a = forecast.parse_month(start) if start else None
         b = forecast.parse_month(end) if end else None
@@ -229,13 +230,14 @@ def quota_list(
 # ---------------------------------------------------------------- lint
 
 
+@output_options()
 def lint(
     owner: Optional[str] = typer.Option(None, "--owner", help="Only this owner's records ('me' is you)"),
     days: Optional[int] = typer.Option(None, "--days", min=1,
                                        help="Days without activity before an open deal is flagged "
                                             "(default: config stalled_days, else 14)"),
     limit: Optional[int] = typer.Option(None, "--limit", min=1, help="At most this many findings per check"),
-    fmt: Format = typer.Option(Format.table, "--format", help=FORMAT_HELP),
+    fmt: Format = Format.table,
 ) -> None:
     """Data-quality checks: open deals with no or a past close date, no next step, no recent activity,
     probability out of line with the stage; likely duplicate accounts and contacts.

@@ -7,16 +7,18 @@ from typing import Optional
 
 import typer
 
-from crm_tui.commands._common import WHERE_HELP, State, actor, counted, fail, info, session
+from crm_tui.commands._common import WHERE_HELP, Format, State, actor, counted, fail, info, session
+from crm_tui.commands._output import output_options
 from crm_tui.services.registry import ENTITY_HELP
 
 
+@output_options(default=Format.csv, formats=(Format.csv, Format.json, Format.ndjson), columns=True)
 def export(
     entity: str = typer.Argument(..., help=ENTITY_HELP),
     where: Optional[str] = typer.Option(None, "--where", help=WHERE_HELP),
     view: Optional[str] = typer.Option(None, "--view", help="Use a saved view's filter, sort and columns"),
-    columns: Optional[str] = typer.Option(None, "--columns", help="Comma-separated columns (default: all, stable order)"),
-    fmt: str = typer.Option("csv", "--format", help="csv, json or ndjson"),
+    columns: Optional[str] = None,
+    fmt: Format = Format.csv,
     output: Optional[str] = typer.Option(None, "--output", "-o", help="Write to FILE instead of stdout"),
     raw: bool = typer.Option(False, "--raw", help="Do not neutralise cells a spreadsheet would run as formulas"),
     excel: bool = typer.Option(False, "--excel", help="Start the file with a UTF-8 BOM for spreadsheets"),
@@ -25,8 +27,6 @@ def export(
     from crm_tui.services.data import io
     from crm_tui.services.registry import entity_for
 
-    if fmt not in ("csv", "json", "ndjson"):
-        raise fail(f"format: {fmt!r} is not one of: csv, json, ndjson")
     out = None
     try:
         with session() as s:
@@ -56,7 +56,7 @@ def export(
 
                 total = records.count_records(ent, session=s, where=where, actor=State.actor())
             with Bar(f"exporting {ent.plural}", total=total, unit=ent.plural) as bar:
-                n = io.export(ent, session=s, out=out, fmt=fmt, where=where, columns=cols, sort=sort, raw=raw,
+                n = io.export(ent, session=s, out=out, fmt=fmt.value, where=where, columns=cols, sort=sort, raw=raw,
                               actor=State.actor(), progress=bar.update)
     finally:
         if out is not None and out is not sys.stdout:

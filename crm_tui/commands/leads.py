@@ -7,8 +7,8 @@ from typing import Optional
 import typer
 
 from crm_tui.commands import records
-from crm_tui.commands._common import FORMAT_HELP, Format, State, actor, info, session
-from crm_tui.commands._output import emit, emit_record
+from crm_tui.commands._common import Format, State, actor, info, session
+from crm_tui.commands._output import emit, emit_record, output_options
 
 TIMELINE_COLUMNS = ("when", "type", "who", "title", "via")
 
@@ -24,6 +24,9 @@ def build_lead_app() -> typer.Typer:
     app = records.build_for("lead", after_add=_duplicates)
 
     @app.command("convert")
+    @output_options(default=Format.ids,
+                    help="What to print: ids (the new opportunity's id, default) or the conversion as "
+                         "table, csv, json or ndjson")
     def convert(
         lead_id: int = typer.Argument(..., metavar="ID", help="The lead's id"),
         amount: Optional[str] = typer.Option(None, "--amount", help="Opportunity amount, e.g. 12500.00"),
@@ -34,8 +37,7 @@ def build_lead_app() -> typer.Typer:
                                               help="Use this account instead of matching or creating one"),
         name: Optional[str] = typer.Option(None, "--name", help="Opportunity name (default: '<account> – new business')"),
         currency: Optional[str] = typer.Option(None, "--currency", help="ISO 4217 currency (default USD)"),
-        fmt: Format = typer.Option(Format.ids, "--format",
-                                   help="What to print: ids (the new opportunity's id, default) or a format"),
+        fmt: Format = Format.ids,
     ) -> None:
         """Convert a lead into an account (a matching one is reused), a contact and an opportunity, in one go."""
         from crm_tui.services.sales.leads import convert_lead
@@ -52,9 +54,10 @@ def build_lead_app() -> typer.Typer:
             emit_record(conv.as_row(), fmt)
 
     @app.command("timeline")
+    @output_options()
     def lead_timeline(
         lead_id: int = typer.Argument(..., metavar="ID", help="The lead's id"),
-        fmt: Format = typer.Option(Format.table, "--format", help=FORMAT_HELP),
+        fmt: Format = Format.table,
     ) -> None:
         """Show the lead's activities and changes, newest first."""
         _timeline("lead", lead_id, fmt)
@@ -77,9 +80,10 @@ def add_timeline(app: typer.Typer, entity: str) -> None:
     """Give a noun (account, contact, opp) a `timeline ID` verb."""
 
     @app.command("timeline")
+    @output_options()
     def record_timeline(
         record_id: int = typer.Argument(..., metavar="ID", help=f"The {entity}'s id"),
-        fmt: Format = typer.Option(Format.table, "--format", help=FORMAT_HELP),
+        fmt: Format = Format.table,
     ) -> None:
         """Show the record's activities and changes (and those of the lead it came from), newest first."""
         _timeline(entity, record_id, fmt)
@@ -87,7 +91,8 @@ def add_timeline(app: typer.Typer, entity: str) -> None:
 
 def add_activity_today(app: typer.Typer) -> None:
     @app.command("today")
-    def today(fmt: Format = typer.Option(Format.table, "--format", help=FORMAT_HELP)) -> None:
+    @output_options()
+    def today(fmt: Format = Format.table) -> None:
         """My open tasks due today and overdue."""
         from crm_tui.services.engagement.activities import due_tasks
 

@@ -7,7 +7,7 @@ from typing import Optional
 import typer
 
 from crm_tui.commands._common import Format, actor, info, session, settings
-from crm_tui.commands._output import emit
+from crm_tui.commands._output import emit, emit_one, output_options
 
 
 def add_opp_move(app: typer.Typer) -> None:
@@ -41,6 +41,7 @@ def _stage_rows(stages):
 
 def add_stage_commands(app: typer.Typer) -> None:
     @app.command("add")
+    @output_options(default=Format.ids)
     def stage_add(
         name: str = typer.Argument(..., help="Stage name, e.g. Demo"),
         probability: str = typer.Option(..., "--probability", help="Win probability 0-100 for deals in it"),
@@ -49,16 +50,17 @@ def add_stage_commands(app: typer.Typer) -> None:
                                                     "stage, before Won and Lost)"),
         forecast_category: Optional[str] = typer.Option(None, "--forecast-category",
                                                         help="pipeline, best case, commit, closed or omitted"),
+        fmt: Format = Format.ids,
     ) -> None:
-        """Add a pipeline stage."""
+        """Add a pipeline stage; prints its id."""
         from crm_tui.services.sales import pipeline
 
         with session() as s:
             st = pipeline.add_stage(session=s, name=name, probability=probability, position=position,
                                     forecast_category=forecast_category)
-            sid, sname, pos = st.id, st.name, st.position
-        info(f"added stage {sname} at position {pos}")
-        typer.echo(sid)
+            (row,) = _stage_rows([st])
+        info(f"added stage {row['name']} at position {row['position']}")
+        emit_one(row, fmt)
 
     @app.command("update")
     def stage_update(
@@ -83,9 +85,10 @@ def add_stage_commands(app: typer.Typer) -> None:
         info(message)
 
     @app.command("reorder")
+    @output_options()
     def stage_reorder(
         stages: list[str] = typer.Argument(..., help="Every stage, in the new order, e.g. Lead Qualified Demo ..."),
-        fmt: Format = typer.Option(Format.table, "--format", help="Output format for the new order"),
+        fmt: Format = Format.table,
     ) -> None:
         """Put the stages in a new order (name every stage once)."""
         from crm_tui.services.sales import pipeline

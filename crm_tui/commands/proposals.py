@@ -11,10 +11,12 @@ from typing import Optional
 
 import typer
 
-from crm_tui.commands._common import FORMAT_HELP, Format, State, actor, fail, info, session, settings
-from crm_tui.commands._output import emit, emit_record
+from crm_tui.commands._common import FORMAT_HELP, Format, State, actor, fail, info, plural, session, settings
+from crm_tui.commands._output import emit, emit_one, emit_record, output_options
 
 ID_HELP = "The proposal's id or number (e.g. 12 or PRO-2026-0001)"
+WRITE_FORMAT_HELP = ("What to print: ids (the proposal's id, default) or the proposal as table, json, "
+                     "csv or ndjson (its lines)")
 VERSION_HELP = "Refuse if the proposal is no longer at this version (another edit came first)"
 
 
@@ -69,8 +71,9 @@ def proposal_default(ctx: typer.Context) -> None:
 
 
 @proposal_app.command("list")
+@output_options()
 def proposal_list(
-    fmt: Format = typer.Option(Format.table, "--format", help=FORMAT_HELP),
+    fmt: Format = Format.table,
     status: Optional[str] = typer.Option(None, "--status", help="Only this status: draft, sent, accepted, "
                                                                 "rejected or expired"),
     pending: bool = typer.Option(False, "--pending", help="Only sent proposals awaiting a response"),
@@ -96,10 +99,11 @@ def proposal_list(
 
 
 @proposal_app.command("show")
+@output_options(help=FORMAT_HELP + " (csv/ndjson: the lines)")
 def proposal_show(
     proposal: str = typer.Argument(..., metavar="ID", help=ID_HELP),
     revision: Optional[int] = typer.Option(None, "--revision", help="Show this earlier revision"),
-    fmt: Format = typer.Option(Format.table, "--format", help=FORMAT_HELP + " (csv/ndjson: the lines)"),
+    fmt: Format = Format.table,
 ) -> None:
     """Show a proposal: header, totals and lines."""
     from crm_tui.services.quotes import proposals
@@ -111,6 +115,8 @@ def proposal_show(
 
 
 @proposal_app.command("new")
+@output_options(default=Format.ids, help="What to print: ids (the id, default) or the new proposal as table, json "
+                                         "(header, totals and lines), csv or ndjson (its lines)")
 def proposal_new(
     opp: int = typer.Option(..., "--opp", help="The opportunity's id"),
     template: Optional[str] = typer.Option(None, "--template", help="Start from this template (name or id)"),
@@ -121,6 +127,7 @@ def proposal_new(
     tax_rate: Optional[str] = typer.Option(None, "--tax-rate", help="Tax rate in percent, e.g. 19 or 8.25"),
     terms: Optional[str] = typer.Option(None, "--terms", help="Terms and conditions"),
     notes: Optional[str] = typer.Option(None, "--notes", help="Notes shown on the proposal"),
+    fmt: Format = Format.ids,
 ) -> None:
     """Create a draft proposal from an opportunity; prints its id."""
     from crm_tui.services.quotes import proposals
@@ -129,9 +136,9 @@ def proposal_new(
         view = proposals.new_proposal(session=s, opportunity_id=opp, actor=actor(), template=template, title=title,
                                       currency=currency, valid_until=valid_until, tax_rate=tax_rate, terms=terms,
                                       notes=notes)
-    info(f"created proposal {view.number} for opportunity {opp} ({len(view.pricing.lines)} lines, "
+    info(f"created proposal {view.number} for opportunity {opp} ({plural(len(view.pricing.lines), 'line')}, "
          f"total {view.pricing.fmt(view.pricing.total_minor)})")
-    typer.echo(view.id)
+    _show_view(view, fmt)
 
 
 def _line_data(product, description, quantity, price, discount) -> dict:
@@ -139,14 +146,16 @@ def _line_data(product, description, quantity, price, discount) -> dict:
                               "unit_price": price, "discount": discount}.items() if v is not None}
 
 
-def _report(saved, what: str) -> None:
+def _report(saved, what: str, fmt: Format) -> None:
     view = saved.view
     extra = f"; started revision {view.revision} (the sent one is kept)" if saved.new_revision else ""
     info(f"{what} on {view.number} rev {view.revision}: total {view.pricing.fmt(view.pricing.total_minor)} "
          f"(version {view.version}){extra}")
+    _show_view(view, fmt)
 
 
 @proposal_app.command("add-line")
+@output_options(default=Format.ids, help=WRITE_FORMAT_HELP)
 def proposal_add_line(
     proposal: str = typer.Argument(..., metavar="ID", help=ID_HELP),
     product: Optional[str] = typer.Option(None, "--product", help="Product id or SKU (fills description and price)"),
@@ -156,6 +165,7 @@ def proposal_add_line(
     discount: Optional[str] = typer.Option(None, "--discount", help="Discount in percent, 0-100"),
     position: Optional[int] = typer.Option(None, "--position", help="Insert at this line number (default: last)"),
     if_version: Optional[int] = typer.Option(None, "--if-version", help=VERSION_HELP),
+    fmt: Format = Format.ids,
 ) -> None:
     """Add a line. Editing a sent proposal starts a new revision."""
     from crm_tui.services.quotes import proposals
@@ -164,10 +174,11 @@ def proposal_add_line(
         saved = proposals.add_line(session=s, proposal_id=_pid(s, proposal), actor=actor(), position=position,
                                    data=_line_data(product, description, quantity, price, discount),
                                    expected_version=if_version)
-    _report(saved, "added a line")
+    _report(saved, "added a line", fmt)
 
 
 @proposal_app.command("update-line")
+@output_options(default=Format.ids, help=WRITE_FORMAT_HELP)
 def proposal_update_line(
     proposal: str = typer.Argument(..., metavar="ID", help=ID_HELP),
     line: int = typer.Argument(..., metavar="LINE", help="The line number (see `crm proposal show`)"),
@@ -177,6 +188,7 @@ def proposal_update_line(
     price: Optional[str] = typer.Option(None, "--price", help="Unit price in the proposal's currency"),
     discount: Optional[str] = typer.Option(None, "--discount", help="Discount in percent, 0-100"),
     if_version: Optional[int] = typer.Option(None, "--if-version", help=VERSION_HELP),
+    fmt: Format = Format.ids,
 ) -> None:
     """Change a line. Editing a sent proposal starts a new revision."""
     from crm_tui.services.quotes import proposals
@@ -187,14 +199,16 @@ def proposal_update_line(
     with session() as s:
         saved = proposals.update_line(session=s, proposal_id=_pid(s, proposal), actor=actor(), position=line,
                                       data=data, expected_version=if_version)
-    _report(saved, f"changed line {line}")
+    _report(saved, f"changed line {line}", fmt)
 
 
 @proposal_app.command("remove-line")
+@output_options(default=Format.ids, help=WRITE_FORMAT_HELP)
 def proposal_remove_line(
     proposal: str = typer.Argument(..., metavar="ID", help=ID_HELP),
     line: int = typer.Argument(..., metavar="LINE", help="The line number (see `crm proposal show`)"),
     if_version: Optional[int] = typer.Option(None, "--if-version", help=VERSION_HELP),
+    fmt: Format = Format.ids,
 ) -> None:
     """Remove a line. Editing a sent proposal starts a new revision."""
     from crm_tui.services.quotes import proposals
@@ -202,10 +216,11 @@ def proposal_remove_line(
     with session() as s:
         saved = proposals.remove_line(session=s, proposal_id=_pid(s, proposal), actor=actor(), position=line,
                                       expected_version=if_version)
-    _report(saved, f"removed line {line}")
+    _report(saved, f"removed line {line}", fmt)
 
 
 @proposal_app.command("update")
+@output_options(default=Format.ids, help=WRITE_FORMAT_HELP)
 def proposal_update(
     proposal: str = typer.Argument(..., metavar="ID", help=ID_HELP),
     title: Optional[str] = typer.Option(None, "--title", help="Title"),
@@ -215,6 +230,7 @@ def proposal_update(
     notes: Optional[str] = typer.Option(None, "--notes", help="Notes"),
     contact: Optional[str] = typer.Option(None, "--contact", help="Contact id the proposal is addressed to"),
     if_version: Optional[int] = typer.Option(None, "--if-version", help=VERSION_HELP),
+    fmt: Format = Format.ids,
 ) -> None:
     """Change header fields (title, validity, tax, terms, notes, contact)."""
     from crm_tui.services.quotes import proposals
@@ -226,13 +242,15 @@ def proposal_update(
     with session() as s:
         saved = proposals.save_proposal(session=s, proposal_id=_pid(s, proposal), actor=actor(),
                                         expected_version=if_version, header=header)
-    _report(saved, "updated")
+    _report(saved, "updated", fmt)
 
 
 @proposal_app.command("send")
+@output_options(default=Format.ids, help=WRITE_FORMAT_HELP)
 def proposal_send(
     proposal: str = typer.Argument(..., metavar="ID", help=ID_HELP),
     if_version: Optional[int] = typer.Option(None, "--if-version", help=VERSION_HELP),
+    fmt: Format = Format.ids,
 ) -> None:
     """Mark a draft as sent (records when; a follow-up task follows after 3 days without response)."""
     from crm_tui.services.quotes import proposals
@@ -241,15 +259,18 @@ def proposal_send(
         view = proposals.send_proposal(session=s, proposal_id=_pid(s, proposal), actor=actor(),
                                        expected_version=if_version)
     info(f"sent {view.number} rev {view.revision} ({view.pricing.fmt(view.pricing.total_minor)})")
+    _show_view(view, fmt)
 
 
 @proposal_app.command("accept")
+@output_options(default=Format.ids, help=WRITE_FORMAT_HELP)
 def proposal_accept(
     proposal: str = typer.Argument(..., metavar="ID", help=ID_HELP),
     won: Optional[bool] = typer.Option(None, "--won/--no-won",
                                        help="Also move the opportunity to Won with the proposal's total as its "
                                             "amount (asked when not given and run in a terminal)"),
     if_version: Optional[int] = typer.Option(None, "--if-version", help=VERSION_HELP),
+    fmt: Format = Format.ids,
 ) -> None:
     """Record that the customer accepted; offers to move the opportunity to Won."""
     from crm_tui.services.quotes import proposals
@@ -267,12 +288,15 @@ def proposal_accept(
                     else f"; opportunity {view.opportunity_id} was already {result.stage}")
         message += f" with amount {view.pricing.fmt(view.pricing.total_minor)}"
     info(message)
+    _show_view(view, fmt)
 
 
 @proposal_app.command("reject")
+@output_options(default=Format.ids, help=WRITE_FORMAT_HELP)
 def proposal_reject(
     proposal: str = typer.Argument(..., metavar="ID", help=ID_HELP),
     if_version: Optional[int] = typer.Option(None, "--if-version", help=VERSION_HELP),
+    fmt: Format = Format.ids,
 ) -> None:
     """Record that the customer rejected it (revise it to try again)."""
     from crm_tui.services.quotes import proposals
@@ -281,12 +305,15 @@ def proposal_reject(
         view = proposals.reject_proposal(session=s, proposal_id=_pid(s, proposal), actor=actor(),
                                          expected_version=if_version)
     info(f"rejected {view.number} rev {view.revision}")
+    _show_view(view, fmt)
 
 
 @proposal_app.command("revise")
+@output_options(default=Format.ids, help=WRITE_FORMAT_HELP)
 def proposal_revise(
     proposal: str = typer.Argument(..., metavar="ID", help=ID_HELP),
     if_version: Optional[int] = typer.Option(None, "--if-version", help=VERSION_HELP),
+    fmt: Format = Format.ids,
 ) -> None:
     """Start the next revision of a sent, rejected or expired proposal (a draft with the same lines)."""
     from crm_tui.services.quotes import proposals
@@ -295,14 +322,16 @@ def proposal_revise(
         saved = proposals.revise_proposal(session=s, proposal_id=_pid(s, proposal), actor=actor(),
                                           expected_version=if_version)
     info(f"{saved.view.number} is now at revision {saved.view.revision} (draft)")
+    _show_view(saved.view, fmt)
 
 
 @proposal_app.command("diff")
+@output_options(formats=(Format.table, Format.csv, Format.json, Format.ndjson))
 def proposal_diff(
     proposal: str = typer.Argument(..., metavar="ID", help=ID_HELP),
     from_rev: int = typer.Option(..., "--from", help="The earlier revision"),
     to_rev: int = typer.Option(..., "--to", help="The later revision"),
-    fmt: Format = typer.Option(Format.table, "--format", help=FORMAT_HELP),
+    fmt: Format = Format.table,
 ) -> None:
     """Which lines and totals changed between two revisions."""
     from crm_tui.services.quotes import proposals
@@ -311,8 +340,6 @@ def proposal_diff(
         diff = proposals.diff_revisions(session=s, proposal_id=_pid(s, proposal), from_revision=from_rev,
                                         to_revision=to_rev)
     rows = diff.rows()
-    if fmt == Format.ids:
-        raise fail("--format ids does not apply to a diff; use table, csv, json or ndjson")
     n = emit(rows, fmt, title=f"{diff.number}: revision {diff.from_revision} → {diff.to_revision} ({diff.currency})")
     if n == 0 and fmt == Format.table:
         info(f"revisions {diff.from_revision} and {diff.to_revision} are the same")
@@ -337,7 +364,7 @@ def proposal_pdf(
         raise fail(str(exc)) from None
     for warning in result.warnings:
         info(f"warning: {warning}")
-    info(f"wrote {output} ({result.pages} pages, {view.number} rev {view.revision})")
+    info(f"wrote {output} ({plural(result.pages, 'page')}, {view.number} rev {view.revision})")
 
 
 @template_app.callback(invoke_without_command=True)
@@ -347,19 +374,26 @@ def template_default(ctx: typer.Context) -> None:
 
 
 @template_app.command("list")
-def template_list(fmt: Format = typer.Option(Format.table, "--format", help=FORMAT_HELP)) -> None:
+@output_options()
+def template_list(fmt: Format = Format.table) -> None:
     """List proposal templates."""
-    from crm_tui import money
     from crm_tui.services.quotes import proposals
 
     with session() as s:
-        rows = [{"id": t.id, "name": t.name, "title": t.title, "lines": t.lines, "valid_days": t.valid_days,
-                 "tax_rate": money.format_percent(t.tax_rate_bp)} for t in proposals.list_templates(session=s)]
+        rows = [_template_row(t) for t in proposals.list_templates(session=s)]
     if emit(rows, fmt) == 0 and fmt == Format.table:
         info("no templates; add one with `crm proposal template add NAME --product SKU:QTY`")
 
 
+def _template_row(t) -> dict:
+    from crm_tui import money
+
+    return {"id": t.id, "name": t.name, "title": t.title, "lines": t.lines, "valid_days": t.valid_days,
+            "tax_rate": money.format_percent(t.tax_rate_bp)}
+
+
 @template_app.command("add")
+@output_options(default=Format.ids)
 def template_add(
     name: str = typer.Argument(..., help="Template name, e.g. Starter"),
     product: Optional[list[str]] = typer.Option(None, "--product",
@@ -370,6 +404,7 @@ def template_add(
     terms: Optional[str] = typer.Option(None, "--terms", help="Terms and conditions"),
     valid_days: int = typer.Option(30, "--valid-days", help="Days a proposal made from it stays valid"),
     tax_rate: Optional[str] = typer.Option(None, "--tax-rate", help="Tax rate in percent"),
+    fmt: Format = Format.ids,
 ) -> None:
     """Add a template from products and/or an existing proposal; prints its id."""
     from crm_tui.services.quotes import proposals
@@ -382,5 +417,5 @@ def template_add(
         pid = _pid(s, from_proposal) if from_proposal else None
         tpl = proposals.create_template(session=s, name=name, actor=actor(), lines=lines, title=title, terms=terms,
                                         valid_days=valid_days, tax_rate=tax_rate, from_proposal=pid)
-    info(f"added template {tpl.name} ({tpl.lines} lines)")
-    typer.echo(tpl.id)
+    info(f"added template {tpl.name} ({plural(tpl.lines, 'line')})")
+    emit_one(_template_row(tpl), fmt)

@@ -12,9 +12,14 @@ from typing import Optional
 
 import typer
 
-from crm_tui.commands._common import FORMAT_HELP, WHERE_HELP, Format, State, actor, fail, info, session
-from crm_tui.commands._output import emit, emit_record
+from crm_tui.commands._common import WHERE_HELP, Format, State, actor, fail, info, session
+from crm_tui.commands._output import emit, emit_one, emit_record, output_options
 from crm_tui.services.validate import FieldSpec
+
+
+def _a(noun: str) -> str:
+    """The noun with its indefinite article: "an account", "a lead"."""
+    return f"{'an' if noun[:1].lower() in 'aeiou' else 'a'} {noun}"
 
 
 def _option_name(name: str) -> str:
@@ -95,8 +100,6 @@ def build(noun: str, entity_name: str, specs: dict[str, FieldSpec], filters: dic
         run_list(kw["fmt"], kw["search"], kw["sort"], kw["limit"], kw["columns"], flt, kw["where"], kw["view"])
 
     list_params = [
-        inspect.Parameter("fmt", inspect.Parameter.KEYWORD_ONLY, annotation=Format,
-                          default=typer.Option(Format.table, "--format", help=FORMAT_HELP)),
         inspect.Parameter("search", inspect.Parameter.KEYWORD_ONLY, annotation=Optional[str],
                           default=typer.Option(None, "--search", help="Only rows containing every word of this text")),
         inspect.Parameter("where", inspect.Parameter.KEYWORD_ONLY, annotation=Optional[str],
@@ -108,15 +111,13 @@ def build(noun: str, entity_name: str, specs: dict[str, FieldSpec], filters: dic
         inspect.Parameter("limit", inspect.Parameter.KEYWORD_ONLY, annotation=Optional[int],
                           default=typer.Option(None, "--limit", min=0,
                                                help="At most this many rows (table default 100; 0 = all)")),
-        inspect.Parameter("columns", inspect.Parameter.KEYWORD_ONLY, annotation=Optional[str],
-                          default=typer.Option(None, "--columns", help="Comma-separated columns to show")),
     ] + [
         inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=Optional[str],
                           default=typer.Option(None, _option_name(name), help=help_text))
         for name, help_text in filters.items()
     ]
     list_cmd.__doc__ = f"List {plural}."
-    app.command("list")(_set_signature(list_cmd, list_params))
+    app.command("list")(output_options(columns=True)(_set_signature(list_cmd, list_params)))
 
     def show_cmd(**kw) -> None:
         from crm_tui.services import records
@@ -126,11 +127,7 @@ def build(noun: str, entity_name: str, specs: dict[str, FieldSpec], filters: dic
         emit_record(row, kw["fmt"])
 
     show_cmd.__doc__ = f"Show one {entity_name} with every field."
-    app.command("show")(_set_signature(show_cmd, [
-        _id_param(entity_name),
-        inspect.Parameter("fmt", inspect.Parameter.KEYWORD_ONLY, annotation=Format,
-                          default=typer.Option(Format.table, "--format", help=FORMAT_HELP)),
-    ]))
+    app.command("show")(output_options()(_set_signature(show_cmd, [_id_param(entity_name)])))
 
     def add_cmd(**kw) -> None:
         from crm_tui.services import records
@@ -144,11 +141,9 @@ def build(noun: str, entity_name: str, specs: dict[str, FieldSpec], filters: dic
         for line in warnings:
             info(f"warning: {line}")
 
-    add_cmd.__doc__ = f"Add a {entity_name}; prints its id."
-    app.command("add")(_set_signature(add_cmd, _field_params(specs, for_add=True) + [
-        inspect.Parameter("fmt", inspect.Parameter.KEYWORD_ONLY, annotation=Format,
-                          default=typer.Option(Format.ids, "--format", help="What to print: ids (default) or a format")),
-    ]))
+    add_cmd.__doc__ = f"Add {_a(entity_name)}; prints its id."
+    app.command("add")(output_options(default=Format.ids)(
+        _set_signature(add_cmd, _field_params(specs, for_add=True))))
 
     def update_cmd(**kw) -> None:
         from crm_tui.services import records
@@ -164,15 +159,14 @@ def build(noun: str, entity_name: str, specs: dict[str, FieldSpec], filters: dic
                                         expected_version=expected)
         _after_write(row, fmt, f"updated {entity_name} {record_id} (version {row['version']})")
 
-    update_cmd.__doc__ = (f"Change fields of a {entity_name}. Only the options given change; "
+    update_cmd.__doc__ = (f"Change fields of {_a(entity_name)}. Only the options given change; "
                           "pass '-' to clear a field. Every change is kept in the history.")
-    app.command("update")(_set_signature(update_cmd, [_id_param(entity_name)] + _field_params(specs, for_add=False) + [
-        inspect.Parameter("if_version", inspect.Parameter.KEYWORD_ONLY, annotation=Optional[int],
-                          default=typer.Option(None, "--if-version",
-                                               help="Refuse if the record is no longer at this version")),
-        inspect.Parameter("fmt", inspect.Parameter.KEYWORD_ONLY, annotation=Format,
-                          default=typer.Option(Format.ids, "--format", help="What to print: ids (default) or a format")),
-    ]))
+    app.command("update")(output_options(default=Format.ids)(_set_signature(
+        update_cmd, [_id_param(entity_name)] + _field_params(specs, for_add=False) + [
+            inspect.Parameter("if_version", inspect.Parameter.KEYWORD_ONLY, annotation=Optional[int],
+                              default=typer.Option(None, "--if-version",
+                                                   help="Refuse if the record is no longer at this version")),
+        ])))
 
     def delete_cmd(**kw) -> None:
         from crm_tui.services import records
@@ -189,7 +183,7 @@ def build(noun: str, entity_name: str, specs: dict[str, FieldSpec], filters: dic
             records.delete_record(entity(), session=s, record_id=record_id, actor=actor())
         info(f"deleted {entity_name} {record_id} ({label})")
 
-    delete_cmd.__doc__ = f"Delete a {entity_name} (asks first unless --yes)."
+    delete_cmd.__doc__ = f"Delete {_a(entity_name)} (asks first unless --yes)."
     app.command("delete")(_set_signature(delete_cmd, [
         _id_param(entity_name),
         inspect.Parameter("yes", inspect.Parameter.KEYWORD_ONLY, annotation=bool,
@@ -206,21 +200,14 @@ def build(noun: str, entity_name: str, specs: dict[str, FieldSpec], filters: dic
                 rows = entity().describe_changes(s, rows)
         emit(rows, kw["fmt"], table_columns=("changed_at", "actor", "field", "old_value", "new_value", "batch_id"))
 
-    history_cmd.__doc__ = f"Show every recorded change to a {entity_name}, newest first."
-    app.command("history")(_set_signature(history_cmd, [
-        _id_param(entity_name),
-        inspect.Parameter("fmt", inspect.Parameter.KEYWORD_ONLY, annotation=Format,
-                          default=typer.Option(Format.table, "--format", help=FORMAT_HELP)),
-    ]))
+    history_cmd.__doc__ = f"Show every recorded change to {_a(entity_name)}, newest first."
+    app.command("history")(output_options()(_set_signature(history_cmd, [_id_param(entity_name)])))
     return app
 
 
 def _after_write(row: dict, fmt: Format, message: str) -> None:
     info(message)
-    if fmt == Format.ids:
-        typer.echo(row["id"])
-    else:
-        emit_record(row, fmt)
+    emit_one(row, fmt)
 
 
 def build_for(name: str, after_add=None) -> typer.Typer:

@@ -6,18 +6,20 @@ from typing import Optional
 
 import typer
 
-from crm_tui.commands._common import FORMAT_HELP, Format, State, info, session
+from crm_tui.commands._common import Format, State, info, session
+from crm_tui.commands._output import output_options
 from crm_tui.services.registry import ENTITY_HELP
 
 QUERY_HELP = ("Words, \"quoted phrases\", AND, OR, NOT, parentheses and prefixes (chat*), "
               "e.g. 'e-commerce OR chatbot'")
 
 
+@output_options()
 def search(
     query: str = typer.Argument(..., help=QUERY_HELP),
     entity: Optional[str] = typer.Option(None, "--entity", help=f"Only this kind: {ENTITY_HELP}"),
     limit: int = typer.Option(50, "--limit", help="At most this many hits"),
-    fmt: Format = typer.Option(Format.table, "--format", help=FORMAT_HELP),
+    fmt: Format = Format.table,
 ) -> None:
     """Full-text search: each hit with its kind, id, label and a snippet (accounts first, newest first)."""
     from crm_tui.commands._output import emit

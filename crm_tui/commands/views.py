@@ -6,7 +6,8 @@ from typing import Optional
 
 import typer
 
-from crm_tui.commands._common import FORMAT_HELP, WHERE_HELP, Format, State, info, session
+from crm_tui.commands._common import WHERE_HELP, Format, State, info, session
+from crm_tui.commands._output import output_options
 from crm_tui.services.registry import ENTITY_HELP
 
 view_app = typer.Typer(help="Saved views: a named filter, sort and columns, used as --view NAME.",
@@ -38,8 +39,9 @@ def save(
 
 
 @view_app.command("list")
+@output_options()
 def list_views(
-    fmt: Format = typer.Option(Format.table, "--format", help=FORMAT_HELP),
+    fmt: Format = Format.table,
     entity: Optional[str] = typer.Option(None, "--entity", help="Only this entity's views"),
 ) -> None:
     """List saved views."""

@@ -519,7 +519,7 @@ class ProposalEditorScreen(CRMScreenMixin, Screen[bool]):
             self.post_message(self.Failed(str(exc)))
             return
         warn = f" — {'; '.join(result.warnings)}" if result.warnings else ""
-        self.post_message(self.Done(f"PDF written: {path} ({result.pages} pages){warn}", reload=False))
+        self.post_message(self.Done(f"PDF written: {path} ({result.pages} page{'' if result.pages == 1 else 's'}){warn}", reload=False))
 
     def on_proposal_editor_screen_done(self, message: Done) -> None:
         self.changed = True

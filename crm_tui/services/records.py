@@ -182,7 +182,7 @@ def ref_exists(session: Session, table: Table, record_id: Any, field_name: str, 
     try:
         rid = int(record_id)
     except (TypeError, ValueError):
-        raise ValidationError(field_name, record_id, f"is not a {label} id") from None
+        raise ValidationError(field_name, record_id, f"is not {'an' if label[:1] in 'aeiou' else 'a'} {label} id") from None
     found = session.execute(select(table.c.id).where(table.c.id == rid)).scalar()
     if found is None:
         raise ValidationError(field_name, record_id, f"is not an existing {label}")

@@ -16,6 +16,11 @@ from typing import Any
 from crm_tui import money
 from crm_tui.errors import ValidationError, ValidationErrors
 
+# An "int" field is stored in an INTEGER column: 32 bits on PostgreSQL, so the same limit on SQLite.
+# A field stored in a BIGINT column says so with extra={"bigint": True}.
+INT32 = (-(2**31), 2**31 - 1)
+INT64 = (-(2**63), 2**63 - 1)
+
 
 @dataclass(frozen=True)
 class FieldSpec:
@@ -120,6 +125,19 @@ def parse_datetime(value: Any, *, field_name: str = "datetime") -> dt.datetime:
     return result.astimezone(dt.timezone.utc).replace(microsecond=0)
 
 
+_WHOLE = re.compile(r"^[+-]?\d+$")
+
+
+def int_range(spec: FieldSpec) -> tuple[int, int]:
+    """The values an "int" field accepts: its own minimum and maximum within its column's range."""
+    low, high = INT64 if spec.extra.get("bigint") else INT32
+    if spec.minimum is not None:
+        low = max(low, spec.minimum)
+    if spec.maximum is not None:
+        high = min(high, spec.maximum)
+    return low, high
+
+
 def _blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
@@ -160,14 +178,17 @@ def clean_value(spec: FieldSpec, value: Any, context: dict | None = None) -> Any
     if kind == "int":
         if isinstance(value, bool):
             raise ValidationError(name, value, "is not a whole number")
-        try:
-            number = int(str(value).strip().replace(",", "").rstrip("%")) if not isinstance(value, int) else value
-        except ValueError:
-            raise ValidationError(name, value, "is not a whole number") from None
-        if spec.minimum is not None and number < spec.minimum:
-            raise ValidationError(name, value, f"is below the minimum of {spec.minimum}")
-        if spec.maximum is not None and number > spec.maximum:
-            raise ValidationError(name, value, f"is above the maximum of {spec.maximum}")
+        low, high = int_range(spec)
+        if isinstance(value, int):
+            number = value
+        else:
+            text = str(value).strip().replace(",", "").rstrip("%")
+            if not _WHOLE.match(text):
+                raise ValidationError(name, value, "is not a whole number")
+            # More digits than any allowed value has: out of range, without making a huge int.
+            number = int(text) if len(text.lstrip("+-")) <= 20 else (high + 1 if text[0] != "-" else low - 1)
+        if not low <= number <= high:
+            raise ValidationError(name, value, f"must be between {low} and {high}")
         return number
     if kind == "bool":
         if isinstance(value, bool):
@@ -191,6 +212,8 @@ def clean_value(spec: FieldSpec, value: Any, context: dict | None = None) -> Any
         currency = (context or {}).get("currency") or money.DEFAULT_CURRENCY
         try:
             minor = money.parse_amount(value, currency)
+        except money.OutOfRange as exc:
+            raise ValidationError(name, value, f"must be between 0 and {exc.highest}") from None
         except money.MoneyError as exc:
             reason = str(exc)
             if "more decimals" in reason:

@@ -25,6 +25,9 @@ HEAD_REVISION = "0006_history_keys"
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+# How long a PostgreSQL statement waits for a row or table lock another session holds, like SQLite's
+# busy timeout; then it fails with lock_not_available, which a user sees as "the database is busy".
+LOCK_TIMEOUT_MS = 10_000
 
 
 def _unicode_lower(value):
@@ -63,7 +66,10 @@ def make_engine(url: str) -> Engine:
                 )
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
     elif backend == "postgresql":
-        kwargs["connect_args"] = {"connect_timeout": int(os.environ.get("CRM_CONNECT_TIMEOUT", "5"))}
+        theirs = parsed.query.get("options")
+        theirs = " ".join(theirs) if isinstance(theirs, tuple) else (theirs or "")
+        kwargs["connect_args"] = {"connect_timeout": int(os.environ.get("CRM_CONNECT_TIMEOUT", "5")),
+                                  "options": f"-c lock_timeout={int(LOCK_TIMEOUT_MS)} {theirs}".strip()}
         kwargs["pool_pre_ping"] = True
     try:
         engine = create_engine(url, **kwargs)

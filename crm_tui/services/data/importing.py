@@ -501,7 +501,7 @@ def _refs(session: Session, entity_name: str, texts: set[str], exclude=None) -> 
     if names:
         if "name" not in table.c:
             for t in names:
-                out[t] = f"is not a {entity_name} id"
+                out[t] = f"is not {'an' if entity_name[:1] in 'aeiou' else 'a'} {entity_name} id"
             return out
         wanted = {t.strip().lower(): t for t in names}
         by_name: dict[str, list[int]] = {}

@@ -120,8 +120,10 @@ def _proposal_line(p: dict) -> str:
 
 
 def subject(s: UserSummary) -> str:
-    return (f"crm daily summary for {s.name}, {s.day:%a %d %b %Y}: {s.open_count} open deals, "
-            f"{len(s.closing)} closing this week, {len(s.tasks)} tasks")
+    deals = "deal" if s.open_count == 1 else "deals"
+    tasks = "task" if len(s.tasks) == 1 else "tasks"
+    return (f"crm daily summary for {s.name}, {s.day:%a %d %b %Y}: {s.open_count} open {deals}, "
+            f"{len(s.closing)} closing this week, {len(s.tasks)} {tasks}")
 
 
 def render_text(s: UserSummary) -> str:

@@ -147,12 +147,14 @@ def clean_quantity(value: Any, field_name: str = "quantity") -> int:
         raise ValidationError(field_name, value, "is required")
     try:
         milli = money.parse_quantity(value)
+    except money.OutOfRange:
+        milli = MAX_QUANTITY_MILLI + 1
     except money.MoneyError:
         raise ValidationError(field_name, value, "is not a number with at most 3 decimals") from None
     if milli < 0:
         raise ValidationError(field_name, value, "must not be negative")
     if milli > MAX_QUANTITY_MILLI:
-        raise ValidationError(field_name, value, "is too large")
+        raise ValidationError(field_name, value, f"must be between 0 and {money.format_quantity(MAX_QUANTITY_MILLI)}")
     return milli
 
 
@@ -161,6 +163,8 @@ def clean_percent(value: Any, field_name: str) -> int:
         return 0
     try:
         bp = money.parse_percent(value)
+    except money.OutOfRange:
+        bp = 10_001
     except money.MoneyError:
         raise ValidationError(field_name, value, "is not a percentage with at most 2 decimals") from None
     if bp < 0:
@@ -175,6 +179,8 @@ def clean_price(value: Any, currency: str, field_name: str = "unit_price") -> in
         raise ValidationError(field_name, value, "must be given as text, e.g. '49.90'")
     try:
         minor = money.parse_amount(value, currency)
+    except money.OutOfRange:
+        minor = MAX_PRICE_MINOR + 1
     except money.MoneyError as exc:
         if "more decimals" in str(exc):
             raise ValidationError(field_name, value, f"has more decimals than {currency} allows "
@@ -183,7 +189,7 @@ def clean_price(value: Any, currency: str, field_name: str = "unit_price") -> in
     if minor < 0:
         raise ValidationError(field_name, value, "must not be negative")
     if minor > MAX_PRICE_MINOR:
-        raise ValidationError(field_name, value, "is too large")
+        raise ValidationError(field_name, value, f"must be between 0 and {money.format_plain(MAX_PRICE_MINOR, currency)}")
     return minor
 
 
@@ -732,7 +738,7 @@ def _position(view: ProposalView, position: Any) -> int:
         raise ValidationError("line", position, "is not a line number") from None
     if not 1 <= pos <= len(view.pricing.lines):
         raise ValidationError("line", position, f"is not a line of proposal {view.number} "
-                                                f"(it has {len(view.pricing.lines)} lines)")
+                                                f"(it has {len(view.pricing.lines)} line{'' if len(view.pricing.lines) == 1 else 's'})")
     return pos
 
 

@@ -432,6 +432,8 @@ def set_quota(*, session: Session, username: str, month: Any, amount: Any, curre
     try:
         cur = money.normalize_currency(currency or money.DEFAULT_CURRENCY)
         minor = money.parse_amount(amount, cur)
+    except money.OutOfRange as exc:
+        raise ValidationError("amount", amount, f"must be between 0 and {exc.highest}") from None
     except money.MoneyError as exc:
         raise ValidationError("amount", amount, str(exc)) from None
     if minor < 0:

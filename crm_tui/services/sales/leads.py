@@ -365,6 +365,8 @@ def convert_lead(*, session: Session, lead_id: int, actor: str, amount=None, clo
     if amount not in (None, ""):
         try:
             minor = money.parse_amount(amount, cur)
+        except money.OutOfRange as exc:
+            raise ValidationError("amount", amount, f"must be between 0 and {exc.highest}") from None
         except money.MoneyError as exc:
             raise ValidationError("amount", amount, str(exc).split(": ", 1)[-1]) from None
         if minor < 0:
