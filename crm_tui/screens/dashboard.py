@@ -22,7 +22,7 @@ from textual.widgets import Footer, Header, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from crm_tui import money
-from crm_tui.screens.base import CRMScreenMixin
+from crm_tui.screens.base import CRMScreenMixin, open_record
 from crm_tui.widgets.timeline import when_text
 
 LISTS = (("closing", "Closing this week"), ("leads", "New leads since yesterday"),
@@ -136,12 +136,14 @@ class DashboardScreen(CRMScreenMixin, Screen):
         data = message.lists
         self._loaded = True
         self.items = {}
-        self._fill("closing", [(("opp", d["id"]), self._deal_text(d, d["expected_close"].strftime("%a %d %b")))
+        self._fill("closing", [(("opportunity", d["id"]),
+                                self._deal_text(d, d["expected_close"].strftime("%a %d %b")))
                                for d in data.closing])
         self._fill("leads", [(("lead", lead["id"]), self._lead_text(lead)) for lead in data.new_leads])
         self._fill("tasks", [(self._task_target(t), self._task_text(t)) for t in data.tasks])
         self._fill("followups", [(("lead", lead["id"]), self._follow_text(lead)) for lead in data.follow_ups])
-        self._fill("stalled", [(("opp", d["id"]), self._deal_text(d, f"since {d['stage_changed_at']:%d %b}"))
+        self._fill("stalled", [(("opportunity", d["id"]),
+                                self._deal_text(d, f"since {d['stage_changed_at']:%d %b}"))
                                for d in data.stalled])
         self._fill("proposals", [(("proposal", p["id"]), self._proposal_text(p)) for p in data.proposals])
         self.query_one("#dash-stalled-title", Label).update(
@@ -203,10 +205,10 @@ class DashboardScreen(CRMScreenMixin, Screen):
 
     @staticmethod
     def _task_target(t: dict) -> tuple[str, int] | None:
-        for kind, column in (("lead", "lead_id"), ("opp", "opportunity_id"), ("contact", "contact_id"),
-                             ("account", "account_id")):
+        for entity, column in (("lead", "lead_id"), ("opportunity", "opportunity_id"),
+                               ("contact", "contact_id"), ("account", "account_id")):
             if t.get(column):
-                return kind, t[column]
+                return entity, t[column]
         return None
 
     @on(OptionList.OptionSelected)
@@ -214,27 +216,13 @@ class DashboardScreen(CRMScreenMixin, Screen):
         target = self.items.get(event.option.id or "")
         if target is None:
             return
-        kind, record_id = target
-        if kind == "opp":
-            from crm_tui.screens.opportunity_detail import OpportunityDetailScreen
-
-            self.app.push_screen(OpportunityDetailScreen(record_id))
-        elif kind == "lead":
-            from crm_tui.screens.lead_detail import LeadDetailScreen
-
-            self.app.push_screen(LeadDetailScreen(record_id))
-        elif kind == "proposal":
+        entity, record_id = target
+        if entity == "proposal":
             from crm_tui.screens.proposal_editor import ProposalEditorScreen
 
             self.app.push_screen(ProposalEditorScreen(record_id))
-        elif kind == "account":
-            from crm_tui.screens.account_detail import AccountDetailScreen
-
-            self.app.push_screen(AccountDetailScreen(record_id))
         else:
-            from crm_tui.screens.record_detail import RecordDetailScreen
-
-            self.app.push_screen(RecordDetailScreen("contact", record_id))
+            open_record(self.app, entity, record_id)
 
     @on(Failed)
     def _failed(self, message: Failed) -> None:
