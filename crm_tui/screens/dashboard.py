@@ -3,7 +3,8 @@
 Proposals awaiting a response (mine, sent, no answer yet) open in the proposal editor.
 
 It paints at once with empty panels; the figures and the lists come from two thread workers, each
-with its own session, as messages. Every list item opens its record.
+with its own session, as messages (``run_db``: a failure is a notification). Every list item
+opens its record.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical
@@ -24,6 +25,7 @@ from textual.widgets.option_list import Option
 from crm_tui import money
 from crm_tui.screens.base import CRMScreenMixin, open_record
 from crm_tui.widgets.timeline import when_text
+from crm_tui.widgets.worker import run_db
 
 LISTS = (("closing", "Closing this week"), ("leads", "New leads since yesterday"),
          ("tasks", "My tasks due today or overdue"), ("followups", "Lead follow-ups due"),
@@ -71,10 +73,6 @@ class DashboardScreen(CRMScreenMixin, Screen):
     class Lists(Message):
         lists: Any
 
-    @dataclass
-    class Failed(Message):
-        error: str
-
     def compose(self) -> ComposeResult:
         yield Header()
         yield Label(f"Good day, {self.user}", id="dash-title")
@@ -101,30 +99,22 @@ class DashboardScreen(CRMScreenMixin, Screen):
         self._load_targets(self.user)
         self._load_lists(self.user)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="dashboard-targets")
     def _load_targets(self, user: str) -> None:
-        self._fetch(lambda dashboard, s: self.Targets(*dashboard.targets(session=s, username=user)))
+        self._fetch("dashboard-targets",
+                    lambda dashboard, s: self.Targets(*dashboard.targets(session=s, username=user)))
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="dashboard-lists")
     def _load_lists(self, user: str) -> None:
-        self._fetch(lambda dashboard, s: self.Lists(dashboard.lists(session=s, username=user)))
+        self._fetch("dashboard-lists", lambda dashboard, s: self.Lists(dashboard.lists(session=s, username=user)))
 
-    def _fetch(self, build) -> None:
-        """In a worker: open a session, build the message from the dashboard service and post it,
-        or post Failed with the reason."""
-        from crm_tui.errors import CRMError
+    def _fetch(self, group: str, build) -> None:
+        """In a worker: build the message from the dashboard service with a fresh session, and post it."""
 
-        try:
-            engine = self.engine  # in the worker: waits until the database is open
+        def fetch(s):
             from crm_tui.services.sales import dashboard
-            from crm_tui.store.db import session_scope
 
-            with session_scope(engine) as s:
-                message = build(dashboard, s)
-        except CRMError as exc:  # includes a database that could not be opened (the app closes with it)
-            self.post_message(self.Failed(str(exc)))
-            return
-        self.post_message(message)
+            return build(dashboard, s)
+
+        run_db(self, fetch, group=group)
 
     @on(Targets)
     def _show_targets(self, message: Targets) -> None:
@@ -223,7 +213,3 @@ class DashboardScreen(CRMScreenMixin, Screen):
             self.app.push_screen(ProposalEditorScreen(record_id))
         else:
             open_record(self.app, entity, record_id)
-
-    @on(Failed)
-    def _failed(self, message: Failed) -> None:
-        self.notify(message.error, severity="error")
