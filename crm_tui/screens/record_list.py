@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -24,6 +24,7 @@ from crm_tui.screens.bulk_actions import BulkActions
 from crm_tui.screens.saved_views import SavedViews
 from crm_tui.widgets import PagedTable
 from crm_tui.widgets.filter_bar import FilterBar, FilterMessage, filter_error_text
+from crm_tui.widgets.worker import failure_text, run_db
 
 PAGE = 100
 
@@ -71,10 +72,6 @@ class RecordListScreen(SavedViews, BulkActions, WorkerErrors, Screen):
         offset: int
         rows: list
         total: int | None = None
-
-    @dataclass
-    class Failed(Message):
-        error: str
 
     @dataclass
     class FilterFailed(Message):
@@ -137,35 +134,30 @@ class RecordListScreen(SavedViews, BulkActions, WorkerErrors, Screen):
         return {k: (user if (k == "owner" and v == "me") else v) for k, v in self.query_state.filters.items()
                 if v not in (None, "")}
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="list")
     def _fetch(self, user: str, generation: int, offset: int, q: Query, with_count: bool) -> None:
-        engine = self.app.engine  # in the worker thread: waits until the database is open
-        from crm_tui.errors import CRMError
-        from crm_tui.services import records
-        from crm_tui.services.registry import ENTITIES
-        from crm_tui.database import session_scope
-
-        entity = ENTITIES[self.ENTITY]
+        entity_name = self.ENTITY
         filters = self.resolved_filters(user)
-        if q.where and offset == 0:
-            from crm_tui.services.where import compile_for
 
-            try:
-                compile_for(entity, q.where, me=user)
-            except CRMError as exc:
-                self.post_message(self.FilterFailed(generation, filter_error_text(exc)))
-                return
-        try:
-            with session_scope(engine) as s:
-                rows = records.list_records(entity, session=s, search=q.search or None, filters=filters,
-                                            where=q.where or None, me=user,
-                                            sort=q.sort, limit=PAGE, offset=offset)
-                total = records.count_records(entity, session=s, search=q.search or None, filters=filters,
-                                              where=q.where or None, me=user) if with_count else None
-        except CRMError as exc:
-            self.post_message(self.Failed(str(exc)))
-            return
-        self.post_message(self.Page(generation, offset, rows, total))
+        def fetch(s: Any) -> Message:
+            from crm_tui.errors import CRMError
+            from crm_tui.services import records
+            from crm_tui.services.registry import ENTITIES
+
+            entity = ENTITIES[entity_name]
+            if q.where and offset == 0:
+                from crm_tui.services.where import compile_for
+
+                try:
+                    compile_for(entity, q.where, me=user)
+                except CRMError as exc:
+                    return self.FilterFailed(generation, filter_error_text(exc))
+            rows = records.list_records(entity, session=s, search=q.search or None, filters=filters,
+                                        where=q.where or None, me=user, sort=q.sort, limit=PAGE, offset=offset)
+            total = records.count_records(entity, session=s, search=q.search or None, filters=filters,
+                                          where=q.where or None, me=user) if with_count else None
+            return self.Page(generation, offset, rows, total)
+
+        run_db(self, fetch, group="list", failed=self._failed)
 
     @on(Page)
     def _page(self, message: Page) -> None:
@@ -214,11 +206,10 @@ class RecordListScreen(SavedViews, BulkActions, WorkerErrors, Screen):
         self.query_one(FilterMessage).show(message.error)
         self._status()
 
-    @on(Failed)
-    def _failed(self, message: Failed) -> None:
+    def _failed(self, error: BaseException) -> None:
+        """run_db has notified; the status line says it too."""
         self.loading = False
-        self.query_one("#list-status", Label).update(f"error: {message.error}")
-        self.notify(message.error, severity="error")
+        self.query_one("#list-status", Label).update(f"error: {failure_text(error)}")
 
     @on(DataTable.RowHighlighted, "#list-table")
     def _near_end(self, event: DataTable.RowHighlighted) -> None:

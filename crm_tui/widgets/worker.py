@@ -80,7 +80,8 @@ def run_db(node: DOMNode, job: Callable[[Any], Any], *, group: str, done: Callab
            session: bool = True, exclusive: bool = True) -> Worker:
     """Run ``job(session)`` in a thread worker of ``node``, with a fresh session (committed at the end).
 
-    ``session=False``: the job gets the engine and opens its own sessions (one transaction per item).
+    ``session=False``: the job gets a function that opens a fresh session each time it is called
+    (``with new_session() as s:``), for a queue whose every item is its own transaction.
 
     On success, ``done(result)`` is called on the UI thread; without ``done``, a result that is a
     ``Message`` is posted to ``node``. The job may also post messages itself while it runs.
@@ -96,14 +97,16 @@ def run_db(node: DOMNode, job: Callable[[Any], Any], *, group: str, done: Callab
 
     def body() -> None:
         try:
-            engine = app.engine  # in the worker thread: waits until the database is open
-            if session:
-                from crm_tui.database import session_scope
+            # In the worker thread: waits until the database is open. A screen may have an engine
+            # of its own (``engine`` property); otherwise the app's.
+            engine = getattr(node, "engine", None) or app.engine
+            from crm_tui.database import session_scope
 
+            if session:
                 with session_scope(engine) as s:
                     result = job(s)
             else:
-                result = job(engine)
+                result = job(lambda: session_scope(engine))
         except Exception as exc:  # every failure is shown, none reaches the user as a traceback
             if failed is not None:
                 node.call_later(_plain(failed), exc)

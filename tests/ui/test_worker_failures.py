@@ -192,3 +192,86 @@ async def test_a_busy_database_is_one_clear_line(engine, seeded, monkeypatch):
 ])
 def test_failure_text_is_one_line(error, text):
     assert failure_text(error) == text
+
+
+# ---------------------------------------------------------------- no worker without the helper
+
+
+def _ui_sources():
+    from pathlib import Path
+
+    import crm_tui
+
+    package = Path(crm_tui.__file__).parent
+    helper = package / "widgets" / "worker.py"
+    for path in sorted([*(package / "screens").glob("*.py"), *(package / "widgets").glob("*.py")]):
+        if path != helper:
+            yield path
+
+
+def _name(node) -> str:
+    """``work`` for ``work``, ``textual.work`` and ``work(...)``; the attribute or name called otherwise."""
+    import ast
+
+    if isinstance(node, ast.Call):
+        node = node.func
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    if isinstance(node, ast.Name):
+        return node.id
+    return ""
+
+
+def test_every_worker_in_screens_and_widgets_goes_through_run_db():
+    """No @work, no run_worker, no thread, no session of their own: database work starts only in run_db,
+    which turns every failure into a notification."""
+    import ast
+
+    found: list[str] = []
+    for path in _ui_sources():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            where = f"{path.parent.name}/{path.name}:{getattr(node, 'lineno', '?')}"
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                found += [f"{path.parent.name}/{path.name}:{d.lineno} @work" for d in node.decorator_list
+                          if _name(d) == "work"]
+            elif isinstance(node, ast.Call) and _name(node) in ("run_worker", "call_from_thread", "Thread",
+                                                                 "session_scope"):
+                found.append(f"{where} {_name(node)}()")
+            elif isinstance(node, ast.ImportFrom):
+                names = {a.name for a in node.names}
+                if node.module == "textual" and "work" in names or "session_scope" in names:
+                    found.append(f"{where} imports {', '.join(sorted(names))} from {node.module}")
+            elif isinstance(node, ast.Import) and any(a.name == "threading" for a in node.names):
+                found.append(f"{where} imports threading")
+    assert not found, "worker hosts without run_db:\n" + "\n".join(found)
+
+
+def test_run_db_is_the_one_worker_and_it_never_exits_the_app():
+    import ast
+    from pathlib import Path
+
+    import crm_tui.widgets.worker as worker
+
+    tree = ast.parse(Path(worker.__file__).read_text(encoding="utf-8"))
+    calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and _name(n) == "run_worker"]
+    assert len(calls) == 1
+    kwargs = {k.arg: getattr(k.value, "value", k.value) for k in calls[0].keywords}
+    assert kwargs["thread"] is True and kwargs["exit_on_error"] is False
+
+
+def test_the_static_check_finds_a_worker_without_the_helper(tmp_path, monkeypatch):
+    """The check above is not vacuous: a screen with its own @work is found."""
+    import crm_tui
+
+    package = tmp_path / "crm_tui"
+    (package / "screens").mkdir(parents=True)
+    (package / "widgets").mkdir()
+    (package / "screens" / "rogue.py").write_text(
+        "from textual import work\n\nclass S:\n    @work(thread=True)\n    def load(self):\n        pass\n"
+        "    def go(self):\n        self.run_worker(self.load)\n", encoding="utf-8")
+    monkeypatch.setattr(crm_tui, "__file__", str(package / "__init__.py"))
+    with pytest.raises(AssertionError) as failed:
+        test_every_worker_in_screens_and_widgets_goes_through_run_db()
+    assert "rogue.py:4 @work" in str(failed.value) and "rogue.py:8 run_worker()" in str(failed.value)
+    assert "imports work from textual" in str(failed.value)
