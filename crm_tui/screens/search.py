@@ -17,8 +17,8 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
-from crm_tui.screens.base import CRMScreenMixin, open_record
 from crm_tui.errors import CRMError
+from crm_tui.screens.base import CRMScreenMixin, open_record
 from crm_tui.widgets import FilterBar, FilterMessage, PagedTable
 from crm_tui.widgets.worker import failure_text, run_db
 
