@@ -9,11 +9,11 @@ call, meeting, email, note or follow-up against the account.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from rich.table import Table
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -22,12 +22,12 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 from textual.worker import get_current_worker
 
-from crm_tui.database import session_scope
-from crm_tui.errors import CRMError, NotFound
+from crm_tui.errors import NotFound
 from crm_tui.screens.base import CRMScreenMixin, open_record
 from crm_tui.widgets.cells import date_text, datetime_text, money_text, plain, right, status_text
 from crm_tui.widgets.log_activity import LogActivityKeys
 from crm_tui.widgets.timeline import Timeline
+from crm_tui.widgets.worker import run_db
 
 RELATED_LIMIT = 50
 
@@ -90,11 +90,6 @@ class AccountDetailScreen(CRMScreenMixin, LogActivityKeys, Screen):
     class Loaded(Message):
         details: AccountDetails
 
-    @dataclass
-    class LoadFailed(Message):
-        error: str
-        missing: bool = False
-
     def __init__(self, account_id: int) -> None:
         super().__init__()
         self.account_id = account_id
@@ -137,20 +132,12 @@ class AccountDetailScreen(CRMScreenMixin, LogActivityKeys, Screen):
     def reload(self) -> None:
         self._fetch(self.account_id)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="account-detail")
     def _fetch(self, account_id: int) -> None:
-        worker = get_current_worker()
-        try:
-            with session_scope(self.engine) as session:
-                details = load_account_details(session, account_id, self.actor)
-        except NotFound as exc:
-            self.post_message(self.LoadFailed(str(exc), missing=True))
-            return
-        except CRMError as exc:
-            self.post_message(self.LoadFailed(str(exc)))
-            return
-        if not worker.is_cancelled:
-            self.post_message(self.Loaded(details))
+        def fetch(session: Any) -> AccountDetailScreen.Loaded | None:
+            details = load_account_details(session, account_id, self.actor)
+            return None if get_current_worker().is_cancelled else self.Loaded(details)
+
+        run_db(self, fetch, group="account-detail", title="Could not load the account", failed=self._load_failed)
 
     @on(Loaded)
     def _loaded(self, message: Loaded) -> None:
@@ -236,11 +223,10 @@ class AccountDetailScreen(CRMScreenMixin, LogActivityKeys, Screen):
         for table in (contacts, opps):
             table.set_class(table.row_count == 0, "-empty")
 
-    @on(LoadFailed)
-    def _load_failed(self, message: LoadFailed) -> None:
-        self.notify(message.error, title="Could not load the account", severity="error", timeout=8)
-        if message.missing:
-            self.query_one("#detail-title", Static).update(Text(message.error, style="bold red"))
+    def _load_failed(self, error: BaseException) -> None:
+        """run_db has notified; a missing account also says so in the title."""
+        if isinstance(error, NotFound):
+            self.query_one("#detail-title", Static).update(Text(str(error), style="bold red"))
 
     # ------------------------------------------------------------ actions
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -21,7 +21,6 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 from textual.worker import get_current_worker
 
-from crm_tui.database import session_scope
 from crm_tui.errors import CRMError
 from crm_tui.screens.base import CRMScreenMixin
 from crm_tui.screens.bulk_actions import BULK_PALETTE_NAMES, BulkActions, bulk_bindings
@@ -29,6 +28,7 @@ from crm_tui.screens.saved_views import VIEW_PALETTE_NAMES, SavedViews, view_bin
 from crm_tui.widgets import FilterBar, FilterMessage, PagedTable
 from crm_tui.widgets.cells import date_text, money_text, plain, status_text
 from crm_tui.widgets.filter_bar import filter_error_text
+from crm_tui.widgets.worker import run_db
 
 PAGE_SIZE = 200
 
@@ -137,8 +137,9 @@ class AccountsScreen(SavedViews, BulkActions, CRMScreenMixin, Screen):
 
     @dataclass
     class LoadFailed(Message):
+        """Loading failed (run_db has said why): the status line stops saying "loading"."""
+
         query: ListQuery
-        error: str
 
     @dataclass
     class FilterFailed(Message):
@@ -234,65 +235,49 @@ class AccountsScreen(SavedViews, BulkActions, CRMScreenMixin, Screen):
         self._show_status(loading=True)
         self._fetch_first(self._query, select_id, open_if_missing)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="accounts-list")
     def _fetch_first(self, query: ListQuery, select_id: int | None, open_if_missing: bool) -> None:
-        worker = get_current_worker()
-        try:
-            # First wait for the database (opened after the first paint), then import the services
-            # (SQLAlchemy and the models): importing them meanwhile would slow the paint down.
-            engine = self.engine
+        def fetch(session: Any) -> AccountsScreen.CountLoaded | None:
+            # run_db first waits for the database (opened after the first paint), then the services
+            # (SQLAlchemy and the models) are imported: importing them meanwhile would slow the paint down.
             from crm_tui.services import records
             from crm_tui.services.registry import ENTITIES
 
+            worker = get_current_worker()
             ACCOUNTS = ENTITIES["account"]
+            actor = self.actor
             if query.where:
                 from crm_tui.services.where import compile_for
 
                 try:
-                    compile_for(ACCOUNTS, query.where, actor=self.actor)
+                    compile_for(ACCOUNTS, query.where, actor=actor)
                 except CRMError as exc:
                     self.post_message(self.FilterFailed(query, filter_error_text(exc)))
-                    return
-            with session_scope(engine) as session:
-                rows = records.list_records(ACCOUNTS, session=session, search=query.search or None,
-                                            where=query.where or None, actor=self.actor,
-                                            sort=query.sort_key, limit=PAGE_SIZE)
-                if worker.is_cancelled:
-                    return
-                self.post_message(self.PageLoaded(query, 0, rows, select_id, open_if_missing))
-                total = records.count_records(ACCOUNTS, session=session, search=query.search or None,
-                                              where=query.where or None, actor=self.actor)
-        except CRMError as exc:
-            self.post_message(self.LoadFailed(query, str(exc)))
-            return
-        except Exception as exc:  # e.g. the database went away: say so, keep the list usable
-            self.log.error(f"loading accounts failed: {exc!r}")
-            self.post_message(self.LoadFailed(query, f"{type(exc).__name__}: {exc}"))
-            return
-        if not worker.is_cancelled:
-            self.post_message(self.CountLoaded(query, total))
+                    return None
+            rows = records.list_records(ACCOUNTS, session=session, search=query.search or None,
+                                        where=query.where or None, actor=actor, sort=query.sort_key,
+                                        limit=PAGE_SIZE)
+            if worker.is_cancelled:
+                return None
+            self.post_message(self.PageLoaded(query, 0, rows, select_id, open_if_missing))
+            total = records.count_records(ACCOUNTS, session=session, search=query.search or None,
+                                          where=query.where or None, actor=actor)
+            return None if worker.is_cancelled else self.CountLoaded(query, total)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="accounts-more")
+        run_db(self, fetch, group="accounts-list", title="Could not load accounts",
+               failed=lambda _exc: self.post_message(self.LoadFailed(query)))
+
     def _fetch_more(self, query: ListQuery, offset: int) -> None:
-        from crm_tui.services import records
-        from crm_tui.services.registry import ENTITIES
+        def fetch(session: Any) -> AccountsScreen.PageLoaded | None:
+            from crm_tui.services import records
+            from crm_tui.services.registry import ENTITIES
 
-        ACCOUNTS = ENTITIES["account"]
-        worker = get_current_worker()
-        try:
-            with session_scope(self.engine) as session:
-                rows = records.list_records(ACCOUNTS, session=session, search=query.search or None,
-                                            where=query.where or None, actor=self.actor,
-                                            sort=query.sort_key, limit=PAGE_SIZE, offset=offset)
-        except CRMError as exc:
-            self.post_message(self.LoadFailed(query, str(exc)))
-            return
-        except Exception as exc:  # e.g. the database went away: say so, keep the list usable
-            self.log.error(f"loading accounts failed: {exc!r}")
-            self.post_message(self.LoadFailed(query, f"{type(exc).__name__}: {exc}"))
-            return
-        if not worker.is_cancelled:
-            self.post_message(self.PageLoaded(query, offset, rows))
+            rows = records.list_records(ENTITIES["account"], session=session, search=query.search or None,
+                                        where=query.where or None, actor=self.actor, sort=query.sort_key,
+                                        limit=PAGE_SIZE, offset=offset)
+            return None if get_current_worker().is_cancelled else self.PageLoaded(query, offset, rows)
+
+        run_db(self, fetch, group="accounts-more", title="Could not load accounts",
+               failed=lambda _exc: self.post_message(self.LoadFailed(query)))
 
     def load_more(self) -> None:
         """Fetch the next page if there is one and none is on its way."""
@@ -355,7 +340,6 @@ class AccountsScreen(SavedViews, BulkActions, CRMScreenMixin, Screen):
         if message.query.generation != self._generation:
             return
         self._loading_more = False
-        self.notify(message.error, title="Could not load accounts", severity="error", timeout=8)
         self._show_status()
 
     @on(PagedTable.NearEnd, "#accounts-table")

@@ -10,9 +10,9 @@ BATCH`` restores them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -21,6 +21,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Select
 
 from crm_tui.widgets import PagedTable
+from crm_tui.widgets.worker import run_db
 
 
 def bulk_bindings(prefix: str, *, stage: bool = False) -> list[Binding]:
@@ -104,10 +105,6 @@ class BulkActions:
         text: str
 
     @dataclass
-    class BulkFailed(Message):
-        error: str
-
-    @dataclass
     class StagesLoaded(Message):
         stages: list
         ids: list
@@ -169,15 +166,13 @@ class BulkActions:
             return
         self._load_stages(ids)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="bulk-stages")
     def _load_stages(self, ids: list[int]) -> None:
-        engine = self.app.engine  # type: ignore[attr-defined]
-        from crm_tui.database import session_scope
-        from crm_tui.services.sales.stages import list_stages
+        def load(session: Any) -> BulkActions.StagesLoaded:
+            from crm_tui.services.sales.stages import list_stages
 
-        with session_scope(engine) as session:
-            names = [s.name for s in list_stages(session=session, active_only=True)]
-        self.post_message(self.StagesLoaded(names, ids))  # type: ignore[attr-defined]
+            return self.StagesLoaded([s.name for s in list_stages(session=session, active_only=True)], ids)
+
+        run_db(self, load, group="bulk-stages")  # type: ignore[arg-type]
 
     # Handlers by name (``@on`` is not collected from a plain mixin class).
     def on_bulk_actions_stages_loaded(self, message: StagesLoaded) -> None:
@@ -188,47 +183,40 @@ class BulkActions:
         self.app.push_screen(StagePromptScreen(f"Move {self._describe(message.ids)} to:", message.stages),  # type: ignore[attr-defined]
                              chosen)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="bulk")
     def _run_bulk(self, kind: str, ids: list[int], value: str) -> None:
-        engine = self.app.engine  # type: ignore[attr-defined]
-        actor = self.app.actor  # type: ignore[attr-defined]
-        from crm_tui.database import session_scope
-        from crm_tui.errors import CRMError
-        from crm_tui.services.data import bulk
-        from crm_tui.services.registry import entity_for
+        entity_name = self.bulk_entity()
 
-        try:
-            entity = entity_for(self.bulk_entity())
-            with session_scope(engine) as session:  # one transaction
-                if kind == "tag":
-                    result = bulk.tag(entity, session=session, tag=value, add=True, actor=actor, ids=ids)
-                    done = f"tagged “{value}”"
-                elif kind == "owner":
-                    result = bulk.update_where(entity, session=session, data={"owner": value}, actor=actor,
-                                               ids=ids)  # an owner "me" is the actor: the service resolves it
-                    done = f"reassigned to {actor.username if value.strip().lower() == 'me' else value}"
-                else:
-                    result = bulk.update_where(entity, session=session, data={"stage": value}, actor=actor,
-                                               ids=ids)
-                    done = f"moved to {value}"
-        except CRMError as exc:
-            self.post_message(self.BulkFailed(str(exc)))  # type: ignore[attr-defined]
-            return
-        plural = entity.plural if result.affected != 1 else entity.name
-        if result.batch_id:
-            text = (f"{result.affected:,} {plural} {done} · batch {result.batch_id} "
-                    f"(crm undo {result.batch_id})")
-        else:
-            text = f"Nothing to change: the {result.matched:,} selected already were."
-        if result.batch_id and result.affected < result.matched:
-            text += f" · {result.matched - result.affected:,} already were"
-        self.post_message(self.BulkDone(text))  # type: ignore[attr-defined]
+        def run(session: Any) -> BulkActions.BulkDone:  # one transaction
+            from crm_tui.services.data import bulk
+            from crm_tui.services.registry import entity_for
+
+            actor = self.app.actor  # type: ignore[attr-defined]
+            entity = entity_for(entity_name)
+            if kind == "tag":
+                result = bulk.tag(entity, session=session, tag=value, add=True, actor=actor, ids=ids)
+                done = f"tagged “{value}”"
+            elif kind == "owner":
+                result = bulk.update_where(entity, session=session, data={"owner": value}, actor=actor,
+                                           ids=ids)  # an owner "me" is the actor: the service resolves it
+                done = f"reassigned to {actor.username if value.strip().lower() == 'me' else value}"
+            else:
+                result = bulk.update_where(entity, session=session, data={"stage": value}, actor=actor,
+                                           ids=ids)
+                done = f"moved to {value}"
+            plural = entity.plural if result.affected != 1 else entity.name
+            if result.batch_id:
+                text = (f"{result.affected:,} {plural} {done} · batch {result.batch_id} "
+                        f"(crm undo {result.batch_id})")
+            else:
+                text = f"Nothing to change: the {result.matched:,} selected already were."
+            if result.batch_id and result.affected < result.matched:
+                text += f" · {result.matched - result.affected:,} already were"
+            return self.BulkDone(text)
+
+        run_db(self, run, group="bulk", title="Nothing changed")  # type: ignore[arg-type]
 
     def on_bulk_actions_bulk_done(self, message: BulkDone) -> None:
         self.notify(message.text, title="Bulk change", timeout=10)  # type: ignore[attr-defined]
         self.bulk_table().clear_marks()
         self.bulk_reload()
-
-    def on_bulk_actions_bulk_failed(self, message: BulkFailed) -> None:
-        self.notify(message.error, title="Nothing changed", severity="error", timeout=10)  # type: ignore[attr-defined]
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from rich.table import Table
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
@@ -14,11 +14,11 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Label, Static
 
-from crm_tui.database import session_scope
 from crm_tui.screens.base import CRMScreenMixin, open_record
 from crm_tui.screens.record_list import cell
 from crm_tui.widgets.log_activity import LogActivityKeys
 from crm_tui.widgets.timeline import Timeline
+from crm_tui.widgets.worker import failure_text, run_db
 
 HIDDEN = {"stage_position", "version"}
 
@@ -54,10 +54,6 @@ class ContactDetailScreen(CRMScreenMixin, LogActivityKeys, Screen):
     class Loaded(Message):
         row: dict
 
-    @dataclass
-    class Failed(Message):
-        error: str
-
     def __init__(self, contact_id: int) -> None:
         super().__init__()
         self.contact_id = contact_id
@@ -78,19 +74,17 @@ class ContactDetailScreen(CRMScreenMixin, LogActivityKeys, Screen):
     def action_reload(self) -> None:
         self._load()
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="detail")
     def _load(self) -> None:
-        from crm_tui.errors import CRMError
-        from crm_tui.services import records
-        from crm_tui.services.sales import contacts
+        contact_id = self.contact_id
 
-        try:
-            with session_scope(self.engine) as s:
-                row = records.get_record(contacts.ENTITY, session=s, record_id=self.contact_id, actor=self.actor)
-        except CRMError as exc:
-            self.post_message(self.Failed(str(exc)))
-            return
-        self.post_message(self.Loaded(row))
+        def load(s: Any) -> ContactDetailScreen.Loaded:
+            from crm_tui.services import records
+            from crm_tui.services.sales import contacts
+
+            return self.Loaded(records.get_record(contacts.ENTITY, session=s, record_id=contact_id,
+                                                      actor=self.actor))
+
+        run_db(self, load, group="detail", failed=self._failed)
 
     @on(Loaded)
     def _show(self, message: Loaded) -> None:
@@ -102,10 +96,9 @@ class ContactDetailScreen(CRMScreenMixin, LogActivityKeys, Screen):
         self.query_one("#detail-heading", Label).update(f"Contact {self.contact_id}: {title}{where}")
         self.query_one("#detail-fields", Static).update(fields_table(row))
 
-    @on(Failed)
-    def _failed(self, message: Failed) -> None:
-        self.notify(message.error, severity="error")
-        self.query_one("#detail-fields", Static).update(message.error)
+    def _failed(self, error: BaseException) -> None:
+        """run_db has notified; the fields pane says it too."""
+        self.query_one("#detail-fields", Static).update(failure_text(error))
 
     def action_back(self) -> None:
         self.dismiss(None)

@@ -8,18 +8,18 @@ chain, is shown under the field.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
-from textual import on, work
+from textual import on
 from textual.message import Message
 from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Input, Select
 
-from crm_tui.database import session_scope
 from crm_tui.errors import CRMError
 from crm_tui.screens.record_form import RecordFormScreen
 from crm_tui.services import fields
+from crm_tui.widgets.worker import run_db
 
 PEOPLE_LIMIT = 500
 
@@ -103,24 +103,27 @@ class ContactFormScreen(RecordFormScreen):
         if text.isdigit() and int(text) != self._people_for:
             self._people_timer = self.set_timer(0.3, lambda: self._people(int(text)))
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="contact-people")
     def _people(self, account_id: int) -> None:
-        from crm_tui.services.sales import contacts
+        record_id = self.record_id
 
-        try:
-            with session_scope(self.engine) as s:
+        def people_of(s: Any) -> ContactFormScreen.PeopleLoaded:
+            from crm_tui.services.sales import contacts
+
+            try:
                 tree = contacts.reports_tree(session=s, account_id=account_id, actor=self.actor)
-        except CRMError:
-            tree = []
-        people = []
-        for depth, row in tree[:PEOPLE_LIMIT]:
-            if row["id"] == self.record_id:
-                continue
-            label = "  " * depth + (row["name"] or f"#{row['id']}")
-            if row.get("title"):
-                label += f", {row['title']}"
-            people.append((label, str(row["id"])))
-        self.post_message(self.PeopleLoaded(account_id, people))
+            except CRMError:  # no such account (yet): nobody to report to
+                tree = []
+            people = []
+            for depth, row in tree[:PEOPLE_LIMIT]:
+                if row["id"] == record_id:
+                    continue
+                label = "  " * depth + (row["name"] or f"#{row['id']}")
+                if row.get("title"):
+                    label += f", {row['title']}"
+                people.append((label, str(row["id"])))
+            return self.PeopleLoaded(account_id, people)
+
+        run_db(self, people_of, group="contact-people")
 
     @on(PeopleLoaded)
     def _people_loaded(self, message: PeopleLoaded) -> None:

@@ -3,7 +3,8 @@
 Proposals awaiting a response (mine, sent, no answer yet) open in the proposal editor.
 
 It paints at once with empty panels; the figures and the lists come from two thread workers, each
-with its own session, as messages. Every list item opens its record.
+with its own session, as messages (``run_db``: a failure is a notification). Every list item
+opens its record.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical
@@ -22,8 +23,9 @@ from textual.widgets import Footer, Header, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from crm_tui import money
-from crm_tui.screens.base import CRMScreenMixin
+from crm_tui.screens.base import CRMScreenMixin, open_record
 from crm_tui.widgets.timeline import when_text
+from crm_tui.widgets.worker import run_db
 
 LISTS = (("closing", "Closing this week"), ("leads", "New leads since yesterday"),
          ("tasks", "My tasks due today or overdue"), ("followups", "Lead follow-ups due"),
@@ -71,10 +73,6 @@ class DashboardScreen(CRMScreenMixin, Screen):
     class Lists(Message):
         lists: Any
 
-    @dataclass
-    class Failed(Message):
-        error: str
-
     def compose(self) -> ComposeResult:
         yield Header()
         yield Label(f"Good day, {self.user}", id="dash-title")
@@ -98,34 +96,28 @@ class DashboardScreen(CRMScreenMixin, Screen):
             self.action_reload()
 
     def action_reload(self) -> None:
-        self._load_targets(self.user)
-        self._load_lists(self.user)
+        self._load_targets()
+        self._load_lists()
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="dashboard-targets")
-    def _load_targets(self, user: str) -> None:
-        self._fetch(lambda dashboard, s: self.Targets(*dashboard.targets(session=s, actor=self.actor)))
+    def _load_targets(self) -> None:
+        self._fetch("dashboard-targets",
+                    lambda dashboard, s: self.Targets(*dashboard.targets(session=s, actor=self.actor)))
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="dashboard-lists")
-    def _load_lists(self, user: str) -> None:
+    def _load_lists(self) -> None:
         stall_days = self.settings.stalled_days
-        self._fetch(lambda dashboard, s: self.Lists(dashboard.lists(session=s, actor=self.actor, stall_days=stall_days)))
+        self._fetch("dashboard-lists",
+                    lambda dashboard, s: self.Lists(dashboard.lists(session=s, actor=self.actor,
+                                                                    stall_days=stall_days)))
 
-    def _fetch(self, build) -> None:
-        """In a worker: open a session, build the message from the dashboard service and post it,
-        or post Failed with the reason."""
-        from crm_tui.errors import CRMError
+    def _fetch(self, group: str, build) -> None:
+        """In a worker: build the message from the dashboard service with a fresh session, and post it."""
 
-        try:
-            engine = self.engine  # in the worker: waits until the database is open
+        def fetch(s):
             from crm_tui.services.sales import dashboard
-            from crm_tui.store.db import session_scope
 
-            with session_scope(engine) as s:
-                message = build(dashboard, s)
-        except CRMError as exc:  # includes a database that could not be opened (the app closes with it)
-            self.post_message(self.Failed(str(exc)))
-            return
-        self.post_message(message)
+            return build(dashboard, s)
+
+        run_db(self, fetch, group=group)
 
     @on(Targets)
     def _show_targets(self, message: Targets) -> None:
@@ -137,12 +129,14 @@ class DashboardScreen(CRMScreenMixin, Screen):
         data = message.lists
         self._loaded = True
         self.items = {}
-        self._fill("closing", [(("opp", d["id"]), self._deal_text(d, d["expected_close"].strftime("%a %d %b")))
+        self._fill("closing", [(("opportunity", d["id"]),
+                                self._deal_text(d, d["expected_close"].strftime("%a %d %b")))
                                for d in data.closing])
         self._fill("leads", [(("lead", lead["id"]), self._lead_text(lead)) for lead in data.new_leads])
         self._fill("tasks", [(self._task_target(t), self._task_text(t)) for t in data.tasks])
         self._fill("followups", [(("lead", lead["id"]), self._follow_text(lead)) for lead in data.follow_ups])
-        self._fill("stalled", [(("opp", d["id"]), self._deal_text(d, f"since {d['stage_changed_at']:%d %b}"))
+        self._fill("stalled", [(("opportunity", d["id"]),
+                                self._deal_text(d, f"since {d['stage_changed_at']:%d %b}"))
                                for d in data.stalled])
         self._fill("proposals", [(("proposal", p["id"]), self._proposal_text(p)) for p in data.proposals])
         self.query_one("#dash-stalled-title", Label).update(
@@ -204,10 +198,10 @@ class DashboardScreen(CRMScreenMixin, Screen):
 
     @staticmethod
     def _task_target(t: dict) -> tuple[str, int] | None:
-        for kind, column in (("lead", "lead_id"), ("opp", "opportunity_id"), ("contact", "contact_id"),
-                             ("account", "account_id")):
+        for entity, column in (("lead", "lead_id"), ("opportunity", "opportunity_id"),
+                               ("contact", "contact_id"), ("account", "account_id")):
             if t.get(column):
-                return kind, t[column]
+                return entity, t[column]
         return None
 
     @on(OptionList.OptionSelected)
@@ -215,16 +209,10 @@ class DashboardScreen(CRMScreenMixin, Screen):
         target = self.items.get(event.option.id or "")
         if target is None:
             return
-        kind, record_id = target
-        if kind == "proposal":
+        entity, record_id = target
+        if entity == "proposal":
             from crm_tui.screens.proposal_editor import ProposalEditorScreen
 
             self.app.push_screen(ProposalEditorScreen(record_id))
-        else:  # a record of the registry: its detail screen
-            from crm_tui.screens.base import open_record
-
-            open_record(self.app, kind, record_id)
-
-    @on(Failed)
-    def _failed(self, message: Failed) -> None:
-        self.notify(message.error, severity="error")
+        else:
+            open_record(self.app, entity, record_id)

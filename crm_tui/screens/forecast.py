@@ -14,7 +14,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -25,6 +25,7 @@ from textual_plotext import PlotextPlot
 
 from crm_tui import money
 from crm_tui.screens.base import CRMScreenMixin
+from crm_tui.widgets.worker import run_db
 
 EVERYONE = "__all__"
 
@@ -70,10 +71,6 @@ class ForecastScreen(CRMScreenMixin, Screen):
         by_month_stage: Any
         weeks: list
         users: list[str]
-
-    @dataclass
-    class Failed(Message):
-        error: str
 
     def __init__(self) -> None:
         super().__init__()
@@ -133,40 +130,26 @@ class ForecastScreen(CRMScreenMixin, Screen):
 
     # ------------------------------------------------------------ loading
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="forecast")
     def _load(self, start: dt.date, end: dt.date, owner: str | None) -> None:
-        from crm_tui.errors import CRMError
-
-        try:
-            engine = self.engine  # in the worker: waits until the database is open
-        except CRMError as exc:  # it could not be opened: the app is closing with the reason
-            self.post_message(self.Failed(str(exc)))
-            return
-        from crm_tui.services.sales import forecast
-        from crm_tui.services.users import list_users
-        from crm_tui.store.db import session_scope
-
         owners = [owner] if owner else None
-        try:
-            actor = self.actor
-            with session_scope(engine) as s:
-                facts = forecast.stage_facts(s)
-                by_month = forecast.forecast(session=s, start=start, end=end, by=("month",), owners=owners,
-                                             stage_facts_=facts, actor=actor)
-                by_month_stage = forecast.forecast(session=s, start=start, end=end, by=("month", "stage"),
-                                                   owners=owners, stage_facts_=facts, actor=actor)
-                today = dt.date.today()
-                weeks = forecast.weekly_changes(session=s, start=today - dt.timedelta(weeks=11), end=today,
-                                                owners=owners, actor=actor)
-                users = [u.username for u in list_users(session=s) if u.active]
-        except CRMError as exc:
-            self.post_message(self.Failed(str(exc)))
-            return
-        self.post_message(self.Loaded(start, end, by_month, by_month_stage, weeks, users))
 
-    @on(Failed)
-    def _failed(self, message: Failed) -> None:
-        self.notify(message.error, severity="error")
+        def load(s: Any) -> ForecastScreen.Loaded:
+            from crm_tui.services.sales import forecast
+            from crm_tui.services.users import list_users
+
+            actor = self.actor
+            facts = forecast.stage_facts(s)
+            by_month = forecast.forecast(session=s, start=start, end=end, by=("month",), owners=owners,
+                                         stage_facts_=facts, actor=actor)
+            by_month_stage = forecast.forecast(session=s, start=start, end=end, by=("month", "stage"),
+                                               owners=owners, stage_facts_=facts, actor=actor)
+            today = dt.date.today()
+            weeks = forecast.weekly_changes(session=s, start=today - dt.timedelta(weeks=11), end=today,
+                                            owners=owners, actor=actor)
+            users = [u.username for u in list_users(session=s) if u.active]
+            return self.Loaded(start, end, by_month, by_month_stage, weeks, users)
+
+        run_db(self, load, group="forecast")
 
     @on(Loaded)
     def _show(self, message: Loaded) -> None:

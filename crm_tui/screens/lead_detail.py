@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -22,6 +22,7 @@ from crm_tui.screens.record_list import WorkerErrors
 from crm_tui.services.fields import LEAD_FIELDS, LEAD_STATUSES
 from crm_tui.widgets.log_activity import LogActivityKeys
 from crm_tui.widgets.timeline import Timeline
+from crm_tui.widgets.worker import failure_text, run_db
 
 if TYPE_CHECKING:
     from crm_tui.app import CRMApp
@@ -37,23 +38,17 @@ def set_status(node: Widget, lead_id: int, status: str, after: Callable[[], None
     app = cast("CRMApp", node.app)
     user = app.user
 
-    def run() -> None:
-        engine = app.engine  # in the worker thread: waits until the database is open
-        from crm_tui.database import session_scope
-        from crm_tui.errors import CRMError
+    def run(s: Any) -> None:
         from crm_tui.services.sales.leads import set_status as service_set_status
 
-        try:
-            with session_scope(engine) as s:
-                service_set_status(session=s, lead_id=lead_id, status=status, actor=user)
-        except CRMError as exc:
-            app.call_from_thread(app.notify, str(exc), severity="error")
-            return
-        app.call_from_thread(app.notify, f"lead {lead_id} is now {status}")
-        if after:
-            app.call_from_thread(after)
+        service_set_status(session=s, lead_id=lead_id, status=status, actor=user)
 
-    node.run_worker(run, thread=True, exclusive=True, exit_on_error=False, group="lead-status")
+    def done(_: None) -> None:
+        app.notify(f"lead {lead_id} is now {status}")
+        if after:
+            after()
+
+    run_db(node, run, group="lead-status", done=done)
 
 
 def change_status(node: Widget, lead_id: int, after: Callable[[], None] | None = None) -> None:
@@ -147,34 +142,31 @@ class LeadFormScreen(ModalScreen[int | None]):
             return
         self._save(self.app.user, data, self.row.get("version"))
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="lead-form")
     def _save(self, user: str, data: dict, version: int | None) -> None:
-        engine = self.app.engine  # in the worker thread: waits until the database is open
-        from crm_tui.database import session_scope
-        from crm_tui.errors import CRMError
-        from crm_tui.services import records
-        from crm_tui.services.sales import leads
+        lead_id = self.lead_id
 
-        try:
-            with session_scope(engine) as s:
-                if self.lead_id is None:
-                    row, dups = leads.create_lead(session=s, data=data, actor=user)
-                else:
-                    row, dups = records.update_record(leads.ENTITY, session=s, record_id=self.lead_id, data=data,
-                                                      actor=user, expected_version=version), []
-        except CRMError as exc:
-            self.app.call_from_thread(self._error, exc)
-            return
+        def save(s: Any) -> tuple[dict, list]:
+            from crm_tui.services import records
+            from crm_tui.services.sales import leads
+
+            if lead_id is None:
+                return leads.create_lead(session=s, data=data, actor=user)
+            return records.update_record(leads.ENTITY, session=s, record_id=lead_id, data=data, actor=user,
+                                         expected_version=version), []
+
+        run_db(self, save, group="lead-form", done=self._saved, failed=self._error, notify_known=False)
+
+    def _saved(self, result: tuple[dict, list]) -> None:
+        row, dups = result
         if dups:
-            self.app.call_from_thread(
-                self.app.notify, "\n".join(str(d) for d in dups), title=f"Lead {row['id']}: likely duplicates",
-                severity="warning", timeout=12)
+            self.app.notify("\n".join(str(d) for d in dups), title=f"Lead {row['id']}: likely duplicates",
+                            severity="warning", timeout=12)
         else:
-            self.app.call_from_thread(self.app.notify, f"saved lead {row['id']}")
-        self.app.call_from_thread(self.dismiss, row["id"])
+            self.app.notify(f"saved lead {row['id']}")
+        self.dismiss(row["id"])
 
-    def _error(self, exc: Exception) -> None:
-        self.query_one("#lf-error", Label).update(str(exc))
+    def _error(self, exc: BaseException) -> None:
+        self.query_one("#lf-error", Label).update(failure_text(exc))
         field = getattr(exc, "field", None)
         if field and field in LEAD_FIELDS:
             self.query_one(f"#lead-{field}", Input).focus()
@@ -227,21 +219,16 @@ class ConvertScreen(ModalScreen[Any]):
     def on_mount(self) -> None:
         self._plan()
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="plan")
     def _plan(self) -> None:
-        engine = self.app.engine  # in the worker thread: waits until the database is open
-        from crm_tui.database import session_scope
-        from crm_tui.errors import CRMError
-        from crm_tui.services.sales.leads import plan_conversion
+        lead_id = self.lead_id
 
-        try:
-            with session_scope(engine) as s:
-                plan = plan_conversion(session=s, lead_id=self.lead_id)
-        except CRMError as exc:
-            self.app.call_from_thread(self.app.notify, str(exc), severity="error")
-            self.app.call_from_thread(self.dismiss, None)
-            return
-        self.post_message(self.Planned(plan))
+        def plan(s: Any) -> ConvertScreen.Planned:
+            from crm_tui.services.sales.leads import plan_conversion
+
+            return self.Planned(plan_conversion(session=s, lead_id=lead_id))
+
+        # Without a plan there is nothing to convert: the dialog closes (the notification says why).
+        run_db(self, plan, group="plan", failed=lambda _exc: self.dismiss(None))
 
     @on(Planned)
     def _fill(self, message: Planned) -> None:
@@ -270,26 +257,21 @@ class ConvertScreen(ModalScreen[Any]):
         self.query_one("#convert-go", Button).disabled = True
         self._convert(self.app.user, values)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="convert")
     def _convert(self, user: str, values: dict) -> None:
-        engine = self.app.engine  # in the worker thread: waits until the database is open
-        from crm_tui.database import session_scope
-        from crm_tui.errors import CRMError
-        from crm_tui.services.sales.leads import convert_lead
+        lead_id, version = self.lead_id, self.version
 
-        try:
-            with session_scope(engine) as s:
-                conv = convert_lead(session=s, lead_id=self.lead_id, actor=user, amount=values["amount"] or None,
-                                    close_date=values["close_date"] or None, stage=values["stage"] or None,
-                                    account_id=values["account"] or None, opportunity_name=values["name"] or None,
-                                    expected_version=self.version)
-        except CRMError as exc:
-            self.app.call_from_thread(self._error, str(exc))
-            return
-        self.app.call_from_thread(self.dismiss, conv)
+        def convert(s: Any) -> Any:
+            from crm_tui.services.sales.leads import convert_lead
 
-    def _error(self, message: str) -> None:
-        self.query_one("#convert-error", Label).update(message)
+            return convert_lead(session=s, lead_id=lead_id, actor=user, amount=values["amount"] or None,
+                                close_date=values["close_date"] or None, stage=values["stage"] or None,
+                                account_id=values["account"] or None, opportunity_name=values["name"] or None,
+                                expected_version=version)
+
+        run_db(self, convert, group="convert", done=self.dismiss, failed=self._error, notify_known=False)
+
+    def _error(self, exc: BaseException) -> None:
+        self.query_one("#convert-error", Label).update(failure_text(exc))
         self.query_one("#convert-go", Button).disabled = False
 
     @on(Button.Pressed, "#convert-cancel")
@@ -331,10 +313,6 @@ class LeadDetailScreen(WorkerErrors, LogActivityKeys, Screen):
     class Loaded(Message):
         row: dict
 
-    @dataclass
-    class Failed(Message):
-        error: str
-
     def __init__(self, lead_id: int) -> None:
         super().__init__()
         self.lead_id = lead_id
@@ -359,20 +337,15 @@ class LeadDetailScreen(WorkerErrors, LogActivityKeys, Screen):
     def action_reload(self) -> None:
         self._load()
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="lead")
     def _load(self) -> None:
-        engine = self.app.engine  # in the worker thread: waits until the database is open
-        from crm_tui.database import session_scope
-        from crm_tui.errors import CRMError
-        from crm_tui.services.sales.leads import get_lead
+        lead_id = self.lead_id
 
-        try:
-            with session_scope(engine) as s:
-                row = get_lead(session=s, lead_id=self.lead_id, actor=self.app.actor)  # type: ignore[attr-defined]
-        except CRMError as exc:
-            self.post_message(self.Failed(str(exc)))
-            return
-        self.post_message(self.Loaded(row))
+        def load(s: Any) -> LeadDetailScreen.Loaded:
+            from crm_tui.services.sales.leads import get_lead
+
+            return self.Loaded(get_lead(session=s, lead_id=lead_id, actor=self.app.actor))
+
+        run_db(self, load, group="lead")
 
     @on(Loaded)
     def _show(self, message: Loaded) -> None:
@@ -393,10 +366,6 @@ class LeadDetailScreen(WorkerErrors, LogActivityKeys, Screen):
                                         id=f"{entity}-{row[key]}"))
         links.display = converted
         self.query_one("#lead-converted-title").display = converted
-
-    @on(Failed)
-    def _failed(self, message: Failed) -> None:
-        self.notify(message.error, severity="error")
 
     def refresh_all(self) -> None:
         self.action_reload()

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
@@ -16,6 +16,7 @@ from crm_tui.screens.bulk_actions import BULK_PALETTE_NAMES, bulk_bindings
 from crm_tui.screens.record_list import RecordListScreen
 from crm_tui.screens.saved_views import VIEW_PALETTE_NAMES, view_bindings
 from crm_tui.services.fields import LEAD_STATUSES
+from crm_tui.widgets.worker import run_db
 
 QUICK = {
     "all": ("All", {}),
@@ -76,14 +77,13 @@ class LeadsScreen(RecordListScreen):
             text.append(f" {n} {label} ", style="reverse bold" if key in self.quick else "dim")
         return text
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="sources")
     def _load_sources(self) -> None:
-        engine = self.app.engine  # in the worker thread: waits until the database is open
-        from crm_tui.database import session_scope
-        from crm_tui.services.sales.leads import lead_sources
+        def sources(s: Any) -> LeadsScreen.Sources:
+            from crm_tui.services.sales.leads import lead_sources
 
-        with session_scope(engine) as s:
-            self.post_message(self.Sources(lead_sources(session=s)))
+            return self.Sources(lead_sources(session=s))
+
+        run_db(self, sources, group="sources")
 
     @on(Sources)
     def _sources(self, message: Sources) -> None:

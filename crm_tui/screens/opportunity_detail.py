@@ -9,9 +9,9 @@ board (system activity, lost reason, probability rules).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -19,11 +19,11 @@ from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Select, Static
 
-from crm_tui.database import session_scope
-from crm_tui.errors import Conflict, CRMError
+from crm_tui.errors import Conflict
 from crm_tui.lazy import LazyModule
 from crm_tui.screens.base import CRMScreenMixin
 from crm_tui.services import fields
+from crm_tui.widgets.worker import run_db
 
 if TYPE_CHECKING:
     from crm_tui.services.sales.pipeline import Detail
@@ -137,11 +137,6 @@ class OpportunityDetailScreen(CRMScreenMixin, Screen[bool]):
     class Saved(Message):
         message: str
 
-    @dataclass
-    class Failed(Message):
-        message: str
-        conflict: bool = False
-
     def __init__(self, opportunity_id: int, *, engine=None, user: str | None = None) -> None:
         super().__init__()
         self.opportunity_id = opportunity_id
@@ -193,16 +188,14 @@ class OpportunityDetailScreen(CRMScreenMixin, Screen[bool]):
         t.add_columns("When", "Type", "Subject", "Due", "Done")
         self.load()
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="opportunity-load")
     def load(self) -> None:
-        try:
-            with session_scope(self.engine) as s:
-                detail = pipeline.opportunity_detail(session=s, opportunity_id=self.opportunity_id,
-                                                     reasons=self.settings.lost_reasons, actor=self.crm.actor)
-        except CRMError as exc:
-            self.post_message(self.Failed(str(exc)))
-            return
-        self.post_message(self.Loaded(detail))
+        opportunity_id, reasons = self.opportunity_id, self.settings.lost_reasons
+
+        def load(s: Any) -> OpportunityDetailScreen.Loaded:
+            return self.Loaded(pipeline.opportunity_detail(session=s, opportunity_id=opportunity_id,
+                                                               reasons=reasons, actor=self.actor))
+
+        run_db(self, load, group="opportunity-load", title="Opportunity")
 
     def on_opportunity_detail_screen_loaded(self, message: Loaded) -> None:
         d = message.detail
@@ -262,39 +255,40 @@ class OpportunityDetailScreen(CRMScreenMixin, Screen[bool]):
             return
         self.save(changed, self.detail.record["version"])
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="opportunity-save")
     def save(self, changed: dict, version: int) -> None:
-        from crm_tui.services import records
-        from crm_tui.services.sales.opportunities import ENTITY
+        opportunity_id, user, detail = self.opportunity_id, self.user, self.detail
+        reasons = self.settings.lost_reasons
+        lost_reason = self.original.get("lost_reason")
 
-        data = dict(changed)
-        stage = data.pop("stage", None)
-        try:
-            with session_scope(self.engine) as s:
-                if stage:
-                    reason = data.pop("lost_reason", None) or self.original.get("lost_reason") or None
-                    move = pipeline.move_opportunity(session=s, opportunity_id=self.opportunity_id, stage=stage,
-                                                     reason=reason if _is_lost(self.detail, stage) else None,
-                                                     actor=self.user, expected_version=version,
-                                                     reasons=self.settings.lost_reasons)
-                    version = move.version
-                if data:
-                    records.update_record(ENTITY, session=s, record_id=self.opportunity_id, data=data,
-                                          actor=self.user, expected_version=version)
-        except CRMError as exc:
-            self.post_message(self.Failed(str(exc), isinstance(exc, Conflict)))
-            return
-        self.post_message(self.Saved(f"saved {', '.join(changed)}"))
+        def save(s: Any) -> OpportunityDetailScreen.Saved:
+            from crm_tui.services import records
+            from crm_tui.services.sales.opportunities import ENTITY
+
+            data = dict(changed)
+            stage = data.pop("stage", None)
+            current = version
+            if stage:
+                reason = data.pop("lost_reason", None) or lost_reason or None
+                move = pipeline.move_opportunity(session=s, opportunity_id=opportunity_id, stage=stage,
+                                                 reason=reason if _is_lost(detail, stage) else None,
+                                                 actor=user, expected_version=current, reasons=reasons)
+                current = move.version
+            if data:
+                records.update_record(ENTITY, session=s, record_id=opportunity_id, data=data, actor=user,
+                                      expected_version=current)
+            return self.Saved(f"saved {', '.join(changed)}")
+
+        run_db(self, save, group="opportunity-save", title="Not saved", failed=self._save_failed)
+
+    def _save_failed(self, error: BaseException) -> None:
+        """run_db has notified; after a conflict the latest version is loaded."""
+        if isinstance(error, Conflict):
+            self.load()
 
     def on_opportunity_detail_screen_saved(self, message: Saved) -> None:
         self.changed = True
         self.notify(message.message, timeout=2)
         self.load()
-
-    def on_opportunity_detail_screen_failed(self, message: Failed) -> None:
-        self.notify(message.message, severity="error", title="Not saved" if self.detail else "Opportunity")
-        if message.conflict:
-            self.load()
 
     def action_log_activity(self) -> None:
         self.app.push_screen(ActivityDialog(follow_up=False), self._add_activity)
@@ -306,21 +300,20 @@ class OpportunityDetailScreen(CRMScreenMixin, Screen[bool]):
         if data:
             self.add_activity(data)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="opportunity-activity")
     def add_activity(self, data: dict) -> None:
-        from crm_tui.services import records
-        from crm_tui.services.engagement import activities
-
         data = {**data, "opp": self.opportunity_id}
         if self.detail and self.detail.record.get("account_id"):
             data["account"] = self.detail.record["account_id"]
-        try:
-            with session_scope(self.engine) as s:
-                records.create_record(activities.ENTITY, session=s, data=data, actor=self.user)
-        except CRMError as exc:
-            self.post_message(self.Failed(str(exc)))
-            return
-        self.post_message(self.Saved(f"{data['type']} added to the timeline"))
+        user = self.user
+
+        def add(s: Any) -> OpportunityDetailScreen.Saved:
+            from crm_tui.services import records
+            from crm_tui.services.engagement import activities
+
+            records.create_record(activities.ENTITY, session=s, data=data, actor=user)
+            return self.Saved(f"{data['type']} added to the timeline")
+
+        run_db(self, add, group="opportunity-activity", title="Not saved")
 
     def action_contact_role(self) -> None:
         self.app.push_screen(RoleDialog(), self._set_role)
@@ -329,16 +322,15 @@ class OpportunityDetailScreen(CRMScreenMixin, Screen[bool]):
         if data:
             self.set_role(data)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="opportunity-role")
     def set_role(self, data: dict) -> None:
-        try:
-            with session_scope(self.engine) as s:
-                pipeline.set_contact_role(session=s, opportunity_id=self.opportunity_id, contact_id=data["contact"],
-                                          role=data["role"] or None, actor=self.user)
-        except CRMError as exc:
-            self.post_message(self.Failed(str(exc)))
-            return
-        self.post_message(self.Saved("buying group updated"))
+        opportunity_id, user = self.opportunity_id, self.user
+
+        def set_role(s: Any) -> OpportunityDetailScreen.Saved:
+            pipeline.set_contact_role(session=s, opportunity_id=opportunity_id, contact_id=data["contact"],
+                                      role=data["role"] or None, actor=user)
+            return self.Saved("buying group updated")
+
+        run_db(self, set_role, group="opportunity-role", title="Not saved")
 
     def action_new_proposal(self) -> None:
         from crm_tui.screens.proposals import open_new_proposal

@@ -9,10 +9,11 @@ columns it touches.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -21,7 +22,6 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import ContentSwitcher, DataTable, Footer, Header, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from crm_tui.database import session_scope
 from crm_tui.errors import Conflict, CRMError
 from crm_tui.lazy import LazyModule
 from crm_tui.screens.base import CRMScreenMixin
@@ -30,6 +30,7 @@ from crm_tui.services.sales.pipeline_filter import DEFAULT_LOST_REASONS, FILTER_
 from crm_tui.widgets import FilterMessage, PagedTable
 from crm_tui.widgets.filter_bar import filter_error_text
 from crm_tui.widgets.kanban import KanbanBoard, KanbanColumn, short_money
+from crm_tui.widgets.worker import failure_text, run_db
 
 if TYPE_CHECKING:
     from crm_tui.services.sales.pipeline import Move
@@ -180,36 +181,32 @@ class PipelineScreen(BulkActions, CRMScreenMixin, Screen):
 
     # ---- loading
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="pipeline-board")
     def load_board(self, filter_text: str) -> None:
-        try:
-            engine = self.engine  # waits for the database first: the services' imports would slow the paint
-            actor = self.actor
-            flt = pipeline.parse_filter_text(filter_text, actor=actor)
-            reasons = pipeline.lost_reasons(self.settings)
-            stall = pipeline.stalled_days(self.settings)
-            # Cards first (index lookups, milliseconds), then the totals (one pass over the deals).
-            with session_scope(engine) as s:
-                columns = pipeline.board_columns(session=s)
-                pages = {c.stage_id: pipeline.column_page(session=s, stage_id=c.stage_id, flt=flt,
-                                                          limit=FIRST_PAGE, stall=stall, actor=actor)
-                         for c in columns}
-        except CRMError as exc:
-            self.post_message(self.Failed(str(exc)))
-            return
-        self.post_message(self.BoardLoaded(columns, pages, reasons, filter_text))
+        settings = self.settings
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="pipeline-totals")
-    def load_totals(self, filter_text: str, generation: int) -> None:
-        try:
+        def load(s: Any) -> PipelineScreen.BoardLoaded:
+            # run_db waits for the database first: the services' imports would slow the paint.
             actor = self.actor
             flt = pipeline.parse_filter_text(filter_text, actor=actor)
-            with session_scope(self.engine) as s:
-                summary = pipeline.board_summary(session=s, flt=flt, actor=actor)
-        except CRMError as exc:
-            self.post_message(self.Failed(str(exc)))
-            return
-        self.post_message(self.TotalsLoaded(summary, filter_text, generation))
+            reasons = pipeline.lost_reasons(settings)
+            stall = pipeline.stalled_days(settings)
+            # Cards first (index lookups, milliseconds), then the totals (one pass over the deals).
+            columns = pipeline.board_columns(session=s)
+            pages = {c.stage_id: pipeline.column_page(session=s, stage_id=c.stage_id, flt=flt, limit=FIRST_PAGE,
+                                                      stall=stall, actor=actor)
+                     for c in columns}
+            return self.BoardLoaded(columns, pages, reasons, filter_text)
+
+        run_db(self, load, group="pipeline-board", title="Pipeline", failed=self._failed)
+
+    def load_totals(self, filter_text: str, generation: int) -> None:
+        def load(s: Any) -> PipelineScreen.TotalsLoaded:
+            actor = self.actor
+            flt = pipeline.parse_filter_text(filter_text, actor=actor)
+            return self.TotalsLoaded(pipeline.board_summary(session=s, flt=flt, actor=actor), filter_text,
+                                     generation)
+
+        run_db(self, load, group="pipeline-totals", title="Pipeline", failed=self._failed)
 
     async def on_pipeline_screen_board_loaded(self, message: BoardLoaded) -> None:
         self.columns = message.columns
@@ -277,23 +274,27 @@ class PipelineScreen(BulkActions, CRMScreenMixin, Screen):
         self._pages.append((message.column.stage_id, message.offset, self.flt))
         self.load_more()
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="pipeline-more")
     def load_more(self) -> None:
-        # Requests queue up in self._pages; a worker replaced by a newer one still drains it,
-        # so no column's request is dropped.
-        while True:
-            try:
-                stage_id, offset, flt = self._pages.popleft()
-            except IndexError:
-                return
-            try:
-                with session_scope(self.engine) as s:
-                    cards = pipeline.column_page(session=s, stage_id=stage_id, flt=flt, offset=offset,
-                                                 limit=MORE_PAGE, stall=self.settings.stalled_days, actor=self.actor)
-            except CRMError as exc:
-                self.post_message(self.Failed(str(exc)))
-                continue
-            self.post_message(self.MoreLoaded(stage_id, cards, offset))
+        stall = self.settings.stalled_days
+
+        def load(new_session: Callable[[], Any]) -> None:
+            # Requests queue up in self._pages; a worker replaced by a newer one still drains it,
+            # so no column's request is dropped.
+            while True:
+                try:
+                    stage_id, offset, flt = self._pages.popleft()
+                except IndexError:
+                    return
+                try:
+                    with new_session() as s:
+                        cards = pipeline.column_page(session=s, stage_id=stage_id, flt=flt, offset=offset,
+                                                     limit=MORE_PAGE, stall=stall, actor=self.actor)
+                except CRMError as exc:
+                    self.post_message(self.Failed(str(exc)))
+                    continue
+                self.post_message(self.MoreLoaded(stage_id, cards, offset))
+
+        run_db(self, load, group="pipeline-more", session=False, title="Pipeline", failed=self._failed)
 
     def on_pipeline_screen_more_loaded(self, message: MoreLoaded) -> None:
         col = self.query_one(KanbanBoard).column(message.stage_id)
@@ -303,6 +304,10 @@ class PipelineScreen(BulkActions, CRMScreenMixin, Screen):
     def on_pipeline_screen_failed(self, message: Failed) -> None:
         self.notify(message.message, severity="error", title="Pipeline")
         self.query_one("#pipeline-status", Static).update(f"error: {message.message}")
+
+    def _failed(self, error: BaseException) -> None:
+        """A worker failed (run_db has notified): the status line says so too."""
+        self.query_one("#pipeline-status", Static).update(f"error: {failure_text(error)}")
 
     # ---- moving
 
@@ -326,24 +331,36 @@ class PipelineScreen(BulkActions, CRMScreenMixin, Screen):
         self._moves.append((card, to_stage_id, reason, self.user))
         self.move_cards()
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="pipeline-move")
     def move_cards(self) -> None:
-        # Moves queue up in self._moves, each its own transaction; a worker replaced by a newer
-        # one still drains the queue, so no move is dropped.
-        while True:
-            try:
-                card, to_stage_id, reason, user = self._moves.popleft()
-            except IndexError:
-                return
-            try:
-                with session_scope(self.engine) as s:
-                    move = pipeline.move_opportunity(session=s, opportunity_id=card.id, stage=to_stage_id,
-                                                     reason=reason, actor=user, expected_version=card.version,
-                                                     reasons=self.settings.lost_reasons)
-            except CRMError as exc:
-                self.post_message(self.MoveFailed(str(exc), isinstance(exc, Conflict), card.id))
-                continue
-            self.post_message(self.Moved(move))
+        reasons = self.settings.lost_reasons
+
+        def move(new_session: Callable[[], Any]) -> None:
+            # Moves queue up in self._moves, each its own transaction; a worker replaced by a newer
+            # one still drains the queue, so no move is dropped.
+            while True:
+                try:
+                    card, to_stage_id, reason, user = self._moves.popleft()
+                except IndexError:
+                    return
+                try:
+                    with new_session() as s:
+                        moved = pipeline.move_opportunity(session=s, opportunity_id=card.id, stage=to_stage_id,
+                                                          reason=reason, actor=user, expected_version=card.version,
+                                                          reasons=reasons)
+                except CRMError as exc:
+                    self.post_message(self.MoveFailed(str(exc), isinstance(exc, Conflict), card.id))
+                    continue
+                self.post_message(self.Moved(moved))
+
+        run_db(self, move, group="pipeline-move", session=False, title="Not moved", failed=self._moves_failed)
+
+    def _moves_failed(self, error: BaseException) -> None:
+        """The moves stopped on something unexpected (run_db has notified): drop the queue, show the board as
+        the database has it."""
+        self._moves.clear()
+        self.moving.clear()
+        self._failed(error)
+        self.load_board(self.filter_text)
 
     async def on_pipeline_screen_moved(self, message: Moved) -> None:
         move = message.move
@@ -432,18 +449,21 @@ class PipelineScreen(BulkActions, CRMScreenMixin, Screen):
         self.list_loading = True
         self.load_list(self.sort, 0)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="pipeline-list")
     def load_list(self, sort: str, offset: int) -> None:
-        try:
-            with session_scope(self.engine) as s:
-                cards = pipeline.list_page(session=s, flt=self.flt, sort=sort, offset=offset, limit=LIST_PAGE,
-                                           stall=self.settings.stalled_days, actor=self.actor)
-                total = (pipeline.count_matching(session=s, flt=self.flt, actor=self.actor) if offset == 0
-                         else self.list_total)
-        except CRMError as exc:
-            self.post_message(self.Failed(str(exc)))
-            return
-        self.post_message(self.ListLoaded(cards, total, offset))
+        flt, known_total, stall = self.flt, self.list_total, self.settings.stalled_days
+
+        def load(s: Any) -> PipelineScreen.ListLoaded:
+            actor = self.actor
+            cards = pipeline.list_page(session=s, flt=flt, sort=sort, offset=offset, limit=LIST_PAGE, stall=stall,
+                                       actor=actor)
+            total = pipeline.count_matching(session=s, flt=flt, actor=actor) if offset == 0 else known_total
+            return self.ListLoaded(cards, total, offset)
+
+        run_db(self, load, group="pipeline-list", title="Pipeline", failed=self._list_failed)
+
+    def _list_failed(self, error: BaseException) -> None:
+        self.list_loading = False
+        self._failed(error)
 
     def on_pipeline_screen_list_loaded(self, message: ListLoaded) -> None:
         table = self.query_one("#pipeline-list", PagedTable)

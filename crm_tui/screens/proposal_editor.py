@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -26,7 +26,7 @@ from crm_tui.errors import Conflict, CRMError, ValidationError
 from crm_tui.screens.base import CRMScreenMixin
 from crm_tui.services.quotes import proposals as P
 from crm_tui.settings import Settings
-from crm_tui.store.db import session_scope
+from crm_tui.widgets.worker import failure_text, run_db
 
 LINE_INPUTS = ("description", "quantity", "unit_price", "discount")
 HEADER_INPUTS = ("title", "valid_until", "tax_rate", "terms", "notes")
@@ -94,17 +94,18 @@ class DiffScreen(CRMScreenMixin, ModalScreen[None]):
         self.query_one("#diff-table", DataTable).add_columns("Kind", "Item", "From", "To", "Changed")
         self.load()
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="proposal-diff")
     def load(self) -> None:
-        try:
-            with session_scope(self.engine) as s:
-                diff = P.diff_revisions(session=s, proposal_id=self.proposal_id, from_revision=self.from_revision,
-                                        to_revision=self.to_revision)
-        except CRMError as exc:
-            self.post_message(self.Loaded([], str(exc)))
-            return
-        title = f"{diff.number}: revision {diff.from_revision} → {diff.to_revision} ({diff.currency})"
-        self.post_message(self.Loaded(diff.rows(), title))
+        proposal_id, from_revision, to_revision = self.proposal_id, self.from_revision, self.to_revision
+
+        def load(s: Any) -> DiffScreen.Loaded:
+            diff = P.diff_revisions(session=s, proposal_id=proposal_id, from_revision=from_revision,
+                                    to_revision=to_revision)
+            title = f"{diff.number}: revision {diff.from_revision} → {diff.to_revision} ({diff.currency})"
+            return self.Loaded(diff.rows(), title)
+
+        # The reason it cannot be compared stands in the title.
+        run_db(self, load, group="proposal-diff", notify_known=False,
+               failed=lambda exc: self.on_diff_screen_loaded(self.Loaded([], failure_text(exc))))
 
     def on_diff_screen_loaded(self, message: Loaded) -> None:
         self.query_one("#diff-title", Label).update(message.title)
@@ -212,20 +213,20 @@ class ProposalEditorScreen(CRMScreenMixin, Screen[bool]):
 
     # ---------------------------------------------------------------- loading
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="proposal-load")
     def load(self) -> None:
-        from crm_tui.services import records
-        from crm_tui.services.quotes.products import ENTITY as PRODUCT
+        proposal_id = self.proposal_id
 
-        try:
-            with session_scope(self.engine) as s:
-                view = P.get_proposal(session=s, proposal_id=self.proposal_id, actor=self.actor)
-                products = records.list_records(PRODUCT, session=s, filters={"active": "yes"}, sort="sku",
-                                                limit=500, actor=self.actor)
-        except CRMError as exc:
-            self.post_message(self.Failed(str(exc)))
-            return
-        self.post_message(self.Loaded(view, products))
+        def load(s: Any) -> ProposalEditorScreen.Loaded:
+            from crm_tui.services import records
+            from crm_tui.services.quotes.products import ENTITY as PRODUCT
+
+            actor = self.actor
+            view = P.get_proposal(session=s, proposal_id=proposal_id, actor=actor)
+            products = records.list_records(PRODUCT, session=s, filters={"active": "yes"}, sort="sku", limit=500,
+                                            actor=actor)
+            return self.Loaded(view, products)
+
+        run_db(self, load, group="proposal-load", title="Proposal")
 
     def on_proposal_editor_screen_loaded(self, message: Loaded) -> None:
         view = message.view
@@ -431,21 +432,24 @@ class ProposalEditorScreen(CRMScreenMixin, Screen[bool]):
             return
         self.save([dict(d) for d in self.lines], self._header_values(), self.view.version)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="proposal-save")
     def save(self, lines: list[dict], header: dict, version: int) -> None:
-        try:
-            with session_scope(self.engine) as s:
-                saved = P.save_proposal(session=s, proposal_id=self.proposal_id, actor=self.user,
-                                        expected_version=version, lines=lines, header=header)
-        except Conflict as exc:
-            self.post_message(self.Failed(f"{exc} (your edits are still here; ctrl+l reloads)"))
-            return
-        except CRMError as exc:
-            self.post_message(self.Failed(str(exc)))
-            return
-        v = saved.view
-        note = f"; revision {v.revision} started, the sent one is kept" if saved.new_revision else ""
-        self.post_message(self.Done(f"saved {v.number} rev {v.revision}: {v.pricing.fmt(v.pricing.total_minor)}{note}"))
+        proposal_id, user = self.proposal_id, self.user
+
+        def save(s: Any) -> ProposalEditorScreen.Done:
+            saved = P.save_proposal(session=s, proposal_id=proposal_id, actor=user, expected_version=version,
+                                    lines=lines, header=header)
+            v = saved.view
+            note = f"; revision {v.revision} started, the sent one is kept" if saved.new_revision else ""
+            return self.Done(f"saved {v.number} rev {v.revision}: {v.pricing.fmt(v.pricing.total_minor)}{note}")
+
+        def failed(exc: BaseException) -> None:
+            if isinstance(exc, Conflict):
+                self.on_proposal_editor_screen_failed(
+                    self.Failed(f"{exc} (your edits are still here; ctrl+l reloads)"))
+            elif isinstance(exc, CRMError):
+                self.on_proposal_editor_screen_failed(self.Failed(str(exc)))
+
+        run_db(self, save, group="proposal-save", failed=failed, notify_known=False)
 
     def _needs_saved(self) -> bool:
         if self.view is None:
@@ -469,29 +473,26 @@ class ProposalEditorScreen(CRMScreenMixin, Screen[bool]):
         if choice:
             self.status_change(choice, self.view.version)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="proposal-status")
     def status_change(self, what: str, version: int) -> None:
-        try:
-            with session_scope(self.engine) as s:
-                if what == "send":
-                    v = P.send_proposal(session=s, proposal_id=self.proposal_id, actor=self.user,
-                                        expected_version=version)
-                    message = f"{v.number} rev {v.revision} marked as sent"
-                elif what == "reject":
-                    v = P.reject_proposal(session=s, proposal_id=self.proposal_id, actor=self.user,
-                                          expected_version=version)
-                    message = f"{v.number} rejected"
-                else:
-                    result = P.accept_proposal(session=s, proposal_id=self.proposal_id, actor=self.user,
-                                               move_to_won=what == "won", expected_version=version)
-                    v = result.view
-                    message = f"{v.number} accepted"
-                    if what == "won":
-                        message += f"; opportunity moved to {result.stage} at {v.pricing.fmt(v.pricing.total_minor)}"
-        except CRMError as exc:
-            self.post_message(self.Failed(str(exc)))
-            return
-        self.post_message(self.Done(message))
+        proposal_id, user = self.proposal_id, self.user
+
+        def change(s: Any) -> ProposalEditorScreen.Done:
+            if what == "send":
+                v = P.send_proposal(session=s, proposal_id=proposal_id, actor=user, expected_version=version)
+                message = f"{v.number} rev {v.revision} marked as sent"
+            elif what == "reject":
+                v = P.reject_proposal(session=s, proposal_id=proposal_id, actor=user, expected_version=version)
+                message = f"{v.number} rejected"
+            else:
+                result = P.accept_proposal(session=s, proposal_id=proposal_id, actor=user,
+                                           move_to_won=what == "won", expected_version=version)
+                v = result.view
+                message = f"{v.number} accepted"
+                if what == "won":
+                    message += f"; opportunity moved to {result.stage} at {v.pricing.fmt(v.pricing.total_minor)}"
+            return self.Done(message)
+
+        run_db(self, change, group="proposal-status", title="Proposal")
 
     def action_diff(self) -> None:
         if self.view is None:
@@ -505,21 +506,22 @@ class ProposalEditorScreen(CRMScreenMixin, Screen[bool]):
         if not self._needs_saved():
             self.write_pdf(default_pdf_path(self.view.number, self.view.revision, self.settings))
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="proposal-pdf")
     def write_pdf(self, path: Path) -> None:
-        from crm_tui.integrations import pdf
+        proposal_id, settings = self.proposal_id, self.settings
 
-        settings = self.settings
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with session_scope(self.engine) as s:
-                view = P.get_proposal(session=s, proposal_id=self.proposal_id, actor=self.actor)
-            result = pdf.render_proposal(view, path, settings=settings)
-        except (CRMError, OSError) as exc:
-            self.post_message(self.Failed(str(exc)))
-            return
-        warn = f" — {'; '.join(result.warnings)}" if result.warnings else ""
-        self.post_message(self.Done(f"PDF written: {path} ({result.pages} page{'' if result.pages == 1 else 's'}){warn}", reload=False))
+        def write(s: Any) -> ProposalEditorScreen.Done | ProposalEditorScreen.Failed:
+            from crm_tui.integrations import pdf
+
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                view = P.get_proposal(session=s, proposal_id=proposal_id, actor=self.actor)
+                result = pdf.render_proposal(view, path, settings=settings)
+            except OSError as exc:  # the folder or the file cannot be written: the reason is enough
+                return self.Failed(str(exc))
+            warn = f" — {'; '.join(result.warnings)}" if result.warnings else ""
+            return self.Done(f"PDF written: {path} ({result.pages} page{'' if result.pages == 1 else 's'}){warn}", reload=False)
+
+        run_db(self, write, group="proposal-pdf", title="Proposal")
 
     def on_proposal_editor_screen_done(self, message: Done) -> None:
         self.changed = True

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -18,10 +18,9 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Select, Static
 
 from crm_tui import money
-from crm_tui.errors import CRMError
 from crm_tui.screens.base import CRMScreenMixin
 from crm_tui.services.quotes import proposals as P
-from crm_tui.store.db import session_scope
+from crm_tui.widgets.worker import failure_text, run_db
 
 SHOW = (("all", "all"), ("pending response", "pending"), ("overdue follow-up", "overdue"))
 
@@ -34,10 +33,6 @@ class NewProposalDialog(CRMScreenMixin, ModalScreen[int | None]):
     @dataclass
     class Templates(Message):
         options: list
-
-    @dataclass
-    class Failed(Message):
-        message: str
 
     @dataclass
     class Created(Message):
@@ -66,16 +61,12 @@ class NewProposalDialog(CRMScreenMixin, ModalScreen[int | None]):
         else:
             self.query_one("#np-template", Select).focus()
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="new-proposal-templates")
     def load_templates(self) -> None:
-        try:
-            with session_scope(self.engine) as s:
-                templates = P.list_templates(session=s)
-        except CRMError as exc:
-            self.post_message(self.Failed(str(exc)))
-            return
-        self.post_message(self.Templates([(f"{t.name} ({t.lines} lines, valid {t.valid_days} days)", t.name)
-                                          for t in templates]))
+        def load(s: Any) -> NewProposalDialog.Templates:
+            return self.Templates([(f"{t.name} ({t.lines} lines, valid {t.valid_days} days)", t.name)
+                                   for t in P.list_templates(session=s)])
+
+        run_db(self, load, group="new-proposal-templates", failed=self._failed, notify_known=False)
 
     def on_new_proposal_dialog_templates(self, message: Templates) -> None:
         select = self.query_one("#np-template", Select)
@@ -90,18 +81,17 @@ class NewProposalDialog(CRMScreenMixin, ModalScreen[int | None]):
         self.create_proposal(self.query_one("#np-opp", Input).value.strip(),
                              None if value is Select.NULL else str(value))
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="new-proposal-create")
     def create_proposal(self, opportunity: str, template: str | None) -> None:
-        try:
-            with session_scope(self.engine) as s:
-                view = P.new_proposal(session=s, opportunity_id=opportunity, actor=self.user, template=template)
-        except CRMError as exc:
-            self.post_message(self.Failed(str(exc)))
-            return
-        self.post_message(self.Created(view.id, f"created {view.number} ({len(view.pricing.lines)} lines)"))
+        user = self.user
 
-    def on_new_proposal_dialog_failed(self, message: Failed) -> None:
-        self.query_one("#np-problem", Static).update(f"[red]{message.message}[/red]")
+        def create(s: Any) -> NewProposalDialog.Created:
+            view = P.new_proposal(session=s, opportunity_id=opportunity, actor=user, template=template)
+            return self.Created(view.id, f"created {view.number} ({len(view.pricing.lines)} lines)")
+
+        run_db(self, create, group="new-proposal-create", failed=self._failed, notify_known=False)
+
+    def _failed(self, error: BaseException) -> None:
+        self.query_one("#np-problem", Static).update(f"[red]{failure_text(error)}[/red]")
 
     def on_new_proposal_dialog_created(self, message: Created) -> None:
         self.notify(message.message)
@@ -142,10 +132,6 @@ class ProposalsScreen(CRMScreenMixin, Screen):
         rows: list
         followups: int
 
-    @dataclass
-    class Failed(Message):
-        message: str
-
     def __init__(self) -> None:
         super().__init__()
         self.rows: list[dict] = []
@@ -183,16 +169,13 @@ class ProposalsScreen(CRMScreenMixin, Screen):
     def filter_changed(self) -> None:
         self.action_reload()
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="proposals-list")
     def load(self, flt: dict) -> None:
-        try:
-            with session_scope(self.engine) as s:
-                made = P.create_due_followups(session=s)
-                rows = P.list_proposals(session=s, limit=1000, actor=self.actor, **flt)
-        except CRMError as exc:
-            self.post_message(self.Failed(str(exc)))
-            return
-        self.post_message(self.Loaded(rows, len(made)))
+        def load(s: Any) -> ProposalsScreen.Loaded:
+            made = P.create_due_followups(session=s)
+            rows = P.list_proposals(session=s, limit=1000, actor=self.actor, **flt)
+            return self.Loaded(rows, len(made))
+
+        run_db(self, load, group="proposals-list", title="Proposals")
 
     def on_proposals_screen_loaded(self, message: Loaded) -> None:
         self.rows = message.rows
@@ -209,9 +192,6 @@ class ProposalsScreen(CRMScreenMixin, Screen):
         if message.followups:
             line += f" · {message.followups} follow-up tasks created for proposals without response"
         self.query_one("#proposals-status-line", Static).update(line)
-
-    def on_proposals_screen_failed(self, message: Failed) -> None:
-        self.notify(message.message, severity="error", title="Proposals")
 
     @on(DataTable.RowSelected, "#proposals-table")
     def row_selected(self) -> None:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
@@ -19,9 +19,9 @@ from textual.suggester import SuggestFromList
 from textual.widget import Widget
 from textual.widgets import Button, Footer, Input, Label, Select, Static, TextArea
 
-from crm_tui.database import session_scope
 from crm_tui.errors import Conflict, CRMError, NotFound, ValidationError
 from crm_tui.screens.base import CRMScreenMixin
+from crm_tui.widgets.worker import failure_text, run_db
 
 
 def as_text(value: Any) -> str:
@@ -209,22 +209,16 @@ class RecordFormScreen(CRMScreenMixin, ModalScreen[dict | None]):
 
     # ------------------------------------------------------------ loading
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="record-form")
     def _load(self, record_id: int) -> None:
-        from crm_tui.services import records
-        from crm_tui.services.registry import ENTITIES
+        entity_name = self.ENTITY
 
-        try:
-            with session_scope(self.engine) as session:
-                row = records.get_record(ENTITIES[self.ENTITY], session=session, record_id=record_id,
-                                         actor=self.actor)
-        except NotFound as exc:
-            self.post_message(self.Failed(str(exc), missing=True))
-            return
-        except CRMError as exc:
-            self.post_message(self.Failed(str(exc)))
-            return
-        self.post_message(self.Loaded(row))
+        def load(session: Any) -> RecordFormScreen.Loaded:
+            from crm_tui.services import records
+            from crm_tui.services.registry import ENTITIES
+
+            return self.Loaded(records.get_record(ENTITIES[entity_name], session=session, record_id=record_id))
+
+        run_db(self, load, group="record-form", failed=self._job_failed, notify_known=False)
 
     @on(Loaded)
     def _loaded(self, message: Loaded) -> None:
@@ -253,36 +247,32 @@ class RecordFormScreen(CRMScreenMixin, ModalScreen[dict | None]):
         self.query_one("#form-save", Button).loading = True
         self._save(self.record_id, data, self.version)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="record-form")
     def _save(self, record_id: int | None, data: dict[str, str], version: int | None) -> None:
-        from crm_tui.services import records
-        from crm_tui.services.registry import ENTITIES
+        entity_name, user = self.ENTITY, self.user
 
-        entity = ENTITIES[self.ENTITY]
-        try:
-            with session_scope(self.engine) as session:
-                if record_id is None:
-                    row = records.create_record(entity, session=session, data=data, actor=self.user)
-                else:
-                    row = records.update_record(entity, session=session, record_id=record_id, data=data,
-                                                actor=self.user, expected_version=version)
-        except ValidationError as exc:
-            self.post_message(self.Invalid([FieldError(e.field, e.value, e.reason, str(e)) for e in exc.errors]))
-            return
-        except Conflict as exc:
-            self.post_message(self.Failed(str(exc), conflict=True))
-            return
-        except NotFound as exc:
-            self.post_message(self.Failed(str(exc), missing=True))
-            return
-        except CRMError as exc:
-            self.post_message(self.Failed(str(exc)))
-            return
-        except Exception as exc:  # not a user error: report it, keep the form and its edits
-            self.log.error(f"saving the {self.ENTITY} failed: {exc!r}")
-            self.post_message(self.Failed(f"{type(exc).__name__}: {exc}"))
-            return
-        self.post_message(self.Saved(row, created=record_id is None))
+        def save(session: Any) -> RecordFormScreen.Saved:
+            from crm_tui.services import records
+            from crm_tui.services.registry import ENTITIES
+
+            entity = ENTITIES[entity_name]
+            if record_id is None:
+                row = records.create_record(entity, session=session, data=data, actor=user)
+            else:
+                row = records.update_record(entity, session=session, record_id=record_id, data=data, actor=user,
+                                            expected_version=version)
+            return self.Saved(row, created=record_id is None)
+
+        run_db(self, save, group="record-form", failed=self._job_failed, notify_known=False)
+
+    def _job_failed(self, exc: BaseException) -> None:
+        """Loading or saving failed: fields marked, or the reason in the banner; the edits stay."""
+        if isinstance(exc, ValidationError):
+            self._invalid(self.Invalid([FieldError(e.field, e.value, e.reason, str(e)) for e in exc.errors]))
+        elif isinstance(exc, CRMError):
+            self._failed(self.Failed(str(exc), conflict=isinstance(exc, Conflict), missing=isinstance(exc, NotFound)))
+        else:  # not a user error: run_db has notified; the form and its edits stay
+            self._done_saving()
+            self._banner(Text(failure_text(exc), style="bold"), error=True)
 
     def _done_saving(self) -> None:
         self.saving = False

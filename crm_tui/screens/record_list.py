@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -24,6 +24,7 @@ from crm_tui.screens.bulk_actions import BulkActions
 from crm_tui.screens.saved_views import SavedViews
 from crm_tui.widgets import PagedTable
 from crm_tui.widgets.filter_bar import FilterBar, FilterMessage, filter_error_text
+from crm_tui.widgets.worker import failure_text, run_db
 
 if TYPE_CHECKING:
     from crm_tui.app import CRMApp
@@ -75,10 +76,6 @@ class RecordListScreen(SavedViews, BulkActions, WorkerErrors, Screen):
         offset: int
         rows: list
         total: int | None = None
-
-    @dataclass
-    class Failed(Message):
-        error: str
 
     @dataclass
     class FilterFailed(Message):
@@ -147,36 +144,32 @@ class RecordListScreen(SavedViews, BulkActions, WorkerErrors, Screen):
 
         return entry_for(self.ENTITY).plural
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="list")
     def _fetch(self, generation: int, offset: int, q: Query, with_count: bool) -> None:
-        engine = self.app.engine  # in the worker thread: waits until the database is open
-        actor = self.app.actor  # type: ignore[attr-defined]
-        from crm_tui.database import session_scope
-        from crm_tui.errors import CRMError
-        from crm_tui.services import records
-        from crm_tui.services.registry import ENTITIES
-
-        entity = ENTITIES[self.ENTITY]
+        entity_name = self.ENTITY
         filters = self.active_filters()
-        if q.where and offset == 0:
-            from crm_tui.services.where import compile_for
 
-            try:
-                compile_for(entity, q.where, actor=actor)
-            except CRMError as exc:
-                self.post_message(self.FilterFailed(generation, filter_error_text(exc)))
-                return
-        try:
-            with session_scope(engine) as s:
-                rows = records.list_records(entity, session=s, search=q.search or None, filters=filters,
-                                            where=q.where or None, actor=actor,
-                                            sort=q.sort, limit=PAGE, offset=offset)
-                total = records.count_records(entity, session=s, search=q.search or None, filters=filters,
-                                              where=q.where or None, actor=actor) if with_count else None
-        except CRMError as exc:
-            self.post_message(self.Failed(str(exc)))
-            return
-        self.post_message(self.Page(generation, offset, rows, total))
+        def fetch(s: Any) -> Message:
+            from crm_tui.errors import CRMError
+            from crm_tui.services import records
+            from crm_tui.services.registry import ENTITIES
+
+            entity = ENTITIES[entity_name]
+            actor = self.app.actor
+            if q.where and offset == 0:
+                from crm_tui.services.where import compile_for
+
+                try:
+                    compile_for(entity, q.where, actor=actor)
+                except CRMError as exc:
+                    return self.FilterFailed(generation, filter_error_text(exc))
+            rows = records.list_records(entity, session=s, search=q.search or None, filters=filters,
+                                        where=q.where or None, actor=actor, sort=q.sort, limit=PAGE,
+                                        offset=offset)
+            total = records.count_records(entity, session=s, search=q.search or None, filters=filters,
+                                          where=q.where or None, actor=actor) if with_count else None
+            return self.Page(generation, offset, rows, total)
+
+        run_db(self, fetch, group="list", failed=self._failed)
 
     @on(Page)
     def _page(self, message: Page) -> None:
@@ -225,11 +218,10 @@ class RecordListScreen(SavedViews, BulkActions, WorkerErrors, Screen):
         self.query_one(FilterMessage).show(message.error)
         self._status()
 
-    @on(Failed)
-    def _failed(self, message: Failed) -> None:
+    def _failed(self, error: BaseException) -> None:
+        """run_db has notified; the status line says it too."""
         self.loading = False
-        self.query_one("#list-status", Label).update(f"error: {message.error}")
-        self.notify(message.error, severity="error")
+        self.query_one("#list-status", Label).update(f"error: {failure_text(error)}")
 
     @on(DataTable.RowHighlighted, "#list-table")
     def _near_end(self, event: DataTable.RowHighlighted) -> None:

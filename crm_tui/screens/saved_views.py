@@ -7,8 +7,9 @@ The same views as ``crm view save NAME --entity E --where ...`` and ``--view NAM
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -19,6 +20,7 @@ from textual.widgets.option_list import Option
 
 from crm_tui.filter_text import looks_like_expression
 from crm_tui.widgets import FilterBar
+from crm_tui.widgets.worker import run_db
 
 
 def view_bindings(prefix: str) -> list[Binding]:
@@ -67,30 +69,19 @@ class SavedViews:
     class ViewSaved(Message):
         name: str
 
-    @dataclass
-    class ViewFailed(Message):
-        error: str
-
     def _view_bar(self) -> FilterBar:
         return self.query_one(FilterBar)  # type: ignore[attr-defined]
 
     def action_apply_view(self) -> None:
         self._load_views(self.bulk_entity())  # type: ignore[attr-defined]
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="views")
     def _load_views(self, entity: str) -> None:
-        engine = self.app.engine  # type: ignore[attr-defined]
-        from crm_tui.database import session_scope
-        from crm_tui.errors import CRMError
-        from crm_tui.services import views
+        def load(session: Any) -> SavedViews.ViewsLoaded:
+            from crm_tui.services import views
 
-        try:
-            with session_scope(engine) as session:
-                found = views.list_views(session=session, entity=entity)
-        except CRMError as exc:
-            self.post_message(self.ViewFailed(str(exc)))  # type: ignore[attr-defined]
-            return
-        self.post_message(self.ViewsLoaded(found))  # type: ignore[attr-defined]
+            return self.ViewsLoaded(views.list_views(session=session, entity=entity))
+
+        run_db(self, load, group="views", title="Views")  # type: ignore[arg-type]
 
     def on_saved_views_views_loaded(self, message: ViewsLoaded) -> None:
         if not message.views:
@@ -122,24 +113,15 @@ class SavedViews:
 
         self.app.push_screen(PromptScreen(f"Save “{where}” as the view:", "view name"), named)  # type: ignore[attr-defined]
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="views")
     def _save_view(self, entity: str, name: str, where: str) -> None:
-        engine = self.app.engine  # type: ignore[attr-defined]
-        actor = self.app.actor  # type: ignore[attr-defined]
-        from crm_tui.database import session_scope
-        from crm_tui.errors import CRMError
-        from crm_tui.services import views
+        def save(session: Any) -> SavedViews.ViewSaved:
+            from crm_tui.services import views
 
-        try:
-            with session_scope(engine) as session:
-                views.save_view(session=session, name=name, entity=entity, where=where, actor=actor)
-        except CRMError as exc:
-            self.post_message(self.ViewFailed(str(exc)))  # type: ignore[attr-defined]
-            return
-        self.post_message(self.ViewSaved(name))  # type: ignore[attr-defined]
+            actor = self.app.actor  # type: ignore[attr-defined]
+            views.save_view(session=session, name=name, entity=entity, where=where, actor=actor)
+            return self.ViewSaved(name)
+
+        run_db(self, save, group="views", title="Views")  # type: ignore[arg-type]
 
     def on_saved_views_view_saved(self, message: ViewSaved) -> None:
         self.notify(f"Saved the view “{message.name}” (w applies it; crm … --view {message.name})")  # type: ignore[attr-defined]
-
-    def on_saved_views_view_failed(self, message: ViewFailed) -> None:
-        self.notify(message.error, title="Views", severity="error", timeout=8)  # type: ignore[attr-defined]

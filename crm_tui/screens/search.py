@@ -8,16 +8,19 @@ a snippet. Enter opens the record; an activity opens the record it is logged on.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
+from crm_tui.errors import CRMError
 from crm_tui.screens.base import CRMScreenMixin, open_record
 from crm_tui.widgets import FilterBar, FilterMessage, PagedTable
+from crm_tui.widgets.worker import failure_text, run_db
 
 LIMIT = 100
 KIND = {"account": "Account", "contact": "Contact", "lead": "Lead", "opportunity": "Opportunity",
@@ -98,20 +101,22 @@ class SearchScreen(CRMScreenMixin, Screen):
         self.query_one("#search-status", Static).update(self.crm.busy_text("searching…"))
         self._search(self.generation, text)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="search")
     def _search(self, generation: int, text: str) -> None:
-        engine = self.engine  # waits for the database in this thread
-        from crm_tui.database import session_scope
-        from crm_tui.errors import CRMError
-        from crm_tui.services import search
+        def search_hits(session: Any) -> SearchScreen.Results:
+            from crm_tui.services import search
 
-        try:
-            with session_scope(engine) as session:
-                hits = search.search(session=session, query=text, limit=LIMIT, actor=self.actor)
-        except CRMError as exc:
-            self.post_message(self.Failed(generation, str(exc)))
-            return
-        self.post_message(self.Results(generation, text, hits))
+            return self.Results(generation, text, search.search(session=session, query=text, limit=LIMIT,
+                                                                      actor=self.actor))
+
+        run_db(self, search_hits, group="search", failed=lambda exc: self._search_failed(generation, exc),
+               notify_known=False)
+
+    def _search_failed(self, generation: int, error: BaseException) -> None:
+        """A query that cannot be used is shown under the box; anything else run_db has notified."""
+        if isinstance(error, CRMError):
+            self._failed(self.Failed(generation, str(error)))
+        elif generation == self.generation:
+            self.query_one("#search-status", Static).update(failure_text(error))
 
     @on(FilterBar.Applied, "#search-query")
     def _applied(self, message: FilterBar.Applied) -> None:
@@ -169,27 +174,24 @@ class SearchScreen(CRMScreenMixin, Screen):
         else:
             self.post_message(self.Open(entity, record_id))
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="search-open")
     def _activity_target(self, activity_id: int) -> None:
         """An activity has no screen of its own: open the deal, lead, contact or account it is logged on."""
-        from crm_tui.database import session_scope
-        from crm_tui.errors import CRMError
-        from crm_tui.services import records
-        from crm_tui.services.registry import ENTITIES
+        generation = self.generation
 
-        try:
-            with session_scope(self.engine) as session:
-                row = records.get_record(ENTITIES["activity"], session=session, record_id=activity_id,
-                                         actor=self.actor)
-        except CRMError as exc:
-            self.post_message(self.Failed(self.generation, str(exc)))
-            return
-        for field, entity in (("opportunity_id", "opportunity"), ("lead_id", "lead"), ("contact_id", "contact"),
-                              ("account_id", "account")):
-            if row.get(field):
-                self.post_message(self.Open(entity, int(row[field])))
-                return
-        self.post_message(self.Failed(self.generation, f"activity {activity_id} is not logged on any record"))
+        def target(session: Any) -> Message:
+            from crm_tui.services import records
+            from crm_tui.services.registry import ENTITIES
+
+            row = records.get_record(ENTITIES["activity"], session=session, record_id=activity_id,
+                                     actor=self.actor)
+            for field, entity in (("opportunity_id", "opportunity"), ("lead_id", "lead"),
+                                  ("contact_id", "contact"), ("account_id", "account")):
+                if row.get(field):
+                    return self.Open(entity, int(row[field]))
+            return self.Failed(generation, f"activity {activity_id} is not logged on any record")
+
+        run_db(self, target, group="search-open", failed=lambda exc: self._search_failed(generation, exc),
+               notify_known=False)
 
     @on(Open)
     def _open(self, message: Open) -> None:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
@@ -16,6 +16,7 @@ from textual.widgets.option_list import Option
 
 from crm_tui.screens.record_list import WorkerErrors
 from crm_tui.widgets.timeline import when_text
+from crm_tui.widgets.worker import run_db
 
 
 class TodayScreen(WorkerErrors, Screen):
@@ -34,10 +35,6 @@ class TodayScreen(WorkerErrors, Screen):
         tasks: list
         leads: list
 
-    @dataclass
-    class Failed(Message):
-        error: str
-
     def compose(self) -> ComposeResult:
         yield Header()
         yield Label("", id="today-tasks-title", classes="section-title")
@@ -50,25 +47,17 @@ class TodayScreen(WorkerErrors, Screen):
         self.action_reload()
 
     def action_reload(self) -> None:
-        self._load(self.app.user)
+        self._load()
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="today")
-    def _load(self, user: str) -> None:
-        engine = self.app.engine  # in the worker thread: waits until the database is open
-        from crm_tui.database import session_scope
-        from crm_tui.errors import CRMError
-        from crm_tui.services.engagement.activities import due_tasks
-        from crm_tui.services.sales.leads import due_follow_ups
+    def _load(self) -> None:
+        def load(s: Any) -> TodayScreen.Loaded:
+            from crm_tui.services.engagement.activities import due_tasks
+            from crm_tui.services.sales.leads import due_follow_ups
 
-        try:
-            with session_scope(engine) as s:
-                actor = self.app.actor  # type: ignore[attr-defined]
-                tasks = due_tasks(session=s, actor=actor)
-                leads = due_follow_ups(session=s, actor=actor)
-        except CRMError as exc:
-            self.post_message(self.Failed(str(exc)))
-            return
-        self.post_message(self.Loaded(tasks, leads))
+            actor = self.app.actor
+            return self.Loaded(due_tasks(session=s, actor=actor), due_follow_ups(session=s, actor=actor))
+
+        run_db(self, load, group="today")
 
     @on(Loaded)
     def _show(self, message: Loaded) -> None:
@@ -107,10 +96,6 @@ class TodayScreen(WorkerErrors, Screen):
             leads.highlighted = 0
             leads.focus()
 
-    @on(Failed)
-    def _failed(self, message: Failed) -> None:
-        self.notify(message.error, severity="error")
-
     def action_done(self) -> None:
         tasks = self.query_one("#today-tasks", OptionList)
         if tasks.highlighted is None or not tasks.option_count:
@@ -119,21 +104,17 @@ class TodayScreen(WorkerErrors, Screen):
         if option.id and option.id.startswith("task-"):
             self._complete(self.app.user, int(option.id[5:]))
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="today-done")
     def _complete(self, user: str, activity_id: int) -> None:
-        engine = self.app.engine  # in the worker thread: waits until the database is open
-        from crm_tui.database import session_scope
-        from crm_tui.errors import CRMError
-        from crm_tui.services.engagement.activities import complete_activity
+        def complete(s: Any) -> None:
+            from crm_tui.services.engagement.activities import complete_activity
 
-        try:
-            with session_scope(engine) as s:
-                complete_activity(session=s, activity_id=activity_id, actor=user)
-        except CRMError as exc:
-            self.post_message(self.Failed(str(exc)))
-            return
-        self.app.call_from_thread(self.notify, f"task {activity_id} done")
-        self._load(user)
+            complete_activity(session=s, activity_id=activity_id, actor=user)
+
+        def done(_: None) -> None:
+            self.notify(f"task {activity_id} done")
+            self._load()
+
+        run_db(self, complete, group="today-done", done=done)
 
     @on(OptionList.OptionSelected, "#today-leads")
     def _open_lead(self, event: OptionList.OptionSelected) -> None:

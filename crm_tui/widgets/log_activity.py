@@ -9,9 +9,9 @@ Enter saves. The screen says which record(s) the activity belongs to via
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -20,6 +20,7 @@ from textual.widgets import Button, Input, Label
 
 if TYPE_CHECKING:
     from crm_tui.app import CRMApp
+from crm_tui.widgets.worker import failure_text, run_db
 
 LABELS = {"call": "Log a call", "meeting": "Log a meeting", "email": "Log an email", "note": "Add a note",
           "task": "Schedule a follow-up"}
@@ -91,24 +92,18 @@ class LogActivityScreen(ModalScreen[dict | None]):
         due = self.query_one("#log-due", Input).value.strip() if self.kind == "task" else None
         self._save(self.app.user, subject, body, due)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="log-activity")
     def _save(self, user: str, subject: str, body: str | None, due: str | None) -> None:
-        engine = self.app.engine  # in the worker thread: waits until the database is open
-        from crm_tui.database import session_scope
-        from crm_tui.errors import CRMError
-        from crm_tui.services.engagement.activities import log_activity
+        kind, links = self.kind, self.links
 
-        try:
-            with session_scope(engine) as s:
-                row = log_activity(session=s, actor=user, type=self.kind, subject=subject, body=body, due=due,
-                                   links=self.links)
-        except CRMError as exc:
-            self.app.call_from_thread(self._show_error, str(exc))
-            return
-        self.app.call_from_thread(self.dismiss, row)
+        def save(s: Any) -> dict:
+            from crm_tui.services.engagement.activities import log_activity
 
-    def _show_error(self, message: str) -> None:
-        self.query_one("#log-error", Label).update(message)
+            return log_activity(session=s, actor=user, type=kind, subject=subject, body=body, due=due, links=links)
+
+        run_db(self, save, group="log-activity", done=self.dismiss, failed=self._show_error, notify_known=False)
+
+    def _show_error(self, exc: BaseException) -> None:
+        self.query_one("#log-error", Label).update(failure_text(exc))
 
     @on(Button.Pressed, "#log-cancel")
     def action_cancel(self) -> None:

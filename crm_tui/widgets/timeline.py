@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import OptionList
@@ -19,6 +19,7 @@ from textual.widgets.option_list import Option
 
 if TYPE_CHECKING:
     from crm_tui.app import CRMApp
+from crm_tui.widgets.worker import run_db
 
 ICONS = {"call": "☎", "meeting": "👥", "email": "✉", "note": "✎", "task": "☐", "whatsapp": "💬",
          "system": "⚙", "change": "Δ"}
@@ -79,11 +80,6 @@ class Timeline(OptionList):
         items: list
 
     @dataclass
-    class Failed(Message):
-        timeline: "Timeline"
-        error: str
-
-    @dataclass
     class TaskDone(Message):
         """A task was marked done (the owner may refresh other views)."""
 
@@ -103,21 +99,16 @@ class Timeline(OptionList):
     def reload(self) -> None:
         self._load()
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="timeline")
     def _load(self) -> None:
-        engine = self.app.engine  # in the worker thread: waits until the database is open
-        from crm_tui.database import session_scope
-        from crm_tui.errors import CRMError
-        from crm_tui.services.engagement.timeline import timeline
+        entity, record_id = self.entity, self.record_id
 
-        try:
-            with session_scope(engine) as s:
-                items = timeline(session=s, entity=self.entity, record_id=self.record_id,
-                                 actor=self.app.actor)  # type: ignore[attr-defined]
-        except CRMError as exc:
-            self.post_message(self.Failed(self, str(exc)))
-            return
-        self.post_message(self.Loaded(self, items))
+        def load(s: Any) -> Timeline.Loaded:
+            from crm_tui.services.engagement.timeline import timeline
+
+            return self.Loaded(self, timeline(session=s, entity=entity, record_id=record_id,
+                                                  actor=self.app.actor))
+
+        run_db(self, load, group="timeline", title="Timeline")
 
     @on(Loaded)
     def _show(self, event: Loaded) -> None:
@@ -132,11 +123,6 @@ class Timeline(OptionList):
             if highlighted is not None and highlighted < len(self.items):
                 self.highlighted = highlighted
         self.border_title = f"Timeline ({len(self.items)})"
-
-    @on(Failed)
-    def _failed(self, event: Failed) -> None:
-        event.stop()
-        self.notify(event.error, title="Timeline", severity="error")
 
     def current_item(self) -> Any | None:
         if self.highlighted is None or not self.items or self.highlighted >= len(self.items):
@@ -157,18 +143,14 @@ class Timeline(OptionList):
             event.stop()
             self.action_done()
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="timeline-done")
     def _complete(self, user: str, activity_id: int) -> None:
-        engine = self.app.engine  # in the worker thread: waits until the database is open
-        from crm_tui.database import session_scope
-        from crm_tui.errors import CRMError
-        from crm_tui.services.engagement.activities import complete_activity
+        def complete(s: Any) -> None:
+            from crm_tui.services.engagement.activities import complete_activity
 
-        try:
-            with session_scope(engine) as s:
-                complete_activity(session=s, activity_id=activity_id, actor=user)
-        except CRMError as exc:
-            self.post_message(self.Failed(self, str(exc)))
-            return
-        self.post_message(self.TaskDone(self, activity_id))
-        self._load()
+            complete_activity(session=s, activity_id=activity_id, actor=user)
+
+        def done(_: None) -> None:
+            self.post_message(self.TaskDone(self, activity_id))
+            self._load()
+
+        run_db(self, complete, group="timeline-done", done=done, title="Timeline")

@@ -8,7 +8,7 @@ from sqlalchemy import update
 from textual.widgets import OptionList, Static
 from ui_helpers import USER, make, settle
 
-from crm_tui.screens.dashboard import DashboardScreen
+from crm_tui.screens.dashboard import LISTS, DashboardScreen
 from crm_tui.screens.lead_detail import LeadDetailScreen
 from crm_tui.screens.opportunity_detail import OpportunityDetailScreen
 from crm_tui.services import records, users
@@ -141,3 +141,90 @@ async def test_dashboard_lists_my_proposals_awaiting_a_response_and_opens_the_ed
         await settle(pilot)
         assert isinstance(pilot.app.screen, ProposalEditorScreen)
         assert pilot.app.screen.proposal_id == made["late"].id
+
+
+def seed_every_list(engine) -> dict:
+    """One item or more in every Dashboard list; tasks on each kind of record."""
+    from crm_tui.services.quotes import proposals
+
+    ids = seed(engine)
+    yesterday = (dt.datetime.now() - dt.timedelta(days=1)).strftime("%Y-%m-%d 09:00")
+    due = dt.datetime.now().strftime("%Y-%m-%d 00:01")
+    with session_scope(engine) as s:
+        account = records.create_record(ENTITIES["account"], session=s, actor=USER, data={"name": "Tasked Ltd"})
+        contact = records.create_record(ENTITIES["contact"], session=s, actor=USER, data={
+            "first_name": "Carla", "last_name": "Contact"})
+        ids["followup"] = records.create_record(ENTITIES["lead"], session=s, actor=USER, data={
+            "first_name": "Fred", "last_name": "Follow", "next_follow_up": yesterday})["id"]
+        for subject, link in (("Deal task", {"opp": ids["closing"]}), ("Contact task", {"contact": contact["id"]}),
+                              ("Account task", {"account": account["id"]})):
+            records.create_record(ENTITIES["activity"], session=s, actor=USER,
+                                  data={"subject": subject, "type": "task", "due": due, **link})
+        view = proposals.new_proposal(session=s, opportunity_id=ids["closing"], actor=USER, title="Offer")
+        proposals.add_line(session=s, proposal_id=view.id, actor=USER,
+                           data={"description": "Seats", "quantity": "1", "unit_price": "10.00"})
+        proposals.send_proposal(session=s, proposal_id=view.id, actor=USER)
+    return ids
+
+
+def expected_records(engine) -> dict[str, list[tuple[str, type, int]]]:
+    """Per Dashboard list: (text in the item, the screen it must open, the record id), read from the database."""
+    from sqlalchemy import select
+
+    from crm_tui.screens.account_detail import AccountDetailScreen
+    from crm_tui.screens.contact_detail import ContactDetailScreen
+    from crm_tui.screens.proposal_editor import ProposalEditorScreen
+    from crm_tui.store.models import Activity, Lead, Proposal
+
+    with session_scope(engine) as s:
+        opp = {o.name: o.id for o in s.execute(select(Opportunity)).scalars()}
+        lead = {f"{x.first_name} {x.last_name}": x.id for x in s.execute(select(Lead)).scalars()}
+        task = {a.subject: a for a in s.execute(select(Activity).where(Activity.type == "task")).scalars()}
+        proposal = s.execute(select(Proposal)).scalars().one()
+        return {
+            "closing": [("Closing soon", OpportunityDetailScreen, opp["Closing soon"])],
+            "stalled": [("Gone quiet", OpportunityDetailScreen, opp["Gone quiet"])],
+            "leads": [("Nina Neu", LeadDetailScreen, lead["Nina Neu"]), ("Fred Follow", LeadDetailScreen,
+                                                                         lead["Fred Follow"])],
+            "followups": [("Fred Follow", LeadDetailScreen, lead["Fred Follow"])],
+            "tasks": [("Call Nina back", LeadDetailScreen, task["Call Nina back"].lead_id),
+                      ("Deal task", OpportunityDetailScreen, task["Deal task"].opportunity_id),
+                      ("Contact task", ContactDetailScreen, task["Contact task"].contact_id),
+                      ("Account task", AccountDetailScreen, task["Account task"].account_id)],
+            "proposals": [(proposal.number, ProposalEditorScreen, proposal.id)],
+        }
+
+
+def record_id_of(screen) -> int:
+    for name in ("opportunity_id", "lead_id", "contact_id", "account_id", "proposal_id"):
+        if hasattr(screen, name):
+            return getattr(screen, name)
+    raise AssertionError(f"{type(screen).__name__} shows no record")
+
+
+async def test_enter_on_every_dashboard_list_opens_that_record(engine):
+    seed_every_list(engine)
+    expected = expected_records(engine)
+    assert set(expected) == {key for key, _title in LISTS}
+    async with make(engine, mode=None).run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        for key, items in expected.items():
+            for text, screen_class, record_id in items:
+                assert record_id, (key, text)
+                dashboard = pilot.app.screen
+                assert isinstance(dashboard, DashboardScreen)
+                shown = options(dashboard, key)
+                index = next((i for i, o in enumerate(shown) if text in o), None)
+                assert index is not None, f"{text!r} not in the {key} list: {shown}"
+                widget = dashboard.query_one(f"#dash-{key}", OptionList)
+                widget.focus()
+                widget.highlighted = index
+                await pilot.press("enter")
+                await settle(pilot)
+                opened = pilot.app.screen
+                assert isinstance(opened, screen_class), (key, text, opened)
+                assert record_id_of(opened) == record_id, (key, text)
+                assert not pilot.app._notifications or not any(
+                    n.severity == "error" for n in pilot.app._notifications), list(pilot.app._notifications)
+                pilot.app.pop_screen()
+                await settle(pilot)
