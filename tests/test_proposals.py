@@ -17,7 +17,7 @@ from crm_tui.services.sales.contacts import ENTITY as CONTACT
 from crm_tui.services.sales.opportunities import ENTITY as OPP
 from crm_tui.services.quotes.products import ENTITY as PRODUCT
 from crm_tui.store.db import session_scope
-from crm_tui.store.models import Activity, Opportunity, Proposal, ProposalLine, ProposalRevision, Stage
+from crm_tui.store.models import Activity, Change, Opportunity, Proposal, ProposalLine, ProposalRevision, Stage
 
 
 def setup_opp(engine, *, currency="USD", stage="Proposal", amount="0", account_name="Ελληνική Εταιρεία Ωμέγα"):
@@ -383,6 +383,28 @@ def test_sent_without_response_for_three_days_creates_one_followup_task_for_the_
         opp = s.get(Opportunity, oid)
         assert task.type == "task" and task.opportunity_id == oid and task.completed_at is None
         assert task.owner_id == opp.owner_id and "PRO-" in task.subject
+
+
+def test_reading_proposals_writes_nothing_even_when_a_followup_is_due(engine):
+    oid = setup_opp(engine)
+    pid = new(engine, oid).id
+    save(engine, pid, [{"description": "A", "quantity": "1", "unit_price": "1"}])
+    sent_at = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=4)
+    with session_scope(engine) as s:
+        P.send_proposal(session=s, proposal_id=pid, actor="alice", now=sent_at)
+
+    def written():
+        with session_scope(engine) as s:
+            return (s.execute(select(func.count()).select_from(Activity)).scalar(),
+                    s.execute(select(func.count()).select_from(Change)).scalar(),
+                    s.execute(select(Proposal.version, Proposal.followup_activity_id)).all())
+
+    before = written()
+    with session_scope(engine) as s:
+        assert [r["id"] for r in P.list_proposals(session=s, overdue_followup=True)] == [pid]
+        assert [r["id"] for r in P.awaiting_response(session=s, username="alice")] == [pid]
+        assert P.get_proposal(session=s, proposal_id=pid).status == "sent"
+    assert written() == before
 
 
 def test_product_catalog_crud_and_validation(engine):

@@ -1,7 +1,8 @@
 """The Proposals area (F7): every proposal with filters, and the way into the editor.
 
-Listing first creates the follow-up tasks that are due (sent, no response for
-3 days), so opening the area is enough to get them.
+Listing only reads: the follow-up tasks for proposals sent without a response
+are made by the scheduled jobs (services/jobs.py: `crm jobs run`, and the app's
+timer).
 """
 
 from __future__ import annotations
@@ -140,7 +141,6 @@ class ProposalsScreen(CRMScreenMixin, Screen):
     @dataclass
     class Loaded(Message):
         rows: list
-        followups: int
 
     @dataclass
     class Failed(Message):
@@ -189,12 +189,11 @@ class ProposalsScreen(CRMScreenMixin, Screen):
     def load(self, flt: dict) -> None:
         try:
             with session_scope(self.engine) as s:
-                made = P.create_due_followups(session=s)
                 rows = P.list_proposals(session=s, limit=1000, **flt)
         except CRMError as exc:
             self.post_message(self.Failed(str(exc)))
             return
-        self.post_message(self.Loaded(rows, len(made)))
+        self.post_message(self.Loaded(rows))
 
     def on_proposals_screen_loaded(self, message: Loaded) -> None:
         self.rows = message.rows
@@ -207,10 +206,7 @@ class ProposalsScreen(CRMScreenMixin, Screen):
                           r["account"] or "", r["owner"] or "", money.format_money(r["total_minor"], r["currency"]),
                           r["valid_until"].isoformat() if r["valid_until"] else "",
                           r["sent_at"].strftime("%Y-%m-%d") if r["sent_at"] else "", key=str(r["id"]))
-        line = f"{len(message.rows)} proposals"
-        if message.followups:
-            line += f" · {message.followups} follow-up tasks created for proposals without response"
-        self.query_one("#proposals-status-line", Static).update(line)
+        self.query_one("#proposals-status-line", Static).update(f"{len(message.rows)} proposals")
 
     def on_proposals_screen_failed(self, message: Failed) -> None:
         self.notify(message.message, severity="error", title="Proposals")
