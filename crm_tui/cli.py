@@ -90,6 +90,7 @@ LAZY.update({
     "lint": (f"{_T}:lint", "Data-quality checks; exits 1 when it finds anything."),
     "summary": (f"{_T}:summary", "The daily summary of deals, tasks and stalled deals; --send mails it."),
     "view": (f"{_T}:view_app", "Saved views: a named filter, sort and columns (--view NAME)."),
+    "jobs": (f"{_T}:jobs_app", "Scheduled jobs: run what is due (cron, every minute), list them."),
 })
 
 

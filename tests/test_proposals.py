@@ -1,4 +1,6 @@
-"""Proposals: pricing, numbering, bad input, revisions, statuses, follow-ups. On SQLite and PostgreSQL."""
+"""Proposals: numbering, bad input, revisions, statuses, follow-ups. On SQLite and PostgreSQL.
+
+The pricing rule itself is tested in test_pricing.py."""
 
 from __future__ import annotations
 
@@ -8,7 +10,6 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
-from crm_tui import money
 from crm_tui.errors import Conflict, ValidationError
 from crm_tui.services.quotes import proposals as P
 from crm_tui.services import records
@@ -57,43 +58,7 @@ def db_counts(engine):
                 s.execute(select(func.count()).select_from(ProposalLine)).scalar())
 
 
-# ---------------------------------------------------------------- pricing (pure)
-
-
-def line(q, price, disc=0):
-    return P.LineInput(description="x", quantity_milli=q, unit_price_minor=price, discount_bp=disc)
-
-
-def test_price_line_rounds_once_half_even():
-    # 0.5 cent rounds to even: 2.5 -> 2, 3.5 -> 4
-    assert P.price_line(500, 5, 0) == (2, 0, 2)  # 0.5 × 5 = 2.5
-    assert P.price_line(500, 7, 0) == (4, 0, 4)  # 3.5
-    # 3 × 33.33 with 10% off: gross 99.99, net 89.991 -> 89.99, discount 10.00
-    assert P.price_line(3000, 3333, 1000) == (9999, 1000, 8999)
-    # 100% discount: net 0, discount the whole gross
-    assert P.price_line(2000, 12345, 10_000) == (24690, 24690, 0)
-
-
-def test_many_awkward_lines_sum_exactly_and_tax_rounds_once_at_the_end():
-    # 1000 lines of 0.333 × 0.01 = 0.00333 each: each line rounds to 0, the sum stays 0
-    tiny = P.price_lines([line(333, 1)] * 1000, tax_rate_bp=0, currency="USD")
-    assert tiny.total_minor == 0
-    # 7 lines of 1 × 0.15 at 12.5% tax: net 1.05, tax 0.13125 -> 0.13
-    p = P.price_lines([line(1000, 15)] * 7, tax_rate_bp=1250, currency="USD")
-    assert (p.subtotal_minor, p.discount_minor, p.net_minor, p.tax_minor, p.total_minor) == (105, 0, 105, 13, 118)
-    # half-even on tax: net 1.00 at 0.5% = 0.005 -> 0.00 (even), net 3.00 at 0.5% = 0.015 -> 0.02
-    assert P.price_lines([line(1000, 100)], tax_rate_bp=50, currency="USD").tax_minor == 0
-    assert P.price_lines([line(1000, 300)], tax_rate_bp=50, currency="USD").tax_minor == 2
-
-
-def test_zero_decimal_currency_prices_in_whole_yen():
-    # JPY: minor unit is the yen. 2.5 × ¥999 = 2497.5 -> 2498 (even); 19% off 1 × ¥105 = 85.05 -> 85
-    p = P.price_lines([line(2500, 999), line(1000, 105, 1900)], tax_rate_bp=1000, currency="JPY")
-    assert [ln.total_minor for ln in p.lines] == [2498, 85]
-    assert p.net_minor == 2583
-    assert p.tax_minor == 258  # 258.3
-    assert p.total_minor == 2841
-    assert money.format_money(p.total_minor, "JPY") == "2,841 JPY"
+# ---------------------------------------------------------------- cleaning a line (pricing itself: test_pricing.py)
 
 
 def test_clean_line_refuses_bad_values_naming_field_and_value():
