@@ -178,6 +178,7 @@ class CRMApp(App[None]):
         self.startup_error: str | None = None
         self.jobs_interval = self.JOBS_INTERVAL
         self._jobs_running = threading.Event()
+        self._jobs_error: str | None = None  # the last "could not run" notified (not repeated every tick)
 
     @property
     def engine(self) -> Any:
@@ -205,7 +206,7 @@ class CRMApp(App[None]):
             self._jobs_running.set()
             self._run_jobs()
 
-    @work(thread=True, exit_on_error=False, group="jobs")
+    @work(thread=True, exclusive=True, exit_on_error=False, group="jobs")  # one at a time: see _jobs_tick
     def _run_jobs(self) -> None:
         """In a worker thread: run the due jobs; the outcome comes back as JobsRan, never as a crash."""
         try:
@@ -216,7 +217,8 @@ class CRMApp(App[None]):
         except Exception as exc:  # the database went away, a bug: a notification, never a crash
             from crm_tui.errors import CRMError
 
-            self.post_message(self.JobsRan([], str(exc) if isinstance(exc, CRMError) else f"{type(exc).__name__}: {exc}"))
+            reason = str(exc) if isinstance(exc, CRMError) else f"{type(exc).__name__}: {exc}"
+            self.post_message(self.JobsRan([], reason))
         else:
             self.post_message(self.JobsRan(results))
         finally:
@@ -226,7 +228,9 @@ class CRMApp(App[None]):
     def _jobs_ran(self, message: JobsRan) -> None:
         if message.error:
             self.log.error(f"scheduled jobs: {message.error}")
-            self.notify(f"Scheduled jobs could not run: {escape(message.error)}", title="Jobs", severity="error")
+            if message.error != self._jobs_error:
+                self.notify(f"Scheduled jobs could not run: {escape(message.error)}", title="Jobs", severity="error")
+        self._jobs_error = message.error
         for result in message.results:
             self.log.info(f"scheduled job {result.line()}")
             if result.status == "error":

@@ -172,19 +172,21 @@ def runner_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"[:200]
 
 
-def _insert_ignore(session: Session):
+def _upsert(session: Session) -> Any:
+    """The dialect's INSERT, the one with ON CONFLICT (PostgreSQL and SQLite 3.24+ both have it)."""
     if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert
+        from sqlalchemy.dialects import postgresql
+
+        return postgresql.insert
+    from sqlalchemy.dialects import sqlite
+
+    return sqlite.insert
 
 
 def _claim(engine: Engine, job: Job, slot: str, now: dt.datetime) -> int | None:
     """Insert the (job, slot) row and commit; its id, or None if another runner has the slot."""
     with session_scope(engine) as s:
-        insert = _insert_ignore(s)
-        stmt = (insert(RUNS).values(job=job.name, slot=slot, status="running", started_at=now,
+        stmt = (_upsert(s)(RUNS).values(job=job.name, slot=slot, status="running", started_at=now,
                                     runner=runner_name())
                 .on_conflict_do_nothing(index_elements=[RUNS.c.job, RUNS.c.slot]).returning(RUNS.c.id))
         return s.execute(stmt).scalar()
@@ -226,12 +228,15 @@ def due_jobs(*, session: Session, now: dt.datetime | None = None, tz: dt.tzinfo 
              registry: dict[str, Job] | None = None) -> list[RunResult]:
     """The jobs whose current slot nobody has claimed yet (status "due"). Reads only."""
     now = _aware(now or utcnow())
-    wanted = [(job, job.schedule.slot(now, tz)) for job in _jobs(registry)]
-    wanted = [(job, slot) for job, slot in wanted if slot is not None]
+    wanted: list[tuple[Job, str]] = []
+    for job in _jobs(registry):
+        slot = job.schedule.slot(now, tz)
+        if slot is not None:
+            wanted.append((job, slot))
     if not wanted:
         return []
-    taken = set(session.execute(select(RUNS.c.job, RUNS.c.slot).where(
-        RUNS.c.job.in_([job.name for job, _ in wanted]), RUNS.c.slot.in_({slot for _, slot in wanted}))).tuples())
+    taken = {(r.job, r.slot) for r in session.execute(select(RUNS.c.job, RUNS.c.slot).where(
+        RUNS.c.job.in_([job.name for job, _ in wanted]), RUNS.c.slot.in_({slot for _, slot in wanted})))}
     return [RunResult(job=job.name, slot=slot, status="due") for job, slot in wanted if (job.name, slot) not in taken]
 
 
