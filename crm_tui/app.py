@@ -155,6 +155,16 @@ class CRMApp(App[None]):
 
         error: str
 
+    @dataclass
+    class JobsRan(Message):
+        """The scheduled jobs ran (services/jobs.py): one result per job run, or why none could run."""
+
+        results: list
+        error: str | None = None
+
+    # How often the app runs the scheduled jobs that are due (as `crm jobs run` from cron does).
+    JOBS_INTERVAL = 60.0
+
     def __init__(self, *, database: DatabaseHandle, user: str, settings: Settings | None = None,
                  mode: str | None = None) -> None:
         if mode is not None:
@@ -172,6 +182,9 @@ class CRMApp(App[None]):
         self._loop_thread = threading.get_ident()
         # The one-line reason the app exited early (the database could not be opened), for the CLI.
         self.startup_error: str | None = None
+        self.jobs_interval = self.JOBS_INTERVAL
+        self._jobs_running = threading.Event()
+        self._jobs_error: str | None = None  # the last "could not run" notified (not repeated every tick)
 
     @property
     def engine(self) -> Any:
@@ -216,6 +229,45 @@ class CRMApp(App[None]):
     def on_mount(self) -> None:
         if self._keymap:
             self.set_keymap(self._keymap)
+        self.set_interval(self.jobs_interval, self._jobs_tick, name="scheduled jobs")
+
+    def _jobs_tick(self) -> None:
+        # Never two runs at once from this app (a slow run outlasting the interval): skip the tick.
+        if not self._jobs_running.is_set() and not self.db.failed:
+            self._jobs_running.set()
+            self._run_jobs()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="jobs")  # one at a time: see _jobs_tick
+    def _run_jobs(self) -> None:
+        """In a worker thread: run the due jobs; the outcome comes back as JobsRan, never as a crash."""
+        try:
+            engine = self.engine  # waits until the database is open
+            from crm_tui.services import jobs
+
+            results = jobs.run_due_jobs(engine=engine)
+        except Exception as exc:  # the database went away, a bug: a notification, never a crash
+            from crm_tui.errors import CRMError
+
+            reason = str(exc) if isinstance(exc, CRMError) else f"{type(exc).__name__}: {exc}"
+            self.post_message(self.JobsRan([], reason))
+        else:
+            self.post_message(self.JobsRan(results))
+        finally:
+            self._jobs_running.clear()
+
+    @on(JobsRan)
+    def _jobs_ran(self, message: JobsRan) -> None:
+        if message.error:
+            self.log.error(f"scheduled jobs: {message.error}")
+            if message.error != self._jobs_error:
+                self.notify(f"Scheduled jobs could not run: {escape(message.error)}", title="Jobs", severity="error")
+        self._jobs_error = message.error
+        for result in message.results:
+            self.log.info(f"scheduled job {result.line()}")
+            if result.status == "error":
+                self.notify(escape(result.line()), title="Job failed", severity="error")
+            elif result.status == "ok" and result.message:
+                self.notify(escape(result.message), title="Jobs")
 
     def on_ready(self) -> None:
         # After the first paint: importing SQLAlchemy and opening the engine would otherwise delay it.

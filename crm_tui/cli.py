@@ -145,6 +145,7 @@ LAZY.update({
     "summary": (f"{_T}:summary", "The daily summary of deals, tasks and stalled deals; --send mails it."),
     "view": (f"{_T}:view_app", "Saved views: a named filter, sort and columns (--view NAME)."),
     "config": (f"{_T}:config_app", "The config file: where it is and the settings in effect (secrets masked)."),
+    "jobs": (f"{_T}:jobs_app", "Scheduled jobs: run what is due (cron, every minute), list them."),
 })
 
 # Plurals of the nouns that are no entity of the registry.

@@ -96,6 +96,7 @@ PRINTS_NO_RECORDS = {
     "tag add", "tag remove", "update", "delete", "undo",  # bulk: counts and the batch id on stderr
     "summary",  # a document (text or HTML), with its own --format text|html
     "config path",  # a file name
+    "jobs run",  # one line per job run on stderr
 }
 
 

@@ -9,7 +9,7 @@ import json
 from sqlalchemy import func, select
 
 from crm_tui.store.db import session_scope
-from crm_tui.store.models import Activity, Opportunity, Proposal, ProposalLine, Stage
+from crm_tui.store.models import Activity, Change, Opportunity, Proposal, ProposalLine, Stage
 
 
 def ok(result) -> str:
@@ -94,7 +94,17 @@ def test_jpy_proposal_totals_in_whole_yen(cli):
     assert "decimals" in cli.error(cli("proposal", "add-line", pid, "--description", "x", "--price", "1.5"))
 
 
-def test_listing_creates_due_followups(cli, engine):
+def writes(engine) -> tuple[int, int, int]:
+    """(activities, changes, proposal versions summed): what a read must leave alone."""
+    with session_scope(engine) as s:
+        return (s.execute(select(func.count()).select_from(Activity)).scalar(),
+                s.execute(select(func.count()).select_from(Change)).scalar(),
+                s.execute(select(func.coalesce(func.sum(Proposal.version), 0))).scalar())
+
+
+def test_listing_an_overdue_proposal_writes_nothing(cli, engine):
+    """Listing is a read: a proposal whose follow-up is due is listed, and no task, change or
+    version bump is written (the follow-up is the job's, `crm jobs run`)."""
     import datetime as dt
 
     opp = make_opp(cli)
@@ -104,9 +114,14 @@ def test_listing_creates_due_followups(cli, engine):
     with session_scope(engine) as s:
         s.execute(Proposal.__table__.update().values(
             sent_at=dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=4)))
+    before = writes(engine)
     result = cli("proposal", "list", "--overdue", "--format", "ids")
+    assert result.exit_code == 0, result.stderr
     assert result.stdout.split() == [pid]
-    assert "follow-up task" in result.stderr
+    assert "follow-up task" not in result.stderr
+    ok(cli("proposal", "list"))
+    ok(cli("proposal"))
+    ok(cli("proposal", "show", pid))
+    assert writes(engine) == before
     with session_scope(engine) as s:
-        tasks = s.execute(select(Activity).where(Activity.type == "task")).scalars().all()
-        assert len(tasks) == 1 and "PRO-" in tasks[0].subject
+        assert s.execute(select(Activity).where(Activity.type == "task")).scalars().all() == []

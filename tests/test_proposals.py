@@ -1,4 +1,6 @@
-"""Proposals: pricing, numbering, bad input, revisions, statuses, follow-ups. On SQLite and PostgreSQL."""
+"""Proposals: numbering, bad input, revisions, statuses, follow-ups. On SQLite and PostgreSQL.
+
+The pricing rule itself is tested in test_pricing.py."""
 
 from __future__ import annotations
 
@@ -8,7 +10,6 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
-from crm_tui import money
 from crm_tui.errors import Conflict, ValidationError
 from crm_tui.services import records
 from crm_tui.services.quotes import proposals as P
@@ -16,8 +17,9 @@ from crm_tui.services.quotes.products import ENTITY as PRODUCT
 from crm_tui.services.sales.accounts import ENTITY as ACCOUNT
 from crm_tui.services.sales.contacts import ENTITY as CONTACT
 from crm_tui.services.sales.opportunities import ENTITY as OPP
+from crm_tui.services.users import resolve_actor
 from crm_tui.store.db import session_scope
-from crm_tui.store.models import Activity, Opportunity, Proposal, ProposalLine, ProposalRevision, Stage
+from crm_tui.store.models import Activity, Change, Opportunity, Proposal, ProposalLine, ProposalRevision, Stage
 
 
 def setup_opp(engine, *, currency="USD", stage="Proposal", amount="0", account_name="Ελληνική Εταιρεία Ωμέγα"):
@@ -57,43 +59,7 @@ def db_counts(engine):
                 s.execute(select(func.count()).select_from(ProposalLine)).scalar())
 
 
-# ---------------------------------------------------------------- pricing (pure)
-
-
-def line(q, price, disc=0):
-    return P.LineInput(description="x", quantity_milli=q, unit_price_minor=price, discount_bp=disc)
-
-
-def test_price_line_rounds_once_half_even():
-    # 0.5 cent rounds to even: 2.5 -> 2, 3.5 -> 4
-    assert P.price_line(500, 5, 0) == (2, 0, 2)  # 0.5 × 5 = 2.5
-    assert P.price_line(500, 7, 0) == (4, 0, 4)  # 3.5
-    # 3 × 33.33 with 10% off: gross 99.99, net 89.991 -> 89.99, discount 10.00
-    assert P.price_line(3000, 3333, 1000) == (9999, 1000, 8999)
-    # 100% discount: net 0, discount the whole gross
-    assert P.price_line(2000, 12345, 10_000) == (24690, 24690, 0)
-
-
-def test_many_awkward_lines_sum_exactly_and_tax_rounds_once_at_the_end():
-    # 1000 lines of 0.333 × 0.01 = 0.00333 each: each line rounds to 0, the sum stays 0
-    tiny = P.price_lines([line(333, 1)] * 1000, tax_rate_bp=0, currency="USD")
-    assert tiny.total_minor == 0
-    # 7 lines of 1 × 0.15 at 12.5% tax: net 1.05, tax 0.13125 -> 0.13
-    p = P.price_lines([line(1000, 15)] * 7, tax_rate_bp=1250, currency="USD")
-    assert (p.subtotal_minor, p.discount_minor, p.net_minor, p.tax_minor, p.total_minor) == (105, 0, 105, 13, 118)
-    # half-even on tax: net 1.00 at 0.5% = 0.005 -> 0.00 (even), net 3.00 at 0.5% = 0.015 -> 0.02
-    assert P.price_lines([line(1000, 100)], tax_rate_bp=50, currency="USD").tax_minor == 0
-    assert P.price_lines([line(1000, 300)], tax_rate_bp=50, currency="USD").tax_minor == 2
-
-
-def test_zero_decimal_currency_prices_in_whole_yen():
-    # JPY: minor unit is the yen. 2.5 × ¥999 = 2497.5 -> 2498 (even); 19% off 1 × ¥105 = 85.05 -> 85
-    p = P.price_lines([line(2500, 999), line(1000, 105, 1900)], tax_rate_bp=1000, currency="JPY")
-    assert [ln.total_minor for ln in p.lines] == [2498, 85]
-    assert p.net_minor == 2583
-    assert p.tax_minor == 258  # 258.3
-    assert p.total_minor == 2841
-    assert money.format_money(p.total_minor, "JPY") == "2,841 JPY"
+# ---------------------------------------------------------------- cleaning a line (pricing itself: test_pricing.py)
 
 
 def test_clean_line_refuses_bad_values_naming_field_and_value():
@@ -383,6 +349,28 @@ def test_sent_without_response_for_three_days_creates_one_followup_task_for_the_
         opp = s.get(Opportunity, oid)
         assert task.type == "task" and task.opportunity_id == oid and task.completed_at is None
         assert task.owner_id == opp.owner_id and "PRO-" in task.subject
+
+
+def test_reading_proposals_writes_nothing_even_when_a_followup_is_due(engine):
+    oid = setup_opp(engine)
+    pid = new(engine, oid).id
+    save(engine, pid, [{"description": "A", "quantity": "1", "unit_price": "1"}])
+    sent_at = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=4)
+    with session_scope(engine) as s:
+        P.send_proposal(session=s, proposal_id=pid, actor="alice", now=sent_at)
+
+    def written():
+        with session_scope(engine) as s:
+            return (s.execute(select(func.count()).select_from(Activity)).scalar(),
+                    s.execute(select(func.count()).select_from(Change)).scalar(),
+                    s.execute(select(Proposal.version, Proposal.followup_activity_id)).all())
+
+    before = written()
+    with session_scope(engine) as s:
+        assert [r["id"] for r in P.list_proposals(session=s, overdue_followup=True)] == [pid]
+        assert [r["id"] for r in P.awaiting_response(session=s, actor=resolve_actor(session=s, username="alice"))] == [pid]
+        assert P.get_proposal(session=s, proposal_id=pid).status == "sent"
+    assert written() == before
 
 
 def test_product_catalog_crud_and_validation(engine):

@@ -56,14 +56,6 @@ def _show_view(view, fmt: Format) -> None:
     emit(view.line_rows(), fmt)  # csv / ndjson: the lines, one per row
 
 
-def _followups(s) -> None:
-    from crm_tui.services.quotes import proposals
-
-    made = proposals.create_due_followups(session=s)
-    for task in made:
-        info(f"follow-up task {task['activity_id']} created: {task['subject']}")
-
-
 @proposal_app.callback(invoke_without_command=True)
 def proposal_default(ctx: typer.Context) -> None:
     if ctx.invoked_subcommand is None:
@@ -85,11 +77,10 @@ def proposal_list(
                                                                 "contains every word"),
     limit: Optional[int] = typer.Option(None, "--limit", min=0, help="At most this many rows"),
 ) -> None:
-    """List proposals, newest first (creates due follow-up tasks first)."""
+    """List proposals, newest first. (Follow-up tasks are made by `crm jobs run`, not here.)"""
     from crm_tui.services.quotes import proposals
 
     with session() as s:
-        _followups(s)
         rows = proposals.list_proposals(session=s, status=status, pending=pending, overdue_followup=overdue,
                                         owner=owner, opportunity_id=opp, search=search, limit=limit or None,
                                         actor=State.actor())

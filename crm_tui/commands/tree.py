@@ -107,6 +107,12 @@ def view_app() -> typer.Typer:
     return views.view_app
 
 
+def jobs_app() -> typer.Typer:
+    from crm_tui.commands import jobs
+
+    return jobs.jobs_app
+
+
 def demo():
     from crm_tui.commands import demo as module
 

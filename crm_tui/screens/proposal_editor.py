@@ -1,6 +1,6 @@
 """One proposal: header fields, a line-item editor with live totals, send / respond / revise, diff, PDF.
 
-Totals are recomputed on every keystroke with ``services.quotes.proposals.price_lines``
+Totals are recomputed on every keystroke with ``services.pricing.price_lines``
 (the same rule that stores them), never a copy. Saving sends every line and the
 header with the version the screen loaded: a proposal changed by someone else
 meanwhile is refused, the edits stay on screen, and ctrl+l reloads.
@@ -24,6 +24,7 @@ from textual.widgets import Button, DataTable, Footer, Input, Label, Select, Sta
 from crm_tui import money
 from crm_tui.errors import Conflict, CRMError, ValidationError
 from crm_tui.screens.base import CRMScreenMixin
+from crm_tui.services import pricing
 from crm_tui.services.quotes import proposals as P
 from crm_tui.settings import Settings
 from crm_tui.widgets.worker import failure_text, run_db
@@ -170,7 +171,7 @@ class ProposalEditorScreen(CRMScreenMixin, Screen[bool]):
         self.current = 0
         self.dirty = False
         self.changed = False
-        self.pricing: P.Pricing | None = None
+        self.pricing: pricing.Pricing | None = None
         self.problem: str | None = None
         self.saved_lines: list[dict] = []
         self.saved_header: dict[str, str] = {}
@@ -348,7 +349,7 @@ class ProposalEditorScreen(CRMScreenMixin, Screen[bool]):
         if self.view is None:
             return
         try:
-            tax = P.clean_percent(self.query_one("#pe-tax_rate", Input).value, "tax_rate")
+            tax = pricing.clean_percent(self.query_one("#pe-tax_rate", Input).value, "tax_rate")
             inputs = []
             for i, d in enumerate(self.lines, start=1):
                 try:
@@ -356,7 +357,7 @@ class ProposalEditorScreen(CRMScreenMixin, Screen[bool]):
                                                currency=self.view.currency))
                 except ValidationError as exc:
                     raise ValidationError(f"line {i} {exc.field}", exc.value, exc.reason) from None
-            self.pricing = P.price_lines(inputs, tax_rate_bp=tax, currency=self.view.currency)
+            self.pricing = pricing.price_lines(inputs, tax_rate_bp=tax, currency=self.view.currency)
         except ValidationError as exc:
             self.problem = str(exc)
 

@@ -1,7 +1,8 @@
 """The Proposals area (F7): every proposal with filters, and the way into the editor.
 
-Listing first creates the follow-up tasks that are due (sent, no response for
-3 days), so opening the area is enough to get them.
+Listing only reads: the follow-up tasks for proposals sent without a response
+are made by the scheduled jobs (services/jobs.py: `crm jobs run`, and the app's
+timer).
 """
 
 from __future__ import annotations
@@ -130,7 +131,6 @@ class ProposalsScreen(CRMScreenMixin, Screen):
     @dataclass
     class Loaded(Message):
         rows: list
-        followups: int
 
     def __init__(self) -> None:
         super().__init__()
@@ -171,9 +171,7 @@ class ProposalsScreen(CRMScreenMixin, Screen):
 
     def load(self, flt: dict) -> None:
         def load(s: Any) -> ProposalsScreen.Loaded:
-            made = P.create_due_followups(session=s)
-            rows = P.list_proposals(session=s, limit=1000, actor=self.actor, **flt)
-            return self.Loaded(rows, len(made))
+            return self.Loaded(P.list_proposals(session=s, limit=1000, actor=self.actor, **flt))
 
         run_db(self, load, group="proposals-list", title="Proposals")
 
@@ -188,10 +186,7 @@ class ProposalsScreen(CRMScreenMixin, Screen):
                           r["account"] or "", r["owner"] or "", money.format_money(r["total_minor"], r["currency"]),
                           r["valid_until"].isoformat() if r["valid_until"] else "",
                           r["sent_at"].strftime("%Y-%m-%d") if r["sent_at"] else "", key=str(r["id"]))
-        line = f"{len(message.rows)} proposals"
-        if message.followups:
-            line += f" · {message.followups} follow-up tasks created for proposals without response"
-        self.query_one("#proposals-status-line", Static).update(line)
+        self.query_one("#proposals-status-line", Static).update(f"{len(message.rows)} proposals")
 
     @on(DataTable.RowSelected, "#proposals-table")
     def row_selected(self) -> None:

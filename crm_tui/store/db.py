@@ -20,7 +20,7 @@ from crm_tui.errors import DatabaseUnavailable
 
 # The newest migration. A test checks it matches the Alembic script directory,
 # so opening an up-to-date database never has to load Alembic.
-HEAD_REVISION = "0006_history_keys"
+HEAD_REVISION = "0007_job_runs"
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 

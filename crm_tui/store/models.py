@@ -457,3 +457,27 @@ class ProposalLine(SQLModel, table=True):
     gross_minor: int = Field(default=0, sa_column=_money_column())
     discount_minor: int = Field(default=0, sa_column=_money_column())
     total_minor: int = Field(default=0, sa_column=_money_column())
+
+
+JOB_RUN_STATUSES = ("running", "ok", "error")
+
+
+class JobRun(SQLModel, table=True):
+    """One run of a scheduled job (services/jobs.py) for one slot: its due time, e.g.
+    ``2026-03-05T09:15Z`` or the local date ``2026-03-05`` for a daily job.
+
+    The unique (job, slot) is the claim: however many runners (cron on two machines,
+    the TUI's timer) reach a slot at once, one INSERT wins and only its runner runs the job.
+    """
+
+    __tablename__: ClassVar[str] = "job_runs"
+    __table_args__ = (UniqueConstraint("job", "slot", name="uq_job_runs_job"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    job: str = Field(max_length=64, nullable=False)
+    slot: str = Field(max_length=64, nullable=False)
+    status: str = Field(default="running", max_length=16, nullable=False)  # JOB_RUN_STATUSES
+    started_at: dt.datetime = Field(default_factory=utcnow, nullable=False, sa_type=UTCDateTime)
+    finished_at: Optional[dt.datetime] = Field(default=None, sa_type=UTCDateTime)
+    message: Optional[str] = Field(default=None, sa_column=Column(Text))  # what it did, or the error
+    runner: str = Field(default="", max_length=200, nullable=False)  # host:pid

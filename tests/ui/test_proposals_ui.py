@@ -17,7 +17,7 @@ from crm_tui.services import records
 from crm_tui.services.quotes import proposals as P
 from crm_tui.services.registry import ENTITIES
 from crm_tui.store.db import session_scope
-from crm_tui.store.models import Activity, Opportunity, Proposal, ProposalLine, Stage
+from crm_tui.store.models import Activity, Change, Opportunity, Proposal, ProposalLine, Stage
 
 USER = "tester"
 
@@ -177,12 +177,21 @@ async def test_accept_offers_won_and_moves_the_opportunity(engine, deal):
             assert opp.amount_minor == row.total_minor and s.get(Stage, opp.stage_id).is_won
 
 
-async def test_proposals_area_filters_and_creates_due_followups(engine, deal):
+def written(engine) -> tuple[int, int, int]:
+    """(activities, changes, proposal versions summed): what listing must leave alone."""
+    with session_scope(engine) as s:
+        return (s.execute(select(func.count()).select_from(Activity)).scalar(),
+                s.execute(select(func.count()).select_from(Change)).scalar(),
+                s.execute(select(func.coalesce(func.sum(Proposal.version), 0))).scalar())
+
+
+async def test_proposals_area_filters_and_never_writes(engine, deal):
     with session_scope(engine) as s:
         a = P.new_proposal(session=s, opportunity_id=deal, actor=USER, template="Starter")
         P.new_proposal(session=s, opportunity_id=deal, actor=USER, template="Starter")
         P.send_proposal(session=s, proposal_id=a.id, actor=USER,
                         now=dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=4))
+    before = written(engine)
     app = make(engine)
     async with app.run_test(size=(160, 48)) as pilot:
         await pilot.press("f7")
@@ -190,9 +199,9 @@ async def test_proposals_area_filters_and_creates_due_followups(engine, deal):
         screen = app.screen
         assert isinstance(screen, ProposalsScreen)
         await wait_until(pilot, lambda: len(screen.rows) == 2, what="two proposals")
-        with session_scope(engine) as s:
-            tasks = s.execute(select(Activity).where(Activity.type == "task")).scalars().all()
-        assert len(tasks) == 1 and a.number in tasks[0].subject
+        # a's follow-up is due, but listing is a read: no task (the jobs make it), no change
+        assert written(engine) == before
+        assert "follow-up" not in str(screen.query_one("#proposals-status-line").render())
         screen.query_one("#proposals-show").value = "overdue"
         await wait_until(pilot, lambda: [r["id"] for r in screen.rows] == [a.id], what="overdue filter")
         screen.query_one("#proposals-show").value = "all"
@@ -203,5 +212,4 @@ async def test_proposals_area_filters_and_creates_due_followups(engine, deal):
         await wait_until(pilot, lambda: isinstance(app.screen, ProposalEditorScreen)
                          and getattr(app.screen, "view", None) is not None, what="the editor with its proposal")
         assert app.screen.view.status == "draft"
-        with session_scope(engine) as s:
-            assert s.execute(select(func.count()).select_from(Activity).where(Activity.type == "task")).scalar() == 1
+    assert written(engine) == before

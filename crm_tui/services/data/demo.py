@@ -458,10 +458,11 @@ def _catalog_and_proposals(conn: Connection, rng: random.Random, counts: DemoCou
                            *, me_id: int | None, now: dt.datetime, today: dt.date) -> None:
     """The product catalog, two templates, and proposals in every status on some open deals.
 
-    Lines are priced by the proposals service's own ``price_lines`` (the one pricing rule); the
+    Lines are priced by ``services.pricing.price_lines`` (the one pricing rule); the
     counts stay small (at most 200 proposals) so a million-deal demo pays nothing for them.
     """
-    from crm_tui.services.quotes.proposals import FOLLOWUP_DAYS, LineInput, price_lines
+    from crm_tui.services.pricing import LineInput, price_lines
+    from crm_tui.services.quotes.proposals import FOLLOWUP_DAYS
 
     created = now - dt.timedelta(days=200)
     product_t = Product.__table__
