@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from support import one_line_error
+from support import CLI, sqlite_url, truncate_postgres  # noqa: F401 - shared with the test modules
 
 POSTGRES_ENV = "CRM_TEST_POSTGRES_URL"
 POSTGRES_URL = os.environ.get(POSTGRES_ENV)
@@ -97,23 +97,7 @@ def postgres_tables() -> list[str]:
         engine.dispose()
 
 
-def truncate_postgres(url: str, tables: list[str]) -> None:
-    from sqlalchemy import create_engine
-
-    engine = create_engine(url)
-    try:
-        with engine.begin() as conn:
-            names = ", ".join(f'"{t}"' for t in tables)
-            conn.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
-    finally:
-        engine.dispose()
-
-
 # ---------------------------------------------------------------- databases
-
-
-def sqlite_url(path) -> str:
-    return f"sqlite:///{path}"
 
 
 @pytest.fixture(params=BACKENDS)
@@ -206,31 +190,6 @@ def restore_stages(engine):
 
 
 # ---------------------------------------------------------------- CLI
-
-
-class CLI:
-    """Runs `crm` in-process with CliRunner against one database."""
-
-    def __init__(self, db: str | None):
-        from typer.testing import CliRunner
-
-        self.db = db
-        self.runner = CliRunner()
-
-    @staticmethod
-    def error(result, code: int = 1) -> str:
-        """Check ``result`` is a clean user error; return its one line (see one_line_error)."""
-        return one_line_error(result, code)
-
-    def __call__(self, *args: str, input: str | None = None, db: bool = True, env: dict | None = None):
-        from crm_tui.cli import app
-        from crm_tui.commands._common import State
-
-        argv = (["--db", self.db] if (db and self.db) else []) + [str(a) for a in args]
-        try:
-            return self.runner.invoke(app, argv, input=input, env=env)
-        finally:
-            State.reset()
 
 
 @pytest.fixture

@@ -15,9 +15,8 @@ import textwrap
 import time
 
 import pytest
-from conftest import sqlite_url
 from sqlalchemy import create_engine, text
-from support import one_line_error
+from support import CLI, POSTGRES_URL, one_line_error, sqlite_url, truncate_postgres
 
 BUSY = "error: the database is busy (another program is writing to it); try again"
 HINT = "(set CRM_DEBUG=1 to see the traceback)"
@@ -156,8 +155,6 @@ HOLDER = textwrap.dedent("""
 
 @pytest.fixture
 def sqlite_cli(tmp_path):
-    from conftest import CLI
-
     from crm_tui.store.db import open_engine
 
     path = tmp_path / "crm.db"
@@ -193,8 +190,6 @@ def test_a_locked_sqlite_database_waits_then_says_busy(sqlite_cli, monkeypatch):
 @pytest.mark.postgres
 @pytest.mark.skipif(not os.environ.get("CRM_TEST_POSTGRES_URL"), reason="set CRM_TEST_POSTGRES_URL")
 def test_a_locked_postgres_row_waits_then_says_busy(request, monkeypatch):
-    from conftest import CLI, POSTGRES_URL, truncate_postgres
-
     from crm_tui.store import db
 
     truncate_postgres(POSTGRES_URL, request.getfixturevalue("postgres_tables"))
@@ -241,8 +236,6 @@ def test_a_damaged_database_is_one_line(sqlite_cli):
 
 
 def test_a_read_only_database_is_one_line(sqlite_cli):
-    from conftest import CLI
-
     cli = sqlite_cli
     assert cli("account", "add", "Acme").exit_code == 0
     read_only = CLI(f"sqlite:///file:{cli.path}?mode=ro&uri=true")
