@@ -23,49 +23,29 @@ from textual.dom import DOMNode
 from textual.message import Message
 from textual.worker import Worker
 
-from crm_tui.errors import CRMError
-
-BUSY = "The database is busy: another program is writing to it. Try again in a moment."
-
-# Words in a driver's message that say another writer holds a lock (SQLite, PostgreSQL).
-_BUSY_WORDS = ("database is locked", "database table is locked", "busy", "lock timeout", "deadlock",
-               "could not obtain lock", "lock not available")
+from crm_tui.errors import CRMError, DatabaseBusy, describe_db_error
 
 
-def _chain(exc: BaseException) -> list[BaseException]:
-    """The error, the driver's error it wraps (SQLAlchemy's ``orig``), and its causes."""
-    out: list[BaseException] = []
-    todo: list[BaseException | None] = [exc]
-    while todo:
-        e = todo.pop(0)
-        if e is None or e in out:
-            continue
-        out.append(e)
-        todo += [getattr(e, "orig", None), e.__cause__]
-    return out
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+# What a busy database reads as (the CLI says the same, in lower case after "error:").
+BUSY = _sentence(str(DatabaseBusy()))
+
+
+def database_problem(exc: BaseException) -> str | None:
+    """One line for a database error (busy, unavailable, damaged, read-only, permission, out of
+    range), or None if ``exc`` is not one: the CLI's wording (``crm_tui.errors.describe_db_error``)
+    as a sentence. It reads the drivers' class modules, so the UI need not import SQLAlchemy."""
+    problem = describe_db_error(exc)
+    return _sentence(str(problem)) if problem is not None else None
 
 
 def _first_line(exc: BaseException, limit: int = 200) -> str:
     text = str(exc).strip().splitlines()
     line = text[0] if text else ""
     return line if len(line) <= limit else line[: limit - 1] + "…"
-
-
-def database_problem(exc: BaseException) -> str | None:
-    """One line for a database that is busy or cannot be reached, or None if ``exc`` is not that.
-
-    Read from the exception's class names (SQLAlchemy's and the drivers' OperationalError and
-    InterfaceError), so the UI need not import SQLAlchemy.
-    """
-    chain = _chain(exc)
-    names = {cls.__name__ for e in chain for cls in type(e).__mro__}
-    if not names & {"OperationalError", "InterfaceError"}:
-        return None
-    text = " ".join(str(e) for e in chain).lower()
-    if any(word in text for word in _BUSY_WORDS):
-        return BUSY
-    driver = chain[-1] if len(chain) > 1 else exc
-    return f"The database is unavailable: {_first_line(driver)}"
 
 
 def failure_text(exc: BaseException) -> str:

@@ -187,7 +187,10 @@ async def test_a_busy_database_is_one_clear_line(engine, seeded, monkeypatch):
     (NotFound("lead", 7), "lead 7 not found"),
     (OperationalError("SELECT 1", {}, sqlite3.OperationalError("database is locked")), BUSY),
     (OperationalError("SELECT 1", {}, sqlite3.OperationalError("unable to open database file")),
-     "The database is unavailable: unable to open database file"),
+     "Cannot open the database file (unable to open database file): check that it exists and that you may "
+     "read and write it and its folder"),
+    (OperationalError("SELECT 1", {}, sqlite3.DatabaseError("file is not a database")),
+     "The database file is damaged (file is not a database); restore it from a backup"),
     (ValueError("bad\nsecond line"), "Something went wrong: ValueError: bad"),
 ])
 def test_failure_text_is_one_line(error, text):
