@@ -16,7 +16,8 @@ TIMELINE_COLUMNS = ("when", "type", "who", "title", "via")
 def _duplicates(s, row) -> list[str]:
     from crm_tui.services.sales.leads import find_duplicates
 
-    dups = find_duplicates(session=s, email=row["email"], company=row["company"], exclude_lead_id=row["id"])
+    dups = find_duplicates(session=s, email=row["email"], company=row["company"], exclude_lead_id=row["id"],
+                           actor=State.actor())
     return [f"lead {row['id']} may duplicate {d}" for d in dups]
 
 

@@ -329,7 +329,7 @@ def proposal_diff(
 
     with session() as s:
         diff = proposals.diff_revisions(session=s, proposal_id=_pid(s, proposal), from_revision=from_rev,
-                                        to_revision=to_rev)
+                                        to_revision=to_rev, actor=State.actor())
     rows = diff.rows()
     n = emit(rows, fmt, title=f"{diff.number}: revision {diff.from_revision} → {diff.to_revision} ({diff.currency})")
     if n == 0 and fmt == Format.table:

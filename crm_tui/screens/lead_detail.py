@@ -150,7 +150,7 @@ class LeadFormScreen(ModalScreen[int | None]):
             from crm_tui.services.sales import leads
 
             if lead_id is None:
-                return leads.create_lead(session=s, data=data, actor=user)
+                return leads.create_lead(session=s, data=data, actor=user, viewer=self.app.actor)
             return records.update_record(leads.ENTITY, session=s, record_id=lead_id, data=data, actor=user,
                                          expected_version=version), []
 
@@ -225,7 +225,7 @@ class ConvertScreen(ModalScreen[Any]):
         def plan(s: Any) -> ConvertScreen.Planned:
             from crm_tui.services.sales.leads import plan_conversion
 
-            return self.Planned(plan_conversion(session=s, lead_id=lead_id))
+            return self.Planned(plan_conversion(session=s, lead_id=lead_id, actor=self.app.actor))
 
         # Without a plan there is nothing to convert: the dialog closes (the notification says why).
         run_db(self, plan, group="plan", failed=lambda _exc: self.dismiss(None))

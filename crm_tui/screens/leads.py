@@ -81,7 +81,7 @@ class LeadsScreen(RecordListScreen):
         def sources(s: Any) -> LeadsScreen.Sources:
             from crm_tui.services.sales.leads import lead_sources
 
-            return self.Sources(lead_sources(session=s))
+            return self.Sources(lead_sources(session=s, actor=self.app.actor))
 
         run_db(self, sources, group="sources")
 

@@ -100,7 +100,7 @@ class DiffScreen(CRMScreenMixin, ModalScreen[None]):
 
         def load(s: Any) -> DiffScreen.Loaded:
             diff = P.diff_revisions(session=s, proposal_id=proposal_id, from_revision=from_revision,
-                                    to_revision=to_revision)
+                                    to_revision=to_revision, actor=self.app.actor)
             title = f"{diff.number}: revision {diff.from_revision} → {diff.to_revision} ({diff.currency})"
             return self.Loaded(diff.rows(), title)
 

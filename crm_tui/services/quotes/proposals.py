@@ -853,9 +853,11 @@ def _line_key(ln: PricedLine) -> str:
     return f"p:{ln.product_id}" if ln.product_id is not None else f"d:{ln.description.strip().lower()}"
 
 
-def diff_revisions(*, session: Session, proposal_id: Any, from_revision: int, to_revision: int) -> Diff:
-    a = get_proposal(session=session, proposal_id=proposal_id, revision=from_revision)
-    b = get_proposal(session=session, proposal_id=proposal_id, revision=to_revision)
+def diff_revisions(*, session: Session, proposal_id: Any, from_revision: int, to_revision: int,
+                   actor: Actor | None = None) -> Diff:
+    """What changed between two revisions (NotFound if ``actor`` may not see the proposal)."""
+    a = get_proposal(session=session, proposal_id=proposal_id, revision=from_revision, actor=actor)
+    b = get_proposal(session=session, proposal_id=proposal_id, revision=to_revision, actor=actor)
     remaining: dict[str, list[PricedLine]] = {}
     for ln in a.pricing.lines:
         remaining.setdefault(_line_key(ln), []).append(ln)

@@ -36,6 +36,7 @@ from crm_tui.services.records import (
 )
 from crm_tui.services.validate import parse_date
 from crm_tui.store.models import Account, Activity, Contact, Lead, User, utcnow
+from crm_tui.store.scope import scope
 
 T = Lead.__table__
 _owner = User.__table__.alias("lead_owner")
@@ -197,9 +198,9 @@ class Duplicate:
 
 
 def find_duplicates(*, session: Session, email: str | None = None, company: str | None = None,
-                    exclude_lead_id: int | None = None, limit: int = 5) -> list[Duplicate]:
+                    exclude_lead_id: int | None = None, limit: int = 5, actor: Actor | None = None) -> list[Duplicate]:
     """Likely duplicates of a lead: leads or contacts with the same email, leads or
-    accounts whose company name is equal after normalising."""
+    accounts whose company name is equal after normalising; of the records ``actor`` may see."""
     found: list[Duplicate] = []
     seen: set[tuple[str, int]] = set()
 
@@ -211,38 +212,44 @@ def find_duplicates(*, session: Session, email: str | None = None, company: str 
     not_self = (T.c.id != exclude_lead_id) if exclude_lead_id else True
     if email and email.strip():
         address = email.strip().lower()
-        for row in session.execute(
+        for row in session.execute(scope(
             select(T.c.id, T.c.first_name, T.c.last_name, T.c.company)
-            .where(func.lower(T.c.email) == address, not_self).order_by(T.c.id).limit(limit)
+            .where(func.lower(T.c.email) == address, not_self).order_by(T.c.id).limit(limit),
+            entity="lead", table=T, actor=actor)
         ):
             add("lead", row.id, lead_label(dict(row._mapping)), f"same email {address}")
         C = Contact.__table__
-        for row in session.execute(
+        for row in session.execute(scope(
             select(C.c.id, C.c.first_name, C.c.last_name).where(func.lower(C.c.email) == address)
-            .order_by(C.c.id).limit(limit)
+            .order_by(C.c.id).limit(limit), entity="contact", table=C, actor=actor)
         ):
             add("contact", row.id, f"{row.first_name} {row.last_name}".strip(), f"same email {address}")
     key = normalize_company(company)
     if key:
         A = Account.__table__
-        for row in session.execute(
-            select(A.c.id, A.c.name).where(_company_candidates(A.c.name, key)).order_by(A.c.id).limit(500)
+        for row in session.execute(scope(
+            select(A.c.id, A.c.name).where(_company_candidates(A.c.name, key)).order_by(A.c.id).limit(500),
+            entity="account", table=A, actor=actor)
         ):
             if normalize_company(row.name) == key:
                 add("account", row.id, row.name, "same company name")
-        for row in session.execute(
+        for row in session.execute(scope(
             select(T.c.id, T.c.first_name, T.c.last_name, T.c.company)
-            .where(_company_candidates(T.c.company, key), not_self).order_by(T.c.id).limit(500)
+            .where(_company_candidates(T.c.company, key), not_self).order_by(T.c.id).limit(500),
+            entity="lead", table=T, actor=actor)
         ):
             if normalize_company(row.company) == key:
                 add("lead", row.id, lead_label(dict(row._mapping)), "same company name")
     return found
 
 
-def create_lead(*, session: Session, data: dict, actor: str) -> tuple[dict, list[Duplicate]]:
-    """Add a lead; returns it with the likely duplicates found (flagged, not refused)."""
+def create_lead(*, session: Session, data: dict, actor: str,
+                viewer: Actor | None = None) -> tuple[dict, list[Duplicate]]:
+    """Add a lead; returns it with the likely duplicates found (flagged, not refused) among the
+    records ``viewer`` (the acting user) may see."""
     row = create_record(ENTITY, session=session, data=data, actor=actor)
-    dups = find_duplicates(session=session, email=row["email"], company=row["company"], exclude_lead_id=row["id"])
+    dups = find_duplicates(session=session, email=row["email"], company=row["company"], exclude_lead_id=row["id"],
+                           actor=viewer)
     return row, dups
 
 
@@ -257,21 +264,24 @@ def set_status(*, session: Session, lead_id: int, status: str, actor: str,
 # ---------------------------------------------------------------- conversion
 
 
-def find_matching_account(*, session: Session, company: str | None, website: str | None) -> tuple[int, str, str] | None:
-    """(account id, name, why) for an existing account matching the company name or web domain."""
+def find_matching_account(*, session: Session, company: str | None, website: str | None,
+                          actor: Actor | None = None) -> tuple[int, str, str] | None:
+    """(account id, name, why) for an existing account matching the company name or web domain,
+    among those ``actor`` may see."""
     A = Account.__table__
     key = normalize_company(company)
     if key:
-        for row in session.execute(
-            select(A.c.id, A.c.name).where(_company_candidates(A.c.name, key)).order_by(A.c.id).limit(1000)
+        for row in session.execute(scope(
+            select(A.c.id, A.c.name).where(_company_candidates(A.c.name, key)).order_by(A.c.id).limit(1000),
+            entity="account", table=A, actor=actor)
         ):
             if normalize_company(row.name) == key:
                 return row.id, row.name, f"same company name as {company!r}"
     domain = website_domain(website)
     if domain and "." in domain:
-        for row in session.execute(
+        for row in session.execute(scope(
             select(A.c.id, A.c.name, A.c.website).where(func.lower(A.c.website).like(f"%{domain}%"))
-            .order_by(A.c.id).limit(1000)
+            .order_by(A.c.id).limit(1000), entity="account", table=A, actor=actor)
         ):
             if website_domain(row.website) == domain:
                 return row.id, row.name, f"same web domain {domain}"
@@ -323,10 +333,13 @@ def _check_convertible(lead: dict) -> None:
                               "change its status first if it is a real lead")
 
 
-def plan_conversion(*, session: Session, lead_id: int) -> ConversionPlan:
+def plan_conversion(*, session: Session, lead_id: int, actor: Actor | None = None) -> ConversionPlan:
+    """What converting the lead would do, for the dialog: NotFound if ``actor`` may not see the lead;
+    an existing account is matched among those ``actor`` may see."""
+    get_record(ENTITY, session=session, record_id=lead_id, actor=actor)
     lead = _raw(ENTITY, session, lead_id)
     _check_convertible(lead)
-    match = find_matching_account(session=session, company=lead["company"], website=lead["website"])
+    match = find_matching_account(session=session, company=lead["company"], website=lead["website"], actor=actor)
     person = f"{lead['first_name']} {lead['last_name']}".strip()
     account_name = match[1] if match else (lead["company"] or person)
     return ConversionPlan(
@@ -512,7 +525,8 @@ def due_follow_ups(*, session: Session, actor: Actor, limit: int = 500) -> list[
                         sort="next_follow_up", limit=limit, actor=actor)
 
 
-def lead_sources(*, session: Session, limit: int = 100) -> list[str]:
-    """The distinct lead sources in use, for a filter menu."""
-    stmt = select(T.c.source).where(T.c.source.is_not(None)).group_by(T.c.source).order_by(T.c.source).limit(limit)
+def lead_sources(*, session: Session, limit: int = 100, actor: Actor | None = None) -> list[str]:
+    """The distinct lead sources in use on the leads ``actor`` may see, for a filter menu."""
+    stmt = scope(select(T.c.source).where(T.c.source.is_not(None)), entity="lead", table=T, actor=actor)
+    stmt = stmt.group_by(T.c.source).order_by(T.c.source).limit(limit)
     return [s for s in session.execute(stmt).scalars() if s]
