@@ -61,6 +61,24 @@ def bench_cli_help(args) -> bool:
                    reference_label="trivial typer")
 
 
+def bench_cli_one_row(args) -> bool:
+    """A one-row `crm opp list` as a whole process against a trivial Typer app that opens the same SQLite
+    file with sqlite3 and prints one row (target: within 2x). Most of the gap is importing SQLAlchemy,
+    SQLModel and building the models; `python -X importtime` shows the split."""
+    db = _demo_db(args.size).removeprefix("sqlite:///")
+    crm = [_bin("crm"), "--db", db, "opp", "list", "--limit", "1", "--sort", "id", "--format", "ids"]
+    ref = [PY, str(HERE / "trivial_sqlite_typer.py"), db]
+    for _ in range(2):  # warm the file cache
+        _time(crm)
+        _time(ref)
+    a, b = [], []
+    for _ in range(args.runs):
+        a.append(_time(crm))
+        b.append(_time(ref))
+    return _report("cli: one-row opp list", statistics.median(a), statistics.median(b), 2.0,
+                   reference_label="typer+sqlite3")
+
+
 def _demo_db(size: str) -> str:
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / f"demo-{size}.db"
@@ -126,7 +144,7 @@ def bench_pipeline(args) -> bool:
     return ok and move_ok
 
 
-BENCHES = {"cli_help": bench_cli_help, "tui_paint": bench_tui_paint, "pipeline": bench_pipeline}
+BENCHES = {"cli_help": bench_cli_help, "cli_one_row": bench_cli_one_row, "tui_paint": bench_tui_paint, "pipeline": bench_pipeline}
 
 
 def _power_benches() -> dict:
