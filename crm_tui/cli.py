@@ -129,7 +129,9 @@ LAZY.update({
     "proposal": (f"{_T}:proposal_app", "Proposals: line items, templates, revisions, statuses and the PDF."),
     "product": (f"{_T}:product_app", "Products: the catalog proposal lines start from."),
     "db": (f"{_T}:db_app", "The database: upgrade its schema, show where it is."),
-    "user": (f"{_T}:user_app", "Users: who owns records and makes changes."),
+    "user": (f"{_T}:user_app", "Users: who owns records and makes changes; their role and team."),
+    "team": (f"{_T}:team_app", "Teams: a manager sees their team's records."),
+    "role": (f"{_T}:role_app", "Roles: what admin, manager, sales and finance may read, edit, delete, assign."),
     "stage": (f"{_T}:stage_app", "Pipeline stages and their probabilities."),
     "demo": (f"{_T}:demo", "Write demo data: users, accounts, contacts, leads, deals in every stage and activities."),
     "tag": (f"{_T}:tag_app", "Add or remove a tag on many records at once."),
@@ -149,7 +151,8 @@ LAZY.update({
 })
 
 # Plurals of the nouns that are no entity of the registry.
-PLURALS = {"proposals": "proposal", "users": "user", "stages": "stage", "quotas": "quota", "views": "view"}
+PLURALS = {"proposals": "proposal", "users": "user", "stages": "stage", "quotas": "quota", "views": "view",
+           "teams": "team", "roles": "role"}
 
 
 def entity_noun(name: str) -> str | None:

@@ -40,9 +40,13 @@ def db_url() -> None:
     typer.echo(display_url(database_url(State.db, settings())))
 
 
-def _user_rows(users):
-    return [{"id": u.id, "username": u.username, "name": u.name, "email": u.email, "role": u.role,
-             "active": u.active} for u in users]
+ROLE_HELP = "admin, manager, sales or finance"
+
+
+def _user_row(s, username: str) -> dict:
+    from crm_tui.services.users import user_rows
+
+    return next(r for r in user_rows(session=s) if r["username"] == username)
 
 
 @user_app.callback(invoke_without_command=True)
@@ -54,11 +58,11 @@ def user_default(ctx: typer.Context) -> None:
 @user_app.command("list")
 @output_options()
 def user_list(fmt: Format = Format.table) -> None:
-    """List users."""
-    from crm_tui.services.users import list_users
+    """List users with their role, team and whether they are active."""
+    from crm_tui.services.users import user_rows
 
     with session() as s:
-        rows = _user_rows(list_users(session=s))
+        rows = user_rows(session=s)
     emit(rows, fmt)
 
 
@@ -68,17 +72,53 @@ def user_add(
     username: str = typer.Argument(..., help="Login name, e.g. alice"),
     name: Optional[str] = typer.Option(None, "--name", help="Full name"),
     email: Optional[str] = typer.Option(None, "--email", help="Email address"),
-    role: Optional[str] = typer.Option(None, "--role", help="admin, manager or sales (default sales)"),
+    role: Optional[str] = typer.Option(None, "--role", help=f"{ROLE_HELP} (default sales)"),
+    team: Optional[str] = typer.Option(None, "--team", help="The team they belong to (crm team add NAME first)"),
     fmt: Format = Format.ids,
 ) -> None:
-    """Add a user; prints its id."""
+    """Add a user (admins; anyone while no admin exists); prints its id."""
     from crm_tui.services.users import create_user
 
     with session() as s:
-        user = create_user(session=s, data={"username": username, "name": name, "email": email, "role": role})
-        row = _user_rows([user])[0]
+        user = create_user(session=s, data={"username": username, "name": name, "email": email, "role": role,
+                                            "team": team}, actor=State.actor())
+        row = _user_row(s, user.username)
     info(f"added user {username}")
     emit_one(row, fmt)
+
+
+@user_app.command("update")
+@output_options(default=Format.ids)
+def user_update(
+    username: str = typer.Argument(..., help="The user's login name"),
+    name: Optional[str] = typer.Option(None, "--name", help="Full name"),
+    email: Optional[str] = typer.Option(None, "--email", help="Email address"),
+    role: Optional[str] = typer.Option(None, "--role", help=ROLE_HELP),
+    team: Optional[str] = typer.Option(None, "--team", help="Their team; '' for none"),
+    active: Optional[bool] = typer.Option(None, "--active/--inactive", help="Reactivate or deactivate"),
+    fmt: Format = Format.ids,
+) -> None:
+    """Change a user's name, e-mail, role, team or whether they are active (admins)."""
+    from crm_tui.services.users import update_user
+
+    with session() as s:
+        user = update_user(session=s, actor=State.actor(), username=username,
+                           data={"name": name, "email": email, "role": role, "team": team, "active": active})
+        row = _user_row(s, user.username)
+    info(f"updated user {user.username}")
+    emit_one(row, fmt)
+
+
+@user_app.command("deactivate")
+def user_deactivate(username: str = typer.Argument(..., help="The user's login name")) -> None:
+    """Deactivate a user (admins): crm no longer acts as them; their records stay theirs until reassigned
+    (crm update opp --where 'owner=NAME' --set owner=OTHER)."""
+    from crm_tui.services.users import deactivate_user
+
+    with session() as s:
+        user = deactivate_user(session=s, actor=State.actor(), username=username)
+    info(f"deactivated user {user.username}; their records stay theirs: reassign them with "
+         f"crm update opp --where 'owner={user.username}' --set owner=NAME")
 
 
 @stage_app.callback(invoke_without_command=True)

@@ -74,6 +74,18 @@ def user_app() -> typer.Typer:
     return admin.user_app
 
 
+def team_app() -> typer.Typer:
+    from crm_tui.commands import access
+
+    return access.team_app
+
+
+def role_app() -> typer.Typer:
+    from crm_tui.commands import access
+
+    return access.role_app
+
+
 def stage_app() -> typer.Typer:
     from crm_tui.commands import admin, pipeline
 

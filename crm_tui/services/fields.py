@@ -12,7 +12,7 @@ ACCOUNT_STATUSES = ("prospect", "active", "churned")
 BUYING_ROLES = ("decision maker", "champion", "influencer", "user", "blocker")
 ACTIVITY_TYPES = ("call", "meeting", "email", "note", "task", "whatsapp", "system")
 FORECAST_CATEGORIES = ("pipeline", "best case", "commit", "closed", "omitted")
-USER_ROLES = ("admin", "manager", "sales")
+USER_ROLES = ("admin", "manager", "sales", "finance")
 INDUSTRIES = (
     "Technology", "Software", "Retail", "Finance", "Healthcare", "Manufacturing", "Education",
     "Telecommunications", "Energy", "Real Estate", "Media", "Logistics", "Hospitality", "Legal",

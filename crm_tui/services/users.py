@@ -9,7 +9,7 @@ from crm_tui.actor import DEFAULT_ROLE, Actor
 from crm_tui.errors import Conflict, ValidationError
 from crm_tui.services.fields import USER_ROLES
 from crm_tui.services.validate import FieldSpec, clean
-from crm_tui.store.models import User
+from crm_tui.store.models import Team, User
 
 USER_FIELDS = {
     s.name: s
@@ -18,6 +18,7 @@ USER_FIELDS = {
         FieldSpec("name", max_len=200),
         FieldSpec("email", kind="email", max_len=254),
         FieldSpec("role", kind="choice", choices=USER_ROLES),
+        FieldSpec("team", max_len=64),
     )
 }
 
@@ -26,7 +27,50 @@ def list_users(*, session: Session) -> list[User]:
     return list(session.execute(select(User).order_by(User.username)).scalars())
 
 
-def create_user(*, session: Session, data: dict) -> User:
+def user_rows(*, session: Session) -> list[dict]:
+    """Every user with the name of their team, for lists."""
+    teams = _team_names(session)
+    return [{"id": u.id, "username": u.username, "name": u.name, "email": u.email, "role": u.role,
+             "team": teams.get(u.team_id) if u.team_id else None, "active": u.active}
+            for u in list_users(session=session)]
+
+
+def _team_names(session: Session) -> dict[int, str]:
+    return {tid: name for tid, name in session.execute(select(Team.id, Team.name))}
+
+
+def require_admin(*, session: Session, actor: Actor, what: str) -> None:
+    """Refuse unless ``actor`` is an admin. While no active admin exists (a first run, a database
+    without users), whoever runs crm administers it."""
+    if actor.role == "admin":
+        return
+    has_admin = session.execute(select(User.id).where(User.role == "admin", col(User.active).is_(True))
+                                .limit(1)).scalar() is not None
+    if has_admin:
+        raise ValidationError("user", actor.username, f"is a {actor.role} user: only an admin may {what}")
+
+
+def _team_id(session: Session, name: str | None) -> int | None:
+    if name is None or not str(name).strip():
+        return None
+    tid = session.execute(select(Team.id).where(func.lower(Team.name) == str(name).strip().lower())).scalar()
+    if tid is None:
+        raise ValidationError("team", name, "is not a team (crm team add NAME)")
+    return tid
+
+
+def get_user(*, session: Session, username: str) -> User:
+    user = session.execute(select(User).where(func.lower(User.username) == str(username).strip().lower())
+                           ).scalars().first()
+    if user is None:
+        raise ValidationError("user", username, "is not a user (crm user list)")
+    return user
+
+
+def create_user(*, session: Session, data: dict, actor: Actor | None = None) -> User:
+    """Add a user (an admin's work once an admin exists; ``actor`` None: internal callers)."""
+    if actor is not None:
+        require_admin(session=session, actor=actor, what="add users")
     values = clean(USER_FIELDS, data, partial=False)
     username = values["username"]
     if not username.replace("-", "").replace("_", "").replace(".", "").isalnum():
@@ -34,15 +78,102 @@ def create_user(*, session: Session, data: dict) -> User:
     if session.execute(select(User.id).where(User.username == username)).scalar() is not None:
         raise Conflict(f"user {username!r} already exists")
     user = User(username=username, name=values.get("name") or username, email=values.get("email"),
-                role=values.get("role") or "sales")
+                role=values.get("role") or "sales", team_id=_team_id(session, values.get("team")))
     session.add(user)
     session.flush()
     return user
 
 
-def actor_for(user: User) -> Actor:
-    """The Actor of a row of the users table (team: none yet, the roles issue adds teams)."""
-    return Actor(user_id=user.id, username=user.username, role=user.role or DEFAULT_ROLE, team=None)
+def update_user(*, session: Session, actor: Actor, username: str, data: dict) -> User:
+    """Change a user's name, e-mail, role or team (admins); an empty team takes them out of theirs."""
+    require_admin(session=session, actor=actor, what="change users")
+    user = get_user(session=session, username=username)
+    given = {k: v for k, v in data.items() if v is not None}
+    if not given:
+        raise ValidationError("user", username, "nothing to change: give --name, --email, --role, --team or --active")
+    values = clean(USER_FIELDS, {"username": user.username, **{k: v for k, v in given.items() if k != "active"}},
+                   partial=True)
+    if "role" in given and values.get("role") != "admin" and user.role == "admin":
+        _keep_an_admin(session, user)
+    if given.get("active") is not None:
+        if not given["active"] and user.role == "admin":
+            _keep_an_admin(session, user)
+        user.active = bool(given["active"])
+    for key in ("name", "email", "role"):
+        if key in given:
+            setattr(user, key, values.get(key) or (user.username if key == "name" else None))
+    if "team" in given:
+        user.team_id = _team_id(session, values.get("team"))
+    session.add(user)
+    session.flush()
+    return user
+
+
+def _keep_an_admin(session: Session, leaving: User) -> None:
+    others = session.execute(select(User.id).where(User.role == "admin", col(User.active).is_(True),
+                                                   User.id != leaving.id).limit(1)).scalar()
+    if others is None:
+        raise ValidationError("user", leaving.username, "is the last active admin: make another user admin first")
+
+
+def deactivate_user(*, session: Session, actor: Actor, username: str) -> User:
+    """Deactivate a user: crm refuses to act as them; their records stay theirs until reassigned in bulk
+    (`crm update opp --where 'owner=NAME' --set owner=OTHER`)."""
+    require_admin(session=session, actor=actor, what="deactivate users")
+    user = get_user(session=session, username=username)
+    if not user.active:
+        raise ValidationError("user", username, "is already inactive")
+    if user.role == "admin":
+        _keep_an_admin(session, user)
+    user.active = False
+    session.add(user)
+    session.flush()
+    return user
+
+
+# ---------------------------------------------------------------- teams
+
+
+def create_team(*, session: Session, actor: Actor, name: str) -> Team:
+    require_admin(session=session, actor=actor, what="add teams")
+    text = (name or "").strip()
+    if not text or len(text) > 64:
+        raise ValidationError("team", name, "must be 1 to 64 characters")
+    if session.execute(select(Team.id).where(func.lower(Team.name) == text.lower())).scalar() is not None:
+        raise Conflict(f"team {text!r} already exists")
+    team = Team(name=text)
+    session.add(team)
+    session.flush()
+    return team
+
+
+def list_teams(*, session: Session) -> list[dict]:
+    """Every team with its number of active members."""
+    counts: dict[int, int] = {}
+    for tid in session.execute(select(User.team_id).where(col(User.active).is_(True),
+                                                          col(User.team_id).is_not(None))).scalars():
+        counts[tid] = counts.get(tid, 0) + 1
+    return [{"id": t.id, "name": t.name, "members": counts.get(t.id or 0, 0)}
+            for t in session.execute(select(Team).order_by(Team.name)).scalars()]
+
+
+def team_members(*, session: Session, team: str) -> list[dict]:
+    tid = _team_id(session, team)
+    return [{"username": u.username, "name": u.name, "role": u.role, "active": u.active}
+            for u in session.execute(select(User).where(User.team_id == tid).order_by(User.username)).scalars()]
+
+
+def set_team(*, session: Session, actor: Actor, username: str, team: str | None) -> User:
+    """Put a user in ``team`` (None: in none). A user is in one team at a time."""
+    return update_user(session=session, actor=actor, username=username, data={"team": team or ""})
+
+
+def actor_for(user: User, session: Session | None = None) -> Actor:
+    """The Actor of a row of the users table, with the name of their team (looked up in ``session``)."""
+    team = None
+    if user.team_id is not None and session is not None:
+        team = session.execute(select(Team.name).where(Team.id == user.team_id)).scalar()
+    return Actor(user_id=user.id, username=user.username, role=user.role or DEFAULT_ROLE, team=team)
 
 
 def resolve_actor(*, session: Session, username: str) -> Actor:
@@ -51,7 +182,12 @@ def resolve_actor(*, session: Session, username: str) -> Actor:
     name = (username or "").strip()
     user = session.execute(select(User).where(func.lower(User.username) == name.lower())
                            .order_by((col(User.username) == name).desc(), User.id)).scalars().first()
-    return actor_for(user) if user is not None else Actor.unknown(name or username)
+    if user is None:
+        return Actor.unknown(name or username)
+    if not user.active:
+        raise ValidationError("user", user.username, "is deactivated: an admin can reactivate them "
+                                                     "(crm user update NAME --active)")
+    return actor_for(user, session)
 
 
 def actor_user_id(session: Session, actor: Actor) -> int | None:

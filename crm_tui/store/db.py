@@ -20,7 +20,7 @@ from crm_tui.errors import DatabaseUnavailable
 
 # The newest migration. A test checks it matches the Alembic script directory,
 # so opening an up-to-date database never has to load Alembic.
-HEAD_REVISION = "0007_job_runs"
+HEAD_REVISION = "0008_teams_roles"
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 

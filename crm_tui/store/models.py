@@ -34,7 +34,7 @@ SQLModel.metadata.naming_convention = {
 }
 metadata: MetaData = SQLModel.metadata
 
-USER_ROLES = ("admin", "manager", "sales")
+USER_ROLES = ("admin", "manager", "sales", "finance")
 ACCOUNT_STATUSES = ("prospect", "active", "churned")
 LEAD_STATUSES = ("new", "contacted", "nurture", "qualified", "unqualified", "converted", "junk")
 BUYING_ROLES = ("decision maker", "champion", "influencer", "user", "blocker")
@@ -53,6 +53,16 @@ class Versioned(SQLModel):
     updated_at: dt.datetime = Field(default_factory=utcnow, nullable=False, sa_type=UTCDateTime)
 
 
+class Team(SQLModel, table=True):
+    """A sales team: its manager sees its members' records (the roles' "team" level)."""
+
+    __tablename__: ClassVar[str] = "teams"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    name: str = Field(max_length=64, unique=True, nullable=False)
+    created_at: dt.datetime = Field(default_factory=utcnow, nullable=False, sa_type=UTCDateTime)
+
+
 class User(SQLModel, table=True):
     __tablename__: ClassVar[str] = "users"
 
@@ -63,6 +73,24 @@ class User(SQLModel, table=True):
     role: str = Field(default="sales", max_length=16, nullable=False)
     active: bool = Field(default=True, nullable=False)
     created_at: dt.datetime = Field(default_factory=utcnow, nullable=False, sa_type=UTCDateTime)
+    team_id: Optional[int] = Field(default=None, foreign_key="teams.id", index=True)  # one team per user
+
+
+class RoleRule(SQLModel, table=True):
+    """An admin's change to a role's default access (services/access.py holds the defaults):
+    ``role`` may ``action`` (read, edit, delete, assign) records of ``entity`` at ``level``
+    (all, team, own, linked, none)."""
+
+    __tablename__: ClassVar[str] = "role_rules"
+    __table_args__ = (UniqueConstraint("role", "entity", "action", name="uq_role_rules_role"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    role: str = Field(max_length=16, nullable=False)
+    entity: str = Field(max_length=32, nullable=False)
+    action: str = Field(max_length=16, nullable=False)
+    level: str = Field(max_length=16, nullable=False)
+    changed_by: str = Field(default="", max_length=64, nullable=False)
+    changed_at: dt.datetime = Field(default_factory=utcnow, nullable=False, sa_type=UTCDateTime)
 
 
 class Account(Versioned, table=True):

@@ -68,7 +68,7 @@ def build(*, session: Session, user: User, today: dt.date | None = None, stall_d
     settings' stalled_days (default 14), for the stalled deals and the lint."""
     from crm_tui.services.users import actor_for
 
-    subject = actor_for(user)
+    subject = actor_for(user, session)
     today = today or dt.date.today()
     out = UserSummary(username=user.username, name=user.name or user.username, email=user.email, day=today)
     is_open = and_(S.c.is_won.is_(False), S.c.is_lost.is_(False))
