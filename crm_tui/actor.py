@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 # The role of a user the users table does not know (a first run, a CRM_USER not added yet):
-# today everybody sees everything, as an admin does.
+# they see everything, as an admin does (on a shared PostgreSQL server the database decides).
 DEFAULT_ROLE = "admin"
 
 
@@ -23,6 +23,15 @@ class Actor:
     username: str
     role: str
     team: str | None = None
+    team_id: int | None = None
+    # What this actor may read of each entity, where that is less than everything:
+    # (entity, level) pairs, level one of team, own, linked, none (crm_tui/services/access.py).
+    # Empty: every record (an admin, or a user the users table does not know).
+    reads: tuple[tuple[str, str], ...] = ()
+
+    def read_level(self, entity: str) -> str:
+        """How much of ``entity`` this actor may read: all, team, own, linked or none."""
+        return dict(self.reads).get(entity, "all")
 
     @classmethod
     def unknown(cls, username: str) -> "Actor":

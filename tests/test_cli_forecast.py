@@ -18,9 +18,11 @@ from crm_tui.store.models import Opportunity
 
 
 def setup_team(engine):
+    """tester (the acting user) manages the team: the forecast and the lint read everyone's deals."""
     with session_scope(engine) as s:
-        for u in ("tester", "bob"):
-            users.create_user(session=s, data={"username": u})
+        users.create_team(session=s, actor=users.resolve_actor(session=s, username="tester"), name="Sales")
+        for u, role in (("tester", "manager"), ("bob", "sales")):
+            users.create_user(session=s, data={"username": u, "role": role, "team": "Sales"})
 
 
 def add_opp(engine, name, **data):

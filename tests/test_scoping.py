@@ -359,9 +359,15 @@ def test_every_cli_read_path_goes_through_the_scoping_hook(world, cli, path):
     _check(world, path, lambda: path.shows(world, cli))
 
 
-def test_the_hook_is_the_identity_today(world):
+def test_the_hook_is_the_identity_where_the_role_reads_everything(world):
+    """The sales rep reads every account (the same statement back), not every deal (a condition added);
+    reads on behalf of nobody (actor None) are not restricted."""
     stmt = select(ENTITIES["account"].table.c.id)
     assert scope.scope(stmt, entity="account", table=ENTITIES["account"].table, actor=world.actor) is stmt
+    deals = select(ENTITIES["opportunity"].table.c.id)
+    assert scope.scope(deals, entity="opportunity", table=ENTITIES["opportunity"].table, actor=world.actor) \
+        is not deals
+    assert scope.scope(deals, entity="opportunity", table=ENTITIES["opportunity"].table, actor=None) is deals
     assert not scope.restricts()
     with scope.restricting(world.rule):
         assert scope.restricts()

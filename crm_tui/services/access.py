@@ -11,8 +11,8 @@ an entity at a level:
 
 ``DEFAULT_RULES`` are the defaults a new install starts with; an admin changes them with
 ``crm role set`` (rows of ``role_rules`` that override the default, one per role, entity and
-action). The scoping hook (``crm_tui.store.scope``) is where these rules are applied on read;
-today it shows every record, and the rules are what the roles work enforces next.
+action). The read levels travel on the Actor (``Actor.reads``, resolved once per command and app
+start) and the scoping hook applies them on every read (``crm_tui.store.visibility``).
 """
 
 from __future__ import annotations
@@ -115,6 +115,18 @@ def level(*, session: Session, role: str, entity: str, action: str) -> str:
     row = session.execute(select(RoleRule.level).where(
         RoleRule.role == role, RoleRule.entity == entity, RoleRule.action == action)).scalar()
     return row or DEFAULT_RULES[role][entity][action]
+
+
+def read_levels(*, session: Session | None, role: str) -> tuple[tuple[str, str], ...]:
+    """(entity, level) for every entity ``role`` may read less than all of (the Actor's ``reads``)."""
+    if role not in DEFAULT_RULES:
+        return ()
+    levels = {entity: DEFAULT_RULES[role][entity]["read"] for entity in RULE_ENTITIES}
+    if session is not None:
+        for entity, lvl in session.execute(select(RoleRule.entity, RoleRule.level).where(
+                RoleRule.role == role, RoleRule.action == "read")):
+            levels[entity] = lvl
+    return tuple((entity, lvl) for entity, lvl in levels.items() if lvl != "all")
 
 
 def set_rule(*, session: Session, actor: Actor, role: str, entity: str, action: str, level: str) -> Rule:

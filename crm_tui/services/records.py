@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import Table, and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql import ColumnElement
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from crm_tui import money
 from crm_tui.actor import Actor
@@ -159,10 +159,14 @@ def record_changes(session: Session, *, entity: str, record_id: int,
 
 
 def ensure_user(session: Session, username: str) -> int:
-    """The id of ``username``, creating the user on first use (the person running crm)."""
+    """The id of ``username``, creating the user on first use (the person running crm): the admin when
+    there is no active admin yet (a new install: whoever uses it first administers it and reads
+    everything), else a sales rep."""
     uid = session.execute(select(User.id).where(User.username == username)).scalar()
     if uid is None:
-        user = User(username=username, name=username)
+        has_admin = session.execute(select(User.id).where(User.role == "admin", col(User.active).is_(True))
+                                    .limit(1)).scalar() is not None
+        user = User(username=username, name=username, role="sales" if has_admin else "admin")
         session.add(user)
         session.flush()
         uid = user.id

@@ -169,11 +169,16 @@ def set_team(*, session: Session, actor: Actor, username: str, team: str | None)
 
 
 def actor_for(user: User, session: Session | None = None) -> Actor:
-    """The Actor of a row of the users table, with the name of their team (looked up in ``session``)."""
+    """The Actor of a row of the users table: their team, and what their role may read (the rules in
+    effect, crm_tui/services/access.py; without ``session`` the defaults)."""
+    from crm_tui.services.access import read_levels
+
+    role = user.role or DEFAULT_ROLE
     team = None
     if user.team_id is not None and session is not None:
         team = session.execute(select(Team.name).where(Team.id == user.team_id)).scalar()
-    return Actor(user_id=user.id, username=user.username, role=user.role or DEFAULT_ROLE, team=team)
+    return Actor(user_id=user.id, username=user.username, role=role, team=team, team_id=user.team_id,
+                 reads=read_levels(session=session, role=role))
 
 
 def resolve_actor(*, session: Session, username: str) -> Actor:

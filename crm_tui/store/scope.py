@@ -6,11 +6,12 @@ see. It only adds WHERE conditions on ``table``'s own columns (an ``owner_id``, 
 ``team``, an ``EXISTS`` on a grant table): never a join, so the statement each read
 path runs stays the one it was tuned for.
 
-Today every actor sees everything: the rule is the identity and ``scope`` returns
-``stmt`` itself (the same object, so a caller can skip work that only matters when a
-rule restricts). The roles issue installs visibility rules here; ``restricting``
-installs one for a test. ``actor`` is ``None`` for reads made on behalf of nobody
-(internal bookkeeping, a write's own read-back); a rule decides what that means.
+The rule in force is the roles' read levels (``roles``: each actor carries them, see
+crm_tui/store/visibility.py). For an actor that may read everything (an admin, a user
+the users table does not know) and for ``actor`` None (reads made on behalf of nobody:
+internal bookkeeping, a write's own read-back) ``scope`` returns ``stmt`` itself (the
+same object, so a caller can skip work that only matters when a rule restricts).
+``restricting`` installs another rule for a test.
 
 The read paths that call it are listed, and proved to call it, in tests/test_scoping.py.
 """
@@ -31,7 +32,16 @@ def everything(stmt: Any, *, entity: str, table: Any, actor: Any) -> Any:
     return stmt
 
 
-_rule: Rule = everything
+def roles(stmt: Any, *, entity: str, table: Any, actor: Any) -> Any:
+    """The rule in force: what the actor's role may read (crm_tui/services/access.py's levels)."""
+    if actor is None or not getattr(actor, "reads", ()):
+        return stmt
+    from crm_tui.store.visibility import visible
+
+    return visible(stmt, entity=entity, table=table, actor=actor)
+
+
+_rule: Rule = roles
 
 
 def scope(stmt: Any, *, entity: str, table: Any, actor: Any) -> Any:
@@ -40,8 +50,8 @@ def scope(stmt: Any, *, entity: str, table: Any, actor: Any) -> Any:
 
 
 def restricts() -> bool:
-    """Whether a rule other than "everything" is installed."""
-    return _rule is not everything
+    """Whether a rule other than the roles' is installed (a test's)."""
+    return _rule is not roles
 
 
 @contextlib.contextmanager

@@ -20,7 +20,7 @@ SIZE = (170, 50)
 def seed(engine):
     q0, q1 = quarter_of(dt.date.today())
     with session_scope(engine) as s:
-        users.create_user(session=s, data={"username": USER})
+        users.create_user(session=s, data={"username": USER, "role": "admin"})  # reads the whole team's deals
         users.create_user(session=s, data={"username": "bob"})
         forecast.set_quota(session=s, username=USER, month=q0, amount="20000")
         opp = ENTITIES["opportunity"]

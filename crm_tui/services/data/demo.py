@@ -281,10 +281,11 @@ def generate(engine: Engine, *, opportunities: int, seed: int = 42, me: str | No
         if not stages:
             raise Conflict("no pipeline stages are defined")
 
-        # Users: the demo team, plus the person running it so "me" owns deals too.
+        # Users: the demo team, plus the person running it so "me" owns deals too; they administer the
+        # demo (an admin reads every record: a sales rep would see only their own deals and leads).
         users = list(USERS)
         if me and me not in {u[0] for u in users}:
-            users.append((me, me, "sales"))
+            users.append((me, me, "admin"))
         # Users someone added before (`crm user add`) are kept and reused.
         users_t = User.__table__
         existing = {r.username: r.id for r in conn.execute(select(users_t.c.username, users_t.c.id))}
