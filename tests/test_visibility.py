@@ -147,15 +147,3 @@ def test_whoever_uses_a_new_install_first_administers_it(cli, engine):
     with session_scope(engine) as s:
         assert resolve_actor(session=s, username="owner").role == "admin"
         assert resolve_actor(session=s, username="newcomer").role == "sales"
-
-
-def test_nobody_changes_or_deletes_a_record_they_cannot_see(cli, engine, team):
-    carol_deal = str(team["carol"]["opportunity"])
-    env = {"CRM_USER": "alice"}
-    for args in (("opp", "update", carol_deal, "--next-step", "poach"), ("opp", "delete", carol_deal),
-                 ("lead", "update", str(team["carol"]["lead"]), "--status", "junk")):
-        result = cli(*args, env=env)
-        assert result.exit_code == 1 and "not found" in result.stderr, args
-    shown = json.loads(cli("opp", "show", carol_deal, "--format", "json", env={"CRM_USER": "carol"}).stdout)
-    assert shown["next_step"] is None and shown["version"] == 1
-    assert cli("opp", "update", str(team["alice"]["opportunity"]), "--next-step", "call", env=env).exit_code == 0

@@ -386,19 +386,8 @@ def create_record(entity: Entity, *, session: Session, data: dict, actor: str,
     return get_record(entity, session=session, record_id=new_id)
 
 
-def _in_sight(entity: Entity, session: Session, record_id: int, actor: str | Actor) -> None:
-    """NotFound unless ``actor`` (an Actor, or the username a write records) may read the record: nobody
-    changes what they cannot see."""
-    from crm_tui.services.users import resolve_actor
-
-    who = actor if isinstance(actor, Actor) else resolve_actor(session=session, username=str(actor))
-    if who.reads:
-        get_record(entity, session=session, record_id=record_id, actor=who)
-
-
 def update_record(entity: Entity, *, session: Session, record_id: int, data: dict, actor: str,
                   expected_version: int | None = None, batch_id: str | None = None) -> Row:
-    _in_sight(entity, session, record_id, actor)
     existing = _raw(entity, session, record_id)
     if expected_version is not None and existing["version"] != expected_version:
         raise Conflict(
@@ -434,7 +423,6 @@ def update_record(entity: Entity, *, session: Session, record_id: int, data: dic
 
 def delete_record(entity: Entity, *, session: Session, record_id: int, actor: str,
                   batch_id: str | None = None) -> Row:
-    _in_sight(entity, session, record_id, actor)
     row = get_record(entity, session=session, record_id=record_id)
     raw = _raw(entity, session, record_id)
     blockers = []
