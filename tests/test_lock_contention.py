@@ -128,12 +128,16 @@ WRITER = textwrap.dedent("""
     end, n = time.monotonic() + seconds, 0
     while time.monotonic() < end or n < 2:
         n += 1
+        stdin = None
         if kind == "update":
             args = ["update", "account", "--where", "id > 0", "--set", f"city={name}-{n}"]
+        elif kind == "update-reversed":  # the same records, listed the other way round
+            args = ["update", "account", "--ids", "-", "--set", f"city={name}-{n}"]
+            stdin = "\\n".join(str(i) for i in range(int(sys.argv[5]), 0, -1))
         else:
             args = ["tag", "add" if n % 2 else "remove", "hot", "--entity", "account", "--where", "id > 0"]
         try:
-            result = runner.invoke(app, ["--db", url, *args])
+            result = runner.invoke(app, ["--db", url, *args], input=stdin)
         finally:
             State.reset()
         batch = re.search(r"batch ([0-9a-f]{32})", result.stderr)
@@ -143,10 +147,12 @@ WRITER = textwrap.dedent("""
 """)
 
 
-@pytest.mark.parametrize("kinds", [("update", "update"), ("update", "tag")], ids=["two-updates", "update-and-tag"])
+@pytest.mark.parametrize("kinds", [("update", "update-reversed"), ("update", "tag")],
+                         ids=["two-updates", "update-and-tag"])
 def test_two_bulk_writers_in_parallel_processes(db_url, engine, kinds):
     seed_accounts(engine, ROWS)
-    writers = [subprocess.Popen([sys.executable, "-c", WRITER, db_url, kind, "6", f"w{i}"], stdout=subprocess.PIPE,
+    writers = [subprocess.Popen([sys.executable, "-c", WRITER, db_url, kind, "6", f"w{i}", str(ROWS)],
+                                stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True, env=_env(CRM_USER="tester"))
                for i, kind in enumerate(kinds)]
     outputs = [w.communicate(timeout=120) for w in writers]
