@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 
 if TYPE_CHECKING:
     from crm_tui.actor import Actor
     from crm_tui.settings import Settings
+
+T = TypeVar("T")
 
 
 class Format(str, Enum):
@@ -114,6 +116,19 @@ def session() -> Iterator:
     with session_scope(State.engine()) as s:
         State.actor(s)  # resolved with the command's first unit of work, once
         yield s
+
+
+def unit_of_work(work: Callable[[Any], T]) -> T:
+    """Run ``work(session)`` as one unit of work, like ``with session() as s``, but re-run whole from a
+    fresh session when it loses a deadlock or a serialization check (a bounded number of times; see
+    ``crm_tui.store.db.run_unit``). For writes that can meet another writer: bulk commands, imports."""
+    from crm_tui.store.db import run_unit
+
+    def body(s: Any) -> T:
+        State.actor(s)
+        return work(s)
+
+    return run_unit(State.engine(), body)
 
 
 def counted(n: int, entity: str, adjective: str = "") -> str:

@@ -12,7 +12,7 @@ from typing import Optional
 
 import typer
 
-from crm_tui.commands._common import WHERE_HELP, State, counted, fail, info, session
+from crm_tui.commands._common import WHERE_HELP, State, counted, fail, info, unit_of_work
 from crm_tui.commands._progress import Bar
 from crm_tui.services.registry import ENTITY_HELP
 
@@ -71,11 +71,15 @@ def _tag(tag: str, entity: str, where, ids, dry_run: bool, add: bool) -> None:
 
     _check_selection(where, ids)
     id_list = _read_ids(ids)
-    with Bar("working") as bar, session() as s:
+    def work(s):
         result = bulk.tag(entity_for(entity), session=s, tag=tag, add=add, actor=State.actor(), where=where,
                           ids=id_list, dry_run=dry_run, progress=bar.step)
         if dry_run:
             s.rollback()
+        return result
+
+    with Bar("working") as bar:
+        result = unit_of_work(work)
     _report(result, f"tag {tag}" if add else f"untag {tag}")
 
 
@@ -121,11 +125,15 @@ def update(
     except ValidationError as exc:
         raise fail(str(exc)) from None
     id_list = _read_ids(ids)
-    with Bar("working") as bar, session() as s:
+    def work(s):
         result = bulk.update_where(entity_for(entity), session=s, data=data, actor=State.actor(), where=where,
                                    ids=id_list, dry_run=dry_run, progress=bar.step)
         if dry_run:
             s.rollback()
+        return result
+
+    with Bar("working") as bar:
+        result = unit_of_work(work)
     _report(result, "update")
 
 
@@ -144,11 +152,15 @@ def delete(
     if not dry_run and not yes:
         raise fail("bulk delete needs --yes (or preview it with --dry-run)")
     id_list = _read_ids(ids)
-    with Bar("working") as bar, session() as s:
+    def work(s):
         result = bulk.delete_where(entity_for(entity), session=s, actor=State.actor(), where=where, ids=id_list,
                                    dry_run=dry_run, progress=bar.step)
         if dry_run:
             s.rollback()
+        return result
+
+    with Bar("working") as bar:
+        result = unit_of_work(work)
     _report(result, "delete")
 
 
@@ -159,10 +171,13 @@ def undo(
     """Put back exactly what one batch changed (refuses if its records changed since)."""
     from crm_tui.services.data import bulk
 
-    with session() as s:
+    def work(s):
         result = bulk.undo(session=s, batch_id=batch, actor=State.actor(), dry_run=dry_run)
         if dry_run:
             s.rollback()
+        return result
+
+    result = unit_of_work(work)
     if dry_run:
         info(f"dry run: batch {batch} can be undone ({counted(result.records, result.entity)})")
     else:

@@ -415,10 +415,44 @@ def update_record(entity: Entity, *, session: Session, record_id: int, data: dic
     except IntegrityError as exc:
         raise Conflict(f"cannot update {entity.name} {record_id}: {_integrity_reason(exc)}") from None
     if result.rowcount != 1:  # type: ignore[attr-defined]  # DML gives a CursorResult
-        raise Conflict(f"{entity.name} {record_id} was changed by someone else at the same time; reload and try again")
-    record_changes(session, entity=entity.name, record_id=record_id, changes=changes, actor=actor,
-                   batch_id=batch_id or new_batch_id())
+        if expected_version is not None:
+            raise Conflict(f"{entity.name} {record_id} was changed by someone else at the same time; "
+                           "reload and try again")
+        # Saved by someone else between our read and our write, without --if-version: merge
+        # (their changes to other fields stay, ours go on top); Conflict only on a shared field.
+        changes = _merge_concurrent(entity, session, record_id, existing, changes)
+    if changes:
+        record_changes(session, entity=entity.name, record_id=record_id, changes=changes, actor=actor,
+                       batch_id=batch_id or new_batch_id())
     return get_record(entity, session=session, record_id=record_id)
+
+
+def _merge_concurrent(entity: Entity, session: Session, record_id: int, read: dict, changes: dict) -> dict:
+    """Apply ``changes`` (column -> (value read, new value)) to the record as it is now, after another
+    writer saved it since ``read`` was read. Refused (Conflict) when a column we change was changed by
+    them too, to a different value; columns they set to our value already drop out. Returns the
+    changes made (old value = theirs), for the change log. Bounded: a record saved again and again
+    while we merge is a Conflict."""
+    table = entity.table
+    for _attempt in range(3):
+        now = _raw(entity, session, record_id)  # NotFound if they deleted it
+        clash = sorted(c for c, (_old, new) in changes.items() if now.get(c) != read.get(c) and now.get(c) != new)
+        if clash:
+            raise Conflict(f"{entity.name} {record_id} was changed by someone else at the same time "
+                           f"({', '.join(clash)}); reload and try again")
+        merged = {c: (now.get(c), new) for c, (_old, new) in changes.items() if now.get(c) != new}
+        if not merged:
+            return {}
+        try:
+            result = session.execute(
+                update(table).where(and_(table.c.id == record_id, table.c.version == now["version"]))
+                .values(**{c: new for c, (_, new) in merged.items()}, version=now["version"] + 1,
+                        updated_at=utcnow()))
+        except IntegrityError as exc:
+            raise Conflict(f"cannot update {entity.name} {record_id}: {_integrity_reason(exc)}") from None
+        if result.rowcount == 1:  # type: ignore[attr-defined]  # DML gives a CursorResult
+            return merged
+    raise Conflict(f"{entity.name} {record_id} was changed by someone else at the same time; reload and try again")
 
 
 def delete_record(entity: Entity, *, session: Session, record_id: int, actor: str,

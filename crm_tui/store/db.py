@@ -8,26 +8,46 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+import random
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from sqlmodel import Session, create_engine
 
-from crm_tui.errors import DatabaseUnavailable
+from crm_tui.errors import DatabaseBusy, DatabaseUnavailable
 
 # The newest migration. A test checks it matches the Alembic script directory,
 # so opening an up-to-date database never has to load Alembic.
+T = TypeVar("T")
+
 HEAD_REVISION = "0008_teams_roles"
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
-SQLITE_BUSY_TIMEOUT_MS = 10_000
-# How long a PostgreSQL statement waits for a row or table lock another session holds, like SQLite's
-# busy timeout; then it fails with lock_not_available, which a user sees as "the database is busy".
-LOCK_TIMEOUT_MS = 10_000
+
+
+def _timeout_ms(name: str, default_s: float) -> int:
+    """A wait in milliseconds from the environment variable ``name`` (seconds, e.g. ``2.5``)."""
+    try:
+        seconds = float(os.environ.get(name, default_s))
+    except ValueError:
+        seconds = default_s
+    return max(0, min(int(seconds * 1000), 3_600_000))
+
+
+# How long a writer waits for the lock another program holds before "the database is busy: ... try
+# again": SQLite's busy timeout, PostgreSQL's lock_timeout (a statement waiting for a row or table
+# lock). 10 s unless CRM_LOCK_TIMEOUT (seconds) says otherwise; README documents both.
+SQLITE_BUSY_TIMEOUT_MS = _timeout_ms("CRM_LOCK_TIMEOUT", 10)
+LOCK_TIMEOUT_MS = _timeout_ms("CRM_LOCK_TIMEOUT", 10)
+# A unit of work that loses a deadlock or a serialization check is re-run whole, from a fresh
+# session, at most this many times in all (with a short random pause), before "the database is busy".
+UNIT_ATTEMPTS = 4
 
 
 def _unicode_lower(value):
@@ -147,6 +167,51 @@ def open_engine(url: str, *, migrate: bool = True) -> Engine:
     if migrate:
         ensure_schema(engine)
     return engine
+
+
+def begin_write(session: Session) -> None:
+    """Start the session's unit of work as a writer, before its first read.
+
+    On SQLite: ``BEGIN IMMEDIATE`` takes the write lock now, waiting up to the busy timeout. A
+    deferred transaction that reads first and writes later cannot wait for the lock when another
+    writer commits in between (its snapshot is stale: SQLITE_BUSY at once, no busy timeout), which
+    is how bulk writes used to fail after a moment. Writers thus queue one at a time, whole.
+    On PostgreSQL nothing happens here: row locks are taken in id order by the bulk writers
+    (``lock_rows``) and each statement waits up to lock_timeout."""
+    conn = session.connection()
+    if conn.dialect.name != "sqlite":
+        return
+    raw = conn.connection.dbapi_connection
+    if raw is not None and not raw.in_transaction:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """A failure that re-running the whole unit of work can cure: a PostgreSQL deadlock or
+    serialization failure, or SQLite's stale-snapshot busy (a deferred transaction that read before
+    another writer committed). A lock held longer than the timeout is not: it already waited."""
+    driver = getattr(exc, "orig", None) or exc
+    if getattr(driver, "sqlstate", None) in ("40P01", "40001"):
+        return True
+    return getattr(driver, "sqlite_errorname", None) == "SQLITE_BUSY_SNAPSHOT"
+
+
+def run_unit(engine: Engine, work: Callable[[Session], T], *, attempts: int | None = None) -> T:
+    """Run ``work(session)`` as one unit of work (committed on success, rolled back on any error),
+    re-run whole from a fresh session after a deadlock or a serialization failure, at most
+    ``attempts`` times (UNIT_ATTEMPTS), then DatabaseBusy; nothing of a failed attempt stays written."""
+    tries = max(1, attempts or UNIT_ATTEMPTS)
+    for attempt in range(1, tries + 1):
+        try:
+            with session_scope(engine) as session:
+                return work(session)
+        except DBAPIError as exc:
+            if not is_retryable(exc):
+                raise
+            if attempt == tries:
+                raise DatabaseBusy() from exc
+            time.sleep(random.uniform(0.05, 0.2) * attempt)
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 @contextlib.contextmanager

@@ -35,6 +35,7 @@ from typing import Any
 
 from sqlalchemy import and_, false, func, not_, or_, select, true
 from sqlalchemy.sql import ColumnElement
+from sqlalchemy.sql.elements import Grouping
 
 from crm_tui.errors import ValidationError
 
@@ -372,7 +373,7 @@ class Parser:
                 names = [self.tag_name(field, v).lower() for v in values]
                 expr = self.ctx.tag_exists(lambda name_col: func.lower(name_col).in_(names))
             else:
-                expr = or_(*[self.compile_one(field, "=", v) for v in values])
+                expr = self.in_list(field, values)
             return not_(expr) if negate_in else expr
         op = self.tok
         if op.kind != "op":
@@ -380,6 +381,28 @@ class Parser:
         self.advance()
         value = self.value(t)
         return self.compile_one(field, op.text, value)
+
+    def in_list(self, field: FilterField, values: list[Token]) -> ColumnElement:
+        """``field in (a, b, ...)``: one ``IN`` over the values of a whole-number or text field (a flat list,
+        so thousands of ids stay one shallow expression: SQLite refuses an expression tree deeper than
+        1000, which ``x = a OR x = b OR ...`` reaches at about 1000 values); other kinds (dates, money,
+        yes/no) as a balanced OR of their comparisons."""
+        nulls = [v for v in values if v.kind == "word" and v.lower in ("null", "none", "empty")]
+        rest = [v for v in values if v not in nulls]
+        parts: list[ColumnElement] = [self.compile_one(field, "=", nulls[0])] if nulls else []
+        if rest and field.kind == "int":
+            col = field.column()
+            parts.append(self._wrap(field, col.in_(sorted({self.integer(field, v, col) for v in rest}))))
+        elif rest and field.kind == "text":
+            texts = sorted({self.me(field, v).lower() for v in rest})
+            if field.key is not None:
+                fk, target_id, target_text = field.key()
+                parts.append(self._wrap(field, fk.in_(select(target_id).where(func.lower(target_text).in_(texts)))))
+            else:
+                parts.append(self._wrap(field, func.lower(field.column()).in_(texts)))
+        elif rest:
+            parts.append(_balanced_or([self.compile_one(field, "=", v) for v in rest]))
+        return _balanced_or(parts)
 
     def by_key(self, field: FilterField, op: str, v: Token) -> ColumnElement:
         """``owner = alice`` as ``owner_id IN (SELECT id FROM users WHERE lower(username) = 'alice')``,
@@ -557,6 +580,15 @@ class Parser:
 
     def _wrap(self, field: FilterField, cond: ColumnElement) -> ColumnElement:
         return field.wrap(cond) if field.wrap is not None else cond
+
+
+def _balanced_or(parts: list[ColumnElement], fan: int = 32) -> ColumnElement:
+    """``a OR b OR ...`` as a tree of parenthesised groups of at most ``fan``: SQLAlchemy flattens nested
+    ORs into one chain, which SQLite parses as a tree as deep as it is long."""
+    if len(parts) <= fan:
+        return parts[0] if len(parts) == 1 else or_(*parts)
+    size = -(-len(parts) // fan)
+    return or_(*[Grouping(_balanced_or(parts[i:i + size], fan)) for i in range(0, len(parts), size)])
 
 
 def _escape_like(text: str) -> str:

@@ -41,6 +41,7 @@ from sqlalchemy import (
     null,
     or_,
     select,
+    text,
     update,
 )
 from sqlmodel import Session
@@ -50,6 +51,7 @@ from crm_tui.errors import Conflict, NotFound, ValidationError
 from crm_tui.services import records
 from crm_tui.services.records import Entity, new_batch_id
 from crm_tui.services.validate import clean
+from crm_tui.store.db import begin_write
 from crm_tui.store.models import Change, Tag, Tagging, utcnow
 from crm_tui.store.types import as_utc
 
@@ -137,8 +139,12 @@ def select_records(entity: Entity, *, session: Session, where: str | None = None
             ["id"], records.scoped(entity, select(T.c.id).select_from(records.from_clause(entity, cond)).where(cond),
                                    actor)))
     else:
-        if ids:
+        if ids and session.connection().dialect.name == "postgresql":
+            # One statement with one array parameter, however many ids (an INSERT per id costs a round trip).
+            session.execute(text("INSERT INTO crm_bulk_ids (id) SELECT unnest(CAST(:ids AS bigint[]))"), {"ids": ids})
+        elif ids:
             session.execute(insert(table), [{"id": i} for i in ids])
+        if ids:
             missing = session.execute(
                 select(table.c.id).where(~exists(records.scoped(entity, select(T.c.id).where(T.c.id == table.c.id),
                                                                 actor)))
@@ -146,6 +152,18 @@ def select_records(entity: Entity, *, session: Session, where: str | None = None
             if missing:
                 raise ValidationError("ids", ", ".join(map(str, missing)), f"not found among {entity.plural}")
     return int(session.execute(select(func.count()).select_from(table)).scalar() or 0)
+
+
+def lock_rows(entity: Entity, session: Session, ids) -> None:
+    """On PostgreSQL, lock the records ``ids`` (a SELECT of ids) in id order before changing them: two
+    bulk writers over overlapping records then queue (the second waits up to lock_timeout) instead of
+    each locking rows in its own scan order and deadlocking. On SQLite ``begin_write`` holds the one
+    write lock already."""
+    if session.connection().dialect.name != "postgresql":
+        return
+    T = entity.table
+    locked = select(T.c.id).where(T.c.id.in_(ids)).order_by(T.c.id).with_for_update()
+    session.execute(select(func.count()).select_from(locked.subquery()))
 
 
 def _sample(entity: Entity, session: Session, id_filter, dry_run: bool = True) -> list[dict]:
@@ -195,6 +213,12 @@ def _tag_name(tag: str) -> str:
 def _tag_id(session: Session, name: str, *, create: bool) -> int | None:
     tid = session.execute(select(TAGS.c.id).where(func.lower(TAGS.c.name) == name.lower())).scalar()
     if tid is None and create:
+        if session.connection().dialect.name == "postgresql":
+            # Another writer may be creating the same tag now: wait for it and use its row.
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+            session.execute(pg_insert(TAGS).values(name=name).on_conflict_do_nothing(index_elements=["name"]))
+            return session.execute(select(TAGS.c.id).where(func.lower(TAGS.c.name) == name.lower())).scalar()
         tid = session.execute(insert(TAGS).values(name=name).returning(TAGS.c.id)).scalar_one()
     return tid
 
@@ -231,8 +255,11 @@ def tag(entity: Entity, *, session: Session, tag: str, add: bool, actor: Actor |
     actor = acting.username
     name = _tag_name(tag)
     note = progress or (lambda _msg: None)
+    begin_write(session)
     note("selecting records")
     selection, id_col, matched = _selection(entity, session, where, ids, acting)
+    if not dry_run:
+        lock_rows(entity, session, selection)
     tid = _tag_id(session, name, create=add and not dry_run)
     has_tag = exists(select(literal(1)).select_from(TAGGINGS).where(
         TAGGINGS.c.tag_id == tid, TAGGINGS.c.entity == entity.name, TAGGINGS.c.record_id == id_col))
@@ -352,10 +379,13 @@ def update_where(entity: Entity, *, session: Session, data: dict[str, str], acto
     if not data:
         raise ValidationError("set", None, "give at least one --set field=value")
     note = progress or (lambda _msg: None)
+    begin_write(session)
     now = utcnow()
     values = _assignments(entity, session, data, now, actor)
     note("selecting records")
     matched = select_records(entity, session=session, where=where, ids=ids, actor=acting)
+    if not dry_run:
+        lock_rows(entity, session, select(IDS.c.id))
     T = entity.table
     exprs = {col: (v if hasattr(v, "compile") else _literal_for(T.c[col], v)) for col, v in values.items()}
     differs = {col: T.c[col].is_distinct_from(expr) for col, expr in exprs.items()}
@@ -409,9 +439,12 @@ def delete_where(entity: Entity, *, session: Session, actor: Actor | str, where:
     acting = as_actor(actor)
     actor = acting.username
     note = progress or (lambda _msg: None)
+    begin_write(session)
     note("selecting records")
     matched = select_records(entity, session=session, where=where, ids=ids, actor=acting)
     sel = select(IDS.c.id)
+    if not dry_run:
+        lock_rows(entity, session, sel)
     blockers = []
     for table, column, label in entity.dependents:
         n = session.execute(select(func.count()).select_from(table).where(table.c[column].in_(sel))).scalar()
@@ -521,6 +554,7 @@ def undo(*, session: Session, batch_id: str, actor: Actor | str, dry_run: bool =
 
     acting = as_actor(actor)
     actor = acting.username
+    begin_write(session)
     batch_id = (batch_id or "").strip()
     in_batch = CHANGES.c.batch_id == batch_id
     n_rows, last_id = session.execute(select(func.count(), func.max(CHANGES.c.id)).where(in_batch)).one()

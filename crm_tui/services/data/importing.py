@@ -64,6 +64,7 @@ from crm_tui.services import records
 from crm_tui.services.data.io import neutralise
 from crm_tui.services.records import Entity, new_batch_id
 from crm_tui.services.validate import clean
+from crm_tui.store.db import begin_write
 from crm_tui.store.models import Change, Stage, User, utcnow
 
 DELIMITERS = (",", ";", "\t", "|")
@@ -887,6 +888,7 @@ def import_csv(entity: Entity, source: BinaryIO, *, session: Session, actor: str
     itself cannot be used; either way the caller rolls its session back and nothing is written."""
     note = progress or (lambda _m: None)
     result = ImportResult(entity.name, dry_run=dry_run)
+    begin_write(session)  # a writer from the start: waits for the lock instead of failing part way
     with _seekable(source) as stream:
         csvfile = open_csv(stream, encoding)
         try:
