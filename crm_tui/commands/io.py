@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from crm_tui.commands._common import WHERE_HELP, Format, State, actor, counted, fail, info, session
+from crm_tui.commands._common import WHERE_HELP, Format, State, actor, counted, fail, info, plural, session
 from crm_tui.commands._output import output_options
 from crm_tui.services.registry import ENTITY_HELP
 
@@ -118,7 +118,8 @@ def import_(
               + (f"; ignored: {', '.join(result.ignored)}" if result.ignored else ""))
     info(detail)
     if result.users_created:
-        info(f"added {len(result.users_created)} users: {', '.join(result.users_created[:10])}"
+        info(f"{'would add' if dry_run else 'added'} {plural(len(result.users_created), 'user')}: "
+             f"{', '.join(result.users_created[:10])}"
              + (" ..." if len(result.users_created) > 10 else ""))
     if result.lost_reasons_defaulted:
         info(f"{result.lost_reasons_defaulted:,} lost deals had no lost reason: "

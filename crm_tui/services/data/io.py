@@ -9,8 +9,9 @@ spreadsheets want).
 CSV cells a spreadsheet would run as a formula (first character ``=``, ``+``,
 ``-``, ``@``, tab, carriage return or line feed, also after leading spaces, and
 their full-width forms) are neutralised the OWASP way: prefixed with a single
-quote. ``raw=True`` turns that off. Numbers we format ourselves (``-5``,
-``12.50``) are left alone.
+quote, reversibly (``crm_tui.spreadsheet``: a value that starts with quotes before
+such a character gets one more, and import takes exactly one off). ``raw=True``
+turns that off. Numbers we format ourselves (``-5``, ``12.50``) are left alone.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ import datetime as dt
 import io
 import itertools
 import json
-import re
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any, TextIO
@@ -32,6 +32,7 @@ from crm_tui.actor import Actor
 from crm_tui.errors import ValidationError
 from crm_tui.services import records, registry
 from crm_tui.services.records import Entity
+from crm_tui.spreadsheet import CELL_START, is_dangerous, neutralise  # noqa: F401 - the rule lives there
 from crm_tui.store.types import as_utc
 
 FORMATS = ("csv", "json", "ndjson")
@@ -39,29 +40,6 @@ Progress = Callable[[int], None]
 
 # entity name -> its default export columns (the registry entries' ``export_columns``)
 EXPORT_COLUMNS: dict[str, tuple[str, ...]] = {e.name: e.export_columns for e in registry.ENTRIES}
-
-_TRIGGERS = set("=+-@\t\r\n") | set("\uff1d\uff0b\uff0d\uff20")  # and full-width = + - @
-_NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
-
-
-def neutralise(text: str) -> str:
-    """Make a cell inert for spreadsheets (OWASP CSV injection): prefix a quote if it could start a formula."""
-    if not text:
-        return text
-    stripped = text.lstrip(" ")
-    first = stripped[:1] if stripped else text[:1]
-    if first in _TRIGGERS or text[:1] in _TRIGGERS:
-        if _NUMBER.match(text):
-            return text
-        return "'" + text
-    return text
-
-
-def is_dangerous(text: str) -> bool:
-    """True when a spreadsheet would treat this cell as a formula (used by tests and import checks)."""
-    stripped = text.lstrip(" ")
-    return bool(stripped) and (stripped[0] in _TRIGGERS or text[0] in _TRIGGERS) and not _NUMBER.match(text)
-
 
 def _text(value: Any) -> str:
     if value is None:
@@ -163,7 +141,7 @@ def _bool_text(value: Any) -> Any:
     return "true" if value else "false"
 
 
-_CELL_START = frozenset(_TRIGGERS | {" "})
+_CELL_START = CELL_START
 
 
 def _kind(name: str, column) -> str:
