@@ -20,7 +20,7 @@ def export(
     columns: Optional[str] = None,
     fmt: Format = Format.csv,
     output: Optional[str] = typer.Option(None, "--output", "-o", help="Write to FILE instead of stdout"),
-    raw: bool = typer.Option(False, "--raw", help="Do not neutralise cells a spreadsheet would run as formulas"),
+    raw: bool = False,
     excel: bool = typer.Option(False, "--excel", help="Start the file with a UTF-8 BOM for spreadsheets"),
 ) -> None:
     """Export records, streamed: ISO dates, money as decimals with a currency column, formula cells made inert."""
