@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import io
 
-import pytest
 from support import FIXTURES
 from test_cli import COMMANDS
 

@@ -10,8 +10,8 @@ import datetime as dt
 import functools
 import inspect
 import sys
-from contextvars import ContextVar
 from collections.abc import Callable, Iterable, Sequence
+from contextvars import ContextVar
 from decimal import Decimal
 from typing import Annotated, Any, Optional
 
