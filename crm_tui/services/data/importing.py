@@ -27,8 +27,8 @@ copied in chunks to a temporary file. Then:
 5. writes the chunk's good rows: new records with Core executemany in the caller's
    one transaction (their ids taken first, see ``_new_ids``), each with a Change row (field ``*``, old value NULL, new value
    the whole record as JSON, as records.snapshot_text writes it) from one INSERT ...
-   SELECT; matched records (``match`` = id, email or name; a file with an ``id``
-   column matches by id) through records.update_record, so they get the version
+   SELECT; matched records (``match`` = id, email or name, only when asked: a file
+   with an ``id`` column and no ``match`` is refused) through records.update_record, so they get the version
    check and Change rows, and only the cells that differ from the record are
    written. A ``version`` column that differs from the record's is a conflict,
    never overwritten. Creates and updates share one batch id (``result.batch_id``),
