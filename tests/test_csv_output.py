@@ -142,7 +142,7 @@ def _cells(text: str) -> list[str]:
     return [c for row in csv.reader(io.StringIO(text)) for c in row]
 
 
-def test_every_csv_the_cli_writes_is_inert_unless_raw(cli):
+def test_every_csv_the_cli_writes_is_inert_unless_raw(cli, restore_stages):
     for argv in SETUP:
         result = cli(*argv)
         assert result.exit_code == 0, (argv, result.stderr)
