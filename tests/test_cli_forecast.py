@@ -39,12 +39,14 @@ def test_forecast_json_csv_and_table(cli, engine):
     assert res.exit_code == 0, res.stderr
     rows = json.loads(res.stdout)
     assert [(r["month"], r["pipeline"], r["weighted"], r["quota"]) for r in rows] == [
-        ("2026-03", "1000.00", "500.00", "2000.00"), ("2026-04", "500.00", "375.00", None)]
+        ("2026-03", "1000.00", "500.00", "2000.00"), ("2026-04", "500.00", "375.00", None),
+        ("total", "1500.00", "875.00", "2000.00")]  # the last row: the period's total per currency
     assert rows[0]["coverage"] == "0.50"
     res = cli("forecast", "--from", "2026-03-01", "--to", "2026-04-30", "--by", "stage,owner", "--owner", "bob",
               "--format", "csv")
     assert list(csv.DictReader(io.StringIO(res.stdout)))[0]["owner"] == "bob"
-    assert len(list(csv.DictReader(io.StringIO(res.stdout)))) == 1
+    assert [(r["stage"], r["owner"], r["pipeline"]) for r in csv.DictReader(io.StringIO(res.stdout))] == [
+        ("Negotiation", "bob", "500.00"), ("total", "", "500.00")]
     table = cli("forecast", "--from", "2026-03-01", "--to", "2026-04-30", "--by", "month,stage")
     assert table.exit_code == 0
     assert "Proposal" in table.stdout and "Negotiation" in table.stdout and "1,500.00" in table.stdout

@@ -124,7 +124,7 @@ def test_export_round_trip_updates_and_reports_conflicts(cli, engine, tmp_path):
     exported = tmp_path / "opps.csv"
     assert cli("export", "opp", "-o", exported).exit_code == 0
     # unchanged file: nothing to do
-    same = cli("import", "opp", exported)
+    same = cli("import", "opp", exported, "--match", "id")
     assert same.exit_code == 0, same.stderr
     assert "0 new opportunities, 0 updated, 1 unchanged" in same.stderr
     # edited in a spreadsheet (trailing zero dropped from the amount is not a change)
@@ -136,7 +136,7 @@ def test_export_round_trip_updates_and_reports_conflicts(cli, engine, tmp_path):
         w = csv.DictWriter(fh, fieldnames=list(data[0]))
         w.writeheader()
         w.writerows(data)
-    result = cli("import", "opp", edited)
+    result = cli("import", "opp", edited, "--match", "id")
     assert result.exit_code == 0, result.stderr
     assert "1 updated" in result.stderr
     assert rows(engine, "SELECT next_step, amount_minor, version, probability_manual FROM opportunities") == [
@@ -145,7 +145,7 @@ def test_export_round_trip_updates_and_reports_conflicts(cli, engine, tmp_path):
         ("next_step", "Send contract")]
     # the same file again: the record changed since (version 2 now, 1 in the file) -> conflict, not overwritten
     assert cli("opp", "update", "1", "--next-step", "Colleague's step").exit_code == 0
-    line = one_line_error(cli("import", "opp", edited))
+    line = one_line_error(cli("import", "opp", edited, "--match", "id"))
     assert "conflict: opportunity 1 changed since the export (version 1 in the file, 3 now)" in line
     assert rows(engine, "SELECT next_step FROM opportunities") == [("Colleague's step",)]
 
@@ -300,7 +300,7 @@ def test_round_trip_takes_back_formula_neutralisation(cli, engine, tmp_path):
     exported = tmp_path / "a.csv"
     assert cli("export", "account", "-o", exported).exit_code == 0
     assert "'+1 555 0100" in exported.read_text(encoding="utf-8")
-    result = cli("import", "account", exported)
+    result = cli("import", "account", exported, "--match", "id")
     assert result.exit_code == 0, result.stderr
     assert "0 updated, 1 unchanged" in result.stderr
     fresh = write(tmp_path / "new.csv", "name,phone,description\nGlobex,'+1 555 0199,'=SUM(A1)\n")

@@ -303,6 +303,9 @@ CLI_PATHS: list[ReadPath] = [
       for plural, e in (("accounts", "account"), ("contacts", "contact"), ("opportunities", "opportunity"),
                         ("activities", "activity"))
       for fmt in ("csv", "json")],
+    *[ReadPath(f"crm export opportunities --ids ({fmt})", ("opportunity",),
+               _cli("export", "opportunities", "--ids", "-", "--format", fmt, input="{seen_opp}\n{hidden_opp}\n"))
+      for fmt in ("csv", "json")],
     ReadPath("crm search", ("account", "contact", "lead", "opportunity", "activity"),
              _cli("search", "zephyr", "--format", "csv")),
     ReadPath("crm forecast", ("opportunity",), _cli("forecast", "--by", "owner", "--owner", "me", "--format", "json",

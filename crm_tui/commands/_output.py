@@ -7,9 +7,11 @@ a currency column. Data goes to stdout only.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import inspect
 import sys
 from collections.abc import Callable, Iterable, Sequence
+from contextvars import ContextVar
 from decimal import Decimal
 from typing import Annotated, Any, Optional
 
@@ -20,7 +22,12 @@ from crm_tui.commands._common import FORMAT_HELP, Format
 HIDDEN = {"stage_position"}
 
 COLUMNS_HELP = "Comma-separated columns to show (default: all)"
+RAW_HELP = ("CSV: write cells exactly as stored (by default a cell a spreadsheet would run as a formula, "
+            "=, +, -, @, gets a leading ')")
 OUTPUT_MARK = "__crm_output__"
+
+# Whether the running command was given --raw: set by the output_options wrapper, read by emit.
+_RAW: ContextVar[bool] = ContextVar("crm_raw_csv", default=False)
 
 
 def output_options(*, default: Format = Format.table, formats: Sequence[Format] = tuple(Format),
@@ -33,7 +40,11 @@ def output_options(*, default: Format = Format.table, formats: Sequence[Format] 
     ``formats`` limits the choice: a format outside it is refused with one line naming the ones that
     apply (exit 1); with every format, Click refuses an unknown name as a usage error (exit 2).
     The function is marked (``__crm_output__``) so a test can prove every command that prints records
-    got its option here."""
+    got its option here.
+
+    A command that can write CSV also gets ``--raw``: every CSV cell ``emit`` writes goes through the
+    one formula guard (``crm_tui.spreadsheet.neutralise``) unless it is given. The command may declare
+    ``raw`` itself (``crm export`` hands it to the service); otherwise it never sees it."""
     allowed = tuple(Format(f) for f in formats)
     if default not in allowed:
         raise ValueError(f"default {default} is not among {allowed}")
@@ -56,10 +67,30 @@ def output_options(*, default: Format = Format.table, formats: Sequence[Format] 
                 params[name] = param
             else:
                 raise TypeError(f"{func.__qualname__} needs a `{name}` parameter for output_options")
+        csv_out = Format.csv in allowed
+        wants_raw = "raw" in params
+        if csv_out:
+            kind = params["raw"].kind if wants_raw else inspect.Parameter.KEYWORD_ONLY
+            params["raw"] = inspect.Parameter(
+                "raw", kind, default=False, annotation=Annotated[bool, typer.Option("--raw", help=RAW_HELP)])
         ordered = [p for p in params.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
-        func.__signature__ = signature.replace(parameters=ordered)  # type: ignore[attr-defined]
-        setattr(func, OUTPUT_MARK, {"default": default, "formats": allowed, "columns": columns})
-        return func
+        if not csv_out:
+            func.__signature__ = signature.replace(parameters=ordered)  # type: ignore[attr-defined]
+            setattr(func, OUTPUT_MARK, {"default": default, "formats": allowed, "columns": columns})
+            return func
+
+        @functools.wraps(func)
+        def command(*args: Any, **kwargs: Any) -> Any:
+            raw = bool(kwargs.get("raw", False) if wants_raw else kwargs.pop("raw", False))
+            token = _RAW.set(raw)
+            try:
+                return func(*args, **kwargs)
+            finally:
+                _RAW.reset(token)
+
+        command.__signature__ = signature.replace(parameters=ordered)  # type: ignore[attr-defined]
+        setattr(command, OUTPUT_MARK, {"default": default, "formats": allowed, "columns": columns, "raw": True})
+        return command
 
     return decorate
 
@@ -135,8 +166,13 @@ def pick_columns(row: dict, columns: Sequence[str] | None) -> list[str]:
 
 
 def emit(rows: Iterable[dict], fmt: Format, *, columns: Sequence[str] | None = None,
-         table_columns: Sequence[str] | None = None, title: str | None = None, out=None) -> int:
-    """Write rows in ``fmt``; returns how many were written. Streams except for tables."""
+         table_columns: Sequence[str] | None = None, title: str | None = None, out=None,
+         header: Sequence[str] | None = None, raw: bool | None = None) -> int:
+    """Write rows in ``fmt``; returns how many were written. Streams except for tables.
+
+    CSV: text cells get the spreadsheet formula guard unless ``raw`` (default: the command's --raw);
+    with no rows the header row is still written, from ``columns``, else ``header`` (the keys a row
+    would have)."""
     import csv
     import json
 
@@ -164,14 +200,20 @@ def emit(rows: Iterable[dict], fmt: Format, *, columns: Sequence[str] | None = N
         out.write("\n]\n" if n else "]\n")
         return n
     if fmt == Format.csv:
+        from crm_tui.spreadsheet import neutralise
+
+        guard = (lambda text: text) if (_RAW.get() if raw is None else raw) else neutralise
         writer = None
         for row in rows:
             if writer is None:
                 cols = pick_columns(row, columns)
                 writer = csv.writer(out, lineterminator="\n")
-                writer.writerow(cols)
-            writer.writerow([_cell(row[c]) for c in cols])
+                writer.writerow([guard(c) for c in cols])
+            writer.writerow([guard(_cell(v)) if isinstance(v := row[c], str) else _cell(v) for c in cols])
             n += 1
+        if writer is None and (columns or header):
+            cols = list(columns) if columns else [k for k in header or () if k not in HIDDEN]
+            csv.writer(out, lineterminator="\n").writerow([guard(c) for c in cols])
         return n
     # table
     from rich.table import Table

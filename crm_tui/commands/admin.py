@@ -9,9 +9,17 @@ import typer
 from crm_tui.commands._common import Format, State, actor, fail, info, session, settings
 from crm_tui.commands._output import emit, emit_one, output_options
 
-db_app = typer.Typer(no_args_is_help=True)
+db_app = typer.Typer(no_args_is_help=False)
 user_app = typer.Typer(no_args_is_help=False)
 stage_app = typer.Typer(no_args_is_help=False)
+
+
+@db_app.callback(invoke_without_command=True)
+def db_default(ctx: typer.Context) -> None:
+    """`crm db` alone: its help (what you asked for, so exit 0)."""
+    if ctx.invoked_subcommand is None:
+        typer.echo(ctx.get_help())
+        raise typer.Exit(0)
 
 
 @db_app.command("upgrade")

@@ -66,18 +66,21 @@ def forecast_default(
         result = forecast.forecast(session=s, start=a, end=b, by=by, owners=_owners(owner),
                                    actor=State.actor())
     rows = [r.as_dict() for r in result.rows]
+    # One total row per currency after the groups: its first group column says "total", the others are empty.
+    for cur, tot in result.totals.items():
+        total = forecast.ForecastRow(key={g: "" if fmt == Format.table else None for g in result.by},
+                                     currency=cur, metrics=tot).as_dict()
+        total[result.by[0]] = "total"
+        rows.append(total)
     if fmt == Format.table:
-        for cur, tot in result.totals.items():
-            total = forecast.ForecastRow(key={g: "" for g in result.by}, currency=cur, metrics=tot).as_dict()
-            total[result.by[0]] = "total"
-            rows.append(total)
         rows = [_human(r, result.by) for r in rows]
         title = f"Forecast {a.isoformat()} to {b.isoformat()} by {', '.join(result.by)}"
         if not rows:
             info("no deals or quotas in that range")
         emit(rows, fmt, title=title)
         return
-    emit(rows, fmt)
+    header = forecast.ForecastRow(key=dict.fromkeys(result.by), currency="USD", metrics=forecast.Metrics()).as_dict()
+    emit(rows, fmt, header=list(header))
 
 
 def _human(row: dict, by: tuple[str, ...]) -> dict:
@@ -224,7 +227,7 @@ def quota_list(
         a = forecast.parse_month(start) if start else None
         b = forecast.parse_month(end) if end else None
         rows = forecast.list_quotas(session=s, username=me(user) if user else None, start=a, end=b)
-    emit(rows, fmt)
+    emit(rows, fmt, header=forecast.QUOTA_KEYS)
 
 
 # ---------------------------------------------------------------- lint

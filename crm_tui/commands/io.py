@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from crm_tui.commands._common import WHERE_HELP, Format, State, actor, counted, fail, info, session
+from crm_tui.commands._common import WHERE_HELP, Format, State, actor, counted, fail, info, plural, session
 from crm_tui.commands._output import output_options
 from crm_tui.services.registry import ENTITY_HELP
 
@@ -17,26 +17,31 @@ def export(
     entity: str = typer.Argument(..., help=ENTITY_HELP),
     where: Optional[str] = typer.Option(None, "--where", help=WHERE_HELP),
     view: Optional[str] = typer.Option(None, "--view", help="Use a saved view's filter, sort and columns"),
+    ids: Optional[str] = typer.Option(None, "--ids", help="Only the records whose ids are in FILE, or - for stdin "
+                                                          "(one per line, e.g. from `--format ids`)"),
+    sort: Optional[str] = typer.Option(None, "--sort", help="Column to sort by; prefix with - for descending "
+                                                            "(default: the view's, else id)"),
     columns: Optional[str] = None,
     fmt: Format = Format.csv,
     output: Optional[str] = typer.Option(None, "--output", "-o", help="Write to FILE instead of stdout"),
-    raw: bool = typer.Option(False, "--raw", help="Do not neutralise cells a spreadsheet would run as formulas"),
+    raw: bool = False,
     excel: bool = typer.Option(False, "--excel", help="Start the file with a UTF-8 BOM for spreadsheets"),
 ) -> None:
     """Export records, streamed: ISO dates, money as decimals with a currency column, formula cells made inert."""
+    from crm_tui.commands.bulk import _read_ids
     from crm_tui.services.data import io
     from crm_tui.services.registry import entity_for
 
     out = None
+    id_list = _read_ids(ids)
     try:
         with session() as s:
             ent = entity_for(entity)
-            sort = None
             if view:
                 from crm_tui.services import views
 
                 where, sort, columns = views.apply_view(session=s, name=view, entity=ent.name, where=where,
-                                                        sort=None, columns=columns)
+                                                        sort=sort, columns=columns)
             cols = [c.strip() for c in columns.split(",")] if columns else None
             io.export_columns(ent, cols)
             if output:
@@ -54,10 +59,11 @@ def export(
             if Bar.wanted():  # the bar needs the total: one COUNT, only when someone is watching
                 from crm_tui.services import records
 
-                total = records.count_records(ent, session=s, where=where, actor=State.actor())
+                total = (len(id_list) if id_list is not None and where is None
+                         else records.count_records(ent, session=s, where=where, actor=State.actor()))
             with Bar(f"exporting {ent.plural}", total=total, unit=ent.plural) as bar:
                 n = io.export(ent, session=s, out=out, fmt=fmt.value, where=where, columns=cols, sort=sort, raw=raw,
-                              actor=State.actor(), progress=bar.update)
+                              actor=State.actor(), progress=bar.update, ids=id_list)
     finally:
         if out is not None and out is not sys.stdout:
             out.close()
@@ -118,7 +124,8 @@ def import_(
               + (f"; ignored: {', '.join(result.ignored)}" if result.ignored else ""))
     info(detail)
     if result.users_created:
-        info(f"added {len(result.users_created)} users: {', '.join(result.users_created[:10])}"
+        info(f"{'would add' if dry_run else 'added'} {plural(len(result.users_created), 'user')}: "
+             f"{', '.join(result.users_created[:10])}"
              + (" ..." if len(result.users_created) > 10 else ""))
     if result.lost_reasons_defaulted:
         info(f"{result.lost_reasons_defaulted:,} lost deals had no lost reason: "

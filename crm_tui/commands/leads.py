@@ -68,13 +68,13 @@ def build_lead_app() -> typer.Typer:
 
 def _timeline(entity: str, record_id: int, fmt: Format) -> None:
     from crm_tui.services import records as rec
-    from crm_tui.services.engagement.timeline import timeline_rows
+    from crm_tui.services.engagement.timeline import ROW_KEYS, timeline_rows
     from crm_tui.services.registry import ENTITIES
 
     with session() as s:
         rec.get_record(ENTITIES[entity], session=s, record_id=record_id, actor=State.actor())
         rows = timeline_rows(session=s, entity=entity, record_id=record_id, actor=State.actor())
-    emit(rows, fmt, table_columns=TIMELINE_COLUMNS)
+    emit(rows, fmt, table_columns=TIMELINE_COLUMNS, header=ROW_KEYS)
 
 
 def add_timeline(app: typer.Typer, entity: str) -> None:
@@ -95,10 +95,12 @@ def add_activity_today(app: typer.Typer) -> None:
     @output_options()
     def today(fmt: Format = Format.table) -> None:
         """My open tasks due today and overdue."""
-        from crm_tui.services.engagement.activities import due_tasks
+        from crm_tui.services import records
+        from crm_tui.services.engagement.activities import ENTITY, due_tasks
 
         with session() as s:
             rows = due_tasks(session=s, actor=State.actor())
-        emit(rows, fmt, table_columns=("id", "subject", "due_at", "overdue", "account", "lead_id", "opportunity_id"))
+        emit(rows, fmt, table_columns=("id", "subject", "due_at", "overdue", "account", "lead_id", "opportunity_id"),
+             header=[*records.row_keys(ENTITY), "overdue"])
         if not rows and fmt == Format.table:
             info("nothing due today")

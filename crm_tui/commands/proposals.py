@@ -53,7 +53,9 @@ def _show_view(view, fmt: Format) -> None:
     if fmt == Format.ids:
         typer.echo(view.id)
         return
-    emit(view.line_rows(), fmt)  # csv / ndjson: the lines, one per row
+    from crm_tui.services.quotes.proposals import LINE_ROW_KEYS
+
+    emit(view.line_rows(), fmt, header=LINE_ROW_KEYS)  # csv / ndjson: the lines, one per row
 
 
 @proposal_app.callback(invoke_without_command=True)
@@ -84,7 +86,7 @@ def proposal_list(
         rows = proposals.list_proposals(session=s, status=status, pending=pending, overdue_followup=overdue,
                                         owner=owner, opportunity_id=opp, search=search, limit=limit or None,
                                         actor=State.actor())
-    n = emit(rows, fmt, table_columns=proposals.LIST_COLUMNS)
+    n = emit(rows, fmt, table_columns=proposals.LIST_COLUMNS, header=proposals.ROW_KEYS)
     if n == 0 and fmt == Format.table:
         info("no proposals")
 

@@ -88,7 +88,7 @@ def build(noun: str, entity_name: str, specs: dict[str, FieldSpec], filters: dic
             else:
                 emit(records.iter_records(ent, session=s, search=search, filters=flt, sort=sort, limit=limit or None,
                                           where=where, actor=acting),
-                     fmt, columns=cols)
+                     fmt, columns=cols, header=records.row_keys(ent))
 
     @app.callback(invoke_without_command=True)
     def default(ctx: typer.Context) -> None:
@@ -198,7 +198,8 @@ def build(noun: str, entity_name: str, specs: dict[str, FieldSpec], filters: dic
             rows = records.history(session=s, entity=entity_name, record_id=kw["record_id"])
             if entity().describe_changes:
                 rows = entity().describe_changes(s, rows)
-        emit(rows, kw["fmt"], table_columns=("changed_at", "actor", "field", "old_value", "new_value", "batch_id"))
+        emit(rows, kw["fmt"], table_columns=("changed_at", "actor", "field", "old_value", "new_value", "batch_id"),
+             header=records.history_keys())
 
     history_cmd.__doc__ = f"Show every recorded change to {_a(entity_name)}, newest first."
     app.command("history")(output_options()(_set_signature(history_cmd, [_id_param(entity_name)])))

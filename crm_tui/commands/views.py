@@ -50,7 +50,8 @@ def list_views(
 
     with session() as s:
         rows = views.list_views(session=s, entity=entity)
-    if not emit(rows, fmt, table_columns=("name", "entity", "where", "sort", "columns", "owner")) and fmt == Format.table:
+    if not emit(rows, fmt, table_columns=("name", "entity", "where", "sort", "columns", "owner"),
+                header=views.ROW_KEYS) and fmt == Format.table:
         info("no saved views")
 
 

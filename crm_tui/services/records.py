@@ -482,6 +482,24 @@ def _integrity_reason(exc: IntegrityError) -> str:
     return text
 
 
+def row_keys(entity: Entity) -> list[str]:
+    """The keys of the rows list_records and iter_records return, without reading any (the header of an
+    empty CSV result)."""
+    keys = list(entity.columns())
+    if entity.post:
+        sample: dict = dict.fromkeys(keys)
+        sample.update({k: 0 for k in keys if k.endswith("_minor") or k == "probability"})
+        if "currency" in sample:
+            sample["currency"] = "USD"
+        keys = list(entity.post(sample))
+    return keys
+
+
+def history_keys() -> list[str]:
+    """The keys of the rows ``history`` returns."""
+    return list(Change.__table__.c.keys())
+
+
 def history(*, session: Session, entity: str, record_id: int) -> list[Row]:
     """The Change rows of one record, newest first."""
     table = Change.__table__

@@ -64,6 +64,9 @@ def get_view(*, session: Session, name: str) -> dict:
     return data
 
 
+ROW_KEYS = ("id", "name", "entity", "sort", "columns", "owner", "created_at", "where")  # list_views' rows
+
+
 def list_views(*, session: Session, entity: str | None = None) -> list[dict]:
     stmt = select(T).order_by(T.c.entity, T.c.name)
     if entity:

@@ -27,8 +27,8 @@ copied in chunks to a temporary file. Then:
 5. writes the chunk's good rows: new records with Core executemany in the caller's
    one transaction (their ids taken first, see ``_new_ids``), each with a Change row (field ``*``, old value NULL, new value
    the whole record as JSON, as records.snapshot_text writes it) from one INSERT ...
-   SELECT; matched records (``match`` = id, email or name; a file with an ``id``
-   column matches by id) through records.update_record, so they get the version
+   SELECT; matched records (``match`` = id, email or name, only when asked: a file
+   with an ``id`` column and no ``match`` is refused) through records.update_record, so they get the version
    check and Change rows, and only the cells that differ from the record are
    written. A ``version`` column that differs from the record's is a conflict,
    never overwritten. Creates and updates share one batch id (``result.batch_id``),
@@ -61,9 +61,9 @@ from sqlmodel import Session
 
 from crm_tui.errors import Conflict, CRMError, ValidationError
 from crm_tui.services import records
-from crm_tui.services.data.io import neutralise
 from crm_tui.services.records import Entity, new_batch_id
 from crm_tui.services.validate import clean
+from crm_tui.spreadsheet import neutralise, unneutralise
 from crm_tui.store.db import begin_write
 from crm_tui.store.models import Change, Stage, User, utcnow
 
@@ -570,7 +570,10 @@ class _Import:
         self.field_col = {f: header.index(c) for c, f in mapping.items()}
         self.source_of = {f: c for c, f in mapping.items()}
         if match is None and "id" in self.field_col:
-            match = "id"
+            # Updating existing records is asked for, never inferred: a file from another system has
+            # ids of its own, and a plain re-import of an export must not write over anything.
+            raise _refuse("id", f"the file has an id column ({self.source_of['id']!r}); give --match id to update "
+                                "the records it names, or --map 'id=' to add every row as a new record")
         if match is not None:
             if match not in MATCH_KEYS:
                 raise ValidationError("match", match, f"is not one of: {', '.join(MATCH_KEYS)}")
@@ -600,9 +603,7 @@ class _Import:
     def cell(self, cells: list[str], f: str) -> str:
         i = self.field_col[f]
         value = cells[i].strip() if i < len(cells) else ""
-        if value[:1] == "'" and neutralise(value[1:]) == value:
-            value = value[1:]  # our export made it inert for spreadsheets ("'+1 555..."): take that back
-        return value
+        return unneutralise(value)  # our export made it inert for spreadsheets ("'+1 555..."): take that back
 
     @property
     def writing(self) -> bool:
@@ -738,7 +739,7 @@ class _Import:
                 continue
             if raw.get("created_at"):
                 try:
-                    created_at = _historical_datetime(raw["created_at"])
+                    created_at = _historical_datetime(raw["created_at"], self.now)
                 except ValidationError as exc:
                     fail("created_at", str(exc))
                     continue
@@ -914,18 +915,27 @@ def import_csv(entity: Entity, source: BinaryIO, *, session: Session, actor: str
 def rejects_csv(result: ImportResult, out) -> None:
     """The rejected rows as they were, plus an ``error`` column: fix them and import the file again."""
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([*result.header, "error"])
+    writer.writerow([neutralise(unneutralise(c)) for c in (*result.header, "error")])
     for cells, reason in result.rejects:
-        writer.writerow([*cells[:len(result.header)], *[""] * (len(result.header) - len(cells)), reason])
+        # Inert in a spreadsheet, and imported again exactly as the cells of the first file were.
+        row = [*cells[:len(result.header)], *[""] * (len(result.header) - len(cells)), reason]
+        writer.writerow([neutralise(unneutralise(c)) for c in row])
 
 
-def _historical_datetime(value: str) -> dt.datetime:
-    """A creation time from another system: a bare date is that day's start in UTC."""
+def _historical_datetime(value: str, now: dt.datetime | None = None) -> dt.datetime:
+    """A creation time from another system: a bare date is that day's start in UTC; never in the future."""
     text = str(value).strip()
     try:
         day = dt.date.fromisoformat(text)
     except ValueError:
         from crm_tui.services.validate import parse_datetime
 
-        return parse_datetime(text, field_name="created_at")
-    return dt.datetime.combine(day, dt.time(), tzinfo=dt.timezone.utc)
+        try:
+            when = parse_datetime(text, field_name="created_at")
+        except OverflowError:  # a time zone pushes it past year 9999
+            raise ValidationError("created_at", text, "is not a date-time the database can hold") from None
+    else:
+        when = dt.datetime.combine(day, dt.time(), tzinfo=dt.timezone.utc)
+    if when > (now or utcnow()):
+        raise ValidationError("created_at", text, "is in the future; a record cannot be created after today")
+    return when

@@ -9,8 +9,9 @@ spreadsheets want).
 CSV cells a spreadsheet would run as a formula (first character ``=``, ``+``,
 ``-``, ``@``, tab, carriage return or line feed, also after leading spaces, and
 their full-width forms) are neutralised the OWASP way: prefixed with a single
-quote. ``raw=True`` turns that off. Numbers we format ourselves (``-5``,
-``12.50``) are left alone.
+quote, reversibly (``crm_tui.spreadsheet``: a value that starts with quotes before
+such a character gets one more, and import takes exactly one off). ``raw=True``
+turns that off. Numbers we format ourselves (``-5``, ``12.50``) are left alone.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ import datetime as dt
 import io
 import itertools
 import json
-import re
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any, TextIO
@@ -32,6 +32,7 @@ from crm_tui.actor import Actor
 from crm_tui.errors import ValidationError
 from crm_tui.services import records, registry
 from crm_tui.services.records import Entity
+from crm_tui.spreadsheet import CELL_START, is_dangerous, neutralise  # noqa: F401 - the rule lives there
 from crm_tui.store.types import as_utc
 
 FORMATS = ("csv", "json", "ndjson")
@@ -39,29 +40,6 @@ Progress = Callable[[int], None]
 
 # entity name -> its default export columns (the registry entries' ``export_columns``)
 EXPORT_COLUMNS: dict[str, tuple[str, ...]] = {e.name: e.export_columns for e in registry.ENTRIES}
-
-_TRIGGERS = set("=+-@\t\r\n") | set("\uff1d\uff0b\uff0d\uff20")  # and full-width = + - @
-_NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
-
-
-def neutralise(text: str) -> str:
-    """Make a cell inert for spreadsheets (OWASP CSV injection): prefix a quote if it could start a formula."""
-    if not text:
-        return text
-    stripped = text.lstrip(" ")
-    first = stripped[:1] if stripped else text[:1]
-    if first in _TRIGGERS or text[:1] in _TRIGGERS:
-        if _NUMBER.match(text):
-            return text
-        return "'" + text
-    return text
-
-
-def is_dangerous(text: str) -> bool:
-    """True when a spreadsheet would treat this cell as a formula (used by tests and import checks)."""
-    stripped = text.lstrip(" ")
-    return bool(stripped) and (stripped[0] in _TRIGGERS or text[0] in _TRIGGERS) and not _NUMBER.match(text)
-
 
 def _text(value: Any) -> str:
     if value is None:
@@ -163,7 +141,7 @@ def _bool_text(value: Any) -> Any:
     return "true" if value else "false"
 
 
-_CELL_START = frozenset(_TRIGGERS | {" "})
+_CELL_START = CELL_START
 
 
 def _kind(name: str, column) -> str:
@@ -337,8 +315,18 @@ def _sink(out: TextIO):
     return (lambda data: out.write(data.decode("utf-8"))), (lambda: None)
 
 
+def _iter_selected(entity: Entity, session: Session, where: str | None, sort: str, batch: int,
+                   actor: Actor | None) -> Iterator[dict]:
+    """records.iter_records over the records in the temporary id table (and ``where``)."""
+    stmt = (records._base_select(entity).where(*_conditions(entity, session, where, True, actor))
+            .order_by(*records._order(entity, sort)))
+    for row in session.execute(records.scoped(entity, stmt, actor).execution_options(yield_per=batch)):
+        yield records._finish(entity, row)
+
+
 def _export_csv_sqlite(entity: Entity, *, session: Session, out: TextIO, cols: list[str], where: str | None,
-                       sort: str | None, raw: bool, actor: Actor | None, batch: int, progress: Progress) -> int:
+                       sort: str | None, raw: bool, actor: Actor | None, batch: int, progress: Progress,
+                       ids: bool = False) -> int:
     from sqlalchemy import select
 
     conn = session.connection()
@@ -349,7 +337,7 @@ def _export_csv_sqlite(entity: Entity, *, session: Session, out: TextIO, cols: l
     line, selected = _line_expr(entity, cols, raw)
     T = entity.table
     stmt = records.scoped(entity, select(line, T.c.id).select_from(entity.joins(T))
-                          .where(*records._where(entity, session, None, None, where, actor))
+                          .where(*_conditions(entity, session, where, ids, actor))
                           .order_by(*records._order(entity, sort)), actor)
     result = conn.execute(stmt)
     cursor = result.cursor
@@ -405,19 +393,20 @@ def _careful_lines(entity: Entity, session: Session, rows, selected: list[str], 
 
 
 def _export_csv(entity: Entity, *, session: Session, out: TextIO, cols: list[str], where: str | None,
-                sort: str | None, raw: bool, actor: Actor | None, batch: int, progress: Progress) -> int:
+                sort: str | None, raw: bool, actor: Actor | None, batch: int, progress: Progress,
+                ids: bool = False) -> int:
     from sqlalchemy import select
 
     conn = session.connection()
     if conn.dialect.name == "sqlite" and len(cols) > 1:
         # (one column: csv.writer quotes a lone empty cell, so that stays on the path below)
         return _export_csv_sqlite(entity, session=session, out=out, cols=cols, where=where, sort=sort, raw=raw,
-                                  actor=actor, batch=batch, progress=progress)
+                                  actor=actor, batch=batch, progress=progress, ids=ids)
     selected, convert = _csv_plan(entity, cols, raw)
     available = entity.columns()
     stmt = records.scoped(entity, select(*[available[n].label(n) for n in selected])
                           .select_from(entity.joins(entity.table))
-                          .where(*records._where(entity, session, None, None, where, actor))
+                          .where(*_conditions(entity, session, where, ids, actor))
                           .order_by(*records._order(entity, sort)), actor)
     if conn.dialect.name == "sqlite":
         # No row processing at all: the DBAPI cursor's tuples (SQLite steps through the rows lazily).
@@ -447,20 +436,44 @@ def _export_csv(entity: Entity, *, session: Session, out: TextIO, cols: list[str
         result.close()
 
 
+def _conditions(entity: Entity, session: Session, where: str | None, ids: bool, actor: Actor | None) -> list:
+    """The export's WHERE: the filter, and with ``ids`` the records in bulk's temporary id table."""
+    conds = records._where(entity, session, None, None, where, actor)
+    if ids:
+        from sqlalchemy import select
+
+        from crm_tui.services.data.bulk import IDS
+
+        conds.append(entity.table.c.id.in_(select(IDS.c.id)))
+    return conds
+
+
 def export(entity: Entity, *, session: Session, out: TextIO, fmt: str = "csv", where: str | None = None,
            columns: list[str] | None = None, sort: str | None = None, raw: bool = False,
-           actor: Actor | None = None, batch: int = 5000, progress: Progress | None = None) -> int:
+           actor: Actor | None = None, batch: int = 5000, progress: Progress | None = None,
+           ids: list[int] | None = None) -> int:
     """Stream the selected records to ``out``; returns how many were written.
+    ``ids`` (with or without ``where``) limits the export to those records, each of which must exist and be
+    visible to ``actor`` (any number of them: they go into a temporary table, as for bulk writes).
+    ``sort`` is a column, ``-`` before it for descending (default: id).
     ``progress`` is called with the number written so far, after every ``batch`` records."""
     progress = progress or (lambda _n: None)
     if fmt not in FORMATS and fmt != "csv-rows":
         raise ValidationError("format", fmt, f"is not one of: {', '.join(FORMATS)}")
     cols = export_columns(entity, columns)
+    records._order(entity, sort or "id")  # a bad sort column is refused before anything is written
+    by_ids = ids is not None
+    if by_ids:
+        from crm_tui.services.data.bulk import select_records
+
+        select_records(entity, session=session, ids=ids, actor=actor)
     if fmt == "csv":
         return _export_csv(entity, session=session, out=out, cols=cols, where=where, sort=sort or "id", raw=raw,
-                           actor=actor, batch=batch, progress=progress)
-    rows: Iterator[dict] = records.iter_records(entity, session=session, where=where, sort=sort or "id",
-                                                batch=batch, actor=actor)
+                           actor=actor, batch=batch, progress=progress, ids=by_ids)
+    if by_ids:
+        rows: Iterator[dict] = _iter_selected(entity, session, where, sort or "id", batch, actor)
+    else:
+        rows = records.iter_records(entity, session=session, where=where, sort=sort or "id", batch=batch, actor=actor)
     # Start the query before writing anything, so a bad filter leaves the output empty.
     first = next(rows, None)
     rows = itertools.chain([first], rows) if first is not None else iter(())

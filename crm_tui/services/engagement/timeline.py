@@ -132,6 +132,9 @@ def _visible(session: Session, entity: str, record_id: int, actor: Actor | None)
         raise NotFound(entity, record_id)
 
 
+ROW_KEYS = ("id", "when", "kind", "type", "who", "title", "body", "via", "activity_id", "due_at", "completed_at")
+
+
 def timeline_rows(*, session: Session, entity: str, record_id: int, limit: int = 200,
                   actor: Actor | None = None) -> list[dict]:
     """The timeline as plain rows, for the CLI's output formats."""

@@ -287,6 +287,11 @@ def get_proposal(*, session: Session, proposal_id: Any, revision: int | None = N
 
 LIST_COLUMNS = ("id", "number", "revision", "status", "title", "account", "owner", "total", "currency",
                 "valid_until", "sent_at")
+# The keys of list_proposals' rows (the header of an empty CSV list).
+ROW_KEYS = ("id", "number", "revision", "status", "title", "account", "owner", "total_minor", "currency",
+            "valid_until", "sent_at", "responded_at", "opportunity_id", "opportunity", "version", "total")
+# The keys of ProposalView.line_rows.
+LINE_ROW_KEYS = ("position", "sku", "description", "quantity", "unit_price", "discount", "gross", "total", "currency")
 
 
 def list_proposals(*, session: Session, status: str | None = None, pending: bool = False,

@@ -448,6 +448,9 @@ def set_quota(*, session: Session, username: str, month: Any, amount: Any, curre
     return {"user": username, "month": f"{first:%Y-%m}", "amount": money.format_plain(minor, cur), "currency": cur}
 
 
+QUOTA_KEYS = ("user", "month", "amount", "currency")  # the keys of list_quotas' rows
+
+
 def list_quotas(*, session: Session, username: str | None = None, start: dt.date | None = None,
                 end: dt.date | None = None) -> list[dict]:
     stmt = (select(U.c.username, Q.c.month, Q.c.amount_minor, Q.c.currency)
