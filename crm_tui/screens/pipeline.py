@@ -243,8 +243,22 @@ class PipelineScreen(BulkActions, CRMScreenMixin, Screen):
             widget.refresh_header()
         self._status()
 
+    def _showing_list(self) -> bool:
+        return self.query_one(ContentSwitcher).current == "pipeline-list"
+
+    def focus_view(self) -> None:
+        """Focus what is on screen: the list in the list view, else the board's first card.
+        Never a widget of the hidden view (its keys would change a record the user cannot see)."""
+        if self._showing_list():
+            self.query_one("#pipeline-list", DataTable).focus()
+        else:
+            self.query_one(KanbanBoard).action_focus_card(1)
+
     def _focus_after_load(self, focus_id: int | None) -> None:
         if isinstance(self.focused, Input):
+            return
+        if self._showing_list():
+            self.focus_view()
             return
         board = self.query_one(KanbanBoard)
         if focus_id is not None:
@@ -315,8 +329,8 @@ class PipelineScreen(BulkActions, CRMScreenMixin, Screen):
     def _move_requested(self, message: KanbanBoard.MoveRequested) -> None:
         target = next((c for c in self.columns if c.stage_id == message.to_stage_id), None)
         card = message.card
-        if target is None or card.id in self.moving:
-            return
+        if target is None or card.id in self.moving or self._showing_list():
+            return  # never a move asked for on a board that is not on screen
         if target.is_lost:
             def chosen(reason: str | None) -> None:
                 if reason:
@@ -401,7 +415,7 @@ class PipelineScreen(BulkActions, CRMScreenMixin, Screen):
 
     def action_leave_filter(self) -> None:
         if isinstance(self.focused, Input):
-            self.query_one(KanbanBoard).action_focus_card(1)
+            self.focus_view()
 
     @on(Input.Submitted, "#pipeline-filter")
     def _filter_submitted(self, event: Input.Submitted) -> None:
@@ -416,7 +430,7 @@ class PipelineScreen(BulkActions, CRMScreenMixin, Screen):
         self.app.pipeline_filter_text = event.value  # kept when you come back to the pipeline
         self.query_one("#pipeline-status", Static).update("Loading…")
         self.load_board(event.value)
-        self.set_focus(None)
+        self.focus_view()  # the board's cards are focused again once they are loaded
 
     # ---- list view
 
@@ -425,10 +439,10 @@ class PipelineScreen(BulkActions, CRMScreenMixin, Screen):
         if switcher.current == "pipeline-board":
             switcher.current = "pipeline-list"
             self.reload_list()
-            self.query_one("#pipeline-list", DataTable).focus()
         else:
             switcher.current = "pipeline-board"
-            self.query_one(KanbanBoard).action_focus_card(1)
+        self.focus_view()
+        self.refresh_bindings()
 
     def action_cycle_sort(self) -> None:
         if self.query_one(ContentSwitcher).current != "pipeline-list":
