@@ -28,6 +28,7 @@ from crm_tui.screens.base import CRMScreenMixin
 from crm_tui.screens.bulk_actions import BULK_PALETTE_NAMES, BulkActions, bulk_bindings
 from crm_tui.services.sales.pipeline_filter import DEFAULT_LOST_REASONS, FILTER_HELP, BoardFilter
 from crm_tui.widgets import FilterMessage, PagedTable
+from crm_tui.widgets.confirm import ConfirmScreen
 from crm_tui.widgets.filter_bar import filter_error_text
 from crm_tui.widgets.kanban import KanbanBoard, KanbanColumn, short_money
 from crm_tui.widgets.worker import failure_text, run_db
@@ -337,6 +338,14 @@ class PipelineScreen(BulkActions, CRMScreenMixin, Screen):
                     self._start_move(card, target.stage_id, reason)
 
             self.app.push_screen(LostReasonScreen(card.name, self.reasons), chosen)
+        elif target.is_won:
+            def answered(yes: bool | None) -> None:
+                if yes:
+                    self._start_move(card, target.stage_id, None)
+
+            self.app.push_screen(ConfirmScreen(f"Mark “{card.name}” as won ({target.name})?", yes="Mark won",
+                                               no="Cancel", detail="This closes the deal and sets its close date."),
+                                 answered)
         else:
             self._start_move(card, target.stage_id, None)
 

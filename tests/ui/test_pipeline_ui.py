@@ -139,6 +139,8 @@ async def test_won_sets_actual_close(engine, deals):
         await pilot.mouse_down(card, offset=(3, 2))
         await pilot.mouse_up(column(app, "Won"), offset=(5, 10))
         await settle(pilot)
+        await pilot.press("y")  # winning asks first
+        await settle(pilot)
         name, o = stage_of(engine, deals["Beta"])
         assert name == "Won" and o.actual_close == dt.date.today() and o.probability == 100
 
