@@ -133,7 +133,7 @@ class DashboardScreen(CRMScreenMixin, Screen):
                                 self._deal_text(d, d["expected_close"].strftime("%a %d %b")))
                                for d in data.closing])
         self._fill("leads", [(("lead", lead["id"]), self._lead_text(lead)) for lead in data.new_leads])
-        self._fill("tasks", [(self._task_target(t), self._task_text(t)) for t in data.tasks])
+        self._fill("tasks", [(t.get("target"), self._task_text(t)) for t in data.tasks])
         self._fill("followups", [(("lead", lead["id"]), self._follow_text(lead)) for lead in data.follow_ups])
         self._fill("stalled", [(("opportunity", d["id"]),
                                 self._deal_text(d, f"since {d['stage_changed_at']:%d %b}"))
@@ -161,6 +161,8 @@ class DashboardScreen(CRMScreenMixin, Screen):
         text.append(f"{when:<11} ", style="yellow")
         text.append(d["name"], style="bold")
         text.append(f"  {money.format_money(d['amount_minor'], d['currency'])}  {d['stage']}", style="dim")
+        if d.get("account"):
+            text.append(f"  · {d['account']}", style="dim")
         return text
 
     @staticmethod
@@ -183,8 +185,8 @@ class DashboardScreen(CRMScreenMixin, Screen):
     def _task_text(t: dict) -> Text:
         text = Text(f"{when_text(t['due_at'])}  ", style="bold red" if t["overdue"] else "yellow")
         text.append(t["subject"])
-        if t.get("account"):
-            text.append(f"  · {t['account']}", style="dim")
+        if t.get("target_account"):  # the company of the record enter opens (services: add_targets)
+            text.append(f"  · {t['target_account']}", style="dim")
         return text
 
     @staticmethod
@@ -194,15 +196,9 @@ class DashboardScreen(CRMScreenMixin, Screen):
         text.append(p["number"], style="bold")
         text.append(f" {p['title']}")
         text.append(f"  {money.format_money(p['total_minor'], p['currency'])}", style="dim")
+        if p.get("account"):
+            text.append(f"  · {p['account']}", style="dim")
         return text
-
-    @staticmethod
-    def _task_target(t: dict) -> tuple[str, int] | None:
-        for entity, column in (("lead", "lead_id"), ("opportunity", "opportunity_id"),
-                               ("contact", "contact_id"), ("account", "account_id")):
-            if t.get(column):
-                return entity, t[column]
-        return None
 
     @on(OptionList.OptionSelected)
     def _open(self, event: OptionList.OptionSelected) -> None:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from array import array
 import random
+from array import array
 from collections.abc import Callable
 from dataclasses import dataclass
 

@@ -157,6 +157,41 @@ def due_tasks(*, session: Session, actor: Actor, day=None, now=None, limit: int 
     now = now if now is not None else utcnow()
     for row in rows:
         row["overdue"] = row["due_at"] is not None and row["due_at"] < now
+    add_targets(session=session, rows=rows)
+    return rows
+
+
+# The record an activity opens, most specific first: the lead, the deal, the contact, the account.
+TARGET_ORDER = (("lead", "lead_id"), ("opportunity", "opportunity_id"), ("contact", "contact_id"),
+                ("account", "account_id"))
+
+
+def add_targets(*, session: Session, rows: list[dict]) -> list[dict]:
+    """Give each activity row the record it opens, ``target`` (entity, id) or None, and that record's
+    company, ``target_account`` (a lead's company, a deal's or contact's account, the account): a
+    label drawn from these names the record that opens, never another one."""
+    from crm_tui.store.models import Contact, Lead, Opportunity
+
+    wanted: dict[str, set[int]] = {entity: set() for entity, _ in TARGET_ORDER}
+    for row in rows:
+        row["target"] = next(((entity, row[col]) for entity, col in TARGET_ORDER if row.get(col)), None)
+        if row["target"]:
+            wanted[row["target"][0]].add(row["target"][1])
+    A = Account.__table__
+    company: dict[tuple[str, int], str | None] = {}
+    lookups = {
+        "lead": select(Lead.__table__.c.id, Lead.__table__.c.company).where(Lead.__table__.c.id.in_(wanted["lead"])),
+        "opportunity": select(Opportunity.__table__.c.id, A.c.name).select_from(Opportunity.__table__.outerjoin(
+            A, A.c.id == Opportunity.__table__.c.account_id)).where(Opportunity.__table__.c.id.in_(wanted["opportunity"])),
+        "contact": select(Contact.__table__.c.id, A.c.name).select_from(Contact.__table__.outerjoin(
+            A, A.c.id == Contact.__table__.c.account_id)).where(Contact.__table__.c.id.in_(wanted["contact"])),
+        "account": select(A.c.id, A.c.name).where(A.c.id.in_(wanted["account"])),
+    }
+    for entity, stmt in lookups.items():
+        if wanted[entity]:
+            company.update({(entity, rid): name for rid, name in session.execute(stmt).all()})
+    for row in rows:
+        row["target_account"] = company.get(row["target"]) if row["target"] else None
     return rows
 
 
