@@ -51,7 +51,12 @@ def label_company(key: str, label: str) -> str | None:
     if key in ("leads", "followups"):  # "Ada Byron (Engines Ltd)  [new] Web"
         found = re.findall(r"\(([^()]*)\)", label)
         return found[-1] if found else None
-    return label.rsplit("  · ", 1)[1] if "  · " in label else None
+    if "  · " in label:
+        return label.rsplit("  · ", 1)[1]
+    if key in ("closing", "stalled"):  # a deal whose name starts with its account shows it once
+        name = re.split(r"\s{2,}", label.strip())[1]
+        return name.split(" – ")[0]
+    return None
 
 
 async def test_every_dashboard_row_names_the_company_of_the_record_it_opens(engine):
@@ -80,3 +85,15 @@ async def test_every_dashboard_row_names_the_company_of_the_record_it_opens(engi
                 app.pop_screen()
                 await settle(pilot)
         assert checked["tasks"] > 0 and checked["closing"] + checked["stalled"] > 0, checked
+
+
+def test_a_day_in_another_year_shows_its_year():
+    import datetime as dt
+
+    from crm_tui.screens.dashboard import day_text
+
+    today = dt.date(2026, 12, 4)
+    assert day_text(dt.date(2026, 8, 20), today=today) == "20 Aug"
+    assert day_text(dt.date(2025, 8, 20), today=today) == "20 Aug 2025"
+    assert day_text(dt.date(2027, 1, 1), weekday=True, today=today) == "Fri 01 Jan 2027"
+    assert day_text(dt.datetime(2025, 6, 30, 12, tzinfo=dt.UTC), today=today) == "30 Jun 2025"
