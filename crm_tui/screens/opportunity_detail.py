@@ -188,7 +188,8 @@ class OpportunityDetailScreen(CRMScreenMixin, Screen[bool]):
         r = self.query_one("#opp-roles", DataTable)
         r.add_columns("Contact", "Name", "Title", "Role")
         t = self.query_one("#opp-timeline", DataTable)
-        t.add_columns("When", "Type", "Subject", "Due", "Done")
+        # The subject last: a narrow panel cuts it, never a date.
+        t.add_columns("When", "Type", "Due", "Done", "Subject")
         self.load()
 
     def load(self) -> None:
@@ -234,9 +235,9 @@ class OpportunityDetailScreen(CRMScreenMixin, Screen[bool]):
         tl = self.query_one("#opp-timeline", DataTable)
         tl.clear()
         for a in d.activities:
-            tl.add_row(a["occurred_at"].astimezone().strftime("%Y-%m-%d %H:%M"), a["type"], a["subject"],
+            tl.add_row(a["occurred_at"].astimezone().strftime("%Y-%m-%d %H:%M"), a["type"],
                        a["due_at"].astimezone().strftime("%Y-%m-%d %H:%M") if a["due_at"] else "",
-                       "yes" if a["completed_at"] else "")
+                       "yes" if a["completed_at"] else "", a["subject"])
 
     def _form_values(self) -> dict[str, str]:
         values = {}

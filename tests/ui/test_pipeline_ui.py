@@ -264,6 +264,8 @@ async def test_columns_fetch_more_on_scroll_and_a_moved_card_stays_visible(engin
         card.focus()
         await pilot.press("shift+right")
         await settle(pilot)
+        await pilot.press("y")  # winning asks first
+        await settle(pilot)
         assert stage_of(engine, late)[0] == "Won"
         assert isinstance(app.focused, KanbanCard) and app.focused.card.id == late  # shown, though it sorts last
         won.body.scroll_end(animate=False)
