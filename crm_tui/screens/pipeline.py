@@ -270,6 +270,9 @@ class PipelineScreen(BulkActions, CRMScreenMixin, Screen):
         board.action_focus_card(1)
 
     def _status(self) -> None:
+        if self._showing_list():
+            self._list_status()  # the board's totals line belongs to the board
+            return
         if any(not c.counted for c in self.columns):
             self.query_one("#pipeline-status", Static).update("Counting the pipeline…")
             return
@@ -450,6 +453,7 @@ class PipelineScreen(BulkActions, CRMScreenMixin, Screen):
             self.reload_list()
         else:
             switcher.current = "pipeline-board"
+            self._status()
         self.focus_view()
         self.refresh_bindings()
 
@@ -504,6 +508,9 @@ class PipelineScreen(BulkActions, CRMScreenMixin, Screen):
         self.list_loaded += len(message.cards)
         self.list_total = message.total
         self.list_loading = False
+        self._list_status()
+
+    def _list_status(self) -> None:
         arrow = "↓" if self.sort.startswith("-") else "↑"
         self.query_one("#pipeline-status", Static).update(
             f"List: {self.list_loaded:,} of {self.list_total:,} deals · sorted by {self.sort.lstrip('-')} {arrow}"

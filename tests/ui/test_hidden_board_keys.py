@@ -76,6 +76,12 @@ async def test_after_a_filter_in_the_list_the_keys_act_on_the_list(engine, deals
         assert_nothing_on_the_hidden_board(app)
         table = list_table(app)
         assert table.row_count == 3
+        screen = app.screen
+        # the board's totals may land after the list (two workers): the status line stays the list's
+        screen.post_message(PipelineScreen.TotalsLoaded(screen.columns, screen.filter_text, screen._moves_done))
+        await settle(pilot)
+        status = str(screen.query_one("#pipeline-status").render())
+        assert status.startswith("List: 3 of 3 deals") and "shift+" not in status  # not the board's line
         await pilot.press("down")
         assert table.cursor_row == 1
         await pilot.press("shift+right", "shift+left", "shift+right")
