@@ -98,3 +98,20 @@ def test_an_edit_opened_before_the_task_cannot_write_the_old_date_back(engine):
         records.update_record(leads.ENTITY, session=s, record_id=lead_id, actor=ME, expected_version=version,
                               data={"next_follow_up": "2020-01-01 09:00"})
     assert next_follow_up(engine, lead_id) == tomorrow.astimezone(dt.UTC)
+
+
+def test_a_follow_up_due_today_is_listed_once_as_my_task(engine):
+    from crm_tui.services.engagement.activities import due_tasks
+    from crm_tui.services.users import resolve_actor
+
+    lead_id = overdue_lead(engine)
+    with session_scope(engine) as s:
+        actor = resolve_actor(session=s, username=ME)
+        assert [r["id"] for r in leads.due_follow_ups(session=s, actor=actor)] == [lead_id]
+    soon = dt.datetime.now().replace(microsecond=0, second=0) - dt.timedelta(minutes=5)
+    with session_scope(engine) as s:
+        log_activity(session=s, actor=ME, type="task", subject="Call back",
+                     due=soon.strftime("%Y-%m-%d %H:%M"), links={"lead": lead_id})
+    with session_scope(engine) as s:
+        assert [t["subject"] for t in due_tasks(session=s, actor=actor)] == ["Call back"]
+        assert leads.due_follow_ups(session=s, actor=actor) == []
