@@ -157,7 +157,7 @@ def due_tasks(*, session: Session, actor: Actor, day=None, now=None, limit: int 
     now = now if now is not None else utcnow()
     for row in rows:
         row["overdue"] = row["due_at"] is not None and row["due_at"] < now
-    add_targets(session=session, rows=rows)
+    add_targets(session=session, rows=rows, actor=actor)
     return rows
 
 
@@ -166,11 +166,13 @@ TARGET_ORDER = (("lead", "lead_id"), ("opportunity", "opportunity_id"), ("contac
                 ("account", "account_id"))
 
 
-def add_targets(*, session: Session, rows: list[dict]) -> list[dict]:
+def add_targets(*, session: Session, rows: list[dict], actor: Actor | None = None) -> list[dict]:
     """Give each activity row the record it opens, ``target`` (entity, id) or None, and that record's
     company, ``target_account`` (a lead's company, a deal's or contact's account, the account): a
-    label drawn from these names the record that opens, never another one."""
+    label drawn from these names the record that opens, never another one. A record ``actor`` may
+    not see gives no name."""
     from crm_tui.store.models import Contact, Lead, Opportunity
+    from crm_tui.store.scope import scope
 
     wanted: dict[str, set[int]] = {entity: set() for entity, _ in TARGET_ORDER}
     for row in rows:
@@ -187,8 +189,11 @@ def add_targets(*, session: Session, rows: list[dict]) -> list[dict]:
             A, A.c.id == Contact.__table__.c.account_id)).where(Contact.__table__.c.id.in_(wanted["contact"])),
         "account": select(A.c.id, A.c.name).where(A.c.id.in_(wanted["account"])),
     }
+    tables = {"lead": Lead.__table__, "opportunity": Opportunity.__table__, "contact": Contact.__table__,
+              "account": A}
     for entity, stmt in lookups.items():
         if wanted[entity]:
+            stmt = scope(stmt, entity=entity, table=tables[entity], actor=actor)
             company.update({(entity, rid): name for rid, name in session.execute(stmt).all()})
     for row in rows:
         row["target_account"] = company.get(row["target"]) if row["target"] else None
