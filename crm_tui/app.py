@@ -115,7 +115,8 @@ class CRMApp(App[None]):
         "switch_mode('products')": "go to products",
         "toggle_dark": "toggle dark",
         "change_theme": "change theme",
-        "show_help_panel": "show keys",
+        "toggle_keys": "show or hide the keys",
+        "hide_keys": "hide the keys",
         "quit": "quit",
     }
     BINDINGS = [
@@ -139,8 +140,12 @@ class CRMApp(App[None]):
         Binding("ctrl+t", "toggle_dark", "Dark/light", show=False, id="app.toggle_dark",
                 tooltip="Switch between the dark and the light theme"),
         Binding("f9", "change_theme", "Theme", show=False, id="app.theme", tooltip="Pick a colour theme"),
-        Binding("f1", "show_help_panel", "Keys", id="app.keys",
-                tooltip="Show every key of the focused widget and screen"),
+        Binding("f1", "toggle_keys", "Keys", id="app.keys",
+                tooltip="Show every key of the focused widget and screen (F1 or escape again hides them)"),
+        # Escape closes the keys panel first, before the screen's own escape (back, cancel); with no
+        # panel shown check_action turns this binding off and escape goes to the screen.
+        Binding("escape", "hide_keys", "Hide keys", show=False, priority=True, id="app.hide_keys",
+                tooltip="Hide the keys panel"),
     ]
 
     @dataclass
@@ -322,6 +327,26 @@ class CRMApp(App[None]):
             self.screen.action_focus_query()
         else:
             self.push_screen(SearchScreen())
+
+    def _keys_panel_shown(self) -> bool:
+        from textual.widgets import HelpPanel
+
+        return bool(self.screen.query(HelpPanel))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "hide_keys":
+            return self._keys_panel_shown()
+        return True
+
+    def action_toggle_keys(self) -> None:
+        """F1: show the keys panel, or hide it when it is showing."""
+        if self._keys_panel_shown():
+            self.action_hide_help_panel()
+        else:
+            self.action_show_help_panel()
+
+    def action_hide_keys(self) -> None:
+        self.action_hide_help_panel()
 
     def action_toggle_dark(self) -> None:
         self.theme = "textual-light" if self.current_theme.dark else "textual-dark"

@@ -217,6 +217,10 @@ SERVICE_PATHS: list[ReadPath] = [
     ReadPath("dashboard lists", ("opportunity", "lead", "activity", "proposal"),
              lambda w, s: "Secret" in _text(dashboard.lists(session=s, actor=w.actor))),
     ReadPath("due tasks", ("activity",), lambda w, s: "Secret" in _text(activities.due_tasks(session=s, actor=w.actor))),
+    ReadPath("activity targets", ("account", "contact", "lead", "opportunity"),
+             lambda w, s: "Secret" in _text(activities.add_targets(session=s, actor=w.actor, rows=[
+                 {"account_id": w.hidden["account"]}, {"lead_id": w.hidden["lead"]},
+                 {"contact_id": w.hidden["contact"]}, {"opportunity_id": w.hidden["opportunity"]}]))),
     ReadPath("due follow-ups", ("lead",), lambda w, s: "Secret" in _text(leads.due_follow_ups(session=s, actor=w.actor))),
     ReadPath("daily summary", ("opportunity", "activity", "proposal", "account", "contact"),
              lambda w, s: "Secret" in summary.render_text(summary.build(

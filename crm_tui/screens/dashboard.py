@@ -9,6 +9,7 @@ opens its record.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -30,6 +31,15 @@ from crm_tui.widgets.worker import run_db
 LISTS = (("closing", "Closing this week"), ("leads", "New leads since yesterday"),
          ("tasks", "My tasks due today or overdue"), ("followups", "Lead follow-ups due"),
          ("stalled", "Stalled deals"), ("proposals", "Proposals awaiting a response"))
+
+
+def day_text(value: dt.date | dt.datetime, *, weekday: bool = False, today: dt.date | None = None) -> str:
+    """"20 Aug" this year, "20 Aug 2025" in another (local time for a datetime); "Fri 04 Dec"."""
+    if isinstance(value, dt.datetime):
+        value = value.astimezone().date()
+    today = today or dt.date.today()
+    text = value.strftime("%a %d %b" if weekday else "%d %b")
+    return text if value.year == today.year else f"{text} {value.year}"
 
 
 def target_text(t) -> Text:
@@ -130,13 +140,13 @@ class DashboardScreen(CRMScreenMixin, Screen):
         self._loaded = True
         self.items = {}
         self._fill("closing", [(("opportunity", d["id"]),
-                                self._deal_text(d, d["expected_close"].strftime("%a %d %b")))
+                                self._deal_text(d, day_text(d["expected_close"], weekday=True)))
                                for d in data.closing])
         self._fill("leads", [(("lead", lead["id"]), self._lead_text(lead)) for lead in data.new_leads])
-        self._fill("tasks", [(self._task_target(t), self._task_text(t)) for t in data.tasks])
+        self._fill("tasks", [(t.get("target"), self._task_text(t)) for t in data.tasks])
         self._fill("followups", [(("lead", lead["id"]), self._follow_text(lead)) for lead in data.follow_ups])
         self._fill("stalled", [(("opportunity", d["id"]),
-                                self._deal_text(d, f"since {d['stage_changed_at']:%d %b}"))
+                                self._deal_text(d, f"since {day_text(d['stage_changed_at'])}"))
                                for d in data.stalled])
         self._fill("proposals", [(("proposal", p["id"]), self._proposal_text(p)) for p in data.proposals])
         self.query_one("#dash-stalled-title", Label).update(
@@ -158,9 +168,12 @@ class DashboardScreen(CRMScreenMixin, Screen):
     @staticmethod
     def _deal_text(d: dict, when: str) -> Text:
         text = Text()
-        text.append(f"{when:<11} ", style="yellow")
+        text.append(f"{when:<10}  ", style="yellow")
         text.append(d["name"], style="bold")
         text.append(f"  {money.format_money(d['amount_minor'], d['currency'])}  {d['stage']}", style="dim")
+        account = d.get("account")
+        if account and not d["name"].startswith(account):  # the company, unless the name starts with it
+            text.append(f"  · {account}", style="dim")
         return text
 
     @staticmethod
@@ -183,8 +196,8 @@ class DashboardScreen(CRMScreenMixin, Screen):
     def _task_text(t: dict) -> Text:
         text = Text(f"{when_text(t['due_at'])}  ", style="bold red" if t["overdue"] else "yellow")
         text.append(t["subject"])
-        if t.get("account"):
-            text.append(f"  · {t['account']}", style="dim")
+        if t.get("target_account"):  # the company of the record enter opens (services: add_targets)
+            text.append(f"  · {t['target_account']}", style="dim")
         return text
 
     @staticmethod
@@ -194,15 +207,9 @@ class DashboardScreen(CRMScreenMixin, Screen):
         text.append(p["number"], style="bold")
         text.append(f" {p['title']}")
         text.append(f"  {money.format_money(p['total_minor'], p['currency'])}", style="dim")
+        if p.get("account"):
+            text.append(f"  · {p['account']}", style="dim")
         return text
-
-    @staticmethod
-    def _task_target(t: dict) -> tuple[str, int] | None:
-        for entity, column in (("lead", "lead_id"), ("opportunity", "opportunity_id"),
-                               ("contact", "contact_id"), ("account", "account_id")):
-            if t.get(column):
-                return entity, t[column]
-        return None
 
     @on(OptionList.OptionSelected)
     def _open(self, event: OptionList.OptionSelected) -> None:

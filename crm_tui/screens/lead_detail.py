@@ -418,3 +418,11 @@ class LeadDetailScreen(WorkerErrors, LogActivityKeys, Screen):
 
     def activity_links(self) -> dict[str, int]:
         return {"lead": self.lead_id}
+
+    def activity_logged(self, row: dict) -> None:
+        super().activity_logged(row)
+        self.action_reload()  # a follow-up task is the lead's next follow-up: show the new date
+
+    @on(Timeline.TaskDone)
+    def _task_done(self, message: Timeline.TaskDone) -> None:
+        self.action_reload()  # the next follow-up advanced to the next open task, or cleared

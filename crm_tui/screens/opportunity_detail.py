@@ -23,6 +23,7 @@ from crm_tui.errors import Conflict
 from crm_tui.lazy import LazyModule
 from crm_tui.screens.base import CRMScreenMixin
 from crm_tui.services import fields
+from crm_tui.widgets.confirm import ConfirmScreen
 from crm_tui.widgets.worker import run_db
 
 if TYPE_CHECKING:
@@ -123,7 +124,9 @@ class OpportunityDetailScreen(CRMScreenMixin, Screen[bool]):
         Binding("escape", "back", "Back", id="opportunity.back"),
         Binding("ctrl+s", "save", "Save", id="opportunity.save"),
         Binding("ctrl+l", "log_activity", "Log activity", id="opportunity.log"),
-        Binding("ctrl+f", "follow_up", "Follow-up", id="opportunity.follow_up"),
+        # ctrl+f is the app's search here too (F1-F12, ctrl+f, ctrl+p, ctrl+q are reserved app-wide).
+        Binding("ctrl+y", "follow_up", "Follow-up", id="opportunity.follow_up",
+                tooltip="Schedule a follow-up task with a due date"),
         Binding("ctrl+o", "contact_role", "Contact role", id="opportunity.role"),
         Binding("ctrl+n", "new_proposal", "Proposal", id="opportunity.proposal",
                 tooltip="New proposal for this opportunity (from a template), opened in the editor"),
@@ -175,7 +178,7 @@ class OpportunityDetailScreen(CRMScreenMixin, Screen[bool]):
                 yield DataTable(id="opp-history", cursor_type="row")
                 yield Label("Buying group (ctrl+o)", classes="section")
                 yield DataTable(id="opp-roles", cursor_type="row")
-                yield Label("Timeline (ctrl+l log · ctrl+f follow-up)", classes="section")
+                yield Label("Timeline (ctrl+l log · ctrl+y follow-up)", classes="section")
                 yield DataTable(id="opp-timeline", cursor_type="row")
         yield Footer(compact=True)
 
@@ -185,7 +188,8 @@ class OpportunityDetailScreen(CRMScreenMixin, Screen[bool]):
         r = self.query_one("#opp-roles", DataTable)
         r.add_columns("Contact", "Name", "Title", "Role")
         t = self.query_one("#opp-timeline", DataTable)
-        t.add_columns("When", "Type", "Subject", "Due", "Done")
+        # The subject last: a narrow panel cuts it, never a date.
+        t.add_columns("When", "Type", "Due", "Done", "Subject")
         self.load()
 
     def load(self) -> None:
@@ -231,9 +235,9 @@ class OpportunityDetailScreen(CRMScreenMixin, Screen[bool]):
         tl = self.query_one("#opp-timeline", DataTable)
         tl.clear()
         for a in d.activities:
-            tl.add_row(a["occurred_at"].astimezone().strftime("%Y-%m-%d %H:%M"), a["type"], a["subject"],
+            tl.add_row(a["occurred_at"].astimezone().strftime("%Y-%m-%d %H:%M"), a["type"],
                        a["due_at"].astimezone().strftime("%Y-%m-%d %H:%M") if a["due_at"] else "",
-                       "yes" if a["completed_at"] else "")
+                       "yes" if a["completed_at"] else "", a["subject"])
 
     def _form_values(self) -> dict[str, str]:
         values = {}
@@ -253,7 +257,21 @@ class OpportunityDetailScreen(CRMScreenMixin, Screen[bool]):
         if not changed:
             self.notify("nothing changed")
             return
-        self.save(changed, self.detail.record["version"])
+        version = self.detail.record["version"]
+        stage = changed.get("stage", "")
+        closing = _closing_word(self.detail, stage) if stage else None
+        if closing is None:
+            self.save(changed, version)
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.save(changed, version)
+
+        name = self.detail.record.get("name") or f"opportunity {self.opportunity_id}"
+        self.app.push_screen(ConfirmScreen(f"Mark “{name}” as {closing} ({stage})?", yes=f"Mark {closing}",
+                                           no="Cancel", detail="This closes the deal and sets its close date."),
+                             answered)
 
     def save(self, changed: dict, version: int) -> None:
         opportunity_id, user, detail = self.opportunity_id, self.user, self.detail
@@ -343,3 +361,12 @@ class OpportunityDetailScreen(CRMScreenMixin, Screen[bool]):
 
 def _is_lost(detail, stage: str) -> bool:
     return stage.strip().lower() in {n.lower() for n in detail.lost_stages}
+
+
+def _closing_word(detail, stage: str) -> str | None:
+    """"won" or "lost" when ``stage`` closes the deal (asked before saving), else None."""
+    if _is_lost(detail, stage):
+        return "lost"
+    if stage.strip().lower() in {n.lower() for n in detail.won_stages}:
+        return "won"
+    return None

@@ -28,6 +28,7 @@ from crm_tui.screens.base import CRMScreenMixin
 from crm_tui.screens.bulk_actions import BULK_PALETTE_NAMES, BulkActions, bulk_bindings
 from crm_tui.services.sales.pipeline_filter import DEFAULT_LOST_REASONS, FILTER_HELP, BoardFilter
 from crm_tui.widgets import FilterMessage, PagedTable
+from crm_tui.widgets.confirm import ConfirmScreen
 from crm_tui.widgets.filter_bar import filter_error_text
 from crm_tui.widgets.kanban import KanbanBoard, KanbanColumn, short_money
 from crm_tui.widgets.worker import failure_text, run_db
@@ -243,8 +244,22 @@ class PipelineScreen(BulkActions, CRMScreenMixin, Screen):
             widget.refresh_header()
         self._status()
 
+    def _showing_list(self) -> bool:
+        return self.query_one(ContentSwitcher).current == "pipeline-list"
+
+    def focus_view(self) -> None:
+        """Focus what is on screen: the list in the list view, else the board's first card.
+        Never a widget of the hidden view (its keys would change a record the user cannot see)."""
+        if self._showing_list():
+            self.query_one("#pipeline-list", DataTable).focus()
+        else:
+            self.query_one(KanbanBoard).action_focus_card(1)
+
     def _focus_after_load(self, focus_id: int | None) -> None:
         if isinstance(self.focused, Input):
+            return
+        if self._showing_list():
+            self.focus_view()
             return
         board = self.query_one(KanbanBoard)
         if focus_id is not None:
@@ -255,6 +270,9 @@ class PipelineScreen(BulkActions, CRMScreenMixin, Screen):
         board.action_focus_card(1)
 
     def _status(self) -> None:
+        if self._showing_list():
+            self._list_status()  # the board's totals line belongs to the board
+            return
         if any(not c.counted for c in self.columns):
             self.query_one("#pipeline-status", Static).update("Counting the pipeline…")
             return
@@ -315,14 +333,22 @@ class PipelineScreen(BulkActions, CRMScreenMixin, Screen):
     def _move_requested(self, message: KanbanBoard.MoveRequested) -> None:
         target = next((c for c in self.columns if c.stage_id == message.to_stage_id), None)
         card = message.card
-        if target is None or card.id in self.moving:
-            return
+        if target is None or card.id in self.moving or self._showing_list():
+            return  # never a move asked for on a board that is not on screen
         if target.is_lost:
             def chosen(reason: str | None) -> None:
                 if reason:
                     self._start_move(card, target.stage_id, reason)
 
             self.app.push_screen(LostReasonScreen(card.name, self.reasons), chosen)
+        elif target.is_won:
+            def answered(yes: bool | None) -> None:
+                if yes:
+                    self._start_move(card, target.stage_id, None)
+
+            self.app.push_screen(ConfirmScreen(f"Mark “{card.name}” as won ({target.name})?", yes="Mark won",
+                                               no="Cancel", detail="This closes the deal and sets its close date."),
+                                 answered)
         else:
             self._start_move(card, target.stage_id, None)
 
@@ -401,7 +427,7 @@ class PipelineScreen(BulkActions, CRMScreenMixin, Screen):
 
     def action_leave_filter(self) -> None:
         if isinstance(self.focused, Input):
-            self.query_one(KanbanBoard).action_focus_card(1)
+            self.focus_view()
 
     @on(Input.Submitted, "#pipeline-filter")
     def _filter_submitted(self, event: Input.Submitted) -> None:
@@ -416,7 +442,7 @@ class PipelineScreen(BulkActions, CRMScreenMixin, Screen):
         self.app.pipeline_filter_text = event.value  # kept when you come back to the pipeline
         self.query_one("#pipeline-status", Static).update("Loading…")
         self.load_board(event.value)
-        self.set_focus(None)
+        self.focus_view()  # the board's cards are focused again once they are loaded
 
     # ---- list view
 
@@ -425,10 +451,11 @@ class PipelineScreen(BulkActions, CRMScreenMixin, Screen):
         if switcher.current == "pipeline-board":
             switcher.current = "pipeline-list"
             self.reload_list()
-            self.query_one("#pipeline-list", DataTable).focus()
         else:
             switcher.current = "pipeline-board"
-            self.query_one(KanbanBoard).action_focus_card(1)
+            self._status()
+        self.focus_view()
+        self.refresh_bindings()
 
     def action_cycle_sort(self) -> None:
         if self.query_one(ContentSwitcher).current != "pipeline-list":
@@ -481,6 +508,9 @@ class PipelineScreen(BulkActions, CRMScreenMixin, Screen):
         self.list_loaded += len(message.cards)
         self.list_total = message.total
         self.list_loading = False
+        self._list_status()
+
+    def _list_status(self) -> None:
         arrow = "↓" if self.sort.startswith("-") else "↑"
         self.query_one("#pipeline-status", Static).update(
             f"List: {self.list_loaded:,} of {self.list_total:,} deals · sorted by {self.sort.lstrip('-')} {arrow}"

@@ -27,6 +27,7 @@ from crm_tui.screens.base import CRMScreenMixin
 from crm_tui.services import pricing
 from crm_tui.services.quotes import proposals as P
 from crm_tui.settings import Settings
+from crm_tui.widgets.confirm import ConfirmScreen
 from crm_tui.widgets.worker import failure_text, run_db
 
 LINE_INPUTS = ("description", "quantity", "unit_price", "discount")
@@ -139,10 +140,12 @@ class ProposalEditorScreen(CRMScreenMixin, Screen[bool]):
                 tooltip="Move the line under the cursor up"),
         Binding("alt+down", "move_line(1)", "Line down", show=False, id="proposal.line_down",
                 tooltip="Move the line under the cursor down"),
-        Binding("f8", "send", "Send", id="proposal.send", tooltip="Mark the saved proposal as sent"),
-        Binding("f10", "respond", "Response", id="proposal.respond",
+        # F1-F12, ctrl+f, ctrl+p, ctrl+q are the app's everywhere (tests/ui/test_reserved_keys.py).
+        Binding("ctrl+y", "send", "Send", id="proposal.send",
+                tooltip="Mark the saved proposal as sent (asks first)"),
+        Binding("ctrl+o", "respond", "Response", id="proposal.respond",
                 tooltip="The customer accepted (optionally moving the deal to Won) or rejected"),
-        Binding("f11", "diff", "Diff", id="proposal.diff", tooltip="What changed since the previous revision"),
+        Binding("alt+d", "diff", "Diff", id="proposal.diff", tooltip="What changed since the previous revision"),
         Binding("ctrl+g", "pdf", "PDF", id="proposal.pdf", tooltip="Write the PDF of the saved proposal"),
         Binding("ctrl+l", "reload", "Reload", show=False, id="proposal.reload",
                 tooltip="Load the proposal again (drops unsaved edits)"),
@@ -461,8 +464,19 @@ class ProposalEditorScreen(CRMScreenMixin, Screen[bool]):
         return False
 
     def action_send(self) -> None:
-        if not self._needs_saved():
-            self.status_change("send", self.view.version)
+        if self._needs_saved():
+            return
+        view = self.view
+        total = view.pricing.fmt(view.pricing.total_minor)
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.status_change("send", view.version)
+
+        self.app.push_screen(ConfirmScreen(f"Mark {view.number} rev {view.revision} ({total}) as sent?",
+                                           yes="Mark as sent", no="Not yet",
+                                           detail="A sent proposal is not edited in place: "
+                                                  "saving it again makes a new revision."), answered)
 
     def action_respond(self) -> None:
         if self._needs_saved():

@@ -54,6 +54,9 @@ class Entity:
     prepare: Callable[..., dict] | None = None  # (session, values, existing, actor) -> values
     dependents: list[tuple[Table, str, str]] = field(default_factory=list)
     post: Callable[[Row], Row] | None = None
+    # After a create, update or delete, in the same transaction: f(session, before, after, actor), with
+    # ``before`` None on create and ``after`` None on delete (keeps derived fields of other records true).
+    after_write: Callable[[Session, Row | None, Row | None, str], None] | None = None
     # Change rows made readable (names for ids): f(session, rows) -> rows
     describe_changes: Callable[[Session, list[Row]], list[Row]] | None = None
 
@@ -383,7 +386,10 @@ def create_record(entity: Entity, *, session: Session, data: dict, actor: str,
         new_id = session.execute(insert(entity.table).values(**values).returning(entity.table.c.id)).scalar_one()
     except IntegrityError as exc:
         raise Conflict(f"cannot add {entity.name}: {_integrity_reason(exc)}") from None
-    return get_record(entity, session=session, record_id=new_id)
+    row = get_record(entity, session=session, record_id=new_id)
+    if entity.after_write:
+        entity.after_write(session, None, row, actor)
+    return row
 
 
 def update_record(entity: Entity, *, session: Session, record_id: int, data: dict, actor: str,
@@ -424,7 +430,10 @@ def update_record(entity: Entity, *, session: Session, record_id: int, data: dic
     if changes:
         record_changes(session, entity=entity.name, record_id=record_id, changes=changes, actor=actor,
                        batch_id=batch_id or new_batch_id())
-    return get_record(entity, session=session, record_id=record_id)
+    row = get_record(entity, session=session, record_id=record_id)
+    if changes and entity.after_write:
+        entity.after_write(session, existing, row, actor)
+    return row
 
 
 def _merge_concurrent(entity: Entity, session: Session, record_id: int, read: dict, changes: dict) -> dict:
@@ -474,6 +483,8 @@ def delete_record(entity: Entity, *, session: Session, record_id: int, actor: st
     snapshot = json.dumps({k: _change_text(v) for k, v in raw.items()}, ensure_ascii=False)
     record_changes(session, entity=entity.name, record_id=record_id, changes={"*": (snapshot, None)},
                    actor=actor, batch_id=batch_id or new_batch_id())
+    if entity.after_write:
+        entity.after_write(session, raw, None, actor)
     return row
 
 

@@ -272,6 +272,13 @@ class KanbanBoard(Horizontal):
         super().__init__(**kwargs)
         self._drag: KanbanCard | None = None
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Hidden (the pipeline's list view is showing): none of the board's keys act, and the
+        # footer does not offer them. A key must never change a card the user cannot see.
+        if not self.display:
+            return False
+        return True
+
     @property
     def columns(self) -> list[KanbanColumn]:
         return list(self.query_children(KanbanColumn))
@@ -288,7 +295,7 @@ class KanbanBoard(Horizontal):
 
     def action_move_card(self, step: int) -> None:
         card = self.focused_card()
-        if card is None or card.column is None:
+        if card is None or card.column is None or not self.display:
             return
         cols = self.columns
         i = cols.index(card.column) + step

@@ -139,6 +139,8 @@ async def test_won_sets_actual_close(engine, deals):
         await pilot.mouse_down(card, offset=(3, 2))
         await pilot.mouse_up(column(app, "Won"), offset=(5, 10))
         await settle(pilot)
+        await pilot.press("y")  # winning asks first
+        await settle(pilot)
         name, o = stage_of(engine, deals["Beta"])
         assert name == "Won" and o.actual_close == dt.date.today() and o.probability == 100
 
@@ -261,6 +263,8 @@ async def test_columns_fetch_more_on_scroll_and_a_moved_card_stays_visible(engin
         card = app.screen.query_one(f"#card-{late}", KanbanCard)
         card.focus()
         await pilot.press("shift+right")
+        await settle(pilot)
+        await pilot.press("y")  # winning asks first
         await settle(pilot)
         assert stage_of(engine, late)[0] == "Won"
         assert isinstance(app.focused, KanbanCard) and app.focused.card.id == late  # shown, though it sorts last

@@ -96,8 +96,10 @@ async def test_build_from_template_change_price_send_revise_diff_and_pdf(engine,
         await settle(pilot)
         row = proposal_row(engine)
         assert (row.total_minor, row.version, row.revision) == (expected.total_minor, 2, 1)
-        # send it
-        await pilot.press("f8")
+        # send it (it asks first)
+        await pilot.press("ctrl+y")
+        await settle(pilot)
+        await pilot.press("y")
         await settle(pilot)
         row = proposal_row(engine)
         assert row.status == "sent" and row.sent_at is not None
@@ -112,7 +114,7 @@ async def test_build_from_template_change_price_send_revise_diff_and_pdf(engine,
         assert lines_of(engine, row.id, 1)[0][1] == 10000 and lines_of(engine, row.id, 2)[0][1] == 12000
         await wait_until(pilot, lambda: editor.view.revision == 2, what="revision 2 on screen")
         # the diff between revisions
-        await pilot.press("f11")
+        await pilot.press("alt+d")
         await settle(pilot)
         assert isinstance(app.screen, DiffScreen)
         table = app.screen.query_one("#diff-table")
@@ -163,9 +165,11 @@ async def test_accept_offers_won_and_moves_the_opportunity(engine, deal):
     app = make(engine)
     async with app.run_test(size=(160, 48)) as pilot:
         await open_editor_from_opportunity(pilot, deal)
-        await pilot.press("f8")
+        await pilot.press("ctrl+y")
         await settle(pilot)
-        await pilot.press("f10")
+        await pilot.press("y")
+        await settle(pilot)
+        await pilot.press("ctrl+o")
         await settle(pilot)
         assert isinstance(app.screen, RespondDialog)
         await pilot.click("#respond-won")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import random
+from array import array
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -383,8 +384,10 @@ def generate(engine: Engine, *, opportunities: int, seed: int = 42, me: str | No
         stage_pool = open_stages * 3 + [won] * 2 + [lost] * 2
         rows = []
         open_opps = []  # (id, account_id, contact_id, owner_id, name) of open deals, for the proposals
+        opp_account = array("i")  # each deal's account (its activities are logged on that account)
         for i in range(1, counts.opportunities + 1):
             account_id = ri(1, counts.accounts)
+            opp_account.append(account_id)
             stage = stage_pool[rng.randrange(len(stage_pool))] if i > len(stages) else stages[i - 1]
             amount = pick((5, 8, 12, 15, 20, 25, 30, 40, 50, 75, 100, 150, 250)) * 100_000 + ri(0, 99) * 1000
             created = now - dt.timedelta(days=ri(1, 540), minutes=10 * ri(0, 144))
@@ -420,8 +423,13 @@ def generate(engine: Engine, *, opportunities: int, seed: int = 42, me: str | No
         for i in range(1, counts.activities + 1):
             kind, subject = pick(_ACTIVITY)
             opp_id = ri(1, counts.opportunities)
-            contact_id = ri(1, counts.contacts)
-            account_id = contact_account[contact_id - 1]
+            # Consistent links: the deal's account, and a contact of that account (contact c belongs
+            # to account (c - 1) % accounts + 1), or none when the account has no contact.
+            account_id = opp_account[opp_id - 1]
+            if account_id <= counts.contacts:
+                contact_id = account_id + counts.accounts * ri(0, (counts.contacts - account_id) // counts.accounts)
+            else:
+                contact_id = None
             occurred = now - dt.timedelta(days=ri(0, 200), minutes=10 * ri(0, 60))
             due = completed = None
             if kind == "task":

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, update
+import datetime as dt
+
+from sqlalchemy import func, select, update
 from sqlmodel import Session
 
 from crm_tui.actor import Actor
@@ -55,6 +57,48 @@ def _is_yes(value) -> bool:
     return str(value).lower() in ("1", "yes", "true", "y")
 
 
+def next_follow_up(*, session: Session, lead_id: int):
+    """A lead's next follow-up: the due time of its soonest open activity with a due date (a
+    follow-up task, a scheduled call), or None when nothing is scheduled."""
+    stmt = select(func.min(T.c.due_at)).where(T.c.lead_id == lead_id, T.c.completed_at.is_(None),
+                                              T.c.due_at.is_not(None))
+    return session.execute(stmt).scalar()
+
+
+def sync_follow_ups(*, session: Session, lead_ids, actor: str) -> None:
+    """Set each lead's ``next_follow_up`` to its next open follow-up task (None when none is left):
+    the one follow-up concept. Called whenever an activity of a lead is added, changed, completed
+    or deleted. A derived value (as a total): the task is in the timeline, so no Change row of its
+    own; the lead's version moves, so an edit opened before cannot write the old date back."""
+    from crm_tui.services.sales.leads import ENTITY as LEAD
+
+    L = LEAD.table
+    for lead_id in sorted({i for i in lead_ids if i is not None}):
+        lead = session.execute(select(L.c.next_follow_up, L.c.version).where(L.c.id == lead_id)).first()
+        if lead is None:
+            continue
+        new = next_follow_up(session=session, lead_id=lead_id)
+        old = lead.next_follow_up
+        if _same_time(old, new):
+            continue
+        now = utcnow()
+        session.execute(update(L).where(L.c.id == lead_id)
+                        .values(next_follow_up=new, version=lead.version + 1, updated_at=now))
+
+
+def _same_time(a, b) -> bool:
+    if a is None or b is None:
+        return a is b
+    aware = [t if t.tzinfo else t.replace(tzinfo=dt.UTC) for t in (a, b)]  # SQLite hands back naive UTC
+    return aware[0] == aware[1]
+
+
+def _after_write(session: Session, before, after, actor: str) -> None:
+    lead_ids = {row.get("lead_id") for row in (before, after) if row}
+    if lead_ids - {None}:
+        sync_follow_ups(session=session, lead_ids=lead_ids, actor=actor)
+
+
 ENTITY = Entity(
     entry=registry.BY_NAME["activity"],
     table=T,
@@ -74,6 +118,7 @@ ENTITY = Entity(
     },
     label=lambda row: row["subject"],
     prepare=_prepare,
+    after_write=_after_write,
 )
 
 
@@ -92,6 +137,8 @@ def complete_activity(*, session: Session, activity_id: int, actor: str) -> dict
         raise Conflict(f"activity {activity_id} was changed by someone else at the same time; try again")
     record_changes(session, entity="activity", record_id=activity_id,
                    changes={"completed_at": (None, now)}, actor=actor, batch_id=new_batch_id())
+    if row.get("lead_id") is not None:  # done: the lead's next follow-up advances, or clears
+        sync_follow_ups(session=session, lead_ids=[row["lead_id"]], actor=actor)
     return get_record(ENTITY, session=session, record_id=activity_id)
 
 
@@ -110,6 +157,46 @@ def due_tasks(*, session: Session, actor: Actor, day=None, now=None, limit: int 
     now = now if now is not None else utcnow()
     for row in rows:
         row["overdue"] = row["due_at"] is not None and row["due_at"] < now
+    add_targets(session=session, rows=rows, actor=actor)
+    return rows
+
+
+# The record an activity opens, most specific first: the lead, the deal, the contact, the account.
+TARGET_ORDER = (("lead", "lead_id"), ("opportunity", "opportunity_id"), ("contact", "contact_id"),
+                ("account", "account_id"))
+
+
+def add_targets(*, session: Session, rows: list[dict], actor: Actor | None = None) -> list[dict]:
+    """Give each activity row the record it opens, ``target`` (entity, id) or None, and that record's
+    company, ``target_account`` (a lead's company, a deal's or contact's account, the account): a
+    label drawn from these names the record that opens, never another one. A record ``actor`` may
+    not see gives no name."""
+    from crm_tui.store.models import Contact, Lead, Opportunity
+    from crm_tui.store.scope import scope
+
+    wanted: dict[str, set[int]] = {entity: set() for entity, _ in TARGET_ORDER}
+    for row in rows:
+        row["target"] = next(((entity, row[col]) for entity, col in TARGET_ORDER if row.get(col)), None)
+        if row["target"]:
+            wanted[row["target"][0]].add(row["target"][1])
+    A = Account.__table__
+    company: dict[tuple[str, int], str | None] = {}
+    lookups = {
+        "lead": select(Lead.__table__.c.id, Lead.__table__.c.company).where(Lead.__table__.c.id.in_(wanted["lead"])),
+        "opportunity": select(Opportunity.__table__.c.id, A.c.name).select_from(Opportunity.__table__.outerjoin(
+            A, A.c.id == Opportunity.__table__.c.account_id)).where(Opportunity.__table__.c.id.in_(wanted["opportunity"])),
+        "contact": select(Contact.__table__.c.id, A.c.name).select_from(Contact.__table__.outerjoin(
+            A, A.c.id == Contact.__table__.c.account_id)).where(Contact.__table__.c.id.in_(wanted["contact"])),
+        "account": select(A.c.id, A.c.name).where(A.c.id.in_(wanted["account"])),
+    }
+    tables = {"lead": Lead.__table__, "opportunity": Opportunity.__table__, "contact": Contact.__table__,
+              "account": A}
+    for entity, stmt in lookups.items():
+        if wanted[entity]:
+            stmt = scope(stmt, entity=entity, table=tables[entity], actor=actor)
+            company.update({(entity, rid): name for rid, name in session.execute(stmt).all()})
+    for row in rows:
+        row["target_account"] = company.get(row["target"]) if row["target"] else None
     return rows
 
 

@@ -105,14 +105,6 @@ def _deal_line(d: dict) -> str:
     return f"#{d['id']} {d['name']} — {money.format_money(d['amount_minor'], d['currency'])} ({d['stage']}) {when}".rstrip()
 
 
-def _task_target(t: dict) -> tuple[str, int] | None:
-    for entity, column in (("lead", "lead_id"), ("opportunity", "opportunity_id"), ("contact", "contact_id"),
-                           ("account", "account_id")):
-        if t.get(column):
-            return entity, t[column]
-    return None
-
-
 def _proposal_line(p: dict) -> str:
     late = f", no response after {p['days_waiting']} days: follow up" if p["overdue"] else ""
     return (f"#{p['id']} {p['number']} {p['title']} — {money.format_money(p['total_minor'], p['currency'])} "
@@ -173,7 +165,7 @@ def render_html(s: UserSummary, *, link: str = DEFAULT_LINK) -> str:
     task_items = []
     for t in s.tasks:
         label = "#%s %s" % (t["id"], t["subject"])
-        target = _task_target(t)
+        target = t.get("target")  # activities.add_targets: the record the task opens
         due = e(t["due_at"].strftime("%Y-%m-%d %H:%M"))
         task_items.append(f"<li>{due}{' <b>overdue</b>' if t['overdue'] else ''} "
                           f"{a(target[0], target[1], label) if target else e(label)}</li>")

@@ -786,9 +786,13 @@ def create_due_followups(*, session: Session, now: dt.datetime | None = None,
     for r in due:
         raw = dict(r._mapping)
         subject = (f"Follow up on proposal {raw['number']} (sent {raw['sent_at']:%Y-%m-%d}, no response)")[:255]
+        # On the deal's account as it is now (the deal may have moved since the proposal was made).
+        account_id = session.execute(select(Opportunity.__table__.c.account_id).where(
+            Opportunity.__table__.c.id == raw["opportunity_id"])).scalar() if raw["opportunity_id"] else None
         aid = session.execute(insert(Activity.__table__).values(
             type="task", subject=subject, due_at=now, occurred_at=now, owner_id=raw["owner_id"],
-            account_id=raw["account_id"], opportunity_id=raw["opportunity_id"], created_at=now, updated_at=now,
+            account_id=account_id if account_id is not None else raw["account_id"],
+            opportunity_id=raw["opportunity_id"], created_at=now, updated_at=now,
             version=1).returning(Activity.__table__.c.id)).scalar_one()
         # Not a user's edit: no version bump, so an editor open on this proposal can still save.
         # Conditional, so two callers at once (the TUI and a CLI listing) never make two tasks:

@@ -656,6 +656,7 @@ class Detail:
     contact_roles: list[dict]
     lost_reasons: tuple[str, ...]
     lost_stages: tuple[str, ...] = ()
+    won_stages: tuple[str, ...] = ()
 
 
 def opportunity_detail(*, session: Session, opportunity_id: int, activity_limit: int = 200,
@@ -675,7 +676,8 @@ def opportunity_detail(*, session: Session, opportunity_id: int, activity_limit:
     active = list_stages(session=session, active_only=True)
     return Detail(record=record, history=hist, activities=acts, stages=[(s.id, s.name) for s in active],
                   contact_roles=contact_roles(session=session, opportunity_id=opportunity_id),
-                  lost_reasons=tuple(reasons or DEFAULT_LOST_REASONS), lost_stages=tuple(s.name for s in active if s.is_lost))
+                  lost_reasons=tuple(reasons or DEFAULT_LOST_REASONS), lost_stages=tuple(s.name for s in active if s.is_lost),
+                  won_stages=tuple(s.name for s in active if s.is_won))
 
 
 def contact_roles(*, session: Session, opportunity_id: int) -> list[dict]:
