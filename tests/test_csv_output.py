@@ -38,6 +38,8 @@ CSV_COMMANDS = sorted(" ".join(path) for path, command in COMMANDS
 # The data every read below shows: payloads in the text fields of every entity (set up in this order).
 SETUP = [
     ["user", "add", "payload", "--name", _p(0)],
+    ["team", "add", "Payload team"],
+    ["team", "add-member", "Payload team", "payload"],
     ["account", "add", _p(1), "--industry", _p(2), "--city", _p(3)],
     ["account", "update", "1", "--industry", _p(4)],  # a change with payloads on both sides
     ["contact", "add", "--last-name", _p(1), "--first-name", _p(2), "--account", "1", "--title", _p(3)],
@@ -82,13 +84,14 @@ READS = {
     "proposal template list": [],
     "product list": [], "product show": ["1"], "product history": ["1"],
     "user list": [], "search": ["cmd"], "export": ["account"],
+    "team members": ["Payload team"],
     "forecast snapshots": [],
 }
 # Reads whose rows hold no free text a user typed (numbers, our own names): checked for inert output only.
 PLAIN_READS = {
     "stage list": [], "lint": [], "view list": [], "jobs list": [], "forecast compare": ["1"],
     "forecast": ["--from", "2026-01-01", "--to", "2027-12-31", "--by", "owner"], "forecast changes": [],
-    "quota list": [],
+    "quota list": [], "team list": [], "role show": [],
 }
 # Writes that print the record they wrote (with --format csv): each writes payloads of its own.
 WRITES = [
@@ -117,13 +120,15 @@ WRITES = [
     ("proposal reject", ["2"]),
     ("proposal template add", ["payload-template-2", "--from-proposal", "3", "--title", _p(11)]),
     ("user add", ["payload2", "--name", _p(0)]),
+    ("user update", ["payload2", "--name", _p(2)]),
+    ("team add", ["Another team"]),
     ("stage add", ["Another stage", "--probability", "40"]),
     ("stage reorder", ["Lead", "Qualified", "Proposal", "Negotiation", "Payload stage", "Another stage", "Won",
                        "Lost"]),
     ("forecast snapshot", ["--name", _p(1)]),
 ]
 # Writes whose record holds no text of ours (a status change, a stage): checked for inert output only.
-PLAIN_WRITES = {"proposal new", "lead convert", "stage add", "stage reorder", "proposal send", "proposal accept",
+PLAIN_WRITES = {"proposal new", "lead convert", "stage add", "team add", "stage reorder", "proposal send", "proposal accept",
                 "proposal reject", "proposal remove-line", "proposal revise"}
 
 

@@ -100,7 +100,8 @@ def add_activity_today(app: typer.Typer) -> None:
 
         with session() as s:
             rows = due_tasks(session=s, actor=State.actor())
-        emit(rows, fmt, table_columns=("id", "subject", "due_at", "overdue", "account", "lead_id", "opportunity_id"),
-             header=[*records.row_keys(ENTITY), "overdue"])
+        keys = [*records.row_keys(ENTITY), "overdue"]  # the app's own keys (target) are not output
+        emit([{k: r.get(k) for k in keys} for r in rows], fmt,
+             table_columns=("id", "subject", "due_at", "overdue", "account", "lead_id", "opportunity_id"), header=keys)
         if not rows and fmt == Format.table:
             info("nothing due today")
