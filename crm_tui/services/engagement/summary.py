@@ -15,6 +15,7 @@ from sqlalchemy import and_, func, select
 from sqlmodel import Session, col
 
 from crm_tui import money
+from crm_tui.text import visible
 from crm_tui.actor import Actor
 from crm_tui.services.data import lint
 from crm_tui.services.sales import dashboard
@@ -143,7 +144,7 @@ def render_text(s: UserSummary) -> str:
     lines += ["", f"Data to fix ({len(s.findings)}{'+' if len(s.findings) >= 20 else ''}):"]
     lines += [f"  {f.kind}: {f.entity} #{f.id} {f.name} — {f.detail}" for f in s.findings] or ["  none"]
     lines += ["", "Open any record with `crm opp show ID` (or lead, account, activity, proposal)."]
-    return "\n".join(lines) + "\n"
+    return visible("\n".join(lines) + "\n")  # names and subjects as typed, control characters spelled out
 
 
 def render_html(s: UserSummary, *, link: str = DEFAULT_LINK) -> str:
