@@ -23,6 +23,7 @@ from textual.screen import Screen
 from crm_tui import locations
 from crm_tui.database import DatabaseHandle
 from crm_tui.settings import Settings
+from crm_tui.text import visible
 
 
 @dataclass(frozen=True)
@@ -222,6 +223,17 @@ class CRMApp(App[None]):
 
         return Actor.unknown(self.user)
 
+    def notify(self, message: str, *, title: str = "", severity: Any = "information",
+               timeout: float | None = None, markup: bool = True) -> None:
+        """Every notification shows its text as written, never as markup (a record named ``[red]x[/]``
+        reads literally), with control characters spelled out (crm_tui.text.visible)."""
+        super().notify(visible(message), title=visible(title, one_line=True), severity=severity, timeout=timeout,
+                       markup=False)
+
+    def format_title(self, title: str, sub_title: str) -> Any:
+        """The header: screen titles often name a record; control characters spelled out."""
+        return super().format_title(visible(title, one_line=True), visible(sub_title, one_line=True))
+
     def on_unmount(self) -> None:
         # Quitting before the database opened: let the workers waiting for it finish.
         self.db.abandon()
@@ -260,14 +272,14 @@ class CRMApp(App[None]):
         if message.error:
             self.log.error(f"scheduled jobs: {message.error}")
             if message.error != self._jobs_error:
-                self.notify(f"Scheduled jobs could not run: {escape(message.error)}", title="Jobs", severity="error")
+                self.notify(f"Scheduled jobs could not run: {message.error}", title="Jobs", severity="error")
         self._jobs_error = message.error
         for result in message.results:
             self.log.info(f"scheduled job {result.line()}")
             if result.status == "error":
-                self.notify(escape(result.line()), title="Job failed", severity="error")
+                self.notify(result.line(), title="Job failed", severity="error")
             elif result.status == "ok" and result.message:
-                self.notify(escape(result.message), title="Jobs")
+                self.notify(result.message, title="Jobs")
 
     def on_ready(self) -> None:
         # After the first paint: importing SQLAlchemy and opening the engine would otherwise delay it.

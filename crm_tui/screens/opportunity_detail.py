@@ -23,6 +23,8 @@ from crm_tui.errors import Conflict
 from crm_tui.lazy import LazyModule
 from crm_tui.screens.base import CRMScreenMixin
 from crm_tui.services import fields
+from crm_tui.widgets.cells import esc
+from crm_tui.widgets.text_table import TextTable
 from crm_tui.widgets.worker import run_db
 
 if TYPE_CHECKING:
@@ -172,11 +174,11 @@ class OpportunityDetailScreen(CRMScreenMixin, Screen[bool]):
                 yield Button("Save (ctrl+s)", variant="primary", id="opp-save")
             with Vertical(id="opp-side"):
                 yield Label("Field history", classes="section")
-                yield DataTable(id="opp-history", cursor_type="row")
+                yield TextTable(id="opp-history", cursor_type="row")
                 yield Label("Buying group (ctrl+o)", classes="section")
-                yield DataTable(id="opp-roles", cursor_type="row")
+                yield TextTable(id="opp-roles", cursor_type="row")
                 yield Label("Timeline (ctrl+l log · ctrl+f follow-up)", classes="section")
-                yield DataTable(id="opp-timeline", cursor_type="row")
+                yield TextTable(id="opp-timeline", cursor_type="row")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -202,7 +204,7 @@ class OpportunityDetailScreen(CRMScreenMixin, Screen[bool]):
         self.detail = d
         rec = d.record
         self.query_one("#opp-title", Static).update(
-            f"[b]{rec['name']}[/b]  ·  {rec.get('account') or 'no account'}  ·  {rec['stage']}  ·  "
+            f"[b]{esc(rec['name'])}[/b]  ·  {esc(rec.get('account') or 'no account')}  ·  {esc(rec['stage'])}  ·  "
             f"{rec['amount']} {rec['currency']}  ·  version {rec['version']}")
         stage_select = self.query_one("#field-stage", Select)
         stage_select.set_options([(name, name) for _, name in d.stages])

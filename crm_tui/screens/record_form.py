@@ -21,6 +21,7 @@ from textual.widgets import Button, Footer, Input, Label, Select, Static, TextAr
 
 from crm_tui.errors import Conflict, CRMError, NotFound, ValidationError
 from crm_tui.screens.base import CRMScreenMixin
+from crm_tui.text import visible
 from crm_tui.widgets.worker import failure_text, run_db
 
 
@@ -272,7 +273,7 @@ class RecordFormScreen(CRMScreenMixin, ModalScreen[dict | None]):
             self._failed(self.Failed(str(exc), conflict=isinstance(exc, Conflict), missing=isinstance(exc, NotFound)))
         else:  # not a user error: run_db has notified; the form and its edits stay
             self._done_saving()
-            self._banner(Text(failure_text(exc), style="bold"), error=True)
+            self._banner(Text(visible(failure_text(exc)), style="bold"), error=True)
 
     def _done_saving(self) -> None:
         self.saving = False

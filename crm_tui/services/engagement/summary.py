@@ -15,13 +15,13 @@ from sqlalchemy import and_, func, select
 from sqlmodel import Session, col
 
 from crm_tui import money
-from crm_tui.text import visible
 from crm_tui.actor import Actor
 from crm_tui.services.data import lint
 from crm_tui.services.sales import dashboard
 from crm_tui.settings import DEFAULT_RECORD_URL
 from crm_tui.store.models import Opportunity, Stage, User
 from crm_tui.store.scope import scope
+from crm_tui.text import visible
 
 T = Opportunity.__table__
 S = Stage.__table__

@@ -1,0 +1,71 @@
+"""A record named with terminal escapes and Rich markup shows literally in the app: in the list,
+in the detail (title, header, fields, related tables), in the timeline and in notifications."""
+
+from __future__ import annotations
+
+import html
+
+from ui_helpers import USER, make, settle, table_names
+
+from crm_tui.screens.account_detail import AccountDetailScreen
+from crm_tui.services import records
+from crm_tui.services.registry import ENTITIES
+from crm_tui.store.db import session_scope
+
+SIZE = (200, 50)
+ESCAPES = "\x1b]0;pwned\x07\x1b[31mRED"
+MARKUP = "[red]x[/] [link=http://e.example]y[/link]"
+NAME = f"{ESCAPES} {MARKUP}"
+SHOWN = "\\x1b]0;pwned\\x07\\x1b[31mRED [red]x[/] [link=http://e.example]y[/link]"
+
+
+def screen_text(app) -> str:
+    """Everything the screen shows, as text (from Textual's own screenshot)."""
+    svg = app.export_screenshot()
+    return html.unescape(svg).replace("\xa0", " ")
+
+
+def seed(engine) -> int:
+    with session_scope(engine) as s:
+        account = records.create_record(ENTITIES["account"], session=s, actor=USER,
+                                        data={"name": NAME, "description": f"about {ESCAPES}"})["id"]
+        records.create_record(ENTITIES["contact"], session=s, actor=USER,
+                              data={"first_name": "Eve\x1b[2J", "last_name": "[b]Bold[/b]", "account": account})
+        records.create_record(ENTITIES["opportunity"], session=s, actor=USER,
+                              data={"name": f"Deal {MARKUP}", "account": account, "amount": "100"})
+        records.create_record(ENTITIES["activity"], session=s, actor=USER,
+                              data={"subject": f"Call \x1b[5m{MARKUP}", "type": "call", "account": account})
+    return account
+
+
+async def test_a_hostile_name_shows_literally_in_the_list_and_the_detail(engine):
+    account = seed(engine)
+    async with make(engine).run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert table_names(pilot.app) == [SHOWN]
+        listed = screen_text(pilot.app)
+        assert "\x1b" not in listed and "\x07" not in listed
+        assert SHOWN[:60] in listed  # the cell may be cut at its column's width
+
+        await pilot.press("enter")
+        await settle(pilot)
+        screen = pilot.app.screen
+        assert isinstance(screen, AccountDetailScreen) and screen.account_id == account
+        shown = screen_text(pilot.app)
+        assert "\x1b" not in shown and "\x07" not in shown and "\r" not in shown
+        assert SHOWN in shown  # the title
+        assert "about \\x1b]0;pwned" in shown  # the description
+        assert "Eve\\x1b[2J [b]Bold[/b]" in shown  # the contacts table
+        assert "Deal [red]x[/] [link=" in shown  # the opportunities table (cut at the column's width)
+        assert f"Call \\x1b[5m{MARKUP}" in shown  # the timeline
+
+
+async def test_notifications_show_their_text_literally(engine):
+    seed(engine)
+    async with make(engine).run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        pilot.app.notify(f"saved {NAME}", title=f"Account {ESCAPES}")
+        await pilot.pause()
+        notes = list(pilot.app._notifications)
+        assert notes[-1].message == f"saved {SHOWN}" and notes[-1].markup is False
+        assert notes[-1].title == "Account \\x1b]0;pwned\\x07\\x1b[31mRED"
