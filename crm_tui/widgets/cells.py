@@ -96,8 +96,13 @@ def esc(value: object) -> str:
 
 
 class PlainCell(Text):
-    """A table cell from a ``str``: drawn as plain text (never markup), and equal to the ``str``
-    it shows, so code reading the table back compares it like the string it was given."""
+    """A table cell from a ``str``: drawn as plain text (never markup), and read back like the ``str``
+    it shows: equal to it, and its string methods (``startswith``, ``split``, ...) answer for it."""
+
+    def __getattr__(self, name: str):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self.plain, name)
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, str):
