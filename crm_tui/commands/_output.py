@@ -203,9 +203,15 @@ def _console(out=None):
     """A console for tables: the terminal's width, or wide enough not to fold when piped."""
     from rich.console import Console
 
+    class PipeConsole(Console):
+        def on_broken_pipe(self) -> None:
+            # Rich's own handling exits 1; the root's error boundary ends a closed pipe quietly with 0.
+            self.quiet = True
+            raise BrokenPipeError
+
     out = out or sys.stdout
     width = None if out.isatty() else 240
-    return Console(file=out, width=width, soft_wrap=False)
+    return PipeConsole(file=out, width=width, soft_wrap=False)
 
 
 def emit_one(row: dict, fmt: Format) -> None:
