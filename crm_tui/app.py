@@ -117,6 +117,7 @@ class CRMApp(App[None]):
         "toggle_dark": "toggle dark",
         "change_theme": "change theme",
         "show_help_panel": "show keys",
+        "open_offered": "open the record just offered (same name or e-mail)",
         "quit": "quit",
     }
     BINDINGS = [
@@ -142,7 +143,11 @@ class CRMApp(App[None]):
         Binding("f9", "change_theme", "Theme", show=False, id="app.theme", tooltip="Pick a colour theme"),
         Binding("f1", "show_help_panel", "Keys", id="app.keys",
                 tooltip="Show every key of the focused widget and screen"),
+        Binding("ctrl+o", "open_offered", "Open offered", show=False, id="app.open_offered",
+                tooltip="Open the record the last notification offered: an account with the same name, "
+                        "a contact with the same e-mail"),
     ]
+    offered: Any = None  # the record the last "already used by" notification offers (duplicates.Existing)
 
     @dataclass
     class DatabaseOpened(Message):
@@ -334,6 +339,28 @@ class CRMApp(App[None]):
             self.screen.action_focus_query()
         else:
             self.push_screen(SearchScreen())
+
+    def offer_record(self, existing: Any) -> None:
+        """Say that another record already has this account name or contact e-mail, naming it;
+        ctrl+o (``open_offered``) opens it."""
+        self.offered = existing
+        self.notify(f"{existing.entity.capitalize()} #{existing.id} {existing.label} already has the "
+                    f"{existing.field} {existing.value}. Press ctrl+o to open it.",
+                    title=f"Same {existing.field}", severity="warning", timeout=15)
+
+    def action_open_offered(self) -> None:
+        offered, self.offered = self.offered, None
+        if offered is None:
+            self.notify("Nothing to open: no record was offered.", severity="information")
+            return
+        if offered.entity == "contact":
+            from crm_tui.screens.contact_detail import ContactDetailScreen
+
+            self.push_screen(ContactDetailScreen(offered.id))
+        else:
+            from crm_tui.screens.account_detail import AccountDetailScreen
+
+            self.push_screen(AccountDetailScreen(offered.id))
 
     def action_toggle_dark(self) -> None:
         self.theme = "textual-light" if self.current_theme.dark else "textual-dark"

@@ -74,6 +74,7 @@ class RecordFormScreen(CRMScreenMixin, ModalScreen[dict | None]):
     class Saved(Message):
         row: dict
         created: bool
+        existing: Any = None  # another record with the same account name or contact e-mail (duplicates.Existing)
 
     @dataclass
     class Invalid(Message):
@@ -254,6 +255,7 @@ class RecordFormScreen(CRMScreenMixin, ModalScreen[dict | None]):
         def save(session: Any) -> RecordFormScreen.Saved:
             from crm_tui.services import records
             from crm_tui.services.registry import ENTITIES
+            from crm_tui.services.sales.duplicates import existing_same
 
             entity = ENTITIES[entity_name]
             if record_id is None:
@@ -261,7 +263,9 @@ class RecordFormScreen(CRMScreenMixin, ModalScreen[dict | None]):
             else:
                 row = records.update_record(entity, session=session, record_id=record_id, data=data, actor=user,
                                             expected_version=version)
-            return self.Saved(row, created=record_id is None)
+            existing = existing_same(session=session, entity=entity_name, values=row, exclude_id=row["id"],
+                                     actor=self.actor) if record_id is None else None
+            return self.Saved(row, created=record_id is None, existing=existing)
 
         run_db(self, save, group="record-form", failed=self._job_failed, notify_known=False)
 
@@ -285,6 +289,8 @@ class RecordFormScreen(CRMScreenMixin, ModalScreen[dict | None]):
         row = message.row
         verb = "Added" if message.created else "Saved"
         self.notify(f"{verb} {row.get('name') or ''} (#{row['id']}).", title=f"{self.ENTITY.capitalize()} saved")
+        if message.existing is not None:
+            self.crm.offer_record(message.existing)
         self.dismiss(row)
 
     @on(Invalid)

@@ -69,3 +69,26 @@ async def test_notifications_show_their_text_literally(engine):
         notes = list(pilot.app._notifications)
         assert notes[-1].message == f"saved {SHOWN}" and notes[-1].markup is False
         assert notes[-1].title == "Account \\x1b]0;pwned\\x07\\x1b[31mRED"
+
+
+async def test_a_new_account_with_a_name_in_use_offers_the_existing_one(engine, seeded):
+    from textual.widgets import Input
+
+    acme = seeded["Acme Corporation"]
+    async with make(engine).run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("n")
+        await pilot.pause()
+        pilot.app.screen.query_one("#input-name", Input).value = "acme corporation"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        with session_scope(engine) as s:  # accepted: two branches may share a name
+            names = [r["name"] for r in records.list_records(ENTITIES["account"], session=s)]
+        assert names.count("acme corporation") == 1 and "Acme Corporation" in names
+        offers = [n for n in pilot.app._notifications if n.title == "Same name"]
+        assert len(offers) == 1
+        assert offers[0].message == (f"Account #{acme} Acme Corporation already has the name acme corporation. "
+                                     "Press ctrl+o to open it.")
+        await pilot.press("ctrl+o")
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, AccountDetailScreen) and pilot.app.screen.account_id == acme
