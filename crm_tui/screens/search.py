@@ -146,7 +146,7 @@ class SearchScreen(CRMScreenMixin, Screen):
         more = f" (the first {LIMIT})" if n >= LIMIT else ""
         text = f"{n:,} hit{'s' if n != 1 else ''}{more} for “{message.query}”" if n else \
             f"Nothing matches “{message.query}”."
-        self.query_one("#search-status", Static).update(text + "  ·  enter opens  ·  escape closes")
+        self.query_one("#search-status", Static).update(safe(text + "  ·  enter opens  ·  escape closes"))
 
     @on(Failed)
     def _failed(self, message: Failed) -> None:
