@@ -143,7 +143,7 @@ class CRMApp(App[None]):
         Binding("f9", "change_theme", "Theme", show=False, id="app.theme", tooltip="Pick a colour theme"),
         Binding("f1", "show_help_panel", "Keys", id="app.keys",
                 tooltip="Show every key of the focused widget and screen"),
-        Binding("ctrl+o", "open_offered", "Open offered", show=False, id="app.open_offered",
+        Binding("ctrl+b", "open_offered", "Open offered", show=False, id="app.open_offered",
                 tooltip="Open the record the last notification offered: an account with the same name, "
                         "a contact with the same e-mail"),
     ]
@@ -342,10 +342,10 @@ class CRMApp(App[None]):
 
     def offer_record(self, existing: Any) -> None:
         """Say that another record already has this account name or contact e-mail, naming it;
-        ctrl+o (``open_offered``) opens it."""
+        ctrl+b (``open_offered``) opens it."""
         self.offered = existing
         self.notify(f"{existing.entity.capitalize()} #{existing.id} {existing.label} already has the "
-                    f"{existing.field} {existing.value}. Press ctrl+o to open it.",
+                    f"{existing.field} {existing.value}. Press ctrl+b to open it.",
                     title=f"Same {existing.field}", severity="warning", timeout=15)
 
     def action_open_offered(self) -> None:

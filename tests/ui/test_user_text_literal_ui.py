@@ -88,7 +88,49 @@ async def test_a_new_account_with_a_name_in_use_offers_the_existing_one(engine, 
         offers = [n for n in pilot.app._notifications if n.title == "Same name"]
         assert len(offers) == 1
         assert offers[0].message == (f"Account #{acme} Acme Corporation already has the name acme corporation. "
-                                     "Press ctrl+o to open it.")
-        await pilot.press("ctrl+o")
+                                     "Press ctrl+b to open it.")
+        await pilot.press("ctrl+b")
         await settle(pilot)
         assert isinstance(pilot.app.screen, AccountDetailScreen) and pilot.app.screen.account_id == acme
+
+
+async def test_a_kanban_card_shows_a_hostile_deal_name_literally(engine):
+    from crm_tui.widgets.kanban import KanbanCard
+
+    seed(engine)
+    async with make(engine, mode="pipeline").run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        cards = list(pilot.app.screen.query(KanbanCard))
+        assert len(cards) == 1
+        card = str(cards[0].render_card())
+        assert card.startswith("Deal [red]x[/] [link=http://e.example]y[/link]\n")
+        assert "\\x1b]0;pwned\\x07\\x1b[31mRED" in card and "\x1b" not in card  # the account line
+
+
+async def test_a_new_contact_with_an_email_in_use_offers_the_existing_one(engine):
+    from crm_tui.screens.contact_detail import ContactDetailScreen
+    from crm_tui.screens.contact_form import ContactFormScreen
+
+    with session_scope(engine) as s:
+        acc = records.create_record(ENTITIES["account"], session=s, actor=USER, data={"name": "Acme"})["id"]
+        ada = records.create_record(ENTITIES["contact"], session=s, actor=USER,
+                                    data={"first_name": "Ada", "last_name": "Lovelace", "account": acc,
+                                          "email": "ada@example.com"})["id"]
+    async with make(engine, mode="contacts").run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("n")
+        await settle(pilot)
+        form = pilot.app.screen
+        assert isinstance(form, ContactFormScreen)
+        form.query_one("#input-first_name").value = "Augusta"
+        form.query_one("#input-last_name").value = "King"
+        form.query_one("#input-account").value = str(acc)
+        form.query_one("#input-email").value = "ADA@example.com"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        offers = [n.message for n in pilot.app._notifications if n.title == "Same email"]
+        assert offers == [f"Contact #{ada} Ada Lovelace already has the email ADA@example.com. "
+                          "Press ctrl+b to open it."]
+        await pilot.press("ctrl+b")
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, ContactDetailScreen) and pilot.app.screen.contact_id == ada
