@@ -120,6 +120,11 @@ def test_a_duplicate_account_name_is_added_with_a_warning_naming_the_existing_on
                         f"open it: crm account show {first}"]
     quiet = cli("account", "add", "Another Corp")
     assert "warning" not in quiet.stderr
+    renamed = cli("account", "update", ok(quiet).strip(), "--name", "ACME CORP")
+    ok(renamed)
+    assert f"warning: account name 'ACME CORP' is already used by account {first} (Acme Corp) and 1 more; " \
+           f"open it: crm account show {first}" in renamed.stderr.splitlines()
+    assert "warning" not in cli("account", "update", first, "--industry", "Retail").stderr
 
 
 def test_a_duplicate_contact_email_is_added_with_a_warning_naming_the_existing_one(cli):

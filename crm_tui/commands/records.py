@@ -157,7 +157,11 @@ def build(noun: str, entity_name: str, specs: dict[str, FieldSpec], filters: dic
         with session() as s:
             row = records.update_record(entity(), session=s, record_id=record_id, data=data, actor=actor(),
                                         expected_version=expected)
+            renamed = entity_name in SAME_VALUE_WARNED and {"name", "email"} & set(data)
+            warnings = same_value_warning(entity_name)(s, row) if renamed else []
         _after_write(row, fmt, f"updated {entity_name} {record_id} (version {row['version']})")
+        for line in warnings:
+            info(f"warning: {line}")
 
     update_cmd.__doc__ = (f"Change fields of {_a(entity_name)}. Only the options given change; "
                           "pass '-' to clear a field. Every change is kept in the history.")
