@@ -42,3 +42,18 @@ def visible(value: object, *, one_line: bool = False) -> str:
 def has_controls(value: str) -> bool:
     """True when ``visible`` would change ``value``."""
     return bool(_UNSAFE.search(value))
+
+
+def _picture(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if code < 0x20:
+        return chr(0x2400 + code)  # ␛ for ESC, ␇ for BEL, ␍ for CR: the Control Pictures block
+    if code == 0x7F:
+        return "\u2421"  # ␡
+    return "\ufffd"  # C1 controls, bidi controls and separators: no picture of their own
+
+
+def pictured(value: str) -> str:
+    """``value`` with each control character replaced by one visible symbol (ESC -> ␛), keeping its
+    length: for an editable field, whose cursor counts characters (its value itself stays as stored)."""
+    return _UNSAFE_ONE_LINE.sub(_picture, value) if _UNSAFE_ONE_LINE.search(value) else value

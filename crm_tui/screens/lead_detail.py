@@ -21,7 +21,7 @@ from crm_tui.screens.contact_detail import fields_table
 from crm_tui.screens.record_list import WorkerErrors
 from crm_tui.services.fields import LEAD_FIELDS, LEAD_STATUSES
 from crm_tui.text import visible
-from crm_tui.widgets.cells import safe
+from crm_tui.widgets.cells import ControlPictures, safe
 from crm_tui.widgets.log_activity import LogActivityKeys
 from crm_tui.widgets.timeline import Timeline
 from crm_tui.widgets.worker import failure_text, run_db
@@ -114,7 +114,8 @@ class LeadFormScreen(ModalScreen[int | None]):
                         value.astimezone().strftime("%Y-%m-%d %H:%M") if hasattr(value, "astimezone") else str(value))
                     with Horizontal(classes="lf-row"):
                         yield Label(spec.name.replace("_", " "), classes="lf-label")
-                        yield Input(value=text, placeholder=spec.help, id=f"lead-{spec.name}")
+                        yield Input(value=text, placeholder=spec.help, id=f"lead-{spec.name}",
+                                    highlighter=ControlPictures())
             yield Label("", id="lf-error", classes="lf-error")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Save", variant="primary", id="form-save")

@@ -23,7 +23,7 @@ from crm_tui.errors import Conflict
 from crm_tui.lazy import LazyModule
 from crm_tui.screens.base import CRMScreenMixin
 from crm_tui.services import fields
-from crm_tui.widgets.cells import esc
+from crm_tui.widgets.cells import ControlPictures, esc
 from crm_tui.widgets.text_table import TextTable
 from crm_tui.widgets.worker import run_db
 
@@ -170,7 +170,7 @@ class OpportunityDetailScreen(CRMScreenMixin, Screen[bool]):
                         yield Select([(c, c) for c in fields.FORECAST_CATEGORIES], id="field-forecast_category",
                                      allow_blank=True)
                     else:
-                        yield Input(id=f"field-{name}", placeholder=spec.help)
+                        yield Input(id=f"field-{name}", placeholder=spec.help, highlighter=ControlPictures())
                 yield Button("Save (ctrl+s)", variant="primary", id="opp-save")
             with Vertical(id="opp-side"):
                 yield Label("Field history", classes="section")

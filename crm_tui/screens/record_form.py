@@ -22,6 +22,8 @@ from textual.widgets import Button, Footer, Input, Label, Select, Static, TextAr
 from crm_tui.errors import Conflict, CRMError, NotFound, ValidationError
 from crm_tui.screens.base import CRMScreenMixin
 from crm_tui.text import visible
+from crm_tui.widgets.cells import ControlPictures
+from crm_tui.widgets.text_table import PicturedTextArea
 from crm_tui.widgets.worker import failure_text, run_db
 
 
@@ -136,7 +138,7 @@ class RecordFormScreen(CRMScreenMixin, ModalScreen[dict | None]):
             return Select([("no", "no"), ("yes", "yes")], value="no", allow_blank=False, id=widget_id,
                           tooltip=spec.help, compact=True)
         if name in self.TEXT_AREAS:
-            return TextArea(id=widget_id, tooltip=spec.help, soft_wrap=True, compact=True)
+            return PicturedTextArea(id=widget_id, tooltip=spec.help, soft_wrap=True, compact=True)
         placeholder = self.PLACEHOLDERS.get(name, spec.help)
         if spec.kind == "user":
             placeholder = f"username (default: {self.user})"
@@ -144,7 +146,7 @@ class RecordFormScreen(CRMScreenMixin, ModalScreen[dict | None]):
         suggester = SuggestFromList(suggestions, case_sensitive=False) if suggestions else None
         restrict = r"[0-9,]*" if spec.kind == "int" else None
         return Input(placeholder=placeholder, id=widget_id, tooltip=spec.help, suggester=suggester,
-                     restrict=restrict, max_length=spec.max_len or 0, compact=True)
+                     restrict=restrict, max_length=spec.max_len or 0, compact=True, highlighter=ControlPictures())
 
     def on_mount(self) -> None:
         self._banner()
@@ -230,7 +232,7 @@ class RecordFormScreen(CRMScreenMixin, ModalScreen[dict | None]):
         for name, value in self.original.items():
             self._set(name, value)
         self.query_one("#form-title", Static).update(
-            Text.assemble(("Edit ", "bold"), (row["name"], "bold"), (f"  #{row['id']} · v{row['version']}", "dim")))
+            Text.assemble(("Edit ", "bold"), (visible(row["name"], one_line=True), "bold"), (f"  #{row['id']} · v{row['version']}", "dim")))
         self._clear_errors()
         self._set_enabled(True)
         self.query_one(f"#input-{self.FIRST_FIELD}").focus()

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import datetime as dt
 
+from rich.highlighter import Highlighter
 from rich.text import Text
 from textual.markup import escape
 
 from crm_tui import money
-from crm_tui.text import has_controls, visible
+from crm_tui.text import has_controls, pictured, visible
 
 STATUS_STYLES = {
     # accounts
@@ -121,3 +122,13 @@ def safe_cell(value: object) -> object:
     if isinstance(value, Text) and has_controls(value.plain):
         return Text(visible(value.plain), style=value.style, justify=value.justify, no_wrap=value.no_wrap)
     return value
+
+
+class ControlPictures(Highlighter):
+    """An ``Input`` highlighter: control characters in the value are drawn as one symbol each (ESC as
+    ␛, crm_tui.text.pictured), never sent to the terminal; the value and the cursor stay as they are."""
+
+    def highlight(self, text: Text) -> None:
+        shown = pictured(text.plain)
+        if shown != text.plain:
+            text.plain = shown

@@ -1,11 +1,13 @@
-"""A DataTable that shows users' values as typed."""
+"""Widgets that show users' values as typed: a DataTable, a TextArea."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from textual.widgets import DataTable
+from rich.text import Text
+from textual.widgets import DataTable, TextArea
 
+from crm_tui.text import pictured
 from crm_tui.widgets.cells import safe_cell
 
 
@@ -19,3 +21,12 @@ class TextTable(DataTable):
 
     def update_cell(self, row_key: Any, column_key: Any, value: Any, **kwargs: Any) -> None:
         super().update_cell(row_key, column_key, safe_cell(value), **kwargs)  # update_cell_at calls update_cell
+
+
+class PicturedTextArea(TextArea):
+    """A TextArea that draws control characters as one symbol each (ESC as ␛, crm_tui.text.pictured);
+    the text itself, and what is saved, stay as they are."""
+
+    def get_line(self, line_index: int) -> Text:
+        # As TextArea.get_line, but one symbol per control character (Rich would drop BEL and CR).
+        return Text(pictured(self.document.get_line(line_index)), end="", no_wrap=True)

@@ -134,3 +134,31 @@ async def test_a_new_contact_with_an_email_in_use_offers_the_existing_one(engine
         await pilot.press("ctrl+b")
         await settle(pilot)
         assert isinstance(pilot.app.screen, ContactDetailScreen) and pilot.app.screen.contact_id == ada
+
+
+async def test_the_edit_form_draws_control_characters_as_symbols_and_keeps_the_value(engine):
+    from textual.widgets import Input
+
+    from crm_tui.screens.account_form import AccountFormScreen
+
+    account = seed(engine)
+    async with make(engine).run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        await pilot.press("e")
+        await settle(pilot)
+        form = pilot.app.screen
+        assert isinstance(form, AccountFormScreen)
+        assert form.query_one("#input-name", Input).value == NAME  # the value as stored
+        shown = screen_text(pilot.app)
+        assert "\x1b" not in shown and "\x07" not in shown
+        assert "about ␛]0;pwned␇␛[31mRED" in shown  # the description (the name's input shows its end)
+        drawn = form.query_one("#input-name", Input)._value.plain  # what the name's input draws
+        assert "\x1b" not in drawn and drawn.startswith("␛]0;pwned") and "[red]x[/]" in drawn
+        form.query_one("#input-industry", Input).value = "Retail"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+    with session_scope(engine) as s:  # saving another field leaves the name exactly as it was
+        row = records.get_record(ENTITIES["account"], session=s, record_id=account)
+    assert row["name"] == NAME and row["industry"] == "Retail"
