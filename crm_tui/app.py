@@ -23,6 +23,7 @@ from textual.screen import Screen
 from crm_tui import locations
 from crm_tui.database import DatabaseHandle
 from crm_tui.settings import Settings
+from crm_tui.text import visible
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,7 @@ class CRMApp(App[None]):
         "change_theme": "change theme",
         "toggle_keys": "show or hide the keys",
         "hide_keys": "hide the keys",
+        "open_offered": "open the record just offered (same name or e-mail)",
         "quit": "quit",
     }
     BINDINGS = [
@@ -146,7 +148,11 @@ class CRMApp(App[None]):
         # panel shown check_action turns this binding off and escape goes to the screen.
         Binding("escape", "hide_keys", "Hide keys", show=False, priority=True, id="app.hide_keys",
                 tooltip="Hide the keys panel"),
+        Binding("ctrl+b", "open_offered", "Open offered", show=False, id="app.open_offered",
+                tooltip="Open the record the last notification offered: an account with the same name, "
+                        "a contact with the same e-mail"),
     ]
+    offered: Any = None  # the record the last "already used by" notification offers (duplicates.Existing)
 
     @dataclass
     class DatabaseOpened(Message):
@@ -227,6 +233,17 @@ class CRMApp(App[None]):
 
         return Actor.unknown(self.user)
 
+    def notify(self, message: str, *, title: str = "", severity: Any = "information",
+               timeout: float | None = None, markup: bool = True) -> None:
+        """Every notification shows its text as written, never as markup (a record named ``[red]x[/]``
+        reads literally), with control characters spelled out (crm_tui.text.visible)."""
+        super().notify(visible(message), title=visible(title, one_line=True), severity=severity, timeout=timeout,
+                       markup=False)
+
+    def format_title(self, title: str, sub_title: str) -> Any:
+        """The header: screen titles often name a record; control characters spelled out."""
+        return super().format_title(visible(title, one_line=True), visible(sub_title, one_line=True))
+
     def on_unmount(self) -> None:
         # Quitting before the database opened: let the workers waiting for it finish.
         self.db.abandon()
@@ -265,14 +282,14 @@ class CRMApp(App[None]):
         if message.error:
             self.log.error(f"scheduled jobs: {message.error}")
             if message.error != self._jobs_error:
-                self.notify(f"Scheduled jobs could not run: {escape(message.error)}", title="Jobs", severity="error")
+                self.notify(f"Scheduled jobs could not run: {message.error}", title="Jobs", severity="error")
         self._jobs_error = message.error
         for result in message.results:
             self.log.info(f"scheduled job {result.line()}")
             if result.status == "error":
-                self.notify(escape(result.line()), title="Job failed", severity="error")
+                self.notify(result.line(), title="Job failed", severity="error")
             elif result.status == "ok" and result.message:
-                self.notify(escape(result.message), title="Jobs")
+                self.notify(result.message, title="Jobs")
 
     def on_ready(self) -> None:
         # After the first paint: importing SQLAlchemy and opening the engine would otherwise delay it.
@@ -347,6 +364,28 @@ class CRMApp(App[None]):
 
     def action_hide_keys(self) -> None:
         self.action_hide_help_panel()
+
+    def offer_record(self, existing: Any) -> None:
+        """Say that another record already has this account name or contact e-mail, naming it;
+        ctrl+b (``open_offered``) opens it."""
+        self.offered = existing
+        self.notify(f"{existing.entity.capitalize()} #{existing.id} {existing.label} already has the "
+                    f"{existing.field} {existing.value}. Press ctrl+b to open it.",
+                    title=f"Same {existing.field}", severity="warning", timeout=15)
+
+    def action_open_offered(self) -> None:
+        offered, self.offered = self.offered, None
+        if offered is None:
+            self.notify("Nothing to open: no record was offered.", severity="information")
+            return
+        if offered.entity == "contact":
+            from crm_tui.screens.contact_detail import ContactDetailScreen
+
+            self.push_screen(ContactDetailScreen(offered.id))
+        else:
+            from crm_tui.screens.account_detail import AccountDetailScreen
+
+            self.push_screen(AccountDetailScreen(offered.id))
 
     def action_toggle_dark(self) -> None:
         self.theme = "textual-light" if self.current_theme.dark else "textual-dark"

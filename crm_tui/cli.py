@@ -38,12 +38,13 @@ def error_boundary():
         raise typer.Exit(0) from None
     except Exception as exc:  # noqa: BLE001 - this is the boundary
         from crm_tui.errors import one_line, user_error
+        from crm_tui.text import visible
 
         if os.environ.get(DEBUG_ENV, "").strip() not in ("", "0"):
             import traceback
 
             traceback.print_exc(file=sys.stderr)
-        typer.echo(f"error: {one_line(str(user_error(exc)))}", err=True)
+        typer.echo(f"error: {visible(one_line(str(user_error(exc))), one_line=True)}", err=True)
         raise typer.Exit(1) from None
 
 

@@ -33,7 +33,7 @@ from crm_tui.services.data import io as io_service
 from crm_tui.services.engagement import activities, summary, timeline
 from crm_tui.services.quotes import proposals
 from crm_tui.services.registry import ENTITIES
-from crm_tui.services.sales import contacts, dashboard, forecast, leads, pipeline
+from crm_tui.services.sales import contacts, dashboard, duplicates, forecast, leads, pipeline
 from crm_tui.services.users import resolve_actor
 from crm_tui.store import scope
 from crm_tui.store.db import session_scope
@@ -265,6 +265,9 @@ SERVICE_PATHS: list[ReadPath] = [
         session=s, lead_id=w.hidden["lead"], actor=w.actor), NotFound)),
     ReadPath("lead conversion's account match", ("account",), lambda w, s: leads.find_matching_account(
         session=s, company="Zephyr Secret Ltd", website=None, actor=w.actor) is not None),
+    ReadPath("an account with the same name (duplicate warning)", ("account",),
+             lambda w, s: duplicates.existing_same(session=s, entity="account", values={"name": "zephyr secret ltd"},
+                                                   actor=w.actor) is not None),
     ReadPath("proposal revision diff", ("proposal",), lambda w, s: _raises(lambda: proposals.diff_revisions(
         session=s, proposal_id=w.proposals["hidden"], from_revision=1, to_revision=1, actor=w.actor), NotFound)),
 ]

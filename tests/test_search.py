@@ -93,7 +93,8 @@ def test_entity_filter_and_limit(engine, data):
     with pytest.raises(ValidationError, match="entity"):
         hits(engine, "chat*", entity="invoice")
     with pytest.raises(ValidationError, match="limit"):
-        hits(engine, "chat*", limit=0)
+        hits(engine, "chat*", limit=-1)
+    assert hits(engine, "chat*", limit=0) == hits(engine, "chat*", limit=10_000)  # 0: all, as on lists
 
 
 @pytest.mark.parametrize("query, message", [
@@ -162,9 +163,11 @@ def test_cli_search(cli, data):
     result = cli("search", "chatbot OR data", "--format", "csv")
     assert result.exit_code == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0] == "entity,id,label,snippet"
-    assert lines[1] == f"account,{data['globex'][1]},Globex Corporation,Open source [data] platform; no bots"
-    assert lines[2] == f"account,{data['acme'][1]},Acme Chatbots Inc,E-commerce [chatbot] platform for retailers in Zürich"
+    assert lines[0] == "entity,id,label,snippet,account_id"  # an account's account is itself
+    assert lines[1] == (f"account,{data['globex'][1]},Globex Corporation,Open source [data] platform; no bots,"
+                        f"{data['globex'][1]}")
+    assert lines[2] == (f"account,{data['acme'][1]},Acme Chatbots Inc,E-commerce [chatbot] platform for retailers "
+                        f"in Zürich,{data['acme'][1]}")
     assert any(line.startswith(f"opportunity,{data['deal2'][1]},Data platform,[Data] platform") for line in lines)
     ids = cli("search", "chat*", "--entity", "opp", "--format", "ids")
     assert ids.stdout.split() == [str(data["deal1"][1])]

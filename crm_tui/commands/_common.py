@@ -99,12 +99,17 @@ def me(value: str | None) -> str | None:
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
+    from crm_tui.text import visible
+
+    typer.echo(f"error: {visible(message)}", err=True)
     return typer.Exit(code)
 
 
 def info(message: str) -> None:
-    typer.echo(message, err=True)
+    """A message for the person at the terminal (stderr); control characters in it are spelled out."""
+    from crm_tui.text import visible
+
+    typer.echo(visible(message), err=True)
 
 
 @contextlib.contextmanager

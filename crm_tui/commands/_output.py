@@ -18,6 +18,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from crm_tui.commands._common import FORMAT_HELP, Format
+from crm_tui.text import visible
 
 HIDDEN = {"stage_position"}
 
@@ -150,7 +151,15 @@ def _human(value: Any) -> str:
         return "yes" if value else "no"
     if isinstance(value, dt.datetime):
         return value.astimezone().strftime("%Y-%m-%d %H:%M")
-    return str(_plain(value))
+    return visible(_plain(value))
+
+
+def shown(value: Any):
+    """A value for a Rich table cell a person reads: control characters spelled out
+    (crm_tui.text.visible) and never read as Rich markup (``[red]x[/]`` stays as typed)."""
+    from rich.text import Text
+
+    return Text(_human(value))
 
 
 def pick_columns(row: dict, columns: Sequence[str] | None) -> list[str]:
@@ -222,12 +231,12 @@ def emit(rows: Iterable[dict], fmt: Format, *, columns: Sequence[str] | None = N
     if not materialised:
         return 0
     cols = pick_columns(materialised[0], columns or table_columns)
-    table = Table(title=title, header_style="bold", show_lines=False)
+    table = Table(title=shown(title) if title else None, header_style="bold", show_lines=False)
     for c in cols:
         justify = "right" if c in ("id", "amount", "weighted_amount", "probability", "employees") else "left"
-        table.add_column(c, justify=justify, overflow="fold")
+        table.add_column(shown(c), justify=justify, overflow="fold")
     for row in materialised:
-        table.add_row(*[_human(row[c]) for c in cols])
+        table.add_row(*[shown(row[c]) for c in cols])
     _console(out).print(table)
     return len(materialised)
 
@@ -236,9 +245,15 @@ def _console(out=None):
     """A console for tables: the terminal's width, or wide enough not to fold when piped."""
     from rich.console import Console
 
+    class PipeConsole(Console):
+        def on_broken_pipe(self) -> None:
+            # Rich's own handling exits 1; the root's error boundary ends a closed pipe quietly with 0.
+            self.quiet = True
+            raise BrokenPipeError
+
     out = out or sys.stdout
     width = None if out.isatty() else 240
-    return Console(file=out, width=width, soft_wrap=False)
+    return PipeConsole(file=out, width=width, soft_wrap=False)
 
 
 def emit_one(row: dict, fmt: Format) -> None:
@@ -267,5 +282,5 @@ def emit_record(row: dict, fmt: Format) -> None:
     table.add_column()
     for key, value in row.items():
         if key not in HIDDEN:
-            table.add_row(key, _human(value))
+            table.add_row(shown(key), shown(value))
     _console().print(table)

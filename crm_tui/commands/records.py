@@ -157,7 +157,11 @@ def build(noun: str, entity_name: str, specs: dict[str, FieldSpec], filters: dic
         with session() as s:
             row = records.update_record(entity(), session=s, record_id=record_id, data=data, actor=actor(),
                                         expected_version=expected)
+            renamed = entity_name in SAME_VALUE_WARNED and {"name", "email"} & set(data)
+            warnings = same_value_warning(entity_name)(s, row) if renamed else []
         _after_write(row, fmt, f"updated {entity_name} {record_id} (version {row['version']})")
+        for line in warnings:
+            info(f"warning: {line}")
 
     update_cmd.__doc__ = (f"Change fields of {_a(entity_name)}. Only the options given change; "
                           "pass '-' to clear a field. Every change is kept in the history.")
@@ -211,10 +215,28 @@ def _after_write(row: dict, fmt: Format, message: str) -> None:
     emit_one(row, fmt)
 
 
+# Entities whose add warns when another record has the same value (crm_tui.services.sales.duplicates).
+SAME_VALUE_WARNED = ("account", "contact")
+
+
+def same_value_warning(name: str):
+    """An ``after_add`` for ``name``: one warning line naming an existing record with the same account
+    name or contact e-mail, and the command that opens it (the add itself stands)."""
+    def check(s, row: dict) -> list[str]:
+        from crm_tui.services.sales.duplicates import existing_same
+
+        found = existing_same(session=s, entity=name, values=row, exclude_id=row["id"], actor=State.actor())
+        return [found.warning()] if found else []
+
+    return check
+
+
 def build_for(name: str, after_add=None) -> typer.Typer:
     """``build`` for one entity of the registry: its noun, fields, list filters, table columns and plural."""
     from crm_tui.services.registry import BY_NAME
 
     entry = BY_NAME[name]
+    if after_add is None and name in SAME_VALUE_WARNED:
+        after_add = same_value_warning(name)
     return build(entry.noun, entry.name, entry.specs, entry.filters, entry.summary_columns, entry.plural,
                  after_add=after_add)

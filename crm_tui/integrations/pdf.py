@@ -30,6 +30,7 @@ from typing import Any
 from crm_tui import money
 from crm_tui.errors import CRMError
 from crm_tui.settings import PdfConfig, SellerConfig, Settings
+from crm_tui.text import visible
 
 FONT_FOLDERS = (
     "/usr/share/fonts/truetype/dejavu",
@@ -173,15 +174,16 @@ class _ProposalPDF(_fpdf_class()):  # type: ignore[misc]
         if names:
             self.set_fallback_fonts(names, exact_match=False)
         self.font_name = fonts.regular.name
-        self.set_title(f"{view.number} {view.title}")
-        self.set_author(seller.get("name") or "")
+        self.set_title(visible(f"{view.number} {view.title}", one_line=True))
+        self.set_author(visible(seller.get("name") or "", one_line=True))
         self.set_creator("crm-tui")
 
     # ---------------------------------------------------------------- text safety
 
     def t(self, text: Any) -> str:
-        """Text with every character the fonts cannot draw replaced by "�" (and remembered)."""
-        s = "" if text is None else str(text)
+        """Text with control characters spelled out (crm_tui.text.visible) and every character the
+        fonts cannot draw replaced by "�" (and remembered)."""
+        s = visible(text)  # control characters (ESC, CR, ...) spelled out: "\\x1b", "\\r"
         out = []
         for ch in s:
             if ch in "\n\t" or ord(ch) in self._covered:

@@ -24,8 +24,10 @@ from textual.worker import get_current_worker
 
 from crm_tui.errors import NotFound
 from crm_tui.screens.base import CRMScreenMixin, open_record
-from crm_tui.widgets.cells import date_text, datetime_text, money_text, plain, right, status_text
+from crm_tui.text import visible
+from crm_tui.widgets.cells import date_text, datetime_text, money_text, plain, right, safe_cell, status_text
 from crm_tui.widgets.log_activity import LogActivityKeys
+from crm_tui.widgets.text_table import TextTable
 from crm_tui.widgets.timeline import Timeline
 from crm_tui.widgets.worker import run_db
 
@@ -114,7 +116,7 @@ class AccountDetailScreen(CRMScreenMixin, LogActivityKeys, Screen):
                 contacts.add_column("Phone", width=15, key="phone")
                 yield contacts
                 yield Static("Open opportunities", id="opps-title", classes="section-title")
-                opps = DataTable(id="detail-opportunities", cursor_type="row", zebra_stripes=True)
+                opps = TextTable(id="detail-opportunities", cursor_type="row", zebra_stripes=True)
                 opps.add_column("Name", width=30, key="name")
                 opps.add_column("Stage", width=11, key="stage")
                 opps.add_column(Text("Amount", justify="right"), width=16, key="amount")
@@ -144,13 +146,13 @@ class AccountDetailScreen(CRMScreenMixin, LogActivityKeys, Screen):
         self.details = d = message.details
         a = d.account
         self.sub_title = a["name"]
-        self.query_one("#detail-title", Static).update(Text(a["name"], style="bold"))
+        self.query_one("#detail-title", Static).update(Text(visible(a["name"], one_line=True), style="bold"))
         badge = status_text(a.get("status"))
         self.query_one("#detail-badge", Static).update(Text.assemble(" ", badge, " ") if badge else "")
         self.query_one("#detail-fields", Static).update(self._fields_table(a))
         description = a.get("description") or ""
         self.query_one("#detail-description", Static).update(
-            Text.assemble(("Description\n", "bold"), description) if description else "")
+            Text.assemble(("Description\n", "bold"), visible(description)) if description else "")
         self._fill_related(d)
 
     def _fields_table(self, a: dict) -> Table:
@@ -181,7 +183,7 @@ class AccountDetailScreen(CRMScreenMixin, LogActivityKeys, Screen):
             ("Id / version", f"#{a['id']} · v{a.get('version')}"),
         ]
         for label, value in rows:
-            grid.add_row(label, value)
+            grid.add_row(label, safe_cell(value))
         return grid
 
     def _fill_related(self, d: AccountDetails) -> None:
@@ -198,10 +200,10 @@ class AccountDetailScreen(CRMScreenMixin, LogActivityKeys, Screen):
         contacts.clear()
         for depth, c in d.contacts:
             name = Text("  " * (depth - 1) + "└ " if depth else "", style="dim")
-            name.append(plain(c.get("name")) or f"#{c['id']}")
+            name.append(visible(plain(c.get("name")), one_line=True) or f"#{c['id']}")
             if c.get("is_primary"):
                 name.append(" ★", style="yellow")
-            contacts.add_row(name, plain(c.get("title")), Text(plain(c.get("buying_role")), style="cyan"),
+            contacts.add_row(name, plain(c.get("title")), Text(visible(plain(c.get("buying_role"))), style="cyan"),
                              plain(c.get("email")), plain(c.get("phone")), key=str(c["id"]))
         if key is not None and key in contacts.rows:
             contacts.move_cursor(row=contacts.get_row_index(key), animate=False)
@@ -226,7 +228,7 @@ class AccountDetailScreen(CRMScreenMixin, LogActivityKeys, Screen):
     def _load_failed(self, error: BaseException) -> None:
         """run_db has notified; a missing account also says so in the title."""
         if isinstance(error, NotFound):
-            self.query_one("#detail-title", Static).update(Text(str(error), style="bold red"))
+            self.query_one("#detail-title", Static).update(Text(visible(str(error)), style="bold red"))
 
     # ------------------------------------------------------------ actions
 

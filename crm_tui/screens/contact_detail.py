@@ -16,6 +16,7 @@ from textual.widgets import Footer, Header, Label, Static
 
 from crm_tui.screens.base import CRMScreenMixin, open_record
 from crm_tui.screens.record_list import cell
+from crm_tui.widgets.cells import safe
 from crm_tui.widgets.log_activity import LogActivityKeys
 from crm_tui.widgets.timeline import Timeline
 from crm_tui.widgets.worker import failure_text, run_db
@@ -30,7 +31,7 @@ def fields_table(row: dict, hidden: set[str] = HIDDEN) -> Table:
     for key, value in row.items():
         if key in hidden or key.endswith("_minor"):
             continue
-        table.add_row(key.replace("_", " "), cell(value))
+        table.add_row(key.replace("_", " "), safe(cell(value)))
     return table
 
 
@@ -93,12 +94,12 @@ class ContactDetailScreen(CRMScreenMixin, LogActivityKeys, Screen):
         where = f" · {row['title']}" if row.get("title") else ""
         where += f" at {row['account']}" if row.get("account") else ""
         self.sub_title = title
-        self.query_one("#detail-heading", Label).update(f"Contact {self.contact_id}: {title}{where}")
+        self.query_one("#detail-heading", Label).update(safe(f"Contact {self.contact_id}: {title}{where}"))
         self.query_one("#detail-fields", Static).update(fields_table(row))
 
     def _failed(self, error: BaseException) -> None:
         """run_db has notified; the fields pane says it too."""
-        self.query_one("#detail-fields", Static).update(failure_text(error))
+        self.query_one("#detail-fields", Static).update(safe(failure_text(error)))
 
     def action_back(self) -> None:
         self.dismiss(None)

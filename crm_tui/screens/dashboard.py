@@ -25,6 +25,7 @@ from textual.widgets.option_list import Option
 
 from crm_tui import money
 from crm_tui.screens.base import CRMScreenMixin, open_record
+from crm_tui.text import visible
 from crm_tui.widgets.timeline import when_text
 from crm_tui.widgets.worker import run_db
 
@@ -169,35 +170,36 @@ class DashboardScreen(CRMScreenMixin, Screen):
     def _deal_text(d: dict, when: str) -> Text:
         text = Text()
         text.append(f"{when:<10}  ", style="yellow")
-        text.append(d["name"], style="bold")
-        text.append(f"  {money.format_money(d['amount_minor'], d['currency'])}  {d['stage']}", style="dim")
+        text.append(visible(d["name"], one_line=True), style="bold")
+        text.append(f"  {money.format_money(d['amount_minor'], d['currency'])}  {visible(d['stage'], one_line=True)}",
+                    style="dim")
         account = d.get("account")
         if account and not d["name"].startswith(account):  # the company, unless the name starts with it
-            text.append(f"  · {account}", style="dim")
+            text.append(f"  · {visible(account, one_line=True)}", style="dim")
         return text
 
     @staticmethod
     def _lead_text(lead: dict) -> Text:
-        text = Text(lead["name"], style="bold")
+        text = Text(visible(lead["name"], one_line=True), style="bold")
         if lead.get("company"):
-            text.append(f" ({lead['company']})")
-        text.append(f"  [{lead['status']}] {lead.get('source') or ''}", style="dim")
+            text.append(f" ({visible(lead['company'], one_line=True)})")
+        text.append(f"  [{lead['status']}] {visible(lead.get('source'), one_line=True)}", style="dim")
         return text
 
     @staticmethod
     def _follow_text(lead: dict) -> Text:
         text = Text(f"{when_text(lead['next_follow_up'])}  ", style="yellow")
-        text.append(lead["name"], style="bold")
+        text.append(visible(lead["name"], one_line=True), style="bold")
         if lead.get("company"):
-            text.append(f" ({lead['company']})")
+            text.append(f" ({visible(lead['company'], one_line=True)})")
         return text
 
     @staticmethod
     def _task_text(t: dict) -> Text:
         text = Text(f"{when_text(t['due_at'])}  ", style="bold red" if t["overdue"] else "yellow")
-        text.append(t["subject"])
+        text.append(visible(t["subject"], one_line=True))
         if t.get("target_account"):  # the company of the record enter opens (services: add_targets)
-            text.append(f"  · {t['target_account']}", style="dim")
+            text.append(f"  · {visible(t['target_account'], one_line=True)}", style="dim")
         return text
 
     @staticmethod
@@ -205,7 +207,7 @@ class DashboardScreen(CRMScreenMixin, Screen):
         days = p["days_waiting"]
         text = Text(f"{days}d waiting  " if days else "sent today  ", style="bold red" if p["overdue"] else "yellow")
         text.append(p["number"], style="bold")
-        text.append(f" {p['title']}")
+        text.append(f" {visible(p['title'], one_line=True)}")
         text.append(f"  {money.format_money(p['total_minor'], p['currency'])}", style="dim")
         if p.get("account"):
             text.append(f"  · {p['account']}", style="dim")

@@ -25,6 +25,7 @@ from textual_plotext import PlotextPlot
 
 from crm_tui import money
 from crm_tui.screens.base import CRMScreenMixin
+from crm_tui.widgets.text_table import TextTable
 from crm_tui.widgets.worker import run_db
 
 EVERYONE = "__all__"
@@ -84,7 +85,7 @@ class ForecastScreen(CRMScreenMixin, Screen):
             yield Select([("Everyone", EVERYONE)], value=EVERYONE, allow_blank=False, id="forecast-owner")
         yield Label("loading…", id="forecast-summary")
         with Horizontal(id="forecast-body"):
-            yield DataTable(id="forecast-table", cursor_type="row", zebra_stripes=True)
+            yield TextTable(id="forecast-table", cursor_type="row", zebra_stripes=True)
             with Vertical(id="forecast-charts"):
                 yield PlotextPlot(id="forecast-bars")
                 with Horizontal(id="forecast-lower"):

@@ -20,6 +20,8 @@ from textual.widgets.option_list import Option
 from crm_tui.screens.contact_detail import fields_table
 from crm_tui.screens.record_list import WorkerErrors
 from crm_tui.services.fields import LEAD_FIELDS, LEAD_STATUSES
+from crm_tui.text import visible
+from crm_tui.widgets.cells import ControlPictures, safe
 from crm_tui.widgets.log_activity import LogActivityKeys
 from crm_tui.widgets.timeline import Timeline
 from crm_tui.widgets.worker import failure_text, run_db
@@ -112,7 +114,8 @@ class LeadFormScreen(ModalScreen[int | None]):
                         value.astimezone().strftime("%Y-%m-%d %H:%M") if hasattr(value, "astimezone") else str(value))
                     with Horizontal(classes="lf-row"):
                         yield Label(spec.name.replace("_", " "), classes="lf-label")
-                        yield Input(value=text, placeholder=spec.help, id=f"lead-{spec.name}")
+                        yield Input(value=text, placeholder=spec.help, id=f"lead-{spec.name}",
+                                    highlighter=ControlPictures())
             yield Label("", id="lf-error", classes="lf-error")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Save", variant="primary", id="form-save")
@@ -166,7 +169,7 @@ class LeadFormScreen(ModalScreen[int | None]):
         self.dismiss(row["id"])
 
     def _error(self, exc: BaseException) -> None:
-        self.query_one("#lf-error", Label).update(failure_text(exc))
+        self.query_one("#lf-error", Label).update(safe(failure_text(exc)))
         field = getattr(exc, "field", None)
         if field and field in LEAD_FIELDS:
             self.query_one(f"#lead-{field}", Input).focus()
@@ -271,7 +274,7 @@ class ConvertScreen(ModalScreen[Any]):
         run_db(self, convert, group="convert", done=self.dismiss, failed=self._error, notify_known=False)
 
     def _error(self, exc: BaseException) -> None:
-        self.query_one("#convert-error", Label).update(failure_text(exc))
+        self.query_one("#convert-error", Label).update(safe(failure_text(exc)))
         self.query_one("#convert-go", Button).disabled = False
 
     @on(Button.Pressed, "#convert-cancel")
@@ -353,7 +356,7 @@ class LeadDetailScreen(WorkerErrors, LogActivityKeys, Screen):
 
         self.row = row = message.row
         self.query_one("#lead-heading", Label).update(Text.assemble(
-            (f"Lead {self.lead_id}: {lead_label(row)}  ", "bold"), (f"[{row['status']}]", "reverse")))
+            (visible(f"Lead {self.lead_id}: {lead_label(row)}  ", one_line=True), "bold"), (f"[{row['status']}]", "reverse")))
         self.query_one("#lead-fields", Static).update(fields_table(row, hidden={"version", "name"}))
         converted = row["status"] == "converted"
         self.query_one("#lead-convert", Button).disabled = converted or row["status"] == "junk"

@@ -23,7 +23,9 @@ from crm_tui.errors import Conflict
 from crm_tui.lazy import LazyModule
 from crm_tui.screens.base import CRMScreenMixin
 from crm_tui.services import fields
+from crm_tui.widgets.cells import ControlPictures, esc
 from crm_tui.widgets.confirm import ConfirmScreen
+from crm_tui.widgets.text_table import TextTable
 from crm_tui.widgets.worker import run_db
 
 if TYPE_CHECKING:
@@ -171,15 +173,15 @@ class OpportunityDetailScreen(CRMScreenMixin, Screen[bool]):
                         yield Select([(c, c) for c in fields.FORECAST_CATEGORIES], id="field-forecast_category",
                                      allow_blank=True)
                     else:
-                        yield Input(id=f"field-{name}", placeholder=spec.help)
+                        yield Input(id=f"field-{name}", placeholder=spec.help, highlighter=ControlPictures())
                 yield Button("Save (ctrl+s)", variant="primary", id="opp-save")
             with Vertical(id="opp-side"):
                 yield Label("Field history", classes="section")
-                yield DataTable(id="opp-history", cursor_type="row")
+                yield TextTable(id="opp-history", cursor_type="row")
                 yield Label("Buying group (ctrl+o)", classes="section")
-                yield DataTable(id="opp-roles", cursor_type="row")
+                yield TextTable(id="opp-roles", cursor_type="row")
                 yield Label("Timeline (ctrl+l log · ctrl+y follow-up)", classes="section")
-                yield DataTable(id="opp-timeline", cursor_type="row")
+                yield TextTable(id="opp-timeline", cursor_type="row")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -206,7 +208,7 @@ class OpportunityDetailScreen(CRMScreenMixin, Screen[bool]):
         self.detail = d
         rec = d.record
         self.query_one("#opp-title", Static).update(
-            f"[b]{rec['name']}[/b]  ·  {rec.get('account') or 'no account'}  ·  {rec['stage']}  ·  "
+            f"[b]{esc(rec['name'])}[/b]  ·  {esc(rec.get('account') or 'no account')}  ·  {esc(rec['stage'])}  ·  "
             f"{rec['amount']} {rec['currency']}  ·  version {rec['version']}")
         stage_select = self.query_one("#field-stage", Select)
         stage_select.set_options([(name, name) for _, name in d.stages])

@@ -28,6 +28,7 @@ from crm_tui.screens.base import CRMScreenMixin
 from crm_tui.screens.bulk_actions import BULK_PALETTE_NAMES, BulkActions, bulk_bindings
 from crm_tui.services.sales.pipeline_filter import DEFAULT_LOST_REASONS, FILTER_HELP, BoardFilter
 from crm_tui.widgets import FilterMessage, PagedTable
+from crm_tui.widgets.cells import safe
 from crm_tui.widgets.confirm import ConfirmScreen
 from crm_tui.widgets.filter_bar import filter_error_text
 from crm_tui.widgets.kanban import KanbanBoard, KanbanColumn, short_money
@@ -325,7 +326,7 @@ class PipelineScreen(BulkActions, CRMScreenMixin, Screen):
 
     def _failed(self, error: BaseException) -> None:
         """A worker failed (run_db has notified): the status line says so too."""
-        self.query_one("#pipeline-status", Static).update(f"error: {failure_text(error)}")
+        self.query_one("#pipeline-status", Static).update(safe(f"error: {failure_text(error)}"))
 
     # ---- moving
 

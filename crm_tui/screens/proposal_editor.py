@@ -27,7 +27,9 @@ from crm_tui.screens.base import CRMScreenMixin
 from crm_tui.services import pricing
 from crm_tui.services.quotes import proposals as P
 from crm_tui.settings import Settings
+from crm_tui.widgets.cells import esc
 from crm_tui.widgets.confirm import ConfirmScreen
+from crm_tui.widgets.text_table import TextTable
 from crm_tui.widgets.worker import failure_text, run_db
 
 LINE_INPUTS = ("description", "quantity", "unit_price", "discount")
@@ -89,7 +91,7 @@ class DiffScreen(CRMScreenMixin, ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="diff-dialog", classes="dialog"):
             yield Label("", id="diff-title", classes="dialog-title")
-            yield DataTable(id="diff-table", cursor_type="row")
+            yield TextTable(id="diff-table", cursor_type="row")
             yield Label("escape closes", classes="dialog-hint")
 
     def on_mount(self) -> None:
@@ -195,7 +197,7 @@ class ProposalEditorScreen(CRMScreenMixin, Screen[bool]):
                 with Vertical(classes="pe-field"):
                     yield Label(name, classes="field-label")
                     yield Input(id=f"pe-{name}", placeholder=name.capitalize())
-        yield DataTable(id="pe-lines", cursor_type="row", zebra_stripes=True)
+        yield TextTable(id="pe-lines", cursor_type="row", zebra_stripes=True)
         with Horizontal(id="pe-line-form"):
             with Vertical(classes="pe-field", id="pe-box-product"):
                 yield Label("product", classes="field-label")
@@ -267,8 +269,8 @@ class ProposalEditorScreen(CRMScreenMixin, Screen[bool]):
         v = self.view
         if v is None:
             return ""
-        parts = [f"[b]{v.number}[/b] rev {v.revision}", v.status, v.account or "no account",
-                 v.contact or "no contact", v.currency, f"version {v.version}"]
+        parts = [f"[b]{esc(v.number)}[/b] rev {v.revision}", v.status, esc(v.account or "no account"),
+                 esc(v.contact or "no contact"), v.currency, f"version {v.version}"]
         if v.revision > 1:
             parts.append(f"revisions {', '.join(map(str, v.revisions))}")
         if self.dirty:
@@ -376,7 +378,7 @@ class ProposalEditorScreen(CRMScreenMixin, Screen[bool]):
                 table.update_cell_at(Coordinate(i, 6), self._row_cells(i)[6])
         self.query_one("#pe-heading", Static).update(self._title_text())
         self.query_one("#pe-totals", Static).update(self.totals_text())
-        self.query_one("#pe-problem", Static).update(f"[red]{self.problem}[/red]" if self.problem else "")
+        self.query_one("#pe-problem", Static).update(f"[red]{esc(self.problem)}[/red]" if self.problem else "")
 
     def totals_text(self) -> str:
         p = self.pricing

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -21,6 +22,8 @@ from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Sel
 from crm_tui import money
 from crm_tui.screens.base import CRMScreenMixin
 from crm_tui.services.quotes import proposals as P
+from crm_tui.text import visible
+from crm_tui.widgets.text_table import TextTable
 from crm_tui.widgets.worker import failure_text, run_db
 
 SHOW = (("all", "all"), ("pending response", "pending"), ("overdue follow-up", "overdue"))
@@ -92,7 +95,7 @@ class NewProposalDialog(CRMScreenMixin, ModalScreen[int | None]):
         run_db(self, create, group="new-proposal-create", failed=self._failed, notify_known=False)
 
     def _failed(self, error: BaseException) -> None:
-        self.query_one("#np-problem", Static).update(f"[red]{failure_text(error)}[/red]")
+        self.query_one("#np-problem", Static).update(Text(visible(failure_text(error)), style="red"))
 
     def on_new_proposal_dialog_created(self, message: Created) -> None:
         self.notify(message.message)
@@ -143,7 +146,7 @@ class ProposalsScreen(CRMScreenMixin, Screen):
                          id="proposals-status")
             yield Select(list(SHOW), value="all", allow_blank=False, id="proposals-show")
             yield Input(placeholder="owner (username or me)", id="proposals-owner")
-        yield DataTable(id="proposals-table", cursor_type="row", zebra_stripes=True)
+        yield TextTable(id="proposals-table", cursor_type="row", zebra_stripes=True)
         yield Static("", id="proposals-status-line")
         yield Footer()
 
@@ -181,8 +184,8 @@ class ProposalsScreen(CRMScreenMixin, Screen):
         table.clear()
         for r in message.rows:
             status = r["status"]
-            style = {"expired": "[dim]", "accepted": "[green]", "rejected": "[red]", "sent": "[yellow]"}.get(status)
-            table.add_row(r["number"], str(r["revision"]), f"{style}{status}[/]" if style else status, r["title"],
+            style = {"expired": "dim", "accepted": "green", "rejected": "red", "sent": "yellow"}.get(status, "")
+            table.add_row(r["number"], str(r["revision"]), Text(status, style=style), r["title"],
                           r["account"] or "", r["owner"] or "", money.format_money(r["total_minor"], r["currency"]),
                           r["valid_until"].isoformat() if r["valid_until"] else "",
                           r["sent_at"].strftime("%Y-%m-%d") if r["sent_at"] else "", key=str(r["id"]))

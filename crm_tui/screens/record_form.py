@@ -21,6 +21,9 @@ from textual.widgets import Button, Footer, Input, Label, Select, Static, TextAr
 
 from crm_tui.errors import Conflict, CRMError, NotFound, ValidationError
 from crm_tui.screens.base import CRMScreenMixin
+from crm_tui.text import visible
+from crm_tui.widgets.cells import ControlPictures
+from crm_tui.widgets.text_table import PicturedTextArea
 from crm_tui.widgets.worker import failure_text, run_db
 
 
@@ -73,6 +76,7 @@ class RecordFormScreen(CRMScreenMixin, ModalScreen[dict | None]):
     class Saved(Message):
         row: dict
         created: bool
+        existing: Any = None  # another record with the same account name or contact e-mail (duplicates.Existing)
 
     @dataclass
     class Invalid(Message):
@@ -134,7 +138,7 @@ class RecordFormScreen(CRMScreenMixin, ModalScreen[dict | None]):
             return Select([("no", "no"), ("yes", "yes")], value="no", allow_blank=False, id=widget_id,
                           tooltip=spec.help, compact=True)
         if name in self.TEXT_AREAS:
-            return TextArea(id=widget_id, tooltip=spec.help, soft_wrap=True, compact=True)
+            return PicturedTextArea(id=widget_id, tooltip=spec.help, soft_wrap=True, compact=True)
         placeholder = self.PLACEHOLDERS.get(name, spec.help)
         if spec.kind == "user":
             placeholder = f"username (default: {self.user})"
@@ -142,7 +146,7 @@ class RecordFormScreen(CRMScreenMixin, ModalScreen[dict | None]):
         suggester = SuggestFromList(suggestions, case_sensitive=False) if suggestions else None
         restrict = r"[0-9,]*" if spec.kind == "int" else None
         return Input(placeholder=placeholder, id=widget_id, tooltip=spec.help, suggester=suggester,
-                     restrict=restrict, max_length=spec.max_len or 0, compact=True)
+                     restrict=restrict, max_length=spec.max_len or 0, compact=True, highlighter=ControlPictures())
 
     def on_mount(self) -> None:
         self._banner()
@@ -228,7 +232,7 @@ class RecordFormScreen(CRMScreenMixin, ModalScreen[dict | None]):
         for name, value in self.original.items():
             self._set(name, value)
         self.query_one("#form-title", Static).update(
-            Text.assemble(("Edit ", "bold"), (row["name"], "bold"), (f"  #{row['id']} · v{row['version']}", "dim")))
+            Text.assemble(("Edit ", "bold"), (visible(row["name"], one_line=True), "bold"), (f"  #{row['id']} · v{row['version']}", "dim")))
         self._clear_errors()
         self._set_enabled(True)
         self.query_one(f"#input-{self.FIRST_FIELD}").focus()
@@ -253,6 +257,7 @@ class RecordFormScreen(CRMScreenMixin, ModalScreen[dict | None]):
         def save(session: Any) -> RecordFormScreen.Saved:
             from crm_tui.services import records
             from crm_tui.services.registry import ENTITIES
+            from crm_tui.services.sales.duplicates import existing_same
 
             entity = ENTITIES[entity_name]
             if record_id is None:
@@ -260,7 +265,9 @@ class RecordFormScreen(CRMScreenMixin, ModalScreen[dict | None]):
             else:
                 row = records.update_record(entity, session=session, record_id=record_id, data=data, actor=user,
                                             expected_version=version)
-            return self.Saved(row, created=record_id is None)
+            existing = existing_same(session=session, entity=entity_name, values=row, exclude_id=row["id"],
+                                     actor=self.actor) if record_id is None else None
+            return self.Saved(row, created=record_id is None, existing=existing)
 
         run_db(self, save, group="record-form", failed=self._job_failed, notify_known=False)
 
@@ -272,7 +279,7 @@ class RecordFormScreen(CRMScreenMixin, ModalScreen[dict | None]):
             self._failed(self.Failed(str(exc), conflict=isinstance(exc, Conflict), missing=isinstance(exc, NotFound)))
         else:  # not a user error: run_db has notified; the form and its edits stay
             self._done_saving()
-            self._banner(Text(failure_text(exc), style="bold"), error=True)
+            self._banner(Text(visible(failure_text(exc)), style="bold"), error=True)
 
     def _done_saving(self) -> None:
         self.saving = False
@@ -284,6 +291,8 @@ class RecordFormScreen(CRMScreenMixin, ModalScreen[dict | None]):
         row = message.row
         verb = "Added" if message.created else "Saved"
         self.notify(f"{verb} {row.get('name') or ''} (#{row['id']}).", title=f"{self.ENTITY.capitalize()} saved")
+        if message.existing is not None:
+            self.crm.offer_record(message.existing)
         self.dismiss(row)
 
     @on(Invalid)

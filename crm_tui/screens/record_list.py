@@ -23,6 +23,7 @@ from textual.worker import Worker, WorkerState
 from crm_tui.screens.bulk_actions import BulkActions
 from crm_tui.screens.saved_views import SavedViews
 from crm_tui.widgets import PagedTable
+from crm_tui.widgets.cells import safe
 from crm_tui.widgets.filter_bar import FilterBar, FilterMessage, filter_error_text
 from crm_tui.widgets.worker import failure_text, run_db
 
@@ -221,7 +222,7 @@ class RecordListScreen(SavedViews, BulkActions, WorkerErrors, Screen):
     def _failed(self, error: BaseException) -> None:
         """run_db has notified; the status line says it too."""
         self.loading = False
-        self.query_one("#list-status", Label).update(f"error: {failure_text(error)}")
+        self.query_one("#list-status", Label).update(safe(f"error: {failure_text(error)}"))
 
     @on(DataTable.RowHighlighted, "#list-table")
     def _near_end(self, event: DataTable.RowHighlighted) -> None:

@@ -20,6 +20,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 from crm_tui.errors import CRMError
 from crm_tui.screens.base import CRMScreenMixin, open_record
 from crm_tui.widgets import FilterBar, FilterMessage, PagedTable
+from crm_tui.widgets.cells import safe
 from crm_tui.widgets.worker import failure_text, run_db
 
 LIMIT = 100
@@ -116,7 +117,7 @@ class SearchScreen(CRMScreenMixin, Screen):
         if isinstance(error, CRMError):
             self._failed(self.Failed(generation, str(error)))
         elif generation == self.generation:
-            self.query_one("#search-status", Static).update(failure_text(error))
+            self.query_one("#search-status", Static).update(safe(failure_text(error)))
 
     @on(FilterBar.Applied, "#search-query")
     def _applied(self, message: FilterBar.Applied) -> None:
@@ -145,7 +146,7 @@ class SearchScreen(CRMScreenMixin, Screen):
         more = f" (the first {LIMIT})" if n >= LIMIT else ""
         text = f"{n:,} hit{'s' if n != 1 else ''}{more} for “{message.query}”" if n else \
             f"Nothing matches “{message.query}”."
-        self.query_one("#search-status", Static).update(text + "  ·  enter opens  ·  escape closes")
+        self.query_one("#search-status", Static).update(safe(text + "  ·  enter opens  ·  escape closes"))
 
     @on(Failed)
     def _failed(self, message: Failed) -> None:

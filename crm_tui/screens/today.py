@@ -15,6 +15,7 @@ from textual.widgets import Footer, Header, Label, OptionList
 from textual.widgets.option_list import Option
 
 from crm_tui.screens.record_list import WorkerErrors
+from crm_tui.text import visible
 from crm_tui.widgets.timeline import when_text
 from crm_tui.widgets.worker import run_db
 
@@ -67,11 +68,11 @@ class TodayScreen(WorkerErrors, Screen):
         for t in message.tasks:
             text = Text()
             text.append(f"{when_text(t['due_at'])}  ", style="bold red" if t["overdue"] else "yellow")
-            text.append(t["subject"])
+            text.append(visible(t["subject"], one_line=True))
             where = [f"{k} {t[c]}" for k, c in (("lead", "lead_id"), ("opp", "opportunity_id"),
                                                 ("contact", "contact_id")) if t.get(c)]
             if t.get("account"):
-                where.append(t["account"])
+                where.append(visible(t["account"], one_line=True))
             if where:
                 text.append("  · " + ", ".join(where), style="dim")
             tasks.add_option(Option(text, id=f"task-{t['id']}"))
@@ -82,9 +83,9 @@ class TodayScreen(WorkerErrors, Screen):
         for lead in message.leads:
             text = Text()
             text.append(f"{when_text(lead['next_follow_up'])}  ", style="yellow")
-            text.append(f"{lead['name']}", style="bold")
+            text.append(visible(lead["name"], one_line=True), style="bold")
             if lead.get("company"):
-                text.append(f" ({lead['company']})")
+                text.append(f" ({visible(lead['company'], one_line=True)})")
             text.append(f"  [{lead['status']}]", style="dim")
             leads.add_option(Option(text, id=f"lead-{lead['id']}"))
         self.query_one("#today-leads-title", Label).update(f"My lead follow-ups due ({len(message.leads)})")

@@ -378,6 +378,7 @@ def create_record(entity: Entity, *, session: Session, data: dict, actor: str,
         values["owner_id"] = ensure_user(session, actor)
     if entity.prepare:
         values = entity.prepare(session, values, None, actor)
+    _check_unique(entity, session, values)
     now = utcnow()
     values.setdefault("created_at", now)
     values.setdefault("updated_at", now)
@@ -410,6 +411,7 @@ def update_record(entity: Entity, *, session: Session, record_id: int, data: dic
     changes = {col: (existing.get(col), new) for col, new in values.items() if existing.get(col) != new}
     if not changes:
         return get_record(entity, session=session, record_id=record_id)
+    _check_unique(entity, session, {c: new for c, (_, new) in changes.items()}, record_id)
     table = entity.table
     stmt = (
         update(table)
@@ -486,6 +488,21 @@ def delete_record(entity: Entity, *, session: Session, record_id: int, actor: st
     if entity.after_write:
         entity.after_write(session, raw, None, actor)
     return row
+
+
+def _check_unique(entity: Entity, session: Session, values: dict, record_id: int | None = None) -> None:
+    """A value a unique column already holds (a product's SKU) is refused naming the record that has it:
+    ``sku: 'X' is already used by product 7``, instead of the database's constraint message."""
+    table = entity.table
+    for column in table.c:
+        if not column.unique or column.name not in values or values[column.name] is None:
+            continue
+        stmt = select(table.c.id).where(column == values[column.name])
+        if record_id is not None:
+            stmt = stmt.where(table.c.id != record_id)
+        other = session.execute(stmt.limit(1)).scalar()
+        if other is not None:
+            raise ValidationError(column.name, values[column.name], f"is already used by {entity.name} {other}")
 
 
 def _integrity_reason(exc: IntegrityError) -> str:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlmodel import Session, SQLModel
 
 from crm_tui.actor import Actor
@@ -26,6 +26,7 @@ from crm_tui.store.scope import scope
 
 MAX_LIMIT = 10_000
 SNIPPET = 80
+ID_CHUNK = 500  # ids read per query: far below any backend's parameter or expression limit
 
 
 @dataclass
@@ -34,6 +35,28 @@ class Hit:
     id: int
     label: str
     snippet: str
+    account_id: int | None = None
+    """The account the hit belongs to: an account's own id; a contact's, opportunity's or activity's
+    account (None when it has none); None for leads and products."""
+
+
+def _account_column(entity: str, table):
+    """The account a row belongs to; an activity logged on a deal or a contact belongs to theirs."""
+    if entity != "activity":
+        return table.c.account_id
+    opps = SQLModel.metadata.tables["opportunities"]
+    contacts = SQLModel.metadata.tables["contacts"]
+    return func.coalesce(
+        table.c.account_id,
+        select(opps.c.account_id).where(opps.c.id == table.c.opportunity_id).scalar_subquery(),
+        select(contacts.c.account_id).where(contacts.c.id == table.c.contact_id).scalar_subquery(),
+    ).label("account_id")
+
+
+def _account_id(entity: str, row: dict) -> int | None:
+    if entity == "account":
+        return row.get("id")
+    return row.get("account_id")
 
 
 def _entities(entity: str | None) -> list[str]:
@@ -74,17 +97,21 @@ def snippet(texts: list[str], terms: list, width: int = SNIPPET) -> str:
     return " ".join(" ".join(t.split()) for t in texts if t)[:width]
 
 
-def _ids(session: Session, entity: str, tree, limit: int) -> list[int]:
+def _ids(session: Session, entity: str, tree, limit: int | None) -> list[int]:
+    """Matching ids, newest first; ``limit`` None: all of them."""
     table, cols = fts.SOURCES[entity]
     conn = session.connection()
+    cap = "" if limit is None else " LIMIT :n"
     if conn.dialect.name == "sqlite":
         stmt = text(f"SELECT rowid FROM {fts.fts_table(entity)} WHERE {fts.fts_table(entity)} MATCH :q "
-                    "ORDER BY rowid DESC LIMIT :n")
-        params = {"q": fts.to_fts5(tree), "n": limit}
+                    "ORDER BY rowid DESC" + cap)
+        params: dict = {"q": fts.to_fts5(tree)}
     else:
         stmt = text(f"SELECT id FROM {table} WHERE {fts.pg_vector_sql(cols)} @@ to_tsquery('simple', :q) "
-                    "ORDER BY id DESC LIMIT :n")
-        params = {"q": fts.to_tsquery(tree), "n": limit}
+                    "ORDER BY id DESC" + cap)
+        params = {"q": fts.to_tsquery(tree)}
+    if limit is not None:
+        params["n"] = limit
     return [r[0] for r in conn.execute(stmt, params)]
 
 
@@ -108,7 +135,7 @@ def matches(tree, words: list[str]) -> bool:
     raise TypeError(tree)
 
 
-def _scan(session: Session, name: str, tree, terms: list, limit: int, actor: Actor | None) -> list[Hit]:
+def _scan(session: Session, name: str, tree, terms: list, limit: int | None, actor: Actor | None) -> list[Hit]:
     """Hits in an entity without a full-text index (the product catalog: small), newest first: its
     registry entry's search fields read row by row, matched by the same rules as the indexes."""
     entry = registry.BY_NAME[name]
@@ -117,8 +144,8 @@ def _scan(session: Session, name: str, tree, terms: list, limit: int, actor: Act
     for row in records.iter_records(entity, session=session, sort="-id", actor=actor):
         texts = [str(row[f]) for f in entry.search_fields if row.get(f)]
         if matches(tree, fts.words(" ".join(texts))):
-            hits.append(Hit(name, row["id"], entity.label(row), snippet(texts, terms)))
-            if len(hits) >= limit:
+            hits.append(Hit(name, row["id"], entity.label(row), snippet(texts, terms), _account_id(name, row)))
+            if limit is not None and len(hits) >= limit:
                 break
     return hits
 
@@ -126,20 +153,22 @@ def _scan(session: Session, name: str, tree, terms: list, limit: int, actor: Act
 def search(*, session: Session, query: str, entity: str | None = None, limit: int = 50,
            actor: Actor | None = None) -> list[Hit]:
     """The first ``limit`` records matching ``query`` (accounts first, then contacts, leads,
-    opportunities, activities; newest first within each), of those ``actor`` may see.
+    opportunities, activities; newest first within each), of those ``actor`` may see;
+    ``limit`` 0: every match (like ``--limit 0`` on a list).
 
     The index gives the matching ids; the records are then read through the scoping hook, so
     a record ``actor`` may not see is left out (with a restricting rule a page can then hold
     fewer than ``limit`` hits)."""
-    if limit < 1 or limit > MAX_LIMIT:
-        raise ValidationError("limit", limit, f"must be between 1 and {MAX_LIMIT}")
+    if limit < 0 or limit > MAX_LIMIT:
+        raise ValidationError("limit", limit, f"must be between 1 and {MAX_LIMIT}, or 0 for all")
+    cap: int | None = limit or None
     entities = _entities(entity)
     tree = fts.parse_query(query)
     terms = fts.positive_terms(tree)
     hits: list[Hit] = []
     for name in entities:
-        left = limit - len(hits)
-        if left <= 0:
+        left = None if cap is None else cap - len(hits)
+        if left is not None and left <= 0:
             break
         if name not in fts.SOURCES:
             hits.extend(_scan(session, name, tree, terms, left, actor))
@@ -149,12 +178,17 @@ def search(*, session: Session, query: str, entity: str | None = None, limit: in
             continue
         table_name, cols = fts.SOURCES[name]
         table = SQLModel.metadata.tables[table_name]
-        stmt = scope(select(table.c.id, *[table.c[c] for c in cols]).where(table.c.id.in_(ids)),
-                     entity=name, table=table, actor=actor)
-        rows = {r[0]: dict(r._mapping) for r in session.connection().execute(stmt)}
+        extra = [_account_column(name, table)] if "account_id" in table.c else []
+        rows: dict[int, dict] = {}
+        for start in range(0, len(ids), ID_CHUNK):
+            chunk = ids[start:start + ID_CHUNK]
+            stmt = scope(select(table.c.id, *[table.c[c] for c in cols], *extra).where(table.c.id.in_(chunk)),
+                         entity=name, table=table, actor=actor)
+            rows.update((r[0], dict(r._mapping)) for r in session.connection().execute(stmt))
         for rid in ids:
             row = rows.get(rid)
             if row is None:
                 continue
-            hits.append(Hit(name, rid, _label(name, row), snippet([row.get(c) for c in cols], terms)))
+            hits.append(Hit(name, rid, _label(name, row), snippet([row.get(c) for c in cols], terms),
+                            _account_id(name, row)))
     return hits

@@ -23,6 +23,7 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from crm_tui import money
+from crm_tui.text import visible
 
 if TYPE_CHECKING:
     from crm_tui.services.sales.pipeline import Card
@@ -79,12 +80,12 @@ class KanbanCard(Static, can_focus=True):
     def render_card(self) -> Text:
         c = self.card
         text = Text(no_wrap=True, overflow="ellipsis")
-        text.append(c.name + "\n", style="bold")
-        text.append((c.account or "—") + "\n", style="dim")
+        text.append(visible(c.name, one_line=True) + "\n", style="bold")
+        text.append(visible(c.account or "—", one_line=True) + "\n", style="dim")
         text.append(short_money(c.amount_minor, c.currency), style="bold green")
         close = c.expected_close.isoformat() if c.expected_close else "no close date"
         text.append(f" {close}\n", style="bold red" if c.overdue else "")
-        text.append(f"{c.owner or '—'} {c.days_in_stage}d")
+        text.append(f"{visible(c.owner or '—', one_line=True)} {c.days_in_stage}d")
         if c.overdue:
             text.append(" LATE", style="bold red")
         if c.stalled:
@@ -151,7 +152,7 @@ class KanbanColumn(Vertical):
         amount = totals.amount_minor if totals else 0
         weighted = totals.weighted_minor if totals else 0
         text = Text(no_wrap=True, overflow="ellipsis")
-        text.append(f"{s.name}", style="bold")
+        text.append(visible(s.name, one_line=True), style="bold")
         if not s.counted:
             text.append(f"  ({s.probability}%)\ncounting…\n")
             return text

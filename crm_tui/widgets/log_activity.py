@@ -20,6 +20,7 @@ from textual.widgets import Button, Input, Label
 
 if TYPE_CHECKING:
     from crm_tui.app import CRMApp
+from crm_tui.widgets.cells import safe
 from crm_tui.widgets.worker import failure_text, run_db
 
 LABELS = {"call": "Log a call", "meeting": "Log a meeting", "email": "Log an email", "note": "Add a note",
@@ -103,7 +104,7 @@ class LogActivityScreen(ModalScreen[dict | None]):
         run_db(self, save, group="log-activity", done=self.dismiss, failed=self._show_error, notify_known=False)
 
     def _show_error(self, exc: BaseException) -> None:
-        self.query_one("#log-error", Label).update(failure_text(exc))
+        self.query_one("#log-error", Label).update(safe(failure_text(exc)))
 
     @on(Button.Pressed, "#log-cancel")
     def action_cancel(self) -> None:

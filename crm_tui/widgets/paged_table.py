@@ -10,10 +10,11 @@ from rich.text import Text
 from textual.binding import Binding
 from textual.coordinate import Coordinate
 from textual.message import Message
-from textual.widgets import DataTable
+
+from crm_tui.widgets.text_table import TextTable
 
 
-class PagedTable(DataTable):
+class PagedTable(TextTable):
     """Row-cursor DataTable for paged lists.
 
     It never fetches anything itself: when the cursor or the scroll position

@@ -19,6 +19,7 @@ from textual.widgets.option_list import Option
 
 if TYPE_CHECKING:
     from crm_tui.app import CRMApp
+from crm_tui.text import visible
 from crm_tui.widgets.worker import run_db
 
 ICONS = {"call": "☎", "meeting": "👥", "email": "✉", "note": "✎", "task": "☐", "whatsapp": "💬",
@@ -38,17 +39,17 @@ def render_item(item: Any) -> Text:
     line = Text()
     line.append(f"{when_text(item.when)}  ", style="dim")
     line.append(f"{icon} {item.type:<8} ", style="bold" if item.kind == "activity" else "italic")
-    line.append(item.title)
+    line.append(visible(item.title, one_line=True))
     if item.type == "task" and item.due_at:
         overdue = item.completed_at is None and item.due_at < dt.datetime.now(dt.timezone.utc)
         line.append(f"  due {when_text(item.due_at)}", style="bold red" if overdue else "yellow")
         if item.completed_at:
             line.append("  done", style="green")
-    line.append(f"  — {item.who}", style="dim")
+    line.append(f"  — {visible(item.who, one_line=True)}", style="dim")
     if item.via:
-        line.append(f"  (from {item.via})", style="dim cyan")
+        line.append(f"  (from {visible(item.via, one_line=True)})", style="dim cyan")
     if item.body and item.kind == "activity":
-        line.append("\n    " + item.body.replace("\n", " ")[:200], style="dim")
+        line.append("\n    " + visible(item.body.replace("\n", " ")[:200], one_line=True), style="dim")
     return line
 
 

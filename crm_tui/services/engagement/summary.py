@@ -21,6 +21,7 @@ from crm_tui.services.sales import dashboard
 from crm_tui.settings import DEFAULT_RECORD_URL
 from crm_tui.store.models import Opportunity, Stage, User
 from crm_tui.store.scope import scope
+from crm_tui.text import visible
 
 T = Opportunity.__table__
 S = Stage.__table__
@@ -135,7 +136,7 @@ def render_text(s: UserSummary) -> str:
     lines += ["", f"Data to fix ({len(s.findings)}{'+' if len(s.findings) >= 20 else ''}):"]
     lines += [f"  {f.kind}: {f.entity} #{f.id} {f.name} — {f.detail}" for f in s.findings] or ["  none"]
     lines += ["", "Open any record with `crm opp show ID` (or lead, account, activity, proposal)."]
-    return "\n".join(lines) + "\n"
+    return visible("\n".join(lines) + "\n")  # names and subjects as typed, control characters spelled out
 
 
 def render_html(s: UserSummary, *, link: str = DEFAULT_LINK) -> str:
