@@ -79,6 +79,11 @@ class Conflict(CRMError):
     """The record changed since it was read, or the write would break a rule."""
 
 
+class DuplicateValue(ValidationError, Conflict):
+    """A value a unique field already holds (a product's SKU): a conflict with the record that has it,
+    reported as the field and the value, like any invalid value (forms mark the field)."""
+
+
 class DatabaseUnavailable(CRMError):
     """The database cannot be opened or reached."""
 

@@ -28,7 +28,7 @@ from sqlmodel import Session, col
 
 from crm_tui import money
 from crm_tui.actor import Actor
-from crm_tui.errors import Conflict, NotFound, ValidationError, ValidationErrors
+from crm_tui.errors import Conflict, DuplicateValue, NotFound, ValidationError, ValidationErrors
 from crm_tui.services.registry import EntityEntry
 from crm_tui.services.validate import FieldSpec, clean
 from crm_tui.store.models import Change, User, utcnow
@@ -502,7 +502,7 @@ def _check_unique(entity: Entity, session: Session, values: dict, record_id: int
             stmt = stmt.where(table.c.id != record_id)
         other = session.execute(stmt.limit(1)).scalar()
         if other is not None:
-            raise ValidationError(column.name, values[column.name], f"is already used by {entity.name} {other}")
+            raise DuplicateValue(column.name, values[column.name], f"is already used by {entity.name} {other}")
 
 
 def _integrity_reason(exc: IntegrityError) -> str:
