@@ -22,6 +22,23 @@ class Format(str, Enum):
     ids = "ids"
 
 
+class RecordId:
+    """A record id on the command line (``ID``, ``--opp``), parsed by ``validate.parse_id``: an id out of every
+    backend's range is one error line naming the parameter and the value (through the root's error boundary),
+    never a driver's overflow. Use it as ``typer.Argument(..., parser=RecordId("account"))``."""
+
+    __name__ = "id"  # Typer names the parameter type after the parser
+
+    def __init__(self, label: str = "record", field: str = "id"):
+        self.label = label
+        self.field = field
+
+    def __call__(self, value: Any) -> int:
+        from crm_tui.services.validate import parse_id
+
+        return parse_id(value, field_name=self.field, label=self.label)
+
+
 FORMAT_HELP = "Output format: table for people; csv, json, ndjson or ids for pipes"
 WHERE_HELP = ("Filter, e.g. 'stage=proposal and amount>50000 and owner=me'; "
               "= != > >= < <= ~ (contains), in (...), and/or/not, today+7d, this_month, tag=NAME")
