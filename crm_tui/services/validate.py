@@ -285,9 +285,7 @@ def clean_value(spec: FieldSpec, value: Any, context: dict | None = None) -> Any
         if minor < 0:
             raise ValidationError(name, value, "must not be negative")
         return minor
-    if kind == "ref":
-        return parse_id(value, field_name=name, label=spec.ref or "record")
-    # user / stage are resolved by the service, which knows the session.
+    # ref / user / stage are resolved by the service, which knows the session (ids: ``parse_id``).
     return value
 
 
