@@ -48,9 +48,6 @@ def _prepare(session, values, existing, actor):
             values["unit_price_minor"] = 0
     if "sku" in values and values["sku"]:
         values["sku"] = values["sku"].strip()
-        taken = session.execute(select(T.c.id).where(T.c.sku == values["sku"])).scalar()
-        if taken is not None and (existing is None or taken != existing["id"]):
-            raise ValidationError("sku", values["sku"], f"is already used by product {taken}")
     return values
 
 
