@@ -375,3 +375,55 @@ def report_cases(request):
     if CASES and capture is not None:
         with capture.global_and_fixture_disabled():
             print(f"\nhostile input: {sum(CASES.values())} cases ({summary})")
+
+
+# ---------------------------------------------------------------- the reported cases, one by one
+
+BIG = str(10**30)
+REPORTED = [
+    (("account", "add", "X", "--employees", BIG), "employees: '1000000000000000000000000000000' must be between"),
+    (("account", "add", "X", "--employees", "2147483648"), "employees: '2147483648' must be between 0 and 2147483647"),
+    (("opp", "add", "X", "--amount", "1e308"), "amount: '1e308' must be between"),
+    (("opp", "update", "1", "--amount", "92233720368547758.08"), "amount: '92233720368547758.08' must be between"),
+    (("product", "add", "S-2", "--name", "x", "--unit-price", "1e308"), "unit_price: '1e308' must be between"),
+    (("quota", "set", "tester", "2026-12", "1e308"), "amount: '1e308' must be between"),
+    (("opp", "add", "X", "--expected-close", "today+999999999d"), "expected_close: 'today+999999999d' is out of range"),
+    (("lead", "update", "1", "--next-follow-up", "today+999999999d"), "next_follow_up: 'today+999999999d' is out of"),
+    (("activity", "add", "X", "--due", "today+999999999d"), "due: 'today+999999999d' is out of range"),
+    (("update", "opp", "--where", "id=1", "--set", "expected_close=today+99999999999999999999d"),
+     "expected_close: 'today+99999999999999999999d' is out of range"),
+    (("account", "show", "99999999999999999999999"), "id: '99999999999999999999999' is not an account id"),
+    (("account", "update", "9223372036854775808", "--name", "x"), "id: '9223372036854775808' is not an account id"),
+    (("account", "delete", "9223372036854775808", "--yes"), "id: '9223372036854775808' is not an account id"),
+    (("account", "history", BIG), f"id: '{BIG}' is not an account id"),
+    (("opp", "move", "9223372036854775808", "won"), "id: '9223372036854775808' is not an opportunity id"),
+    (("contact", "add", "--last-name", "X", "--account", BIG), f"account: '{BIG}' is not an account id"),
+    (("contact", "add", "--last-name", "X", "--reports-to", "9223372036854775808"),
+     "reports_to: '9223372036854775808' is not a contact id"),
+    (("account", "add", "Bad\udcff"), "name: 'Bad\\udcff' contains bytes that are not valid UTF-8 at position 4"),
+    (("account", "list", "--search", "x" * 100_000), "search: 'xxxxx"),
+    (("account", "list", "--search", "a%" * 50_000), "is longer than 1000 characters"),
+]
+
+
+@pytest.mark.parametrize(("args", "message"), REPORTED, ids=[" ".join(a[:2]) + f" {i}" for i, (a, _m) in
+                                                             enumerate(REPORTED)])
+def test_each_reported_hostile_input_is_one_line_naming_its_field(cli, world, args, message):
+    before = snapshot(world)
+    CASES["reported"] += 1
+    line = check_refused(cli(*args), ("",), None)
+    assert message in line, line
+    assert len(line) < 200, line  # a long value is cut, its field kept
+    assert snapshot(world) == before
+
+
+def test_an_import_with_out_of_range_values_names_line_column_and_value(cli, world, tmp_path):
+    path = tmp_path / "accounts.csv"
+    path.write_text(f"name,employees\nA,{BIG}\n", encoding="utf-8")
+    before = snapshot(world)
+    line = check_refused(cli("import", "account", str(path)), ("employees",), BIG)
+    assert line.startswith("error: line 2, column 'employees': employees: '1000") and "nothing written" in line
+    path.write_text("last_name,account\nX,9223372036854775808\n", encoding="utf-8")
+    line = check_refused(cli("import", "contact", str(path)), ("account",), "9223372036854775808")
+    assert "is not an account id" in line
+    assert snapshot(world) == before
