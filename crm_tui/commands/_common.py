@@ -24,6 +24,27 @@ class Format(str, Enum):
     ids = "ids"
 
 
+class RecordId:
+    """A record id on the command line (``ID``, ``--opp``), parsed by ``validate.parse_id``: an id out of every
+    backend's range is one error line naming the parameter and the value (through the root's error boundary),
+    never a driver's overflow. Text that is no number at all stays a usage error (exit 2), as for any
+    whole-number parameter. Use it as ``typer.Argument(..., parser=RecordId("account"))``."""
+
+    __name__ = "id"  # Typer names the parameter type after the parser
+
+    def __init__(self, label: str = "record", field: str = "id"):
+        self.label = label
+        self.field = field
+
+    def __call__(self, value: Any) -> int:
+        from crm_tui.services.validate import check_text, parse_id
+
+        text = check_text(self.field, str(value)).strip()
+        if not (text.lstrip("+-").isdigit() and text.isascii()):
+            raise ValueError(f"{value!r} is not {'an' if self.label[:1] in 'aeiou' else 'a'} {self.label} id")
+        return parse_id(text, field_name=self.field, label=self.label)
+
+
 FORMAT_HELP = "Output format: table for people; csv, json, ndjson or ids for pipes"
 WHERE_HELP = ("Filter, e.g. 'stage=proposal and amount>50000 and owner=me'; "
               "= != > >= < <= ~ (contains), in (...), and/or/not, today+7d, this_month, tag=NAME")

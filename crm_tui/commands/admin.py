@@ -6,7 +6,7 @@ from typing import Optional
 
 import typer
 
-from crm_tui.commands._common import Format, State, actor, fail, info, session, settings
+from crm_tui.commands._common import Format, RecordId, State, actor, fail, info, session, settings
 from crm_tui.commands._output import emit, emit_one, output_options
 
 db_app = typer.Typer(no_args_is_help=False)
@@ -150,7 +150,8 @@ def stage_list(fmt: Format = Format.table) -> None:
 
 def add_activity_done(app: typer.Typer) -> None:
     @app.command("done")
-    def activity_done(activity_id: int = typer.Argument(..., metavar="ID", help="The task's id")) -> None:
+    def activity_done(activity_id: int = typer.Argument(..., metavar="ID", help="The task's id",
+                                                          parser=RecordId("activity"))) -> None:
         """Mark a task done."""
         from crm_tui.services.engagement.activities import complete_activity
 

@@ -7,7 +7,7 @@ from typing import Optional
 import typer
 
 from crm_tui.commands import records
-from crm_tui.commands._common import Format, State, actor, info, session
+from crm_tui.commands._common import Format, RecordId, State, actor, info, session
 from crm_tui.commands._output import emit, emit_record, output_options
 
 TIMELINE_COLUMNS = ("when", "type", "who", "title", "via")
@@ -29,12 +29,12 @@ def build_lead_app() -> typer.Typer:
                     help="What to print: ids (the new opportunity's id, default) or the conversion as "
                          "table, csv, json or ndjson")
     def convert(
-        lead_id: int = typer.Argument(..., metavar="ID", help="The lead's id"),
+        lead_id: int = typer.Argument(..., metavar="ID", help="The lead's id", parser=RecordId("lead")),
         amount: Optional[str] = typer.Option(None, "--amount", help="Opportunity amount, e.g. 12500.00"),
         close_date: Optional[str] = typer.Option(None, "--close-date",
                                                  help="Expected close date: YYYY-MM-DD or today+30d (default +30d)"),
         stage: Optional[str] = typer.Option(None, "--stage", help="Opportunity stage (default Qualified)"),
-        account: Optional[int] = typer.Option(None, "--account", metavar="ID",
+        account: Optional[int] = typer.Option(None, "--account", metavar="ID", parser=RecordId("account", "account"),
                                               help="Use this account instead of matching or creating one"),
         name: Optional[str] = typer.Option(None, "--name", help="Opportunity name (default: '<account> – new business')"),
         currency: Optional[str] = typer.Option(None, "--currency", help="ISO 4217 currency (default USD)"),
@@ -57,7 +57,7 @@ def build_lead_app() -> typer.Typer:
     @app.command("timeline")
     @output_options()
     def lead_timeline(
-        lead_id: int = typer.Argument(..., metavar="ID", help="The lead's id"),
+        lead_id: int = typer.Argument(..., metavar="ID", help="The lead's id", parser=RecordId("lead")),
         fmt: Format = Format.table,
     ) -> None:
         """Show the lead's activities and changes, newest first."""
@@ -83,7 +83,7 @@ def add_timeline(app: typer.Typer, entity: str) -> None:
     @app.command("timeline")
     @output_options()
     def record_timeline(
-        record_id: int = typer.Argument(..., metavar="ID", help=f"The {entity}'s id"),
+        record_id: int = typer.Argument(..., metavar="ID", help=f"The {entity}'s id", parser=RecordId(entity)),
         fmt: Format = Format.table,
     ) -> None:
         """Show the record's activities and changes (and those of the lead it came from), newest first."""

@@ -6,14 +6,15 @@ from typing import Optional
 
 import typer
 
-from crm_tui.commands._common import Format, actor, info, session, settings
+from crm_tui.commands._common import Format, RecordId, actor, info, session, settings
 from crm_tui.commands._output import emit, emit_one, output_options
 
 
 def add_opp_move(app: typer.Typer) -> None:
     @app.command("move")
     def opp_move(
-        opportunity_id: int = typer.Argument(..., metavar="ID", help="The opportunity's id"),
+        opportunity_id: int = typer.Argument(..., metavar="ID", help="The opportunity's id",
+                                             parser=RecordId("opportunity")),
         stage: str = typer.Argument(..., help="The stage to move it to (name or id), e.g. Proposal"),
         reason: Optional[str] = typer.Option(None, "--reason",
                                              help="Why it was lost (required for Lost): price, competition, "

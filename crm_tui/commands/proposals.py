@@ -11,7 +11,7 @@ from typing import Optional
 
 import typer
 
-from crm_tui.commands._common import FORMAT_HELP, Format, State, actor, fail, info, plural, session, settings
+from crm_tui.commands._common import FORMAT_HELP, Format, RecordId, State, actor, fail, info, plural, session, settings
 from crm_tui.commands._output import emit, emit_one, emit_record, output_options
 
 ID_HELP = "The proposal's id or number (e.g. 12 or PRO-2026-0001)"
@@ -74,7 +74,8 @@ def proposal_list(
     overdue: bool = typer.Option(False, "--overdue", help="Only sent proposals with no response after 3 days "
                                                           "(follow-up due)"),
     owner: Optional[str] = typer.Option(None, "--owner", help="Only this owner's (username, or 'me')"),
-    opp: Optional[int] = typer.Option(None, "--opp", help="Only this opportunity's (id)"),
+    opp: Optional[int] = typer.Option(None, "--opp", help="Only this opportunity's (id)",
+                                      parser=RecordId("opportunity", "opp")),
     search: Optional[str] = typer.Option(None, "--search", help="Only proposals whose number, title or account "
                                                                 "contains every word"),
     limit: Optional[int] = typer.Option(None, "--limit", min=0, help="At most this many rows"),
@@ -111,7 +112,8 @@ def proposal_show(
 @output_options(default=Format.ids, help="What to print: ids (the id, default) or the new proposal as table, json "
                                          "(header, totals and lines), csv or ndjson (its lines)")
 def proposal_new(
-    opp: int = typer.Option(..., "--opp", help="The opportunity's id"),
+    opp: int = typer.Option(..., "--opp", help="The opportunity's id",
+                            parser=RecordId("opportunity", "opp")),
     template: Optional[str] = typer.Option(None, "--template", help="Start from this template (name or id)"),
     title: Optional[str] = typer.Option(None, "--title", help="Title (default: the opportunity's name)"),
     currency: Optional[str] = typer.Option(None, "--currency", help="Must be the opportunity's currency"),

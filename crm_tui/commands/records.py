@@ -12,7 +12,7 @@ from typing import Optional
 
 import typer
 
-from crm_tui.commands._common import WHERE_HELP, Format, State, actor, fail, info, session
+from crm_tui.commands._common import WHERE_HELP, Format, RecordId, State, actor, fail, info, session
 from crm_tui.commands._output import emit, emit_one, emit_record, output_options
 from crm_tui.services.validate import FieldSpec
 
@@ -45,7 +45,8 @@ def _set_signature(func, params: list[inspect.Parameter]):
 
 def _id_param(label: str) -> inspect.Parameter:
     return inspect.Parameter("record_id", inspect.Parameter.KEYWORD_ONLY,
-                             default=typer.Argument(..., metavar="ID", help=f"The {label}'s id"), annotation=int)
+                             default=typer.Argument(..., metavar="ID", help=f"The {label}'s id",
+                                                     parser=RecordId(label)), annotation=int)
 
 
 def build(noun: str, entity_name: str, specs: dict[str, FieldSpec], filters: dict[str, str],

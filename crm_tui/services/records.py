@@ -30,7 +30,7 @@ from crm_tui import money
 from crm_tui.actor import Actor
 from crm_tui.errors import Conflict, DuplicateValue, NotFound, ValidationError, ValidationErrors
 from crm_tui.services.registry import EntityEntry
-from crm_tui.services.validate import FieldSpec, clean
+from crm_tui.services.validate import FieldSpec, check_text, clean, parse_id
 from crm_tui.store.models import Change, User, utcnow
 from crm_tui.store.scope import scope
 
@@ -186,10 +186,7 @@ def user_id(session: Session, username: str, *, field_name: str = "owner") -> in
 
 
 def ref_exists(session: Session, table: Table, record_id: Any, field_name: str, label: str) -> int:
-    try:
-        rid = int(record_id)
-    except (TypeError, ValueError):
-        raise ValidationError(field_name, record_id, f"is not {'an' if label[:1] in 'aeiou' else 'a'} {label} id") from None
+    rid = parse_id(record_id, field_name=field_name, label=label)
     found = session.execute(select(table.c.id).where(table.c.id == rid)).scalar()
     if found is None:
         raise ValidationError(field_name, record_id, f"is not an existing {label}")
@@ -214,6 +211,10 @@ def is_me(value: Any) -> bool:
     return isinstance(value, str) and value.strip().lower() == "me"
 
 
+MAX_SEARCH = 1000
+"""The longest ``--search`` text, as for `crm search`: far below SQLite's LIKE pattern limit (50,000 bytes)."""
+
+
 def _where(entity: Entity, session: Session, search: str | None, filters: dict | None,
            where: str | None = None, actor: Actor | None = None) -> list:
     clauses = []
@@ -222,7 +223,9 @@ def _where(entity: Entity, session: Session, search: str | None, filters: dict |
 
         clauses.append(compile_for(entity, where, actor=actor))
     if search:
-        for word in search.split():
+        if len(search) > MAX_SEARCH:
+            raise ValidationError("search", search, f"is longer than {MAX_SEARCH} characters")
+        for word in check_text("search", search).split():
             # % and _ in what a user types are literal characters, not LIKE wildcards.
             escaped = word.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             pattern = f"%{escaped}%"

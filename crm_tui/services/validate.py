@@ -20,6 +20,11 @@ from crm_tui.errors import ValidationError, ValidationErrors
 # A field stored in a BIGINT column says so with extra={"bigint": True}.
 INT32 = (-(2**31), 2**31 - 1)
 INT64 = (-(2**63), 2**63 - 1)
+# Record ids are INTEGER columns (32 bits on PostgreSQL): the same range on every backend.
+ID_RANGE = (1, 2**31 - 1)
+# Text no backend stores the same way: NUL (PostgreSQL refuses it) and lone surrogates (an argument that
+# was not valid UTF-8, decoded by Python with surrogateescape; no driver can encode it).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -64,7 +69,47 @@ def normalize_email(text: str) -> str:
         return validate_email(text, check_deliverability=False).normalized
     except EmailNotValidError as exc:
         raise ValueError(str(exc)) from None
+
+
+def check_text(field_name: str, value: str) -> str:
+    """``value`` unchanged, or ValidationError when it holds a character no database stores:
+    NUL, or a lone surrogate (bytes that were not valid UTF-8)."""
+    bad = _UNSTORABLE.search(value)
+    if bad is not None:
+        what = "a NUL character" if bad.group() == "\x00" else "bytes that are not valid UTF-8"
+        raise ValidationError(field_name, value, f"contains {what} at position {bad.start() + 1}")
+    return value
+
+
+def parse_id(value: Any, *, field_name: str = "id", label: str = "record") -> int:
+    """A record id typed by a user (or read from a file): a whole number within the id range of every
+    backend, or ValidationError naming ``field_name`` and the value."""
+    article = "an" if label[:1] in "aeiou" else "a"
+    if isinstance(value, bool):
+        raise ValidationError(field_name, value, f"is not {article} {label} id")
+    if isinstance(value, int):
+        number = value
+    else:
+        text = check_text(field_name, str(value)).strip()
+        if not _WHOLE.match(text) or not text.isascii():
+            raise ValidationError(field_name, value, f"is not {article} {label} id (a whole number)")
+        digits = text.lstrip("+-").lstrip("0")
+        number = int(text) if len(digits) <= 12 else (ID_RANGE[1] + 1 if text[0] != "-" else ID_RANGE[0] - 1)
+    low, high = ID_RANGE
+    if not low <= number <= high:
+        raise ValidationError(field_name, value, f"is not {article} {label} id: ids run from {low} to {high}")
+    return number
+
+
+def is_id(text: str) -> bool:
+    """Whether ``text`` (a name or an id) can be an id: ASCII digits within the id range."""
+    return text.isascii() and text.isdigit() and len(text) <= 10 and ID_RANGE[0] <= int(text) <= ID_RANGE[1]
+
+
+# Relative dates: the offset has at most 6 digits (a million days is beyond any date anyway).
 _RELATIVE = re.compile(r"^(today|tomorrow|yesterday)\s*(?:([+-])\s*(\d+)\s*([dwm]))?$", re.I)
+_MAX_OFFSET_DIGITS = 6
+DATE_RANGE_REASON = f"is out of range: dates run from {dt.date.min} to {dt.date.max}"
 
 
 def parse_date(value: Any, *, field_name: str = "date", today: dt.date | None = None) -> dt.date:
@@ -77,27 +122,37 @@ def parse_date(value: Any, *, field_name: str = "date", today: dt.date | None = 
     today = today or dt.date.today()
     match = _RELATIVE.match(text)
     if match:
-        base = {"today": today, "tomorrow": today + dt.timedelta(days=1),
-                "yesterday": today - dt.timedelta(days=1)}[match.group(1).lower()]
-        if match.group(2):
-            n = int(match.group(3)) * (-1 if match.group(2) == "-" else 1)
-            unit = match.group(4).lower()
-            if unit == "d":
-                base += dt.timedelta(days=n)
-            elif unit == "w":
-                base += dt.timedelta(weeks=n)
-            else:
-                month = base.month - 1 + n
-                year = base.year + month // 12
-                month = month % 12 + 1
-                import calendar
-
-                base = base.replace(year=year, month=month, day=min(base.day, calendar.monthrange(year, month)[1]))
-        return base
+        try:
+            return _relative_date(match, today)
+        except (OverflowError, ValueError):  # past year 9999 or before year 1
+            raise ValidationError(field_name, value, DATE_RANGE_REASON) from None
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
         raise ValidationError(field_name, value, "is not a date: use YYYY-MM-DD, today or today+7d") from None
+
+
+def _relative_date(match: re.Match, today: dt.date) -> dt.date:
+    base = {"today": today, "tomorrow": today + dt.timedelta(days=1),
+            "yesterday": today - dt.timedelta(days=1)}[match.group(1).lower()]
+    if not match.group(2):
+        return base
+    if len(match.group(3).lstrip("0")) > _MAX_OFFSET_DIGITS:
+        raise OverflowError("offset out of range")
+    n = int(match.group(3)) * (-1 if match.group(2) == "-" else 1)
+    unit = match.group(4).lower()
+    if unit == "d":
+        return base + dt.timedelta(days=n)
+    if unit == "w":
+        return base + dt.timedelta(weeks=n)
+    month = base.month - 1 + n
+    year = base.year + month // 12
+    month = month % 12 + 1
+    import calendar
+
+    if not dt.MINYEAR <= year <= dt.MAXYEAR:
+        raise OverflowError("year out of range")
+    return base.replace(year=year, month=month, day=min(base.day, calendar.monthrange(year, month)[1]))
 
 
 def parse_datetime(value: Any, *, field_name: str = "datetime") -> dt.datetime:
@@ -115,14 +170,18 @@ def parse_datetime(value: Any, *, field_name: str = "datetime") -> dt.datetime:
                 text, clock = timed.group(1), dt.time(int(timed.group(2)), int(timed.group(3)))
             try:
                 day = parse_date(text, field_name=field_name)
-            except ValidationError:
-                raise ValidationError(
-                    field_name, value, "is not a date-time: use YYYY-MM-DD HH:MM, YYYY-MM-DD or today 17:00"
-                ) from None
+            except ValidationError as exc:
+                reason = exc.reason if exc.reason == DATE_RANGE_REASON else (
+                    "is not a date-time: use YYYY-MM-DD HH:MM, YYYY-MM-DD or today 17:00")
+                raise ValidationError(field_name, value, reason) from None
             result = dt.datetime.combine(day, clock)
-    if result.tzinfo is None:
-        result = result.astimezone()  # local time zone
-    return result.astimezone(dt.timezone.utc).replace(microsecond=0)
+    try:
+        if result.tzinfo is None:
+            result = result.astimezone()  # local time zone
+        return result.astimezone(dt.timezone.utc).replace(microsecond=0)
+    except (OverflowError, ValueError):  # the first or last hours of year 1 or 9999 in another time zone
+        raise ValidationError(field_name, value, "is out of range: date-times run from 0001-01-02 to 9999-12-30")\
+            from None
 
 
 _WHOLE = re.compile(r"^[+-]?\d+$")
@@ -145,6 +204,8 @@ def _blank(value: Any) -> bool:
 def clean_value(spec: FieldSpec, value: Any, context: dict | None = None) -> Any:
     """Turn one raw value into its stored form, or raise ValidationError."""
     name = spec.name
+    if isinstance(value, str):
+        check_text(name, value)
     if _blank(value):
         if spec.required:
             raise ValidationError(name, value, "is required")
@@ -224,7 +285,7 @@ def clean_value(spec: FieldSpec, value: Any, context: dict | None = None) -> Any
         if minor < 0:
             raise ValidationError(name, value, "must not be negative")
         return minor
-    # ref / user / stage are resolved by the service, which knows the session.
+    # ref / user / stage are resolved by the service, which knows the session (ids: ``parse_id``).
     return value
 
 

@@ -358,6 +358,12 @@ def _assignments(entity: Entity, session: Session, data: dict[str, str], now: dt
     for col in values:
         if col not in T.c:
             raise ValidationError(col, None, f"is not a column of {entity.plural}")
+    for name, spec in entity.specs.items():  # a cleared field whose column holds no NULL
+        column = T.c.get(spec.col)
+        if name in cleaned and values.get(spec.col) is None and column is not None and not column.nullable:
+            if not isinstance(column.type, String):
+                raise ValidationError(name, data.get(name), "cannot be cleared: give a value")
+            values[spec.col] = ""  # as a single update stores a cleared name
     return values
 
 

@@ -62,7 +62,7 @@ from sqlmodel import Session
 from crm_tui.errors import Conflict, CRMError, ValidationError
 from crm_tui.services import records
 from crm_tui.services.records import Entity, new_batch_id
-from crm_tui.services.validate import clean
+from crm_tui.services.validate import clean, is_id, parse_id
 from crm_tui.spreadsheet import neutralise, unneutralise
 from crm_tui.store.db import begin_write
 from crm_tui.store.models import Change, Stage, User, utcnow
@@ -474,7 +474,7 @@ class _Resolver:
 
     def stage(self, text: str) -> Stage:
         key = str(text).strip().lower()
-        if key.isdigit() and int(key) in self.stages_by_id:
+        if is_id(key) and int(key) in self.stages_by_id:
             return self.stages_by_id[int(key)]
         stage = self.stages.get(key) or self.stages.get(STAGE_SYNONYMS.get(key, "").lower())
         if stage is None:
@@ -489,7 +489,13 @@ def _refs(session: Session, entity_name: str, texts: set[str], exclude=None) -> 
 
     table = ENTITIES[entity_name].table
     out: dict[str, int | str] = {}
-    ids = {t: int(t) for t in texts if t.strip().isdigit()}
+    ids: dict[str, int] = {}
+    for t in texts:
+        if t.strip().isdigit():
+            try:
+                ids[t] = parse_id(t.strip(), label=entity_name)
+            except ValidationError as exc:
+                out[t] = exc.reason
     found: set[int] = set()
     values = list(set(ids.values()))
     allowed = [] if exclude is None else [table.c.id.not_in(exclude)]
@@ -498,7 +504,7 @@ def _refs(session: Session, entity_name: str, texts: set[str], exclude=None) -> 
                                                               *allowed)).scalars())
     for t, i in ids.items():
         out[t] = i if i in found else f"is not an existing {entity_name}"
-    names = [t for t in texts if t not in ids]
+    names = [t for t in texts if t not in ids and t not in out]
     if names:
         if "name" not in table.c:
             for t in names:
@@ -648,7 +654,7 @@ class _Import:
             keys = sorted({raw[key_field].lower() for _l, _c, raw in parsed if raw.get(key_field)})
             col = T.c.id if key_field == "id" else T.c[specs[key_field].col]
             if key_field == "id":
-                stmt = select(T.c.id, T.c.id).where(T.c.id.in_([int(k) for k in keys if k.isdigit()]))
+                stmt = select(T.c.id, T.c.id).where(T.c.id.in_([int(k) for k in keys if is_id(k)]))
             else:
                 stmt = select(func.lower(col), T.c.id).where(func.lower(col).in_(keys))
             for k, rid in session.execute(stmt):

@@ -9,6 +9,7 @@ from crm_tui import money
 from crm_tui.errors import ValidationError
 from crm_tui.services import registry
 from crm_tui.services.records import Entity
+from crm_tui.services.validate import is_id
 from crm_tui.store.models import Product, ProposalLine, ProposalTemplateLine
 
 T = Product.__table__
@@ -77,7 +78,7 @@ def find_product(*, session: Session, value, field_name: str = "product") -> Pro
     if not text:
         raise ValidationError(field_name, value, "is empty: give a product id or SKU")
     clauses = [func.lower(T.c.sku) == text.lower()]
-    if text.isdigit():
+    if is_id(text):
         clauses.append(T.c.id == int(text))
     product = session.execute(select(Product).where(or_(*clauses)).order_by(T.c.id)).scalars().first()
     if product is None:

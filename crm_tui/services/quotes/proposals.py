@@ -36,7 +36,7 @@ from crm_tui.services.pricing import (  # also reachable here: proposals.price_l
     clean_quantity,
     price_lines,
 )
-from crm_tui.services.validate import parse_date
+from crm_tui.services.validate import is_id, parse_date, parse_id
 from crm_tui.store.models import (
     PROPOSAL_STATUSES,
     Account,
@@ -221,8 +221,8 @@ def _raw(session: Session, proposal_id: Any, actor: Actor | None = None) -> dict
 def resolve_id(*, session: Session, value: Any, actor: Actor | None = None) -> int:
     """A proposal by id or number (PRO-2026-0001), of those ``actor`` may see."""
     text = str(value).strip()
-    if text.isdigit():
-        return _raw(session, int(text), actor)["id"]
+    if text.isascii() and text.isdigit():
+        return _raw(session, parse_id(text, field_name="proposal", label="proposal"), actor)["id"]
     pid = session.execute(scope(select(P.c.id).where(func.upper(P.c.number) == text.upper()),
                                 entity="proposal", table=P, actor=actor)).scalar()
     if pid is None:
@@ -398,7 +398,7 @@ def _opportunity(session: Session, opportunity_id: Any) -> dict:
 def _template(session: Session, value: Any) -> dict:
     text = str(value).strip()
     clauses = [func.lower(TPL.c.name) == text.lower()]
-    if text.isdigit():
+    if is_id(text):
         clauses.append(TPL.c.id == int(text))
     row = session.execute(select(TPL).where(or_(*clauses))).first()
     if row is None:

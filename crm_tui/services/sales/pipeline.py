@@ -39,7 +39,7 @@ from crm_tui.services.sales.pipeline_filter import (  # noqa: F401 - part of thi
     BoardFilter,
 )
 from crm_tui.services.sales.stages import list_stages, resolve_stage
-from crm_tui.services.validate import parse_date
+from crm_tui.services.validate import parse_date, parse_id
 from crm_tui.settings import Settings
 from crm_tui.store.models import Account, Activity, Change, Opportunity, Stage, Tag, Tagging, User, utcnow
 from crm_tui.store.scope import scope
@@ -190,7 +190,7 @@ def _clauses(session: Session, f: BoardFilter | None, actor: Actor | None) -> li
         out.append(T.c.owner_id == records.user_id(session, f.owner, field_name="owner"))
     if f.account:
         if f.account.isdigit():
-            out.append(T.c.account_id == int(f.account))
+            out.append(T.c.account_id == parse_id(f.account, field_name="account", label="account"))
         else:
             acc = Account.__table__
             out.append(T.c.account_id.in_(

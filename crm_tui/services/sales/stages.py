@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 from sqlmodel import Session, col
 
 from crm_tui.errors import ValidationError
+from crm_tui.services.validate import is_id
 from crm_tui.store.models import Stage
 
 
@@ -20,7 +21,7 @@ def resolve_stage(*, session: Session, value, field_name: str = "stage") -> Stag
     """A stage by name (any case) or id; the message lists the stages that exist."""
     text = str(value).strip()
     stage = None
-    if text.isdigit():
+    if is_id(text):
         stage = session.get(Stage, int(text))
     if stage is None:
         stage = session.execute(select(Stage).where(func.lower(Stage.name) == text.lower())).scalar()
