@@ -28,10 +28,22 @@ class Actor:
     # (entity, level) pairs, level one of team, own, linked, none (crm_tui/services/access.py).
     # Empty: every record (an admin, or a user the users table does not know).
     reads: tuple[tuple[str, str], ...] = ()
+    # What it may edit, delete and assign, where that is less than everything: (entity, action, level).
+    writes: tuple[tuple[str, str, str], ...] = ()
 
     def read_level(self, entity: str) -> str:
         """How much of ``entity`` this actor may read: all, team, own, linked or none."""
         return dict(self.reads).get(entity, "all")
+
+    def level(self, entity: str, action: str) -> str:
+        """How much of ``entity`` this actor may ``action`` (read, edit, delete, assign)."""
+        if action == "read":
+            return self.read_level(entity)
+        return {(e, a): lvl for e, a, lvl in self.writes}.get((entity, action), "all")
+
+    @property
+    def restricted(self) -> bool:
+        return bool(self.reads or self.writes)
 
     @classmethod
     def unknown(cls, username: str) -> "Actor":

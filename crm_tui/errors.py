@@ -79,6 +79,10 @@ class Conflict(CRMError):
     """The record changed since it was read, or the write would break a rule."""
 
 
+class NotAllowed(CRMError):
+    """The acting user's role does not allow this change (crm role show)."""
+
+
 class DuplicateValue(ValidationError, Conflict):
     """A value a unique field already holds (a product's SKU): a conflict with the record that has it,
     reported as the field and the value, like any invalid value (forms mark the field)."""

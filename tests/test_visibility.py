@@ -13,6 +13,7 @@ import json
 
 import pytest
 from sqlalchemy import update
+from support import one_line_error
 
 from crm_tui.errors import NotFound
 from crm_tui.services import records
@@ -147,3 +148,44 @@ def test_whoever_uses_a_new_install_first_administers_it(cli, engine):
     with session_scope(engine) as s:
         assert resolve_actor(session=s, username="owner").role == "admin"
         assert resolve_actor(session=s, username="newcomer").role == "sales"
+
+
+def test_a_rep_changes_only_what_their_role_allows(cli, engine, team):
+    alice = {"CRM_USER": "alice"}
+    carol_deal, alice_deal = str(team["carol"]["opportunity"]), str(team["alice"]["opportunity"])
+    # what they cannot read is not found, for a change as for a look
+    for args in (("opp", "update", carol_deal, "--next-step", "poach"), ("opp", "delete", carol_deal, "--yes"),
+                 ("lead", "update", str(team["carol"]["lead"]), "--status", "junk")):
+        result = cli(*args, env=alice)
+        assert result.exit_code == 1 and "not found" in result.stderr, args
+    # what they read but may not change: one line naming the rule
+    line = one_line_error(cli("account", "update", str(team["carol"]["account"]), "--industry", "Retail", env=alice))
+    assert line == f"error: account {team['carol']['account']}: a sales user may edit only their own accounts"
+    line = one_line_error(cli("opp", "update", alice_deal, "--owner", "bob", env=alice))
+    assert line == f"error: opportunity {alice_deal}: a sales user may assign no opportunities"
+    # their own: fine
+    assert cli("opp", "update", alice_deal, "--next-step", "call", env=alice).exit_code == 0
+    deleted = cli("lead", "delete", str(team["alice"]["lead"]), "--yes", env=alice)
+    assert deleted.exit_code == 0, deleted.stderr
+    with session_scope(engine) as s:
+        carol = resolve_actor(session=s, username="carol")
+        row = records.get_record(ENTITIES["opportunity"], session=s, record_id=int(carol_deal), actor=carol)
+        assert (row["next_step"], row["version"]) == (None, 1)
+    # a manager changes their team's deals, not another team's
+    grace = {"CRM_USER": "grace"}
+    assert cli("opp", "update", str(team["bob"]["opportunity"]), "--next-step", "review", env=grace).exit_code == 0
+    assert "not found" in cli("opp", "update", carol_deal, "--next-step", "x", env=grace).stderr
+
+
+def test_a_bulk_write_skips_what_the_role_may_not_change_and_says_so(cli, engine, team):
+    alice = {"CRM_USER": "alice"}
+    result = cli("update", "account", "--where", "name~kestrel", "--set", "industry=Retail", env=alice)
+    assert result.exit_code == 0, result.stderr
+    assert "skipped 2 accounts your role may not edit" in result.stderr
+    industries = {r["name"]: r["industry"] for r in json.loads(
+        cli("account", "list", "--format", "json", env={"CRM_USER": "root"}).stdout)}
+    assert industries == {"Kestrel alice Ltd": "Retail", "Kestrel bob Ltd": None, "Kestrel carol Ltd": None}
+    tagged = cli("tag", "add", "vip", "--entity", "account", "--where", "name~kestrel", env=alice)
+    assert tagged.exit_code == 0 and "skipped 2 accounts your role may not edit" in tagged.stderr
+    assert len(json.loads(cli("account", "list", "--where", "tag=vip", "--format", "json",
+                              env={"CRM_USER": "root"}).stdout)) == 1

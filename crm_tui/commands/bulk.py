@@ -50,6 +50,8 @@ def _report(result, verb: str) -> None:
 
     entry = BY_NAME[result.entity]
     plural = entry.plural
+    if getattr(result, "skipped", 0):
+        info(f"skipped {counted(result.skipped, result.entity)} your role may not {result.right} (crm role show)")
     if result.dry_run:
         change = ", ".join(f"{k}={v}" for k, v in result.changes.items())
         info(f"dry run: would {verb} {result.affected:,} of {result.matched:,} selected {plural}"

@@ -156,7 +156,7 @@ def build(noun: str, entity_name: str, specs: dict[str, FieldSpec], filters: dic
         if not data:
             raise fail(f"nothing to update: give at least one field, e.g. {_option_name(next(iter(specs)))}")
         with session() as s:
-            row = records.update_record(entity(), session=s, record_id=record_id, data=data, actor=actor(),
+            row = records.update_record(entity(), session=s, record_id=record_id, data=data, actor=State.actor(),
                                         expected_version=expected)
             renamed = entity_name in SAME_VALUE_WARNED and {"name", "email"} & set(data)
             warnings = same_value_warning(entity_name)(s, row) if renamed else []
@@ -185,7 +185,7 @@ def build(noun: str, entity_name: str, specs: dict[str, FieldSpec], filters: dic
                     raise fail(f"refusing to delete {entity_name} {record_id} ({label}) without --yes")
                 if not typer.confirm(f"Delete {entity_name} {record_id} ({label})?", err=True):
                     raise typer.Exit(1)
-            records.delete_record(entity(), session=s, record_id=record_id, actor=actor())
+            records.delete_record(entity(), session=s, record_id=record_id, actor=State.actor())
         info(f"deleted {entity_name} {record_id} ({label})")
 
     delete_cmd.__doc__ = f"Delete {_a(entity_name)} (asks first unless --yes)."

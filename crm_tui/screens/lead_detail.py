@@ -154,7 +154,7 @@ class LeadFormScreen(ModalScreen[int | None]):
 
             if lead_id is None:
                 return leads.create_lead(session=s, data=data, actor=user, viewer=self.app.actor)
-            return records.update_record(leads.ENTITY, session=s, record_id=lead_id, data=data, actor=user,
+            return records.update_record(leads.ENTITY, session=s, record_id=lead_id, data=data, actor=self.app.actor,
                                          expected_version=version), []
 
         run_db(self, save, group="lead-form", done=self._saved, failed=self._error, notify_known=False)

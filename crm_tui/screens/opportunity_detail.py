@@ -294,7 +294,7 @@ class OpportunityDetailScreen(CRMScreenMixin, Screen[bool]):
                                                  actor=user, expected_version=current, reasons=reasons)
                 current = move.version
             if data:
-                records.update_record(ENTITY, session=s, record_id=opportunity_id, data=data, actor=user,
+                records.update_record(ENTITY, session=s, record_id=opportunity_id, data=data, actor=self.actor,
                                       expected_version=current)
             return self.Saved(f"saved {', '.join(changed)}")
 

@@ -263,7 +263,7 @@ class RecordFormScreen(CRMScreenMixin, ModalScreen[dict | None]):
             if record_id is None:
                 row = records.create_record(entity, session=session, data=data, actor=user)
             else:
-                row = records.update_record(entity, session=session, record_id=record_id, data=data, actor=user,
+                row = records.update_record(entity, session=session, record_id=record_id, data=data, actor=self.app.actor,
                                             expected_version=version)
             existing = existing_same(session=session, entity=entity_name, values=row, exclude_id=row["id"],
                                      actor=self.actor) if record_id is None else None

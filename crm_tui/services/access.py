@@ -117,16 +117,28 @@ def level(*, session: Session, role: str, entity: str, action: str) -> str:
     return row or DEFAULT_RULES[role][entity][action]
 
 
+def _levels(session: Session | None, role: str) -> dict[tuple[str, str], str]:
+    levels = {(entity, action): DEFAULT_RULES[role][entity][action] for entity in RULE_ENTITIES for action in ACTIONS}
+    if session is not None:
+        for entity, action, lvl in session.execute(select(RoleRule.entity, RoleRule.action, RoleRule.level)
+                                                   .where(RoleRule.role == role)):
+            levels[(entity, action)] = lvl
+    return levels
+
+
 def read_levels(*, session: Session | None, role: str) -> tuple[tuple[str, str], ...]:
     """(entity, level) for every entity ``role`` may read less than all of (the Actor's ``reads``)."""
     if role not in DEFAULT_RULES:
         return ()
-    levels = {entity: DEFAULT_RULES[role][entity]["read"] for entity in RULE_ENTITIES}
-    if session is not None:
-        for entity, lvl in session.execute(select(RoleRule.entity, RoleRule.level).where(
-                RoleRule.role == role, RoleRule.action == "read")):
-            levels[entity] = lvl
-    return tuple((entity, lvl) for entity, lvl in levels.items() if lvl != "all")
+    return tuple((e, lvl) for (e, a), lvl in _levels(session, role).items() if a == "read" and lvl != "all")
+
+
+def write_levels(*, session: Session | None, role: str) -> tuple[tuple[str, str, str], ...]:
+    """(entity, action, level) for every edit, delete and assign ``role`` may do on less than all records
+    (the Actor's ``writes``)."""
+    if role not in DEFAULT_RULES:
+        return ()
+    return tuple((e, a, lvl) for (e, a), lvl in _levels(session, role).items() if a != "read" and lvl != "all")
 
 
 def set_rule(*, session: Session, actor: Actor, role: str, entity: str, action: str, level: str) -> Rule:

@@ -396,8 +396,32 @@ def create_record(entity: Entity, *, session: Session, data: dict, actor: str,
     return row
 
 
-def update_record(entity: Entity, *, session: Session, record_id: int, data: dict, actor: str,
+def check_right(entity: Entity, session: Session, record_id: int, actor: Actor, action: str) -> None:
+    """Refuse unless ``actor`` may ``action`` (edit, delete, assign) the record: NotFound when it may not
+    even read it (nobody learns what they cannot see), else one line naming the rule."""
+    from crm_tui.errors import NotAllowed
+    from crm_tui.store.visibility import allowed
+
+    if not actor.restricted:
+        return
+    get_record(entity, session=session, record_id=record_id, actor=actor)
+    T = entity.table
+    stmt = allowed(select(T.c.id).where(T.c.id == record_id), entity=entity.name, table=T, actor=actor, action=action)
+    if session.execute(stmt).first() is None:
+        level = actor.level(entity.name, action)
+        scope_text = {"none": "no", "own": "only their own", "team": "only their team's"}.get(level, level)
+        raise NotAllowed(f"{entity.name} {record_id}: a {actor.role} user may {action} {scope_text} {entity.plural}")
+
+
+def update_record(entity: Entity, *, session: Session, record_id: int, data: dict, actor: str | Actor,
                   expected_version: int | None = None, batch_id: str | None = None) -> Row:
+    """Change fields of one record. ``actor``: the Actor (its rights are checked: edit, and assign for an
+    owner change) or, for internal callers, the username the change log records."""
+    if isinstance(actor, Actor):
+        check_right(entity, session, record_id, actor, "edit")
+        if "owner" in data:
+            check_right(entity, session, record_id, actor, "assign")
+        actor = actor.username
     existing = _raw(entity, session, record_id)
     if expected_version is not None and existing["version"] != expected_version:
         raise Conflict(
@@ -469,8 +493,11 @@ def _merge_concurrent(entity: Entity, session: Session, record_id: int, read: di
     raise Conflict(f"{entity.name} {record_id} was changed by someone else at the same time; reload and try again")
 
 
-def delete_record(entity: Entity, *, session: Session, record_id: int, actor: str,
+def delete_record(entity: Entity, *, session: Session, record_id: int, actor: str | Actor,
                   batch_id: str | None = None) -> Row:
+    if isinstance(actor, Actor):
+        check_right(entity, session, record_id, actor, "delete")
+        actor = actor.username
     row = get_record(entity, session=session, record_id=record_id)
     raw = _raw(entity, session, record_id)
     blockers = []

@@ -171,14 +171,14 @@ def set_team(*, session: Session, actor: Actor, username: str, team: str | None)
 def actor_for(user: User, session: Session | None = None) -> Actor:
     """The Actor of a row of the users table: their team, and what their role may read (the rules in
     effect, crm_tui/services/access.py; without ``session`` the defaults)."""
-    from crm_tui.services.access import read_levels
+    from crm_tui.services.access import read_levels, write_levels
 
     role = user.role or DEFAULT_ROLE
     team = None
     if user.team_id is not None and session is not None:
         team = session.execute(select(Team.name).where(Team.id == user.team_id)).scalar()
     return Actor(user_id=user.id, username=user.username, role=role, team=team, team_id=user.team_id,
-                 reads=read_levels(session=session, role=role))
+                 reads=read_levels(session=session, role=role), writes=write_levels(session=session, role=role))
 
 
 def resolve_actor(*, session: Session, username: str) -> Actor:

@@ -38,8 +38,17 @@ def visible(stmt: Any, *, entity: str, table: Any, actor: Any) -> Any:
     return stmt if condition is None else stmt.where(condition)
 
 
-def _condition(entity: str, table: Any, actor: Any, depth: int = 0) -> Any:
-    level = actor.read_level(entity)
+def allowed(stmt: Any, *, entity: str, table: Any, actor: Any, action: str) -> Any:
+    """``stmt`` restricted to the rows ``actor`` may ``action`` (edit, delete, assign) and read."""
+    stmt = visible(stmt, entity=entity, table=table, actor=actor)
+    if actor is None or action == "read":
+        return stmt
+    condition = _condition(entity, table, actor, action=action)
+    return stmt if condition is None else stmt.where(condition)
+
+
+def _condition(entity: str, table: Any, actor: Any, depth: int = 0, action: str = "read") -> Any:
+    level = actor.level(entity, action)
     if level == "all":
         return None
     if level == "none":

@@ -80,6 +80,8 @@ class BulkResult:
     dry_run: bool
     sample: list[dict] = field(default_factory=list)
     changes: dict[str, str] = field(default_factory=dict)  # field -> new value (text)
+    skipped: int = 0  # selected records the actor may read but not change (their role's rule)
+    right: str = "edit"  # the right those lacked: edit, delete or assign
 
 
 def entity_for(name: str) -> Entity:
@@ -223,6 +225,19 @@ def _tag_id(session: Session, name: str, *, create: bool) -> int | None:
     return tid
 
 
+def drop_not_allowed(entity: Entity, session: Session, actor: Actor, action: str) -> int:
+    """Take the records ``actor`` may not ``action`` (edit, delete, assign) out of the temporary id table;
+    returns how many it took out (a bulk write never touches them and says how many it skipped)."""
+    if not actor.restricted:
+        return 0
+    from crm_tui.store.visibility import allowed
+
+    T = entity.table
+    ok = allowed(select(T.c.id), entity=entity.name, table=T, actor=actor, action=action)
+    result = session.execute(delete(IDS).where(IDS.c.id.not_in(ok)))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
 def _selection(entity: Entity, session: Session, where: str | None, ids: list[int] | None, actor: Actor):
     """(a SELECT of the chosen record ids, its id column, how many it selects).
 
@@ -236,9 +251,17 @@ def _selection(entity: Entity, session: Session, where: str | None, ids: list[in
         cond = compile_for(entity, where, actor=actor)
         stmt = records.scoped(entity, select(T.c.id).select_from(records.from_clause(entity, cond)).where(cond), actor)
         matched = int(session.execute(select(func.count()).select_from(stmt.subquery())).scalar() or 0)
-        return stmt, T.c.id, matched
+        skipped = 0
+        if actor.restricted:
+            from crm_tui.store.visibility import allowed
+
+            stmt = allowed(stmt, entity=entity.name, table=T, actor=actor, action="edit")
+            kept = int(session.execute(select(func.count()).select_from(stmt.subquery())).scalar() or 0)
+            skipped, matched = matched - kept, kept
+        return stmt, T.c.id, matched, skipped
     matched = select_records(entity, session=session, where=where, ids=ids, actor=actor)
-    return select(IDS.c.id), IDS.c.id, matched
+    skipped = drop_not_allowed(entity, session, actor, "edit")
+    return select(IDS.c.id), IDS.c.id, matched - skipped, skipped
 
 
 def tag(entity: Entity, *, session: Session, tag: str, add: bool, actor: Actor | str, where: str | None = None,
@@ -257,7 +280,7 @@ def tag(entity: Entity, *, session: Session, tag: str, add: bool, actor: Actor |
     note = progress or (lambda _msg: None)
     begin_write(session)
     note("selecting records")
-    selection, id_col, matched = _selection(entity, session, where, ids, acting)
+    selection, id_col, matched, skipped = _selection(entity, session, where, ids, acting)
     if not dry_run:
         lock_rows(entity, session, selection)
     tid = _tag_id(session, name, create=add and not dry_run)
@@ -272,7 +295,7 @@ def tag(entity: Entity, *, session: Session, tag: str, add: bool, actor: Actor |
     if dry_run:
         affected = int(session.execute(select(func.count()).select_from(targets.subquery())).scalar() or 0)
         return BulkResult(entity.name, action, matched, affected, None, True, _sample(entity, session, targets),
-                          changes)
+                          changes, skipped)
     batch_id = new_batch_id()
     when = utcnow()
     note("recording changes")
@@ -282,7 +305,7 @@ def tag(entity: Entity, *, session: Session, tag: str, add: bool, actor: Actor |
     # (preserve_rowcount: without it SQLAlchemy does not keep an INSERT's row count on PostgreSQL)
     conn = session.connection().execution_options(preserve_rowcount=True)
     affected = conn.execute(insert(CHANGES).from_select(_CHANGE_COLS, rows)).rowcount
-    result = BulkResult(entity.name, action, matched, affected, None, False, [], changes)
+    result = BulkResult(entity.name, action, matched, affected, None, False, [], changes, skipped)
     if affected == 0:
         return result
     note(f"{'tagging' if add else 'untagging'} {affected:,} {entity.plural}")
@@ -390,6 +413,11 @@ def update_where(entity: Entity, *, session: Session, data: dict[str, str], acto
     values = _assignments(entity, session, data, now, actor)
     note("selecting records")
     matched = select_records(entity, session=session, where=where, ids=ids, actor=acting)
+    right = "assign" if "owner" in data else "edit"
+    skipped = drop_not_allowed(entity, session, acting, "edit")
+    if right == "assign":
+        skipped += drop_not_allowed(entity, session, acting, "assign")
+    matched -= skipped
     if not dry_run:
         lock_rows(entity, session, select(IDS.c.id))
     T = entity.table
@@ -401,7 +429,7 @@ def update_where(entity: Entity, *, session: Session, data: dict[str, str], acto
     affected = int(session.execute(select(func.count()).select_from(target_ids.subquery())).scalar() or 0)
     shown = {k: ("" if v is None else str(v)) for k, v in data.items()}
     result = BulkResult(entity.name, "update", matched, affected, None, dry_run,
-                        _sample(entity, session, target_ids, dry_run), shown)
+                        _sample(entity, session, target_ids, dry_run), shown, skipped, right)
     if dry_run or affected == 0:
         return result
     batch_id = new_batch_id()
@@ -448,6 +476,8 @@ def delete_where(entity: Entity, *, session: Session, actor: Actor | str, where:
     begin_write(session)
     note("selecting records")
     matched = select_records(entity, session=session, where=where, ids=ids, actor=acting)
+    skipped = drop_not_allowed(entity, session, acting, "delete")
+    matched -= skipped
     sel = select(IDS.c.id)
     if not dry_run:
         lock_rows(entity, session, sel)
@@ -456,7 +486,8 @@ def delete_where(entity: Entity, *, session: Session, actor: Actor | str, where:
         n = session.execute(select(func.count()).select_from(table).where(table.c[column].in_(sel))).scalar()
         if n:
             blockers.append(f"{n} {label}")
-    result = BulkResult(entity.name, "delete", matched, matched, None, dry_run, _sample(entity, session, sel, dry_run), {})
+    result = BulkResult(entity.name, "delete", matched, matched, None, dry_run, _sample(entity, session, sel, dry_run), {},
+                        skipped, "delete")
     if blockers:
         raise Conflict(f"the selected {entity.plural} still have {', '.join(blockers)}; delete or move them first")
     if dry_run or matched == 0:
