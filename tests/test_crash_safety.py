@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -52,10 +53,13 @@ def _writing(url: str) -> bool:
         engine.dispose()
 
 
-def _kill_while_writing(url: str, proc: subprocess.Popen, delay: float) -> bool:
+def _kill_while_writing(url: str, proc: subprocess.Popen, delay: float,
+                        committed: Callable[[], bool] = lambda: False) -> bool:
     """Wait until ``proc`` is writing, then ``delay`` seconds more, then kill -9 it. True if it was
     certainly killed inside its transaction: frozen (SIGSTOP) while still inside it (holding SQLite's
-    write lock; on PostgreSQL, its server process has written and not been asked to commit)."""
+    write lock; on PostgreSQL, its server process has written and not been asked to commit) and its
+    work not yet visible to a reader (``committed``): SQLite holds the write lock for a moment after
+    the commit record is in the WAL, and a writer frozen there has committed."""
     deadline = time.monotonic() + 60
     while not _writing(url):
         if proc.poll() is not None:
@@ -64,7 +68,7 @@ def _kill_while_writing(url: str, proc: subprocess.Popen, delay: float) -> bool:
         time.sleep(0.01)
     time.sleep(delay)
     proc.send_signal(signal.SIGSTOP)
-    mid = proc.poll() is None and _writing(url)
+    mid = proc.poll() is None and _writing(url) and not committed()
     proc.send_signal(signal.SIGKILL)
     proc.communicate(timeout=30)
     if make_url(url).get_backend_name() == "postgresql":  # the server rolls the dead client's work back
@@ -95,7 +99,8 @@ def test_kill_9_during_a_bulk_update_leaves_all_or_nothing(db_url, engine, delay
     seed_accounts(engine, UPDATED)
     engine.dispose()
     proc = _crm(db_url, "update", "account", "--where", "id > 0", "--set", "city=Crashed")
-    killed = _kill_while_writing(db_url, proc, delay)
+    killed = _kill_while_writing(db_url, proc, delay,
+                                 lambda: _count(engine, "SELECT count(*) FROM accounts WHERE city = 'Crashed'") > 0)
     changed = _count(engine, "SELECT count(*) FROM accounts WHERE city = 'Crashed'")
     logged = _count(engine, "SELECT count(*) FROM changes WHERE field = 'city' AND new_value = 'Crashed'")
     batches = _count(engine, "SELECT count(DISTINCT batch_id) FROM changes")
