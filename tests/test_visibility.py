@@ -189,3 +189,10 @@ def test_a_bulk_write_skips_what_the_role_may_not_change_and_says_so(cli, engine
     assert tagged.exit_code == 0 and "skipped 2 accounts your role may not edit" in tagged.stderr
     assert len(json.loads(cli("account", "list", "--where", "tag=vip", "--format", "json",
                               env={"CRM_USER": "root"}).stdout)) == 1
+
+
+def test_saving_the_same_owner_is_no_assignment(cli, team):
+    alice = {"CRM_USER": "alice"}
+    deal = str(team["alice"]["opportunity"])
+    assert cli("opp", "update", deal, "--owner", "alice", "--next-step", "demo", env=alice).exit_code == 0
+    assert "may assign no" in one_line_error(cli("opp", "update", deal, "--owner", "carol", env=alice))

@@ -417,11 +417,10 @@ def update_record(entity: Entity, *, session: Session, record_id: int, data: dic
                   expected_version: int | None = None, batch_id: str | None = None) -> Row:
     """Change fields of one record. ``actor``: the Actor (its rights are checked: edit, and assign for an
     owner change) or, for internal callers, the username the change log records."""
-    if isinstance(actor, Actor):
-        check_right(entity, session, record_id, actor, "edit")
-        if "owner" in data:
-            check_right(entity, session, record_id, actor, "assign")
-        actor = actor.username
+    who = actor if isinstance(actor, Actor) else None
+    if who is not None:
+        check_right(entity, session, record_id, who, "edit")
+        actor = who.username
     existing = _raw(entity, session, record_id)
     if expected_version is not None and existing["version"] != expected_version:
         raise Conflict(
@@ -438,6 +437,8 @@ def update_record(entity: Entity, *, session: Session, record_id: int, data: dic
     changes = {col: (existing.get(col), new) for col, new in values.items() if existing.get(col) != new}
     if not changes:
         return get_record(entity, session=session, record_id=record_id)
+    if who is not None and "owner_id" in changes:  # giving the record to someone else
+        check_right(entity, session, record_id, who, "assign")
     _check_unique(entity, session, {c: new for c, (_, new) in changes.items()}, record_id)
     table = entity.table
     stmt = (
