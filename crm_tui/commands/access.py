@@ -70,13 +70,10 @@ def team_add_member(team: str = typer.Argument(..., help="The team's name"),
 def team_remove_member(team: str = typer.Argument(..., help="The team's name"),
                        username: str = typer.Argument(..., help="The user to take out")) -> None:
     """Take a user out of a team (admins)."""
-    from crm_tui.errors import ValidationError
-    from crm_tui.services.users import set_team, team_members
+    from crm_tui.services.users import remove_from_team
 
     with session() as s:
-        if username.lower() not in {m["username"].lower() for m in team_members(session=s, team=team)}:
-            raise ValidationError("user", username, f"is not in team {team}")
-        user = set_team(session=s, actor=State.actor(), username=username, team=None)
+        user = remove_from_team(session=s, actor=State.actor(), username=username, team=team)
     info(f"{user.username} is in no team now")
 
 

@@ -110,13 +110,6 @@ def rules(*, session: Session, role: str | None = None) -> list[Rule]:
     return out
 
 
-def level(*, session: Session, role: str, entity: str, action: str) -> str:
-    """The level ``role`` has for ``action`` on ``entity``."""
-    row = session.execute(select(RoleRule.level).where(
-        RoleRule.role == role, RoleRule.entity == entity, RoleRule.action == action)).scalar()
-    return row or DEFAULT_RULES[role][entity][action]
-
-
 def _levels(session: Session | None, role: str) -> dict[tuple[str, str], str]:
     levels = {(entity, action): DEFAULT_RULES[role][entity][action] for entity in RULE_ENTITIES for action in ACTIONS}
     if session is not None:

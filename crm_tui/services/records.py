@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import Table, and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql import ColumnElement
-from sqlmodel import Session, col
+from sqlmodel import Session
 
 from crm_tui import money
 from crm_tui.actor import Actor
@@ -167,9 +167,9 @@ def ensure_user(session: Session, username: str) -> int:
     everything), else a sales rep."""
     uid = session.execute(select(User.id).where(User.username == username)).scalar()
     if uid is None:
-        has_admin = session.execute(select(User.id).where(User.role == "admin", col(User.active).is_(True))
-                                    .limit(1)).scalar() is not None
-        user = User(username=username, name=username, role="sales" if has_admin else "admin")
+        from crm_tui.services.users import has_admin
+
+        user = User(username=username, name=username, role="sales" if has_admin(session) else "admin")
         session.add(user)
         session.flush()
         uid = user.id

@@ -39,14 +39,20 @@ def _team_names(session: Session) -> dict[int, str]:
     return {tid: name for tid, name in session.execute(select(Team.id, Team.name))}
 
 
+def has_admin(session: Session, *, besides: int | None = None) -> bool:
+    """Whether an active admin exists (other than the user with id ``besides``)."""
+    stmt = select(User.id).where(User.role == "admin", col(User.active).is_(True))
+    if besides is not None:
+        stmt = stmt.where(User.id != besides)
+    return session.execute(stmt.limit(1)).scalar() is not None
+
+
 def require_admin(*, session: Session, actor: Actor, what: str) -> None:
     """Refuse unless ``actor`` is an admin. While no active admin exists (a first run, a database
     without users), whoever runs crm administers it."""
     if actor.role == "admin":
         return
-    has_admin = session.execute(select(User.id).where(User.role == "admin", col(User.active).is_(True))
-                                .limit(1)).scalar() is not None
-    if has_admin:
+    if has_admin(session):
         raise ValidationError("user", actor.username, f"is a {actor.role} user: only an admin may {what}")
 
 
@@ -110,9 +116,7 @@ def update_user(*, session: Session, actor: Actor, username: str, data: dict) ->
 
 
 def _keep_an_admin(session: Session, leaving: User) -> None:
-    others = session.execute(select(User.id).where(User.role == "admin", col(User.active).is_(True),
-                                                   User.id != leaving.id).limit(1)).scalar()
-    if others is None:
+    if not has_admin(session, besides=leaving.id):
         raise ValidationError("user", leaving.username, "is the last active admin: make another user admin first")
 
 
@@ -166,6 +170,14 @@ def team_members(*, session: Session, team: str) -> list[dict]:
 def set_team(*, session: Session, actor: Actor, username: str, team: str | None) -> User:
     """Put a user in ``team`` (None: in none). A user is in one team at a time."""
     return update_user(session=session, actor=actor, username=username, data={"team": team or ""})
+
+
+def remove_from_team(*, session: Session, actor: Actor, username: str, team: str) -> User:
+    """Take a user out of ``team``; refused when they are not in it."""
+    user = get_user(session=session, username=username)
+    if user.team_id is None or user.team_id != _team_id(session, team):
+        raise ValidationError("user", username, f"is not in team {team}")
+    return set_team(session=session, actor=actor, username=username, team=None)
 
 
 def actor_for(user: User, session: Session | None = None) -> Actor:
