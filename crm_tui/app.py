@@ -119,6 +119,7 @@ class CRMApp(App[None]):
         "toggle_keys": "show or hide the keys",
         "hide_keys": "hide the keys",
         "open_offered": "open the record just offered (same name or e-mail)",
+        "open_admin": "users, teams and roles (admin)",
         "quit": "quit",
     }
     BINDINGS = [
@@ -148,6 +149,8 @@ class CRMApp(App[None]):
         # panel shown check_action turns this binding off and escape goes to the screen.
         Binding("escape", "hide_keys", "Hide keys", show=False, priority=True, id="app.hide_keys",
                 tooltip="Hide the keys panel"),
+        Binding("ctrl+u", "open_admin", "Admin", show=False, id="app.admin",
+                tooltip="Users, teams and role rules (admins only)"),
         Binding("ctrl+b", "open_offered", "Open offered", show=False, id="app.open_offered",
                 tooltip="Open the record the last notification offered: an account with the same name, "
                         "a contact with the same e-mail"),
@@ -387,6 +390,11 @@ class CRMApp(App[None]):
 
             self.push_screen(AccountDetailScreen(offered.id))
 
+    def action_open_admin(self) -> None:
+        from crm_tui.screens.admin import open_admin
+
+        open_admin(self)
+
     def action_toggle_dark(self) -> None:
         self.theme = "textual-light" if self.current_theme.dark else "textual-dark"
 
@@ -395,7 +403,9 @@ class CRMApp(App[None]):
         out: list[PaletteCommand] = []
         group = getattr(screen, "PALETTE_GROUP", "") or screen.__class__.__name__.removesuffix("Screen")
         out.extend(binding_commands(screen, group, getattr(screen, "PALETTE_NAMES", {})))
-        out.extend(binding_commands(self, self.PALETTE_GROUP, self.PALETTE_NAMES))
+        admin = self._actor is None or self._actor.role == "admin"  # the Admin screen: for admins only
+        out.extend(c for c in binding_commands(self, self.PALETTE_GROUP, self.PALETTE_NAMES)
+                   if admin or c.action != "open_admin")
         return out
 
 
