@@ -26,6 +26,7 @@ from textual.widgets.option_list import Option
 from crm_tui import money
 from crm_tui.screens.base import CRMScreenMixin, open_record
 from crm_tui.text import visible
+from crm_tui.widgets.onboarding import OnboardingChecklist
 from crm_tui.widgets.timeline import when_text
 from crm_tui.widgets.worker import run_db
 
@@ -87,6 +88,7 @@ class DashboardScreen(CRMScreenMixin, Screen):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Label(f"Good day, {self.user}", id="dash-title")
+        yield OnboardingChecklist(id="dash-onboarding")
         with Horizontal(id="dash-targets"):
             yield Static("This month: loading…", id="dash-month", classes="dash-card")
             yield Static("This quarter: loading…", id="dash-quarter", classes="dash-card")
