@@ -382,8 +382,7 @@ class AccountsScreen(SavedViews, BulkActions, CRMScreenMixin, Screen):
                 text = (f"No accounts match “{q.search or q.where}”.\n\n"
                         "Press escape to clear the filter, or n to add an account.")
             else:
-                text = ("No accounts yet.\n\nPress n to add one, or run  crm demo  in a shell "
-                        "to fill the database with sample data.")
+                text = "No accounts yet — press n to add one."
             self.query_one("#accounts-empty", Static).update(text)
 
     # ------------------------------------------------------------ events

@@ -61,7 +61,7 @@ def target_text(t) -> Text:
         text.append(f"{'Heading':<10}", style="dim")
         text.append(f"{str(ahead) + '% of quota':>20}", style="green" if ahead >= 100 else "red")
     else:
-        text.append("no quota set (crm quota set)", style="dim")
+        text.append("no quota set: a manager sets it on the Forecast (F8, q)", style="dim")
     return text
 
 

@@ -19,8 +19,8 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Label, Select
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Select
 from textual_plotext import PlotextPlot
 
 from crm_tui import money
@@ -48,12 +48,70 @@ def units(minor: int, currency: str) -> float:
     return minor / 10 ** money.decimals(currency)
 
 
+NO_QUOTA = "no quota set: a manager or an admin presses q to set one"
+
+
+class QuotaDialog(CRMScreenMixin, ModalScreen[bool]):
+    """A user's quota for a month (managers and admins): user, month, amount, currency. True when saved."""
+
+    BINDINGS = [
+        Binding("ctrl+s", "save", "Save", tooltip="Save the quota"),
+        Binding("escape", "cancel", "Cancel", tooltip="Close, nothing changes"),
+    ]
+
+    def __init__(self, users: list[str], user: str, month: dt.date) -> None:
+        super().__init__()
+        self.users = users
+        self.for_user = user
+        self.month = month
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="quota-dialog", classes="dialog"):
+            yield Label("Set a quota", classes="dialog-title")
+            users = self.users or [self.for_user]
+            yield Select([(u, u) for u in users], value=self.for_user if self.for_user in users else users[0],
+                         allow_blank=False, id="quota-user")
+            yield Input(value=f"{self.month:%Y-%m}", placeholder="month: YYYY-MM", id="quota-month")
+            yield Input(placeholder="amount, e.g. 50000 or 50,000.00", id="quota-amount")
+            yield Input(value=money.DEFAULT_CURRENCY, placeholder="currency (ISO 4217)", id="quota-currency")
+            with Horizontal(classes="buttons"):
+                yield Button("Save (ctrl+s)", variant="primary", id="quota-save")
+                yield Button("Cancel", id="quota-cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#quota-amount", Input).focus()
+
+    @on(Button.Pressed, "#quota-save")
+    @on(Input.Submitted)
+    def action_save(self) -> None:
+        user = str(self.query_one("#quota-user", Select).value)
+        month, amount, currency = (self.query_one(f"#quota-{k}", Input).value.strip()
+                                   for k in ("month", "amount", "currency"))
+
+        def save(s: Any) -> dict:
+            from crm_tui.services.sales import forecast
+
+            return forecast.set_quota(session=s, username=user, month=month, amount=amount,
+                                      currency=currency or None, actor=self.actor)
+
+        def saved(row: dict) -> None:
+            self.notify(f"Quota for {row['user']} in {row['month']}: {row['amount']} {row['currency']}")
+            self.dismiss(True)
+
+        run_db(self, save, group="quota-save", done=saved, title="Quota")
+
+    @on(Button.Pressed, "#quota-cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(False)
+
+
 class ForecastScreen(CRMScreenMixin, Screen):
     TITLE = "Forecast"
     PALETTE_GROUP = "Forecast"
     PALETTE_NAMES: ClassVar[dict[str, str]] = {"previous_period": "previous quarter", "next_period": "next quarter",
                                                "this_period": "this quarter", "reload": "reload the forecast",
-                                               "focus_owner": "filter by owner"}
+                                               "focus_owner": "filter by owner",
+                                               "set_quota": "set a quota (managers and admins)"}
 
     BINDINGS = [
         Binding("left_square_bracket", "previous_period", "Prev qtr", id="forecast.previous",
@@ -62,6 +120,8 @@ class ForecastScreen(CRMScreenMixin, Screen):
         Binding("t", "this_period", "This qtr", id="forecast.this", tooltip="Back to this quarter"),
         Binding("o", "focus_owner", "Owner", id="forecast.owner", tooltip="Choose whose forecast to show"),
         Binding("r", "reload", "Reload", show=False, id="forecast.reload", tooltip="Load the figures again"),
+        Binding("q", "set_quota", "Quota", id="forecast.quota",
+                tooltip="Set a user's quota for a month (managers and admins)"),
     ]
 
     @dataclass
@@ -119,6 +179,19 @@ class ForecastScreen(CRMScreenMixin, Screen):
         self.start, self.end = quarter_of(dt.date.today())
         self.action_reload()
 
+    def action_set_quota(self) -> None:
+        from crm_tui.services.sales.forecast import may_set_quotas
+
+        actor = self.crm.actor_for_checks()
+        if not may_set_quotas(actor):
+            self.notify(f"Only a manager or an admin may set quotas (you are a {actor.role} user).",
+                        severity="warning")
+            return
+        today = dt.date.today()
+        month = today if self.start <= today <= self.end else self.start
+        self.app.push_screen(QuotaDialog(getattr(self, "users", []), self.owner or self.user, month),
+                             lambda saved: self.action_reload() if saved else None)
+
     def action_focus_owner(self) -> None:
         self.query_one("#forecast-owner", Select).focus()
 
@@ -156,6 +229,7 @@ class ForecastScreen(CRMScreenMixin, Screen):
     def _show(self, message: Loaded) -> None:
         if (message.start, message.end) != (self.start, self.end):
             return  # an older period's answer
+        self.users = message.users
         if not self._users_loaded:
             self._users_loaded = True
             options = [("Everyone", EVERYONE)] + [(("Me: " if u == self.user else "") + u, u) for u in message.users]
@@ -177,14 +251,15 @@ class ForecastScreen(CRMScreenMixin, Screen):
         tot = message.by_month.totals.get(cur)
         who = self.owner or "everyone"
         if tot is None:
-            self.query_one("#forecast-summary", Label).update(f"{who}: no deals or quotas in this period")
+            self.query_one("#forecast-summary", Label).update(
+                f"{who}: no deals or quotas in this period · {NO_QUOTA}")
             return
 
         def fm(value):
             return "—" if value is None else money.format_money(value, cur)
 
         parts = [f"{who}", f"pipeline {fm(tot.open_minor)}", f"weighted {fm(tot.weighted_minor)}",
-                 f"won {fm(tot.won_minor)}", f"quota {fm(tot.quota_minor)}"]
+                 f"won {fm(tot.won_minor)}", f"quota {fm(tot.quota_minor)}" if tot.quota_minor is not None else NO_QUOTA]
         if tot.attainment is not None:
             parts.append(f"attainment {tot.attainment}%")
         if tot.coverage is not None:

@@ -76,6 +76,7 @@ class PipelineScreen(BulkActions, CRMScreenMixin, Screen):
     PALETTE_GROUP = "Pipeline"
     PALETTE_NAMES = {"toggle_view": "switch between board and list", "focus_filter": "filter the deals",
                      "open_deal": "open the deal", "cycle_sort": "sort the list", "reload": "reload",
+                     "new_deal": "new deal",
                      **BULK_PALETTE_NAMES}
     AUTO_FOCUS = ""  # no auto focus: the first card gets focus once the board has loaded
 
@@ -83,6 +84,7 @@ class PipelineScreen(BulkActions, CRMScreenMixin, Screen):
         Binding("v", "toggle_view", "Board/List", id="pipeline.toggle_view"),
         Binding("slash", "focus_filter", "Filter", id="pipeline.filter"),
         Binding("enter", "open_deal", "Open", id="pipeline.open"),
+        Binding("n", "new_deal", "New", id="pipeline.new", tooltip="Add a deal (an opportunity)"),
         Binding("s", "cycle_sort", "Sort", id="pipeline.sort"),
         Binding("ctrl+r", "reload", "Reload", id="pipeline.reload"),
         Binding("escape", "leave_filter", "Board", show=False),
@@ -283,6 +285,9 @@ class PipelineScreen(BulkActions, CRMScreenMixin, Screen):
         weighted = pipeline.round_weighted(
             sum(t.weighted_raw for c in open_cols for cur, t in c.totals.items() if cur == "USD"))
         described = self.flt.describe() if self.columns else ""
+        if not described and not self.filter_text and self.columns and not any(c.count for c in self.columns):
+            self.query_one("#pipeline-status", Static).update("No deals yet — press n to add one.")
+            return
         text = (f"Open: {count:,} deals · {short_money(amount, 'USD')} · weighted {short_money(weighted, 'USD')}"
                 + (f"   filter: {described}" if described else "")
                 + "   shift+←/→ move · drag with the mouse · enter open · v list · / filter")
@@ -562,6 +567,15 @@ class PipelineScreen(BulkActions, CRMScreenMixin, Screen):
                 self.load_board(self.filter_text)
 
         self.app.push_screen(OpportunityDetailScreen(opp_id, engine=self._engine, user=self._user), closed)
+
+    def action_new_deal(self) -> None:
+        from crm_tui.screens.opportunity_form import OpportunityFormScreen
+
+        def saved(row: dict | None) -> None:
+            if row:
+                self.action_reload()
+
+        self.app.push_screen(OpportunityFormScreen(), saved)
 
     def action_reload(self) -> None:
         self.load_board(self.filter_text)

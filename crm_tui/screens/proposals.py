@@ -189,7 +189,12 @@ class ProposalsScreen(CRMScreenMixin, Screen):
                           r["account"] or "", r["owner"] or "", money.format_money(r["total_minor"], r["currency"]),
                           r["valid_until"].isoformat() if r["valid_until"] else "",
                           r["sent_at"].strftime("%Y-%m-%d") if r["sent_at"] else "", key=str(r["id"]))
-        self.query_one("#proposals-status-line", Static).update(f"{len(message.rows)} proposals")
+        flt = self.filters()
+        if message.rows or flt["status"] or flt["pending"] or flt["overdue_followup"] or flt["owner"]:
+            line = f"{len(message.rows)} proposals"
+        else:
+            line = "No proposals yet — press n to create one for a deal (or ctrl+n on the deal)."
+        self.query_one("#proposals-status-line", Static).update(line)
 
     @on(DataTable.RowSelected, "#proposals-table")
     def row_selected(self) -> None:

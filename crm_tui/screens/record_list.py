@@ -61,6 +61,7 @@ class RecordListScreen(SavedViews, BulkActions, WorkerErrors, Screen):
     ENTITY: ClassVar[str] = ""  # the registry's name of the entity listed
     COLUMNS: ClassVar[tuple[str, ...]] = ("id",)
     DEFAULT_ORDER: ClassVar[str] = "default order"  # how the service sorts when no column is chosen
+    EMPTY_HINT: ClassVar[str] = "press n to add one"  # what to do when there is none at all
     PALETTE_GROUP: ClassVar[str] = ""
     PALETTE_NAMES: ClassVar[dict[str, str]] = {}
 
@@ -194,7 +195,9 @@ class RecordListScreen(SavedViews, BulkActions, WorkerErrors, Screen):
 
     def _status(self) -> None:
         q = self.query_state
-        if self.total == 0:
+        if self.total == 0 and not (q.search or q.where or self.active_filters()):
+            text = f"No {self.plural} yet — {self.EMPTY_HINT}."
+        elif self.total == 0:
             what = f"No {self.plural} match “{q.search}”" if q.search else f"No {self.plural}"
             text = what + (" with these filters" if self.active_filters() else "") + "."
         else:

@@ -425,8 +425,25 @@ def parse_month(value: Any) -> dt.date:
         raise ValidationError("month", value, "is not a month: use YYYY-MM") from None
 
 
-def set_quota(*, session: Session, username: str, month: Any, amount: Any, currency: str | None = None) -> dict:
-    """Set (or replace) ``username``'s quota for ``month``. Returns the quota as a row."""
+QUOTA_ROLES = ("admin", "manager")  # who may set quotas (while no admin exists: anyone, as for users)
+
+
+def may_set_quotas(actor: Actor) -> bool:
+    """Whether ``actor``'s role sets quotas (a manager or an admin)."""
+    return actor.role in QUOTA_ROLES
+
+
+def set_quota(*, session: Session, username: str, month: Any, amount: Any, currency: str | None = None,
+              actor: Actor | None = None) -> dict:
+    """Set (or replace) ``username``'s quota for ``month``. Returns the quota as a row.
+
+    ``actor``: who sets it, a manager or an admin (None: internal callers and the CLI as today)."""
+    if actor is not None and not may_set_quotas(actor):
+        from crm_tui.services.users import has_admin
+
+        if has_admin(session):
+            raise ValidationError("user", actor.username,
+                                  f"is a {actor.role} user: only a manager or an admin may set quotas")
     uid = records.user_id(session, username, field_name="user")
     first = parse_month(month)
     try:
