@@ -76,11 +76,9 @@ class TodayScreen(WorkerErrors, Screen):
             if where:
                 text.append("  · " + ", ".join(where), style="dim")
             tasks.add_option(Option(text, id=f"task-{t['id']}"))
-        if not message.tasks:
-            tasks.add_option(Option(Text("Nothing due — f on a record schedules a follow-up task.", style="dim"),
-                                    disabled=True))
         self.query_one("#today-tasks-title", Label).update(
-            f"My tasks due today or overdue ({len(message.tasks)}) — {user}")
+            f"My tasks due today or overdue ({len(message.tasks)}) — {user}"
+            + ("" if message.tasks else "  ·  nothing due: f on a record schedules a follow-up task"))
         leads = self.query_one("#today-leads", OptionList)
         leads.clear_options()
         for lead in message.leads:
@@ -91,10 +89,9 @@ class TodayScreen(WorkerErrors, Screen):
                 text.append(f" ({visible(lead['company'], one_line=True)})")
             text.append(f"  [{lead['status']}]", style="dim")
             leads.add_option(Option(text, id=f"lead-{lead['id']}"))
-        if not message.leads:
-            leads.add_option(Option(Text("No lead follow-ups due — f on a lead schedules one (F3: the leads).",
-                                         style="dim"), disabled=True))
-        self.query_one("#today-leads-title", Label).update(f"My lead follow-ups due ({len(message.leads)})")
+        self.query_one("#today-leads-title", Label).update(
+            f"My lead follow-ups due ({len(message.leads)})"
+            + ("" if message.leads else "  ·  none due: f on a lead (F3) schedules one"))
         self.tasks = {f"task-{t['id']}": t for t in message.tasks}
         if message.tasks:
             tasks.highlighted = 0

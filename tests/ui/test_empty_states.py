@@ -114,5 +114,5 @@ async def test_no_proposals_and_nothing_due_today_say_which_key(engine):
         assert "press n to create one" in text_of(app, "#proposals-status-line")
         await pilot.press("f6")
         await settle(pilot)
-        tasks = app.screen.query_one("#today-tasks")
-        assert "f on a record schedules a follow-up" in str(tasks.get_option_at_index(0).prompt)
+        assert "f on a record schedules a follow-up" in text_of(app, "#today-tasks-title")
+        assert "f on a lead (F3) schedules one" in text_of(app, "#today-leads-title")
