@@ -217,7 +217,7 @@ class AdminScreen(CRMScreenMixin, Screen):
                 with Grid(id="admin-rules"):
                     yield Label("")
                     for action in ACTIONS:
-                        yield Label(action, classes="section-title")
+                        yield Label(action, classes="rules-head")
                     for entity in RULE_ENTITIES:
                         yield Label(entity)
                         for action in ACTIONS:
