@@ -395,6 +395,12 @@ class CRMApp(App[None]):
 
         open_admin(self)
 
+    def action_open_profile(self) -> None:
+        from crm_tui.widgets.profile import ProfileDialog
+
+        if not isinstance(self.screen, ProfileDialog):
+            self.push_screen(ProfileDialog())
+
     def action_toggle_dark(self) -> None:
         self.theme = "textual-light" if self.current_theme.dark else "textual-dark"
 
@@ -406,6 +412,7 @@ class CRMApp(App[None]):
         admin = self._actor is None or self._actor.role == "admin"  # the Admin screen: for admins only
         out.extend(c for c in binding_commands(self, self.PALETTE_GROUP, self.PALETTE_NAMES)
                    if admin or c.action != "open_admin")
+        out.append(PaletteCommand(f"{self.PALETTE_GROUP}: my profile", "My name and e-mail", "open_profile", self))
         return out
 
 

@@ -80,3 +80,25 @@ async def test_a_rep_who_has_done_every_step_sees_no_checklist(engine):
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: checklist(app).checklist is not None, what="the checklist loaded")
         assert checklist(app).checklist.complete and not checklist(app).display
+
+
+async def test_my_profile_is_in_the_palette_for_everyone(engine):
+    with session_scope(engine) as s:
+        U.create_user(session=s, data={"username": "boss", "role": "admin"})
+        U.create_user(session=s, data={"username": "tester", "role": "sales"})
+    app = make(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        command = next(c for c in app.palette_commands(app.screen) if c.action == "open_profile")
+        assert command.name == "App: my profile"
+        await app.run_action(command.action, command.target)
+        await settle(pilot)
+        assert isinstance(app.screen, ProfileDialog)
+        await wait_until(pilot, lambda: not app.screen.query_one("#profile-name").disabled, what="the profile")
+        app.screen.query_one("#profile-name").value = "Jessica Lee"
+        app.screen.query_one("#profile-email").value = "jess@example.com"
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: not isinstance(app.screen, ProfileDialog), what="saved")
+    with session_scope(engine) as s:
+        me = U.get_user(session=s, username="tester")
+        assert (me.name, me.email, me.role) == ("Jessica Lee", "jess@example.com", "sales")
