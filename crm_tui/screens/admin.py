@@ -1,9 +1,10 @@
 """The Admin screen (admins only): users, teams and the role rules, as `crm user|team|role` do.
 
 Users: every user (name, username, e-mail, role, team, active); ``n`` adds one, ``e`` changes
-role, team, name or e-mail, ``d`` deactivates (after a yes). Teams: ``n`` adds a team, ``m`` puts a
-user in the highlighted team, ``x`` takes the highlighted member out. Roles: a role's rules
-(entity × action → level), each a select; ``ctrl+s`` saves what changed.
+role, team, name or e-mail, ``d`` deactivates (after a yes), or reactivates an inactive user.
+Teams: ``n`` adds a team, ``m`` puts a user in the highlighted team, ``x`` takes the highlighted
+member out. Roles: a role's rules (entity × action → level), each a select; ``ctrl+s`` saves what
+changed.
 
 Opened with ``ctrl+u`` or from the palette (``open_admin``): the app asks the users service first,
 and anyone else is told in one line that only an admin may.
@@ -161,7 +162,7 @@ class AdminScreen(CRMScreenMixin, Screen):
     PALETTE_GROUP = "Admin"
     PALETTE_NAMES: ClassVar[dict[str, str]] = {
         "new": "new user or team", "edit_user": "change the user's role or team",
-        "deactivate": "deactivate the user", "add_member": "add a member to the team",
+        "deactivate": "deactivate or reactivate the user", "add_member": "add a member to the team",
         "remove_member": "remove the member from the team", "save_rules": "save the role rules",
         "reload": "reload users, teams and rules",
     }
@@ -170,7 +171,8 @@ class AdminScreen(CRMScreenMixin, Screen):
         Binding("escape", "app.pop_screen", "Back", tooltip="Close the Admin screen"),
         Binding("n", "new", "New", tooltip="Users: add a user · Teams: add a team"),
         Binding("e", "edit_user", "Edit user", tooltip="Change the role, team, name or e-mail of the user"),
-        Binding("d", "deactivate", "Deactivate", tooltip="Deactivate the user under the cursor (asks first)"),
+        Binding("d", "deactivate", "(De)activate",
+                tooltip="Deactivate the user under the cursor, or reactivate an inactive one (asks first)"),
         Binding("m", "add_member", "Add member", tooltip="Put a user in the team under the cursor"),
         Binding("x", "remove_member", "Remove member", tooltip="Take the highlighted member out of the team"),
         Binding("ctrl+s", "save_rules", "Save rules", tooltip="Roles: save every rule changed"),
@@ -371,32 +373,36 @@ class AdminScreen(CRMScreenMixin, Screen):
         if user is None or self.tab() != "tab-users":
             self.notify("Choose a user on the Users tab first.", severity="warning")
             return
-        if not user["active"]:
-            self.notify(f"{user['username']} is already inactive.", severity="warning")
-            return
         from crm_tui.widgets.confirm import ConfirmScreen
 
-        username = user["username"]
+        username, active = user["username"], user["active"]
 
         def answered(yes: bool | None) -> None:
             if not yes:
                 return
 
-            def deactivate(s: Any) -> str:
+            def change(s: Any) -> str:
                 from crm_tui.services import users
 
-                users.deactivate_user(session=s, actor=self.actor, username=username)
+                if active:
+                    users.deactivate_user(session=s, actor=self.actor, username=username)
+                else:
+                    users.update_user(session=s, actor=self.actor, username=username, data={"active": True})
                 return username
 
             def done(name: str) -> None:
-                self.notify(f"Deactivated {name}: their records stay theirs until reassigned.")
+                self.notify(f"Deactivated {name}: their records stay theirs until reassigned." if active
+                            else f"Reactivated {name}.")
                 self.action_reload()
 
-            run_db(self, deactivate, group="admin-deactivate", done=done, title="User")
+            run_db(self, change, group="admin-deactivate", done=done, title="User")
 
-        self.app.push_screen(ConfirmScreen(f"Deactivate {username}?", yes="Deactivate",
-                                           detail="They can no longer use crm; their records stay theirs."),
-                             answered)
+        if active:
+            self.app.push_screen(ConfirmScreen(f"Deactivate {username}?", yes="Deactivate",
+                                               detail="They can no longer use crm; their records stay theirs."),
+                                 answered)
+        else:
+            self.app.push_screen(ConfirmScreen(f"Reactivate {username}?", yes="Reactivate"), answered)
 
     # ------------------------------------------------------------ teams
 

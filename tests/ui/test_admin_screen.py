@@ -83,6 +83,13 @@ async def test_an_admin_adds_a_user_changes_the_role_and_deactivates(engine):
         await wait_until(pilot, lambda: not user(engine, "bob")["active"], what="bob deactivated")
         await settle(pilot)
         assert str(table.get_row_at(0)[5]) == "no"
+        # d on an inactive user reactivates them (after a yes)
+        table.move_cursor(row=0)
+        await pilot.press("d")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("y")
+        await wait_until(pilot, lambda: user(engine, "bob")["active"], what="bob active again")
 
 
 async def test_an_admin_adds_a_team_and_its_members(engine):
