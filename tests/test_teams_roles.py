@@ -156,3 +156,14 @@ def test_role_show_lists_the_defaults_and_marks_an_admins_change(admin_cli, engi
 def test_a_bad_role_rule_is_one_line_and_writes_nothing(admin_cli, engine, args, message):
     assert one_line_error(admin_cli("role", "set", *args)).startswith(message)
     assert _count(engine, RoleRule) == 0
+
+
+def test_only_a_manager_or_an_admin_sets_quotas_from_the_cli(admin_cli, engine):
+    from crm_tui.store.models import Quota
+
+    cli = admin_cli
+    line = one_line_error(cli("quota", "set", "alice", "2026-12", "50000", env={"CRM_USER": "bob"}))
+    assert line == "error: user: 'bob' is a sales user: only a manager or an admin may set quotas"
+    assert _count(engine, Quota) == 0
+    assert cli("quota", "set", "alice", "2026-12", "50000").exit_code == 0  # tester is the admin
+    assert _count(engine, Quota) == 1

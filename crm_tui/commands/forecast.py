@@ -208,7 +208,8 @@ def quota_set(
     from crm_tui.services.sales import forecast
 
     with session() as s:
-        row = forecast.set_quota(session=s, username=me(user), month=month, amount=amount, currency=currency)
+        row = forecast.set_quota(session=s, username=me(user), month=month, amount=amount, currency=currency,
+                                 actor=State.actor())
     info(f"quota for {row['user']} in {row['month']}: {row['amount']} {row['currency']}")
 
 
