@@ -47,7 +47,7 @@ def unshare_account(*, session: Session, actor: Actor, account_id: int, username
     user = get_user(session=session, username=username)
     result = session.execute(delete(AccountShare).where(AccountShare.account_id == account_id,
                                                         AccountShare.user_id == user.id))
-    return bool(result.rowcount)
+    return bool(getattr(result, "rowcount", 0))
 
 
 def account_shares(*, session: Session, actor: Actor, account_id: int) -> list[dict]:

@@ -143,6 +143,23 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         command.upgrade(alembic_config(engine), revision)
     except CommandError as exc:  # e.g. a revision this version does not know: a newer crm-tui wrote it
         raise DatabaseUnavailable(f"cannot migrate the database: {exc} (was it written by a newer crm-tui?)") from None
+    install_row_security(engine)
+
+
+def install_row_security(engine: Engine, *, only_if_outdated: bool = False) -> bool:
+    """On PostgreSQL, (re)install the row-level security policies (crm_tui/store/row_security.py), so
+    every table the migrations made is covered; only the tables' owner can. True if it installed."""
+    if engine.dialect.name != "postgresql":
+        return False
+    from crm_tui.store import row_security
+
+    with engine.begin() as conn:
+        if not row_security.is_admin_connection(conn):
+            return False
+        if only_if_outdated and row_security.installed_version(conn) == row_security.version(conn):
+            return False
+        row_security.install(conn)
+    return True
 
 
 def ensure_schema(engine: Engine) -> bool:
@@ -152,6 +169,8 @@ def ensure_schema(engine: Engine) -> bool:
     except DBAPIError as exc:
         raise DatabaseUnavailable(_describe(str(engine.url), engine.url, exc)) from None
     if revision == HEAD_REVISION:
+        # A newer crm-tui may bring other policies for the same schema.
+        install_row_security(engine, only_if_outdated=True)
         return False
     upgrade(engine)
     return True
