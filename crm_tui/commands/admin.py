@@ -103,16 +103,23 @@ def user_add(
         password = None
         if pg and password_stdin:
             password = sys.stdin.readline().rstrip("\r\n")
-        elif pg and not login_exists(session=s, login=login or username):
-            if not sys.stdin.isatty():
-                raise fail(f"the new login {login or username} needs a password: give --password-stdin")
-            password = typer.prompt(f"password for the new login {login or username}", hide_input=True,
-                                    confirmation_prompt=True)
+        with_login = pg
+        if pg and not password_stdin and not login_exists(session=s, login=login or username):
+            if sys.stdin.isatty():
+                password = typer.prompt(f"password for the new login {login or username}", hide_input=True,
+                                        confirmation_prompt=True)
+            elif login:
+                raise fail(f"the new login {login} needs a password: give --password-stdin")
+            else:  # a script without a password: the user, no login yet
+                with_login = False
         user = create_user(session=s, data={"username": username, "name": name, "email": email, "role": role,
-                                            "team": team}, actor=State.actor(), with_login=pg, login=login,
+                                            "team": team}, actor=State.actor(), with_login=with_login, login=login,
                            password=password)
         row = _user_row(s, user.username)
-    info(f"added user {username}")
+    info(f"added user {username}" + (f" with the database login {user.login}" if user.login else ""))
+    if pg and not user.login:
+        info(f"no database login made for {username} (no password given): crm user add gives one with "
+             "--password-stdin, or links an existing one with --login NAME")
     emit_one(row, fmt)
 
 

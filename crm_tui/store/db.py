@@ -143,7 +143,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         command.upgrade(alembic_config(engine), revision)
     except CommandError as exc:  # e.g. a revision this version does not know: a newer crm-tui wrote it
         raise DatabaseUnavailable(f"cannot migrate the database: {exc} (was it written by a newer crm-tui?)") from None
-    install_row_security(engine)
+    # The migrations' environment re-installs the row security policies after every run (migrations/env.py).
 
 
 def install_row_security(engine: Engine, *, only_if_outdated: bool = False) -> bool:

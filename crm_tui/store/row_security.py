@@ -25,7 +25,9 @@ read users, rules and shares without recursing into policies. The tables' owner 
 connection that runs migrations) is not subject to row security: it can do everything.
 
 ``install(connection)`` drops and re-creates the functions and policies and grants every linked
-login the privileges the app needs; ``crm_tui.store.db.upgrade`` runs it after every migration.
+login the privileges the app needs; the migrations' environment (migrations/env.py) runs it after
+every upgrade or downgrade, and ``crm_tui.store.db.ensure_schema`` when a newer crm-tui brings other
+policies for the same schema.
 The table list below is the one place that says how a table is covered; tests/test_row_security.py
 fails when a table with an owner or a record reference is neither covered nor exempt.
 On SQLite nothing here runs: whoever has the file has all of it.
@@ -274,18 +276,30 @@ def install(connection: Any) -> None:
         return
     stmts = statements(connection)
     fingerprint = hashlib.sha256("\n".join(stmts).encode()).hexdigest()[:16]
-    for table, policy in connection.exec_driver_sql(
-            "SELECT tablename, policyname FROM pg_policies WHERE schemaname = current_schema() "
-            "AND left(policyname, 4) = 'crm_'").all():
-        connection.exec_driver_sql(f"DROP POLICY IF EXISTS {_q(policy)} ON {_q(table)}")
+    uninstall(connection)
+    # The helpers name users, role_rules and account_shares, which a downgrade may have dropped.
+    connection.exec_driver_sql("SET LOCAL check_function_bodies = off")
     for stmt in stmts:
         connection.exec_driver_sql(stmt)
     connection.exec_driver_sql(
         f"CREATE OR REPLACE FUNCTION crm_row_security_version() RETURNS text LANGUAGE sql IMMUTABLE "
         f"AS $$ SELECT {_lit(fingerprint)}::text $$")
+    schema = connection.exec_driver_sql("SELECT current_schema()").scalar()
+    if "login" not in _columns(connection, schema).get("users", set()):  # an older schema (a downgrade)
+        return
     for (login,) in connection.exec_driver_sql(
             "SELECT u.login FROM users u JOIN pg_roles r ON r.rolname = u.login WHERE u.login IS NOT NULL").all():
         grant(connection, login)
+
+
+def uninstall(connection: Any) -> None:
+    """Drop every crm_ policy (the migrations run without them: a policy names other tables)."""
+    if connection.dialect.name != "postgresql":
+        return
+    for table, policy in connection.exec_driver_sql(
+            "SELECT tablename, policyname FROM pg_policies WHERE schemaname = current_schema() "
+            "AND left(policyname, 4) = 'crm_'").all():
+        connection.exec_driver_sql(f"DROP POLICY IF EXISTS {_q(policy)} ON {_q(table)}")
 
 
 def installed_version(connection: Any) -> str | None:
