@@ -196,40 +196,57 @@ def _policies(table: str, columns_of: dict[str, set[str]]) -> list[tuple[str, st
 
 
 def _functions(schema: str) -> list[str]:
-    defaults = ", ".join(f"({_lit(role)}, {_lit(entity)}, {_lit(action)}, {_lit(level)})"
-                         for role, entities in DEFAULT_RULES.items()
-                         for entity, actions in entities.items() for action, level in actions.items()
-                         if action in ACTIONS)
+    """The helpers, in PL/pgSQL: a session plans their queries once and reuses the plans."""
+    defaults = " ".join(f"WHEN {_lit(f'{role}:{entity}:{action}')} THEN {_lit(level)}"
+                        for role, entities in DEFAULT_RULES.items()
+                        for entity, actions in entities.items() for action, level in actions.items()
+                        if action in ACTIONS)
     head = f"STABLE SECURITY DEFINER SET search_path = {_q(schema)}, pg_temp"
+
+    def plpgsql(signature: str, returns: str, body: str) -> str:
+        return f"CREATE OR REPLACE FUNCTION {signature} RETURNS {returns} LANGUAGE plpgsql {head} AS $$ {body} $$"
+
     return [
-        f"""CREATE OR REPLACE FUNCTION crm_me(login text) RETURNS integer LANGUAGE sql {head} AS $$
-            SELECT id FROM users WHERE users.login = $1 AND active $$""",
-        f"""CREATE OR REPLACE FUNCTION crm_username(login text) RETURNS text LANGUAGE sql {head} AS $$
-            SELECT username FROM users WHERE users.login = $1 AND active $$""",
-        f"""CREATE OR REPLACE FUNCTION crm_role(login text) RETURNS text LANGUAGE sql {head} AS $$
-            SELECT role FROM users WHERE users.login = $1 AND active $$""",
-        f"""CREATE OR REPLACE FUNCTION crm_is_admin(login text) RETURNS boolean LANGUAGE sql {head} AS $$
-            SELECT coalesce((SELECT role = 'admin' FROM users WHERE users.login = $1 AND active), false) $$""",
-        f"""CREATE OR REPLACE FUNCTION crm_level(entity text, action text, login text) RETURNS text
-            LANGUAGE sql {head} AS $$
-            SELECT coalesce(
-              (SELECT r.level FROM role_rules r JOIN users u ON u.role = r.role
-                WHERE u.login = $3 AND u.active AND u.role <> 'admin' AND r.entity = $1 AND r.action = $2),
-              (SELECT d.level FROM users u JOIN (VALUES {defaults}) AS d(role, entity, action, level)
-                ON d.role = u.role WHERE u.login = $3 AND u.active AND d.entity = $1 AND d.action = $2),
-              'none') $$""",
-        f"""CREATE OR REPLACE FUNCTION crm_owners(entity text, action text, login text) RETURNS integer[]
-            LANGUAGE sql {head} AS $$
-            WITH me AS (SELECT id, team_id FROM users WHERE users.login = $3 AND active),
-                 lvl AS (SELECT crm_level($1, $2, $3) AS level)
-            SELECT CASE
-              WHEN (SELECT level FROM lvl) IN ('own', 'linked') THEN ARRAY(SELECT id FROM me)
-              WHEN (SELECT level FROM lvl) = 'team' THEN ARRAY(
-                SELECT id FROM me UNION SELECT u.id FROM users u JOIN me ON u.team_id = me.team_id)
-              ELSE '{{}}'::integer[] END $$""",
-        f"""CREATE OR REPLACE FUNCTION crm_shared(login text) RETURNS integer[] LANGUAGE sql {head} AS $$
-            SELECT ARRAY(SELECT s.account_id FROM account_shares s JOIN users u ON u.id = s.user_id
-                         WHERE u.login = $1 AND u.active) $$""",
+        plpgsql("crm_me(login text)", "integer",
+                "BEGIN RETURN (SELECT id FROM users WHERE users.login = $1 AND active); END"),
+        plpgsql("crm_username(login text)", "text",
+                "BEGIN RETURN (SELECT username FROM users WHERE users.login = $1 AND active); END"),
+        plpgsql("crm_role(login text)", "text",
+                "BEGIN RETURN (SELECT role FROM users WHERE users.login = $1 AND active); END"),
+        plpgsql("crm_is_admin(login text)", "boolean",
+                "BEGIN RETURN coalesce((SELECT role = 'admin' FROM users WHERE users.login = $1 AND active), "
+                "false); END"),
+        # The level of the login's role for an action on an entity: an admin's change (role_rules), else
+        # the default (crm_tui/store/rules.py); 'none' for a login linked to no active user.
+        plpgsql("crm_level(entity text, action text, login text)", "text", f"""
+            DECLARE r text; lvl text;
+            BEGIN
+              SELECT role INTO r FROM users WHERE users.login = $3 AND active;
+              IF r IS NULL THEN RETURN 'none'; END IF;
+              IF r <> 'admin' THEN
+                SELECT level INTO lvl FROM role_rules
+                 WHERE role_rules.role = r AND role_rules.entity = $1 AND role_rules.action = $2;
+                IF lvl IS NOT NULL THEN RETURN lvl; END IF;
+              END IF;
+              RETURN coalesce(CASE r || ':' || $1 || ':' || $2 {defaults} END, 'none');
+            END"""),
+        # Whose records the level lets the login act on: own and linked: theirs; team: their team's.
+        plpgsql("crm_owners(entity text, action text, login text)", "integer[]", """
+            DECLARE lvl text := crm_level($1, $2, $3); me integer; team integer;
+            BEGIN
+              SELECT id, team_id INTO me, team FROM users WHERE users.login = $3 AND active;
+              IF me IS NULL THEN RETURN '{}'::integer[]; END IF;
+              IF lvl IN ('own', 'linked') OR (lvl = 'team' AND team IS NULL) THEN RETURN ARRAY[me]; END IF;
+              IF lvl = 'team' THEN
+                RETURN ARRAY(SELECT me UNION SELECT u.id FROM users u WHERE u.team_id = team);
+              END IF;
+              RETURN '{}'::integer[];
+            END"""),
+        plpgsql("crm_shared(login text)", "integer[]", """
+            BEGIN
+              RETURN ARRAY(SELECT s.account_id FROM account_shares s JOIN users u ON u.id = s.user_id
+                           WHERE u.login = $1 AND u.active);
+            END"""),
     ]
 
 
