@@ -156,6 +156,8 @@ def install_row_security(engine: Engine, *, only_if_outdated: bool = False) -> b
     with engine.begin() as conn:
         if not row_security.is_admin_connection(conn):
             return False
+        # One installer at a time (every process that opens the database after an upgrade checks).
+        conn.exec_driver_sql("SELECT pg_advisory_xact_lock(hashtext('crm_row_security'))")
         if only_if_outdated and row_security.installed_version(conn) == row_security.version(conn):
             return False
         row_security.install(conn)

@@ -201,7 +201,8 @@ def _functions(schema: str) -> list[str]:
                         for role, entities in DEFAULT_RULES.items()
                         for entity, actions in entities.items() for action, level in actions.items()
                         if action in ACTIONS)
-    head = f"STABLE SECURITY DEFINER SET search_path = {_q(schema)}, pg_temp"
+    # PARALLEL SAFE: they only read, so a query calling them may still run in parallel workers.
+    head = f"STABLE PARALLEL SAFE SECURITY DEFINER SET search_path = {_q(schema)}, pg_temp"
 
     def plpgsql(signature: str, returns: str, body: str) -> str:
         return f"CREATE OR REPLACE FUNCTION {signature} RETURNS {returns} LANGUAGE plpgsql {head} AS $$ {body} $$"
