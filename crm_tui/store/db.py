@@ -154,6 +154,8 @@ def install_row_security(engine: Engine, *, only_if_outdated: bool = False) -> b
     from crm_tui.store import row_security
 
     with engine.begin() as conn:
+        if only_if_outdated and row_security.installed_version(conn) == row_security.fingerprint(HEAD_REVISION):
+            return False  # the usual case: one query
         if not row_security.is_admin_connection(conn):
             return False
         # One installer at a time (every process that opens the database after an upgrade checks).

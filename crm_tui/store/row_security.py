@@ -282,9 +282,24 @@ def statements(connection: Any) -> list[str]:
     return out
 
 
+def fingerprint(revision: str | None) -> str:
+    """What ``install`` creates, in 16 hex digits: this module, the default rules and the schema's revision
+    (which decides the tables and columns). A crm-tui with other policies has another."""
+    from pathlib import Path
+
+    from crm_tui.store import rules
+
+    digest = hashlib.sha256(Path(__file__).read_bytes() + Path(rules.__file__).read_bytes())
+    digest.update(str(revision).encode())
+    return digest.hexdigest()[:16]
+
+
 def version(connection: Any) -> str:
-    """A fingerprint of what ``install`` would create here: a new crm-tui with other policies differs."""
-    return hashlib.sha256("\n".join(statements(connection)).encode()).hexdigest()[:16]
+    """The fingerprint ``install`` would write on this database now."""
+    revision = None
+    if connection.exec_driver_sql("SELECT to_regclass('alembic_version') IS NOT NULL").scalar():
+        revision = connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+    return fingerprint(revision)
 
 
 def install(connection: Any) -> None:
@@ -293,7 +308,7 @@ def install(connection: Any) -> None:
     if connection.dialect.name != "postgresql":
         return
     stmts = statements(connection)
-    fingerprint = hashlib.sha256("\n".join(stmts).encode()).hexdigest()[:16]
+    installed = version(connection)
     uninstall(connection)
     # The helpers name users, role_rules and account_shares, which a downgrade may have dropped.
     connection.exec_driver_sql("SET LOCAL check_function_bodies = off")
@@ -301,7 +316,7 @@ def install(connection: Any) -> None:
         connection.exec_driver_sql(stmt)
     connection.exec_driver_sql(
         f"CREATE OR REPLACE FUNCTION crm_row_security_version() RETURNS text LANGUAGE sql IMMUTABLE "
-        f"AS $$ SELECT {_lit(fingerprint)}::text $$")
+        f"AS $$ SELECT {_lit(installed)}::text $$")
     schema = connection.exec_driver_sql("SELECT current_schema()").scalar()
     if "login" not in _columns(connection, schema).get("users", set()):  # an older schema (a downgrade)
         return
@@ -321,10 +336,10 @@ def uninstall(connection: Any) -> None:
 
 
 def installed_version(connection: Any) -> str | None:
-    """The fingerprint of the installed policies (None: none installed)."""
-    exists = connection.exec_driver_sql(
-        "SELECT 1 FROM pg_proc WHERE proname = 'crm_row_security_version'").first()
-    return connection.exec_driver_sql("SELECT crm_row_security_version()").scalar() if exists else None
+    """The fingerprint of the installed policies (None: none installed); one cheap query."""
+    return connection.exec_driver_sql(
+        "SELECT substring(prosrc from '([0-9a-f]{16})') FROM pg_proc "
+        "WHERE proname = 'crm_row_security_version' LIMIT 1").scalar()
 
 
 def grant(connection: Any, login: str) -> None:
