@@ -242,6 +242,10 @@ def test_the_cli_as_a_reps_own_login_shows_what_she_may_see(bobs_and_jessicas, m
     history = cli("opp", "history", str(ids["shared_deal"]), "--format", "json")
     assert history.exit_code == 0 and "700" in history.stdout
     assert cli.error(cli("opp", "show", str(ids["bob_deal"])))
+    found = cli("search", "zebra", "--format", "json")  # bob's deal, lead and task say zebra too
+    assert found.exit_code == 0, found.output
+    assert "zebra shared_note" in found.stdout and "Bob zebra deal" not in found.stdout
+    assert "bob_task" not in found.stdout and "Zebra" not in found.stdout
     monkeypatch.delenv("CRM_USER")  # without CRM_USER "me" is the login's user
     mine = cli("opp", "list", "--where", "owner=me", "--format", "ids")
     assert set(map(int, mine.stdout.split())) == {ids["jess_deal"]}
