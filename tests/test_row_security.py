@@ -32,6 +32,7 @@ from crm_tui.store.models import (
     Contact,
     Lead,
     Opportunity,
+    Proposal,
     Stage,
     Tag,
     Tagging,
@@ -43,7 +44,7 @@ PASSWORD = "s3cret-'quote"  # a quote, to prove the password is sent as a litera
 TEAM = (("alice", "admin", None), ("bob", "sales", "West"), ("jessica", "sales", "West"),
         ("mara", "manager", "West"), ("carl", "sales", "East"), ("fin", "finance", None))
 COMPARED = {"account": "accounts", "contact": "contacts", "lead": "leads", "opportunity": "opportunities",
-            "activity": "activities"}
+            "activity": "activities", "proposal": "proposals"}
 RECORD_TABLES = {"accounts", "contacts", "leads", "opportunities", "activities", "proposals"}
 
 needs_postgres = pytest.mark.skipif(not POSTGRES_URL, reason="set CRM_TEST_POSTGRES_URL to run PostgreSQL tests")
@@ -279,7 +280,7 @@ def test_logins_are_postgresql_only(tmp_path):
 
 
 def mixed_data(engine, users: dict[str, int]) -> None:
-    """Accounts, contacts, leads, deals and activities owned by everyone (and no one), linked at
+    """Accounts, contacts, leads, deals, activities and proposals owned by everyone (and no one), linked at
     random; two accounts shared (with jessica and with carl). The same rows on every backend."""
     rng = random.Random(20261204)
     owners = [*users.values(), None]
@@ -313,6 +314,10 @@ def mixed_data(engine, users: dict[str, int]) -> None:
                      for key, pool in (("opportunity_id", deals), ("lead_id", leads), ("contact_id", contacts),
                                        ("account_id", accounts))}
             s.add(Activity(type="note", subject=f"Note {i}", owner_id=rng.choice(owners), **links))
+        for i in range(16):
+            deal = s.get(Opportunity, rng.choice(deals))
+            s.add(Proposal(number=f"P-{i}", title=f"Proposal {i}", opportunity_id=deal.id,
+                           account_id=rng.choice([deal.account_id, None]), owner_id=rng.choice(owners)))
         s.flush()
         admin = resolve_actor(session=s, username="alice")
         share_account(session=s, actor=admin, account_id=accounts[3], username="jessica")
@@ -345,7 +350,8 @@ def change_rules(engine) -> None:
         admin = resolve_actor(session=s, username="alice")
         for role, entity, action, level in (("sales", "account", "read", "own"), ("sales", "lead", "read", "team"),
                                             ("finance", "opportunity", "read", "team"),
-                                            ("manager", "activity", "read", "own"), ("sales", "contact", "read", "none")):
+                                            ("manager", "activity", "read", "own"), ("sales", "contact", "read", "none"),
+                                            ("sales", "proposal", "read", "none"), ("manager", "lead", "read", "own")):
             set_rule(session=s, actor=admin, role=role, entity=entity, action=action, level=level)
 
 
@@ -362,7 +368,7 @@ def test_the_apps_visibility_and_the_databases_policies_agree(pg, tmp_path):
                   for key in expected if expected[key] != got[key]}
         assert differ == {}, f"{rules}: (user, entity): (only the app shows, only the database shows): {differ}"
         restricted = {e for (u, e), v in got.items() if len(v) < len(got[("alice", e)])}
-        assert restricted >= ({"opportunity", "lead", "activity"} | ({"account", "contact"} if rules == "changed"
+        assert restricted >= ({"opportunity", "lead", "activity", "proposal"} | ({"account", "contact"} if rules == "changed"
                                                                      else set())), restricted
         change_rules(lite)
         change_rules(pg)
