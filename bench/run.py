@@ -169,11 +169,23 @@ def _forecast_benches() -> dict:
 BENCHES.update(_forecast_benches())
 
 
+def _rls_benches() -> dict:
+    sys.path.insert(0, str(HERE))
+    sys.modules.setdefault("run", sys.modules[__name__])
+    import rls
+
+    return rls.BENCHES
+
+
+BENCHES.update(_rls_benches())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("names", nargs="*", choices=[[], *BENCHES], help="benchmarks to run (default: all)")
     parser.add_argument("--runs", type=int, default=15, help="runs per subject (median taken)")
-    parser.add_argument("--size", default="medium", help="demo database size for the TUI benchmarks")
+    parser.add_argument("--size", default="medium", help="demo database size for the TUI benchmarks "
+                                                        "(rls: medium 200,000 deals, large 1,000,000, or a number)")
     args = parser.parse_args()
     names = args.names or list(BENCHES)
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cpus, {args.runs} runs each")

@@ -223,7 +223,10 @@ class CRMApp(App[None]):
                     from crm_tui.services.users import resolve_actor
 
                     with session_scope(self.engine) as session:
-                        self._actor = resolve_actor(session=session, username=self.user)
+                        # On PostgreSQL the database login decides; a configured user that disagrees is refused.
+                        self._actor = resolve_actor(session=session, username=self.user,
+                                                    explicit=bool(self.settings.user) and self.settings.user == self.user)
+                    self.user = self._actor.username
         return self._actor
 
     def actor_for_checks(self) -> Any:

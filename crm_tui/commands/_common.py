@@ -81,7 +81,8 @@ class State:
                 with session():  # resolves it, with the session's first use
                     pass
             else:
-                cls._actor = resolve_actor(session=s, username=current_username(settings()))
+                cls._actor = resolve_actor(session=s, username=current_username(settings()),
+                                           explicit=bool(settings().user))
         return cls._actor  # type: ignore[return-value]
 
     @classmethod

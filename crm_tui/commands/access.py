@@ -117,3 +117,62 @@ def role_set(role: str = typer.Argument(..., help="manager, sales or finance"),
         rule = set_rule(session=s, actor=State.actor(), role=role, entity=entity, action=action, level=level)
     info(f"{rule.role} may {rule.action} {rule.entity} records: {rule.level}"
          + ("" if rule.changed else " (the default)"))
+
+
+def add_account_share(app: typer.Typer) -> None:
+    """Give `crm account` its `share`, `unshare` and `shares` verbs."""
+    from crm_tui.commands._common import RecordId
+
+    @app.command("share")
+    @output_options(default=Format.ids)
+    def account_share(
+        account_id: int = typer.Argument(..., metavar="ID", help="The account's id", parser=RecordId("account")),
+        username: str = typer.Option(..., "--with", help="The user to share it with"),
+        remove: bool = typer.Option(False, "--remove", help="Stop sharing it with that user instead"),
+        fmt: Format = Format.ids,
+    ) -> None:
+        """Share an account with a user for learning: they read it in full (its contacts, deals,
+        activities and history). Needs the right to assign the account; prints the account's id."""
+        if remove:
+            _unshare(account_id, username, fmt)
+            return
+        from crm_tui.services.shares import share_account
+
+        with session() as s:
+            added = share_account(session=s, actor=State.actor(), account_id=account_id, username=username)
+        info(f"account {account_id} is {'now' if added else 'already'} shared with {username}")
+        emit_one({"id": account_id, "shared_with": username, "shared": True}, fmt)
+
+    @app.command("unshare")
+    @output_options(default=Format.ids)
+    def account_unshare(
+        account_id: int = typer.Argument(..., metavar="ID", help="The account's id", parser=RecordId("account")),
+        username: str = typer.Option(..., "--with", help="The user to stop sharing it with"),
+        fmt: Format = Format.ids,
+    ) -> None:
+        """Stop sharing an account with a user; prints the account's id."""
+        _unshare(account_id, username, fmt)
+
+    @app.command("shares")
+    @output_options()
+    def account_shares(
+        account_id: int = typer.Argument(..., metavar="ID", help="The account's id", parser=RecordId("account")),
+        fmt: Format = Format.table,
+    ) -> None:
+        """Who an account is shared with."""
+        from crm_tui.services.shares import account_shares as shares
+
+        with session() as s:
+            rows = shares(session=s, actor=State.actor(), account_id=account_id)
+        emit(rows, fmt)
+        if not rows and fmt == Format.table:
+            info(f"account {account_id} is shared with nobody")
+
+
+def _unshare(account_id: int, username: str, fmt: Format) -> None:
+    from crm_tui.services.shares import unshare_account
+
+    with session() as s:
+        removed = unshare_account(session=s, actor=State.actor(), account_id=account_id, username=username)
+    info(f"account {account_id} is {'no longer' if removed else 'not'} shared with {username}")
+    emit_one({"id": account_id, "shared_with": username, "shared": False}, fmt)

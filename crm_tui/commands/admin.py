@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Optional
 
 import typer
@@ -82,16 +83,43 @@ def user_add(
     email: Optional[str] = typer.Option(None, "--email", help="Email address"),
     role: Optional[str] = typer.Option(None, "--role", help=f"{ROLE_HELP} (default sales)"),
     team: Optional[str] = typer.Option(None, "--team", help="The team they belong to (crm team add NAME first)"),
+    login: Optional[str] = typer.Option(None, "--login", help="PostgreSQL: their database login, created or "
+                                                              "linked if it exists (default: the username)"),
+    password_stdin: bool = typer.Option(False, "--password-stdin",
+                                        help="PostgreSQL: read the new login's password from stdin "
+                                             "(else it is asked for)"),
     fmt: Format = Format.ids,
 ) -> None:
-    """Add a user (admins; anyone while no admin exists); prints its id."""
-    from crm_tui.services.users import create_user
+    """Add a user (admins; anyone while no admin exists); prints its id. On PostgreSQL this also creates
+    their database login (or links an existing one) that they connect with: the database then shows
+    them only what their role may see."""
+    from crm_tui.services.users import create_user, database_logins, login_exists
 
     with session() as s:
+        pg = database_logins(session=s)
+        if not pg and (login or password_stdin):
+            raise fail("--login and --password-stdin are for PostgreSQL: on SQLite whoever has the file has all "
+                       "of it")
+        password = None
+        if pg and password_stdin:
+            password = sys.stdin.readline().rstrip("\r\n")
+        with_login = pg
+        if pg and not password_stdin and not login_exists(session=s, login=login or username):
+            if sys.stdin.isatty():
+                password = typer.prompt(f"password for the new login {login or username}", hide_input=True,
+                                        confirmation_prompt=True)
+            elif login:
+                raise fail(f"the new login {login} needs a password: give --password-stdin")
+            else:  # a script without a password: the user, no login yet
+                with_login = False
         user = create_user(session=s, data={"username": username, "name": name, "email": email, "role": role,
-                                            "team": team}, actor=State.actor())
+                                            "team": team}, actor=State.actor(), with_login=with_login, login=login,
+                           password=password)
         row = _user_row(s, user.username)
-    info(f"added user {username}")
+    info(f"added user {username}" + (f" with the database login {user.login}" if user.login else ""))
+    if pg and not user.login:
+        info(f"no database login made for {username} (no password given): crm user add gives one with "
+             "--password-stdin, or links an existing one with --login NAME")
     emit_one(row, fmt)
 
 

@@ -19,10 +19,11 @@ def lead_app() -> typer.Typer:
 
 
 def account_app() -> typer.Typer:
-    from crm_tui.commands import leads
+    from crm_tui.commands import access, leads
 
     app = _noun("account")
     leads.add_timeline(app, "account")
+    access.add_account_share(app)
     return app
 
 

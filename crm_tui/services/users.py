@@ -73,8 +73,51 @@ def get_user(*, session: Session, username: str) -> User:
     return user
 
 
-def create_user(*, session: Session, data: dict, actor: Actor | None = None) -> User:
-    """Add a user (an admin's work once an admin exists; ``actor`` None: internal callers)."""
+def database_logins(*, session: Session) -> bool:
+    """Whether users connect with database logins of their own here (PostgreSQL; on SQLite whoever has
+    the file has all of it)."""
+    return session.connection().dialect.name == "postgresql"
+
+
+def login_exists(*, session: Session, login: str) -> bool:
+    """Whether the PostgreSQL login ``login`` exists already (then ``crm user add --login`` links it)."""
+    from crm_tui.store import row_security
+
+    return database_logins(session=session) and row_security.login_exists(session.connection(), login)
+
+
+def _attach_login(session: Session, user: User, login: str | None, password: str | None) -> None:
+    """Create (or link) ``user``'s PostgreSQL login and grant it what the app needs."""
+    from crm_tui.store import row_security
+
+    name = (login or user.username).strip()
+    if not name or len(name) > 63:
+        raise ValidationError("login", login, "must be 1 to 63 characters")
+    if session.execute(select(User.id).where(User.login == name, User.id != user.id)).scalar() is not None:
+        raise Conflict(f"login {name!r} is already linked to another user")
+    conn = session.connection()
+    if row_security.login_exists(conn, name):
+        if row_security.is_privileged(conn, name):
+            raise ValidationError("login", name, "is a superuser or owns the tables: link an ordinary login")
+        if password:
+            row_security.set_password(conn, name, password)
+        row_security.set_can_login(conn, name, True)  # an active user may connect
+    elif not password:
+        raise ValidationError("password", None, f"is needed to create the login {name}: give --password-stdin")
+    else:
+        row_security.create_login(conn, name, password)
+    row_security.grant(conn, name)
+    user.login = name
+    session.add(user)
+
+
+def create_user(*, session: Session, data: dict, actor: Actor | None = None, with_login: bool = False,
+                login: str | None = None, password: str | None = None) -> User:
+    """Add a user (an admin's work once an admin exists; ``actor`` None: internal callers).
+
+    ``with_login`` (PostgreSQL): also create their database login ``login`` (default: the username) with
+    ``password``, or link the existing login of that name, and grant it the privileges the app needs;
+    row-level security then shows that login what the user's role may see."""
     if actor is not None:
         require_admin(session=session, actor=actor, what="add users")
     values = clean(USER_FIELDS, data, partial=False)
@@ -87,6 +130,9 @@ def create_user(*, session: Session, data: dict, actor: Actor | None = None) -> 
                 role=values.get("role") or "sales", team_id=_team_id(session, values.get("team")))
     session.add(user)
     session.flush()
+    if with_login and database_logins(session=session):
+        _attach_login(session, user, login, password)
+        session.flush()
     return user
 
 
@@ -105,6 +151,7 @@ def update_user(*, session: Session, actor: Actor, username: str, data: dict) ->
         if not given["active"] and user.role == "admin":
             _keep_an_admin(session, user)
         user.active = bool(given["active"])
+        _set_can_login(session, user)
     for key in ("name", "email", "role"):
         if key in given:
             setattr(user, key, values.get(key) or (user.username if key == "name" else None))
@@ -130,9 +177,19 @@ def deactivate_user(*, session: Session, actor: Actor, username: str) -> User:
     if user.role == "admin":
         _keep_an_admin(session, user)
     user.active = False
+    _set_can_login(session, user)
     session.add(user)
     session.flush()
     return user
+
+
+def _set_can_login(session: Session, user: User) -> None:
+    """A deactivated user's database login may not connect (NOLOGIN); a reactivated one may again."""
+    if user.login and database_logins(session=session):
+        from crm_tui.store import row_security
+
+        if row_security.login_exists(session.connection(), user.login):
+            row_security.set_can_login(session.connection(), user.login, bool(user.active))
 
 
 # ---------------------------------------------------------------- teams
@@ -193,9 +250,19 @@ def actor_for(user: User, session: Session | None = None) -> Actor:
                  reads=read_levels(session=session, role=role), writes=write_levels(session=session, role=role))
 
 
-def resolve_actor(*, session: Session, username: str) -> Actor:
+def resolve_actor(*, session: Session, username: str, explicit: bool = True) -> Actor:
     """Who is acting: the user called ``username`` (case-insensitive), or, when the users table
-    does not know that name (yet), an Actor without an id and with the default role."""
+    does not know that name (yet), an Actor without an id and with the default role.
+
+    On PostgreSQL, connected with a login other than the tables' owner, "me" is the user linked to
+    that login (``users.login``): a ``username`` that names someone else is refused (unless it was not
+    ``explicit``: only the OS login name), and so is a login linked to no active user."""
+    login_user = _login_user(session)
+    if login_user is not None:
+        if explicit and username and username.strip().lower() != login_user.username.lower():
+            raise ValidationError("user", username, f"is not you: the database login {login_user.login} is crm "
+                                                    f"user {login_user.username} (unset CRM_USER or set it to that)")
+        username = login_user.username
     name = (username or "").strip()
     user = session.execute(select(User).where(func.lower(User.username) == name.lower())
                            .order_by((col(User.username) == name).desc(), User.id)).scalars().first()
@@ -205,6 +272,21 @@ def resolve_actor(*, session: Session, username: str) -> Actor:
         raise ValidationError("user", user.username, "is deactivated: an admin can reactivate them "
                                                      "(crm user update NAME --active)")
     return actor_for(user, session)
+
+
+def _login_user(session: Session) -> User | None:
+    """The user linked to this connection's database login; None on SQLite and for the tables' owner."""
+    from crm_tui.store import row_security
+
+    conn = session.connection()
+    if row_security.is_admin_connection(conn):
+        return None
+    login = row_security.current_login(conn)
+    user = session.execute(select(User).where(User.login == login)).scalars().first()
+    if user is None or not user.active:
+        raise ValidationError("login", login, "is linked to no active crm user: an admin links it "
+                                              "(crm user add NAME --login LOGIN)")
+    return user
 
 
 def actor_user_id(session: Session, actor: Actor) -> int | None:

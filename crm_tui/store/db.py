@@ -25,7 +25,7 @@ from crm_tui.errors import DatabaseBusy, DatabaseUnavailable
 # so opening an up-to-date database never has to load Alembic.
 T = TypeVar("T")
 
-HEAD_REVISION = "0008_teams_roles"
+HEAD_REVISION = "0009_account_shares"
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -143,6 +143,27 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         command.upgrade(alembic_config(engine), revision)
     except CommandError as exc:  # e.g. a revision this version does not know: a newer crm-tui wrote it
         raise DatabaseUnavailable(f"cannot migrate the database: {exc} (was it written by a newer crm-tui?)") from None
+    # The migrations' environment re-installs the row security policies after every run (migrations/env.py).
+
+
+def install_row_security(engine: Engine, *, only_if_outdated: bool = False) -> bool:
+    """On PostgreSQL, (re)install the row-level security policies (crm_tui/store/row_security.py), so
+    every table the migrations made is covered; only the tables' owner can. True if it installed."""
+    if engine.dialect.name != "postgresql":
+        return False
+    from crm_tui.store import row_security
+
+    with engine.begin() as conn:
+        if only_if_outdated and row_security.installed_version(conn) == row_security.fingerprint(HEAD_REVISION):
+            return False  # the usual case: one query
+        if not row_security.is_admin_connection(conn):
+            return False
+        # One installer at a time (every process that opens the database after an upgrade checks).
+        conn.exec_driver_sql("SELECT pg_advisory_xact_lock(hashtext('crm_row_security'))")
+        if only_if_outdated and row_security.installed_version(conn) == row_security.version(conn):
+            return False
+        row_security.install(conn)
+    return True
 
 
 def ensure_schema(engine: Engine) -> bool:
@@ -152,6 +173,8 @@ def ensure_schema(engine: Engine) -> bool:
     except DBAPIError as exc:
         raise DatabaseUnavailable(_describe(str(engine.url), engine.url, exc)) from None
     if revision == HEAD_REVISION:
+        # A newer crm-tui may bring other policies for the same schema.
+        install_row_security(engine, only_if_outdated=True)
         return False
     upgrade(engine)
     return True

@@ -74,6 +74,20 @@ class User(SQLModel, table=True):
     active: bool = Field(default=True, nullable=False)
     created_at: dt.datetime = Field(default_factory=utcnow, nullable=False, sa_type=UTCDateTime)
     team_id: Optional[int] = Field(default=None, foreign_key="teams.id", index=True)  # one team per user
+    # The PostgreSQL login this user connects with ("me" on PostgreSQL is the login); None on SQLite.
+    login: Optional[str] = Field(default=None, max_length=63, unique=True)
+
+
+class AccountShare(SQLModel, table=True):
+    """An account shared with a user (for learning): they may read it in full, its contacts, deals,
+    activities and history, whatever their role's levels say."""
+
+    __tablename__: ClassVar[str] = "account_shares"
+
+    account_id: int = Field(foreign_key="accounts.id", primary_key=True, ondelete="CASCADE")
+    user_id: int = Field(foreign_key="users.id", primary_key=True, index=True, ondelete="CASCADE")
+    shared_by: str = Field(default="", max_length=64, nullable=False)
+    created_at: dt.datetime = Field(default_factory=utcnow, nullable=False, sa_type=UTCDateTime)
 
 
 class RoleRule(SQLModel, table=True):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+from crm_tui.store import row_security
 from crm_tui.store.models import metadata
 from crm_tui.store.search import include_object
 from crm_tui.store.types import UTCDateTime
@@ -36,7 +37,12 @@ def run_migrations_online() -> None:
             include_object=include_object,  # full-text search objects are not in the models
             render_item=render_item,
         )
+        postgres = connection.dialect.name == "postgresql"
+        if postgres:  # policies name other tables: drop them while the schema changes, then re-create
+            row_security.uninstall(connection)
         context.run_migrations()
+        if postgres:
+            row_security.install(connection)
 
 
 run_migrations_online()

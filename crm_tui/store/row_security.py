@@ -1,0 +1,410 @@
+"""PostgreSQL row-level security: the roles' rules enforced by the database.
+
+Each CRM user connects with their own PostgreSQL login (``users.login``). Policies on every table
+holding CRM data implement the rules crm_tui/store/visibility.py applies in the app, keyed on the
+login (``current_user``):
+
+- a record table (accounts, contacts, leads, opportunities, activities, proposals, products):
+  its role's level for the action (``role_rules`` over ``crm_tui.store.rules.DEFAULT_RULES``):
+  all, team (owned by a member of the user's team, or by the user), own (leads: unassigned ones
+  too), linked (activities: the most specific record it is logged on is readable), none; and for
+  reading, whatever belongs to an account shared with the user (``account_shares``);
+- a child table (a deal's contacts, a proposal's revisions and lines, an account's shares): its
+  parent record is readable (to read) or editable (to write; assignable for shares);
+- a table keyed by (entity, record_id) (changes, taggings): the record is readable (to read),
+  editable (to tag); change rows the user wrote stay theirs (undo of their own delete);
+- forecast snapshot rows: the deal-owner rule; users, teams, rules, stages, quotas: everyone reads
+  them, admins write them (quotas: managers too).
+
+On PostgreSQL the full-text "search index" is an expression index on the record tables, so a
+search only ever reaches the rows the policies let through.
+
+Helper functions are SECURITY DEFINER (owned by the tables' owner, with a fixed search_path), so
+a policy calls them once per statement (as an InitPlan: ``(SELECT crm_level(...))``) and they
+read users, rules and shares without recursing into policies. The tables' owner (the admin
+connection that runs migrations) is not subject to row security: it can do everything.
+
+``install(connection)`` drops and re-creates the functions and policies and grants every linked
+login the privileges the app needs; the migrations' environment (migrations/env.py) runs it after
+every upgrade or downgrade, and ``crm_tui.store.db.ensure_schema`` when a newer crm-tui brings other
+policies for the same schema.
+The table list below is the one place that says how a table is covered; tests/test_row_security.py
+fails when a table with an owner or a record reference is neither covered nor exempt.
+On SQLite nothing here runs: whoever has the file has all of it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from crm_tui.store.rules import ACTIONS, DEFAULT_RULES
+
+WRITES = ("insert", "update", "delete")
+LOGIN = "current_user::text"
+
+# entity -> its table; the record tables carry owner_id (except products).
+RECORDS = {"account": "accounts", "contact": "contacts", "lead": "leads", "opportunity": "opportunities",
+           "activity": "activities", "proposal": "proposals", "product": "products"}
+# The column naming the account a record belongs to (a shared account shares these).
+ACCOUNT_COLUMN = {"account": "id", "contact": "account_id", "opportunity": "account_id", "proposal": "account_id"}
+# An activity's links, most specific first: the first one set decides.
+ACTIVITY_LINKS = (("opportunity_id", "opportunity"), ("lead_id", "lead"), ("contact_id", "contact"),
+                  ("account_id", "account"))
+
+# table -> (kind, detail). kinds: record (entity), child (parent entity, fk column, write action),
+# by_ref (entity column, id column), owner_rule (entity decided on owner_id), admin_write (who else writes).
+COVERED: dict[str, tuple[str, Any]] = {
+    **{table: ("record", entity) for entity, table in RECORDS.items()},
+    "opportunity_contacts": ("child", ("opportunity", "opportunity_id", "edit")),
+    "proposal_revisions": ("child", ("proposal", "proposal_id", "edit")),
+    "proposal_lines": ("child", ("proposal", "proposal_id", "edit")),
+    "account_shares": ("child", ("account", "account_id", "assign")),
+    "changes": ("by_ref", ("entity", "record_id")),
+    "taggings": ("by_ref", ("entity", "record_id")),
+    "forecast_snapshot_rows": ("owner_rule", "opportunity"),
+    "users": ("admin_write", ()),
+    "teams": ("admin_write", ()),
+    "role_rules": ("admin_write", ()),
+    "stages": ("admin_write", ()),
+    "quotas": ("admin_write", ("manager",)),
+}
+# Tables without row security, and why.
+EXEMPT = {
+    "alembic_version": "the schema's revision (logins only read it)",
+    "tags": "tag names only; which record carries a tag is in taggings",
+    "saved_views": "filter texts, no record data",
+    "forecast_snapshots": "a snapshot's header (name, time, count); its rows are covered",
+    "proposal_templates": "the shared catalog of proposal templates",
+    "proposal_template_lines": "the lines of the shared templates",
+    "proposal_counters": "the next proposal number per year",
+    "job_runs": "which scheduled job ran when",
+}
+# Tables logins may only read (besides what policies allow).
+READ_ONLY = ("alembic_version",)
+
+
+# ---------------------------------------------------------------- SQL builders
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _lit(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _level(entity: str, action: str) -> str:
+    return f"(SELECT crm_level({_lit(entity)}, {_lit(action)}, {LOGIN}))"
+
+
+def _by_level(entity: str, action: str, row: str, columns: set[str]) -> str:
+    """The rows of ``entity`` (alias ``row``) the login may ``action`` by its role's level."""
+    parts = [f"{_level(entity, action)} = 'all'"]
+    if "owner_id" in columns:
+        parts.append(f"{row}.owner_id = ANY ((SELECT crm_owners({_lit(entity)}, {_lit(action)}, {LOGIN}))::integer[])")
+        if entity == "lead":
+            parts.append(f"({row}.owner_id IS NULL AND {_level(entity, action)} = 'own')")
+    if entity == "activity":
+        parts.append(f"({_level(entity, action)} = 'linked' AND {_activity_links(row, shared=False)})")
+    return "(" + " OR ".join(parts) + ")"
+
+
+def _shared(entity: str, row: str) -> str | None:
+    if entity == "activity":
+        return _activity_links(row, shared=True)
+    column = ACCOUNT_COLUMN.get(entity)
+    return None if column is None else f"{row}.{column} = ANY ((SELECT crm_shared({LOGIN}))::integer[])"
+
+
+def _activity_links(row: str, *, shared: bool) -> str:
+    """The activity's most specific link is a readable record (``shared``: one on a shared account)."""
+    whens = []
+    for column, entity in ACTIVITY_LINKS:
+        if shared:
+            condition = _shared(entity, "t")
+            test = "false" if condition is None else (
+                f"EXISTS (SELECT 1 FROM {RECORDS[entity]} t WHERE t.id = {row}.{column} AND {condition})")
+        else:  # the target's own read policy decides (row security applies inside the policy)
+            test = f"EXISTS (SELECT 1 FROM {RECORDS[entity]} t WHERE t.id = {row}.{column})"
+        whens.append(f"WHEN {row}.{column} IS NOT NULL THEN {test}")
+    return "(CASE " + " ".join(whens) + " ELSE false END)"
+
+
+def _readable(entity: str, row: str, columns: set[str]) -> str:
+    expr = _by_level(entity, "read", row, columns)
+    shared = _shared(entity, row)
+    return expr if shared is None else f"({expr} OR {shared})"
+
+
+def _record_ref(entity_col: str, id_col: str, action: str, columns_of: dict[str, set[str]]) -> str:
+    """The record an (entity, record_id) row names is readable (or, for a write, may be ``action``-ed)."""
+    whens = []
+    for entity, table in RECORDS.items():
+        if table not in columns_of:
+            continue
+        extra = "" if action == "read" else f" AND {_by_level(entity, action, 'r', columns_of[table])}"
+        whens.append(f"WHEN {_lit(entity)} THEN ({_level(entity, action)} = 'all' OR "
+                     f"EXISTS (SELECT 1 FROM {table} r WHERE r.id = {id_col}{extra}))")
+    return f"(CASE {entity_col} " + " ".join(whens) + " ELSE true END)"
+
+
+def _policies(table: str, columns_of: dict[str, set[str]]) -> list[tuple[str, str, str | None, str | None]]:
+    """(name, command, USING, WITH CHECK) for ``table``."""
+    kind, detail = COVERED[table]
+    cols = columns_of[table]
+    if kind == "record":
+        entity = detail
+        read = _readable(entity, table, cols)
+        edit, delete = _by_level(entity, "edit", table, cols), _by_level(entity, "delete", table, cols)
+        reassign = f"{_level(entity, 'assign')} <> 'none'"
+        return [("crm_read", "SELECT", read, None),
+                ("crm_insert", "INSERT", None, edit),
+                ("crm_update", "UPDATE", f"({read} AND {edit})", f"({edit} OR {reassign})"),
+                ("crm_delete", "DELETE", f"({read} AND {delete})", None)]
+    if kind == "child":
+        entity, fk, action = detail
+        parent = RECORDS[entity]
+        read = ("true" if table == "account_shares" else
+                f"EXISTS (SELECT 1 FROM {parent} p WHERE p.id = {table}.{fk})")
+        write = (f"EXISTS (SELECT 1 FROM {parent} p WHERE p.id = {table}.{fk} "
+                 f"AND {_by_level(entity, action, 'p', columns_of[parent])})")
+        return [("crm_read", "SELECT", read, None), ("crm_insert", "INSERT", None, write),
+                ("crm_update", "UPDATE", write, write), ("crm_delete", "DELETE", write, None)]
+    if kind == "by_ref":
+        entity_col, id_col = (f"{table}.{c}" for c in detail)
+        read = _record_ref(entity_col, id_col, "read", columns_of)
+        if table == "changes":  # who wrote a change row may read it (their own undo, after a delete)
+            mine = f"({table}.actor = (SELECT crm_username({LOGIN})) OR (SELECT crm_is_admin({LOGIN})))"
+            return [("crm_read", "SELECT", f"({mine} OR {read})", None), ("crm_insert", "INSERT", None, mine),
+                    ("crm_update", "UPDATE", mine, mine), ("crm_delete", "DELETE", mine, None)]
+        write = _record_ref(entity_col, id_col, "edit", columns_of)
+        return [("crm_read", "SELECT", read, None), ("crm_insert", "INSERT", None, write),
+                ("crm_update", "UPDATE", f"({read} AND {write})", write),
+                ("crm_delete", "DELETE", f"({read} AND {write})", None)]
+    if kind == "owner_rule":
+        read = _by_level(detail, "read", table, cols)
+        return [("crm_read", "SELECT", read, None), ("crm_insert", "INSERT", None, read),
+                ("crm_update", "UPDATE", read, read), ("crm_delete", "DELETE", read, None)]
+    if kind == "admin_write":
+        roles = ("admin", *detail)
+        write = f"((SELECT crm_role({LOGIN})) IN ({', '.join(_lit(r) for r in roles)}))"
+        return [("crm_read", "SELECT", "true", None), ("crm_insert", "INSERT", None, write),
+                ("crm_update", "UPDATE", write, write), ("crm_delete", "DELETE", write, None)]
+    raise ValueError(f"unknown row security kind {kind!r} for table {table}")
+
+
+def _functions(schema: str) -> list[str]:
+    """The helpers, in PL/pgSQL: a session plans their queries once and reuses the plans."""
+    defaults = " ".join(f"WHEN {_lit(f'{role}:{entity}:{action}')} THEN {_lit(level)}"
+                        for role, entities in DEFAULT_RULES.items()
+                        for entity, actions in entities.items() for action, level in actions.items()
+                        if action in ACTIONS)
+    # PARALLEL SAFE: they only read, so a query calling them may still run in parallel workers.
+    head = f"STABLE PARALLEL SAFE SECURITY DEFINER SET search_path = {_q(schema)}, pg_temp"
+
+    def plpgsql(signature: str, returns: str, body: str) -> str:
+        return f"CREATE OR REPLACE FUNCTION {signature} RETURNS {returns} LANGUAGE plpgsql {head} AS $$ {body} $$"
+
+    return [
+        plpgsql("crm_me(login text)", "integer",
+                "BEGIN RETURN (SELECT id FROM users WHERE users.login = $1 AND active); END"),
+        plpgsql("crm_username(login text)", "text",
+                "BEGIN RETURN (SELECT username FROM users WHERE users.login = $1 AND active); END"),
+        plpgsql("crm_role(login text)", "text",
+                "BEGIN RETURN (SELECT role FROM users WHERE users.login = $1 AND active); END"),
+        plpgsql("crm_is_admin(login text)", "boolean",
+                "BEGIN RETURN coalesce((SELECT role = 'admin' FROM users WHERE users.login = $1 AND active), "
+                "false); END"),
+        # The level of the login's role for an action on an entity: an admin's change (role_rules), else
+        # the default (crm_tui/store/rules.py); 'none' for a login linked to no active user.
+        plpgsql("crm_level(entity text, action text, login text)", "text", f"""
+            DECLARE r text; lvl text;
+            BEGIN
+              SELECT role INTO r FROM users WHERE users.login = $3 AND active;
+              IF r IS NULL THEN RETURN 'none'; END IF;
+              IF r <> 'admin' THEN
+                SELECT level INTO lvl FROM role_rules
+                 WHERE role_rules.role = r AND role_rules.entity = $1 AND role_rules.action = $2;
+                IF lvl IS NOT NULL THEN RETURN lvl; END IF;
+              END IF;
+              RETURN coalesce(CASE r || ':' || $1 || ':' || $2 {defaults} END, 'none');
+            END"""),
+        # Whose records the level lets the login act on: own and linked: theirs; team: their team's.
+        plpgsql("crm_owners(entity text, action text, login text)", "integer[]", """
+            DECLARE lvl text := crm_level($1, $2, $3); me integer; team integer;
+            BEGIN
+              SELECT id, team_id INTO me, team FROM users WHERE users.login = $3 AND active;
+              IF me IS NULL THEN RETURN '{}'::integer[]; END IF;
+              IF lvl IN ('own', 'linked') OR (lvl = 'team' AND team IS NULL) THEN RETURN ARRAY[me]; END IF;
+              IF lvl = 'team' THEN
+                RETURN ARRAY(SELECT me UNION SELECT u.id FROM users u WHERE u.team_id = team);
+              END IF;
+              RETURN '{}'::integer[];
+            END"""),
+        plpgsql("crm_shared(login text)", "integer[]", """
+            BEGIN
+              RETURN ARRAY(SELECT s.account_id FROM account_shares s JOIN users u ON u.id = s.user_id
+                           WHERE u.login = $1 AND u.active);
+            END"""),
+    ]
+
+
+# ---------------------------------------------------------------- installing
+
+
+def _columns(connection: Any, schema: str) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+    for table, column in connection.exec_driver_sql(
+            "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = %(s)s",
+            {"s": schema}):
+        out.setdefault(table, set()).add(column)
+    return out
+
+
+def statements(connection: Any) -> list[str]:
+    """Every statement ``install`` runs (policies for the tables this database has)."""
+    schema = connection.exec_driver_sql("SELECT current_schema()").scalar()
+    columns_of = _columns(connection, schema)
+    out = _functions(schema)
+    for table in sorted(COVERED):
+        if table not in columns_of:
+            continue
+        out.append(f"ALTER TABLE {_q(table)} ENABLE ROW LEVEL SECURITY")
+        for name, command, using, check in _policies(table, columns_of):
+            text = f"CREATE POLICY {name} ON {_q(table)} FOR {command}"
+            if using is not None:
+                text += f" USING ({using})"
+            if check is not None:
+                text += f" WITH CHECK ({check})"
+            out.append(text)
+    return out
+
+
+def fingerprint(revision: str | None) -> str:
+    """What ``install`` creates, in 16 hex digits: this module, the default rules and the schema's revision
+    (which decides the tables and columns). A crm-tui with other policies has another."""
+    from pathlib import Path
+
+    from crm_tui.store import rules
+
+    digest = hashlib.sha256(Path(__file__).read_bytes() + Path(rules.__file__).read_bytes())
+    digest.update(str(revision).encode())
+    return digest.hexdigest()[:16]
+
+
+def version(connection: Any) -> str:
+    """The fingerprint ``install`` would write on this database now."""
+    revision = None
+    if connection.exec_driver_sql("SELECT to_regclass('alembic_version') IS NOT NULL").scalar():
+        revision = connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+    return fingerprint(revision)
+
+
+def install(connection: Any) -> None:
+    """Drop and re-create the helper functions and every policy, and grant each linked login what the
+    app needs. Idempotent; PostgreSQL only; run by the tables' owner (after every migration)."""
+    if connection.dialect.name != "postgresql":
+        return
+    stmts = statements(connection)
+    installed = version(connection)
+    uninstall(connection)
+    # The helpers name users, role_rules and account_shares, which a downgrade may have dropped.
+    connection.exec_driver_sql("SET LOCAL check_function_bodies = off")
+    for stmt in stmts:
+        connection.exec_driver_sql(stmt)
+    connection.exec_driver_sql(
+        f"CREATE OR REPLACE FUNCTION crm_row_security_version() RETURNS text LANGUAGE sql IMMUTABLE "
+        f"AS $$ SELECT {_lit(installed)}::text $$")
+    schema = connection.exec_driver_sql("SELECT current_schema()").scalar()
+    if "login" not in _columns(connection, schema).get("users", set()):  # an older schema (a downgrade)
+        return
+    for (login,) in connection.exec_driver_sql(
+            "SELECT u.login FROM users u JOIN pg_roles r ON r.rolname = u.login WHERE u.login IS NOT NULL").all():
+        grant(connection, login)
+
+
+def uninstall(connection: Any) -> None:
+    """Drop every crm_ policy (the migrations run without them: a policy names other tables)."""
+    if connection.dialect.name != "postgresql":
+        return
+    for table, policy in connection.exec_driver_sql(
+            "SELECT tablename, policyname FROM pg_policies WHERE schemaname = current_schema() "
+            "AND left(policyname, 4) = 'crm_'").all():
+        connection.exec_driver_sql(f"DROP POLICY IF EXISTS {_q(policy)} ON {_q(table)}")
+
+
+def installed_version(connection: Any) -> str | None:
+    """The fingerprint of the installed policies (None: none installed); one cheap query."""
+    return connection.exec_driver_sql(
+        "SELECT substring(prosrc from '([0-9a-f]{16})') FROM pg_proc "
+        "WHERE proname = 'crm_row_security_version' LIMIT 1").scalar()
+
+
+def grant(connection: Any, login: str) -> None:
+    """Give ``login`` what the app needs: read and write every table (the policies decide which rows),
+    read only the schema's revision, use the sequences."""
+    schema = connection.exec_driver_sql("SELECT current_schema()").scalar()
+    database = connection.exec_driver_sql("SELECT current_database()").scalar()
+    who = _q(login)
+    connection.exec_driver_sql(f"GRANT CONNECT ON DATABASE {_q(database)} TO {who}")
+    connection.exec_driver_sql(f"GRANT USAGE ON SCHEMA {_q(schema)} TO {who}")
+    connection.exec_driver_sql(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {_q(schema)} TO {who}")
+    for table in READ_ONLY:
+        connection.exec_driver_sql(f"REVOKE INSERT, UPDATE, DELETE ON TABLE {_q(table)} FROM {who}")
+    connection.exec_driver_sql(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {_q(schema)} TO {who}")
+
+
+# ---------------------------------------------------------------- logins
+
+
+def is_admin_connection(connection: Any) -> bool:
+    """Whether this connection is exempt from row security: SQLite, the tables' owner, a superuser."""
+    if connection.dialect.name != "postgresql":
+        return True
+    row = connection.exec_driver_sql(
+        "SELECT r.rolsuper OR r.rolbypassrls OR coalesce(pg_has_role(current_user, c.relowner, 'MEMBER'), false) "
+        "FROM pg_roles r LEFT JOIN pg_class c ON c.oid = to_regclass('users') "
+        "WHERE r.rolname = current_user").first()
+    return bool(row and row[0])
+
+
+def current_login(connection: Any) -> str:
+    return connection.exec_driver_sql("SELECT current_user::text").scalar()
+
+
+def login_exists(connection: Any, login: str) -> bool:
+    return connection.exec_driver_sql("SELECT 1 FROM pg_roles WHERE rolname = %(n)s", {"n": login}).first() is not None
+
+
+def is_privileged(connection: Any, login: str) -> bool:
+    """Whether ``login`` is exempt from row security (a superuser, BYPASSRLS, the tables' owner)."""
+    row = connection.exec_driver_sql(
+        "SELECT r.rolsuper OR r.rolbypassrls OR coalesce(pg_has_role(r.oid, c.relowner, 'MEMBER'), false) "
+        "FROM pg_roles r LEFT JOIN pg_class c ON c.oid = to_regclass('users') WHERE r.rolname = %(n)s",
+        {"n": login}).first()
+    return bool(row and row[0])
+
+
+def create_login(connection: Any, login: str, password: str) -> None:
+    """CREATE ROLE ``login`` LOGIN with ``password`` (sent as a literal the driver quotes; never logged)."""
+    from psycopg import sql
+
+    raw = connection.connection.dbapi_connection
+    statement = sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(sql.Identifier(login), sql.Literal(password))
+    with raw.cursor() as cursor:
+        cursor.execute(statement)
+
+
+def set_password(connection: Any, login: str, password: str) -> None:
+    from psycopg import sql
+
+    raw = connection.connection.dbapi_connection
+    with raw.cursor() as cursor:
+        cursor.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(sql.Identifier(login), sql.Literal(password)))
+
+
+def set_can_login(connection: Any, login: str, enabled: bool) -> None:
+    """LOGIN or NOLOGIN for ``login`` (a deactivated user cannot connect)."""
+    connection.exec_driver_sql(f"ALTER ROLE {_q(login)} {'LOGIN' if enabled else 'NOLOGIN'}")
