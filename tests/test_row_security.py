@@ -14,10 +14,9 @@ import random
 
 import psycopg
 import pytest
-from conftest import POSTGRES_URL
 from sqlalchemy import inspect, select
 from sqlalchemy.engine import make_url
-from support import CLI, sqlite_url, truncate_postgres
+from support import CLI, POSTGRES_URL, sqlite_url, truncate_postgres
 
 from crm_tui.services import records
 from crm_tui.services.access import set_rule
