@@ -24,6 +24,16 @@ ROOT = HERE.parent
 PY = sys.executable
 RESULTS = HERE / "results"
 
+# Every process a benchmark starts (crm itself, bench/paint.py, bench/bulk_inproc.py, ...) imports the
+# crm_tui of this checkout, never whichever one the interpreter has installed (an editable install
+# of another worktree, say): the checkout goes first on PYTHONPATH.
+os.environ["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])
+
+
+def _crm(*args: str) -> list[str]:
+    """The command line of `crm ARGS...` running this checkout's code (`python -m crm_tui`)."""
+    return [PY, "-m", "crm_tui", *args]
+
 
 def _bin(name: str) -> str:
     candidate = Path(PY).parent / name
@@ -47,7 +57,7 @@ def _report(name: str, subject: float, reference: float, target: float, unit: st
 
 def bench_cli_help(args) -> bool:
     """`crm --help` against a trivial Typer app's --help (target: within 1.3x)."""
-    crm = [_bin("crm"), "--help"]
+    crm = _crm("--help")
     ref = [PY, str(HERE / "trivial_typer.py"), "--help"]
     env = {**os.environ, "COLUMNS": "100"}
     for _ in range(2):  # warm the file cache
@@ -66,7 +76,7 @@ def bench_cli_one_row(args) -> bool:
     file with sqlite3 and prints one row (target: within 2x). Most of the gap is importing SQLAlchemy,
     SQLModel and building the models; `python -X importtime` shows the split."""
     db = _demo_db(args.size).removeprefix("sqlite:///")
-    crm = [_bin("crm"), "--db", db, "opp", "list", "--limit", "1", "--sort", "id", "--format", "ids"]
+    crm = _crm("--db", db, "opp", "list", "--limit", "1", "--sort", "id", "--format", "ids")
     ref = [PY, str(HERE / "trivial_sqlite_typer.py"), db]
     for _ in range(2):  # warm the file cache
         _time(crm)
@@ -85,7 +95,7 @@ def _demo_db(size: str) -> str:
     if not path.exists():
         print(f"building {path} with `crm demo --size {size}` ...", file=sys.stderr)
         started = time.perf_counter()
-        subprocess.run([_bin("crm"), "--db", str(path), "demo", "--size", size], check=True,
+        subprocess.run(_crm("--db", str(path), "demo", "--size", size), check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         print(f"  built in {time.perf_counter() - started:.1f}s", file=sys.stderr)
     return f"sqlite:///{path}"
