@@ -154,7 +154,33 @@ def bench_pipeline(args) -> bool:
     return ok and move_ok
 
 
-BENCHES = {"cli_help": bench_cli_help, "cli_one_row": bench_cli_one_row, "tui_paint": bench_tui_paint, "pipeline": bench_pipeline}
+TUI_SPEED_TARGETS = {"switch": 0.200, "filter": 0.300, "detail": 0.200}
+
+
+def bench_tui_speed(args) -> bool:
+    """The TUI answering keys on the demo database, driven by Pilot (bench/tui_speed.py): an F-key to another
+    area, a filter applied on Accounts, an account's detail opened; each from the key press until the
+    screen has settled. Targets: median switch < 200 ms, filter < 300 ms, detail < 200 ms."""
+    import json
+
+    url = _demo_db(args.size)
+    rounds = max(2, args.runs // 5)
+    out = subprocess.run([PY, str(HERE / "tui_speed.py"), url, str(rounds)], check=True, capture_output=True,
+                         text=True, env={**os.environ, "TEXTUAL": ""}).stdout
+    times = json.loads(out.strip().splitlines()[-1])
+    times["switch"] = times["switch"] + times.pop("switch_first")
+    ok = True
+    for name, target in TUI_SPEED_TARGETS.items():
+        median = statistics.median(times[name])
+        good = median < target
+        ok = ok and good
+        print(f"{'tui: ' + name + ' (' + args.size + ')':<28} median {median * 1000:8.1f} ms over {len(times[name])}   "
+              f"worst {max(times[name]) * 1000:8.1f} ms   target < {target * 1000:.0f} ms   {'OK' if good else 'MISS'}")
+    return ok
+
+
+BENCHES = {"cli_help": bench_cli_help, "cli_one_row": bench_cli_one_row, "tui_paint": bench_tui_paint, "pipeline": bench_pipeline,
+           "tui_speed": bench_tui_speed}
 
 
 def _power_benches() -> dict:
