@@ -86,3 +86,6 @@ def test_bulk_tag_loads_no_migration_tool_or_ui(db_url, deals):
     assert report["code"] == 0, proc.stderr
     assert "3 opportunities" in proc.stderr
     assert _loaded(report, NOT_LOADED) == []
+    # --where on deals compiles with the deals' filter fields alone: other entities' modules stay unloaded
+    assert _loaded(report, ("crm_tui.services.sales.leads", "crm_tui.services.sales.contacts",
+                            "crm_tui.services.engagement.activities")) == []
