@@ -43,7 +43,7 @@ def bench_export(args) -> bool:
     """`crm export opp` to CSV against `sqlite3 -csv` writing the same rows (target: within 2x, < 100 MiB)."""
     db = _path(R._demo_db(args.size))
     out = R.RESULTS / "export.csv"
-    crm = [R._bin("crm"), "--db", db, "export", "opp", "-o", str(out)]
+    crm = R._crm("--db", db, "export", "opp", "-o", str(out))
     ref = ["sh", "-c", f'sqlite3 -csv -header "{db}" "{" ".join(EXPORT_SQL.split())}" > "{R.RESULTS / "ref.csv"}"']
     R._time(crm), R._time(ref)
     a, b = [], []
@@ -68,7 +68,7 @@ def _bulk_db(args) -> str:
 
 def _startup(db: str) -> float:
     """Median time of a `crm` process that opens the database and does nothing (start-up and imports)."""
-    cmd = [R._bin("crm"), "--db", db, "opp", "list", "--where", "id<0", "--format", "ids"]
+    cmd = R._crm("--db", db, "opp", "list", "--where", "id<0", "--format", "ids")
     R._time(cmd)
     return statistics.median(R._time(cmd) for _ in range(3))
 
@@ -97,8 +97,8 @@ def bench_bulk_update(args) -> bool:
     db = _bulk_db(args)
     a, b = [], []
     for i in range(max(3, args.runs // 5)):
-        a.append(R._time([R._bin("crm"), "--db", db, "update", "opp", "--where", "id<=100000",
-                          "--set", f"next_step=crm step {i}"]))
+        a.append(R._time(R._crm("--db", db, "update", "opp", "--where", "id<=100000",
+                          "--set", f"next_step=crm step {i}")))
         b.append(R._time(["sqlite3", db, f"UPDATE opportunities SET next_step='bare step {i}', "
                                          f"version=version+1 WHERE id<=100000"]))
     ok = R._report("bulk update 100k", statistics.median(a), statistics.median(b), 3.0,
@@ -116,8 +116,8 @@ def bench_bulk_tag(args) -> bool:
     runs = max(4, args.runs // 5)
     for i in range(runs + runs % 2):
         verb = "add" if i % 2 == 0 else "remove"
-        a.append(R._time([R._bin("crm"), "--db", db, "tag", verb, "q1_priority", "--entity", "opp",
-                          "--where", "id<=100000"]))
+        a.append(R._time(R._crm("--db", db, "tag", verb, "q1_priority", "--entity", "opp",
+                          "--where", "id<=100000")))
         # competitors, not next_step: next_step is full-text indexed (0003_search), and its trigger would
         # make the reference slower than the tag write, which never touches the opportunities table.
         b.append(R._time(["sqlite3", db, f"UPDATE opportunities SET competitors='bare {i}' WHERE id<=100000"]))
@@ -155,16 +155,16 @@ def bench_import(args) -> bool:
     db = _path(R._demo_db(args.size))
     src = R.RESULTS / "import-100k.csv"
     if not src.exists():
-        subprocess.run([R._bin("crm"), "--db", db, "export", "account", "--where", "id<=100000",
-                        "--columns", IMPORT_COLUMNS, "-o", str(src)], check=True, capture_output=True)
+        subprocess.run(R._crm("--db", db, "export", "account", "--where", "id<=100000",
+                        "--columns", IMPORT_COLUMNS, "-o", str(src)), check=True, capture_output=True)
     target, ref = R.RESULTS / "import.db", R.RESULTS / "import-ref.db"
     a, b = [], []
     for _ in range(max(3, args.runs // 5)):
         for path in (target, ref):
             for suffix in ("", "-wal", "-shm"):
                 (path.parent / (path.name + suffix)).unlink(missing_ok=True)
-        subprocess.run([R._bin("crm"), "--db", str(target), "db", "upgrade"], check=True, capture_output=True)
-        a.append(R._time([R._bin("crm"), "--db", str(target), "import", "account", str(src)]))
+        subprocess.run(R._crm("--db", str(target), "db", "upgrade"), check=True, capture_output=True)
+        a.append(R._time(R._crm("--db", str(target), "import", "account", str(src))))
         b.append(R._time([R._bin("sqlite-utils"), "insert", str(ref), "accounts", str(src), "--csv"]))
     return R._report("import 100k accounts", statistics.median(a), statistics.median(b), 2.0,
                      reference_label="sqlite-utils insert --csv")

@@ -3,6 +3,10 @@
     .venv/bin/python bench/run.py                 # everything, on a medium demo database
     .venv/bin/python bench/run.py --size large    # the TUI on 1,000,000 opportunities
     .venv/bin/python bench/run.py cli_help        # one benchmark
+    .venv/bin/python bench/run.py bulk_tag --size 100000   # the bulk benchmarks on 100,000 deals
+
+Every process a benchmark starts runs the crm_tui of this checkout (`python -m crm_tui`, the checkout
+first on PYTHONPATH), whichever crm_tui the interpreter has installed.
 
 Benchmarks are not tests: they print figures with their targets. Machines are
 noisy, so each figure is a median of several runs, alternating subject and
@@ -23,6 +27,16 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 PY = sys.executable
 RESULTS = HERE / "results"
+
+# Every process a benchmark starts (crm itself, bench/paint.py, bench/bulk_inproc.py, ...) imports the
+# crm_tui of this checkout, never whichever one the interpreter has installed (an editable install
+# of another worktree, say): the checkout goes first on PYTHONPATH.
+os.environ["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])
+
+
+def _crm(*args: str) -> list[str]:
+    """The command line of `crm ARGS...` running this checkout's code (`python -m crm_tui`)."""
+    return [PY, "-m", "crm_tui", *args]
 
 
 def _bin(name: str) -> str:
@@ -47,7 +61,7 @@ def _report(name: str, subject: float, reference: float, target: float, unit: st
 
 def bench_cli_help(args) -> bool:
     """`crm --help` against a trivial Typer app's --help (target: within 1.3x)."""
-    crm = [_bin("crm"), "--help"]
+    crm = _crm("--help")
     ref = [PY, str(HERE / "trivial_typer.py"), "--help"]
     env = {**os.environ, "COLUMNS": "100"}
     for _ in range(2):  # warm the file cache
@@ -66,7 +80,7 @@ def bench_cli_one_row(args) -> bool:
     file with sqlite3 and prints one row (target: within 2x). Most of the gap is importing SQLAlchemy,
     SQLModel and building the models; `python -X importtime` shows the split."""
     db = _demo_db(args.size).removeprefix("sqlite:///")
-    crm = [_bin("crm"), "--db", db, "opp", "list", "--limit", "1", "--sort", "id", "--format", "ids"]
+    crm = _crm("--db", db, "opp", "list", "--limit", "1", "--sort", "id", "--format", "ids")
     ref = [PY, str(HERE / "trivial_sqlite_typer.py"), db]
     for _ in range(2):  # warm the file cache
         _time(crm)
@@ -85,7 +99,7 @@ def _demo_db(size: str) -> str:
     if not path.exists():
         print(f"building {path} with `crm demo --size {size}` ...", file=sys.stderr)
         started = time.perf_counter()
-        subprocess.run([_bin("crm"), "--db", str(path), "demo", "--size", size], check=True,
+        subprocess.run(_crm("--db", str(path), "demo", "--size", size), check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         print(f"  built in {time.perf_counter() - started:.1f}s", file=sys.stderr)
     return f"sqlite:///{path}"
@@ -144,7 +158,36 @@ def bench_pipeline(args) -> bool:
     return ok and move_ok
 
 
-BENCHES = {"cli_help": bench_cli_help, "cli_one_row": bench_cli_one_row, "tui_paint": bench_tui_paint, "pipeline": bench_pipeline}
+TUI_SPEED_TARGETS = {"switch": 0.200, "filter": 0.300, "detail": 0.200}
+
+
+def bench_tui_speed(args) -> bool:
+    """The TUI answering keys on the demo database, driven by Pilot (bench/tui_speed.py): an F-key to another
+    area, a filter applied on Accounts, an account's detail opened; each from the key press until the
+    screen has settled. Targets: median switch < 200 ms, filter < 300 ms, detail < 200 ms."""
+    import json
+
+    url = _demo_db(args.size)
+    rounds = max(2, args.runs // 5)
+    out = subprocess.run([PY, str(HERE / "tui_speed.py"), url, str(rounds)], check=True, capture_output=True,
+                         text=True, env={**os.environ, "TEXTUAL": ""}).stdout
+    times = json.loads(out.strip().splitlines()[-1])
+    first, again = times.pop("switch_first"), times["switch"]
+    times["switch"] = first + again
+    ok = True
+    for name, target in TUI_SPEED_TARGETS.items():
+        median = statistics.median(times[name])
+        good = median < target
+        ok = ok and good
+        print(f"{'tui: ' + name + ' (' + args.size + ')':<28} median {median * 1000:8.1f} ms over {len(times[name])}   "
+              f"worst {max(times[name]) * 1000:8.1f} ms   target < {target * 1000:.0f} ms   {'OK' if good else 'MISS'}")
+    print(f"{'':<28} (switch: first visit to an area {statistics.median(first) * 1000:.1f} ms, "
+          f"coming back {statistics.median(again) * 1000:.1f} ms)")
+    return ok
+
+
+BENCHES = {"cli_help": bench_cli_help, "cli_one_row": bench_cli_one_row, "tui_paint": bench_tui_paint, "pipeline": bench_pipeline,
+           "tui_speed": bench_tui_speed}
 
 
 def _power_benches() -> dict:

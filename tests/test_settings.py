@@ -168,12 +168,14 @@ def test_settings_module_stays_light():
 
 
 def test_every_key_has_a_description():
-    from crm_tui.settings import PdfConfig, SellerConfig, SmtpConfig
+    from crm_tui.settings import PdfConfig, SellerConfig, SmtpConfig, key_docs
 
     for model in (Settings, SmtpConfig, SellerConfig, PdfConfig):
         assert model.__doc__
-        for name, field in model.model_fields.items():
-            assert field.description, f"{model.__name__}.{name} has no docstring"
+        docs = key_docs(model)
+        for name in model.model_fields:
+            assert docs.get(name), f"{model.__name__}.{name} has no docstring"
+    assert key_docs(Settings)["user"].startswith('Who "me" is')
 
 
 # ---------------------------------------------------------------- crm config path | show

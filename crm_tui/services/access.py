@@ -67,8 +67,9 @@ def rules(*, session: Session, role: str | None = None) -> list[Rule]:
 def _levels(session: Session | None, role: str) -> dict[tuple[str, str], str]:
     levels = {(entity, action): DEFAULT_RULES[role][entity][action] for entity in RULE_ENTITIES for action in ACTIONS}
     if session is not None:
-        for entity, action, lvl in session.execute(select(RoleRule.entity, RoleRule.action, RoleRule.level)
-                                                   .where(RoleRule.role == role)):
+        R = RoleRule.__table__  # a Core read: resolving an Actor never configures the ORM mappers
+        for entity, action, lvl in session.execute(select(R.c.entity, R.c.action, R.c.level)
+                                                   .where(R.c.role == role)):
             levels[(entity, action)] = lvl
     return levels
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import func, select
 from sqlmodel import Session, col
 
@@ -237,7 +239,7 @@ def remove_from_team(*, session: Session, actor: Actor, username: str, team: str
     return set_team(session=session, actor=actor, username=username, team=None)
 
 
-def actor_for(user: User, session: Session | None = None) -> Actor:
+def actor_for(user: Any, session: Session | None = None) -> Actor:
     """The Actor of a row of the users table: their team, and what their role may read (the rules in
     effect, crm_tui/services/access.py; without ``session`` the defaults)."""
     from crm_tui.services.access import read_levels, write_levels
@@ -245,7 +247,8 @@ def actor_for(user: User, session: Session | None = None) -> Actor:
     role = user.role or DEFAULT_ROLE
     team = None
     if user.team_id is not None and session is not None:
-        team = session.execute(select(Team.name).where(Team.id == user.team_id)).scalar()
+        T = Team.__table__
+        team = session.execute(select(T.c.name).where(T.c.id == user.team_id)).scalar()
     return Actor(user_id=user.id, username=user.username, role=role, team=team, team_id=user.team_id,
                  reads=read_levels(session=session, role=role), writes=write_levels(session=session, role=role))
 
@@ -264,8 +267,11 @@ def resolve_actor(*, session: Session, username: str, explicit: bool = True) -> 
                                                     f"user {login_user.username} (unset CRM_USER or set it to that)")
         username = login_user.username
     name = (username or "").strip()
-    user = session.execute(select(User).where(func.lower(User.username) == name.lower())
-                           .order_by((col(User.username) == name).desc(), User.id)).scalars().first()
+    # Core, not ORM: every command resolves its Actor, and a Core read never configures the mappers
+    # (the row has the user's columns as attributes, as ``actor_for`` reads them).
+    U = User.__table__
+    user = session.execute(select(U).where(func.lower(U.c.username) == name.lower())
+                           .order_by((U.c.username == name).desc(), U.c.id)).first()
     if user is None:
         return Actor.unknown(name or username)
     if not user.active:

@@ -16,8 +16,6 @@ from sqlalchemy import exists, func, literal, select
 from sqlalchemy.sql import ColumnElement
 
 from crm_tui.actor import Actor
-from crm_tui.services.engagement import activities
-from crm_tui.services.sales import accounts, contacts, leads, opportunities
 from crm_tui.store.filter import Context, FilterField, compile_where
 from crm_tui.store.models import Opportunity, Stage, Tag, Tagging
 
@@ -57,6 +55,8 @@ def _common(table) -> dict[str, FilterField]:
 
 
 def _account_fields() -> dict[str, FilterField]:
+    from crm_tui.services.sales import accounts  # loaded with its fields, on first use
+
     T = accounts.T
     opp = Opportunity.__table__.alias("where_account_opp")
     opp_stage = Stage.__table__.alias("where_account_opp_stage")
@@ -87,6 +87,8 @@ def _account_fields() -> dict[str, FilterField]:
 
 
 def _contact_fields() -> dict[str, FilterField]:
+    from crm_tui.services.sales import contacts  # loaded with its fields, on first use
+
     T = contacts.T
     fields = {name: _text(name, T.c[name]) for name in (
         "first_name", "last_name", "email", "phone", "title", "buying_role", "notes")}
@@ -103,6 +105,8 @@ def _contact_fields() -> dict[str, FilterField]:
 
 
 def _lead_fields() -> dict[str, FilterField]:
+    from crm_tui.services.sales import leads  # loaded with its fields, on first use
+
     T = leads.T
     fields = {name: _text(name, T.c[name]) for name in (
         "first_name", "last_name", "company", "email", "phone", "title", "website", "industry", "city", "state",
@@ -119,6 +123,8 @@ def _lead_fields() -> dict[str, FilterField]:
 
 
 def _opportunity_fields() -> dict[str, FilterField]:
+    from crm_tui.services.sales import opportunities  # loaded with its fields, on first use
+
     T = opportunities.T
     stage = opportunities._stage
     fields = {name: _text(name, T.c[name]) for name in (
@@ -147,6 +153,8 @@ def _opportunity_fields() -> dict[str, FilterField]:
 
 
 def _activity_fields() -> dict[str, FilterField]:
+    from crm_tui.services.engagement import activities  # loaded with its fields, on first use
+
     T = activities.T
     fields = {name: _text(name, T.c[name]) for name in ("type", "subject", "body")}
     fields.update({
