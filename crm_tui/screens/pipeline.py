@@ -76,6 +76,7 @@ class PipelineScreen(BulkActions, CRMScreenMixin, Screen):
     PALETTE_GROUP = "Pipeline"
     PALETTE_NAMES = {"toggle_view": "switch between board and list", "focus_filter": "filter the deals",
                      "open_deal": "open the deal", "cycle_sort": "sort the list", "reload": "reload",
+                     "new_deal": "new deal",
                      **BULK_PALETTE_NAMES}
     AUTO_FOCUS = ""  # no auto focus: the first card gets focus once the board has loaded
 
@@ -83,6 +84,7 @@ class PipelineScreen(BulkActions, CRMScreenMixin, Screen):
         Binding("v", "toggle_view", "Board/List", id="pipeline.toggle_view"),
         Binding("slash", "focus_filter", "Filter", id="pipeline.filter"),
         Binding("enter", "open_deal", "Open", id="pipeline.open"),
+        Binding("n", "new_deal", "New deal", id="pipeline.new_deal", tooltip="Add a deal (opportunity)"),
         Binding("s", "cycle_sort", "Sort", id="pipeline.sort"),
         Binding("ctrl+r", "reload", "Reload", id="pipeline.reload"),
         Binding("escape", "leave_filter", "Board", show=False),
@@ -565,3 +567,13 @@ class PipelineScreen(BulkActions, CRMScreenMixin, Screen):
 
     def action_reload(self) -> None:
         self.load_board(self.filter_text)
+
+    def action_new_deal(self) -> None:
+        """The new-deal form; saved, the board (and the list, when it shows) load again with it."""
+        from crm_tui.screens.opportunity_form import OpportunityFormScreen
+
+        def saved(row: dict | None) -> None:
+            if row:
+                self.load_board(self.filter_text)
+
+        self.app.push_screen(OpportunityFormScreen(), saved)
