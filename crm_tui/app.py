@@ -206,6 +206,7 @@ class CRMApp(App[None]):
         self._jobs_error: str | None = None  # the last "could not run" notified (not repeated every tick)
         # The writes of this session ctrl+z can undo, the last one last: (batch id, what it did).
         self.session_writes: list[tuple[str, str]] = []
+        self._undone: list[str] = []  # batches ctrl+z undid and the batches that undid them (they cancel out)
 
     @property
     def engine(self) -> Any:
@@ -414,13 +415,15 @@ class CRMApp(App[None]):
         batch_id, what = self.session_writes.pop()
         from crm_tui.widgets.worker import failure_text, run_db
 
-        def undo(session: Any) -> str:
+        cancelled = list(self._undone)
+
+        def undo(session: Any) -> str | None:
             from crm_tui.services.data import bulk
 
-            bulk.undo(session=session, batch_id=batch_id, actor=self.actor)
-            return what
+            return bulk.undo(session=session, batch_id=batch_id, actor=self.actor, cancelled=cancelled).undo_batch_id
 
-        def done(_what: str) -> None:
+        def done(undo_batch_id: str | None) -> None:
+            self._undone.extend(b for b in (batch_id, undo_batch_id) if b)
             self.notify(f"Undid: {what}", title="Undo")
             self._refresh_after_undo()
 

@@ -416,6 +416,7 @@ class PipelineScreen(BulkActions, CRMScreenMixin, Screen):
             self.call_after_refresh(source.focus_card, index)
         stage = target.summary.name if target else "?"
         self.notify(f"{move.card.name} → {stage}", timeout=2)
+        self.crm.remember_write(move.batch_id, f"moved {move.card.name} to {stage}")
 
     def on_pipeline_screen_move_failed(self, message: MoveFailed) -> None:
         self.moving.discard(message.opportunity_id)
