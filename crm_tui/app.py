@@ -206,7 +206,11 @@ class CRMApp(App[None]):
         self._jobs_error: str | None = None  # the last "could not run" notified (not repeated every tick)
         # The writes of this session ctrl+z can undo, the last one last: (batch id, what it did).
         self.session_writes: list[tuple[str, str]] = []
-        self._undone: list[str] = []  # batches ctrl+z undid and the batches that undid them (they cancel out)
+        self._undone: list[str] = []
+        from crm_tui.ui_state import UIState
+
+        # Small choices remembered per user across restarts (Mine or Everyone per screen).
+        self.ui_state = UIState(locations.ui_state_path(), user)  # batches ctrl+z undid and the batches that undid them (they cancel out)
 
     @property
     def engine(self) -> Any:

@@ -143,8 +143,10 @@ def complete_activity(*, session: Session, activity_id: int, actor: str) -> dict
 
 
 
-def due_tasks(*, session: Session, actor: Actor, day=None, now=None, limit: int = 500) -> list[dict]:
-    """Open tasks of ``actor`` due by the end of ``day`` (default today, local time), oldest due first.
+def due_tasks(*, session: Session, actor: Actor, day=None, now=None, limit: int = 500,
+              mine: bool = True) -> list[dict]:
+    """Open tasks of ``actor`` due by the end of ``day`` (default today, local time), oldest due first;
+    ``mine=False``: everyone's ``actor`` may read.
 
     Each row has ``overdue``: due before ``now`` (default: the current time).
     """
@@ -152,7 +154,8 @@ def due_tasks(*, session: Session, actor: Actor, day=None, now=None, limit: int 
     from crm_tui.services.sales.leads import local_day_bounds
 
     _, end = local_day_bounds(day)
-    rows = list_records(ENTITY, session=session, filters={"owner": actor.username, "open": "yes", "due_before": end},
+    filters = {"owner": actor.username} if mine else {}
+    rows = list_records(ENTITY, session=session, filters={**filters, "open": "yes", "due_before": end},
                         sort="due_at", limit=limit, actor=actor)
     now = now if now is not None else utcnow()
     for row in rows:
