@@ -66,9 +66,14 @@ class ActivityDialog(ModalScreen[dict | None]):
             if not self.follow_up:
                 yield Select([(t, t) for t in fields.ACTIVITY_TYPES if t != "system"], value="call",
                              allow_blank=False, id="activity-type")
+            else:  # a task, a call or a meeting at a time, for so long: on the owner's day
+                yield Select([("task", "task"), ("call", "call"), ("meeting", "meeting")], value="task",
+                             allow_blank=False, id="activity-type")
             yield Input(placeholder="Subject", id="activity-subject")
             if self.follow_up:
                 yield Input(placeholder="Due: YYYY-MM-DD HH:MM or tomorrow", value="tomorrow", id="activity-due")
+                yield Input(placeholder="Duration in minutes (optional), e.g. 30", id="activity-duration",
+                            restrict=r"[0-9]*", max_length=4)
             else:
                 yield Input(placeholder="Details (optional)", id="activity-body")
             with Horizontal(classes="buttons"):
@@ -80,8 +85,11 @@ class ActivityDialog(ModalScreen[dict | None]):
     def save(self) -> None:
         data = {"subject": self.query_one("#activity-subject", Input).value}
         if self.follow_up:
-            data["type"] = "task"
+            data["type"] = str(self.query_one("#activity-type", Select).value)
             data["due"] = self.query_one("#activity-due", Input).value
+            duration = self.query_one("#activity-duration", Input).value.strip()
+            if duration:
+                data["duration"] = duration
         else:
             data["type"] = str(self.query_one("#activity-type", Select).value)
             body = self.query_one("#activity-body", Input).value
