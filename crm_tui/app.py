@@ -447,14 +447,18 @@ class CRMApp(App[None]):
     # ------------------------------------------------------------ a new record from anywhere
 
     def action_new_record(self, entity: str) -> None:
-        """The form for a new ``entity`` (opportunity, lead, account, contact); saved, its detail opens."""
+        """The form for a new ``entity`` (opportunity, lead, account, contact); saved, its detail opens (a
+        new deal on a screen with a new-deal action of its own: that action, e.g. prefilled with the account)."""
         from crm_tui.screens.base import open_record
 
         def saved(row: Any) -> None:
             if row:
                 open_record(self, entity, row if isinstance(row, int) else row["id"])
 
-        if entity == "opportunity":
+        own = getattr(self.screen, "action_new_deal", None)
+        if entity == "opportunity" and callable(own):
+            own()  # the screen's own: the pipeline shows it on the board, an account prefills itself
+        elif entity == "opportunity":
             from crm_tui.screens.opportunity_form import OpportunityFormScreen
 
             self.push_screen(OpportunityFormScreen(), saved)

@@ -154,3 +154,15 @@ async def test_new_lead_account_and_contact_from_the_palette(engine, seeded):
             assert contact.account_id == account_id
             contact_id = contact.id
         assert isinstance(app.screen, ContactDetailScreen) and app.screen.contact_id == contact_id
+
+
+async def test_new_deal_from_the_palette_on_an_account_is_prefilled_with_it(engine, seeded):
+    globex = seeded["Globex Inc"]
+    app = make(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.push_screen(AccountDetailScreen(globex))
+        await settle(pilot)
+        await run_palette(pilot, "app new deal")
+        assert isinstance(app.screen, OpportunityFormScreen)
+        assert app.screen.query_one("#input-account", Input).value == str(globex)
