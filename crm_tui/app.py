@@ -368,6 +368,10 @@ class CRMApp(App[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "hide_keys":
             return self._keys_panel_shown()
+        if action == "undo":  # not while a dialog or form is open: its edits are what the user is doing
+            from textual.screen import ModalScreen
+
+            return not isinstance(self.screen, ModalScreen)
         return True
 
     def action_toggle_keys(self) -> None:

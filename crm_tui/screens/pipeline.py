@@ -570,6 +570,13 @@ class PipelineScreen(MineScope, BulkActions, CRMScreenMixin, Screen):
         self.app.push_screen(OpportunityDetailScreen(opp_id, engine=self._engine, user=self._user), closed)
 
     def action_reload(self) -> None:
+        self._reload_view()
+
+    def _reload_view(self) -> None:
+        """Load the board (and the list) again; the view keeps the focus once loaded, never the filter box
+        (the cards it had focused go away while it loads)."""
+        if not isinstance(self.focused, Input):
+            self.set_focus(None)
         self.load_board(self.filter_text)
 
     # ---- mine or everyone
@@ -585,9 +592,7 @@ class PipelineScreen(MineScope, BulkActions, CRMScreenMixin, Screen):
 
     def scope_changed(self) -> None:
         self.query_one("#pipeline-status", Static).update("Loading…")
-        if not isinstance(self.focused, Input):
-            self.set_focus(None)  # the cards go: focus the view once loaded, never the filter box
-        self.load_board(self.filter_text)
+        self._reload_view()
 
     def action_new_deal(self) -> None:
         """The new-deal form; saved, the board (and the list, when it shows) load again with it."""

@@ -78,6 +78,7 @@ async def test_ctrl_z_undoes_a_kanban_move(engine, deals):
         assert "Undid: moved Acme – Platform to Proposal" in toasts(app)
         qualified = next(c for c in app.screen.query(KanbanColumn) if c.summary.name == "Qualified")
         assert acme in [c.card.id for c in qualified.cards]  # the board shows it back
+        assert isinstance(app.focused, KanbanCard)  # the board keeps the keys, not the filter box
         await pilot.press("ctrl+z")
         await settle(pilot)
         assert toasts(app)[-1] == "Nothing to undo in this session."
@@ -177,3 +178,30 @@ async def test_a_record_changed_since_by_someone_else_is_not_undone(engine, deal
         assert len(refused) == 1 and "\n" not in refused[0]
         assert refused[0].startswith("Not undone (moved Acme – Platform to Proposal): cannot undo batch")
         assert "changed since" in refused[0]
+
+
+async def test_ctrl_z_does_nothing_while_a_form_is_open(engine, seeded):
+    acme = seeded["Acme Corporation"]
+    app = make(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.push_screen(AccountFormScreen(acme))
+        await settle(pilot)
+        app.screen.query_one("#input-city", Input).value = "Oakland"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        app.push_screen(AccountFormScreen(acme))
+        await settle(pilot)
+        app.screen.query_one("#input-name", Input).value = "Typing…"
+        await pilot.press("ctrl+z")
+        await settle(pilot)
+        assert isinstance(app.screen, AccountFormScreen)
+        assert app.screen.query_one("#input-name", Input).value == "Typing…"  # the edits stay
+        with session_scope(engine) as s:
+            assert s.get(Account, acme).city == "Oakland"  # and the saved edit too
+        await pilot.press("escape")
+        await settle(pilot)
+        await pilot.press("ctrl+z")  # back on the list: it undoes
+        await settle(pilot)
+        with session_scope(engine) as s:
+            assert s.get(Account, acme).city == "San Francisco"
