@@ -24,9 +24,18 @@ from paint import T0, minimal_app  # noqa: E402 - process start and the referenc
 
 def _pipeline_app(url: str):
     """The app the user gets (`crm`: paint first, open the database in a worker), opened on the Pipeline."""
-    from crm_tui.app import make_app
+    import tempfile
+    from pathlib import Path
 
-    return make_app(url, user="bench", mode="pipeline")
+    from crm_tui.app import make_app
+    from crm_tui.ui_state import EVERYONE, UIState
+
+    app = make_app(url, user="bench", mode="pipeline")
+    # Everyone's deals, the whole board (the pipeline opens on mine by default): the case the targets
+    # are for. The choice goes to a file of the run's own, never the user's.
+    app.ui_state = UIState(Path(tempfile.mkdtemp(prefix="crm-bench-")) / "ui-state.json", "bench")
+    app.ui_state.set_scope("pipeline", EVERYONE)
+    return app
 
 
 def paint(which: str, url: str | None) -> None:

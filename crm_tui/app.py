@@ -120,8 +120,14 @@ class CRMApp(App[None]):
         "hide_keys": "hide the keys",
         "open_offered": "open the record just offered (same name or e-mail)",
         "open_admin": "users, teams and roles (admin)",
+        "undo": "undo my last change",
         "quit": "quit",
     }
+    # Palette commands with no key of their own: add a record from any screen ("App: new deal").
+    NEW_RECORD_COMMANDS = (("opportunity", "new deal", "Add a deal (opportunity) and open it"),
+                           ("lead", "new lead", "Add a lead and open it"),
+                           ("account", "new account", "Add an account and open it"),
+                           ("contact", "new contact", "Add a contact and open it"))
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", id="app.quit", tooltip="Quit crm-tui", priority=True),
         Binding("f2", "switch_mode('accounts')", "Accounts", id="app.accounts", tooltip="The accounts list"),
@@ -151,6 +157,8 @@ class CRMApp(App[None]):
                 tooltip="Hide the keys panel"),
         Binding("ctrl+u", "open_admin", "Admin", show=False, id="app.admin",
                 tooltip="Users, teams and role rules (admins only)"),
+        Binding("ctrl+z", "undo", "Undo", show=False, id="app.undo",
+                tooltip="Undo the last change made in this session (a move, a bulk tag, an edit), as crm undo does"),
         Binding("ctrl+b", "open_offered", "Open offered", show=False, id="app.open_offered",
                 tooltip="Open the record the last notification offered: an account with the same name, "
                         "a contact with the same e-mail"),
@@ -199,6 +207,13 @@ class CRMApp(App[None]):
         self.jobs_interval = self.JOBS_INTERVAL
         self._jobs_running = threading.Event()
         self._jobs_error: str | None = None  # the last "could not run" notified (not repeated every tick)
+        # The writes of this session ctrl+z can undo, the last one last: (batch id, what it did).
+        self.session_writes: list[tuple[str, str]] = []
+        self._undone: list[str] = []
+        from crm_tui.ui_state import UIState
+
+        # Small choices remembered per user across restarts (Mine or Everyone per screen).
+        self.ui_state = UIState(locations.ui_state_path(), user)  # batches ctrl+z undid and the batches that undid them (they cancel out)
 
     @property
     def engine(self) -> Any:
@@ -359,6 +374,10 @@ class CRMApp(App[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "hide_keys":
             return self._keys_panel_shown()
+        if action == "undo":  # not while a dialog or form is open: its edits are what the user is doing
+            from textual.screen import ModalScreen
+
+            return not isinstance(self.screen, ModalScreen)
         return True
 
     def action_toggle_keys(self) -> None:
@@ -403,6 +422,78 @@ class CRMApp(App[None]):
 
         if not isinstance(self.screen, ProfileDialog):
             self.push_screen(ProfileDialog())
+    # ------------------------------------------------------------ undo (ctrl+z)
+
+    def remember_write(self, batch_id: str | None, what: str) -> None:
+        """A write of this session (its change-log batch) that ctrl+z can undo; ``what`` says it in
+        words ("moved Acme – Platform to Proposal")."""
+        if batch_id:
+            self.session_writes.append((batch_id, what))
+
+    def action_undo(self) -> None:
+        """Undo the last write of this session through the same batch undo as ``crm undo``; refused
+        (one line) when a record it changed was changed since."""
+        if not self.session_writes:
+            self.notify("Nothing to undo in this session.", title="Undo")
+            return
+        batch_id, what = self.session_writes.pop()
+        from crm_tui.widgets.worker import failure_text, run_db
+
+        cancelled = list(self._undone)
+
+        def undo(session: Any) -> str | None:
+            from crm_tui.services.data import bulk
+
+            return bulk.undo(session=session, batch_id=batch_id, actor=self.actor, cancelled=cancelled).undo_batch_id
+
+        def done(undo_batch_id: str | None) -> None:
+            self._undone.extend(b for b in (batch_id, undo_batch_id) if b)
+            self.notify(f"Undid: {what}", title="Undo")
+            self._refresh_after_undo()
+
+        def failed(error: BaseException) -> None:
+            self.notify(f"Not undone ({what}): {failure_text(error)}", title="Undo", severity="error", timeout=10)
+
+        run_db(self, undo, group="undo", done=done, failed=failed, notify_known=False, exclusive=False)
+
+    def _refresh_after_undo(self) -> None:
+        """Show what the undo put back: the screen on top loads its records again."""
+        for name in ("action_reload", "action_refresh"):
+            method = getattr(self.screen, name, None)
+            if callable(method):
+                method()
+                return
+
+    # ------------------------------------------------------------ a new record from anywhere
+
+    def action_new_record(self, entity: str) -> None:
+        """The form for a new ``entity`` (opportunity, lead, account, contact); saved, its detail opens (a
+        new deal on a screen with a new-deal action of its own: that action, e.g. prefilled with the account)."""
+        from crm_tui.screens.base import open_record
+
+        def saved(row: Any) -> None:
+            if row:
+                open_record(self, entity, row if isinstance(row, int) else row["id"])
+
+        own = getattr(self.screen, "action_new_deal", None)
+        if entity == "opportunity" and callable(own):
+            own()  # the screen's own: the pipeline shows it on the board, an account prefills itself
+        elif entity == "opportunity":
+            from crm_tui.screens.opportunity_form import OpportunityFormScreen
+
+            self.push_screen(OpportunityFormScreen(), saved)
+        elif entity == "lead":
+            from crm_tui.screens.lead_detail import LeadFormScreen
+
+            self.push_screen(LeadFormScreen(None), saved)
+        elif entity == "account":
+            from crm_tui.screens.account_form import AccountFormScreen
+
+            self.push_screen(AccountFormScreen(), saved)
+        elif entity == "contact":
+            from crm_tui.screens.contact_form import ContactFormScreen
+
+            self.push_screen(ContactFormScreen(), saved)
 
     def action_toggle_dark(self) -> None:
         self.theme = "textual-light" if self.current_theme.dark else "textual-dark"
@@ -415,6 +506,8 @@ class CRMApp(App[None]):
         admin = self._actor is None or self._actor.role == "admin"  # the Admin screen: for admins only
         out.extend(c for c in binding_commands(self, self.PALETTE_GROUP, self.PALETTE_NAMES)
                    if admin or c.action != "open_admin")
+        out.extend(PaletteCommand(f"{self.PALETTE_GROUP}: {verb}", help_text, f"new_record('{entity}')", self)
+                   for entity, verb, help_text in self.NEW_RECORD_COMMANDS)
         out.append(PaletteCommand(f"{self.PALETTE_GROUP}: my profile", "My name and e-mail", "open_profile", self))
         return out
 

@@ -72,3 +72,8 @@ def current_username(settings: Settings | None = None) -> str:
         return getpass.getuser()
     except Exception:  # pragma: no cover - no login name at all
         return "me"
+
+
+def ui_state_path(environ: Mapping[str, str] | None = None) -> Path:
+    """What the app remembers between runs (Mine or Everyone per screen): ui-state.json next to the config."""
+    return config_path(environ).with_name("ui-state.json")

@@ -30,7 +30,7 @@ from crm_tui.services import records
 from crm_tui.services import search as search_service
 from crm_tui.services.data import bulk, lint
 from crm_tui.services.data import io as io_service
-from crm_tui.services.engagement import activities, summary, timeline
+from crm_tui.services.engagement import activities, my_day, summary, timeline
 from crm_tui.services.quotes import proposals
 from crm_tui.services.registry import ENTITIES
 from crm_tui.services.sales import contacts, dashboard, duplicates, forecast, leads, pipeline
@@ -217,11 +217,16 @@ SERVICE_PATHS: list[ReadPath] = [
     ReadPath("dashboard lists", ("opportunity", "lead", "activity", "proposal"),
              lambda w, s: "Secret" in _text(dashboard.lists(session=s, actor=w.actor))),
     ReadPath("due tasks", ("activity",), lambda w, s: "Secret" in _text(activities.due_tasks(session=s, actor=w.actor))),
+    ReadPath("everyone's due tasks", ("activity",),
+             lambda w, s: "Secret" in _text(activities.due_tasks(session=s, actor=w.actor, mine=False))),
+    ReadPath("my day", ("activity",), lambda w, s: "Secret" in _text(my_day.my_day(session=s, actor=w.actor))),
     ReadPath("activity targets", ("account", "contact", "lead", "opportunity"),
              lambda w, s: "Secret" in _text(activities.add_targets(session=s, actor=w.actor, rows=[
                  {"account_id": w.hidden["account"]}, {"lead_id": w.hidden["lead"]},
                  {"contact_id": w.hidden["contact"]}, {"opportunity_id": w.hidden["opportunity"]}]))),
     ReadPath("due follow-ups", ("lead",), lambda w, s: "Secret" in _text(leads.due_follow_ups(session=s, actor=w.actor))),
+    ReadPath("everyone's due follow-ups", ("lead",),
+             lambda w, s: "Secret" in _text(leads.due_follow_ups(session=s, actor=w.actor, mine=False))),
     ReadPath("daily summary", ("opportunity", "activity", "proposal", "account", "contact"),
              lambda w, s: "Secret" in summary.render_text(summary.build(
                  session=s, user=summary.users_for(session=s, actor=w.actor)[0]))),

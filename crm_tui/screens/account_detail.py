@@ -75,6 +75,7 @@ class AccountDetailScreen(CRMScreenMixin, LogActivityKeys, Screen):
     PALETTE_NAMES: ClassVar[dict[str, str]] = {
         "back": "back to the list", "edit": "edit account", "refresh": "refresh",
         "new_contact": "add a contact", "edit_contact": "edit the contact under the cursor",
+        "new_deal": "new deal for this account",
         **LogActivityKeys.LOG_PALETTE_NAMES,
     }
 
@@ -83,6 +84,8 @@ class AccountDetailScreen(CRMScreenMixin, LogActivityKeys, Screen):
         Binding("e", "edit", "Edit", id="account.edit", tooltip="Edit this account"),
         *LogActivityKeys.LOG_BINDINGS,
         Binding("a", "new_contact", "Add contact", id="account.new_contact", tooltip="Add a contact to this account"),
+        # (n is "add a note" on every detail screen)
+        Binding("d", "new_deal", "New deal", id="account.new_deal", tooltip="Add a deal for this account"),
         Binding("E", "edit_contact", "Edit contact", show=False, key_display="E", id="account.edit_contact",
                 tooltip="Edit the contact under the cursor in the contacts list"),
         Binding("r", "refresh", "Refresh", show=False, id="account.refresh", tooltip="Load this account again"),
@@ -274,6 +277,17 @@ class AccountDetailScreen(CRMScreenMixin, LogActivityKeys, Screen):
             self.notify("This account has no contacts yet: press a to add one.", severity="warning")
             return
         self.app.push_screen(ContactFormScreen(contact_id), self._contact_saved)
+
+    def action_new_deal(self) -> None:
+        from crm_tui.screens.opportunity_form import OpportunityFormScreen
+
+        name = self.details.account["name"] if self.details else None
+
+        def saved(row: dict | None) -> None:
+            if row:
+                self.reload()  # the deal is among the account's open opportunities
+
+        self.app.push_screen(OpportunityFormScreen(account_id=self.account_id, account_name=name), saved)
 
     def _contact_saved(self, row: dict | None) -> None:
         if row:

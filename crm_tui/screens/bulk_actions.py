@@ -103,6 +103,8 @@ class BulkActions:
     @dataclass
     class BulkDone(Message):
         text: str
+        batch_id: str | None = None
+        what: str = ""  # for ctrl+z: "tagged 3 deals “q1”"
 
     @dataclass
     class StagesLoaded(Message):
@@ -211,12 +213,13 @@ class BulkActions:
                 text = f"Nothing to change: the {result.matched:,} selected already were."
             if result.batch_id and result.affected < result.matched:
                 text += f" · {result.matched - result.affected:,} already were"
-            return self.BulkDone(text)
+            return self.BulkDone(text, result.batch_id, f"{result.affected:,} {plural} {done}")
 
         run_db(self, run, group="bulk", title="Nothing changed")  # type: ignore[arg-type]
 
     def on_bulk_actions_bulk_done(self, message: BulkDone) -> None:
         self.notify(message.text, title="Bulk change", timeout=10)  # type: ignore[attr-defined]
+        self.app.remember_write(message.batch_id, message.what)  # type: ignore[attr-defined]  # ctrl+z
         self.bulk_table().clear_marks()
         self.bulk_reload()
 

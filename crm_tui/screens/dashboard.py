@@ -26,6 +26,7 @@ from textual.widgets.option_list import Option
 from crm_tui import money
 from crm_tui.screens.base import CRMScreenMixin, open_record
 from crm_tui.text import visible
+from crm_tui.widgets.my_day import MyDay
 from crm_tui.widgets.onboarding import OnboardingChecklist
 from crm_tui.widgets.timeline import when_text
 from crm_tui.widgets.worker import run_db
@@ -92,6 +93,7 @@ class DashboardScreen(CRMScreenMixin, Screen):
         with Horizontal(id="dash-targets"):
             yield Static("This month: loading…", id="dash-month", classes="dash-card")
             yield Static("This quarter: loading…", id="dash-quarter", classes="dash-card")
+            yield MyDay(id="dash-my-day", classes="dash-card")
         with Grid(id="dash-lists"):
             for key, title in LISTS:
                 with Vertical(classes="dash-panel"):
@@ -111,6 +113,12 @@ class DashboardScreen(CRMScreenMixin, Screen):
     def action_reload(self) -> None:
         self._load_targets()
         self._load_lists()
+        if getattr(self, "_loaded", False):
+            self.query_one(MyDay).reload()  # (it loads itself when mounted)
+
+    @on(MyDay.Selected)
+    def _open_appointment(self, message: MyDay.Selected) -> None:
+        open_record(self.app, *message.target)
 
     def _load_targets(self) -> None:
         self._fetch("dashboard-targets",

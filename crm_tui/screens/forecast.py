@@ -25,6 +25,7 @@ from textual_plotext import PlotextPlot
 
 from crm_tui import money
 from crm_tui.screens.base import CRMScreenMixin
+from crm_tui.screens.mine_scope import MINE_PALETTE_NAMES, MineScope, mine_binding
 from crm_tui.widgets.text_table import TextTable
 from crm_tui.widgets.worker import run_db
 
@@ -105,12 +106,15 @@ class QuotaDialog(CRMScreenMixin, ModalScreen[bool]):
         self.dismiss(False)
 
 
-class ForecastScreen(CRMScreenMixin, Screen):
+class ForecastScreen(MineScope, CRMScreenMixin, Screen):
+    """My forecast by default; m switches to everyone's (and back), the owner menu to anyone's."""
+
     TITLE = "Forecast"
+    SCOPE_KEY = "forecast"
     PALETTE_GROUP = "Forecast"
     PALETTE_NAMES: ClassVar[dict[str, str]] = {"previous_period": "previous quarter", "next_period": "next quarter",
                                                "this_period": "this quarter", "reload": "reload the forecast",
-                                               "focus_owner": "filter by owner",
+                                               "focus_owner": "filter by owner", **MINE_PALETTE_NAMES,
                                                "set_quota": "set a quota (managers and admins)"}
 
     BINDINGS = [
@@ -119,6 +123,7 @@ class ForecastScreen(CRMScreenMixin, Screen):
         Binding("right_square_bracket", "next_period", "Next qtr", id="forecast.next", tooltip="Show the quarter after"),
         Binding("t", "this_period", "This qtr", id="forecast.this", tooltip="Back to this quarter"),
         Binding("o", "focus_owner", "Owner", id="forecast.owner", tooltip="Choose whose forecast to show"),
+        mine_binding("forecast"),
         Binding("r", "reload", "Reload", show=False, id="forecast.reload", tooltip="Load the figures again"),
         Binding("q", "set_quota", "Quota", id="forecast.quota",
                 tooltip="Set a user's quota for a month (managers and admins)"),
@@ -154,7 +159,8 @@ class ForecastScreen(CRMScreenMixin, Screen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.sub_title = f"{self.user} · {self.crm.database_label}"
+        self.owner = self.user if self.mine else None
+        self.sub_title = self.scope_sub_title()
         table = self.query_one("#forecast-table", DataTable)
         table.add_columns("Month", "Stage", "Deals", "Pipeline", "Weighted", "Won")
         self._users_loaded = False
@@ -197,10 +203,36 @@ class ForecastScreen(CRMScreenMixin, Screen):
 
     @on(Select.Changed, "#forecast-owner")
     def _owner_changed(self, event: Select.Changed) -> None:
+        if not getattr(self, "_users_loaded", False) or event.value != event.select.value:
+            return  # the menu being filled (its first value, then the owner shown): not a choice
         owner = None if event.value in (EVERYONE, Select.NULL) else str(event.value)
         if owner != self.owner:
             self.owner = owner
+            if owner is None or owner == self.user:  # me or everyone: remembered, as m does
+                self.ui_state_scope("mine" if owner else "everyone")
             self.action_reload()
+
+    def ui_state_scope(self, scope: str) -> None:
+        state = getattr(self.app, "ui_state", None)
+        if state is not None:
+            state.set_scope(self.SCOPE_KEY, scope)
+        self.sub_title = self.scope_sub_title()
+
+    @property
+    def scope_label(self) -> str:
+        return "Mine" if self.owner == self.user else ("Everyone" if self.owner is None else self.owner)
+
+    def action_toggle_mine(self) -> None:
+        """m: my forecast, or everyone's (from another user's: mine)."""
+        self.ui_state_scope("everyone" if self.owner == self.user else "mine")
+        self.scope_changed()
+
+    def scope_changed(self) -> None:
+        self.owner = self.user if self.mine else None
+        self.sub_title = self.scope_sub_title()
+        if self._users_loaded:
+            self.query_one("#forecast-owner", Select).value = self.owner or EVERYONE
+        self.action_reload()
 
     # ------------------------------------------------------------ loading
 
@@ -232,7 +264,10 @@ class ForecastScreen(CRMScreenMixin, Screen):
         self.users = message.users
         if not self._users_loaded:
             self._users_loaded = True
-            options = [("Everyone", EVERYONE)] + [(("Me: " if u == self.user else "") + u, u) for u in message.users]
+            users = list(message.users)
+            if self.owner and self.owner not in users:
+                users.insert(0, self.owner)  # me, not (yet) in the users table
+            options = [("Everyone", EVERYONE)] + [(("Me: " if u == self.user else "") + u, u) for u in users]
             select = self.query_one("#forecast-owner", Select)
             select.set_options(options)
             select.value = self.owner or EVERYONE

@@ -101,6 +101,7 @@ class LeadFormScreen(ModalScreen[int | None]):
         super().__init__()
         self.lead_id = lead_id
         self.row = row or {}
+        self.batch_id: str | None = None  # an edit's change-log batch, for ctrl+z
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog lf-dialog"):
@@ -154,13 +155,19 @@ class LeadFormScreen(ModalScreen[int | None]):
 
             if lead_id is None:
                 return leads.create_lead(session=s, data=data, actor=user, viewer=self.app.actor)
-            return records.update_record(leads.ENTITY, session=s, record_id=lead_id, data=data, actor=self.app.actor,
-                                         expected_version=version), []
+            batch = records.new_batch_id()
+            row = records.update_record(leads.ENTITY, session=s, record_id=lead_id, data=data, actor=self.app.actor,
+                                        expected_version=version, batch_id=batch)
+            if row["version"] != version:
+                self.batch_id = batch  # read on the UI thread once saved: ctrl+z undoes the edit
+            return row, []
 
         run_db(self, save, group="lead-form", done=self._saved, failed=self._error, notify_known=False)
 
     def _saved(self, result: tuple[dict, list]) -> None:
         row, dups = result
+        if self.batch_id:
+            self.app.remember_write(self.batch_id, f"edited lead {row.get('name') or ''} (#{row['id']})")
         if dups:
             self.app.notify("\n".join(str(d) for d in dups), title=f"Lead {row['id']}: likely duplicates",
                             severity="warning", timeout=12)

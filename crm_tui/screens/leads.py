@@ -13,6 +13,7 @@ from textual.message import Message
 from textual.widgets import Label, Select
 
 from crm_tui.screens.bulk_actions import BULK_PALETTE_NAMES, bulk_bindings
+from crm_tui.screens.mine_scope import MINE_PALETTE_NAMES, MineScope, mine_binding
 from crm_tui.screens.record_list import RecordListScreen
 from crm_tui.screens.saved_views import VIEW_PALETTE_NAMES, view_bindings
 from crm_tui.services.fields import LEAD_STATUSES
@@ -29,8 +30,11 @@ STATUS_STYLE = {"new": "bold cyan", "contacted": "cyan", "nurture": "yellow", "q
                 "unqualified": "dim", "converted": "green", "junk": "dim red"}
 
 
-class LeadsScreen(RecordListScreen):
+class LeadsScreen(MineScope, RecordListScreen):
+    """My leads (the Mine quick filter, on by default), or everyone's: m or 2 toggles it."""
+
     TITLE = "Leads"
+    SCOPE_KEY = "leads"
     DEFAULT_ORDER = "newest first"
     ENTITY = "lead"
     COLUMNS = ("id", "name", "company", "status", "source", "score", "next_follow_up", "owner", "created_at")
@@ -39,6 +43,7 @@ class LeadsScreen(RecordListScreen):
         "quick('all')": "all leads", "quick('mine')": "my leads", "quick('new')": "new since yesterday",
         "quick('today')": "follow-ups due today", "quick('overdue')": "overdue follow-ups",
         "new_lead": "new lead", "status": "change status", "qualify": "qualify", **BULK_PALETTE_NAMES, **VIEW_PALETTE_NAMES,
+        **MINE_PALETTE_NAMES,
     }
 
     BINDINGS = [
@@ -50,6 +55,7 @@ class LeadsScreen(RecordListScreen):
         Binding("3", "quick('new')", "New", tooltip="Leads created since yesterday"),
         Binding("4", "quick('today')", "Due today", tooltip="Open leads with a follow-up due today"),
         Binding("5", "quick('overdue')", "Overdue", tooltip="Open leads whose follow-up is overdue"),
+        mine_binding("leads"),
         *bulk_bindings("leads"),
         *view_bindings("leads"),
     ]
@@ -68,8 +74,21 @@ class LeadsScreen(RecordListScreen):
         yield Label(self._quick_label(), id="lead-quick", classes="filter-label")
 
     def on_mount(self) -> None:
-        # Textual runs RecordListScreen.on_mount as well (handlers run along the MRO).
+        # Textual runs RecordListScreen.on_mount as well (handlers run along the MRO), after this one:
+        # it loads the list with the scope set here.
+        if self.mine:
+            self.quick = {"mine"}
+            self.query_state.filters.update(QUICK["mine"][1])
+            self.query_one("#lead-quick", Label).update(self._quick_label())
         self._load_sources()
+        self.call_later(self._show_scope)
+
+    def _show_scope(self) -> None:
+        self.sub_title = self.scope_sub_title()
+
+    def scope_changed(self) -> None:
+        if self.mine != ("mine" in self.quick):
+            self.action_quick("mine")
 
     def _quick_label(self) -> Text:
         text = Text()
@@ -112,6 +131,11 @@ class LeadsScreen(RecordListScreen):
             filters.update(QUICK[name][1])
         self.query_state.filters = filters
         self.query_one("#lead-quick", Label).update(self._quick_label())
+        mine = "mine" in self.quick
+        state = getattr(self.app, "ui_state", None)
+        if state is not None and mine != self.mine:  # 2 toggles the scope as m does: remembered
+            state.set_scope(self.SCOPE_KEY, "mine" if mine else "everyone")
+        self.sub_title = self.scope_sub_title()
         self.reload()
 
     @on(Select.Changed)

@@ -66,9 +66,14 @@ class ActivityDialog(ModalScreen[dict | None]):
             if not self.follow_up:
                 yield Select([(t, t) for t in fields.ACTIVITY_TYPES if t != "system"], value="call",
                              allow_blank=False, id="activity-type")
+            else:  # a task, a call or a meeting at a time, for so long: on the owner's day
+                yield Select([("task", "task"), ("call", "call"), ("meeting", "meeting")], value="task",
+                             allow_blank=False, id="activity-type")
             yield Input(placeholder="Subject", id="activity-subject")
             if self.follow_up:
                 yield Input(placeholder="Due: YYYY-MM-DD HH:MM or tomorrow", value="tomorrow", id="activity-due")
+                yield Input(placeholder="Duration in minutes (optional), e.g. 30", id="activity-duration",
+                            restrict=r"[0-9]*", max_length=4)
             else:
                 yield Input(placeholder="Details (optional)", id="activity-body")
             with Horizontal(classes="buttons"):
@@ -80,8 +85,11 @@ class ActivityDialog(ModalScreen[dict | None]):
     def save(self) -> None:
         data = {"subject": self.query_one("#activity-subject", Input).value}
         if self.follow_up:
-            data["type"] = "task"
+            data["type"] = str(self.query_one("#activity-type", Select).value)
             data["due"] = self.query_one("#activity-due", Input).value
+            duration = self.query_one("#activity-duration", Input).value.strip()
+            if duration:
+                data["duration"] = duration
         else:
             data["type"] = str(self.query_one("#activity-type", Select).value)
             body = self.query_one("#activity-body", Input).value
@@ -141,6 +149,8 @@ class OpportunityDetailScreen(CRMScreenMixin, Screen[bool]):
     @dataclass
     class Saved(Message):
         message: str
+        batch_id: str | None = None  # the change log's batch of a save (ctrl+z undoes it)
+        what: str = ""
 
     def __init__(self, opportunity_id: int, *, engine=None, user: str | None = None) -> None:
         super().__init__()
@@ -287,16 +297,21 @@ class OpportunityDetailScreen(CRMScreenMixin, Screen[bool]):
             data = dict(changed)
             stage = data.pop("stage", None)
             current = version
+            batch = records.new_batch_id()  # the move and the edits: one batch, one ctrl+z
             if stage:
                 reason = data.pop("lost_reason", None) or lost_reason or None
                 move = pipeline.move_opportunity(session=s, opportunity_id=opportunity_id, stage=stage,
                                                  reason=reason if _is_lost(detail, stage) else None,
-                                                 actor=user, expected_version=current, reasons=reasons)
+                                                 actor=user, expected_version=current, reasons=reasons,
+                                                 batch_id=batch)
                 current = move.version
             if data:
-                records.update_record(ENTITY, session=s, record_id=opportunity_id, data=data, actor=self.actor,
-                                      expected_version=current)
-            return self.Saved(f"saved {', '.join(changed)}")
+                row = records.update_record(ENTITY, session=s, record_id=opportunity_id, data=data,
+                                            actor=self.actor, expected_version=current, batch_id=batch)
+                current = row["version"]
+            name = (detail.record.get("name") if detail else None) or f"opportunity {opportunity_id}"
+            what = f"moved {name} to {stage}" if stage and not data else f"edited {name} ({', '.join(changed)})"
+            return self.Saved(f"saved {', '.join(changed)}", batch if current != version else None, what)
 
         run_db(self, save, group="opportunity-save", title="Not saved", failed=self._save_failed)
 
@@ -306,6 +321,7 @@ class OpportunityDetailScreen(CRMScreenMixin, Screen[bool]):
             self.load()
 
     def on_opportunity_detail_screen_saved(self, message: Saved) -> None:
+        self.crm.remember_write(message.batch_id, message.what)
         self.changed = True
         self.notify(message.message, timeout=2)
         self.load()

@@ -1,26 +1,50 @@
-"""The new-deal form (n on the Pipeline): the fields a deal starts with; the rest is on its detail screen."""
+"""The new-deal form: `n` on the pipeline, `d` on an account (prefilled with it), "new deal" in the palette.
+
+The fields a rep fills when a deal starts; the rest (probability, forecast category, ...) follow the
+stage and are edited on the deal's detail."""
 
 from __future__ import annotations
 
 from typing import ClassVar
 
+from textual.widgets import Input
+
 from crm_tui.screens.record_form import RecordFormScreen
 from crm_tui.services import fields
 
-FIRST_FIELDS = ("name", "account", "amount", "currency", "stage", "expected_close", "next_step")
+NEW_DEAL_FIELDS = ("name", "account", "contact", "owner", "stage", "amount", "currency", "expected_close",
+                   "next_step", "description")
 
 
 class OpportunityFormScreen(RecordFormScreen):
-    """A new opportunity: name, account, amount and currency, stage, expected close, next step;
-    dismisses with the saved row, or None. The owner is you."""
+    """A new opportunity; dismisses with the saved row, or None."""
 
     ENTITY = "opportunity"
-    SPECS = {name: fields.OPPORTUNITY_FIELDS[name] for name in FIRST_FIELDS}
-    LABELS: ClassVar[dict[str, str]] = {"account": "Account id", "expected_close": "Expected close",
-                                        "next_step": "Next step"}
+    SPECS = {name: fields.OPPORTUNITY_FIELDS[name] for name in NEW_DEAL_FIELDS}
+    LABELS: ClassVar[dict[str, str]] = {"account": "Account id", "contact": "Primary contact id",
+                                        "expected_close": "Expected close", "next_step": "Next step"}
     PLACEHOLDERS: ClassVar[dict[str, str]] = {
-        "name": "e.g. Acme – data platform", "account": "the account's id (optional)", "amount": "e.g. 12500.00",
-        "currency": "USD (the default)", "stage": "Lead (the first stage) unless given",
-        "expected_close": "YYYY-MM-DD or today+30d", "next_step": "e.g. send the proposal",
+        "name": "e.g. Acme – Data platform",
+        "account": "Account id, e.g. 12",
+        "contact": "Contact id (optional)",
+        "stage": "Stage name (default: the first stage)",
+        "amount": "e.g. 12,500.00",
+        "currency": "USD (the default)",
+        "expected_close": "YYYY-MM-DD or today+30d",
+        "next_step": "e.g. Demo with the CTO",
     }
+    WIDE = frozenset({"description"})
+    TEXT_AREAS = frozenset({"description"})
     PALETTE_GROUP = "Deal form"
+
+    def __init__(self, *, account_id: int | None = None, account_name: str | None = None) -> None:
+        super().__init__(None)
+        self.account_id = account_id
+        self.account_name = account_name
+
+    def on_mount(self) -> None:
+        # RecordFormScreen.on_mount runs too (handlers run along the MRO) and focuses the name.
+        if self.account_id is not None:
+            self._set("account", str(self.account_id))
+            if self.account_name:
+                self.query_one("#input-account", Input).tooltip = self.account_name

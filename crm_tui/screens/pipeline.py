@@ -26,6 +26,7 @@ from crm_tui.errors import Conflict, CRMError
 from crm_tui.lazy import LazyModule
 from crm_tui.screens.base import CRMScreenMixin
 from crm_tui.screens.bulk_actions import BULK_PALETTE_NAMES, BulkActions, bulk_bindings
+from crm_tui.screens.mine_scope import MINE_PALETTE_NAMES, MineScope, mine_binding
 from crm_tui.services.sales.pipeline_filter import DEFAULT_LOST_REASONS, FILTER_HELP, BoardFilter
 from crm_tui.widgets import FilterMessage, PagedTable
 from crm_tui.widgets.cells import safe
@@ -68,15 +69,16 @@ class LostReasonScreen(ModalScreen[str | None]):
         self.dismiss(None)
 
 
-class PipelineScreen(BulkActions, CRMScreenMixin, Screen):
-    """Pipeline mode: the board (default) or the list, with one filter bar."""
+class PipelineScreen(MineScope, BulkActions, CRMScreenMixin, Screen):
+    """Pipeline mode: the board (default) or the list, with one filter bar; my deals, or (m) everyone's."""
 
     TITLE = "Pipeline"
+    SCOPE_KEY = "pipeline"
     BULK_ENTITY = "opportunity"
     PALETTE_GROUP = "Pipeline"
     PALETTE_NAMES = {"toggle_view": "switch between board and list", "focus_filter": "filter the deals",
                      "open_deal": "open the deal", "cycle_sort": "sort the list", "reload": "reload",
-                     "new_deal": "new deal",
+                     "new_deal": "new deal", **MINE_PALETTE_NAMES,
                      **BULK_PALETTE_NAMES}
     AUTO_FOCUS = ""  # no auto focus: the first card gets focus once the board has loaded
 
@@ -84,7 +86,8 @@ class PipelineScreen(BulkActions, CRMScreenMixin, Screen):
         Binding("v", "toggle_view", "Board/List", id="pipeline.toggle_view"),
         Binding("slash", "focus_filter", "Filter", id="pipeline.filter"),
         Binding("enter", "open_deal", "Open", id="pipeline.open"),
-        Binding("n", "new_deal", "New", id="pipeline.new", tooltip="Add a deal (an opportunity)"),
+        Binding("n", "new_deal", "New deal", id="pipeline.new_deal", tooltip="Add a deal (opportunity)"),
+        mine_binding("pipeline"),
         Binding("s", "cycle_sort", "Sort", id="pipeline.sort"),
         Binding("ctrl+r", "reload", "Reload", id="pipeline.reload"),
         Binding("escape", "leave_filter", "Board", show=False),
@@ -169,7 +172,7 @@ class PipelineScreen(BulkActions, CRMScreenMixin, Screen):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        self.sub_title = f"{self.user} · {self.app.database_label}"
+        self.sub_title = self.scope_sub_title()
         self.filter_text = getattr(self.app, "pipeline_filter_text", "") or ""
         self.query_one("#pipeline-filter", Input).value = self.filter_text
         table = self.query_one("#pipeline-list", DataTable)
@@ -191,7 +194,7 @@ class PipelineScreen(BulkActions, CRMScreenMixin, Screen):
         def load(s: Any) -> PipelineScreen.BoardLoaded:
             # run_db waits for the database first: the services' imports would slow the paint.
             actor = self.actor
-            flt = pipeline.parse_filter_text(filter_text, actor=actor)
+            flt = self.query_filter(pipeline.parse_filter_text(filter_text, actor=actor), actor)
             reasons = pipeline.lost_reasons(settings)
             stall = pipeline.stalled_days(settings)
             # Cards first (index lookups, milliseconds), then the totals (one pass over the deals).
@@ -206,7 +209,7 @@ class PipelineScreen(BulkActions, CRMScreenMixin, Screen):
     def load_totals(self, filter_text: str, generation: int) -> None:
         def load(s: Any) -> PipelineScreen.TotalsLoaded:
             actor = self.actor
-            flt = pipeline.parse_filter_text(filter_text, actor=actor)
+            flt = self.query_filter(pipeline.parse_filter_text(filter_text, actor=actor), actor)
             return self.TotalsLoaded(pipeline.board_summary(session=s, flt=flt, actor=actor), filter_text,
                                      generation)
 
@@ -295,7 +298,7 @@ class PipelineScreen(BulkActions, CRMScreenMixin, Screen):
 
     @on(KanbanColumn.NeedMore)
     def _need_more(self, message: KanbanColumn.NeedMore) -> None:
-        self._pages.append((message.column.stage_id, message.offset, self.flt))
+        self._pages.append((message.column.stage_id, message.offset, self.query_filter(self.flt)))
         self.load_more()
 
     def load_more(self) -> None:
@@ -419,6 +422,7 @@ class PipelineScreen(BulkActions, CRMScreenMixin, Screen):
             self.call_after_refresh(source.focus_card, index)
         stage = target.summary.name if target else "?"
         self.notify(f"{move.card.name} → {stage}", timeout=2)
+        self.crm.remember_write(move.batch_id, f"moved {move.card.name} to {stage}")
 
     def on_pipeline_screen_move_failed(self, message: MoveFailed) -> None:
         self.moving.discard(message.opportunity_id)
@@ -483,7 +487,7 @@ class PipelineScreen(BulkActions, CRMScreenMixin, Screen):
         self.load_list(self.sort, 0)
 
     def load_list(self, sort: str, offset: int) -> None:
-        flt, known_total, stall = self.flt, self.list_total, self.settings.stalled_days
+        flt, known_total, stall = self.query_filter(self.flt), self.list_total, self.settings.stalled_days
 
         def load(s: Any) -> PipelineScreen.ListLoaded:
             actor = self.actor
@@ -568,14 +572,37 @@ class PipelineScreen(BulkActions, CRMScreenMixin, Screen):
 
         self.app.push_screen(OpportunityDetailScreen(opp_id, engine=self._engine, user=self._user), closed)
 
+    def action_reload(self) -> None:
+        self._reload_view()
+
+    def _reload_view(self) -> None:
+        """Load the board (and the list) again; the view keeps the focus once loaded, never the filter box
+        (the cards it had focused go away while it loads)."""
+        if not isinstance(self.focused, Input):
+            self.set_focus(None)
+        self.load_board(self.filter_text)
+
+    # ---- mine or everyone
+
+    def query_filter(self, flt: BoardFilter, actor: Any = None) -> BoardFilter:
+        """The filter the queries use: the typed one, and my deals only while the scope is Mine
+        (an owner the filter names wins)."""
+        if not self.mine or flt.owner:
+            return flt
+        from dataclasses import replace
+
+        return replace(flt, owner=(actor or self.crm.actor_for_checks()).username)
+
+    def scope_changed(self) -> None:
+        self.query_one("#pipeline-status", Static).update("Loading…")
+        self._reload_view()
+
     def action_new_deal(self) -> None:
+        """The new-deal form; saved, the board (and the list, when it shows) load again with it."""
         from crm_tui.screens.opportunity_form import OpportunityFormScreen
 
         def saved(row: dict | None) -> None:
             if row:
-                self.action_reload()
+                self.load_board(self.filter_text)
 
         self.app.push_screen(OpportunityFormScreen(), saved)
-
-    def action_reload(self) -> None:
-        self.load_board(self.filter_text)

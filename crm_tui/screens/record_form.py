@@ -77,6 +77,7 @@ class RecordFormScreen(CRMScreenMixin, ModalScreen[dict | None]):
         row: dict
         created: bool
         existing: Any = None  # another record with the same account name or contact e-mail (duplicates.Existing)
+        batch_id: str | None = None  # an edit's change-log batch (ctrl+z undoes it); None when nothing changed
 
     @dataclass
     class Invalid(Message):
@@ -260,14 +261,18 @@ class RecordFormScreen(CRMScreenMixin, ModalScreen[dict | None]):
             from crm_tui.services.sales.duplicates import existing_same
 
             entity = ENTITIES[entity_name]
+            batch = None
             if record_id is None:
                 row = records.create_record(entity, session=session, data=data, actor=user)
             else:
+                batch = records.new_batch_id()
                 row = records.update_record(entity, session=session, record_id=record_id, data=data, actor=self.app.actor,
-                                            expected_version=version)
+                                            expected_version=version, batch_id=batch)
+                if row["version"] == version:
+                    batch = None  # nothing changed: nothing logged
             existing = existing_same(session=session, entity=entity_name, values=row, exclude_id=row["id"],
                                      actor=self.actor) if record_id is None else None
-            return self.Saved(row, created=record_id is None, existing=existing)
+            return self.Saved(row, created=record_id is None, existing=existing, batch_id=batch)
 
         run_db(self, save, group="record-form", failed=self._job_failed, notify_known=False)
 
@@ -293,6 +298,9 @@ class RecordFormScreen(CRMScreenMixin, ModalScreen[dict | None]):
         self.notify(f"{verb} {row.get('name') or ''} (#{row['id']}).", title=f"{self.ENTITY.capitalize()} saved")
         if message.existing is not None:
             self.crm.offer_record(message.existing)
+        remember = getattr(self.app, "remember_write", None)  # ctrl+z undoes the edit
+        if remember is not None:
+            remember(message.batch_id, f"edited {self.ENTITY} {row.get('name') or ''} (#{row['id']})")
         self.dismiss(row)
 
     @on(Invalid)

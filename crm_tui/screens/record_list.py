@@ -195,8 +195,10 @@ class RecordListScreen(SavedViews, BulkActions, WorkerErrors, Screen):
 
     def _status(self) -> None:
         q = self.query_state
-        if self.total == 0 and not (q.search or q.where or self.active_filters()):
-            text = f"No {self.plural} yet — {self.EMPTY_HINT}."
+        filters = self.active_filters()
+        mine_only = bool(getattr(self, "mine", False)) and filters == {"owner": "me"}  # the Mine scope, no filter
+        if self.total == 0 and not (q.search or q.where) and (not filters or mine_only):
+            text = f"No {self.plural} yet — {self.EMPTY_HINT}." + ("  ·  m shows everyone's" if mine_only else "")
         elif self.total == 0:
             what = f"No {self.plural} match “{q.search}”" if q.search else f"No {self.plural}"
             text = what + (" with these filters" if self.active_filters() else "") + "."

@@ -14,27 +14,33 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Label, OptionList
 from textual.widgets.option_list import Option
 
+from crm_tui.screens.mine_scope import MINE_PALETTE_NAMES, MineScope, mine_binding
 from crm_tui.screens.record_list import WorkerErrors
 from crm_tui.text import visible
 from crm_tui.widgets.timeline import when_text
 from crm_tui.widgets.worker import run_db
 
 
-class TodayScreen(WorkerErrors, Screen):
+class TodayScreen(MineScope, WorkerErrors, Screen):
+    """My tasks and lead follow-ups due (m: everyone's I may read)."""
+
     TITLE = "Today"
+    SCOPE_KEY = "today"
     PALETTE_GROUP = "Today"
-    PALETTE_NAMES: ClassVar[dict[str, str]] = {"done": "mark task done", "reload": "reload"}
+    PALETTE_NAMES: ClassVar[dict[str, str]] = {"done": "mark task done", "reload": "reload", **MINE_PALETTE_NAMES}
 
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),
         Binding("x", "done", "Done", tooltip="Mark the task under the cursor done"),
         Binding("r", "reload", "Reload", tooltip="Load today's list again"),
+        mine_binding("today"),
     ]
 
     @dataclass
     class Loaded(Message):
         tasks: list
         leads: list
+        mine: bool = True
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -45,18 +51,25 @@ class TodayScreen(WorkerErrors, Screen):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
+        self.sub_title = self.scope_sub_title()
         self.action_reload()
+
+    def scope_changed(self) -> None:
+        self._load()
 
     def action_reload(self) -> None:
         self._load()
 
     def _load(self) -> None:
+        mine = self.mine
+
         def load(s: Any) -> TodayScreen.Loaded:
             from crm_tui.services.engagement.activities import due_tasks
             from crm_tui.services.sales.leads import due_follow_ups
 
             actor = self.app.actor
-            return self.Loaded(due_tasks(session=s, actor=actor), due_follow_ups(session=s, actor=actor))
+            return self.Loaded(due_tasks(session=s, actor=actor, mine=mine),
+                               due_follow_ups(session=s, actor=actor, mine=mine), mine)
 
         run_db(self, load, group="today")
 
@@ -76,8 +89,9 @@ class TodayScreen(WorkerErrors, Screen):
             if where:
                 text.append("  · " + ", ".join(where), style="dim")
             tasks.add_option(Option(text, id=f"task-{t['id']}"))
+        whose = "My" if message.mine else "Everyone's"
         self.query_one("#today-tasks-title", Label).update(
-            f"My tasks due today or overdue ({len(message.tasks)}) — {user}"
+            f"{whose} tasks due today or overdue ({len(message.tasks)})" + (f" — {user}" if message.mine else "")
             + ("" if message.tasks else "  ·  nothing due: f on a record schedules a follow-up task"))
         leads = self.query_one("#today-leads", OptionList)
         leads.clear_options()
@@ -89,8 +103,7 @@ class TodayScreen(WorkerErrors, Screen):
                 text.append(f" ({visible(lead['company'], one_line=True)})")
             text.append(f"  [{lead['status']}]", style="dim")
             leads.add_option(Option(text, id=f"lead-{lead['id']}"))
-        self.query_one("#today-leads-title", Label).update(
-            f"My lead follow-ups due ({len(message.leads)})"
+        self.query_one("#today-leads-title", Label).update(f"{whose} lead follow-ups due ({len(message.leads)})"
             + ("" if message.leads else "  ·  none due: f on a lead (F3) schedules one"))
         self.tasks = {f"task-{t['id']}": t for t in message.tasks}
         if message.tasks:

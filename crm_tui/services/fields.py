@@ -83,6 +83,8 @@ ACTIVITY_FIELDS = _specs(
     FieldSpec("type", kind="choice", choices=ACTIVITY_TYPES, help="call, meeting, email, note, task or whatsapp"),
     FieldSpec("body", max_len=100_000, help="Details"),
     FieldSpec("due", kind="datetime", column="due_at", help="Due date-time for a task: YYYY-MM-DD HH:MM"),
+    FieldSpec("duration", kind="int", column="duration_minutes", minimum=1, maximum=24 * 60,
+              help="How long it takes, in minutes (a scheduled call or meeting), e.g. 30"),
     FieldSpec("occurred", kind="datetime", column="occurred_at", help="When it happened (default: now)"),
     FieldSpec("owner", kind="user", column="owner_id", help="Owner's username (default: you)"),
     FieldSpec("account", kind="ref", ref="account", column="account_id", help="Account id"),

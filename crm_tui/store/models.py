@@ -245,6 +245,7 @@ class Activity(Versioned, table=True):
     subject: str = Field(max_length=255, nullable=False)
     body: Optional[str] = Field(default=None, sa_column=Column(Text))
     due_at: Optional[dt.datetime] = Field(default=None, sa_type=UTCDateTime)
+    duration_minutes: Optional[int] = Field(default=None)  # a scheduled call, meeting or task: how long
     completed_at: Optional[dt.datetime] = Field(default=None, sa_type=UTCDateTime)
     occurred_at: dt.datetime = Field(default_factory=utcnow, nullable=False, sa_type=UTCDateTime)
     owner_id: Optional[int] = Field(default=None, foreign_key="users.id")

@@ -16,7 +16,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label
+from textual.widgets import Button, Input, Label, Select
 
 if TYPE_CHECKING:
     from crm_tui.app import CRMApp
@@ -25,6 +25,8 @@ from crm_tui.widgets.worker import failure_text, run_db
 
 LABELS = {"call": "Log a call", "meeting": "Log a meeting", "email": "Log an email", "note": "Add a note",
           "task": "Schedule a follow-up"}
+# What a scheduled follow-up is: it goes on the owner's day (the Dashboard's "My day") at its time.
+SCHEDULED_TYPES = (("Task", "task"), ("Call", "call"), ("Meeting", "meeting"))
 
 
 class LogActivityScreen(ModalScreen[dict | None]):
@@ -57,6 +59,10 @@ class LogActivityScreen(ModalScreen[dict | None]):
         height: auto;
         margin-top: 1;
     }
+    LogActivityScreen #log-when { margin-top: 0; }
+    LogActivityScreen #log-type { width: 14; }
+    LogActivityScreen #log-due { width: 1fr; }
+    LogActivityScreen #log-duration { width: 12; }
     """
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
@@ -74,8 +80,13 @@ class LogActivityScreen(ModalScreen[dict | None]):
             yield Input(placeholder="Details (optional)", id="log-body")
             if self.kind == "task":
                 tomorrow = (dt.date.today() + dt.timedelta(days=1)).isoformat()
-                yield Input(value=f"{tomorrow} 09:00", placeholder="Due: YYYY-MM-DD HH:MM, tomorrow 10:00",
-                            id="log-due")
+                with Horizontal(id="log-when"):
+                    yield Select(SCHEDULED_TYPES, value="task", allow_blank=False, id="log-type", compact=True,
+                                 tooltip="A task, a call or a meeting")
+                    yield Input(value=f"{tomorrow} 09:00", placeholder="Due: YYYY-MM-DD HH:MM, tomorrow 10:00",
+                                id="log-due")
+                    yield Input(placeholder="minutes", id="log-duration", restrict=r"[0-9]*", max_length=4,
+                                tooltip="How long, in minutes (optional), e.g. 30")
             yield Label("", classes="error", id="log-error")
             with Horizontal():
                 yield Button("Save", variant="primary", id="log-save")
@@ -91,15 +102,21 @@ class LogActivityScreen(ModalScreen[dict | None]):
             return
         body = self.query_one("#log-body", Input).value.strip() or None
         due = self.query_one("#log-due", Input).value.strip() if self.kind == "task" else None
-        self._save(self.app.user, subject, body, due)
+        kind, duration = self.kind, None
+        if self.kind == "task":
+            kind = str(self.query_one("#log-type", Select).value)
+            duration = self.query_one("#log-duration", Input).value.strip() or None
+        self._save(self.app.user, subject, body, due, kind, duration)
 
-    def _save(self, user: str, subject: str, body: str | None, due: str | None) -> None:
-        kind, links = self.kind, self.links
+    def _save(self, user: str, subject: str, body: str | None, due: str | None, kind: str | None = None,
+              duration: str | None = None) -> None:
+        kind, links = kind or self.kind, self.links
 
         def save(s: Any) -> dict:
             from crm_tui.services.engagement.activities import log_activity
 
-            return log_activity(session=s, actor=user, type=kind, subject=subject, body=body, due=due, links=links)
+            return log_activity(session=s, actor=user, type=kind, subject=subject, body=body, due=due, links=links,
+                                duration=duration)
 
         run_db(self, save, group="log-activity", done=self.dismiss, failed=self._show_error, notify_known=False)
 

@@ -198,6 +198,8 @@ async def test_reassign_two_opportunities_from_the_pipeline_list(engine, seeded)
                                   data={"name": name, "account": seeded["Initech"], "amount": "900"})
     async with make(engine, mode="pipeline").run_test(size=SIZE) as pilot:
         await settle(pilot)
+        await pilot.press("m")  # everyone's deals: given to bob, they stay in the list
+        await settle(pilot)
         await pilot.press("v")
         table = pilot.app.screen.query_one("#pipeline-list")
         await wait_until(pilot, lambda: table.row_count == 3 and table.has_focus, what="the list")

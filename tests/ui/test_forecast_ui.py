@@ -50,6 +50,8 @@ async def test_forecast_table_and_summary_match_the_service(engine):
         await settle(pilot)
         screen = pilot.app.screen
         assert isinstance(screen, ForecastScreen)
+        await pilot.press("m")  # it opens on my deals: everyone's, to compare with the whole forecast
+        await wait_until(pilot, lambda: summary(screen).startswith("everyone"), what="everyone's forecast")
         shown = rows(screen)
         want = [[r.key["month"], r.key["stage"], str(r.metrics.open_count),
                  money.format_money(r.metrics.open_minor, "USD", code=False),

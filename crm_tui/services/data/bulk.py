@@ -583,10 +583,15 @@ def _check_created(entity: Entity, session: Session, batch_id: str, created) -> 
                        f"({entity.name} {_shown(parents)}); delete or move them first")
 
 
-def undo(*, session: Session, batch_id: str, actor: Actor | str, dry_run: bool = False) -> UndoResult:
+def undo(*, session: Session, batch_id: str, actor: Actor | str, dry_run: bool = False,
+         cancelled: Iterable[str] = ()) -> UndoResult:
     """Put back what ``batch_id`` changed, in the caller's one transaction; refuses, naming them, if any
     of the fields it changed on any of its records changed since, if a record it created changed at all
-    since, if one still has dependents, or if ``actor`` may not see one of its records."""
+    since, if one still has dependents, or if ``actor`` may not see one of its records.
+
+    ``cancelled``: later batches known to cancel out, each undone by another of them (the app's own
+    undo stack: undoing the last move, then the one before); their changes do not count as "changed
+    since". The fields must still hold exactly what ``batch_id`` wrote, or it is refused as ever."""
     from crm_tui.services.registry import ENTITIES
 
     acting = as_actor(actor)
@@ -624,6 +629,9 @@ def undo(*, session: Session, batch_id: str, actor: Actor | str, dry_run: bool =
     which = CHANGES.c.field.in_(batch_fields)
     if n_created:
         which = or_(which, CHANGES.c.record_id.in_(created))
+    settled = sorted(set(cancelled) - {batch_id})
+    if settled:
+        which = and_(which, CHANGES.c.batch_id.not_in(settled))
     later = session.execute(
         select(CHANGES.c.record_id, CHANGES.c.batch_id).where(
             CHANGES.c.entity == entity.name, CHANGES.c.id > last_id, CHANGES.c.record_id.in_(touched), which)

@@ -21,7 +21,8 @@ _account = Account.__table__.alias("activity_account")
 def _columns():
     return {
         "id": T.c.id, "type": T.c.type, "subject": T.c.subject, "body": T.c.body,
-        "due_at": T.c.due_at, "completed_at": T.c.completed_at, "occurred_at": T.c.occurred_at,
+        "due_at": T.c.due_at, "duration_minutes": T.c.duration_minutes, "completed_at": T.c.completed_at,
+        "occurred_at": T.c.occurred_at,
         "owner": _owner.c.username, "account_id": T.c.account_id, "account": _account.c.name,
         "contact_id": T.c.contact_id, "lead_id": T.c.lead_id, "opportunity_id": T.c.opportunity_id,
         "created_at": T.c.created_at, "updated_at": T.c.updated_at, "version": T.c.version,
@@ -114,6 +115,7 @@ ENTITY = Entity(
         "lead": lambda session, value: T.c.lead_id == int(value),
         "open": lambda session, value: T.c.completed_at.is_(None) if _is_yes(value) else T.c.completed_at.is_not(None),
         "due_before": lambda session, value: T.c.due_at < value,
+        "due_from": lambda session, value: T.c.due_at >= value,
         "due": lambda session, value: _due(value),
     },
     label=lambda row: row["subject"],
@@ -143,8 +145,10 @@ def complete_activity(*, session: Session, activity_id: int, actor: str) -> dict
 
 
 
-def due_tasks(*, session: Session, actor: Actor, day=None, now=None, limit: int = 500) -> list[dict]:
-    """Open tasks of ``actor`` due by the end of ``day`` (default today, local time), oldest due first.
+def due_tasks(*, session: Session, actor: Actor, day=None, now=None, limit: int = 500,
+              mine: bool = True) -> list[dict]:
+    """Open tasks of ``actor`` due by the end of ``day`` (default today, local time), oldest due first;
+    ``mine=False``: everyone's ``actor`` may read.
 
     Each row has ``overdue``: due before ``now`` (default: the current time).
     """
@@ -152,7 +156,8 @@ def due_tasks(*, session: Session, actor: Actor, day=None, now=None, limit: int 
     from crm_tui.services.sales.leads import local_day_bounds
 
     _, end = local_day_bounds(day)
-    rows = list_records(ENTITY, session=session, filters={"owner": actor.username, "open": "yes", "due_before": end},
+    filters = {"owner": actor.username} if mine else {}
+    rows = list_records(ENTITY, session=session, filters={**filters, "open": "yes", "due_before": end},
                         sort="due_at", limit=limit, actor=actor)
     now = now if now is not None else utcnow()
     for row in rows:
@@ -201,16 +206,19 @@ def add_targets(*, session: Session, rows: list[dict], actor: Actor | None = Non
 
 
 def log_activity(*, session: Session, actor: str, type: str, subject: str, body: str | None = None,
-                 due=None, links: dict | None = None) -> dict:
+                 due=None, links: dict | None = None, duration=None) -> dict:
     """Log a call, meeting, email or note, or schedule a task (with ``due``), on one or more records.
 
-    ``links`` maps "account", "contact", "lead", "opp" to ids.
+    ``links`` maps "account", "contact", "lead", "opp" to ids. ``duration``: minutes (a scheduled call
+    or meeting with ``due`` is on the owner's day at that time, for that long).
     """
     from crm_tui.services.records import create_record
 
     data = {"type": type, "subject": subject, **{k: v for k, v in (links or {}).items() if v is not None}}
     if body:
         data["body"] = body
+    if duration not in (None, ""):
+        data["duration"] = duration
     if due not in (None, ""):
         data["due"] = due
     elif type == "task":

@@ -517,24 +517,26 @@ def get_lead(*, session: Session, lead_id: int, actor: Actor | None = None) -> d
 
 
 
-def due_follow_ups(*, session: Session, actor: Actor, limit: int = 500) -> list[dict]:
-    """Open leads of ``actor`` whose next follow-up is today or overdue, oldest first.
+def due_follow_ups(*, session: Session, actor: Actor, limit: int = 500, mine: bool = True) -> list[dict]:
+    """Open leads of ``actor`` whose next follow-up is today or overdue, oldest first; ``mine=False``:
+    everyone's ``actor`` may read.
 
-    A lead whose follow-up is a task of ``actor`` due by today is left out: that task is in
-    ``actor``'s due tasks already (one follow-up, listed once)."""
+    A lead whose follow-up is a task of ``actor`` (of anyone, with ``mine=False``) due by today is left
+    out: that task is in the due tasks already (one follow-up, listed once)."""
     from crm_tui.services.records import list_records
     from crm_tui.services.users import actor_user_id
 
-    rows = list_records(ENTITY, session=session, filters={"owner": actor.username, "follow_up": "due"},
+    filters = {"owner": actor.username} if mine else {}
+    rows = list_records(ENTITY, session=session, filters={**filters, "follow_up": "due"},
                         sort="next_follow_up", limit=limit, actor=actor)
     uid = actor_user_id(session, actor)
-    if not rows or uid is None:
+    if not rows or (uid is None and mine):
         return rows
     A = Activity.__table__
     _, end = local_day_bounds()
     tasked = set(session.execute(select(A.c.lead_id).where(
         A.c.lead_id.in_([r["id"] for r in rows]), A.c.completed_at.is_(None), A.c.due_at < end,
-        A.c.owner_id == uid)).scalars())
+        *([A.c.owner_id == uid] if mine else []))).scalars())
     return [r for r in rows if r["id"] not in tasked]
 
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
-from sqlalchemy import Text, and_, cast, func, insert, literal, or_, select, update
+from sqlalchemy import Text, and_, cast, false, func, insert, literal, or_, select, update
 from sqlmodel import Session
 
 from crm_tui import money
@@ -187,7 +187,13 @@ def _clauses(session: Session, f: BoardFilter | None, actor: Actor | None) -> li
         out.append(T.c.id.in_(select(entity.table.c.id).select_from(entity.joins(entity.table)).where(cond)
                               .correlate(None).scalar_subquery()))
     if f.owner:
-        out.append(T.c.owner_id == records.user_id(session, f.owner, field_name="owner"))
+        me = actor.username if actor is not None else f.me
+        if me and f.owner.strip().lower() == me.lower():
+            # My deals: none yet when I am not a user yet (a user row is made on my first write).
+            mine = session.execute(select(User.id).where(func.lower(User.username) == me.lower())).scalar()
+            out.append(T.c.owner_id == mine if mine is not None else false())
+        else:
+            out.append(T.c.owner_id == records.user_id(session, f.owner, field_name="owner"))
     if f.account:
         if f.account.isdigit():
             out.append(T.c.account_id == parse_id(f.account, field_name="account", label="account"))
@@ -426,11 +432,12 @@ class Move:
     old_probability: int
     new_probability: int
     version: int
+    batch_id: str = ""  # the change log's batch of the move (``crm undo`` takes it back)
 
 
 def move_opportunity(*, session: Session, opportunity_id: int, stage: Any, reason: str | None = None,
                      actor: str, expected_version: int | None = None,
-                     reasons: Sequence[str] | None = None) -> Move:
+                     reasons: Sequence[str] | None = None, batch_id: str | None = None) -> Move:
     """Move a deal to ``stage`` (name or id) in the caller's transaction.
 
     Won sets the actual close date; Lost needs a ``reason`` from ``reasons`` (the settings'
@@ -438,7 +445,8 @@ def move_opportunity(*, session: Session, opportunity_id: int, stage: Any, reaso
     the probability follows the stage unless it was set by hand. Writes the Change
     rows and a system activity. With ``expected_version``, a deal changed by
     someone else since it was read is refused (Conflict); without it the move
-    applies on top of the latest version.
+    applies on top of the latest version. ``batch_id``: the change log's batch to write in (a new one
+    by default), e.g. to undo a move together with edits saved with it.
     """
     entity = opportunities.ENTITY
     try:
@@ -462,7 +470,7 @@ def move_opportunity(*, session: Session, opportunity_id: int, stage: Any, reaso
     elif before.get("lost_reason"):
         data["lost_reason"] = None  # reopened or won: the old reason no longer holds
     old_stage = session.get(Stage, before["stage_id"])
-    batch = records.new_batch_id()
+    batch = batch_id or records.new_batch_id()
     row = records.update_record(entity, session=session, record_id=oid, data=data, actor=actor,
                                 expected_version=before["version"], batch_id=batch)
     subject = f"Stage: {old_stage.name if old_stage else before['stage_id']} → {target.name}"
@@ -476,7 +484,7 @@ def move_opportunity(*, session: Session, opportunity_id: int, stage: Any, reaso
     card = get_card(session=session, opportunity_id=oid)
     return Move(card=card, from_stage_id=before["stage_id"], to_stage_id=target.id, currency=before["currency"],
                 old_amount_minor=before["amount_minor"], old_probability=before["probability"],
-                new_probability=row["probability"], version=row["version"])
+                new_probability=row["probability"], version=row["version"], batch_id=batch)
 
 
 def apply_move(columns: list[Column], move: Move) -> None:
