@@ -23,7 +23,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from crm_tui import money
+from crm_tui import formatting
 from crm_tui.screens.base import CRMScreenMixin, open_record
 from crm_tui.text import visible
 from crm_tui.widgets.timeline import when_text
@@ -36,11 +36,7 @@ LISTS = (("closing", "Closing this week"), ("leads", "New leads since yesterday"
 
 def day_text(value: dt.date | dt.datetime, *, weekday: bool = False, today: dt.date | None = None) -> str:
     """"20 Aug" this year, "20 Aug 2025" in another (local time for a datetime); "Fri 04 Dec"."""
-    if isinstance(value, dt.datetime):
-        value = value.astimezone().date()
-    today = today or dt.date.today()
-    text = value.strftime("%a %d %b" if weekday else "%d %b")
-    return text if value.year == today.year else f"{text} {value.year}"
+    return formatting.day(value, weekday=weekday, today=today)
 
 
 def target_text(t) -> Text:
@@ -171,7 +167,7 @@ class DashboardScreen(CRMScreenMixin, Screen):
         text = Text()
         text.append(f"{when:<10}  ", style="yellow")
         text.append(visible(d["name"], one_line=True), style="bold")
-        text.append(f"  {money.format_money(d['amount_minor'], d['currency'])}  {visible(d['stage'], one_line=True)}",
+        text.append(f"  {formatting.money(d['amount_minor'], d['currency'], compact=True)}  {visible(d['stage'], one_line=True)}",
                     style="dim")
         account = d.get("account")
         if account and not d["name"].startswith(account):  # the company, unless the name starts with it
@@ -208,7 +204,7 @@ class DashboardScreen(CRMScreenMixin, Screen):
         text = Text(f"{days}d waiting  " if days else "sent today  ", style="bold red" if p["overdue"] else "yellow")
         text.append(p["number"], style="bold")
         text.append(f" {visible(p['title'], one_line=True)}")
-        text.append(f"  {money.format_money(p['total_minor'], p['currency'])}", style="dim")
+        text.append(f"  {formatting.money(p['total_minor'], p['currency'], compact=True)}", style="dim")
         if p.get("account"):
             text.append(f"  · {p['account']}", style="dim")
         return text

@@ -19,6 +19,7 @@ from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Select, Static
 
+from crm_tui import formatting
 from crm_tui.errors import Conflict
 from crm_tui.lazy import LazyModule
 from crm_tui.screens.base import CRMScreenMixin
@@ -209,7 +210,7 @@ class OpportunityDetailScreen(CRMScreenMixin, Screen[bool]):
         rec = d.record
         self.query_one("#opp-title", Static).update(
             f"[b]{esc(rec['name'])}[/b]  ·  {esc(rec.get('account') or 'no account')}  ·  {esc(rec['stage'])}  ·  "
-            f"{rec['amount']} {rec['currency']}  ·  version {rec['version']}")
+            f"{formatting.money(rec['amount_minor'], rec['currency'], compact=True)}  ·  version {rec['version']}")
         stage_select = self.query_one("#field-stage", Select)
         stage_select.set_options([(name, name) for _, name in d.stages])
         self.original = {}
@@ -229,7 +230,7 @@ class OpportunityDetailScreen(CRMScreenMixin, Screen[bool]):
         hist = self.query_one("#opp-history", DataTable)
         hist.clear()
         for h in d.history:
-            hist.add_row(h["changed_at"].astimezone().strftime("%Y-%m-%d %H:%M"), h["actor"], h["what"])
+            hist.add_row(formatting.moment(h["changed_at"]), h["actor"], h["what"])
         roles = self.query_one("#opp-roles", DataTable)
         roles.clear()
         for r in d.contact_roles:
@@ -237,8 +238,8 @@ class OpportunityDetailScreen(CRMScreenMixin, Screen[bool]):
         tl = self.query_one("#opp-timeline", DataTable)
         tl.clear()
         for a in d.activities:
-            tl.add_row(a["occurred_at"].astimezone().strftime("%Y-%m-%d %H:%M"), a["type"],
-                       a["due_at"].astimezone().strftime("%Y-%m-%d %H:%M") if a["due_at"] else "",
+            tl.add_row(formatting.moment(a["occurred_at"]), a["type"],
+                       formatting.moment(a["due_at"]),
                        "yes" if a["completed_at"] else "", a["subject"])
 
     def _form_values(self) -> dict[str, str]:

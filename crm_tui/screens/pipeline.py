@@ -22,6 +22,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import ContentSwitcher, DataTable, Footer, Header, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
+from crm_tui import formatting
 from crm_tui.errors import Conflict, CRMError
 from crm_tui.lazy import LazyModule
 from crm_tui.screens.base import CRMScreenMixin
@@ -503,7 +504,7 @@ class PipelineScreen(BulkActions, CRMScreenMixin, Screen):
             flags = " ".join(f for f, on in (("OVERDUE", c.overdue), ("STALLED", c.stalled)) if on)
             rows.append((str(c.id), (c.name, c.account or "", names.get(c.stage_id, ""),
                                      short_money(c.amount_minor, c.currency),
-                                     c.expected_close.isoformat() if c.expected_close else "", c.owner or "",
+                                     formatting.day(c.expected_close), c.owner or "",
                                      str(c.days_in_stage), flags)))
         table.add_page(rows)
         self.list_loaded += len(message.cards)

@@ -19,7 +19,7 @@ from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Select, Static
 
-from crm_tui import money
+from crm_tui import formatting
 from crm_tui.screens.base import CRMScreenMixin
 from crm_tui.services.quotes import proposals as P
 from crm_tui.text import visible
@@ -186,9 +186,8 @@ class ProposalsScreen(CRMScreenMixin, Screen):
             status = r["status"]
             style = {"expired": "dim", "accepted": "green", "rejected": "red", "sent": "yellow"}.get(status, "")
             table.add_row(r["number"], str(r["revision"]), Text(status, style=style), r["title"],
-                          r["account"] or "", r["owner"] or "", money.format_money(r["total_minor"], r["currency"]),
-                          r["valid_until"].isoformat() if r["valid_until"] else "",
-                          r["sent_at"].strftime("%Y-%m-%d") if r["sent_at"] else "", key=str(r["id"]))
+                          r["account"] or "", r["owner"] or "", formatting.money(r["total_minor"], r["currency"]),
+                          formatting.day(r["valid_until"]), formatting.day(r["sent_at"]), key=str(r["id"]))
         self.query_one("#proposals-status-line", Static).update(f"{len(message.rows)} proposals")
 
     @on(DataTable.RowSelected, "#proposals-table")

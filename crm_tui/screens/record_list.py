@@ -20,6 +20,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Label
 from textual.worker import Worker, WorkerState
 
+from crm_tui import formatting
 from crm_tui.screens.bulk_actions import BulkActions
 from crm_tui.screens.saved_views import SavedViews
 from crm_tui.widgets import PagedTable
@@ -39,7 +40,9 @@ def cell(value: Any) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, dt.datetime):
-        return value.astimezone().strftime("%Y-%m-%d %H:%M")
+        return formatting.moment(value)
+    if isinstance(value, dt.date):
+        return formatting.day(value)
     return str(value)
 
 

@@ -22,7 +22,7 @@ from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Static
 
-from crm_tui import money
+from crm_tui import formatting
 from crm_tui.text import visible
 
 if TYPE_CHECKING:
@@ -30,10 +30,8 @@ if TYPE_CHECKING:
 
 
 def short_money(minor: int, currency: str) -> str:
-    """12,500 USD for cards and headers (whole units; the detail shows the exact amount)."""
-    exp = money.decimals(currency)
-    whole = int(money.to_decimal(minor, currency).to_integral_value()) if exp else minor
-    return f"{whole:,} {currency}"
+    """12,500 USD for cards and headers: exact, an all-zero fraction left off (crm_tui.formatting)."""
+    return formatting.money(minor, currency, compact=True)
 
 
 class CardScroll(VerticalScroll, can_focus=False, inherit_bindings=False):
