@@ -34,16 +34,59 @@ def short_money(minor: int, currency: str) -> str:
     return formatting.money(minor, currency, compact=True)
 
 
+MIN_COLUMN_WIDTH = 26  # a card's name, account and "150,750 USD · 20 Oct" stay readable
+CARD_HEIGHT = 6  # a card's lines plus its border; a column's body shows whole cards only
+
+# Between an account's name and the deal's own name in a deal name ("Acme – Data platform").
+_SEPARATORS = (" – ", " — ", " - ", ": ", " · ", " | ", " / ")
+
+
+def own_name(name: str, account: str | None) -> str:
+    """The deal's name without a leading copy of its account's name: "Acme – Data platform" on
+    Acme's card reads "Data platform"; a name that is only the account's (or says nothing more) stays."""
+    if account and name.casefold().startswith(account.casefold()):
+        rest = name[len(account):]
+        for sep in _SEPARATORS:
+            if rest.startswith(sep) and rest[len(sep):].strip():
+                return rest[len(sep):].strip()
+    return name
+
+
 class CardScroll(VerticalScroll, can_focus=False, inherit_bindings=False):
-    """The column's scrolling body: no key bindings of its own, so arrows move between cards."""
+    """The column's scrolling body: no key bindings of its own, so arrows move between cards.
+    Its height is a whole number of cards and the wheel scrolls one card at a time, so a column
+    never stops in the middle of a card."""
+
+    def validate_scroll_y(self, value: float) -> float:
+        # Every scroll (a focused card brought into view or centred, a card moved away, the
+        # scrollbar) stops on a card's top edge.
+        return _card_edge(super().validate_scroll_y(value))
+
+    def validate_scroll_target_y(self, value: float) -> float:
+        return _card_edge(super().validate_scroll_target_y(value))
+
+    def _on_mouse_scroll_down(self, event: events.MouseScrollDown) -> None:
+        if not (event.ctrl or event.shift):
+            event.stop()
+            self.scroll_to(y=self.scroll_y + CARD_HEIGHT, animate=False)
+
+    def _on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
+        if not (event.ctrl or event.shift):
+            event.stop()
+            self.scroll_to(y=self.scroll_y - CARD_HEIGHT, animate=False)
+
+
+def _card_edge(y: float) -> int:
+    return max(0, int(y) // CARD_HEIGHT * CARD_HEIGHT)
 
 
 class KanbanCard(Static, can_focus=True):
-    """One deal: name, account, amount, expected close, owner, days in stage."""
+    """One deal: its own name, the account, amount and expected close, owner, days in stage and
+    the LATE / STALE flags."""
 
     DEFAULT_CSS = """
     KanbanCard {
-        height: 6;
+        height: 6;  /* CARD_HEIGHT */
         border: round $panel-lighten-2;
         padding: 0 0;
         margin: 0 0 0 0;
@@ -78,16 +121,16 @@ class KanbanCard(Static, can_focus=True):
     def render_card(self) -> Text:
         c = self.card
         text = Text(no_wrap=True, overflow="ellipsis")
-        text.append(visible(c.name, one_line=True) + "\n", style="bold")
+        text.append(visible(own_name(c.name, c.account), one_line=True) + "\n", style="bold")
         text.append(visible(c.account or "—", one_line=True) + "\n", style="dim")
         text.append(short_money(c.amount_minor, c.currency), style="bold green")
-        close = c.expected_close.isoformat() if c.expected_close else "no close date"
-        text.append(f" {close}\n", style="bold red" if c.overdue else "")
-        text.append(f"{visible(c.owner or '—', one_line=True)} {c.days_in_stage}d")
+        close = formatting.day(c.expected_close) if c.expected_close else "no close"
+        text.append(f" · {close}\n", style="bold red" if c.overdue else "")
         if c.overdue:
-            text.append(" LATE", style="bold red")
+            text.append("LATE ", style="bold red")
         if c.stalled:
-            text.append(" STALE", style="bold yellow")
+            text.append("STALE ", style="bold yellow")
+        text.append(f"{visible(c.owner or '—', one_line=True)} {c.days_in_stage}d", style="dim")
         return text
 
     def on_mouse_down(self, event: events.MouseDown) -> None:
@@ -118,7 +161,7 @@ class KanbanColumn(Vertical):
     KanbanColumn.-drop-target .kanban-header { background: $accent; }
     KanbanColumn.-drop-target { background: $boost; }
     KanbanColumn .kanban-cards { height: 1fr; scrollbar-size-vertical: 1; }
-    KanbanColumn .kanban-more { height: 1; color: $text-muted; padding: 0 1; }
+    KanbanColumn .kanban-more { height: 1fr; min-height: 1; color: $text-muted; padding: 0 1; }
     """
 
     @dataclass
@@ -223,6 +266,15 @@ class KanbanColumn(Vertical):
 
     def on_mount(self) -> None:
         self.watch(self.body, "scroll_y", self._scrolled, init=False)
+        board = self.parent
+        if isinstance(board, KanbanBoard):
+            board.fit_columns()
+
+    def on_resize(self, event: events.Resize) -> None:
+        # The body holds a whole number of cards (the "more" line takes what is left), so scrolling a
+        # card into view never leaves the column on half a card.
+        room = self.content_size.height - 3 - 1  # header and the "more" line
+        self.body.styles.height = max(CARD_HEIGHT, room // CARD_HEIGHT * CARD_HEIGHT)
 
     def _scrolled(self, _old: float, new: float) -> None:
         body = self.body
@@ -249,7 +301,7 @@ class KanbanBoard(Horizontal):
     """Columns side by side. Says ``MoveRequested`` when a card is pushed or dropped on another column."""
 
     DEFAULT_CSS = """
-    KanbanBoard { height: 1fr; }
+    KanbanBoard { height: 1fr; overflow-x: auto; overflow-y: hidden; scrollbar-size-horizontal: 1; }
     """
 
     BINDINGS = [
@@ -270,6 +322,19 @@ class KanbanBoard(Horizontal):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self._drag: KanbanCard | None = None
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.fit_columns()
+
+    def fit_columns(self) -> None:
+        """Columns share the width; when that leaves a column narrower than MIN_COLUMN_WIDTH (a
+        narrow terminal) each gets that width and the board scrolls sideways to the focused card."""
+        cols = self.columns
+        if not cols or not self.size.width:
+            return
+        narrow = self.size.width // len(cols) < MIN_COLUMN_WIDTH
+        for col in cols:
+            col.styles.width = MIN_COLUMN_WIDTH if narrow else "1fr"
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # Hidden (the pipeline's list view is showing): none of the board's keys act, and the
