@@ -21,7 +21,7 @@ import datetime as dt
 
 from crm_tui import money as _money
 
-__all__ = ["money", "day", "moment", "relative"]
+__all__ = ["money", "day", "moment", "relative", "full_day", "deal_name"]
 
 
 def money(minor: int | None, currency: str | None, *, compact: bool = False, code: bool = True) -> str:
@@ -62,6 +62,14 @@ def day(value: dt.date | dt.datetime | str | None, *, today: dt.date | None = No
     return text if d.year == _today(today).year else f"{text} {d.year}"
 
 
+def full_day(value: dt.date | dt.datetime | None) -> str:
+    """``4 December 2026``, always with the year: dates on a document a customer keeps (PDFs)."""
+    if value is None:
+        return ""
+    d = _as_date(value)
+    return f"{d.day} {d:%B} {d.year}"
+
+
 def moment(value: dt.datetime | str | None, *, today: dt.date | None = None) -> str:
     """``4 Dec 14:02`` (local time), ``4 Dec 2025 14:02`` in another year; empty for none."""
     if value is None or value == "":
@@ -89,3 +97,18 @@ def relative(value: dt.date | dt.datetime | None, *, today: dt.date | None = Non
     if days == -1:
         return "yesterday"
     return f"in {days} days" if days > 0 else f"{-days} days ago"
+
+
+# Between an account's name and the deal's own name in a deal name ("Acme – Data platform").
+_SEPARATORS = (" – ", " — ", " - ", ": ", " · ", " | ", " / ")
+
+
+def deal_name(name: str, account: str | None) -> str:
+    """A deal's own name, without a leading copy of its account's name: "Acme – Data platform" of
+    Acme reads "Data platform"; a name that is only the account's (or says nothing more) stays."""
+    if account and name.casefold().startswith(account.casefold()):
+        rest = name[len(account):]
+        for sep in _SEPARATORS:
+            if rest.startswith(sep) and rest[len(sep):].strip():
+                return rest[len(sep):].strip()
+    return name

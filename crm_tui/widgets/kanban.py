@@ -37,21 +37,6 @@ def short_money(minor: int, currency: str) -> str:
 MIN_COLUMN_WIDTH = 26  # a card's name, account and "150,750 USD · 20 Oct" stay readable
 CARD_HEIGHT = 6  # a card's lines plus its border; a column's body shows whole cards only
 
-# Between an account's name and the deal's own name in a deal name ("Acme – Data platform").
-_SEPARATORS = (" – ", " — ", " - ", ": ", " · ", " | ", " / ")
-
-
-def own_name(name: str, account: str | None) -> str:
-    """The deal's name without a leading copy of its account's name: "Acme – Data platform" on
-    Acme's card reads "Data platform"; a name that is only the account's (or says nothing more) stays."""
-    if account and name.casefold().startswith(account.casefold()):
-        rest = name[len(account):]
-        for sep in _SEPARATORS:
-            if rest.startswith(sep) and rest[len(sep):].strip():
-                return rest[len(sep):].strip()
-    return name
-
-
 class CardScroll(VerticalScroll, can_focus=False, inherit_bindings=False):
     """The column's scrolling body: no key bindings of its own, so arrows move between cards.
     Its height is a whole number of cards and the wheel scrolls one card at a time, so a column
@@ -121,7 +106,7 @@ class KanbanCard(Static, can_focus=True):
     def render_card(self) -> Text:
         c = self.card
         text = Text(no_wrap=True, overflow="ellipsis")
-        text.append(visible(own_name(c.name, c.account), one_line=True) + "\n", style="bold")
+        text.append(visible(formatting.deal_name(c.name, c.account), one_line=True) + "\n", style="bold")
         text.append(visible(c.account or "—", one_line=True) + "\n", style="dim")
         text.append(short_money(c.amount_minor, c.currency), style="bold green")
         close = formatting.day(c.expected_close) if c.expected_close else "no close"

@@ -12,7 +12,7 @@ from crm_tui.screens.pipeline import PipelineScreen
 from crm_tui.services import records
 from crm_tui.services.registry import ENTITIES
 from crm_tui.store.db import session_scope
-from crm_tui.widgets.kanban import CARD_HEIGHT, KanbanBoard, KanbanCard, KanbanColumn, own_name
+from crm_tui.widgets.kanban import CARD_HEIGHT, KanbanBoard, KanbanCard, KanbanColumn
 
 
 def make(engine):
@@ -63,13 +63,13 @@ def assert_whole(app) -> None:
 
 
 def test_own_name_drops_a_repeated_account_prefix():
-    assert own_name("Keystone Robotics – Data platform", "Keystone Robotics") == "Data platform"
-    assert own_name("keystone robotics - Data platform", "Keystone Robotics") == "Data platform"
-    assert own_name("Acme: Renewal", "Acme") == "Renewal"
-    assert own_name("Acme Corporation rollout", "Acme") == "Acme Corporation rollout"  # no separator
-    assert own_name("Acme", "Acme") == "Acme"
-    assert own_name("Acme – ", "Acme") == "Acme – "  # nothing after the separator: keep the name
-    assert own_name("Data platform", None) == "Data platform"
+    assert formatting.deal_name("Keystone Robotics – Data platform", "Keystone Robotics") == "Data platform"
+    assert formatting.deal_name("keystone robotics - Data platform", "Keystone Robotics") == "Data platform"
+    assert formatting.deal_name("Acme: Renewal", "Acme") == "Renewal"
+    assert formatting.deal_name("Acme Corporation rollout", "Acme") == "Acme Corporation rollout"  # no separator
+    assert formatting.deal_name("Acme", "Acme") == "Acme"
+    assert formatting.deal_name("Acme – ", "Acme") == "Acme – "  # nothing after the separator: keep the name
+    assert formatting.deal_name("Data platform", None) == "Data platform"
 
 
 @pytest.mark.parametrize("size", [(80, 24), (160, 48)])
