@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import threading
 from collections.abc import Callable, Iterator
@@ -83,6 +84,11 @@ def _palette_provider() -> type:
     return CRMCommands
 
 
+# App keys kept out of the footer (see CRMApp.BINDINGS).
+FOOTER_HIDDEN = frozenset({"app.quit", "app.accounts", "app.leads", "app.pipeline", "app.contacts", "app.search",
+                           "app.today", "app.proposals", "app.forecast", "app.products", "app.dashboard"})
+
+
 class CRMApp(App[None]):
     """crm-tui. Areas are modes, each keeping its own screen stack."""
 
@@ -152,6 +158,10 @@ class CRMApp(App[None]):
                 tooltip="Open the record the last notification offered: an account with the same name, "
                         "a contact with the same e-mail"),
     ]
+    # The footer shows the screen's own keys (it would overflow even at 160 columns otherwise); the
+    # keys to the areas, search and quit stay on F1 (the keys panel), in the palette and in the README.
+    BINDINGS = [dataclasses.replace(b, show=False) if isinstance(b, Binding) and b.id in FOOTER_HIDDEN else b
+                for b in BINDINGS]
     offered: Any = None  # the record the last "already used by" notification offers (duplicates.Existing)
 
     @dataclass

@@ -20,11 +20,12 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Label, Select
+from textual.widgets import DataTable, Header, Label, Select
 from textual_plotext import PlotextPlot
 
 from crm_tui import money
 from crm_tui.screens.base import CRMScreenMixin
+from crm_tui.widgets.footer import FitFooter
 from crm_tui.widgets.text_table import TextTable
 from crm_tui.widgets.worker import run_db
 
@@ -91,7 +92,7 @@ class ForecastScreen(CRMScreenMixin, Screen):
                 with Horizontal(id="forecast-lower"):
                     yield PlotextPlot(id="forecast-funnel")
                     yield PlotextPlot(id="forecast-trend")
-        yield Footer()
+        yield FitFooter()
 
     def on_mount(self) -> None:
         self.sub_title = f"{self.user} · {self.crm.database_label}"

@@ -17,7 +17,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Select, Static
+from textual.widgets import Button, DataTable, Header, Input, Label, Select, Static
 
 from crm_tui import formatting
 from crm_tui.errors import Conflict
@@ -26,6 +26,7 @@ from crm_tui.screens.base import CRMScreenMixin
 from crm_tui.services import fields
 from crm_tui.widgets.cells import ControlPictures, esc
 from crm_tui.widgets.confirm import ConfirmScreen
+from crm_tui.widgets.footer import FitFooter
 from crm_tui.widgets.text_table import TextTable
 from crm_tui.widgets.worker import run_db
 
@@ -183,7 +184,7 @@ class OpportunityDetailScreen(CRMScreenMixin, Screen[bool]):
                 yield TextTable(id="opp-roles", cursor_type="row")
                 yield Label("Timeline (ctrl+l log · ctrl+y follow-up)", classes="section")
                 yield TextTable(id="opp-timeline", cursor_type="row")
-        yield Footer(compact=True)
+        yield FitFooter(compact=True)
 
     def on_mount(self) -> None:
         h = self.query_one("#opp-history", DataTable)
@@ -209,8 +210,8 @@ class OpportunityDetailScreen(CRMScreenMixin, Screen[bool]):
         self.detail = d
         rec = d.record
         self.query_one("#opp-title", Static).update(
-            f"[b]{esc(rec['name'])}[/b]  ·  {esc(rec.get('account') or 'no account')}  ·  {esc(rec['stage'])}  ·  "
-            f"{formatting.money(rec['amount_minor'], rec['currency'], compact=True)}  ·  version {rec['version']}")
+            f"[b]{esc(rec['name'])}[/b]  ·  {formatting.money(rec['amount_minor'], rec['currency'], compact=True)}  ·  "
+            f"{esc(rec['stage'])}  ·  {esc(rec.get('account') or 'no account')}  ·  version {rec['version']}")
         stage_select = self.query_one("#field-stage", Select)
         stage_select.set_options([(name, name) for _, name in d.stages])
         self.original = {}

@@ -19,7 +19,7 @@ from textual.containers import Horizontal, Vertical
 from textual.coordinate import Coordinate
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Button, DataTable, Footer, Input, Label, Select, Static
+from textual.widgets import Button, DataTable, Input, Label, Select, Static
 
 from crm_tui import money
 from crm_tui.errors import Conflict, CRMError, ValidationError
@@ -29,6 +29,7 @@ from crm_tui.services.quotes import proposals as P
 from crm_tui.settings import Settings
 from crm_tui.widgets.cells import esc
 from crm_tui.widgets.confirm import ConfirmScreen
+from crm_tui.widgets.footer import FitFooter
 from crm_tui.widgets.text_table import TextTable
 from crm_tui.widgets.worker import failure_text, run_db
 
@@ -230,7 +231,7 @@ class ProposalEditorScreen(CRMScreenMixin, Screen[bool]):
                     yield Input(id=f"pe-{name}", placeholder=placeholder)
         yield Static("", id="pe-totals")
         yield Static("", id="pe-problem")
-        yield Footer()
+        yield FitFooter()
 
     def on_mount(self) -> None:
         table = self.query_one("#pe-lines", DataTable)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.widget import Widget
@@ -290,12 +291,14 @@ class KanbanBoard(Horizontal):
     """
 
     BINDINGS = [
-        ("shift+right", "move_card(1)", "Move →"),
-        ("shift+left", "move_card(-1)", "Move ←"),
-        ("left", "focus_column(-1)", "Column ←"),
-        ("right", "focus_column(1)", "Column →"),
-        ("up", "focus_card(-1)", "Up"),
-        ("down", "focus_card(1)", "Down"),
+        # One footer entry for both moves, "⇧←→ Move", so the footer has room for the screen's keys.
+        Binding("shift+left", "move_card(-1)", "Move ←", show=False),
+        Binding("shift+right", "move_card(1)", "Move", key_display="⇧←→"),
+        # The arrows go without saying: kept out of the footer (F1 lists them).
+        Binding("left", "focus_column(-1)", "Column ←", show=False),
+        Binding("right", "focus_column(1)", "Column →", show=False),
+        Binding("up", "focus_card(-1)", "Up", show=False),
+        Binding("down", "focus_card(1)", "Down", show=False),
     ]
 
     @dataclass
