@@ -23,7 +23,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Header, Label, Select
 from textual_plotext import PlotextPlot
 
-from crm_tui import money
+from crm_tui import formatting, money
 from crm_tui.screens.base import CRMScreenMixin
 from crm_tui.widgets.footer import FitFooter
 from crm_tui.widgets.text_table import TextTable
@@ -105,7 +105,7 @@ class ForecastScreen(CRMScreenMixin, Screen):
 
     def action_reload(self) -> None:
         self.query_one("#forecast-period", Label).update(
-            f"{self.start:%d %b %Y} – {self.end:%d %b %Y}  ([ ] quarter, t this quarter)")
+            f"{formatting.day(self.start)} – {formatting.day(self.end)}  ([ ] quarter, t this quarter)")
         self._load(self.start, self.end, self.owner)
 
     def action_previous_period(self) -> None:
@@ -255,5 +255,5 @@ class ForecastScreen(CRMScreenMixin, Screen):
             x = list(range(len(message.weeks)))
             for kind in ("created", "won", "lost", "slipped"):
                 plt.plot(x, [units(w.amounts[kind], cur) for w in message.weeks], label=kind)
-            plt.xticks(x[::3], [f"{w.week:%d %b}" for w in message.weeks][::3])
+            plt.xticks(x[::3], [formatting.day(w.week) for w in message.weeks][::3])
         plot.refresh()
