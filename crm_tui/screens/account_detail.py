@@ -122,7 +122,7 @@ class AccountDetailScreen(CRMScreenMixin, LogActivityKeys, Screen):
                 opps.add_column("Stage", width=11, key="stage")
                 opps.add_column(Text("Amount", justify="right"), width=16, key="amount")
                 opps.add_column(Text("Prob.", justify="right"), width=5, key="probability")
-                opps.add_column("Close", width=10, key="close")
+                opps.add_column("Close", width=11, key="close")
                 opps.add_column("Owner", width=8, key="owner")
                 yield opps
                 yield Timeline("account", self.account_id, id="detail-timeline")

@@ -35,7 +35,7 @@ def short_money(minor: int, currency: str) -> str:
     return formatting.money(minor, currency, compact=True)
 
 
-MIN_COLUMN_WIDTH = 26  # a card's name, account and "150,750 USD · 20 Oct" stay readable
+MIN_COLUMN_WIDTH = 26  # a card's lines ("20 Oct 2025 LATE STALE") stay readable
 CARD_HEIGHT = 6  # a card's lines plus its border; a column's body shows whole cards only
 
 class CardScroll(VerticalScroll, can_focus=False, inherit_bindings=False):
@@ -110,13 +110,14 @@ class KanbanCard(Static, can_focus=True):
         text.append(visible(formatting.deal_name(c.name, c.account), one_line=True) + "\n", style="bold")
         text.append(visible(c.account or "—", one_line=True) + "\n", style="dim")
         text.append(short_money(c.amount_minor, c.currency), style="bold green")
-        close = formatting.day(c.expected_close) if c.expected_close else "no close"
-        text.append(f" · {close}\n", style="bold red" if c.overdue else "")
+        text.append(f"  {visible(c.owner or '—', one_line=True)}\n", style="dim")
+        close = formatting.day(c.expected_close) if c.expected_close else "no close date"
+        text.append(close, style="bold red" if c.overdue else "")
         if c.overdue:
-            text.append("LATE ", style="bold red")
+            text.append(" LATE", style="bold red")
         if c.stalled:
-            text.append("STALE ", style="bold yellow")
-        text.append(f"{visible(c.owner or '—', one_line=True)} {c.days_in_stage}d", style="dim")
+            text.append(" STALE", style="bold yellow")
+        text.append(f" {c.days_in_stage}d", style="dim")
         return text
 
     def on_mouse_down(self, event: events.MouseDown) -> None:

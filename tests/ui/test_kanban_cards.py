@@ -83,13 +83,14 @@ async def test_a_card_reads_name_account_amount_close_and_flags(engine, board, s
         yesterday = dt.date.today() - dt.timedelta(days=1)
         assert lines[0] == "Deal 00"
         assert lines[1] == "Keystone Robotics"
-        assert lines[2] == f"10,000 USD · {formatting.day(yesterday)}"
-        assert lines[3].startswith("LATE ")
-        # What is drawn: the card is wide enough for its name, account and amount line.
+        assert lines[2] == "10,000 USD  alice"
+        assert lines[3].startswith(f"{formatting.day(yesterday)} LATE")
+        # What is drawn: the card is wide enough for every line, even a close date in another year.
         drawn = [first.render_line(y).text for y in range(4)]
         assert "Deal 00" in drawn[0] and "Keystone Robotics" in drawn[1]
-        assert f"10,000 USD · {formatting.day(yesterday)}" in drawn[2]
-        assert "LATE" in drawn[3]
+        assert "10,000 USD  alice" in drawn[2]
+        assert f"{formatting.day(yesterday)} LATE" in drawn[3]
+        assert first.content_region.width >= len("31 Dec 2025 LATE STALE")
 
 
 @pytest.mark.parametrize("size", [(80, 24), (160, 48)])
