@@ -22,15 +22,15 @@ from crm_tui.widgets.cells import ControlPictures
 
 # (input id, label, placeholder)
 FIELDS: tuple[tuple[str, str, str], ...] = (
-    ("name", "Company name", "Nordlicht Software GmbH (required)"),
-    ("address1", "Address", "Müllerstraße 12"),
-    ("address2", "", "80469 München"),
-    ("address3", "", "Germany"),
-    ("email", "E-mail", "sales@nordlicht.example"),
-    ("phone", "Phone", "+49 89 1234567"),
-    ("website", "Website", "nordlicht.example"),
-    ("tax_id", "Tax ID", "VAT or tax number"),
-    ("logo", "Logo file", "/path/to/logo.png (PNG or JPEG)"),
+    ("name", "Company name", "required, e.g. Nordlicht Software GmbH"),
+    ("address1", "Address", "street, e.g. 18 Harbor Way"),
+    ("address2", "", "town and postcode, e.g. Portland, OR 97201"),
+    ("address3", "", "country (optional)"),
+    ("email", "E-mail", "e.g. sales@example.com"),
+    ("phone", "Phone", "optional"),
+    ("website", "Website", "optional"),
+    ("tax_id", "Tax ID", "VAT or tax number (optional)"),
+    ("logo", "Logo file", "PNG or JPEG path (optional)"),
 )
 
 
