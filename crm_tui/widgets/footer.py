@@ -12,6 +12,10 @@ from textual.widgets import Footer
 from textual.widgets._footer import FooterKey
 
 ALWAYS = ("app.toggle_keys", "toggle_keys")  # F1: the keys panel lists every key
+# The app's keys to the areas, search and quit: left out of the footer's binding list (show=False in
+# CRMApp.BINDINGS) and added after the screen's own keys when there is room (a wide terminal).
+AREA_KEYS = ("app.dashboard", "app.accounts", "app.leads", "app.pipeline", "app.contacts", "app.today",
+             "app.proposals", "app.forecast", "app.products", "app.search", "app.quit")
 
 
 def key_width(key: FooterKey) -> int:
@@ -37,9 +41,22 @@ class FitFooter(Footer):
                 continue
             need = key_width(w) if isinstance(w, FooterKey) else len(str(getattr(w, "content", ""))) + 2
             if need > budget:
-                break  # keep the screen's order: the first keys are the ones that matter most
+                budget = 0  # keep the screen's order: the first keys are the ones that matter most
+                break
             budget -= need
             shown.append(w)
+        areas = {b.id: (b, enabled, tooltip) for (_node, b, enabled, tooltip) in self.screen.active_bindings.values()
+                 if b.id in AREA_KEYS}
+        for binding_id in AREA_KEYS:
+            if binding_id not in areas:
+                continue
+            binding, enabled, tooltip = areas[binding_id]
+            key = FooterKey(binding.key, self.app.get_key_display(binding), binding.description, binding.action,
+                            disabled=not enabled, tooltip=tooltip or binding.tooltip or binding.description)
+            if key_width(key) > budget:
+                break
+            budget -= key_width(key)
+            shown.append(key.data_bind(compact=Footer.compact))
         self._fitted_width = width
         yield from shown + always + palette
 
