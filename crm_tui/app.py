@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import threading
 from collections.abc import Callable, Iterator
@@ -24,6 +25,7 @@ from crm_tui import locations
 from crm_tui.database import DatabaseHandle
 from crm_tui.settings import Settings
 from crm_tui.text import visible
+from crm_tui.widgets.footer import AREA_KEYS
 
 
 @dataclass(frozen=True)
@@ -163,6 +165,11 @@ class CRMApp(App[None]):
                 tooltip="Open the record the last notification offered: an account with the same name, "
                         "a contact with the same e-mail"),
     ]
+    # The footer shows the screen's own keys first (with every area key it overflowed even at 160
+    # columns); FitFooter adds the keys to the areas, search and quit when there is room. All stay on F1
+    # (the keys panel), in the palette and in the README.
+    BINDINGS = [dataclasses.replace(b, show=False) if isinstance(b, Binding) and b.id in AREA_KEYS else b
+                for b in BINDINGS]
     offered: Any = None  # the record the last "already used by" notification offers (duplicates.Existing)
 
     @dataclass

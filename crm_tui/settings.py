@@ -455,3 +455,36 @@ def _key_before(text: str, pos: int) -> str | None:
             last_string = token[1:-1]
     keys = [key for kind, key in frames if kind == "{" and key is not None]
     return ".".join(keys) or None
+
+
+# ---------------------------------------------------------------- writing
+
+
+def save_settings(updates: Mapping[str, Any], *, environ: Mapping[str, str] | None = None,
+                  path: Path | None = None) -> Settings:
+    """Write ``updates`` (file keys, nested for sections: ``{"seller": {"name": "Acme"}}``) into the
+    config file, merged into what it holds; every other key stays as written. The result is checked
+    before anything is written (ConfigError naming the key otherwise), a broken file is never
+    overwritten, and the file is replaced in one step. Returns the settings now in effect (the
+    environment still wins over the file)."""
+    import tempfile
+
+    environ = os.environ if environ is None else environ
+    path = config_path(environ) if path is None else path
+    _text, data = _read_file(path)  # ConfigError on a broken file: the user's file stays as it is
+    merged = _merge(data, dict(updates))
+    try:
+        Settings.model_validate(merged)
+    except PydanticValidationError as exc:
+        first, loc, more = _first(exc)
+        raise ConfigError(f"config {path}: {_describe(first, loc)}{more}", path=path, key=_dotted(loc)) from None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".config-", suffix=".json", dir=str(path.parent))
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            json.dump(merged, out, indent=2, ensure_ascii=False)
+            out.write("\n")
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise ConfigError(f"config {path}: cannot be written: {exc.strerror or exc}", path=path) from None
+    return load_settings(environ, path)

@@ -115,3 +115,98 @@ def test_cli_pdf_writes_the_file_and_pdftoppm_reads_it(cli, big_proposal, tmp_pa
     if shutil.which("pdftoppm"):
         subprocess.run(["pdftoppm", "-png", "-r", "30", str(out), str(tmp_path / "page")], check=True)
         assert sorted(p.name for p in tmp_path.glob("page-*.png")) == ["page-1.png", "page-2.png", "page-3.png"]
+
+
+# ---------------------------------------------------------------- what the customer reads
+
+
+def pdftotext(path) -> str:
+    """The page as a reader sees it, in reading order (poppler's pdftotext -layout)."""
+    if not shutil.which("pdftotext"):
+        pytest.skip("pdftotext (poppler-utils) is not installed")
+    return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True,
+                          check=True).stdout
+
+
+FULL_SELLER = Settings.model_validate({"seller": {
+    "name": "Nordlicht Software GmbH", "address": ["Müllerstraße 12", "80469 München", "Germany"],
+    "email": "sales@nordlicht.example", "phone": "+49 89 1234567", "website": "nordlicht.example",
+    "tax_id": "DE123456789"}})
+
+
+def customer_proposal(engine, *, country="United States", city="Portland", state="OR", postal_code="48491",
+                      proposal_contact=True, sent=False):
+    """Keystone Robotics' deal "Keystone Robotics – Data platform" with a proposal; the billing contact
+    Dana Whitfield (CFO) is the deal's contact and the account's primary contact."""
+    with session_scope(engine) as s:
+        acc = records.create_record(ACCOUNT, session=s, actor="alice", data={
+            "name": "Keystone Robotics", "street": "18 Harbor Way", "city": city, "state": state,
+            "postal_code": postal_code, "country": country})
+        records.create_record(CONTACT, session=s, actor="alice", data={
+            "first_name": "Lee", "last_name": "Other", "account": acc["id"]})
+        con = records.create_record(CONTACT, session=s, actor="alice", data={
+            "first_name": "Dana", "last_name": "Whitfield", "title": "Chief Financial Officer",
+            "email": "dana@keystone.example", "account": acc["id"], "is_primary": "yes"})
+        opp = records.create_record(OPP, session=s, actor="alice", data={
+            "name": "Keystone Robotics – Data platform", "account": acc["id"], "stage": "Proposal",
+            **({"contact": con["id"]} if proposal_contact else {})})
+        view = P.new_proposal(session=s, opportunity_id=opp["id"], actor="alice")
+        view = P.save_proposal(session=s, proposal_id=view.id, actor="alice", expected_version=view.version,
+                               lines=[{"description": "Data platform licence", "quantity": "1",
+                                       "unit_price": "40000"}]).view
+        if sent:
+            view = P.send_proposal(session=s, proposal_id=view.id, actor="alice", expected_version=view.version)
+    return view
+
+
+def test_customer_reads_seller_block_title_addressee_and_no_status(engine, tmp_path):
+    view = customer_proposal(engine, sent=True)
+    assert view.status == "sent"
+    out = tmp_path / "customer.pdf"
+    pdf.render_proposal(view, out, settings=FULL_SELLER)
+    text = pdftotext(out)
+    flat = normalized(text)
+    for part in ("Nordlicht Software GmbH", "Müllerstraße 12", "80469 München", "+49 89 1234567",
+                 "sales@nordlicht.example", "nordlicht.example", "Tax ID DE123456789"):
+        assert part in flat, part
+    assert f"Proposal {view.number}" in flat
+    assert "Data platform" in flat
+    assert "Keystone Robotics – Data platform" not in flat  # the internal deal name is never the title
+    assert "Status" not in flat and "sent" not in flat.lower().split() and "draft" not in flat.lower()
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    start = lines.index("Prepared for")
+    assert lines[start + 1:start + 7] == ["Dana Whitfield", "Chief Financial Officer", "Keystone Robotics",
+                                          "18 Harbor Way", "Portland, OR 48491", "United States"]
+    assert "dana@keystone.example" in flat
+    assert "40,000.00 USD" in flat
+
+
+def test_without_a_proposal_contact_the_account_primary_contact_is_addressed(engine, tmp_path):
+    view = customer_proposal(engine, proposal_contact=False)
+    assert view.contact == "Dana Whitfield" and view.contact_title == "Chief Financial Officer"
+
+
+@pytest.mark.parametrize(("country", "city", "state", "code", "expected"), [
+    ("United Kingdom", "London", None, "ec1a 1bb", ["London", "EC1A 1BB", "United Kingdom"]),
+    ("Germany", "München", "Bayern", "80469", ["80469 München", "Bayern", "Germany"]),
+    ("FR", "Paris", None, "75008", ["75008 Paris", "FR"]),
+    ("Australia", "Sydney", "NSW", "2000", ["Sydney NSW 2000", "Australia"]),
+    ("Canada", "Toronto", "ON", "M5H 2N2", ["Toronto, ON M5H 2N2", "Canada"]),
+])
+def test_the_address_is_written_the_way_its_country_writes_it(engine, tmp_path, country, city, state, code,
+                                                                 expected):
+    view = customer_proposal(engine, country=country, city=city, state=state, postal_code=code)
+    assert view.account_address == ["18 Harbor Way", *expected]
+    out = tmp_path / "addr.pdf"
+    pdf.render_proposal(view, out, settings=FULL_SELLER)
+    lines = [ln.strip() for ln in pdftotext(out).splitlines() if ln.strip()]
+    at = lines.index("18 Harbor Way")
+    assert lines[at + 1:at + 1 + len(expected)] == expected
+
+
+def test_a_title_that_is_not_the_deal_name_stays_as_written(engine, tmp_path):
+    view = customer_proposal(engine)
+    with session_scope(engine) as s:
+        view = P.save_proposal(session=s, proposal_id=view.id, actor="alice", expected_version=view.version,
+                               header={"title": "Data platform: phase one"}).view
+    assert pdf.customer_title(view) == "Data platform: phase one"

@@ -17,6 +17,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
+from crm_tui import formatting
 from crm_tui.commands._common import FORMAT_HELP, Format
 from crm_tui.text import visible
 
@@ -150,8 +151,22 @@ def _human(value: Any) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, dt.datetime):
-        return value.astimezone().strftime("%Y-%m-%d %H:%M")
+        return formatting.moment(value)
+    if isinstance(value, dt.date):
+        return formatting.day(value)
     return visible(_plain(value))
+
+
+def _table_cell(row: dict, column: str):
+    """A table cell: money columns that carry their exact minor units and currency read
+    "40,000.00" (crm_tui.formatting; the currency has its own column), the rest as ``shown``."""
+    minor, currency = row.get(f"{column}_minor"), row.get("currency")
+    if isinstance(minor, int) and not isinstance(minor, bool) and isinstance(currency, str):
+        try:
+            return shown(formatting.money(minor, currency, code=False))
+        except ValueError:
+            pass
+    return shown(row[column])
 
 
 def shown(value: Any):
@@ -236,7 +251,7 @@ def emit(rows: Iterable[dict], fmt: Format, *, columns: Sequence[str] | None = N
         justify = "right" if c in ("id", "amount", "weighted_amount", "probability", "employees") else "left"
         table.add_column(shown(c), justify=justify, overflow="fold")
     for row in materialised:
-        table.add_row(*[shown(row[c]) for c in cols])
+        table.add_row(*[_table_cell(row, c) for c in cols])
     _console(out).print(table)
     return len(materialised)
 

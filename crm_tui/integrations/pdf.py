@@ -15,8 +15,13 @@ The seller header comes from the settings' ``seller``: ``name``, ``address`` (a 
 of lines or one text with newlines), ``email``, ``phone``, ``website``,
 ``tax_id`` and ``logo`` (a PNG/JPEG path).
 
-Numbers are the proposal's stored figures formatted with ``money.format_money``:
-the same as the TUI and the CLI.
+Numbers are the proposal's stored figures formatted with ``crm_tui.formatting``:
+the same as the TUI and the CLI; dates carry their year ("4 December 2026").
+
+What the customer reads: the title is "Proposal {number}" with the proposal's own title under it
+(a deal name in it loses its account prefix: ``customer_title``), the page is addressed to the
+proposal's contact (else the deal's or the account's primary contact) with their job title, the
+account and its address as its country writes it (crm_tui.addresses); no internal status.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from crm_tui import money
+from crm_tui import formatting, money
 from crm_tui.errors import CRMError
 from crm_tui.settings import PdfConfig, SellerConfig, Settings
 from crm_tui.text import visible
@@ -112,6 +117,18 @@ def _seller(seller: SellerConfig) -> dict[str, Any]:
     return seller.model_dump()
 
 
+def customer_title(view) -> str:
+    """The proposal's own title as the customer reads it: a deal name in it ("Acme – Data platform")
+    without the account's name in front ("Data platform")."""
+    title = (view.title or "").strip()
+    deal = (view.opportunity or "").strip()
+    if deal and deal in title:
+        own = formatting.deal_name(deal, view.account)
+        if own != deal:
+            return title.replace(deal, own)
+    return title
+
+
 def render_proposal(view, path: str | Path, *, settings: Settings | None = None) -> RenderResult:
     """Write ``view`` (a ``services.quotes.proposals.ProposalView``) as a PDF to ``path``.
 
@@ -174,7 +191,7 @@ class _ProposalPDF(_fpdf_class()):  # type: ignore[misc]
         if names:
             self.set_fallback_fonts(names, exact_match=False)
         self.font_name = fonts.regular.name
-        self.set_title(visible(f"{view.number} {view.title}", one_line=True))
+        self.set_title(visible(f"Proposal {view.number} – {customer_title(view)}", one_line=True))
         self.set_author(visible(seller.get("name") or "", one_line=True))
         self.set_creator("crm-tui")
 
@@ -202,7 +219,7 @@ class _ProposalPDF(_fpdf_class()):  # type: ignore[misc]
                 "Add a font that has them to config pdf.fallback_fonts"] + list(self.notes)
 
     def money(self, minor: int) -> str:
-        return money.format_money(minor, self.view.currency)
+        return formatting.money(minor, self.view.currency)
 
     # ---------------------------------------------------------------- page furniture
 
@@ -263,16 +280,16 @@ class _ProposalPDF(_fpdf_class()):  # type: ignore[misc]
             self.set_x(x_text)
             self.cell(95, 4.2, self.t(line), new_x="LEFT", new_y="NEXT")
         left_bottom = max(self.get_y(), top + 16)
-        # Right column: the document facts.
+        # Right column: the document facts a customer needs (never the internal status).
         v = self.view
         self.set_xy(self.w - self.r_margin - 70, top)
-        self.set_font(self.FAMILY, "B", 16)
-        self.cell(70, 8, "PROPOSAL", align="R", new_x="LEFT", new_y="NEXT")
         self.set_font(self.FAMILY, "", 9)
-        facts = [("Number", v.number), ("Revision", str(v.revision)),
-                 ("Date", (v.sent_at or v.updated_at or v.created_at).strftime("%Y-%m-%d")),
-                 ("Valid until", v.valid_until.isoformat() if v.valid_until else "—"),
-                 ("Status", v.status)]
+        facts = [("Proposal", v.number)]
+        if v.revision > 1:
+            facts.append(("Revision", str(v.revision)))
+        facts.append(("Date", formatting.full_day(v.sent_at or v.updated_at or v.created_at)))
+        if v.valid_until:
+            facts.append(("Valid until", formatting.full_day(v.valid_until)))
         for label, value in facts:
             self.set_x(self.w - self.r_margin - 70)
             self.cell(30, 4.6, label, align="R")
@@ -283,9 +300,13 @@ class _ProposalPDF(_fpdf_class()):  # type: ignore[misc]
         self.ln(4)
 
     def _title_block(self) -> None:
-        self.set_font(self.FAMILY, "B", 12)
-        self.multi_cell(0, 6, self.t(self.view.title), new_x="LMARGIN", new_y="NEXT")
-        self.ln(2)
+        self.set_font(self.FAMILY, "B", 16)
+        self.cell(0, 8, self.t(f"Proposal {self.view.number}"), new_x="LMARGIN", new_y="NEXT")
+        subtitle = customer_title(self.view)
+        if subtitle:
+            self.set_font(self.FAMILY, "", 11.5)
+            self.multi_cell(0, 6, self.t(subtitle), new_x="LMARGIN", new_y="NEXT")
+        self.ln(3)
 
     def _customer_block(self) -> None:
         v = self.view
@@ -293,14 +314,21 @@ class _ProposalPDF(_fpdf_class()):  # type: ignore[misc]
         self.set_text_color(110, 110, 110)
         self.cell(0, 4.5, "Prepared for", new_x="LMARGIN", new_y="NEXT")
         self.set_text_color(0, 0, 0)
-        self.set_font(self.FAMILY, "B", 10.5)
-        self.multi_cell(0, 5.5, self.t(v.account or "—"), new_x="LMARGIN", new_y="NEXT")
-        self.set_font(self.FAMILY, "", 9)
+        if v.contact:
+            self.set_font(self.FAMILY, "B", 10.5)
+            self.multi_cell(0, 5.5, self.t(v.contact), new_x="LMARGIN", new_y="NEXT")
+            self.set_font(self.FAMILY, "", 9)
+            if v.contact_title:
+                self.multi_cell(0, 4.5, self.t(v.contact_title), new_x="LMARGIN", new_y="NEXT")
+            self.multi_cell(0, 4.5, self.t(v.account or ""), new_x="LMARGIN", new_y="NEXT")
+        else:
+            self.set_font(self.FAMILY, "B", 10.5)
+            self.multi_cell(0, 5.5, self.t(v.account or "—"), new_x="LMARGIN", new_y="NEXT")
+            self.set_font(self.FAMILY, "", 9)
         for line in v.account_address:
             self.cell(0, 4.5, self.t(line), new_x="LMARGIN", new_y="NEXT")
-        if v.contact:
-            attn = f"Attn: {v.contact}" + (f" <{v.contact_email}>" if v.contact_email else "")
-            self.cell(0, 4.5, self.t(attn), new_x="LMARGIN", new_y="NEXT")
+        if v.contact_email:
+            self.cell(0, 4.5, self.t(v.contact_email), new_x="LMARGIN", new_y="NEXT")
 
     def _lines_table(self) -> None:
         from fpdf.fonts import FontFace
@@ -324,9 +352,9 @@ class _ProposalPDF(_fpdf_class()):  # type: ignore[misc]
                 row.cell(str(ln.position))
                 row.cell(self.t(desc))
                 row.cell(ln.quantity)
-                row.cell(money.format_money(ln.unit_price_minor, cur, code=False))
+                row.cell(formatting.money(ln.unit_price_minor, cur, code=False))
                 row.cell(f"{ln.discount}%" if ln.discount_bp else "")
-                row.cell(money.format_money(ln.total_minor, cur, code=False))
+                row.cell(formatting.money(ln.total_minor, cur, code=False))
             if not v.pricing.lines:
                 row = table.row()
                 row.cell("")

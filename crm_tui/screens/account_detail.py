@@ -19,13 +19,14 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 from textual.worker import get_current_worker
 
 from crm_tui.errors import NotFound
 from crm_tui.screens.base import CRMScreenMixin, open_record
 from crm_tui.text import visible
 from crm_tui.widgets.cells import date_text, datetime_text, money_text, plain, right, safe_cell, status_text
+from crm_tui.widgets.footer import FitFooter
 from crm_tui.widgets.log_activity import LogActivityKeys
 from crm_tui.widgets.text_table import TextTable
 from crm_tui.widgets.timeline import Timeline
@@ -124,11 +125,11 @@ class AccountDetailScreen(CRMScreenMixin, LogActivityKeys, Screen):
                 opps.add_column("Stage", width=11, key="stage")
                 opps.add_column(Text("Amount", justify="right"), width=16, key="amount")
                 opps.add_column(Text("Prob.", justify="right"), width=5, key="probability")
-                opps.add_column("Close", width=10, key="close")
+                opps.add_column("Close", width=11, key="close")
                 opps.add_column("Owner", width=8, key="owner")
                 yield opps
                 yield Timeline("account", self.account_id, id="detail-timeline")
-        yield Footer(compact=True)
+        yield FitFooter(compact=True)
 
     def on_mount(self) -> None:
         self.sub_title = f"#{self.account_id}"

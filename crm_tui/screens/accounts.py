@@ -18,7 +18,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 from textual.worker import get_current_worker
 
 from crm_tui.errors import CRMError
@@ -28,6 +28,7 @@ from crm_tui.screens.saved_views import VIEW_PALETTE_NAMES, SavedViews, view_bin
 from crm_tui.widgets import FilterBar, FilterMessage, PagedTable
 from crm_tui.widgets.cells import date_text, money_text, plain, status_text
 from crm_tui.widgets.filter_bar import filter_error_text
+from crm_tui.widgets.footer import FitFooter
 from crm_tui.widgets.worker import run_db
 
 PAGE_SIZE = 200
@@ -181,7 +182,7 @@ class AccountsScreen(SavedViews, BulkActions, CRMScreenMixin, Screen):
         yield table
         yield Static("", id="accounts-empty", classes="empty-state")
         yield Static(self.crm.busy_text("loading accounts…"), id="accounts-status", classes="status-line")
-        yield Footer(compact=True)
+        yield FitFooter(compact=True)
 
     def on_mount(self) -> None:
         self.sub_title = f"{self.user} · {self.crm.database_label}"

@@ -21,12 +21,13 @@ from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Select, TabbedContent, TabPane
+from textual.widgets import Button, DataTable, Header, Input, Label, Select, TabbedContent, TabPane
 
 from crm_tui.screens.base import CRMScreenMixin
 from crm_tui.services.access import ACTIONS, LEVELS, RULE_ENTITIES
 from crm_tui.services.fields import USER_ROLES
 from crm_tui.text import visible
+from crm_tui.widgets.footer import FitFooter
 from crm_tui.widgets.worker import run_db
 
 ADMIN_WHAT = "administer users, teams and roles"
@@ -226,7 +227,7 @@ class AdminScreen(CRMScreenMixin, Screen):
                             yield Select([(lvl, lvl) for lvl in levels_for(entity)], allow_blank=False,
                                          id=f"rule-{entity}-{action}", compact=True)
         yield Label("", id="admin-status", classes="status-line")
-        yield Footer()
+        yield FitFooter()
 
     def on_mount(self) -> None:
         users = self.query_one("#admin-users", DataTable)

@@ -12,11 +12,12 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Label, Static
+from textual.widgets import Header, Label, Static
 
 from crm_tui.screens.base import CRMScreenMixin, open_record
 from crm_tui.screens.record_list import cell
 from crm_tui.widgets.cells import safe
+from crm_tui.widgets.footer import FitFooter
 from crm_tui.widgets.log_activity import LogActivityKeys
 from crm_tui.widgets.timeline import Timeline
 from crm_tui.widgets.worker import failure_text, run_db
@@ -67,7 +68,7 @@ class ContactDetailScreen(CRMScreenMixin, LogActivityKeys, Screen):
             with VerticalScroll(classes="detail-fields"):
                 yield Static("loading…", id="detail-fields")
             yield Timeline("contact", self.contact_id, id="detail-timeline")
-        yield Footer(compact=True)
+        yield FitFooter(compact=True)
 
     def on_mount(self) -> None:
         self.action_reload()

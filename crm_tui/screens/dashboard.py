@@ -20,12 +20,13 @@ from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Label, OptionList, Static
+from textual.widgets import Header, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from crm_tui import money
+from crm_tui import formatting
 from crm_tui.screens.base import CRMScreenMixin, open_record
 from crm_tui.text import visible
+from crm_tui.widgets.footer import FitFooter
 from crm_tui.widgets.my_day import MyDay
 from crm_tui.widgets.onboarding import OnboardingChecklist
 from crm_tui.widgets.timeline import when_text
@@ -38,11 +39,7 @@ LISTS = (("closing", "Closing this week"), ("leads", "New leads since yesterday"
 
 def day_text(value: dt.date | dt.datetime, *, weekday: bool = False, today: dt.date | None = None) -> str:
     """"20 Aug" this year, "20 Aug 2025" in another (local time for a datetime); "Fri 04 Dec"."""
-    if isinstance(value, dt.datetime):
-        value = value.astimezone().date()
-    today = today or dt.date.today()
-    text = value.strftime("%a %d %b" if weekday else "%d %b")
-    return text if value.year == today.year else f"{text} {value.year}"
+    return formatting.day(value, weekday=weekday, today=today)
 
 
 def target_text(t) -> Text:
@@ -66,8 +63,31 @@ def target_text(t) -> Text:
     return text
 
 
+def target_brief(t) -> Text:
+    """The same period in three lines, for a short terminal: attainment, won and forecast, pipeline."""
+    def m(minor: int | None) -> str:
+        return "—" if minor is None else formatting.money(minor, t.currency, compact=True, code=False)
+
+    text = Text(no_wrap=True, overflow="ellipsis")
+    text.append(f"{t.label} · {t.currency}", style="bold")
+    if t.quota_minor:
+        pct = t.attainment
+        text.append(f"  {pct}% of {m(t.quota_minor)}\n", style="bold green" if pct >= 100 else "bold yellow")
+    else:
+        text.append("  no quota\n", style="dim")
+    text.append("Won ", style="dim")
+    text.append(m(t.won_minor))
+    text.append(" · Forecast ", style="dim")
+    text.append(f"{m(t.forecast_minor)}\n")
+    text.append("Pipeline ", style="dim")
+    text.append(m(t.pipeline_minor))
+    return text
+
+
 class DashboardScreen(CRMScreenMixin, Screen):
     TITLE = "Dashboard"
+    # Below 34 rows (80×24) the period cards shrink to three lines each so the lists keep their rows.
+    VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [(0, "-short"), (34, "-tall")]
     PALETTE_GROUP = "Dashboard"
     PALETTE_NAMES: ClassVar[dict[str, str]] = {"reload": "reload the dashboard"}
 
@@ -91,15 +111,17 @@ class DashboardScreen(CRMScreenMixin, Screen):
         yield Label(f"Good day, {self.user}", id="dash-title")
         yield OnboardingChecklist(id="dash-onboarding")
         with Horizontal(id="dash-targets"):
-            yield Static("This month: loading…", id="dash-month", classes="dash-card")
-            yield Static("This quarter: loading…", id="dash-quarter", classes="dash-card")
+            yield Static("This month: loading…", id="dash-month", classes="dash-card dash-full")
+            yield Static("This quarter: loading…", id="dash-quarter", classes="dash-card dash-full")
+            yield Static("This month: loading…", id="dash-month-brief", classes="dash-card dash-brief")
+            yield Static("This quarter: loading…", id="dash-quarter-brief", classes="dash-card dash-brief")
             yield MyDay(id="dash-my-day", classes="dash-card")
         with Grid(id="dash-lists"):
             for key, title in LISTS:
                 with Vertical(classes="dash-panel"):
                     yield Label(f"{title} …", id=f"dash-{key}-title", classes="section-title")
                     yield OptionList(id=f"dash-{key}", classes="dash-list")
-        yield Footer()
+        yield FitFooter()
 
     def on_mount(self) -> None:
         self.items: dict[str, tuple[str, int]] = {}
@@ -144,6 +166,8 @@ class DashboardScreen(CRMScreenMixin, Screen):
     def _show_targets(self, message: Targets) -> None:
         self.query_one("#dash-month", Static).update(target_text(message.month))
         self.query_one("#dash-quarter", Static).update(target_text(message.quarter))
+        self.query_one("#dash-month-brief", Static).update(target_brief(message.month))
+        self.query_one("#dash-quarter-brief", Static).update(target_brief(message.quarter))
 
     @on(Lists)
     def _show_lists(self, message: Lists) -> None:
@@ -181,7 +205,7 @@ class DashboardScreen(CRMScreenMixin, Screen):
         text = Text()
         text.append(f"{when:<10}  ", style="yellow")
         text.append(visible(d["name"], one_line=True), style="bold")
-        text.append(f"  {money.format_money(d['amount_minor'], d['currency'])}  {visible(d['stage'], one_line=True)}",
+        text.append(f"  {formatting.money(d['amount_minor'], d['currency'], compact=True)}  {visible(d['stage'], one_line=True)}",
                     style="dim")
         account = d.get("account")
         if account and not d["name"].startswith(account):  # the company, unless the name starts with it
@@ -218,7 +242,7 @@ class DashboardScreen(CRMScreenMixin, Screen):
         text = Text(f"{days}d waiting  " if days else "sent today  ", style="bold red" if p["overdue"] else "yellow")
         text.append(p["number"], style="bold")
         text.append(f" {visible(p['title'], one_line=True)}")
-        text.append(f"  {money.format_money(p['total_minor'], p['currency'])}", style="dim")
+        text.append(f"  {formatting.money(p['total_minor'], p['currency'], compact=True)}", style="dim")
         if p.get("account"):
             text.append(f"  · {p['account']}", style="dim")
         return text

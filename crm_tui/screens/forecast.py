@@ -20,12 +20,13 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Select
+from textual.widgets import Button, DataTable, Header, Input, Label, Select
 from textual_plotext import PlotextPlot
 
-from crm_tui import money
+from crm_tui import formatting, money
 from crm_tui.screens.base import CRMScreenMixin
 from crm_tui.screens.mine_scope import MINE_PALETTE_NAMES, MineScope, mine_binding
+from crm_tui.widgets.footer import FitFooter
 from crm_tui.widgets.text_table import TextTable
 from crm_tui.widgets.worker import run_db
 
@@ -156,7 +157,7 @@ class ForecastScreen(MineScope, CRMScreenMixin, Screen):
                 with Horizontal(id="forecast-lower"):
                     yield PlotextPlot(id="forecast-funnel")
                     yield PlotextPlot(id="forecast-trend")
-        yield Footer()
+        yield FitFooter()
 
     def on_mount(self) -> None:
         self.owner = self.user if self.mine else None
@@ -170,7 +171,7 @@ class ForecastScreen(MineScope, CRMScreenMixin, Screen):
 
     def action_reload(self) -> None:
         self.query_one("#forecast-period", Label).update(
-            f"{self.start:%d %b %Y} – {self.end:%d %b %Y}  ([ ] quarter, t this quarter)")
+            f"{formatting.day(self.start)} – {formatting.day(self.end)}  ([ ] quarter, t this quarter)")
         self._load(self.start, self.end, self.owner)
 
     def action_previous_period(self) -> None:
@@ -364,5 +365,5 @@ class ForecastScreen(MineScope, CRMScreenMixin, Screen):
             x = list(range(len(message.weeks)))
             for kind in ("created", "won", "lost", "slipped"):
                 plt.plot(x, [units(w.amounts[kind], cur) for w in message.weeks], label=kind)
-            plt.xticks(x[::3], [f"{w.week:%d %b}" for w in message.weeks][::3])
+            plt.xticks(x[::3], [formatting.day(w.week) for w in message.weeks][::3])
         plot.refresh()

@@ -14,7 +14,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.widget import Widget
-from textual.widgets import Button, Footer, Header, Input, Label, OptionList, Static
+from textual.widgets import Button, Header, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from crm_tui.screens.contact_detail import fields_table
@@ -22,6 +22,7 @@ from crm_tui.screens.record_list import WorkerErrors
 from crm_tui.services.fields import LEAD_FIELDS, LEAD_STATUSES
 from crm_tui.text import visible
 from crm_tui.widgets.cells import ControlPictures, safe
+from crm_tui.widgets.footer import FitFooter
 from crm_tui.widgets.log_activity import LogActivityKeys
 from crm_tui.widgets.timeline import Timeline
 from crm_tui.widgets.worker import failure_text, run_db
@@ -339,7 +340,7 @@ class LeadDetailScreen(WorkerErrors, LogActivityKeys, Screen):
                 yield Label("Converted into", classes="section-title", id="lead-converted-title")
                 yield OptionList(id="lead-converted", classes="related-list")
             yield Timeline("lead", self.lead_id, id="lead-timeline")
-        yield Footer(compact=True)
+        yield FitFooter(compact=True)
 
     def on_mount(self) -> None:
         self.action_reload()

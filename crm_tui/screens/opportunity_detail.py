@@ -17,14 +17,16 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Select, Static
+from textual.widgets import Button, DataTable, Header, Input, Label, Select, Static
 
+from crm_tui import formatting
 from crm_tui.errors import Conflict
 from crm_tui.lazy import LazyModule
 from crm_tui.screens.base import CRMScreenMixin
 from crm_tui.services import fields
 from crm_tui.widgets.cells import ControlPictures, esc
 from crm_tui.widgets.confirm import ConfirmScreen
+from crm_tui.widgets.footer import FitFooter
 from crm_tui.widgets.text_table import TextTable
 from crm_tui.widgets.worker import run_db
 
@@ -192,7 +194,7 @@ class OpportunityDetailScreen(CRMScreenMixin, Screen[bool]):
                 yield TextTable(id="opp-roles", cursor_type="row")
                 yield Label("Timeline (ctrl+l log · ctrl+y follow-up)", classes="section")
                 yield TextTable(id="opp-timeline", cursor_type="row")
-        yield Footer(compact=True)
+        yield FitFooter(compact=True)
 
     def on_mount(self) -> None:
         h = self.query_one("#opp-history", DataTable)
@@ -218,8 +220,8 @@ class OpportunityDetailScreen(CRMScreenMixin, Screen[bool]):
         self.detail = d
         rec = d.record
         self.query_one("#opp-title", Static).update(
-            f"[b]{esc(rec['name'])}[/b]  ·  {esc(rec.get('account') or 'no account')}  ·  {esc(rec['stage'])}  ·  "
-            f"{rec['amount']} {rec['currency']}  ·  version {rec['version']}")
+            f"[b]{esc(rec['name'])}[/b]  ·  {formatting.money(rec['amount_minor'], rec['currency'], compact=True)}  ·  "
+            f"{esc(rec['stage'])}  ·  {esc(rec.get('account') or 'no account')}  ·  version {rec['version']}")
         stage_select = self.query_one("#field-stage", Select)
         stage_select.set_options([(name, name) for _, name in d.stages])
         self.original = {}
@@ -239,7 +241,7 @@ class OpportunityDetailScreen(CRMScreenMixin, Screen[bool]):
         hist = self.query_one("#opp-history", DataTable)
         hist.clear()
         for h in d.history:
-            hist.add_row(h["changed_at"].astimezone().strftime("%Y-%m-%d %H:%M"), h["actor"], h["what"])
+            hist.add_row(formatting.moment(h["changed_at"]), h["actor"], h["what"])
         roles = self.query_one("#opp-roles", DataTable)
         roles.clear()
         for r in d.contact_roles:
@@ -247,8 +249,8 @@ class OpportunityDetailScreen(CRMScreenMixin, Screen[bool]):
         tl = self.query_one("#opp-timeline", DataTable)
         tl.clear()
         for a in d.activities:
-            tl.add_row(a["occurred_at"].astimezone().strftime("%Y-%m-%d %H:%M"), a["type"],
-                       a["due_at"].astimezone().strftime("%Y-%m-%d %H:%M") if a["due_at"] else "",
+            tl.add_row(formatting.moment(a["occurred_at"]), a["type"],
+                       formatting.moment(a["due_at"]),
                        "yes" if a["completed_at"] else "", a["subject"])
 
     def _form_values(self) -> dict[str, str]:

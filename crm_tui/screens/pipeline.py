@@ -19,9 +19,10 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
-from textual.widgets import ContentSwitcher, DataTable, Footer, Header, Input, Label, OptionList, Static
+from textual.widgets import ContentSwitcher, DataTable, Header, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
+from crm_tui import formatting
 from crm_tui.errors import Conflict, CRMError
 from crm_tui.lazy import LazyModule
 from crm_tui.screens.base import CRMScreenMixin
@@ -32,6 +33,7 @@ from crm_tui.widgets import FilterMessage, PagedTable
 from crm_tui.widgets.cells import safe
 from crm_tui.widgets.confirm import ConfirmScreen
 from crm_tui.widgets.filter_bar import filter_error_text
+from crm_tui.widgets.footer import FitFooter
 from crm_tui.widgets.kanban import KanbanBoard, KanbanColumn, short_money
 from crm_tui.widgets.worker import failure_text, run_db
 
@@ -168,19 +170,20 @@ class PipelineScreen(MineScope, BulkActions, CRMScreenMixin, Screen):
         yield Static(self.app.busy_text("Loading the pipeline…"), id="pipeline-status")
         with ContentSwitcher(initial="pipeline-board", id="pipeline-views"):
             yield KanbanBoard(id="pipeline-board")
-            yield PagedTable(id="pipeline-list", selectable=True)
-        yield Footer(compact=True)
+            yield PagedTable(id="pipeline-list", selectable=True, stretch="name")
+        yield FitFooter(compact=True)
 
     def on_mount(self) -> None:
         self.sub_title = self.scope_sub_title()
         self.filter_text = getattr(self.app, "pipeline_filter_text", "") or ""
         self.query_one("#pipeline-filter", Input).value = self.filter_text
         table = self.query_one("#pipeline-list", DataTable)
-        table.add_column("Name", key="name", width=38)
-        table.add_column("Account", key="account", width=24)
-        table.add_column("Stage", key="stage", width=12)
-        table.add_column("Amount ↕", key="amount", width=16)
+        # Name, amount and close date first, so 80 columns show them; the name takes the width left free.
+        table.add_column("Name", key="name", width=24)
+        table.add_column("Amount ↕", key="amount", width=14)
         table.add_column("Close ↕", key="expected_close", width=11)
+        table.add_column("Stage", key="stage", width=12)
+        table.add_column("Account", key="account", width=24)
         table.add_column("Owner", key="owner", width=8)
         table.add_column("Days", key="days", width=5)
         table.add_column("", key="flags", width=16)
@@ -510,9 +513,9 @@ class PipelineScreen(MineScope, BulkActions, CRMScreenMixin, Screen):
         rows = []
         for c in message.cards:
             flags = " ".join(f for f, on in (("OVERDUE", c.overdue), ("STALLED", c.stalled)) if on)
-            rows.append((str(c.id), (c.name, c.account or "", names.get(c.stage_id, ""),
-                                     short_money(c.amount_minor, c.currency),
-                                     c.expected_close.isoformat() if c.expected_close else "", c.owner or "",
+            rows.append((str(c.id), (c.name, short_money(c.amount_minor, c.currency),
+                                     formatting.day(c.expected_close), names.get(c.stage_id, ""),
+                                     c.account or "", c.owner or "",
                                      str(c.days_in_stage), flags)))
         table.add_page(rows)
         self.list_loaded += len(message.cards)

@@ -19,7 +19,7 @@ from textual.containers import Horizontal, Vertical
 from textual.coordinate import Coordinate
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Button, DataTable, Footer, Input, Label, Select, Static
+from textual.widgets import Button, DataTable, Input, Label, Select, Static
 
 from crm_tui import money
 from crm_tui.errors import Conflict, CRMError, ValidationError
@@ -29,11 +29,23 @@ from crm_tui.services.quotes import proposals as P
 from crm_tui.settings import Settings
 from crm_tui.widgets.cells import esc
 from crm_tui.widgets.confirm import ConfirmScreen
+from crm_tui.widgets.footer import FitFooter
 from crm_tui.widgets.text_table import TextTable
 from crm_tui.widgets.worker import failure_text, run_db
 
 LINE_INPUTS = ("description", "quantity", "unit_price", "discount")
 HEADER_INPUTS = ("title", "valid_until", "tax_rate", "terms", "notes")
+
+
+def open_command() -> str | None:
+    """The program that opens a file with the desktop's viewer (xdg-open, macOS open), if any."""
+    import shutil
+    import sys
+
+    for name in (("open",) if sys.platform == "darwin" else ("xdg-open",)):
+        if shutil.which(name):
+            return name
+    return None
 
 
 def default_pdf_path(number: str, revision: int, settings: Settings) -> Path:
@@ -129,7 +141,8 @@ class ProposalEditorScreen(CRMScreenMixin, Screen[bool]):
     PALETTE_NAMES: ClassVar[dict[str, str]] = {
         "save": "save", "new_line": "add a line", "remove_line": "remove the line", "move_line(-1)": "move line up",
         "move_line(1)": "move line down", "send": "mark as sent", "respond": "record the customer's response",
-        "diff": "diff with the previous revision", "pdf": "write the PDF", "reload": "reload", "back": "back",
+        "diff": "diff with the previous revision", "pdf": "write the PDF", "open_pdf": "open the PDF just written",
+        "reload": "reload", "back": "back",
     }
     BINDINGS = [
         Binding("escape", "back", "Back", id="proposal.back"),
@@ -149,6 +162,8 @@ class ProposalEditorScreen(CRMScreenMixin, Screen[bool]):
                 tooltip="The customer accepted (optionally moving the deal to Won) or rejected"),
         Binding("alt+d", "diff", "Diff", id="proposal.diff", tooltip="What changed since the previous revision"),
         Binding("ctrl+g", "pdf", "PDF", id="proposal.pdf", tooltip="Write the PDF of the saved proposal"),
+        Binding("alt+o", "open_pdf", "Open PDF", id="proposal.open_pdf",
+                tooltip="Open the PDF just written (xdg-open), or show where it is"),
         Binding("ctrl+l", "reload", "Reload", show=False, id="proposal.reload",
                 tooltip="Load the proposal again (drops unsaved edits)"),
     ]
@@ -167,10 +182,17 @@ class ProposalEditorScreen(CRMScreenMixin, Screen[bool]):
     class Failed(Message):
         message: str
 
+    @dataclass
+    class PdfWritten(Message):
+        path: Path
+        pages: int
+        warnings: list[str]
+
     def __init__(self, proposal_id: int) -> None:
         super().__init__()
         self.proposal_id = proposal_id
         self.view: P.ProposalView | None = None
+        self.last_pdf: Path | None = None  # the PDF this screen wrote last (alt+o opens it)
         self.lines: list[dict] = []
         self.products: dict[int, dict] = {}
         self.current = 0
@@ -209,7 +231,7 @@ class ProposalEditorScreen(CRMScreenMixin, Screen[bool]):
                     yield Input(id=f"pe-{name}", placeholder=placeholder)
         yield Static("", id="pe-totals")
         yield Static("", id="pe-problem")
-        yield Footer()
+        yield FitFooter()
 
     def on_mount(self) -> None:
         table = self.query_one("#pe-lines", DataTable)
@@ -520,13 +542,59 @@ class ProposalEditorScreen(CRMScreenMixin, Screen[bool]):
         self.app.push_screen(DiffScreen(self.proposal_id, self.view.current_revision - 1, self.view.current_revision))
 
     def action_pdf(self) -> None:
-        if not self._needs_saved():
-            self.write_pdf(default_pdf_path(self.view.number, self.view.revision, self.settings))
+        if self._needs_saved():
+            return
+        if not (self.settings.seller.name or "").strip():
+            # A proposal goes to a customer: ask once who the seller is (saved to the config file).
+            def saved(settings: Settings | None) -> None:
+                if settings is None:
+                    self.notify("PDF not written: it needs your company's name (ctrl+g asks again)",
+                                severity="warning", title="Proposal")
+                    return
+                self.app.settings = settings  # type: ignore[attr-defined]
+                if self.view is not None:
+                    self.write_pdf(default_pdf_path(self.view.number, self.view.revision, settings))
+
+            from crm_tui.screens.seller_form import SellerFormScreen
+
+            self.app.push_screen(SellerFormScreen(self.settings.seller), saved)
+            return
+        self.write_pdf(default_pdf_path(self.view.number, self.view.revision, self.settings))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "open_pdf":
+            return self.last_pdf is not None  # shown in the footer once a PDF has been written
+        return True
+
+    def action_open_pdf(self) -> None:
+        path = self.last_pdf
+        if path is None:
+            self.notify("no PDF written yet: ctrl+g writes it", title="Proposal")
+            return
+        if not path.exists():
+            self.notify(f"{path} is not there any more: ctrl+g writes it again", severity="warning",
+                        title="Proposal")
+            return
+        opener = open_command()
+        if opener is None:
+            self.notify(f"{path} (nothing here opens PDFs: open it from your file manager)", title="PDF",
+                        timeout=15)
+            return
+        import subprocess
+
+        try:
+            subprocess.Popen([opener, str(path)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL, start_new_session=True)
+        except OSError as exc:
+            self.notify(f"{path} could not be opened ({exc.strerror or exc})", severity="warning", title="PDF",
+                        timeout=15)
+            return
+        self.notify(f"opening {path}", title="PDF")
 
     def write_pdf(self, path: Path) -> None:
         proposal_id, settings = self.proposal_id, self.settings
 
-        def write(s: Any) -> ProposalEditorScreen.Done | ProposalEditorScreen.Failed:
+        def write(s: Any) -> ProposalEditorScreen.PdfWritten | ProposalEditorScreen.Failed:
             from crm_tui.integrations import pdf
 
             try:
@@ -535,8 +603,7 @@ class ProposalEditorScreen(CRMScreenMixin, Screen[bool]):
                 result = pdf.render_proposal(view, path, settings=settings)
             except OSError as exc:  # the folder or the file cannot be written: the reason is enough
                 return self.Failed(str(exc))
-            warn = f" — {'; '.join(result.warnings)}" if result.warnings else ""
-            return self.Done(f"PDF written: {path} ({result.pages} page{'' if result.pages == 1 else 's'}){warn}", reload=False)
+            return self.PdfWritten(result.path, result.pages, list(result.warnings))
 
         run_db(self, write, group="proposal-pdf", title="Proposal")
 
@@ -545,6 +612,13 @@ class ProposalEditorScreen(CRMScreenMixin, Screen[bool]):
         self.notify(message.message, timeout=6)
         if message.reload:
             self.load()
+
+    def on_proposal_editor_screen_pdf_written(self, message: PdfWritten) -> None:
+        self.last_pdf = message.path
+        self.refresh_bindings()
+        pages = f"{message.pages} page{'' if message.pages == 1 else 's'}"
+        warn = f"\n{'; '.join(message.warnings)}" if message.warnings else ""
+        self.notify(f"PDF written to {message.path} ({pages}); alt+o opens it{warn}", title="Proposal", timeout=10)
 
     def on_proposal_editor_screen_failed(self, message: Failed) -> None:
         self.notify(message.message, severity="error", title="Proposal", timeout=10)

@@ -17,13 +17,14 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Select, Static
+from textual.widgets import Button, DataTable, Header, Input, Label, Select, Static
 
-from crm_tui import money
+from crm_tui import formatting
 from crm_tui.screens.base import CRMScreenMixin
 from crm_tui.services.quotes import proposals as P
 from crm_tui.text import visible
-from crm_tui.widgets.text_table import TextTable
+from crm_tui.widgets.footer import FitFooter
+from crm_tui.widgets.paged_table import PagedTable
 from crm_tui.widgets.worker import failure_text, run_db
 
 SHOW = (("all", "all"), ("pending response", "pending"), ("overdue follow-up", "overdue"))
@@ -122,7 +123,10 @@ class ProposalsScreen(CRMScreenMixin, Screen):
     PALETTE_GROUP = "Proposals"
     PALETTE_NAMES: ClassVar[dict[str, str]] = {"open": "open the proposal", "new": "new proposal",
                                                "reload": "reload", "focus_filters": "filter"}
-    COLUMNS = ("Number", "Rev", "Status", "Title", "Account", "Owner", "Total", "Valid until", "Sent")
+    # (label, width): number, title, total and validity first, so 80 columns show them; the title takes
+    # the width left free.
+    COLUMNS = (("Number", 13), ("Title", 24), ("Total", 16), ("Valid until", 11), ("Status", 8), ("Account", 24),
+               ("Owner", 8), ("Sent", 11), ("Rev", 3))
 
     BINDINGS = [
         Binding("enter", "open", "Open", id="proposals.open", tooltip="Open the proposal under the cursor"),
@@ -146,14 +150,15 @@ class ProposalsScreen(CRMScreenMixin, Screen):
                          id="proposals-status")
             yield Select(list(SHOW), value="all", allow_blank=False, id="proposals-show")
             yield Input(placeholder="owner (username or me)", id="proposals-owner")
-        yield TextTable(id="proposals-table", cursor_type="row", zebra_stripes=True)
+        yield PagedTable(id="proposals-table", stretch="title")
         yield Static("", id="proposals-status-line")
-        yield Footer()
+        yield FitFooter()
 
     def on_mount(self) -> None:
         self.sub_title = f"{self.user} · {self.crm.database_label}"
         table = self.query_one("#proposals-table", DataTable)
-        table.add_columns(*self.COLUMNS)
+        for label, width in self.COLUMNS:
+            table.add_column(label, key=label.lower(), width=width)
         table.focus()
         self.action_reload()
 
@@ -185,10 +190,9 @@ class ProposalsScreen(CRMScreenMixin, Screen):
         for r in message.rows:
             status = r["status"]
             style = {"expired": "dim", "accepted": "green", "rejected": "red", "sent": "yellow"}.get(status, "")
-            table.add_row(r["number"], str(r["revision"]), Text(status, style=style), r["title"],
-                          r["account"] or "", r["owner"] or "", money.format_money(r["total_minor"], r["currency"]),
-                          r["valid_until"].isoformat() if r["valid_until"] else "",
-                          r["sent_at"].strftime("%Y-%m-%d") if r["sent_at"] else "", key=str(r["id"]))
+            table.add_row(r["number"], r["title"], formatting.money(r["total_minor"], r["currency"]),
+                          formatting.day(r["valid_until"]), Text(status, style=style), r["account"] or "",
+                          r["owner"] or "", formatting.day(r["sent_at"]), str(r["revision"]), key=str(r["id"]))
         flt = self.filters()
         if message.rows or flt["status"] or flt["pending"] or flt["overdue_followup"] or flt["owner"]:
             line = f"{len(message.rows)} proposals"

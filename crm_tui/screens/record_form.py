@@ -17,12 +17,13 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.suggester import SuggestFromList
 from textual.widget import Widget
-from textual.widgets import Button, Footer, Input, Label, Select, Static, TextArea
+from textual.widgets import Button, Input, Label, Select, Static, TextArea
 
 from crm_tui.errors import Conflict, CRMError, NotFound, ValidationError
 from crm_tui.screens.base import CRMScreenMixin
 from crm_tui.text import visible
 from crm_tui.widgets.cells import ControlPictures
+from crm_tui.widgets.footer import FitFooter
 from crm_tui.widgets.text_table import PicturedTextArea
 from crm_tui.widgets.worker import failure_text, run_db
 
@@ -120,7 +121,7 @@ class RecordFormScreen(CRMScreenMixin, ModalScreen[dict | None]):
                 yield Button("Save", variant="primary", id="form-save")
                 yield Button("Cancel", id="form-cancel")
                 yield Static("tab / shift+tab move between fields", id="form-hint")
-        yield Footer(compact=True)
+        yield FitFooter(compact=True)
 
     def field_label(self, name: str) -> str:
         spec = self.SPECS[name]

@@ -17,14 +17,16 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Label
+from textual.widgets import DataTable, Header, Label
 from textual.worker import Worker, WorkerState
 
+from crm_tui import formatting
 from crm_tui.screens.bulk_actions import BulkActions
 from crm_tui.screens.saved_views import SavedViews
 from crm_tui.widgets import PagedTable
-from crm_tui.widgets.cells import safe
+from crm_tui.widgets.cells import money_text, safe
 from crm_tui.widgets.filter_bar import FilterBar, FilterMessage, filter_error_text
+from crm_tui.widgets.footer import FitFooter
 from crm_tui.widgets.worker import failure_text, run_db
 
 if TYPE_CHECKING:
@@ -39,7 +41,9 @@ def cell(value: Any) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, dt.datetime):
-        return value.astimezone().strftime("%Y-%m-%d %H:%M")
+        return formatting.moment(value)
+    if isinstance(value, dt.date):
+        return formatting.day(value)
     return str(value)
 
 
@@ -110,7 +114,7 @@ class RecordListScreen(SavedViews, BulkActions, WorkerErrors, Screen):
         yield FilterMessage(id="list-filter-message")
         yield PagedTable(id="list-table", selectable=True)
         yield Label("", id="list-status", classes="status-line")
-        yield Footer(compact=True)
+        yield FitFooter(compact=True)
 
     def compose_filters(self) -> ComposeResult:
         yield from ()
@@ -184,11 +188,19 @@ class RecordListScreen(SavedViews, BulkActions, WorkerErrors, Screen):
             table.clear()
         if message.total is not None:
             self.total = message.total
-        table.add_page((str(row["id"]), [self.format_cell(name, row.get(name)) for name in self.COLUMNS])
+        table.add_page((str(row["id"]), [self.row_cell(row, name) for name in self.COLUMNS])
                        for row in message.rows)
         self.loaded = message.offset + len(message.rows)
         self.loading = False
         self._status()
+
+    def row_cell(self, row: dict, name: str) -> Any:
+        """A money column with its exact minor units and currency reads "1,200.00" (crm_tui.formatting),
+        right-aligned; every other column goes through ``format_cell``."""
+        minor, currency = row.get(f"{name}_minor"), row.get("currency")
+        if isinstance(minor, int) and not isinstance(minor, bool) and isinstance(currency, str):
+            return money_text(minor, currency, code=False)
+        return self.format_cell(name, row.get(name))
 
     def format_cell(self, name: str, value: Any) -> Any:
         return cell(value)

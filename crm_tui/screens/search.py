@@ -15,12 +15,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from crm_tui.errors import CRMError
 from crm_tui.screens.base import CRMScreenMixin, open_record
 from crm_tui.widgets import FilterBar, FilterMessage, PagedTable
 from crm_tui.widgets.cells import safe
+from crm_tui.widgets.footer import FitFooter
 from crm_tui.widgets.worker import failure_text, run_db
 
 LIMIT = 100
@@ -76,7 +77,7 @@ class SearchScreen(CRMScreenMixin, Screen):
         yield table
         yield Static("Type to search accounts, contacts, leads, opportunities and activities.",
                      id="search-status", classes="status-line")
-        yield Footer(compact=True)
+        yield FitFooter(compact=True)
 
     def on_mount(self) -> None:
         self.sub_title = f"{self.user} · {self.crm.database_label}"

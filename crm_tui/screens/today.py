@@ -11,12 +11,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Label, OptionList
+from textual.widgets import Header, Label, OptionList
 from textual.widgets.option_list import Option
 
 from crm_tui.screens.mine_scope import MINE_PALETTE_NAMES, MineScope, mine_binding
 from crm_tui.screens.record_list import WorkerErrors
 from crm_tui.text import visible
+from crm_tui.widgets.footer import FitFooter
 from crm_tui.widgets.timeline import when_text
 from crm_tui.widgets.worker import run_db
 
@@ -48,7 +49,7 @@ class TodayScreen(MineScope, WorkerErrors, Screen):
         yield OptionList(id="today-tasks", classes="today-list")
         yield Label("", id="today-leads-title", classes="section-title")
         yield OptionList(id="today-leads", classes="today-list")
-        yield Footer(compact=True)
+        yield FitFooter(compact=True)
 
     def on_mount(self) -> None:
         self.sub_title = self.scope_sub_title()

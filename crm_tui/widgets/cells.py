@@ -11,7 +11,7 @@ from rich.highlighter import Highlighter
 from rich.text import Text
 from textual.markup import escape
 
-from crm_tui import money
+from crm_tui import formatting
 from crm_tui.text import has_controls, pictured, visible
 
 STATUS_STYLES = {
@@ -36,11 +36,9 @@ def status_text(status: str | None) -> Text:
     return Text(status, style=STATUS_STYLES.get(status, ""))
 
 
-def money_text(minor: int | None, currency: str | None, *, code: bool = True) -> Text:
-    """Exact money, right-aligned: "12,500.00 USD"."""
-    if minor is None or not currency:
-        return Text("", justify="right")
-    return Text(money.format_money(minor, currency, code=code), justify="right")
+def money_text(minor: int | None, currency: str | None, *, code: bool = True, compact: bool = False) -> Text:
+    """Exact money, right-aligned: "12,500.00 USD" (crm_tui.formatting.money)."""
+    return Text(formatting.money(minor, currency, code=code, compact=compact), justify="right")
 
 
 def right(value: object) -> Text:
@@ -51,10 +49,6 @@ def number(value: int | None) -> Text:
     return right(f"{value:,}" if isinstance(value, int) else value)
 
 
-def _local(value: dt.datetime) -> dt.datetime:
-    return value.astimezone()
-
-
 def date_text(value: dt.date | dt.datetime | str | None) -> str:
     if value is None or value == "":
         return ""
@@ -63,9 +57,7 @@ def date_text(value: dt.date | dt.datetime | str | None) -> str:
             value = dt.datetime.fromisoformat(value)
         except ValueError:
             return value
-    if isinstance(value, dt.datetime):
-        return _local(value).strftime("%Y-%m-%d")
-    return value.isoformat()
+    return formatting.day(value)
 
 
 def datetime_text(value: dt.datetime | str | None) -> str:
@@ -77,8 +69,8 @@ def datetime_text(value: dt.datetime | str | None) -> str:
         except ValueError:
             return value
     if not isinstance(value, dt.datetime):
-        return value.isoformat()
-    return _local(value).strftime("%Y-%m-%d %H:%M")
+        return formatting.day(value)
+    return formatting.moment(value)
 
 
 def plain(value: object) -> str:

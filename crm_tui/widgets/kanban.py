@@ -17,12 +17,13 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Static
 
-from crm_tui import money
+from crm_tui import formatting
 from crm_tui.text import visible
 
 if TYPE_CHECKING:
@@ -30,22 +31,48 @@ if TYPE_CHECKING:
 
 
 def short_money(minor: int, currency: str) -> str:
-    """12,500 USD for cards and headers (whole units; the detail shows the exact amount)."""
-    exp = money.decimals(currency)
-    whole = int(money.to_decimal(minor, currency).to_integral_value()) if exp else minor
-    return f"{whole:,} {currency}"
+    """12,500 USD for cards and headers: exact, an all-zero fraction left off (crm_tui.formatting)."""
+    return formatting.money(minor, currency, compact=True)
 
+
+MIN_COLUMN_WIDTH = 26  # a card's lines ("20 Oct 2025 LATE STALE") stay readable
+CARD_HEIGHT = 6  # a card's lines plus its border; a column's body shows whole cards only
 
 class CardScroll(VerticalScroll, can_focus=False, inherit_bindings=False):
-    """The column's scrolling body: no key bindings of its own, so arrows move between cards."""
+    """The column's scrolling body: no key bindings of its own, so arrows move between cards.
+    Its height is a whole number of cards and the wheel scrolls one card at a time, so a column
+    never stops in the middle of a card."""
+
+    def validate_scroll_y(self, value: float) -> float:
+        # Every scroll (a focused card brought into view or centred, a card moved away, the
+        # scrollbar) stops on a card's top edge.
+        return _card_edge(super().validate_scroll_y(value))
+
+    def validate_scroll_target_y(self, value: float) -> float:
+        return _card_edge(super().validate_scroll_target_y(value))
+
+    def _on_mouse_scroll_down(self, event: events.MouseScrollDown) -> None:
+        if not (event.ctrl or event.shift):
+            event.stop()
+            self.scroll_to(y=self.scroll_y + CARD_HEIGHT, animate=False)
+
+    def _on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
+        if not (event.ctrl or event.shift):
+            event.stop()
+            self.scroll_to(y=self.scroll_y - CARD_HEIGHT, animate=False)
+
+
+def _card_edge(y: float) -> int:
+    return max(0, int(y) // CARD_HEIGHT * CARD_HEIGHT)
 
 
 class KanbanCard(Static, can_focus=True):
-    """One deal: name, account, amount, expected close, owner, days in stage."""
+    """One deal: its own name, the account, amount and expected close, owner, days in stage and
+    the LATE / STALE flags."""
 
     DEFAULT_CSS = """
     KanbanCard {
-        height: 6;
+        height: 6;  /* CARD_HEIGHT */
         border: round $panel-lighten-2;
         padding: 0 0;
         margin: 0 0 0 0;
@@ -80,16 +107,17 @@ class KanbanCard(Static, can_focus=True):
     def render_card(self) -> Text:
         c = self.card
         text = Text(no_wrap=True, overflow="ellipsis")
-        text.append(visible(c.name, one_line=True) + "\n", style="bold")
+        text.append(visible(formatting.deal_name(c.name, c.account), one_line=True) + "\n", style="bold")
         text.append(visible(c.account or "—", one_line=True) + "\n", style="dim")
         text.append(short_money(c.amount_minor, c.currency), style="bold green")
-        close = c.expected_close.isoformat() if c.expected_close else "no close date"
-        text.append(f" {close}\n", style="bold red" if c.overdue else "")
-        text.append(f"{visible(c.owner or '—', one_line=True)} {c.days_in_stage}d")
+        text.append(f"  {visible(c.owner or '—', one_line=True)}\n", style="dim")
+        close = formatting.day(c.expected_close) if c.expected_close else "no close date"
+        text.append(close, style="bold red" if c.overdue else "")
         if c.overdue:
             text.append(" LATE", style="bold red")
         if c.stalled:
             text.append(" STALE", style="bold yellow")
+        text.append(f" {c.days_in_stage}d", style="dim")
         return text
 
     def on_mouse_down(self, event: events.MouseDown) -> None:
@@ -120,7 +148,7 @@ class KanbanColumn(Vertical):
     KanbanColumn.-drop-target .kanban-header { background: $accent; }
     KanbanColumn.-drop-target { background: $boost; }
     KanbanColumn .kanban-cards { height: 1fr; scrollbar-size-vertical: 1; }
-    KanbanColumn .kanban-more { height: 1; color: $text-muted; padding: 0 1; }
+    KanbanColumn .kanban-more { height: 1fr; min-height: 1; color: $text-muted; padding: 0 1; }
     """
 
     @dataclass
@@ -225,6 +253,15 @@ class KanbanColumn(Vertical):
 
     def on_mount(self) -> None:
         self.watch(self.body, "scroll_y", self._scrolled, init=False)
+        board = self.parent
+        if isinstance(board, KanbanBoard):
+            board.fit_columns()
+
+    def on_resize(self, event: events.Resize) -> None:
+        # The body holds a whole number of cards (the "more" line takes what is left), so scrolling a
+        # card into view never leaves the column on half a card.
+        room = self.content_size.height - 3 - 1  # header and the "more" line
+        self.body.styles.height = max(CARD_HEIGHT, room // CARD_HEIGHT * CARD_HEIGHT)
 
     def _scrolled(self, _old: float, new: float) -> None:
         body = self.body
@@ -251,16 +288,18 @@ class KanbanBoard(Horizontal):
     """Columns side by side. Says ``MoveRequested`` when a card is pushed or dropped on another column."""
 
     DEFAULT_CSS = """
-    KanbanBoard { height: 1fr; }
+    KanbanBoard { height: 1fr; overflow-x: auto; overflow-y: hidden; scrollbar-size-horizontal: 1; }
     """
 
     BINDINGS = [
-        ("shift+right", "move_card(1)", "Move →"),
-        ("shift+left", "move_card(-1)", "Move ←"),
-        ("left", "focus_column(-1)", "Column ←"),
-        ("right", "focus_column(1)", "Column →"),
-        ("up", "focus_card(-1)", "Up"),
-        ("down", "focus_card(1)", "Down"),
+        # One footer entry for both moves, "⇧←→ Move", so the footer has room for the screen's keys.
+        Binding("shift+left", "move_card(-1)", "Move ←", show=False),
+        Binding("shift+right", "move_card(1)", "Move", key_display="⇧←→"),
+        # The arrows go without saying: kept out of the footer (F1 lists them).
+        Binding("left", "focus_column(-1)", "Column ←", show=False),
+        Binding("right", "focus_column(1)", "Column →", show=False),
+        Binding("up", "focus_card(-1)", "Up", show=False),
+        Binding("down", "focus_card(1)", "Down", show=False),
     ]
 
     @dataclass
@@ -272,6 +311,19 @@ class KanbanBoard(Horizontal):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self._drag: KanbanCard | None = None
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.fit_columns()
+
+    def fit_columns(self) -> None:
+        """Columns share the width; when that leaves a column narrower than MIN_COLUMN_WIDTH (a
+        narrow terminal) each gets that width and the board scrolls sideways to the focused card."""
+        cols = self.columns
+        if not cols or not self.size.width:
+            return
+        narrow = self.size.width // len(cols) < MIN_COLUMN_WIDTH
+        for col in cols:
+            col.styles.width = MIN_COLUMN_WIDTH if narrow else "1fr"
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # Hidden (the pipeline's list view is showing): none of the board's keys act, and the

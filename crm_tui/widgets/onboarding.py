@@ -74,6 +74,8 @@ class OnboardingChecklist(Vertical):
             steps.add_option(Option(text, id=f"onboarding-{step.key}"))
         if highlighted is not None:
             steps.highlighted = min(highlighted, len(checklist.steps) - 1)
+        else:  # the next step to do (on a short terminal the only one in view)
+            steps.highlighted = next((i for i, step in enumerate(checklist.steps) if not step.done), 0)
 
     @property
     def steps(self) -> dict[str, bool]:

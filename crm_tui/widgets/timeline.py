@@ -19,6 +19,7 @@ from textual.widgets.option_list import Option
 
 if TYPE_CHECKING:
     from crm_tui.app import CRMApp
+from crm_tui import formatting
 from crm_tui.text import visible
 from crm_tui.widgets.worker import run_db
 
@@ -27,9 +28,7 @@ ICONS = {"call": "☎", "meeting": "👥", "email": "✉", "note": "✎", "task"
 
 
 def when_text(value: dt.datetime | None) -> str:
-    if value is None:
-        return ""
-    return value.astimezone().strftime("%Y-%m-%d %H:%M")
+    return formatting.moment(value)
 
 
 def render_item(item: Any) -> Text:

@@ -95,5 +95,5 @@ def test_a_day_in_another_year_shows_its_year():
     today = dt.date(2026, 12, 4)
     assert day_text(dt.date(2026, 8, 20), today=today) == "20 Aug"
     assert day_text(dt.date(2025, 8, 20), today=today) == "20 Aug 2025"
-    assert day_text(dt.date(2027, 1, 1), weekday=True, today=today) == "Fri 01 Jan 2027"
+    assert day_text(dt.date(2027, 1, 1), weekday=True, today=today) == "Fri 1 Jan 2027"
     assert day_text(dt.datetime(2025, 6, 30, 12, tzinfo=dt.UTC), today=today) == "30 Jun 2025"

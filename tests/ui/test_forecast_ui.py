@@ -7,7 +7,7 @@ import datetime as dt
 from textual.widgets import DataTable, Label, Select
 from ui_helpers import USER, make, settle, wait_until
 
-from crm_tui import money
+from crm_tui import formatting, money
 from crm_tui.screens.forecast import ForecastScreen, quarter_of, shift_quarter
 from crm_tui.services import records, users
 from crm_tui.services.registry import ENTITIES
@@ -74,6 +74,6 @@ async def test_forecast_table_and_summary_match_the_service(engine):
         n0, _ = shift_quarter(q0, 1)
         await wait_until(pilot, lambda: any(r[3] == "9.99" for r in rows(screen)), what="next quarter")
         assert rows(screen)[0][0] == f"{n0:%Y-%m}"
-        assert n0.strftime("%d %b %Y") in str(screen.query_one("#forecast-period", Label).render())
+        assert formatting.day(n0) in str(screen.query_one("#forecast-period", Label).render())
         await pilot.press("t")
         await wait_until(pilot, lambda: rows(screen)[-1][3] == "3,900.50", what="this quarter again")

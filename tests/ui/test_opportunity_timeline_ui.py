@@ -8,6 +8,7 @@ import datetime as dt
 from textual.widgets import DataTable
 from ui_helpers import make, settle
 
+from crm_tui import formatting
 from crm_tui.screens.opportunity_detail import OpportunityDetailScreen
 from crm_tui.services import records
 from crm_tui.services.engagement.activities import log_activity
@@ -30,5 +31,5 @@ async def test_the_due_date_is_never_cut(engine):
         table = app.screen.query_one("#opp-timeline", DataTable)
         assert table.row_count == 1
         line = table.render_line(1).text  # the first row under the header, as drawn
-        assert due.strftime("%Y-%m-%d %H:%M") in line, line
+        assert formatting.moment(due.astimezone()) in line, line
         assert "Call" in line  # the subject starts after the dates (cut at the edge if it must be)

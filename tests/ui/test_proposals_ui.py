@@ -123,8 +123,11 @@ async def test_build_from_template_change_price_send_revise_diff_and_pdf(engine,
         assert any(c[:2] == ["total", "total"] for c in cells)
         await pilot.press("escape")
         await settle(pilot)
-        # the PDF of the saved proposal
+        # the PDF of the saved proposal (the first one asks who the seller is)
         await pilot.press("ctrl+g")
+        await settle(pilot)
+        app.screen.query_one("#seller-name").value = "Nordlicht Software GmbH"
+        await pilot.press("enter")
         await settle(pilot)
         path = default_pdf_path(row.number, 2, app.settings)
         assert path.exists()

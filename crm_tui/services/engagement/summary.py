@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import and_, func, select
 from sqlmodel import Session, col
 
-from crm_tui import money
+from crm_tui import formatting, money
 from crm_tui.actor import Actor
 from crm_tui.services.data import lint
 from crm_tui.services.sales import dashboard
@@ -102,14 +102,14 @@ def _link(entity: str, record_id: int, template: str) -> str:
 
 def _deal_line(d: dict) -> str:
     close = d.get("expected_close")
-    when = close.strftime("%a %d %b") if close else ""
+    when = formatting.day(close, weekday=True)
     return f"#{d['id']} {d['name']} — {money.format_money(d['amount_minor'], d['currency'])} ({d['stage']}) {when}".rstrip()
 
 
 def _proposal_line(p: dict) -> str:
     late = f", no response after {p['days_waiting']} days: follow up" if p["overdue"] else ""
     return (f"#{p['id']} {p['number']} {p['title']} — {money.format_money(p['total_minor'], p['currency'])} "
-            f"(sent {p['sent_at']:%Y-%m-%d}{late})")
+            f"(sent {formatting.day(p['sent_at'])}{late})")
 
 
 def subject(s: UserSummary) -> str:
@@ -151,7 +151,7 @@ def render_html(s: UserSummary, *, link: str = DEFAULT_LINK) -> str:
         items = []
         for d in rows:
             label = "#%s %s" % (d["id"], d["name"])
-            when = (" · " + d["expected_close"].strftime("%a %d %b")) if d.get("expected_close") else ""
+            when = (" · " + formatting.day(d["expected_close"], weekday=True)) if d.get("expected_close") else ""
             amount = e(money.format_money(d["amount_minor"], d["currency"]))
             items.append(f"<li>{a('opportunity', d['id'], label)} — {amount} ({e(d['stage'])}){when}</li>")
         return f"<ul>{''.join(items)}</ul>"
@@ -167,13 +167,13 @@ def render_html(s: UserSummary, *, link: str = DEFAULT_LINK) -> str:
     for t in s.tasks:
         label = "#%s %s" % (t["id"], t["subject"])
         target = t.get("target")  # activities.add_targets: the record the task opens
-        due = e(t["due_at"].strftime("%Y-%m-%d %H:%M"))
+        due = e(formatting.moment(t["due_at"]))
         task_items.append(f"<li>{due}{' <b>overdue</b>' if t['overdue'] else ''} "
                           f"{a(target[0], target[1], label) if target else e(label)}</li>")
     tasks = "".join(task_items)
     proposal_items = "".join(
         f"<li>{a('proposal', p['id'], '%s %s' % (p['number'], p['title']))} — "
-        f"{e(money.format_money(p['total_minor'], p['currency']))} (sent {p['sent_at']:%Y-%m-%d}"
+        f"{e(money.format_money(p['total_minor'], p['currency']))} (sent {formatting.day(p['sent_at'])}"
         f"{', <b>no response after %d days</b>' % p['days_waiting'] if p['overdue'] else ''})</li>"
         for p in s.proposals)
     findings = "".join(

@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlmodel import Session, col
 
-from crm_tui import money
+from crm_tui import addresses, money
 from crm_tui.actor import Actor
 from crm_tui.errors import Conflict, NotFound, ValidationError
 from crm_tui.services import records
@@ -176,7 +176,8 @@ class ProposalView:
     version: int
     pricing: Pricing
     revisions: list[int] = field(default_factory=list)
-    account_address: list[str] = field(default_factory=list)
+    account_address: list[str] = field(default_factory=list)  # as its country writes it (crm_tui.addresses)
+    contact_title: str | None = None  # the job title of ``contact``
 
     @property
     def editable(self) -> bool:
@@ -262,14 +263,13 @@ def get_proposal(*, session: Session, proposal_id: Any, revision: int | None = N
         a = session.execute(select(Account.__table__).where(Account.__table__.c.id == raw["account_id"])).first()
         if a is not None:
             account = a.name
-            city_line = " ".join(x for x in (a.postal_code, a.city) if x)
-            address = [x for x in (a.street, city_line, a.state, a.country) if x]
-    contact = contact_email = None
-    if raw["contact_id"]:
-        c = session.execute(select(Contact.__table__).where(Contact.__table__.c.id == raw["contact_id"])).first()
-        if c is not None:
-            contact = f"{c.first_name} {c.last_name}".strip()
-            contact_email = c.email
+            address = addresses.address_lines(street=a.street, city=a.city, state=a.state,
+                                              postal_code=a.postal_code, country=a.country)
+    contact = contact_email = contact_title = None
+    c = _addressee(session, raw)
+    if c is not None:
+        contact = f"{c.first_name} {c.last_name}".strip()
+        contact_email, contact_title = c.email, c.title
     owner = None
     if raw["owner_id"]:
         owner = session.execute(select(User.__table__.c.username).where(User.__table__.c.id == raw["owner_id"])).scalar()
@@ -281,8 +281,27 @@ def get_proposal(*, session: Session, proposal_id: Any, revision: int | None = N
         contact_email=contact_email, owner=owner, currency=raw["currency"], valid_until=header["valid_until"],
         terms=header["terms"], notes=header["notes"], sent_at=header["sent_at"], responded_at=header["responded_at"],
         created_at=raw["created_at"], updated_at=raw["updated_at"], version=raw["version"], pricing=pricing,
-        revisions=revisions, account_address=address,
+        revisions=revisions, account_address=address, contact_title=contact_title,
     )
+
+
+def _addressee(session: Session, raw: Any):
+    """Whom the proposal is addressed to: its own contact, else the deal's primary contact, else the
+    account's primary contact, or None."""
+    C, OPP = Contact.__table__, Opportunity.__table__
+    if raw["contact_id"]:
+        c = session.execute(select(C).where(C.c.id == raw["contact_id"])).first()
+        if c is not None:
+            return c
+    primary = session.execute(select(OPP.c.primary_contact_id).where(OPP.c.id == raw["opportunity_id"])).scalar()
+    if primary:
+        c = session.execute(select(C).where(C.c.id == primary)).first()
+        if c is not None:
+            return c
+    if raw["account_id"]:
+        return session.execute(select(C).where(C.c.account_id == raw["account_id"], C.c.is_primary.is_(True))
+                               .order_by(C.c.id).limit(1)).first()
+    return None
 
 
 LIST_COLUMNS = ("id", "number", "revision", "status", "title", "account", "owner", "total", "currency",
