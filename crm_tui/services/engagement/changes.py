@@ -190,6 +190,8 @@ def _value(row: dict, value: str | None, names: Names, currency: str, today: dt.
         return money_text(int(value), currency)
     if value in ("true", "false") and (fld.startswith(("is_", "has_")) or fld in ("active", "do_not_contact")):
         return "yes" if value == "true" else "no"
+    if fld == "probability" and value.isdigit():
+        return f"{value}%"
     moment = _parse_time(value)
     if moment is not None:
         return when_text(moment, today=today)
