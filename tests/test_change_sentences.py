@@ -137,3 +137,31 @@ def test_the_timeline_shows_no_raw_ids_or_iso_timestamps(engine):
         titles = [i.title for i in timeline(session=s, entity="opportunity", record_id=deal) if i.kind == "change"]
     assert "Stage moved from Proposal to Negotiation; probability changed from 50% to 75%" in titles
     assert not [t for t in titles if RAW.search(t)], titles
+
+
+def test_crm_history_table_reads_as_sentences_and_csv_keeps_the_fields(db_url, engine, monkeypatch):
+    from typer.testing import CliRunner
+
+    from crm_tui.cli import app
+    from crm_tui.commands._common import State
+
+    deal, _ = _deal(engine)
+    monkeypatch.setenv("COLUMNS", "200")
+
+    def crm(*args: str, user: str = "alice") -> str:
+        monkeypatch.setenv("CRM_USER", user)
+        try:
+            result = CliRunner().invoke(app, ["--db", db_url, *args])
+        finally:
+            State.reset()
+        assert result.exit_code == 0, (result.stdout, result.stderr)
+        return result.stdout
+
+    crm("opp", "move", str(deal), "Negotiation")
+    crm("account", "update", "1", "--city", "Salem", user=ME)
+    table = crm("opp", "history", str(deal))
+    assert "Stage moved from Proposal to Negotiation" in table and not RAW.search(table)
+    assert "City changed from Portland to Salem" in crm("account", "history", "1", "--format", "table")
+    csv_text = crm("account", "history", "1", "--format", "csv")
+    assert csv_text.splitlines()[0].startswith("id,entity,record_id,field,old_value,new_value")
+    assert ",city,Portland,Salem," in csv_text
