@@ -27,9 +27,12 @@ ICONS = {"call": "☎", "meeting": "👥", "email": "✉", "note": "✎", "task"
 
 
 def when_text(value: dt.datetime | None) -> str:
+    """ "4 Dec 14:02" in local time, the year shown when it is not this year."""
     if value is None:
         return ""
-    return value.astimezone().strftime("%Y-%m-%d %H:%M")
+    from crm_tui.services.engagement.changes import when_text as day_and_time
+
+    return day_and_time(value)
 
 
 def render_item(item: Any) -> Text:
