@@ -14,11 +14,12 @@ from textual import on
 from textual.message import Message
 from textual.timer import Timer
 from textual.widget import Widget
-from textual.widgets import Input, Select
+from textual.widgets import Select
 
 from crm_tui.errors import CRMError
 from crm_tui.screens.record_form import RecordFormScreen
 from crm_tui.services import fields
+from crm_tui.widgets.picker import Picker
 from crm_tui.widgets.worker import run_db
 
 PEOPLE_LIMIT = 500
@@ -29,12 +30,11 @@ class ContactFormScreen(RecordFormScreen):
 
     ENTITY = "contact"
     SPECS = fields.CONTACT_FIELDS
-    LABELS: ClassVar[dict[str, str]] = {"account": "Account id", "is_primary": "Primary contact",
+    LABELS: ClassVar[dict[str, str]] = {"account": "Account", "is_primary": "Primary contact",
                                         "reports_to": "Reports to"}
     PLACEHOLDERS: ClassVar[dict[str, str]] = {
         "first_name": "First name",
         "last_name": "Last name",
-        "account": "Account id, e.g. 12",
         "email": "e.g. ana@acme.com",
         "phone": "e.g. +1 415 555 0100",
         "title": "e.g. Head of Procurement",
@@ -67,8 +67,6 @@ class ContactFormScreen(RecordFormScreen):
     def on_mount(self) -> None:
         if self.is_new and self.account_id is not None:
             self._set("account", str(self.account_id))
-            if self.account_name:
-                self.query_one("#input-account", Input).tooltip = self.account_name
             self._people(self.account_id)
 
     # ------------------------------------------------------------ reports to
@@ -95,8 +93,8 @@ class ContactFormScreen(RecordFormScreen):
         if self._people_for is not None:
             self._reports_to = "" if event.value is Select.NULL else str(event.value)
 
-    @on(Input.Changed, "#input-account")
-    def _account_changed(self, event: Input.Changed) -> None:
+    @on(Picker.Changed, "#input-account")
+    def _account_changed(self, event: Picker.Changed) -> None:
         if self._people_timer is not None:
             self._people_timer.stop()
         text = event.value.strip()
@@ -117,7 +115,7 @@ class ContactFormScreen(RecordFormScreen):
             for depth, row in tree[:PEOPLE_LIMIT]:
                 if row["id"] == record_id:
                     continue
-                label = "  " * depth + (row["name"] or f"#{row['id']}")
+                label = "  " * depth + (row["name"] or "(no name)")
                 if row.get("title"):
                     label += f", {row['title']}"
                 people.append((label, str(row["id"])))

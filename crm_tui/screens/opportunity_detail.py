@@ -26,8 +26,8 @@ from crm_tui.services import fields
 from crm_tui.widgets.cells import ControlPictures, esc
 from crm_tui.widgets.confirm import ConfirmScreen
 from crm_tui.widgets.picker import Picker
-from crm_tui.widgets.timeline import when_text
 from crm_tui.widgets.text_table import TextTable
+from crm_tui.widgets.timeline import when_text
 from crm_tui.widgets.worker import run_db
 
 if TYPE_CHECKING:

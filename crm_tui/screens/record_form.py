@@ -23,6 +23,7 @@ from crm_tui.errors import Conflict, CRMError, NotFound, ValidationError
 from crm_tui.screens.base import CRMScreenMixin
 from crm_tui.text import visible
 from crm_tui.widgets.cells import ControlPictures
+from crm_tui.widgets.picker import Picker
 from crm_tui.widgets.text_table import PicturedTextArea
 from crm_tui.widgets.worker import failure_text, run_db
 
@@ -37,6 +38,10 @@ class FieldError:
     value: Any
     reason: str
     message: str
+
+
+# references chosen by name with a picker (crm_tui/widgets/picker.py), never typed as ids
+PICKED = frozenset({"account", "contact"})
 
 
 class RecordFormScreen(CRMScreenMixin, ModalScreen[dict | None]):
@@ -137,6 +142,10 @@ class RecordFormScreen(CRMScreenMixin, ModalScreen[dict | None]):
         if spec.kind == "bool":
             return Select([("no", "no"), ("yes", "yes")], value="no", allow_blank=False, id=widget_id,
                           tooltip=spec.help, compact=True)
+        if spec.kind == "user" or (spec.kind == "ref" and spec.ref in PICKED):
+            kind = "user" if spec.kind == "user" else spec.ref
+            placeholder = "you (enter to choose someone else)" if kind == "user" else ""
+            return Picker(kind, id=widget_id, tooltip=spec.help, placeholder=placeholder)
         if name in self.TEXT_AREAS:
             return PicturedTextArea(id=widget_id, tooltip=spec.help, soft_wrap=True, compact=True)
         placeholder = self.PLACEHOLDERS.get(name, spec.help)
@@ -170,6 +179,8 @@ class RecordFormScreen(CRMScreenMixin, ModalScreen[dict | None]):
             return "" if widget.is_blank() else as_text(widget.value)
         if isinstance(widget, TextArea):
             return widget.text
+        if isinstance(widget, Picker):
+            return widget.value
         assert isinstance(widget, Input)
         return widget.value
 
@@ -184,6 +195,8 @@ class RecordFormScreen(CRMScreenMixin, ModalScreen[dict | None]):
                 widget.value = self.SPECS[name].choices[0]
         elif isinstance(widget, TextArea):
             widget.text = value
+        elif isinstance(widget, Picker):
+            widget.set_value(value)
         else:
             assert isinstance(widget, Input)
             widget.value = value

@@ -203,6 +203,7 @@ class Picker(Widget, can_focus=True):
         self.allow_blank = allow_blank
         self.choice: Choice | None = None
         self._value = ""
+        self._looked_up: str | None = None  # the last key looked up (a key not found shows as such)
         if tooltip:
             self.tooltip = tooltip
         if value:
@@ -230,6 +231,8 @@ class Picker(Widget, can_focus=True):
             if self.choice.detail:
                 text.append("  " + visible(self.choice.detail, one_line=True), style="dim")
             return text
+        if self._value and self._looked_up == self._value:
+            return Text(f"{visible(self._value, one_line=True)}  (not found)", style="red")
         if self._value:
             return Text("…", style="dim")  # being looked up
         return Text(self.placeholder, style="dim italic")
@@ -281,6 +284,7 @@ class Picker(Widget, can_focus=True):
         message.stop()
         if message.key != self._value:
             return  # the field moved on meanwhile
+        self._looked_up = message.key
         self.choice = message.choice
         self.set_class(message.choice is None, "-empty")
         self.refresh(layout=True)
