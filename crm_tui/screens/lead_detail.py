@@ -23,6 +23,7 @@ from crm_tui.services.fields import LEAD_FIELDS, LEAD_STATUSES
 from crm_tui.text import visible
 from crm_tui.widgets.cells import ControlPictures, safe
 from crm_tui.widgets.log_activity import LogActivityKeys
+from crm_tui.widgets.picker import Picker
 from crm_tui.widgets.timeline import Timeline
 from crm_tui.widgets.worker import failure_text, run_db
 
@@ -199,21 +200,25 @@ class ConvertScreen(ModalScreen[Any]):
         super().__init__()
         self.lead_id = lead_id
         self.version = version
+        self.plan: Any = None
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog lf-dialog"):
-            yield Label(f"Convert lead {self.lead_id} to an opportunity", classes="dialog-title")
+            yield Label("Convert the lead to an opportunity", classes="dialog-title", id="convert-title")
             yield Static("working out the account…", id="convert-account-note", classes="convert-note")
             for name, label, hint in (
                 ("name", "opportunity", "Opportunity name"),
                 ("amount", "amount", "e.g. 12500.00"),
                 ("close_date", "close date", "YYYY-MM-DD or today+30d"),
                 ("stage", "stage", "Qualified"),
-                ("account", "account id", "empty: create a new account"),
+                ("account", "account", "a new account (enter: match an existing one)"),
             ):
                 with Horizontal(classes="lf-row"):
                     yield Label(label, classes="lf-label")
-                    yield Input(placeholder=hint, id=f"convert-{name}")
+                    if name in ("stage", "account"):
+                        yield Picker(name, id=f"convert-{name}", placeholder=hint, allow_blank=name == "account")
+                    else:
+                        yield Input(placeholder=hint, id=f"convert-{name}")
             yield Label("", id="convert-error", classes="lf-error")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Convert", variant="success", id="convert-go")
@@ -239,24 +244,37 @@ class ConvertScreen(ModalScreen[Any]):
         self.query_one("#convert-name", Input).value = plan.opportunity_name
         self.query_one("#convert-amount", Input).value = plan.amount
         self.query_one("#convert-close_date", Input).value = plan.close_date.isoformat()
-        self.query_one("#convert-stage", Input).value = plan.stage
-        self.query_one("#convert-account", Input).value = str(plan.account_id or "")
+        self.plan = plan
+        self.query_one("#convert-stage", Picker).set_value(plan.stage)
+        self.query_one("#convert-account", Picker).set_value(str(plan.account_id or ""))
+        if plan.contact_name:
+            self.query_one("#convert-title", Label).update(f"Convert {plan.contact_name} to an opportunity")
+        self._note(plan.account_name if plan.account_id else None, plan.account_reason)
+        self.query_one("#convert-amount", Input).focus()
+
+    def _note(self, existing: str | None, reason: str = "") -> None:
+        plan = self.plan
         note = Text()
-        if plan.account_id:
+        if existing:
             note.append("Existing account will be used: ", style="bold yellow")
-            note.append(f"#{plan.account_id} {plan.account_name} ({plan.account_reason})")
+            note.append(f"{existing} ({reason})" if reason else existing)
         else:
             note.append("A new account will be created: ", style="bold green")
-            note.append(plan.account_name)
+            note.append("from the lead's company" if plan.account_id else plan.account_name)
         note.append(f"\nContact: {plan.contact_name}")
         self.query_one("#convert-account-note", Static).update(note)
-        self.query_one("#convert-amount", Input).focus()
+
+    @on(Picker.Changed, "#convert-account")
+    def _account_chosen(self, event: Picker.Changed) -> None:
+        if self.plan is not None:
+            self._note(event.choice.label if event.choice else None, "chosen" if event.choice else "")
 
     @on(Button.Pressed, "#convert-go")
     @on(Input.Submitted)
     def action_convert(self) -> None:
         values = {name: self.query_one(f"#convert-{name}", Input).value.strip()
-                  for name in ("name", "amount", "close_date", "stage", "account")}
+                  for name in ("name", "amount", "close_date")}
+        values.update({name: self.query_one(f"#convert-{name}", Picker).value for name in ("stage", "account")})
         self.query_one("#convert-go", Button).disabled = True
         self._convert(self.app.user, values)
 
