@@ -416,7 +416,8 @@ class LeadDetailScreen(WorkerErrors, LogActivityKeys, Screen):
         def done(conv: Any) -> None:
             if conv is None:
                 return
-            self.notify("\n".join(conv.messages), title=f"Lead {self.lead_id} converted", timeout=12)
+            self.notify("\n".join(line[:1].upper() + line[1:] for line in conv.story), title="Lead converted",
+                        timeout=12)
             self.refresh_all()
 
         self.app.push_screen(ConvertScreen(self.lead_id, self.row.get("version")), done)
