@@ -41,13 +41,15 @@ def set_status(node: Widget, lead_id: int, status: str, after: Callable[[], None
     app = cast("CRMApp", node.app)
     user = app.user
 
-    def run(s: Any) -> None:
+    def run(s: Any) -> str:
+        from crm_tui.services.sales.leads import get_lead, lead_label
         from crm_tui.services.sales.leads import set_status as service_set_status
 
         service_set_status(session=s, lead_id=lead_id, status=status, actor=user)
+        return lead_label(get_lead(session=s, lead_id=lead_id, actor=app.actor))
 
-    def done(_: None) -> None:
-        app.notify(f"lead {lead_id} is now {status}")
+    def done(label: str) -> None:
+        app.notify(f"{visible(label, one_line=True)} is now {status}")
         if after:
             after()
 
@@ -75,7 +77,7 @@ class StatusScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(f"Status of lead {self.lead_id}", classes="dialog-title")
+            yield Label("Change the lead's status", classes="dialog-title")
             yield OptionList(*[Option(f"{n}  {s}", id=s) for n, s in enumerate(SETTABLE, start=1)], id="status-list")
 
     @on(OptionList.OptionSelected, "#status-list")
@@ -105,7 +107,7 @@ class LeadFormScreen(ModalScreen[int | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog lf-dialog"):
-            yield Label("New lead" if self.lead_id is None else f"Edit lead {self.lead_id}", classes="dialog-title")
+            yield Label("New lead" if self.lead_id is None else "Edit lead", classes="dialog-title")
             with VerticalScroll(classes="lf-fields"):
                 for spec in LEAD_FIELDS.values():
                     value = self.row.get(spec.name)
@@ -163,10 +165,12 @@ class LeadFormScreen(ModalScreen[int | None]):
     def _saved(self, result: tuple[dict, list]) -> None:
         row, dups = result
         if dups:
-            self.app.notify("\n".join(str(d) for d in dups), title=f"Lead {row['id']}: likely duplicates",
+            self.app.notify("\n".join(str(d) for d in dups), title="Saved; likely duplicates",
                             severity="warning", timeout=12)
         else:
-            self.app.notify(f"saved lead {row['id']}")
+            from crm_tui.services.sales.leads import lead_label
+
+            self.app.notify(f"Saved {visible(lead_label(row), one_line=True)}")
         self.dismiss(row["id"])
 
     def _error(self, exc: BaseException) -> None:
@@ -342,7 +346,7 @@ class LeadDetailScreen(WorkerErrors, LogActivityKeys, Screen):
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal(classes="detail-heading-row"):
-            yield Label(f"Lead {self.lead_id}", id="lead-heading", classes="detail-heading")
+            yield Label("Lead", id="lead-heading", classes="detail-heading")
             yield Button("Convert to opportunity", variant="success", id="lead-convert")
         with Horizontal(classes="detail-body"):
             with VerticalScroll(classes="detail-fields"):
@@ -362,9 +366,16 @@ class LeadDetailScreen(WorkerErrors, LogActivityKeys, Screen):
         lead_id = self.lead_id
 
         def load(s: Any) -> LeadDetailScreen.Loaded:
+            from crm_tui.services.engagement.changes import names_of
             from crm_tui.services.sales.leads import get_lead
 
-            return self.Loaded(get_lead(session=s, lead_id=lead_id, actor=self.app.actor))
+            actor = self.app.actor
+            row = get_lead(session=s, lead_id=lead_id, actor=actor)
+            for kind in ("opportunity", "account", "contact"):  # what it became, by name
+                rid = row.get(f"converted_{kind}_id")
+                row[f"converted_{kind}_name"] = names_of(session=s, kind=kind, ids=[rid], actor=actor).get(rid) if rid \
+                    else None
+            return self.Loaded(row)
 
         run_db(self, load, group="lead")
 
@@ -374,7 +385,8 @@ class LeadDetailScreen(WorkerErrors, LogActivityKeys, Screen):
 
         self.row = row = message.row
         self.query_one("#lead-heading", Label).update(Text.assemble(
-            (visible(f"Lead {self.lead_id}: {lead_label(row)}  ", one_line=True), "bold"), (f"[{row['status']}]", "reverse")))
+            (visible(f"{lead_label(row)}  ", one_line=True), "bold"), (f"[{row['status']}]", "reverse"),
+            (f"  lead #{self.lead_id}", "dim")))
         self.query_one("#lead-fields", Static).update(fields_table(row, hidden={"version", "name"}))
         converted = row["status"] == "converted"
         self.query_one("#lead-convert", Button).disabled = converted or row["status"] == "junk"
@@ -383,7 +395,9 @@ class LeadDetailScreen(WorkerErrors, LogActivityKeys, Screen):
         for entity, key, letter in (("opportunity", "converted_opportunity_id", "o"),
                                     ("account", "converted_account_id", "a"), ("contact", "converted_contact_id", "k")):
             if row.get(key):
-                links.add_option(Option(Text.assemble((f"{letter} ", "bold"), f"{entity} {row[key]}"),
+                name = row.get(f"converted_{entity}_name") or "a record you cannot see"
+                links.add_option(Option(Text.assemble((f"{letter} ", "bold"), f"{entity} ",
+                                                      (visible(name, one_line=True), "bold")),
                                         id=f"{entity}-{row[key]}"))
         links.display = converted
         self.query_one("#lead-converted-title").display = converted
@@ -410,7 +424,7 @@ class LeadDetailScreen(WorkerErrors, LogActivityKeys, Screen):
     @on(Button.Pressed, "#lead-convert")
     def action_convert(self) -> None:
         if self.row.get("status") == "converted":
-            self.notify(f"lead {self.lead_id} was already converted", severity="warning")
+            self.notify("This lead was already converted.", severity="warning")
             return
 
         def done(conv: Any) -> None:
@@ -434,7 +448,7 @@ class LeadDetailScreen(WorkerErrors, LogActivityKeys, Screen):
 
         record_id = self.row.get(f"converted_{entity}_id")
         if not record_id:
-            self.notify(f"lead {self.lead_id} has not been converted", severity="warning")
+            self.notify("This lead has not been converted.", severity="warning")
             return
         open_record(self.app, entity, record_id, lambda _=None: self.refresh_all())
 

@@ -293,7 +293,7 @@ class OpportunityDetailScreen(CRMScreenMixin, Screen[bool]):
             if yes:
                 self.save(changed, version)
 
-        name = self.detail.record.get("name") or f"opportunity {self.opportunity_id}"
+        name = self.detail.record.get("name") or "this deal"
         self.app.push_screen(ConfirmScreen(f"Mark “{name}” as {closing} ({stage})?", yes=f"Mark {closing}",
                                            no="Cancel", detail="This closes the deal and sets its close date."),
                              answered)

@@ -303,7 +303,8 @@ class RecordFormScreen(CRMScreenMixin, ModalScreen[dict | None]):
         self._done_saving()
         row = message.row
         verb = "Added" if message.created else "Saved"
-        self.notify(f"{verb} {row.get('name') or ''} (#{row['id']}).", title=f"{self.ENTITY.capitalize()} saved")
+        name = visible(row.get("name") or "", one_line=True)
+        self.notify(f"{verb} {name}." if name else f"{verb}.", title=f"{self.ENTITY.capitalize()} saved")
         if message.existing is not None:
             self.crm.offer_record(message.existing)
         self.dismiss(row)

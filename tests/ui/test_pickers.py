@@ -192,3 +192,53 @@ async def test_the_contact_form_sets_the_account_by_name(engine):
         li = s.execute(select(Contact).where(Contact.last_name == "Wei")).scalar_one()
         bob = s.execute(select(User.id).where(User.username == "bob")).scalar_one()
         assert (li.account_id, li.owner_id) == (ids["globex"], bob)
+
+
+async def test_today_names_the_records_and_the_done_toast_names_the_task(engine):
+    from crm_tui.screens.today import TodayScreen
+    from crm_tui.services.engagement.activities import log_activity
+
+    ids = _world(engine)
+    with session_scope(engine) as s:
+        log_activity(session=s, actor=ME, type="task", subject="Call Ana", due="yesterday 10:00",
+                     links={"opp": ids["deal"], "contact": ids["anna"]})
+    app = make(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("f6")
+        await wait_until(pilot, lambda: isinstance(app.screen, TodayScreen)
+                         and app.screen.query_one("#today-tasks").option_count == 1, what="today's task")
+        line = str(app.screen.query_one("#today-tasks").get_option_at_index(0).prompt)
+        assert "Acme – Data platform" in line and "Anna Berg" in line, line
+        assert not RAW.search(line) and str(ids["deal"]) not in line.split("Call Ana")[1], line
+        await pilot.press("x")
+        await wait_until(pilot, lambda: app.screen.query_one("#today-tasks").option_count == 0, what="done")
+        assert "Task “Call Ana” done" in [n.message for n in app._notifications]
+
+
+async def test_a_converted_lead_names_what_it_became(engine):
+    from textual.widgets import OptionList
+
+    with session_scope(engine) as s:
+        lead_id = leads.create_lead(session=s, actor=ME, data={"first_name": "Kim", "last_name": "Lee",
+                                                               "company": "Keystone Robotics"})[0]["id"]
+        leads.convert_lead(session=s, lead_id=lead_id, actor=ME, opportunity_name="Data platform")
+    app = make(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.push_screen(LeadDetailScreen(lead_id))
+        await wait_until(pilot, lambda: isinstance(app.screen, LeadDetailScreen) and app.screen.row
+                         and app.screen.query_one("#lead-converted", OptionList).option_count == 3, what="the lead")
+        links = app.screen.query_one("#lead-converted", OptionList)
+        lines = [str(links.get_option_at_index(n).prompt) for n in range(links.option_count)]
+        assert lines == ["o opportunity Keystone Robotics – Data platform", "a account Keystone Robotics",
+                         "k contact Kim Lee"]
+        heading = str(app.screen.query_one("#lead-heading").render())
+        assert heading.startswith("Kim Lee (Keystone Robotics)")
+        from rich.console import Console
+
+        console = Console(width=120, record=True)
+        console.print(app.screen.query_one("#lead-fields").content)
+        fields = [line.split() for line in console.export_text().splitlines()]
+        assert ["converted", "account", "name", "Keystone", "Robotics"] in fields
+        assert not [f for f in fields if f[-2:] == ["id"] or f[:3] == ["converted", "account", "id"]]

@@ -144,6 +144,24 @@ def load_names(session: Session, rows: Sequence[dict], *, actor: Actor | None = 
     return names
 
 
+def names_of(*, session: Session, kind: str, ids: Iterable[int], actor: Actor | None = None) -> dict[int, str]:
+    """The names of records of ``kind`` (stage, user, account, contact, lead, opportunity) by id, in one
+    query; an opportunity reads "Account – Deal" (its name alone when it already names the account);
+    a record ``actor`` may not see is absent."""
+    wanted = sorted({int(i) for i in ids if i is not None})
+    return _names_of(session, kind, wanted, actor) if wanted else {}
+
+
+def link_names(*, session: Session, rows: list[dict], actor: Actor | None = None) -> list[dict]:
+    """Give each row with ``lead_id``, ``opportunity_id``, ``contact_id`` the names of those records
+    (``lead_name``, ``opportunity_name``, ``contact_name``): one query per kind for all the rows."""
+    for kind, column in (("lead", "lead_id"), ("opportunity", "opportunity_id"), ("contact", "contact_id")):
+        found = names_of(session=session, kind=kind, ids=[r[column] for r in rows if r.get(column)], actor=actor)
+        for r in rows:
+            r[f"{kind}_name"] = found.get(r[column]) if r.get(column) else None
+    return rows
+
+
 def _names_of(session: Session, kind: str, ids: list[int], actor: Actor | None) -> dict[int, str]:
     if kind == "stage":
         s = Stage.__table__
