@@ -1,4 +1,4 @@
-"""Choices for a picker: accounts, contacts, active users and stages found by name, shown by name.
+"""Choices for a picker: accounts, contacts, active users, stages and deals found by name, shown by name.
 
 A picker (the TUI's search-as-you-type field) asks ``search_choices`` for the few records whose
 name matches what was typed, and ``choice_for`` for the name of the record a field already holds.
@@ -18,10 +18,10 @@ from sqlmodel import Session
 
 from crm_tui.actor import Actor
 from crm_tui.errors import ValidationError
-from crm_tui.store.models import Account, Contact, Stage, User
+from crm_tui.store.models import Account, Contact, Opportunity, Stage, User
 from crm_tui.store.scope import scope
 
-KINDS = ("account", "contact", "user", "stage")
+KINDS = ("account", "contact", "user", "stage", "opportunity")
 LIMIT = 20
 
 
@@ -83,6 +83,23 @@ def _contacts(session: Session, text: str, ids: list[int] | None, account_id: in
     return out
 
 
+def _opportunities(session: Session, text: str, ids: list[int] | None, limit: int,
+                   actor: Actor | None) -> list[Choice]:
+    o, a, s = Opportunity.__table__, Account.__table__, Stage.__table__
+    stmt = (select(o.c.id, o.c.name, a.c.name.label("account"), s.c.name.label("stage"))
+            .select_from(o.outerjoin(a, a.c.id == o.c.account_id).outerjoin(s, s.c.id == o.c.stage_id)))
+    if ids is not None:
+        stmt = stmt.where(o.c.id.in_(ids))
+    else:
+        for word in text.lower().split():
+            pattern = _like(word)
+            stmt = stmt.where(or_(func.lower(o.c.name).like(pattern, escape="\\"),
+                                  func.lower(a.c.name).like(pattern, escape="\\")))
+    stmt = scope(stmt.order_by(o.c.name, o.c.id), entity="opportunity", table=o, actor=actor).limit(limit)
+    return [Choice(r.id, str(r.id), r.name, " · ".join(str(p) for p in (r.account, r.stage) if p))
+            for r in session.execute(stmt)]
+
+
 def _users(session: Session, text: str, ids: list[int] | None, limit: int) -> list[Choice]:
     u = User.__table__
     stmt = select(u.c.id, u.c.username, u.c.name, u.c.email)
@@ -126,6 +143,8 @@ def search_choices(*, session: Session, kind: str, text: str = "", account_id: i
         return _users(session, text, None, limit)
     if kind == "stage":
         return _stages(session, text, None, limit)
+    if kind == "opportunity":
+        return _opportunities(session, text, None, limit, actor)
     raise ValidationError("kind", kind, f"is not one of: {', '.join(KINDS)}")
 
 
@@ -142,6 +161,8 @@ def choices_for(*, session: Session, kind: str, ids: list[int], actor: Actor | N
         found = _users(session, "", wanted, len(wanted))
     elif kind == "stage":
         found = _stages(session, "", wanted, len(wanted))
+    elif kind == "opportunity":
+        found = _opportunities(session, "", wanted, len(wanted), actor)
     else:
         raise ValidationError("kind", kind, f"is not one of: {', '.join(KINDS)}")
     return {c.id: c for c in found}

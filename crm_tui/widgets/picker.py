@@ -33,7 +33,8 @@ from crm_tui.widgets.worker import run_db
 if TYPE_CHECKING:
     from crm_tui.services.pick import Choice
 
-NOUNS = {"account": "an account", "contact": "a contact", "user": "an owner", "stage": "a stage"}
+NOUNS = {"account": "an account", "contact": "a contact", "user": "an owner", "stage": "a stage",
+         "opportunity": "a deal"}
 DEBOUNCE = 0.15  # seconds after the last key before the search runs
 ROWS = 20
 

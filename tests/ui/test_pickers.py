@@ -242,3 +242,20 @@ async def test_a_converted_lead_names_what_it_became(engine):
         fields = [line.split() for line in console.export_text().splitlines()]
         assert ["converted", "account", "name", "Keystone", "Robotics"] in fields
         assert not [f for f in fields if f[-2:] == ["id"] or f[:3] == ["converted", "account", "id"]]
+
+
+async def test_a_new_proposal_picks_its_deal_by_name(engine):
+    from crm_tui.screens.proposals import NewProposalDialog
+    from crm_tui.store.models import Proposal
+
+    ids = _world(engine)
+    app = make(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.push_screen(NewProposalDialog())
+        await wait_until(pilot, lambda: isinstance(app.screen, NewProposalDialog), what="the dialog")
+        await _pick(pilot, "#np-opp", "data", "Data platform")
+        app.screen.query_one("#np-create").press()
+        await wait_until(pilot, lambda: not isinstance(app.screen, NewProposalDialog), timeout=10, what="created")
+    with session_scope(engine) as s:
+        assert s.execute(select(Proposal.opportunity_id)).scalars().all() == [ids["deal"]]
