@@ -117,8 +117,12 @@ class LeadFormScreen(ModalScreen[int | None]):
                         value.astimezone().strftime("%Y-%m-%d %H:%M") if hasattr(value, "astimezone") else str(value))
                     with Horizontal(classes="lf-row"):
                         yield Label(spec.name.replace("_", " "), classes="lf-label")
-                        yield Input(value=text, placeholder=spec.help, id=f"lead-{spec.name}",
-                                    highlighter=ControlPictures())
+                        if spec.kind == "user":
+                            yield Picker("user", value=text, id=f"lead-{spec.name}",
+                                         placeholder="you (enter to choose someone else)")
+                        else:
+                            yield Input(value=text, placeholder=spec.help, id=f"lead-{spec.name}",
+                                        highlighter=ControlPictures())
             yield Label("", id="lf-error", classes="lf-error")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Save", variant="primary", id="form-save")
@@ -127,7 +131,8 @@ class LeadFormScreen(ModalScreen[int | None]):
     def _data(self) -> dict:
         data = {}
         for spec in LEAD_FIELDS.values():
-            value = self.query_one(f"#lead-{spec.name}", Input).value.strip()
+            widget = self.query_one(f"#lead-{spec.name}")
+            value = widget.value if isinstance(widget, Picker) else cast(Input, widget).value.strip()
             if self.lead_id is None:
                 if value:
                     data[spec.name] = value

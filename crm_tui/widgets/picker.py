@@ -81,6 +81,7 @@ class PickerDialog(ModalScreen["Choice | None"]):
         self.choices: list[Choice] = []
         self._timer: Timer | None = None
         self._shown_for: str | None = None
+        self._submit_for: str | None = None  # Enter came before the list for this text: choose when it lands
 
     @property
     def engine(self) -> Any:
@@ -130,6 +131,8 @@ class PickerDialog(ModalScreen["Choice | None"]):
             return
         results.add_options([Option(_choice_text(c), id=f"choice-{n}") for n, c in enumerate(self.choices)])
         results.highlighted = 0
+        if self._submit_for == message.text:
+            self._choose(0)
 
     def action_down(self) -> None:
         self.query_one("#picker-results", OptionList).action_cursor_down()
@@ -143,6 +146,7 @@ class PickerDialog(ModalScreen["Choice | None"]):
         if self._shown_for != event.value:  # the list is not for this text yet: search now, then choose
             if self._timer is not None:
                 self._timer.stop()
+            self._submit_for = event.value
             self._search(event.value)
             return
         self._choose(self.query_one("#picker-results", OptionList).highlighted)
