@@ -259,3 +259,28 @@ async def test_a_new_proposal_picks_its_deal_by_name(engine):
         await wait_until(pilot, lambda: not isinstance(app.screen, NewProposalDialog), timeout=10, what="created")
     with session_scope(engine) as s:
         assert s.execute(select(Proposal.opportunity_id)).scalars().all() == [ids["deal"]]
+
+
+async def test_reports_to_offers_the_accounts_people_by_name(engine):
+    ids = _world(engine)
+    app = make(engine, mode="contacts")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("n")
+        await wait_until(pilot, lambda: isinstance(app.screen, ContactFormScreen), what="the form")
+        form = app.screen
+        form.query_one("#input-last_name").value = "Park"
+        await _pick(pilot, "#input-account", "glob", "Globex")
+        form.query_one("#input-reports_to", Picker).focus()
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, PickerDialog) and app.screen._shown_for == "",
+                         what="the account's people")
+        assert [c.label for c in app.screen.choices] == ["Ana Diaz"]  # Anna Berg is at Acme
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: app.screen is form, what="chosen")
+        assert "Ana Diaz" in str(form.query_one("#input-reports_to", Picker).render())
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: app.screen is not form, what="saved")
+    with session_scope(engine) as s:
+        park = s.execute(select(Contact).where(Contact.last_name == "Park")).scalar_one()
+        assert (park.account_id, park.reports_to_id) == (ids["globex"], ids["ana"])
