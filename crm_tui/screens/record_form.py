@@ -145,7 +145,7 @@ class RecordFormScreen(CRMScreenMixin, ModalScreen[dict | None]):
         if spec.kind == "user" or (spec.kind == "ref" and spec.ref in PICKED):
             kind = "user" if spec.kind == "user" else spec.ref
             placeholder = "you (enter to choose someone else)" if kind == "user" else ""
-            return Picker(kind, id=widget_id, tooltip=spec.help, placeholder=placeholder)
+            return Picker(kind, id=widget_id, tooltip=spec.help, placeholder=placeholder, compact=True)
         if name in self.TEXT_AREAS:
             return PicturedTextArea(id=widget_id, tooltip=spec.help, soft_wrap=True, compact=True)
         placeholder = self.PLACEHOLDERS.get(name, spec.help)

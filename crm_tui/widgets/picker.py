@@ -169,10 +169,12 @@ class Picker(Widget, can_focus=True):
 
     DEFAULT_CSS = """
     Picker {
-        height: auto; min-height: 1; width: 1fr;
-        background: $boost; padding: 0 1;
+        height: 3; width: 1fr;
+        border: tall $border-blurred; background: $surface; padding: 0 1;
     }
-    Picker:focus { background: $accent 30%; }
+    Picker:focus { border: tall $border; background-tint: $foreground 5%; }
+    Picker.-compact { height: 1; border: none; background: $boost; }
+    Picker.-compact:focus { background: $accent 30%; }
     Picker.-empty { color: $text-muted; }
     Picker:disabled { opacity: 0.6; }
     """
@@ -200,8 +202,9 @@ class Picker(Widget, can_focus=True):
 
     def __init__(self, kind: str, *, value: str = "", account_id: int | None = None, placeholder: str = "",
                  allow_blank: bool = True, id: str | None = None, classes: str | None = None,
-                 tooltip: str | None = None, disabled: bool = False) -> None:
+                 tooltip: str | None = None, disabled: bool = False, compact: bool = False) -> None:
         super().__init__(id=id, classes=classes, disabled=disabled)
+        self.set_class(compact, "-compact")
         self.kind = kind
         self.account_id = account_id
         self.placeholder = placeholder or f"choose {NOUNS.get(kind, kind)} (enter)"
