@@ -26,11 +26,11 @@ from sqlmodel import Session
 
 from crm_tui.actor import Actor
 from crm_tui.errors import Conflict, NotFound, ValidationError
-from crm_tui.services import records
+from crm_tui.services import pick, records
 from crm_tui.services import search as search_service
 from crm_tui.services.data import bulk, lint
 from crm_tui.services.data import io as io_service
-from crm_tui.services.engagement import activities, my_day, summary, timeline
+from crm_tui.services.engagement import activities, changes, my_day, summary, timeline
 from crm_tui.services.quotes import proposals
 from crm_tui.services.registry import ENTITIES
 from crm_tui.services.sales import contacts, dashboard, duplicates, forecast, leads, pipeline
@@ -273,6 +273,12 @@ SERVICE_PATHS: list[ReadPath] = [
     ReadPath("an account with the same name (duplicate warning)", ("account",),
              lambda w, s: duplicates.existing_same(session=s, entity="account", values={"name": "zephyr secret ltd"},
                                                    actor=w.actor) is not None),
+    ReadPath("picker search", ("account", "contact"), lambda w, s: "Secret" in _text(
+        [pick.search_choices(session=s, kind=k, text="zephyr", actor=w.actor) for k in ("account", "contact")])),
+    ReadPath("picker label of a record", ("account",), lambda w, s: pick.choice_for(
+        session=s, kind="account", key=w.hidden["account"], actor=w.actor) is not None),
+    ReadPath("change sentences' names", ("account", "opportunity"), lambda w, s: "Secret" in _text(
+        [changes.names_of(session=s, kind=k, ids=[w.hidden[k]], actor=w.actor) for k in ("account", "opportunity")])),
     ReadPath("proposal revision diff", ("proposal",), lambda w, s: _raises(lambda: proposals.diff_revisions(
         session=s, proposal_id=w.proposals["hidden"], from_revision=1, to_revision=1, actor=w.actor), NotFound)),
 ]

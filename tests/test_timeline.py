@@ -32,7 +32,7 @@ def test_lead_timeline_merges_activities_and_changes_newest_first(engine):
     kinds = [(i.kind, i.title) for i in items]
     assert ("activity", "Intro call") in kinds and ("activity", "Send pricing") in kinds
     change = next(i for i in items if i.kind == "change")
-    assert "status: new → qualified" in change.title and "score: 0 → 80" in change.title
+    assert change.title == "Status changed from new to qualified; score changed from 0 to 80"
     assert "version" not in change.title
     assert all(i.who == ME for i in items)
     whens = [i.when for i in items]
@@ -58,10 +58,12 @@ def test_converted_records_show_the_lead_history(engine):
                             ("opportunity", conv.opportunity_id)):
             items = timeline(session=s, entity=entity, record_id=rid)
             titles = [(i.title, i.via) for i in items]
-            assert ("Discovery meeting", f"lead {lead_id}") in titles, entity
+            assert ("Discovery meeting", "lead Ada Byron") in titles, entity
             assert any(i.type == "system" and "converted" in i.title and i.via == "" for i in items), entity
-            assert any(i.kind == "change" and f"{entity} created" in i.title for i in items), entity
-            assert any("status: qualified → converted" in i.title for i in items), entity
+            assert any(i.kind == "change" and i.title.startswith(entity.capitalize()) and i.title.endswith(" created")
+                       for i in items), entity
+            assert any(i.title == "Converted to opportunity Engines – new business, account Engines, "
+                                  "contact Ada Byron" and i.via == "lead Ada Byron" for i in items), entity
             # the system activity links to both the record and the lead: shown once
             assert sum(1 for i in items if i.type == "system") == 1
 

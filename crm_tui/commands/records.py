@@ -201,9 +201,15 @@ def build(noun: str, entity_name: str, specs: dict[str, FieldSpec], filters: dic
         with session() as s:
             records.get_record(entity(), session=s, record_id=kw["record_id"], actor=State.actor())
             rows = records.history(session=s, entity=entity_name, record_id=kw["record_id"])
-            if entity().describe_changes:
+            if kw["fmt"] == Format.table:  # for people: one sentence per change, names instead of ids
+                from crm_tui.services.engagement.changes import describe_changes, when_text
+
+                texts = describe_changes(session=s, rows=rows, actor=State.actor())
+                rows = [{"when": when_text(r["changed_at"]), "who": r["actor"], "change": text}
+                        for r, text in zip(rows, texts) if text]
+            elif entity().describe_changes:
                 rows = entity().describe_changes(s, rows)
-        emit(rows, kw["fmt"], table_columns=("changed_at", "actor", "field", "old_value", "new_value", "batch_id"),
+        emit(rows, kw["fmt"], table_columns=("when", "who", "change") if kw["fmt"] == Format.table else None,
              header=records.history_keys())
 
     history_cmd.__doc__ = f"Show every recorded change to {_a(entity_name)}, newest first."

@@ -204,7 +204,7 @@ class AccountDetailScreen(CRMScreenMixin, LogActivityKeys, Screen):
         contacts.clear()
         for depth, c in d.contacts:
             name = Text("  " * (depth - 1) + "└ " if depth else "", style="dim")
-            name.append(visible(plain(c.get("name")), one_line=True) or f"#{c['id']}")
+            name.append(visible(plain(c.get("name")), one_line=True) or "(no name)")
             if c.get("is_primary"):
                 name.append(" ★", style="yellow")
             contacts.add_row(name, plain(c.get("title")), Text(visible(plain(c.get("buying_role"))), style="cyan"),

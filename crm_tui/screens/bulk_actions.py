@@ -154,11 +154,13 @@ class BulkActions:
         if ids is None:
             return
 
-        def chosen(username: str | None) -> None:
-            if username:
-                self._run_bulk("owner", ids, username)
+        def chosen(user: Any) -> None:
+            if user is not None:
+                self._run_bulk("owner", ids, user.key)
 
-        self.app.push_screen(PromptScreen(f"Give {self._describe(ids)} to:", "username, or me"), chosen)  # type: ignore[attr-defined]
+        from crm_tui.widgets.picker import PickerDialog
+
+        self.app.push_screen(PickerDialog("user", title=f"Give {self._describe(ids)} to:"), chosen)  # type: ignore[attr-defined]
 
     def action_bulk_stage(self) -> None:
         if self.bulk_entity() != "opportunity":

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from rich.table import Table
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -30,7 +31,7 @@ def fields_table(row: dict, hidden: set[str] = HIDDEN) -> Table:
     table.add_column(style="bold", no_wrap=True)
     table.add_column(overflow="fold")
     for key, value in row.items():
-        if key in hidden or key.endswith("_minor"):
+        if key in hidden or key.endswith(("_minor", "_id")):  # a reference shows by its name (its own key)
             continue
         table.add_row(key.replace("_", " "), safe(cell(value)))
     return table
@@ -63,7 +64,7 @@ class ContactDetailScreen(CRMScreenMixin, LogActivityKeys, Screen):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Label(f"Contact {self.contact_id}", id="detail-heading", classes="detail-heading")
+        yield Label("Contact", id="detail-heading", classes="detail-heading")
         with Horizontal(classes="detail-body"):
             with VerticalScroll(classes="detail-fields"):
                 yield Static("loading…", id="detail-fields")
@@ -81,21 +82,25 @@ class ContactDetailScreen(CRMScreenMixin, LogActivityKeys, Screen):
 
         def load(s: Any) -> ContactDetailScreen.Loaded:
             from crm_tui.services import records
+            from crm_tui.services.engagement.changes import names_of
             from crm_tui.services.sales import contacts
 
-            return self.Loaded(records.get_record(contacts.ENTITY, session=s, record_id=contact_id,
-                                                      actor=self.actor))
+            row = records.get_record(contacts.ENTITY, session=s, record_id=contact_id, actor=self.actor)
+            if row.get("reports_to_id"):
+                row["reports_to"] = names_of(session=s, kind="contact", ids=[row["reports_to_id"]],
+                                             actor=self.actor).get(row["reports_to_id"])
+            return self.Loaded(row)
 
         run_db(self, load, group="detail", failed=self._failed)
 
     @on(Loaded)
     def _show(self, message: Loaded) -> None:
         self.row = row = message.row
-        title = row.get("name") or f"#{self.contact_id}"
+        title = row.get("name") or "(no name)"
         where = f" · {row['title']}" if row.get("title") else ""
         where += f" at {row['account']}" if row.get("account") else ""
         self.sub_title = title
-        self.query_one("#detail-heading", Label).update(safe(f"Contact {self.contact_id}: {title}{where}"))
+        self.query_one("#detail-heading", Label).update(Text.assemble(safe(f"{title}{where}"), (f"  contact #{self.contact_id}", "dim")))
         self.query_one("#detail-fields", Static).update(fields_table(row))
 
     def _failed(self, error: BaseException) -> None:

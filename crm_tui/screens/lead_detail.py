@@ -24,6 +24,7 @@ from crm_tui.text import visible
 from crm_tui.widgets.cells import ControlPictures, safe
 from crm_tui.widgets.footer import FitFooter
 from crm_tui.widgets.log_activity import LogActivityKeys
+from crm_tui.widgets.picker import Picker
 from crm_tui.widgets.timeline import Timeline
 from crm_tui.widgets.worker import failure_text, run_db
 
@@ -41,13 +42,15 @@ def set_status(node: Widget, lead_id: int, status: str, after: Callable[[], None
     app = cast("CRMApp", node.app)
     user = app.user
 
-    def run(s: Any) -> None:
+    def run(s: Any) -> str:
+        from crm_tui.services.sales.leads import get_lead, lead_label
         from crm_tui.services.sales.leads import set_status as service_set_status
 
         service_set_status(session=s, lead_id=lead_id, status=status, actor=user)
+        return lead_label(get_lead(session=s, lead_id=lead_id, actor=app.actor))
 
-    def done(_: None) -> None:
-        app.notify(f"lead {lead_id} is now {status}")
+    def done(label: str) -> None:
+        app.notify(f"{visible(label, one_line=True)} is now {status}")
         if after:
             after()
 
@@ -75,7 +78,7 @@ class StatusScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(f"Status of lead {self.lead_id}", classes="dialog-title")
+            yield Label("Change the lead's status", classes="dialog-title")
             yield OptionList(*[Option(f"{n}  {s}", id=s) for n, s in enumerate(SETTABLE, start=1)], id="status-list")
 
     @on(OptionList.OptionSelected, "#status-list")
@@ -106,7 +109,7 @@ class LeadFormScreen(ModalScreen[int | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog lf-dialog"):
-            yield Label("New lead" if self.lead_id is None else f"Edit lead {self.lead_id}", classes="dialog-title")
+            yield Label("New lead" if self.lead_id is None else "Edit lead", classes="dialog-title")
             with VerticalScroll(classes="lf-fields"):
                 for spec in LEAD_FIELDS.values():
                     value = self.row.get(spec.name)
@@ -116,8 +119,12 @@ class LeadFormScreen(ModalScreen[int | None]):
                         value.astimezone().strftime("%Y-%m-%d %H:%M") if hasattr(value, "astimezone") else str(value))
                     with Horizontal(classes="lf-row"):
                         yield Label(spec.name.replace("_", " "), classes="lf-label")
-                        yield Input(value=text, placeholder=spec.help, id=f"lead-{spec.name}",
-                                    highlighter=ControlPictures())
+                        if spec.kind == "user":
+                            yield Picker("user", value=text, id=f"lead-{spec.name}",
+                                         placeholder="you (enter to choose someone else)")
+                        else:
+                            yield Input(value=text, placeholder=spec.help, id=f"lead-{spec.name}",
+                                        highlighter=ControlPictures())
             yield Label("", id="lf-error", classes="lf-error")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Save", variant="primary", id="form-save")
@@ -126,7 +133,8 @@ class LeadFormScreen(ModalScreen[int | None]):
     def _data(self) -> dict:
         data = {}
         for spec in LEAD_FIELDS.values():
-            value = self.query_one(f"#lead-{spec.name}", Input).value.strip()
+            widget = self.query_one(f"#lead-{spec.name}")
+            value = widget.value if isinstance(widget, Picker) else cast(Input, widget).value.strip()
             if self.lead_id is None:
                 if value:
                     data[spec.name] = value
@@ -170,10 +178,12 @@ class LeadFormScreen(ModalScreen[int | None]):
         if self.batch_id:
             self.app.remember_write(self.batch_id, f"edited lead {row.get('name') or ''} (#{row['id']})")
         if dups:
-            self.app.notify("\n".join(str(d) for d in dups), title=f"Lead {row['id']}: likely duplicates",
+            self.app.notify("\n".join(str(d) for d in dups), title="Saved; likely duplicates",
                             severity="warning", timeout=12)
         else:
-            self.app.notify(f"saved lead {row['id']}")
+            from crm_tui.services.sales.leads import lead_label
+
+            self.app.notify(f"Saved {visible(lead_label(row), one_line=True)}")
         self.dismiss(row["id"])
 
     def _error(self, exc: BaseException) -> None:
@@ -207,21 +217,25 @@ class ConvertScreen(ModalScreen[Any]):
         super().__init__()
         self.lead_id = lead_id
         self.version = version
+        self.plan: Any = None
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog lf-dialog"):
-            yield Label(f"Convert lead {self.lead_id} to an opportunity", classes="dialog-title")
+            yield Label("Convert the lead to an opportunity", classes="dialog-title", id="convert-title")
             yield Static("working out the account…", id="convert-account-note", classes="convert-note")
             for name, label, hint in (
                 ("name", "opportunity", "Opportunity name"),
                 ("amount", "amount", "e.g. 12500.00"),
                 ("close_date", "close date", "YYYY-MM-DD or today+30d"),
                 ("stage", "stage", "Qualified"),
-                ("account", "account id", "empty: create a new account"),
+                ("account", "account", "a new account (enter: match an existing one)"),
             ):
                 with Horizontal(classes="lf-row"):
                     yield Label(label, classes="lf-label")
-                    yield Input(placeholder=hint, id=f"convert-{name}")
+                    if name in ("stage", "account"):
+                        yield Picker(name, id=f"convert-{name}", placeholder=hint, allow_blank=name == "account")
+                    else:
+                        yield Input(placeholder=hint, id=f"convert-{name}")
             yield Label("", id="convert-error", classes="lf-error")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Convert", variant="success", id="convert-go")
@@ -247,24 +261,37 @@ class ConvertScreen(ModalScreen[Any]):
         self.query_one("#convert-name", Input).value = plan.opportunity_name
         self.query_one("#convert-amount", Input).value = plan.amount
         self.query_one("#convert-close_date", Input).value = plan.close_date.isoformat()
-        self.query_one("#convert-stage", Input).value = plan.stage
-        self.query_one("#convert-account", Input).value = str(plan.account_id or "")
+        self.plan = plan
+        self.query_one("#convert-stage", Picker).set_value(plan.stage)
+        self.query_one("#convert-account", Picker).set_value(str(plan.account_id or ""))
+        if plan.contact_name:
+            self.query_one("#convert-title", Label).update(f"Convert {plan.contact_name} to an opportunity")
+        self._note(plan.account_name if plan.account_id else None, plan.account_reason)
+        self.query_one("#convert-amount", Input).focus()
+
+    def _note(self, existing: str | None, reason: str = "") -> None:
+        plan = self.plan
         note = Text()
-        if plan.account_id:
+        if existing:
             note.append("Existing account will be used: ", style="bold yellow")
-            note.append(f"#{plan.account_id} {plan.account_name} ({plan.account_reason})")
+            note.append(f"{existing} ({reason})" if reason else existing)
         else:
             note.append("A new account will be created: ", style="bold green")
-            note.append(plan.account_name)
+            note.append("from the lead's company" if plan.account_id else plan.account_name)
         note.append(f"\nContact: {plan.contact_name}")
         self.query_one("#convert-account-note", Static).update(note)
-        self.query_one("#convert-amount", Input).focus()
+
+    @on(Picker.Changed, "#convert-account")
+    def _account_chosen(self, event: Picker.Changed) -> None:
+        if self.plan is not None:
+            self._note(event.choice.label if event.choice else None, "chosen" if event.choice else "")
 
     @on(Button.Pressed, "#convert-go")
     @on(Input.Submitted)
     def action_convert(self) -> None:
         values = {name: self.query_one(f"#convert-{name}", Input).value.strip()
-                  for name in ("name", "amount", "close_date", "stage", "account")}
+                  for name in ("name", "amount", "close_date")}
+        values.update({name: self.query_one(f"#convert-{name}", Picker).value for name in ("stage", "account")})
         self.query_one("#convert-go", Button).disabled = True
         self._convert(self.app.user, values)
 
@@ -332,7 +359,7 @@ class LeadDetailScreen(WorkerErrors, LogActivityKeys, Screen):
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal(classes="detail-heading-row"):
-            yield Label(f"Lead {self.lead_id}", id="lead-heading", classes="detail-heading")
+            yield Label("Lead", id="lead-heading", classes="detail-heading")
             yield Button("Convert to opportunity", variant="success", id="lead-convert")
         with Horizontal(classes="detail-body"):
             with VerticalScroll(classes="detail-fields"):
@@ -352,9 +379,16 @@ class LeadDetailScreen(WorkerErrors, LogActivityKeys, Screen):
         lead_id = self.lead_id
 
         def load(s: Any) -> LeadDetailScreen.Loaded:
+            from crm_tui.services.engagement.changes import names_of
             from crm_tui.services.sales.leads import get_lead
 
-            return self.Loaded(get_lead(session=s, lead_id=lead_id, actor=self.app.actor))
+            actor = self.app.actor
+            row = get_lead(session=s, lead_id=lead_id, actor=actor)
+            for kind in ("opportunity", "account", "contact"):  # what it became, by name
+                rid = row.get(f"converted_{kind}_id")
+                row[f"converted_{kind}_name"] = names_of(session=s, kind=kind, ids=[rid], actor=actor).get(rid) if rid \
+                    else None
+            return self.Loaded(row)
 
         run_db(self, load, group="lead")
 
@@ -364,7 +398,8 @@ class LeadDetailScreen(WorkerErrors, LogActivityKeys, Screen):
 
         self.row = row = message.row
         self.query_one("#lead-heading", Label).update(Text.assemble(
-            (visible(f"Lead {self.lead_id}: {lead_label(row)}  ", one_line=True), "bold"), (f"[{row['status']}]", "reverse")))
+            (visible(f"{lead_label(row)}  ", one_line=True), "bold"), (f"[{row['status']}]", "reverse"),
+            (f"  lead #{self.lead_id}", "dim")))
         self.query_one("#lead-fields", Static).update(fields_table(row, hidden={"version", "name"}))
         converted = row["status"] == "converted"
         self.query_one("#lead-convert", Button).disabled = converted or row["status"] == "junk"
@@ -373,7 +408,9 @@ class LeadDetailScreen(WorkerErrors, LogActivityKeys, Screen):
         for entity, key, letter in (("opportunity", "converted_opportunity_id", "o"),
                                     ("account", "converted_account_id", "a"), ("contact", "converted_contact_id", "k")):
             if row.get(key):
-                links.add_option(Option(Text.assemble((f"{letter} ", "bold"), f"{entity} {row[key]}"),
+                name = row.get(f"converted_{entity}_name") or "a record you cannot see"
+                links.add_option(Option(Text.assemble((f"{letter} ", "bold"), f"{entity} ",
+                                                      (visible(name, one_line=True), "bold")),
                                         id=f"{entity}-{row[key]}"))
         links.display = converted
         self.query_one("#lead-converted-title").display = converted
@@ -400,13 +437,14 @@ class LeadDetailScreen(WorkerErrors, LogActivityKeys, Screen):
     @on(Button.Pressed, "#lead-convert")
     def action_convert(self) -> None:
         if self.row.get("status") == "converted":
-            self.notify(f"lead {self.lead_id} was already converted", severity="warning")
+            self.notify("This lead was already converted.", severity="warning")
             return
 
         def done(conv: Any) -> None:
             if conv is None:
                 return
-            self.notify("\n".join(conv.messages), title=f"Lead {self.lead_id} converted", timeout=12)
+            self.notify("\n".join(line[:1].upper() + line[1:] for line in conv.story), title="Lead converted",
+                        timeout=12)
             self.refresh_all()
 
         self.app.push_screen(ConvertScreen(self.lead_id, self.row.get("version")), done)
@@ -423,7 +461,7 @@ class LeadDetailScreen(WorkerErrors, LogActivityKeys, Screen):
 
         record_id = self.row.get(f"converted_{entity}_id")
         if not record_id:
-            self.notify(f"lead {self.lead_id} has not been converted", severity="warning")
+            self.notify("This lead has not been converted.", severity="warning")
             return
         open_record(self.app, entity, record_id, lambda _=None: self.refresh_all())
 

@@ -27,6 +27,7 @@ from crm_tui.services import fields
 from crm_tui.widgets.cells import ControlPictures, esc
 from crm_tui.widgets.confirm import ConfirmScreen
 from crm_tui.widgets.footer import FitFooter
+from crm_tui.widgets.picker import Picker
 from crm_tui.widgets.text_table import TextTable
 from crm_tui.widgets.worker import run_db
 
@@ -43,6 +44,9 @@ FORM_FIELDS = (
     ("contact", "contact_id"), ("owner", "owner"), ("forecast_category", "forecast_category"),
     ("source", "source"), ("description", "description"),
 )
+
+# form fields chosen by name with a picker -> the kind of record
+PICKERS = {"stage": "stage", "account": "account", "contact": "contact", "owner": "user"}
 
 
 def _text(value) -> str:
@@ -109,10 +113,15 @@ class RoleDialog(ModalScreen[dict | None]):
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
+    def __init__(self, account_id: int | None = None) -> None:
+        super().__init__()
+        self.account_id = account_id  # the deal's account: its people are offered
+
     def compose(self) -> ComposeResult:
         with Vertical(id="role-dialog"):
             yield Label("Contact role", id="role-title")
-            yield Input(placeholder="Contact id", id="role-contact")
+            yield Picker("contact", account_id=self.account_id, id="role-contact",
+                         placeholder="choose a contact (enter, or type a name)")
             yield Input(placeholder=f"Role: {', '.join(fields.BUYING_ROLES)} ('-' removes)", id="role-role")
             with Horizontal(classes="buttons"):
                 yield Button("Save", variant="primary", id="role-save")
@@ -121,8 +130,12 @@ class RoleDialog(ModalScreen[dict | None]):
     @on(Button.Pressed, "#role-save")
     @on(Input.Submitted)
     def save(self) -> None:
-        self.dismiss({"contact": self.query_one("#role-contact", Input).value,
-                      "role": self.query_one("#role-role", Input).value})
+        contact = self.query_one("#role-contact", Picker).value
+        if not contact:
+            self.notify("Choose a contact first.", severity="warning")
+            self.query_one("#role-contact", Picker).focus()
+            return
+        self.dismiss({"contact": contact, "role": self.query_one("#role-role", Input).value})
 
     @on(Button.Pressed, "#role-cancel")
     def action_cancel(self) -> None:
@@ -173,14 +186,15 @@ class OpportunityDetailScreen(CRMScreenMixin, Screen[bool]):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static(f"Opportunity {self.opportunity_id}", id="opp-title")
+        yield Static("Opportunity", id="opp-title")
         with Horizontal(id="opp-body"):
             with VerticalScroll(id="opp-form"):
                 for name, _ in FORM_FIELDS:
                     spec = fields.OPPORTUNITY_FIELDS[name]
                     yield Label(name.replace("_", " "), classes="field-label")
-                    if name == "stage":
-                        yield Select([], id="field-stage", allow_blank=True, prompt="stage")
+                    if name in PICKERS:
+                        yield Picker(PICKERS[name], id=f"field-{name}", tooltip=spec.help,
+                                     allow_blank=name not in ("stage", "owner"))
                     elif name == "forecast_category":
                         yield Select([(c, c) for c in fields.FORECAST_CATEGORIES], id="field-forecast_category",
                                      allow_blank=True)
@@ -200,7 +214,7 @@ class OpportunityDetailScreen(CRMScreenMixin, Screen[bool]):
         h = self.query_one("#opp-history", DataTable)
         h.add_columns("When", "Who", "Change")
         r = self.query_one("#opp-roles", DataTable)
-        r.add_columns("Contact", "Name", "Title", "Role")
+        r.add_columns("Name", "Title", "Role")
         t = self.query_one("#opp-timeline", DataTable)
         # The subject last: a narrow panel cuts it, never a date.
         t.add_columns("When", "Type", "Due", "Done", "Subject")
@@ -222,8 +236,7 @@ class OpportunityDetailScreen(CRMScreenMixin, Screen[bool]):
         self.query_one("#opp-title", Static).update(
             f"[b]{esc(rec['name'])}[/b]  ·  {formatting.money(rec['amount_minor'], rec['currency'], compact=True)}  ·  "
             f"{esc(rec['stage'])}  ·  {esc(rec.get('account') or 'no account')}  ·  version {rec['version']}")
-        stage_select = self.query_one("#field-stage", Select)
-        stage_select.set_options([(name, name) for _, name in d.stages])
+        self.query_one("#field-contact", Picker).account_id = rec.get("account_id")
         self.original = {}
         for name, column in FORM_FIELDS:
             value = _text(rec.get(column))
@@ -231,7 +244,9 @@ class OpportunityDetailScreen(CRMScreenMixin, Screen[bool]):
                 value = _text(rec.get(column))
             self.original[name] = value
             widget = self.query_one(f"#field-{name}")
-            if isinstance(widget, Select):
+            if isinstance(widget, Picker):
+                widget.set_value(value)
+            elif isinstance(widget, Select):
                 if value:
                     widget.value = value
                 else:
@@ -241,11 +256,11 @@ class OpportunityDetailScreen(CRMScreenMixin, Screen[bool]):
         hist = self.query_one("#opp-history", DataTable)
         hist.clear()
         for h in d.history:
-            hist.add_row(formatting.moment(h["changed_at"]), h["actor"], h["what"])
+            hist.add_row(formatting.moment(h["changed_at"]), h["actor"], h.get("sentence") or h["what"])
         roles = self.query_one("#opp-roles", DataTable)
         roles.clear()
         for r in d.contact_roles:
-            roles.add_row(str(r["contact_id"]), r["name"], r["title"] or "", r["role"] or "")
+            roles.add_row(r["name"], r["title"] or "", r["role"] or "")
         tl = self.query_one("#opp-timeline", DataTable)
         tl.clear()
         for a in d.activities:
@@ -253,11 +268,18 @@ class OpportunityDetailScreen(CRMScreenMixin, Screen[bool]):
                        formatting.moment(a["due_at"]),
                        "yes" if a["completed_at"] else "", a["subject"])
 
+    @on(Picker.Changed, "#field-account")
+    def _account_changed(self, event: Picker.Changed) -> None:
+        """The primary contact is chosen among the new account's people."""
+        self.query_one("#field-contact", Picker).account_id = event.picker.record_id
+
     def _form_values(self) -> dict[str, str]:
         values = {}
         for name, _ in FORM_FIELDS:
             widget = self.query_one(f"#field-{name}")
-            if isinstance(widget, Select):
+            if isinstance(widget, Picker):
+                values[name] = widget.value
+            elif isinstance(widget, Select):
                 values[name] = "" if widget.is_blank() else str(widget.value)
             else:
                 values[name] = cast(Input, widget).value.strip()
@@ -282,7 +304,7 @@ class OpportunityDetailScreen(CRMScreenMixin, Screen[bool]):
             if yes:
                 self.save(changed, version)
 
-        name = self.detail.record.get("name") or f"opportunity {self.opportunity_id}"
+        name = self.detail.record.get("name") or "this deal"
         self.app.push_screen(ConfirmScreen(f"Mark “{name}” as {closing} ({stage})?", yes=f"Mark {closing}",
                                            no="Cancel", detail="This closes the deal and sets its close date."),
                              answered)
@@ -354,7 +376,8 @@ class OpportunityDetailScreen(CRMScreenMixin, Screen[bool]):
         run_db(self, add, group="opportunity-activity", title="Not saved")
 
     def action_contact_role(self) -> None:
-        self.app.push_screen(RoleDialog(), self._set_role)
+        account_id = self.detail.record.get("account_id") if self.detail else None
+        self.app.push_screen(RoleDialog(account_id), self._set_role)
 
     def _set_role(self, data: dict | None) -> None:
         if data:

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from textual.widgets import Input
-
 from crm_tui.screens.record_form import RecordFormScreen
 from crm_tui.services import fields
 
@@ -21,13 +19,13 @@ class OpportunityFormScreen(RecordFormScreen):
 
     ENTITY = "opportunity"
     SPECS = {name: fields.OPPORTUNITY_FIELDS[name] for name in NEW_DEAL_FIELDS}
-    LABELS: ClassVar[dict[str, str]] = {"account": "Account id", "contact": "Primary contact id",
+    LABELS: ClassVar[dict[str, str]] = {"account": "Account", "contact": "Primary contact",
                                         "expected_close": "Expected close", "next_step": "Next step"}
     PLACEHOLDERS: ClassVar[dict[str, str]] = {
         "name": "e.g. Acme – Data platform",
-        "account": "Account id, e.g. 12",
-        "contact": "Contact id (optional)",
-        "stage": "Stage name (default: the first stage)",
+        "account": "choose the account (enter)",
+        "contact": "choose the primary contact (optional)",
+        "stage": "the first stage unless chosen",
         "amount": "e.g. 12,500.00",
         "currency": "USD (the default)",
         "expected_close": "YYYY-MM-DD or today+30d",
@@ -47,4 +45,4 @@ class OpportunityFormScreen(RecordFormScreen):
         if self.account_id is not None:
             self._set("account", str(self.account_id))
             if self.account_name:
-                self.query_one("#input-account", Input).tooltip = self.account_name
+                self.query_one("#input-account").tooltip = self.account_name

@@ -25,6 +25,7 @@ from crm_tui.services.quotes import proposals as P
 from crm_tui.text import visible
 from crm_tui.widgets.footer import FitFooter
 from crm_tui.widgets.paged_table import PagedTable
+from crm_tui.widgets.picker import Picker
 from crm_tui.widgets.worker import failure_text, run_db
 
 SHOW = (("all", "all"), ("pending response", "pending"), ("overdue follow-up", "overdue"))
@@ -51,8 +52,9 @@ class NewProposalDialog(CRMScreenMixin, ModalScreen[int | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="new-proposal-dialog", classes="dialog"):
             yield Label("New proposal", classes="dialog-title")
-            yield Input(value="" if self.opportunity_id is None else str(self.opportunity_id),
-                        placeholder="Opportunity id", id="np-opp", disabled=self.opportunity_id is not None)
+            yield Picker("opportunity", value="" if self.opportunity_id is None else str(self.opportunity_id),
+                         placeholder="choose the deal (enter, or type its name)", id="np-opp",
+                         disabled=self.opportunity_id is not None)
             yield Select([], id="np-template", allow_blank=True, prompt="(no template)")
             yield Static("", id="np-problem")
             with Horizontal(classes="buttons"):
@@ -62,7 +64,7 @@ class NewProposalDialog(CRMScreenMixin, ModalScreen[int | None]):
     def on_mount(self) -> None:
         self.load_templates()
         if self.opportunity_id is None:
-            self.query_one("#np-opp", Input).focus()
+            self.query_one("#np-opp", Picker).focus()
         else:
             self.query_one("#np-template", Select).focus()
 
@@ -83,7 +85,10 @@ class NewProposalDialog(CRMScreenMixin, ModalScreen[int | None]):
     @on(Input.Submitted)
     def create(self) -> None:
         value = self.query_one("#np-template", Select).value
-        self.create_proposal(self.query_one("#np-opp", Input).value.strip(),
+        if not self.query_one("#np-opp", Picker).value:
+            self.query_one("#np-problem", Static).update(Text("Choose the deal first.", style="red"))
+            return
+        self.create_proposal(self.query_one("#np-opp", Picker).value,
                              None if value is Select.NULL else str(value))
 
     def create_proposal(self, opportunity: str, template: str | None) -> None:

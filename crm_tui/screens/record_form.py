@@ -24,6 +24,7 @@ from crm_tui.screens.base import CRMScreenMixin
 from crm_tui.text import visible
 from crm_tui.widgets.cells import ControlPictures
 from crm_tui.widgets.footer import FitFooter
+from crm_tui.widgets.picker import Picker
 from crm_tui.widgets.text_table import PicturedTextArea
 from crm_tui.widgets.worker import failure_text, run_db
 
@@ -38,6 +39,10 @@ class FieldError:
     value: Any
     reason: str
     message: str
+
+
+# references chosen by name with a picker (crm_tui/widgets/picker.py), never typed as ids
+PICKED = frozenset({"account", "contact"})
 
 
 class RecordFormScreen(CRMScreenMixin, ModalScreen[dict | None]):
@@ -139,6 +144,10 @@ class RecordFormScreen(CRMScreenMixin, ModalScreen[dict | None]):
         if spec.kind == "bool":
             return Select([("no", "no"), ("yes", "yes")], value="no", allow_blank=False, id=widget_id,
                           tooltip=spec.help, compact=True)
+        if spec.kind == "user" or (spec.kind == "ref" and spec.ref in PICKED):
+            kind = "user" if spec.kind == "user" else spec.ref
+            placeholder = "you (enter to choose someone else)" if kind == "user" else ""
+            return Picker(kind, id=widget_id, tooltip=spec.help, placeholder=placeholder, compact=True)
         if name in self.TEXT_AREAS:
             return PicturedTextArea(id=widget_id, tooltip=spec.help, soft_wrap=True, compact=True)
         placeholder = self.PLACEHOLDERS.get(name, spec.help)
@@ -172,6 +181,8 @@ class RecordFormScreen(CRMScreenMixin, ModalScreen[dict | None]):
             return "" if widget.is_blank() else as_text(widget.value)
         if isinstance(widget, TextArea):
             return widget.text
+        if isinstance(widget, Picker):
+            return widget.value
         assert isinstance(widget, Input)
         return widget.value
 
@@ -186,6 +197,8 @@ class RecordFormScreen(CRMScreenMixin, ModalScreen[dict | None]):
                 widget.value = self.SPECS[name].choices[0]
         elif isinstance(widget, TextArea):
             widget.text = value
+        elif isinstance(widget, Picker):
+            widget.set_value(value)
         else:
             assert isinstance(widget, Input)
             widget.value = value
@@ -296,7 +309,8 @@ class RecordFormScreen(CRMScreenMixin, ModalScreen[dict | None]):
         self._done_saving()
         row = message.row
         verb = "Added" if message.created else "Saved"
-        self.notify(f"{verb} {row.get('name') or ''} (#{row['id']}).", title=f"{self.ENTITY.capitalize()} saved")
+        name = visible(row.get("name") or "", one_line=True)
+        self.notify(f"{verb} {name}." if name else f"{verb}.", title=f"{self.ENTITY.capitalize()} saved")
         if message.existing is not None:
             self.crm.offer_record(message.existing)
         remember = getattr(self.app, "remember_write", None)  # ctrl+z undoes the edit

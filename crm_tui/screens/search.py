@@ -141,7 +141,7 @@ class SearchScreen(CRMScreenMixin, Screen):
         for hit in message.hits:
             key = f"{hit.entity}:{hit.id}"
             self.hits[key] = (hit.entity, hit.id)
-            rows.append((key, (KIND.get(hit.entity, hit.entity), hit.label or f"#{hit.id}", hit.snippet)))
+            rows.append((key, (KIND.get(hit.entity, hit.entity), hit.label or "(no name)", hit.snippet)))
         table.add_page(rows)
         n = len(message.hits)
         more = f" (the first {LIMIT})" if n >= LIMIT else ""
@@ -190,7 +190,7 @@ class SearchScreen(CRMScreenMixin, Screen):
                                   ("contact_id", "contact"), ("account_id", "account")):
                 if row.get(field):
                     return self.Open(entity, int(row[field]))
-            return self.Failed(generation, f"activity {activity_id} is not logged on any record")
+            return self.Failed(generation, "This activity is not logged on any record")
 
         run_db(self, target, group="search-open", failed=lambda exc: self._search_failed(generation, exc),
                notify_known=False)

@@ -66,11 +66,12 @@ class TodayScreen(MineScope, WorkerErrors, Screen):
 
         def load(s: Any) -> TodayScreen.Loaded:
             from crm_tui.services.engagement.activities import due_tasks
+            from crm_tui.services.engagement.changes import link_names
             from crm_tui.services.sales.leads import due_follow_ups
 
             actor = self.app.actor
-            return self.Loaded(due_tasks(session=s, actor=actor, mine=mine),
-                               due_follow_ups(session=s, actor=actor, mine=mine), mine)
+            tasks = link_names(session=s, rows=due_tasks(session=s, actor=actor, mine=mine), actor=actor)
+            return self.Loaded(tasks, due_follow_ups(session=s, actor=actor, mine=mine), mine)
 
         run_db(self, load, group="today")
 
@@ -83,9 +84,10 @@ class TodayScreen(MineScope, WorkerErrors, Screen):
             text = Text()
             text.append(f"{when_text(t['due_at'])}  ", style="bold red" if t["overdue"] else "yellow")
             text.append(visible(t["subject"], one_line=True))
-            where = [f"{k} {t[c]}" for k, c in (("lead", "lead_id"), ("opp", "opportunity_id"),
-                                                ("contact", "contact_id")) if t.get(c)]
-            if t.get("account"):
+            # the records it is about, by name: "Kim Lee (lead)", "Acme – Data platform", "Ana Diaz"
+            where = [f"{visible(t['lead_name'], one_line=True)} (lead)"] if t.get("lead_name") else []
+            where += [visible(t[k], one_line=True) for k in ("opportunity_name", "contact_name") if t.get(k)]
+            if t.get("account") and not any(t["account"] in w for w in where):
                 where.append(visible(t["account"], one_line=True))
             if where:
                 text.append("  · " + ", ".join(where), style="dim")
@@ -120,16 +122,17 @@ class TodayScreen(MineScope, WorkerErrors, Screen):
             return
         option = tasks.get_option_at_index(tasks.highlighted)
         if option.id and option.id.startswith("task-"):
-            self._complete(self.app.user, int(option.id[5:]))
+            task = getattr(self, "tasks", {}).get(option.id, {})
+            self._complete(self.app.user, int(option.id[5:]), task.get("subject") or "")
 
-    def _complete(self, user: str, activity_id: int) -> None:
+    def _complete(self, user: str, activity_id: int, subject: str = "") -> None:
         def complete(s: Any) -> None:
             from crm_tui.services.engagement.activities import complete_activity
 
             complete_activity(session=s, activity_id=activity_id, actor=user)
 
         def done(_: None) -> None:
-            self.notify(f"task {activity_id} done")
+            self.notify(f"Task “{visible(subject, one_line=True)}” done" if subject else "Task done")
             self._load()
 
         run_db(self, complete, group="today-done", done=done)

@@ -316,7 +316,7 @@ async def test_an_unknown_owner_is_refused(engine, seeded):
         await pilot.press("e")
         await settle(pilot)
         form = pilot.app.screen
-        form.query_one("#input-owner", Input).value = "nobody"
+        form.query_one("#input-owner").value = "nobody"  # a username no picker offers
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert "nobody" in static_text(form, "#error-owner")

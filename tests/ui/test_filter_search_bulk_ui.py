@@ -186,7 +186,6 @@ async def test_star_marks_every_loaded_row_and_again_none(engine, seeded):
 
 
 async def test_reassign_two_opportunities_from_the_pipeline_list(engine, seeded):
-    from crm_tui.screens.bulk_actions import PromptScreen
     from crm_tui.services import records
     from crm_tui.services.registry import ENTITIES
     from crm_tui.store.db import session_scope
@@ -207,7 +206,9 @@ async def test_reassign_two_opportunities_from_the_pipeline_list(engine, seeded)
         await pilot.press("space", "space")
         await wait_until(pilot, lambda: table.selected_keys == keys, what="two marked")
         await pilot.press("a")
-        await wait_until(pilot, lambda: isinstance(pilot.app.screen, PromptScreen), what="the owner prompt")
+        from crm_tui.widgets.picker import PickerDialog
+
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, PickerDialog), what="the owner picker")
         await pilot.press(*"bob", "enter")
         owner_of = ("SELECT o.id FROM opportunities o JOIN users u ON u.id = o.owner_id "
                     "WHERE u.username = 'bob' ORDER BY o.id")

@@ -112,7 +112,7 @@ async def test_converted_records_show_lead_history_and_account_tree(sqlite_engin
         account = app.screen
         assert account.account_id == conv.account_id
         items = account.query_one("#detail-timeline").items
-        assert any(i.title == "Discovery meeting" and i.via == f"lead {lead_id}" for i in items)
+        assert any(i.title == "Discovery meeting" and i.via == "lead Ada Byron" for i in items)
         contacts = account.query_one("#detail-contacts")
         assert contacts.row_count == 1 and "Byron" in str(contacts.get_row_at(0)[0])
         opps = account.query_one("#detail-opportunities")

@@ -20,6 +20,7 @@ from crm_tui.screens.pipeline import PipelineScreen
 from crm_tui.store.db import session_scope
 from crm_tui.store.models import Account, Contact, Lead, Opportunity, Stage
 from crm_tui.widgets.kanban import KanbanColumn
+from crm_tui.widgets.picker import Picker
 
 SIZE = (160, 48)
 
@@ -40,7 +41,7 @@ def stage_name(engine, stage_id: int) -> str:
 async def fill(pilot, values: dict[str, str]) -> None:
     screen = pilot.app.screen
     for name, value in values.items():
-        screen.query_one(f"#input-{name}", Input).value = value
+        screen.query_one(f"#input-{name}").value = value  # an Input, or a Picker given the key
     await pilot.press("ctrl+s")
     await settle(pilot)
 
@@ -93,7 +94,8 @@ async def test_d_on_an_account_opens_the_form_prefilled_with_it(engine, seeded):
         await settle(pilot)
         form = app.screen
         assert isinstance(form, OpportunityFormScreen)
-        assert form.query_one("#input-account", Input).value == str(initech)
+        picker = form.query_one("#input-account", Picker)
+        assert picker.value == str(initech) and "Initech" in str(picker.render())  # shown by name
         await fill(pilot, {"name": "Initech – TPS reports", "amount": "1,250.50"})
         assert isinstance(app.screen, AccountDetailScreen)
         deal = deal_named(engine, "Initech – TPS reports")
@@ -165,4 +167,5 @@ async def test_new_deal_from_the_palette_on_an_account_is_prefilled_with_it(engi
         await settle(pilot)
         await run_palette(pilot, "app new deal")
         assert isinstance(app.screen, OpportunityFormScreen)
-        assert app.screen.query_one("#input-account", Input).value == str(globex)
+        picker = app.screen.query_one("#input-account", Picker)
+        assert picker.value == str(globex) and "Globex" in str(picker.render())  # shown by name

@@ -231,10 +231,10 @@ async def test_detail_edit_and_history(engine, deals):
         _, o = stage_of(engine, deals["Alpha"])
         assert o.amount_minor == 150_000 and o.expected_close == dt.date(2030, 1, 31)
         hist = app.screen.query_one("#opp-history", DataTable)
-        changes = [hist.get_row_at(i)[2] for i in range(hist.row_count)]
-        assert "stage: Lead → Qualified" in changes
-        assert "amount: 1000.00 → 1500.00" in changes
-        assert any(c.startswith("expected_close: ") and c.endswith("→ 2030-01-31") for c in changes)
+        changes = [str(hist.get_row_at(i)[2]) for i in range(hist.row_count)]
+        assert "Stage moved from Lead to Qualified" in changes
+        assert "Amount changed from 1,000 USD to 1,500 USD" in changes
+        assert any(c.startswith("Expected close changed from ") and c.endswith(" to 31 Jan 2030") for c in changes)
         close.value = "someday"
         await pilot.press("ctrl+s")
         await settle(pilot)

@@ -27,7 +27,6 @@ ACTIVITY_LINK = {"lead": "lead_id", "contact": "contact_id", "account": "account
 # entity name -> the lead column recording a conversion into it
 CONVERTED_LINK = {"contact": "converted_contact_id", "account": "converted_account_id",
                   "opportunity": "converted_opportunity_id"}
-HIDDEN_FIELDS = {"version", "updated_at"}
 
 
 @dataclass
@@ -38,7 +37,7 @@ class TimelineItem:
     who: str
     title: str
     body: str = ""
-    via: str = ""  # "lead 12" when it came from the lead this record was converted from
+    via: str = ""  # "lead Ana Diaz" when it came from the lead this record was converted from
     activity_id: int | None = None
     due_at: dt.datetime | None = None
     completed_at: dt.datetime | None = None
@@ -46,13 +45,6 @@ class TimelineItem:
     @property
     def open_task(self) -> bool:
         return self.type == "task" and self.completed_at is None
-
-
-def _short(value: str | None, width: int = 40) -> str:
-    if value is None:
-        return "∅"
-    text = str(value).replace("\n", " ")
-    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def _activities(session: Session, column: str, record_id: int, via: str, limit: int,
@@ -72,27 +64,15 @@ def _activities(session: Session, column: str, record_id: int, via: str, limit: 
     return items
 
 
-def _changes(session: Session, entity: str, record_id: int, via: str, limit: int) -> list[TimelineItem]:
+def _changes(session: Session, entity: str, record_id: int, via: str, limit: int,
+             actor: Actor | None = None) -> list[TimelineItem]:
+    from crm_tui.services.engagement.changes import describe_batches
+
     stmt = (select(CH).where(CH.c.entity == entity, CH.c.record_id == record_id)
             .order_by(CH.c.changed_at.desc(), CH.c.id.desc()).limit(limit))
-    batches: dict[str, list] = {}
-    for row in session.execute(stmt):
-        batches.setdefault(row.batch_id, []).append(row)
-    items = []
-    for rows in batches.values():
-        parts = []
-        for r in sorted(rows, key=lambda r: r.id):
-            if r.field in HIDDEN_FIELDS:
-                continue
-            if r.field == "*":
-                parts.append(f"{entity} created" if r.old_value is None else f"{entity} deleted")
-            else:
-                parts.append(f"{r.field}: {_short(r.old_value)} → {_short(r.new_value)}")
-        if parts:
-            first = rows[0]
-            items.append(TimelineItem(when=first.changed_at, kind="change", type="change", who=first.actor,
-                                      title="; ".join(parts), via=via))
-    return items
+    rows = [dict(r._mapping) for r in session.execute(stmt)]
+    return [TimelineItem(when=b.when, kind="change", type="change", who=b.who, title=b.text, via=via)
+            for b in describe_batches(session=session, rows=rows, actor=actor)]
 
 
 def timeline(*, session: Session, entity: str, record_id: int, limit: int = 200,
@@ -103,18 +83,19 @@ def timeline(*, session: Session, entity: str, record_id: int, limit: int = 200,
         raise ValidationError("entity", entity, f"has no timeline; use one of: {', '.join(ACTIVITY_LINK)}")
     _visible(session, entity, record_id, actor)
     items = _activities(session, ACTIVITY_LINK[entity], record_id, "", limit, actor)
-    items += _changes(session, entity, record_id, "", limit)
+    items += _changes(session, entity, record_id, "", limit, actor)
     seen_activities = {i.activity_id for i in items if i.activity_id}
     if entity in CONVERTED_LINK:
-        lead_ids = session.execute(
-            scope(select(L.c.id).where(L.c[CONVERTED_LINK[entity]] == record_id).order_by(L.c.id),
+        leads = session.execute(
+            scope(select(L.c.id, L.c.first_name, L.c.last_name, L.c.company)
+                  .where(L.c[CONVERTED_LINK[entity]] == record_id).order_by(L.c.id),
                   entity="lead", table=L, actor=actor).limit(20)
-        ).scalars().all()
-        for lead_id in lead_ids:
-            via = f"lead {lead_id}"
+        ).all()
+        for lead_id, first, last, company in leads:
+            via = "lead " + (f"{first or ''} {last or ''}".strip() or company or "without a name")
             items += [i for i in _activities(session, "lead_id", lead_id, via, limit, actor)
                       if i.activity_id not in seen_activities]
-            items += _changes(session, "lead", lead_id, via, limit)
+            items += _changes(session, "lead", lead_id, via, limit, actor)
     items.sort(key=lambda i: (i.when or dt.datetime.min.replace(tzinfo=dt.timezone.utc), i.activity_id or 0), reverse=True)
     return items[:limit]
 

@@ -302,6 +302,7 @@ class Conversion:
     activity_id: int
     batch_id: str
     messages: list[str] = field(default_factory=list)
+    story: list[str] = field(default_factory=list)  # the messages with names only, for people
 
     def as_row(self) -> dict:
         return {k: v for k, v in self.__dict__.items() if k != "messages"}
@@ -423,7 +424,8 @@ def _convert(session, lead, *, actor, owner, person, account_id, stage, currency
     st, cur = stage, currency
     batch = new_batch_id()
     now = utcnow()
-    messages: list[str] = []
+    messages: list[str] = []  # for the CLI: with the records' numbers
+    story: list[str] = []  # the same for the timeline: names only
 
     # Account: the one chosen, a matching one, or a new one.
     A = Account.__table__
@@ -432,12 +434,14 @@ def _convert(session, lead, *, actor, owner, person, account_id, stage, currency
         acct_name = session.execute(select(A.c.name).where(A.c.id == acct_id)).scalar()
         created, reason = False, "chosen"
         messages.append(f"using account {acct_id} ({acct_name}) as chosen")
+        story.append(f"used the chosen account {acct_name}")
     else:
         match = find_matching_account(session=session, company=lead["company"], website=lead["website"])
         if match:
             acct_id, acct_name, reason = match
             created = False
             messages.append(f"using existing account {acct_id} ({acct_name}): {reason}")
+            story.append(f"used the existing account {acct_name}: {reason}")
         else:
             data = {"name": lead["company"] or person, "website": lead["website"], "industry": lead["industry"],
                     "city": lead["city"], "state": lead["state"], "country": lead["country"],
@@ -449,6 +453,7 @@ def _convert(session, lead, *, actor, owner, person, account_id, stage, currency
                            changes={"*": (None, _snapshot(A, acct_id, session))}, actor=actor, batch_id=batch,
                            when=now)
             messages.append(f"created account {acct_id} ({acct_name})")
+            story.append(f"created the account {acct_name}")
 
     # Contact: an existing one at that account with the same email, or a new one.
     C = Contact.__table__
@@ -468,8 +473,10 @@ def _convert(session, lead, *, actor, owner, person, account_id, stage, currency
         record_changes(session, entity="contact", record_id=contact_id,
                        changes={"*": (None, _snapshot(C, contact_id, session))}, actor=actor, batch_id=batch, when=now)
         messages.append(f"created contact {contact_id} ({person})")
+        story.append(f"created the contact {person}")
     else:
         messages.append(f"using existing contact {contact_id} at that account: same email {lead['email']}")
+        story.append(f"used the existing contact with the same email {lead['email']}")
 
     # Opportunity at the chosen stage (probability from the stage).
     opp_table = opportunities.ENTITY.table
@@ -485,6 +492,7 @@ def _convert(session, lead, *, actor, owner, person, account_id, stage, currency
     record_changes(session, entity="opportunity", record_id=opp_id,
                    changes={"*": (None, _snapshot(opp_table, opp_id, session))}, actor=actor, batch_id=batch, when=now)
     messages.append(f"created opportunity {opp_id} ({opp_name}) at {st.name} ({opp['probability']}%)")
+    story.append(f"created the opportunity {opp_name} at {st.name} ({opp['probability']}%)")
 
     # The lead: links and status, guarded by its version.
     result = session.execute(
@@ -503,13 +511,13 @@ def _convert(session, lead, *, actor, owner, person, account_id, stage, currency
 
     # A system event on every record involved.
     activity = create_record(activities.ENTITY, session=session, actor=actor, data={
-        "type": "system", "subject": f"Lead {lead_id} converted: {lead_label(lead)}",
-        "body": "; ".join(messages), "lead": lead_id, "account": acct_id, "contact": contact_id, "opp": opp_id,
+        "type": "system", "subject": f"Lead converted: {lead_label(lead)}",
+        "body": "; ".join(story), "lead": lead_id, "account": acct_id, "contact": contact_id, "opp": opp_id,
     })
     return Conversion(lead_id=lead_id, account_id=acct_id, account_name=acct_name, account_created=created,
                       account_reason=reason, contact_id=contact_id, contact_created=contact_created,
                       opportunity_id=opp_id, opportunity_name=opp_name, activity_id=activity["id"],
-                      batch_id=batch, messages=messages)
+                      batch_id=batch, messages=messages, story=story)
 
 
 def get_lead(*, session: Session, lead_id: int, actor: Actor | None = None) -> dict:

@@ -677,8 +677,14 @@ def opportunity_detail(*, session: Session, opportunity_id: int, activity_limit:
     raw = records._raw(opportunities.ENTITY, session, opportunity_id)
     record["owner_username"] = record.get("owner")
     record["probability_manual"] = raw["probability_manual"]
-    hist = opportunities.describe_changes(
-        session, records.history(session=session, entity="opportunity", record_id=opportunity_id))
+    from crm_tui.services.engagement.changes import describe_changes
+
+    raw_history = records.history(session=session, entity="opportunity", record_id=opportunity_id)
+    sentences = {r["id"]: text for r, text in zip(raw_history, describe_changes(session=session, rows=raw_history,
+                                                                                 actor=actor))}
+    # each row as before, plus its sentence ("Stage moved from Proposal to Negotiation"); bookkeeping has none
+    hist = [{**h, "sentence": sentences.get(h["id"])} for h in opportunities.describe_changes(session, raw_history)
+            if sentences.get(h["id"])]
     acts = records.list_records(activities.ENTITY, session=session, filters={"opp": opportunity_id},
                                 sort="-occurred_at", limit=activity_limit, actor=actor)
     active = list_stages(session=session, active_only=True)
