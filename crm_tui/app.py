@@ -266,7 +266,7 @@ class CRMApp(App[None]):
             engine = self.engine  # waits until the database is open
             from crm_tui.services import jobs
 
-            results = jobs.run_due_jobs(engine=engine)
+            results = jobs.run_due_jobs(engine=engine, settings=self.settings)
         except Exception as exc:  # the database went away, a bug: a notification, never a crash
             from crm_tui.errors import CRMError
 
