@@ -727,8 +727,9 @@ class _Import:
                 values[spec.col] = value
             if errors:
                 continue
-            by_rule = "owner_id" in T.c and values.get("owner_id") is None and "owner" not in data
-            if by_rule:
+            # No owner given (no owner column, or an empty cell): the assignment rules may give one.
+            by_rule = "owner_id" in T.c and values.get("owner_id") is None and not data.get("owner")
+            if by_rule and "owner" not in data:
                 if self.actor_id is None:
                     self.actor_id = records.ensure_user(session, self.actor)
                 values["owner_id"] = self.actor_id
