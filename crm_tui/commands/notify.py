@@ -95,14 +95,17 @@ def rule_add(
 
 
 @rule_app.command("remove")
+@output_options(default=Format.ids)
 def rule_remove(rule_id: int = typer.Argument(..., metavar="ID", help="The rule's id (crm assign rule list)",
-                                              parser=RecordId("rule"))) -> None:
-    """Remove an assignment rule (admins)."""
+                                              parser=RecordId("rule")),
+                fmt: Format = Format.ids) -> None:
+    """Remove an assignment rule (admins); prints its id (or the rule as it was)."""
     from crm_tui.services.assignment import remove_rule
 
     with session() as s:
-        remove_rule(session=s, actor=State.actor(), rule_id=rule_id)
+        row = remove_rule(session=s, actor=State.actor(), rule_id=rule_id)
     info(f"removed assignment rule {rule_id}")
+    emit_one(row, fmt)
 
 
 # ---------------------------------------------------------------- notifications

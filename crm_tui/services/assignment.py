@@ -410,8 +410,8 @@ def proposal_accepted(*, session: Session, proposal: dict, actor: str) -> None:
     """Tell the owner of an accepted proposal's deal (unless they recorded it themselves)."""
     from crm_tui.store.models import Opportunity
 
-    O = Opportunity.__table__
-    opp = session.execute(select(O.c.id, O.c.name, O.c.owner_id).where(O.c.id == proposal["opportunity_id"])).first()
+    D = Opportunity.__table__
+    opp = session.execute(select(D.c.id, D.c.name, D.c.owner_id).where(D.c.id == proposal["opportunity_id"])).first()
     if opp is None or opp.owner_id is None or opp.owner_id == _actor_id(session, actor):
         return
     number = proposal.get("number") or f"#{proposal.get('id')}"

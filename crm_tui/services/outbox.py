@@ -92,5 +92,5 @@ def send_pending(*, engine: Engine, smtp: Any, now: dt.datetime | None = None, r
             s.execute(update(O).where(O.c.id == row_id).values(sent_at=utcnow(), last_error=None))
         sent += 1
     if failed:
-        raise mail.MailError(f"sent {sent} e-mail{'' if sent == 1 else 's'}; then: {failed}")
+        raise mail.MailError(f"sent {sent} e-mail{'' if sent == 1 else 's'}, then: {failed}" if sent else failed)
     return f"sent {sent} notification e-mail{'' if sent == 1 else 's'}" if sent else None
