@@ -119,6 +119,7 @@ class CRMApp(App[None]):
         "toggle_keys": "show or hide the keys",
         "hide_keys": "hide the keys",
         "open_offered": "open the record just offered (same name or e-mail)",
+        "notifications": "my notifications",
         "quit": "quit",
     }
     BINDINGS = [
@@ -148,6 +149,8 @@ class CRMApp(App[None]):
         # panel shown check_action turns this binding off and escape goes to the screen.
         Binding("escape", "hide_keys", "Hide keys", show=False, priority=True, id="app.hide_keys",
                 tooltip="Hide the keys panel"),
+        Binding("f11", "notifications", "Notifications", id="app.notifications",
+                tooltip="My notifications: leads and deals assigned to me, deals won or lost, proposals accepted"),
         Binding("ctrl+b", "open_offered", "Open offered", show=False, id="app.open_offered",
                 tooltip="Open the record the last notification offered: an account with the same name, "
                         "a contact with the same e-mail"),
@@ -173,8 +176,19 @@ class CRMApp(App[None]):
         results: list
         error: str | None = None
 
+    @dataclass
+    class NotificationsPolled(Message):
+        """The acting user's newest notification id, unread count, and the notifications new since
+        the last poll (none on the first)."""
+
+        latest: int
+        unread: int
+        new: list
+
     # How often the app runs the scheduled jobs that are due (as `crm jobs run` from cron does).
     JOBS_INTERVAL = 60.0
+    # How often the app looks for new notifications of its user (two indexed queries): within 2 s.
+    NOTIFICATIONS_INTERVAL = 1.5
 
     def __init__(self, *, database: DatabaseHandle, user: str, settings: Settings | None = None,
                  mode: str | None = None) -> None:
@@ -196,6 +210,12 @@ class CRMApp(App[None]):
         self.jobs_interval = self.JOBS_INTERVAL
         self._jobs_running = threading.Event()
         self._jobs_error: str | None = None  # the last "could not run" notified (not repeated every tick)
+        self.notifications_interval = self.NOTIFICATIONS_INTERVAL
+        self.unread_notifications = 0  # shown in every screen's header
+        self._latest_notification: int | None = None  # None until the first poll
+        self._polling = False
+        self._poll_pause = 0  # ticks to skip after a failed poll
+        self._header_shown: tuple[Any, int] | None = None  # (screen, count) the header last showed
 
     @property
     def engine(self) -> Any:
@@ -241,8 +261,12 @@ class CRMApp(App[None]):
                        markup=False)
 
     def format_title(self, title: str, sub_title: str) -> Any:
-        """The header: screen titles often name a record; control characters spelled out."""
-        return super().format_title(visible(title, one_line=True), visible(sub_title, one_line=True))
+        """The header: screen titles often name a record; control characters spelled out. The number of
+        unread notifications follows the sub-title."""
+        sub = visible(sub_title, one_line=True)
+        if self.unread_notifications:
+            sub = f"{sub} · {self.unread_notifications} unread" if sub else f"{self.unread_notifications} unread"
+        return super().format_title(visible(title, one_line=True), sub)
 
     def on_unmount(self) -> None:
         # Quitting before the database opened: let the workers waiting for it finish.
@@ -252,6 +276,73 @@ class CRMApp(App[None]):
         if self._keymap:
             self.set_keymap(self._keymap)
         self.set_interval(self.jobs_interval, self._jobs_tick, name="scheduled jobs")
+        self.set_interval(self.notifications_interval, self._notifications_tick, name="notifications")
+
+    # ------------------------------------------------------------ notifications
+
+    def _notifications_tick(self) -> None:
+        self.refresh_notifications(only_header=True)
+        if self._polling or not self.db.ready or self.db.failed:
+            return
+        if self._poll_pause:
+            self._poll_pause -= 1
+            return
+        self.refresh_notifications()
+
+    def refresh_notifications(self, *, only_header: bool = False) -> None:
+        """Look for new notifications now (in a worker); ``only_header``: just redraw the header's count
+        on the screen shown, if it shows another number or is another screen than last time."""
+        if only_header:
+            self._show_unread()
+            return
+        if self._polling or not self.db.ready:
+            return
+        self._polling = True
+        after = self._latest_notification
+        from crm_tui.widgets.worker import run_db
+
+        def poll(s: Any) -> CRMApp.NotificationsPolled:
+            from crm_tui.services import notifications
+
+            latest, unread = notifications.status(session=s, actor=self.actor)
+            new = notifications.since(session=s, actor=self.actor, after_id=after) if after is not None and \
+                latest > after else []
+            return self.NotificationsPolled(latest, unread, new)
+
+        def failed(_exc: BaseException) -> None:
+            self._polling = False
+            self._poll_pause = 20  # about 30 s before the next try
+
+        run_db(self, poll, group="notifications-poll", failed=failed)
+
+    @on(NotificationsPolled)
+    def _notifications_polled(self, message: NotificationsPolled) -> None:
+        self._polling = False
+        self._latest_notification = message.latest
+        self.unread_notifications = message.unread
+        for row in message.new[:3]:
+            self.notify(row["title"], title="Notification (F11)", timeout=8)
+        if len(message.new) > 3:
+            self.notify(f"{len(message.new) - 3} more new notifications", title="Notification (F11)", timeout=8)
+        self._show_unread()
+
+    def _show_unread(self) -> None:
+        shown = (self.screen, self.unread_notifications)
+        if shown == self._header_shown:
+            return
+        from textual.widgets import Header
+        from textual.widgets._header import HeaderTitle
+
+        for header in self.screen.query(Header):
+            for title in header.query(HeaderTitle):
+                title.update(header.format_title())
+        self._header_shown = shown
+
+    def action_notifications(self) -> None:
+        from crm_tui.screens.notifications import NotificationsScreen
+
+        if not isinstance(self.screen, NotificationsScreen):
+            self.push_screen(NotificationsScreen())
 
     def _jobs_tick(self) -> None:
         # Never two runs at once from this app (a slow run outlasting the interval): skip the tick.

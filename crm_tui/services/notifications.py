@@ -137,6 +137,15 @@ def latest_id(*, session: Session, actor: Actor) -> int:
     return int(session.execute(select(func.max(N.c.id)).where(N.c.user_id == me)).scalar() or 0)
 
 
+def since(*, session: Session, actor: Actor, after_id: int, limit: int = 20) -> list[dict]:
+    """The acting user's notifications newer than ``after_id``, newest first."""
+    me = _me(session, actor)
+    if me is None:
+        return []
+    stmt = select(N).where(N.c.user_id == me, N.c.id > after_id).order_by(N.c.id.desc()).limit(limit)
+    return [_row(r) for r in session.execute(stmt)]
+
+
 def status(*, session: Session, actor: Actor) -> tuple[int, int]:
     """(newest id, unread count) of the acting user's notifications, for the app's header."""
     return latest_id(session=session, actor=actor), unread_count(session=session, actor=actor)
