@@ -327,13 +327,19 @@ class CRMApp(App[None]):
         self._show_unread()
 
     def _show_unread(self) -> None:
-        shown = (self.screen, self.unread_notifications)
+        from textual.app import ScreenStackError
+
+        try:
+            screen = self.screen
+        except ScreenStackError:  # starting or closing: no screen to show it on
+            return
+        shown = (screen, self.unread_notifications)
         if shown == self._header_shown:
             return
         from textual.widgets import Header
         from textual.widgets._header import HeaderTitle
 
-        for header in self.screen.query(Header):
+        for header in screen.query(Header):
             for title in header.query(HeaderTitle):
                 title.update(header.format_title())
         self._header_shown = shown
