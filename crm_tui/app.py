@@ -216,6 +216,9 @@ class CRMApp(App[None]):
         self._polling = False
         self._poll_pause = 0  # ticks to skip after a failed poll
         self._header_shown: tuple[Any, int] | None = None  # (screen, count) the header last showed
+        self._listening = threading.Event()  # PostgreSQL: LISTEN is on, new notifications wake the poll
+        self._listen_stop = threading.Event()
+        self._quiet_ticks = 0  # ticks since the last poll while listening (a poll every ~30 s anyway)
 
     @property
     def engine(self) -> Any:
@@ -271,6 +274,7 @@ class CRMApp(App[None]):
     def on_unmount(self) -> None:
         # Quitting before the database opened: let the workers waiting for it finish.
         self.db.abandon()
+        self._listen_stop.set()
 
     def on_mount(self) -> None:
         if self._keymap:
@@ -284,6 +288,11 @@ class CRMApp(App[None]):
         self.refresh_notifications(only_header=True)
         if self._polling or not self.db.ready or self.db.failed:
             return
+        if self._listening.is_set() and self._latest_notification is not None:
+            self._quiet_ticks += 1
+            if self._quiet_ticks < 20:
+                return  # PostgreSQL tells us (LISTEN/NOTIFY); a poll every ~30 s all the same
+        self._quiet_ticks = 0
         if self._poll_pause:
             self._poll_pause -= 1
             return
@@ -318,6 +327,8 @@ class CRMApp(App[None]):
     @on(NotificationsPolled)
     def _notifications_polled(self, message: NotificationsPolled) -> None:
         self._polling = False
+        if self._latest_notification is None:  # the first poll: the database is open, the user known
+            self._listen_for_notifications()
         self._latest_notification = message.latest
         self.unread_notifications = message.unread
         for row in message.new[:3]:
@@ -343,6 +354,34 @@ class CRMApp(App[None]):
             for title in header.query(HeaderTitle):
                 title.update(header.format_title())
         self._header_shown = shown
+
+    def _listen_for_notifications(self) -> None:
+        """On PostgreSQL: a thread that waits for NOTIFY (sent when a notification for this user commits)
+        and polls at once; on SQLite it ends at once and the timer's poll does the work.
+
+        A daemon thread of its own rather than a Textual worker: it never finishes while the app runs,
+        and a worker that never finishes would hold up everything that waits for the workers to complete.
+        Any failure ends it (logged) and the timer polls as on SQLite."""
+        stop, ready = self._listen_stop, self._listening
+
+        def wake() -> None:
+            try:
+                self.call_from_thread(self.refresh_notifications)
+            except RuntimeError:  # the app is closing
+                stop.set()
+
+        def listen() -> None:
+            from crm_tui.services import notifications
+
+            try:
+                notifications.listen(engine=self.engine, user_id=self.actor.user_id, wake=wake, stop=stop,
+                                     ready=ready)
+            except Exception as exc:  # the poll takes over
+                self.log.error(f"notifications listener stopped: {exc!r}")
+            finally:
+                ready.clear()
+
+        threading.Thread(target=listen, name="crm-notifications-listener", daemon=True).start()
 
     def action_notifications(self) -> None:
         from crm_tui.screens.notifications import NotificationsScreen

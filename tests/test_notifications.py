@@ -308,3 +308,36 @@ def test_notify_skips_inactive_users_and_writes_both_rows_or_neither(people, eng
     with session_scope(engine) as s:
         carol = s.execute(select(User.id).where(User.username == "carol")).scalar_one()
         assert notifications.notify(session=s, user_id=carol, kind="assigned", title="x") is None
+
+
+def test_postgres_wakes_a_listener_at_commit_and_sqlite_says_poll(people, engine, backend):
+    with session_scope(engine) as s:
+        jess = s.execute(select(User.id).where(User.username == "jess")).scalar_one()
+        bob = s.execute(select(User.id).where(User.username == "bob")).scalar_one()
+    stop, ready, woken = threading.Event(), threading.Event(), threading.Event()
+    if backend == "sqlite":
+        assert notifications.listen(engine=engine, user_id=jess, wake=woken.set, stop=stop) is False
+        return
+    calls = []
+
+    def wake():
+        calls.append(dt.datetime.now())
+        woken.set()
+
+    thread = threading.Thread(target=notifications.listen,
+                              kwargs={"engine": engine, "user_id": jess, "wake": wake, "stop": stop, "ready": ready,
+                                      "wait": 0.2})
+    thread.start()
+    try:
+        assert ready.wait(5)
+        with session_scope(engine) as s:  # bob's notification: not for this listener
+            notifications.notify(session=s, user_id=bob, kind="assigned", title="for bob")
+        with session_scope(engine) as s:
+            notifications.notify(session=s, user_id=jess, kind="assigned", title="for jess")
+            assert not woken.wait(0.5)  # nothing before the commit
+        assert woken.wait(2)
+        assert len(calls) == 1
+    finally:
+        stop.set()
+        thread.join(5)
+    assert not thread.is_alive()

@@ -176,6 +176,25 @@ def mark_all_read(*, session: Session, actor: Actor) -> int:
     return int(result.rowcount or 0)  # type: ignore[attr-defined]  # DML gives a CursorResult
 
 
+def listen(*, engine: Any, user_id: int | None, wake: Any, stop: Any, ready: Any = None, wait: float = 1.0) -> bool:
+    """On PostgreSQL: wait for NOTIFY on ``CHANNEL`` (sent by ``notify`` at commit) and call ``wake()``
+    for each one meant for ``user_id``, until ``stop`` (a threading.Event) is set. Blocks; run it in a
+    thread. ``ready`` (an Event) is set once listening. False at once on other databases (poll there)."""
+    if engine.dialect.name != "postgresql" or user_id is None:
+        return False
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql(f"LISTEN {CHANNEL}")
+        driver = conn.connection.driver_connection
+        if ready is not None:
+            ready.set()
+        while not stop.is_set():
+            for note in driver.notifies(timeout=wait, stop_after=1):
+                if note.payload == str(user_id):
+                    wake()
+        conn.exec_driver_sql(f"UNLISTEN {CHANNEL}")
+    return True
+
+
 # ---------------------------------------------------------------- preferences
 
 

@@ -214,3 +214,37 @@ def test_the_actor_sees_only_their_own_count(people):
     with session_scope(people) as s:
         assert notifications.status(session=s, actor=resolve_actor(session=s, username=ME))[1] == 1
         assert notifications.status(session=s, actor=resolve_actor(session=s, username="jess"))[1] == 0
+
+
+@pytest.fixture
+def pg_people(request):
+    """The same people on the PostgreSQL test server (CRM_TEST_POSTGRES_URL), emptied first."""
+    import os
+
+    from support import truncate_postgres
+
+    from crm_tui.store.db import open_engine
+
+    url = os.environ.get("CRM_TEST_POSTGRES_URL")
+    if not url:
+        pytest.skip("set CRM_TEST_POSTGRES_URL to run PostgreSQL tests")
+    truncate_postgres(url, request.getfixturevalue("postgres_tables"))
+    engine = open_engine(url)
+    with session_scope(engine) as s:
+        create_user(session=s, data={"username": ME, "name": "Tess Ter", "role": "admin"})
+        create_user(session=s, data={"username": "bob", "name": "Bob Stone", "role": "manager"})
+    yield engine
+    engine.dispose()
+
+
+async def test_on_postgresql_listen_notify_wakes_the_app_at_once(pg_people):
+    engine = pg_people
+    app = make(engine, mode=None)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await wait_until(pilot, lambda: app._listening.is_set(), what="LISTEN on")
+        started = time.monotonic()
+        give_me_a_lead(engine, "Pushed")
+        # While listening the timer does not poll (one every ~30 s): only the NOTIFY can bring it this fast.
+        await wait_until(pilot, lambda: "1 unread" in header_text(app), timeout=4, what="the count")
+        assert time.monotonic() - started < 2.0
+        assert any("Lead Pushed assigned to you by Bob Stone" == str(n.message) for n in app._notifications)
