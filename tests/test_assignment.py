@@ -201,3 +201,19 @@ def test_services_the_forms_call_apply_the_rules(team_cli, engine):
         moved = assignment.assign(session=s, entity="leads", record_id=row["id"], to_user="bob", actor=actor)
     assert moved["owner"] == "bob"
     assert [n[0] for n in notes_of(engine, "bob")] == ["assigned"]
+
+
+def test_a_bulk_owner_change_tells_the_new_owner_once(team_cli, engine):
+    cli = team_cli
+    ids = [cli("lead", "add", "--last-name", f"B{i}").stdout.strip() for i in range(3)]
+    res = cli("update", "lead", "--ids", "-", "--set", "owner=jess", input="\n".join(ids[:2]) + "\n")
+    assert res.exit_code == 0, res.stderr
+    assert notes_of(engine, "jess") == [("assigned", "2 leads assigned to you by Tess Ter", "lead", None)]
+    res = cli("update", "lead", "--ids", "-", "--set", "owner=bob", input=ids[2] + "\n")
+    assert res.exit_code == 0, res.stderr
+    assert notes_of(engine, "bob") == [("assigned", "Lead B2 assigned to you by Tess Ter", "lead", int(ids[2]))]
+    # Nothing changes hands (already theirs), a dry run, or giving them to myself: nobody is told.
+    assert cli("update", "lead", "--ids", "-", "--set", "owner=bob", input=ids[2] + "\n").exit_code == 0
+    assert cli("update", "lead", "--ids", "-", "--set", "owner=carol", "--dry-run", input=ids[0] + "\n").exit_code == 0
+    assert cli("update", "lead", "--ids", "-", "--set", f"owner={ME}", input=ids[0] + "\n").exit_code == 0
+    assert len(notes_of(engine, "bob")) == 1 and notes_of(engine, "carol") == [] and notes_of(engine, ME) == []

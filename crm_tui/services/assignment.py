@@ -369,6 +369,20 @@ def notify_created(*, session: Session, entity: str, created: list[tuple[int, in
     return made
 
 
+def notify_given(*, session: Session, entity: str, actor: str, owner_id: int, count: int, record_id: int | None,
+                 label: str | None) -> int | None:
+    """After a bulk owner change: tell the new owner once (unless it is the actor), naming the record when
+    it is one, counting them otherwise."""
+    actor_id = _actor_id(session, actor)
+    if owner_id == actor_id or not count:
+        return None
+    who = notifications.display_name(session, actor_id, actor or "someone")
+    title = (f"{WORDS[entity]} {label} assigned to you by {who}" if count == 1 else
+             f"{count} {PLURAL_WORDS[entity]} assigned to you by {who}")
+    return notifications.notify(session=session, user_id=owner_id, kind="assigned", title=title, entity=entity,
+                                record_id=record_id if count == 1 else None)
+
+
 def _team_leads_summary(session: Session, created: list[tuple[int, int | None, str]],
                         by_rule: dict[int, int | None], actor_id: int | None) -> int:
     """One "new leads for your team" notification per team member who may read some of the leads
