@@ -217,3 +217,35 @@ def test_a_bulk_owner_change_tells_the_new_owner_once(team_cli, engine):
     assert cli("update", "lead", "--ids", "-", "--set", "owner=carol", "--dry-run", input=ids[0] + "\n").exit_code == 0
     assert cli("update", "lead", "--ids", "-", "--set", f"owner={ME}", input=ids[0] + "\n").exit_code == 0
     assert len(notes_of(engine, "bob")) == 1 and notes_of(engine, "carol") == [] and notes_of(engine, ME) == []
+
+
+def test_writers_at_once_take_turns_without_giving_two_the_same_turn(team_cli, engine):
+    """Four writers adding leads at the same time: the round-robin turns still go evenly."""
+    import threading
+
+    from crm_tui.store.db import run_unit
+
+    cli = team_cli
+    assert cli("user", "update", "maria", "--role", "sales").exit_code == 0
+    assert cli("assign", "rule", "add", "lead", "round_robin", "--team", "West").exit_code == 0
+    barrier, errors = threading.Barrier(4), []
+
+    def writer(n: int) -> None:
+        try:
+            barrier.wait()
+            for i in range(6):
+                run_unit(engine, lambda s, i=i: records.create_record(
+                    ENTITIES["lead"], session=s, data={"last_name": f"W{n}-{i}"}, actor=ME))
+        except Exception as exc:  # pragma: no cover - shown by the assert
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    counts: dict[str, int] = {}
+    for name in owners(engine).values():
+        counts[name] = counts.get(name, 0) + 1
+    assert counts == {"jess": 8, "bob": 8, "maria": 8}

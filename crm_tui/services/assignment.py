@@ -187,14 +187,20 @@ class _Rule:
 class Picker:
     """The owner the rules give new records of one entity: load the rules once, ``pick`` for each new
     record (round-robin turns advance in memory), ``save`` the turns (one UPDATE per rule used).
-    On PostgreSQL the round-robin rules are locked until the transaction ends, so two writers at
-    once take turns one after the other."""
+    The rules are read under a lock held until the transaction ends (PostgreSQL: the rows, FOR UPDATE;
+    SQLite: the write lock), so two writers at once take turns one after the other."""
 
     def __init__(self, session: Session, entity: str):
         self.session, self.entity = session, entity
         stmt = select(R).where(R.c.entity == entity, col(R.c.active).is_(True)).order_by(R.c.position, R.c.id)
         if session.get_bind().dialect.name == "postgresql":
             stmt = stmt.with_for_update()
+        else:
+            # SQLite: the write lock before reading whose turn it is (the caller is about to write the new
+            # record anyway); read outside it, two writers at once would give the same turn twice.
+            from crm_tui.store.db import begin_write
+
+            begin_write(session)
         rows = list(session.execute(stmt))
         members: dict[int, list[int]] = {}
         teams = {r.team_id for r in rows if r.kind == "round_robin" and r.team_id is not None}
