@@ -22,7 +22,7 @@ import datetime as dt
 import hashlib
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.engine import Engine
 
 from crm_tui.store.db import session_scope
@@ -37,11 +37,6 @@ BATCH = 200
 def _sendable(now: dt.datetime):
     return and_(O.c.sent_at.is_(None), O.c.attempts < MAX_ATTEMPTS,
                 or_(O.c.claimed_at.is_(None), O.c.claimed_at < now - LEASE))
-
-
-def pending_count(*, engine: Engine) -> int:
-    with session_scope(engine) as s:
-        return int(s.execute(select(func.count()).select_from(O).where(O.c.sent_at.is_(None))).scalar() or 0)
 
 
 def _claim(engine: Engine, row_id: int, now: dt.datetime, runner: str) -> dict | None:
