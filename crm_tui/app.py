@@ -123,6 +123,7 @@ class CRMApp(App[None]):
         "open_offered": "open the record just offered (same name or e-mail)",
         "open_admin": "users, teams and roles (admin)",
         "undo": "undo my last change",
+        "notifications": "my notifications",
         "quit": "quit",
     }
     # Palette commands with no key of their own: add a record from any screen ("App: new deal").
@@ -161,6 +162,8 @@ class CRMApp(App[None]):
                 tooltip="Users, teams and role rules (admins only)"),
         Binding("ctrl+z", "undo", "Undo", show=False, id="app.undo",
                 tooltip="Undo the last change made in this session (a move, a bulk tag, an edit), as crm undo does"),
+        Binding("f11", "notifications", "Notifications", id="app.notifications",
+                tooltip="My notifications: leads and deals assigned to me, deals won or lost, proposals accepted"),
         Binding("ctrl+b", "open_offered", "Open offered", show=False, id="app.open_offered",
                 tooltip="Open the record the last notification offered: an account with the same name, "
                         "a contact with the same e-mail"),
@@ -191,8 +194,19 @@ class CRMApp(App[None]):
         results: list
         error: str | None = None
 
+    @dataclass
+    class NotificationsPolled(Message):
+        """The acting user's newest notification id, unread count, and the notifications new since
+        the last poll (none on the first)."""
+
+        latest: int
+        unread: int
+        new: list
+
     # How often the app runs the scheduled jobs that are due (as `crm jobs run` from cron does).
     JOBS_INTERVAL = 60.0
+    # How often the app looks for new notifications of its user (two indexed queries): within 2 s.
+    NOTIFICATIONS_INTERVAL = 1.5
 
     def __init__(self, *, database: DatabaseHandle, user: str, settings: Settings | None = None,
                  mode: str | None = None) -> None:
@@ -216,11 +230,20 @@ class CRMApp(App[None]):
         self._jobs_error: str | None = None  # the last "could not run" notified (not repeated every tick)
         # The writes of this session ctrl+z can undo, the last one last: (batch id, what it did).
         self.session_writes: list[tuple[str, str]] = []
-        self._undone: list[str] = []
+        self._undone: list[str] = []  # batches ctrl+z undid and the batches that undid them (they cancel out)
         from crm_tui.ui_state import UIState
 
         # Small choices remembered per user across restarts (Mine or Everyone per screen).
-        self.ui_state = UIState(locations.ui_state_path(), user)  # batches ctrl+z undid and the batches that undid them (they cancel out)
+        self.ui_state = UIState(locations.ui_state_path(), user)
+        self.notifications_interval = self.NOTIFICATIONS_INTERVAL
+        self.unread_notifications = 0  # shown in every screen's header
+        self._latest_notification: int | None = None  # None until the first poll
+        self._polling = False
+        self._poll_pause = 0  # ticks to skip after a failed poll
+        self._header_shown: tuple[Any, int] | None = None  # (screen, count) the header last showed
+        self._listening = threading.Event()  # PostgreSQL: LISTEN is on, new notifications wake the poll
+        self._listen_stop = threading.Event()
+        self._quiet_ticks = 0  # ticks since the last poll while listening (a poll every ~30 s anyway)
 
     @property
     def engine(self) -> Any:
@@ -269,17 +292,130 @@ class CRMApp(App[None]):
                        markup=False)
 
     def format_title(self, title: str, sub_title: str) -> Any:
-        """The header: screen titles often name a record; control characters spelled out."""
-        return super().format_title(visible(title, one_line=True), visible(sub_title, one_line=True))
+        """The header: screen titles often name a record; control characters spelled out. The number of
+        unread notifications follows the sub-title."""
+        sub = visible(sub_title, one_line=True)
+        if self.unread_notifications:
+            sub = f"{sub} · {self.unread_notifications} unread" if sub else f"{self.unread_notifications} unread"
+        return super().format_title(visible(title, one_line=True), sub)
 
     def on_unmount(self) -> None:
         # Quitting before the database opened: let the workers waiting for it finish.
         self.db.abandon()
+        self._listen_stop.set()
 
     def on_mount(self) -> None:
         if self._keymap:
             self.set_keymap(self._keymap)
         self.set_interval(self.jobs_interval, self._jobs_tick, name="scheduled jobs")
+        self.set_interval(self.notifications_interval, self._notifications_tick, name="notifications")
+
+    # ------------------------------------------------------------ notifications
+
+    def _notifications_tick(self) -> None:
+        self.refresh_notifications(only_header=True)
+        if self._polling or not self.db.ready or self.db.failed:
+            return
+        if self._listening.is_set() and self._latest_notification is not None:
+            self._quiet_ticks += 1
+            if self._quiet_ticks < 20:
+                return  # PostgreSQL tells us (LISTEN/NOTIFY); a poll every ~30 s all the same
+        self._quiet_ticks = 0
+        if self._poll_pause:
+            self._poll_pause -= 1
+            return
+        self.refresh_notifications()
+
+    def refresh_notifications(self, *, only_header: bool = False) -> None:
+        """Look for new notifications now (in a worker); ``only_header``: just redraw the header's count
+        on the screen shown, if it shows another number or is another screen than last time."""
+        if only_header:
+            self._show_unread()
+            return
+        if self._polling or not self.db.ready:
+            return
+        self._polling = True
+        after = self._latest_notification
+        from crm_tui.widgets.worker import run_db
+
+        def poll(s: Any) -> CRMApp.NotificationsPolled:
+            from crm_tui.services import notifications
+
+            latest, unread = notifications.status(session=s, actor=self.actor)
+            new = notifications.since(session=s, actor=self.actor, after_id=after) if after is not None and \
+                latest > after else []
+            return self.NotificationsPolled(latest, unread, new)
+
+        def failed(_exc: BaseException) -> None:
+            self._polling = False
+            self._poll_pause = 20  # about 30 s before the next try
+
+        run_db(self, poll, group="notifications-poll", failed=failed)
+
+    @on(NotificationsPolled)
+    def _notifications_polled(self, message: NotificationsPolled) -> None:
+        self._polling = False
+        if self._latest_notification is None:  # the first poll: the database is open, the user known
+            self._listen_for_notifications()
+        self._latest_notification = message.latest
+        self.unread_notifications = message.unread
+        for row in message.new[:3]:
+            self.notify(row["title"], title="Notification (F11)", timeout=8)
+        if len(message.new) > 3:
+            self.notify(f"{len(message.new) - 3} more new notifications", title="Notification (F11)", timeout=8)
+        self._show_unread()
+
+    def _show_unread(self) -> None:
+        from textual.app import ScreenStackError
+
+        try:
+            screen = self.screen
+        except ScreenStackError:  # starting or closing: no screen to show it on
+            return
+        shown = (screen, self.unread_notifications)
+        if shown == self._header_shown:
+            return
+        from textual.widgets import Header
+        from textual.widgets._header import HeaderTitle
+
+        for header in screen.query(Header):
+            for title in header.query(HeaderTitle):
+                title.update(header.format_title())
+        self._header_shown = shown
+
+    def _listen_for_notifications(self) -> None:
+        """On PostgreSQL: a thread that waits for NOTIFY (sent when a notification for this user commits)
+        and polls at once; on SQLite it ends at once and the timer's poll does the work.
+
+        A daemon thread of its own rather than a Textual worker: it never finishes while the app runs,
+        and a worker that never finishes would hold up everything that waits for the workers to complete.
+        Any failure ends it (logged) and the timer polls as on SQLite."""
+        stop, ready = self._listen_stop, self._listening
+
+        def wake() -> None:
+            try:
+                self.call_from_thread(self.refresh_notifications)
+            except RuntimeError:  # the app is closing
+                stop.set()
+
+        def listen() -> None:
+            from crm_tui.services import notifications
+
+            try:
+                notifications.listen(engine=self.engine, user_id=self.actor.user_id, wake=wake, stop=stop,
+                                     ready=ready)
+            except Exception as exc:  # the poll takes over
+                self.log.error(f"notifications listener stopped: {exc!r}")
+            finally:
+                ready.clear()
+
+        threading.Thread(target=listen, name="crm-notifications-listener", daemon=True).start()
+
+    def action_notifications(self) -> None:
+        from crm_tui.screens.notifications import NotificationsScreen
+
+        if not isinstance(self.screen, NotificationsScreen):
+            self.push_screen(NotificationsScreen())
 
     def _jobs_tick(self) -> None:
         # Never two runs at once from this app (a slow run outlasting the interval): skip the tick.
@@ -294,7 +430,7 @@ class CRMApp(App[None]):
             engine = self.engine  # waits until the database is open
             from crm_tui.services import jobs
 
-            results = jobs.run_due_jobs(engine=engine)
+            results = jobs.run_due_jobs(engine=engine, settings=self.settings)
         except Exception as exc:  # the database went away, a bug: a notification, never a crash
             from crm_tui.errors import CRMError
 

@@ -149,11 +149,13 @@ LAZY.update({
     "view": (f"{_T}:view_app", "Saved views: a named filter, sort and columns (--view NAME)."),
     "config": (f"{_T}:config_app", "The config file: where it is and the settings in effect (secrets masked)."),
     "jobs": (f"{_T}:jobs_app", "Scheduled jobs: run what is due (cron, every minute), list them."),
+    "assign": (f"{_T}:assign_app", "Give a lead or deal to a user; the rules that assign new ones."),
+    "notification": (f"{_T}:notification_app", "Your notifications: list, mark read, e-mail preferences."),
 })
 
 # Plurals of the nouns that are no entity of the registry.
 PLURALS = {"proposals": "proposal", "users": "user", "stages": "stage", "quotas": "quota", "views": "view",
-           "teams": "team", "roles": "role"}
+           "teams": "team", "roles": "role", "notifications": "notification"}
 
 
 def entity_noun(name: str) -> str | None:

@@ -24,6 +24,13 @@ TOKYO = dt.timezone(dt.timedelta(hours=9), "JST")  # a fixed offset: no tz datab
 FOLLOWUPS = "proposal-followups"
 
 
+@pytest.fixture(autouse=True)
+def only_the_followups_job(monkeypatch):
+    """These tests are about the runner and the follow-ups job: the other jobs (notification e-mail, ...)
+    are left out of the registry here and tested in their own modules."""
+    monkeypatch.setattr(jobs, "JOBS", {FOLLOWUPS: jobs.JOBS[FOLLOWUPS]})
+
+
 def at(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text).replace(tzinfo=UTC)
 

@@ -14,7 +14,7 @@ import random
 
 import psycopg
 import pytest
-from sqlalchemy import inspect, select
+from sqlalchemy import inspect, select, update
 from sqlalchemy.engine import make_url
 from support import CLI, POSTGRES_URL, sqlite_url, truncate_postgres
 
@@ -391,3 +391,25 @@ def test_every_covered_table_has_its_policies_installed(pg):
         before = row_security.installed_version(conn)
         row_security.install(conn)
         assert row_security.installed_version(conn) == before == row_security.version(conn)
+
+
+@needs_postgres
+def test_a_rep_with_psql_reads_only_her_own_notifications_and_no_outbox(bobs_and_jessicas):
+    from crm_tui.services import notifications
+    from crm_tui.store.models import User
+
+    ids = bobs_and_jessicas
+    with session_scope(open_engine(POSTGRES_URL)) as s:
+        s.execute(update(User).where(User.username == "bob").values(email="bob@example.com"))
+        notifications.set_prefs(session=s, actor=resolve_actor(session=s, username="bob"), email=["assigned"])
+        mine = notifications.notify(session=s, user_id=ids["user_jessica"], kind="assigned", title="For Jessica")
+        bobs = notifications.notify(session=s, user_id=ids["user_bob"], kind="assigned", title="For Bob")
+    with raw("jessica") as conn:
+        assert ids_of(conn, "SELECT id FROM notifications") == {mine}
+        assert conn.execute("UPDATE notifications SET read_at = now() WHERE id = %s", (bobs,)).rowcount == 0
+        assert conn.execute("SELECT count(*) FROM outbox").fetchone()[0] == 0  # bob's e-mail: not hers to read
+        assert conn.execute("SELECT count(*) FROM notification_prefs").fetchone()[0] == 0
+    with raw("bob") as conn:
+        assert ids_of(conn, "SELECT id FROM notifications") == {bobs}
+    with open_engine(POSTGRES_URL).connect() as conn:  # the tables' owner, which sends the e-mail, sees it
+        assert conn.exec_driver_sql("SELECT to_addr FROM outbox").scalars().all() == ["bob@example.com"]

@@ -10,7 +10,7 @@ from typing import Optional
 
 import typer
 
-from crm_tui.commands._common import Format, State, info, session
+from crm_tui.commands._common import Format, State, info, session, settings
 from crm_tui.commands._output import output_options
 
 jobs_app = typer.Typer(help="Scheduled jobs: run what is due (from cron every minute), list them. "
@@ -48,12 +48,12 @@ def run(
             info("no job is due")
         return
     if job is not None:
-        result = jobs.run_job(engine=State.engine(), name=job)
+        result = jobs.run_job(engine=State.engine(), name=job, settings=settings())
         info(result.line())
         if result.status == "error":
             raise typer.Exit(1)
         return
-    results = jobs.run_due_jobs(engine=State.engine())
+    results = jobs.run_due_jobs(engine=State.engine(), settings=settings())
     for result in results:
         info(result.line())
 

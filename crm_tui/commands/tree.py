@@ -126,6 +126,18 @@ def jobs_app() -> typer.Typer:
     return jobs.jobs_app
 
 
+def assign_app() -> typer.Typer:
+    from crm_tui.commands import notify
+
+    return notify.assign_app
+
+
+def notification_app() -> typer.Typer:
+    from crm_tui.commands import notify
+
+    return notify.notification_app
+
+
 def demo():
     from crm_tui.commands import demo as module
 

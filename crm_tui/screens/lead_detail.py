@@ -326,7 +326,7 @@ class LeadDetailScreen(WorkerErrors, LogActivityKeys, Screen):
     PALETTE_NAMES: ClassVar[dict[str, str]] = {
         **LogActivityKeys.LOG_PALETTE_NAMES, "back": "back to the list", "convert": "convert to opportunity",
         "edit": "edit",
-        "status": "change status", "qualify": "qualify",
+        "status": "change status", "qualify": "qualify", "reassign": "reassign to another user",
         "open_converted('opportunity')": "open its opportunity", "open_converted('account')": "open its account",
         "open_converted('contact')": "open its contact",
     }
@@ -337,6 +337,7 @@ class LeadDetailScreen(WorkerErrors, LogActivityKeys, Screen):
         Binding("e", "edit", "Edit", tooltip="Edit the lead's fields"),
         Binding("s", "status", "Status", tooltip="Change the status"),
         Binding("q", "qualify", "Qualify", tooltip="Mark the lead qualified"),
+        Binding("g", "reassign", "Reassign", tooltip="Give the lead to another user (they are notified)"),
         *LogActivityKeys.LOG_BINDINGS,
         Binding("o", "open_converted('opportunity')", "Opportunity", show=False,
                 tooltip="Open the opportunity the lead was converted into"),
@@ -433,6 +434,11 @@ class LeadDetailScreen(WorkerErrors, LogActivityKeys, Screen):
 
     def action_qualify(self) -> None:
         set_status(self, self.lead_id, "qualified", self.refresh_all)
+
+    def action_reassign(self) -> None:
+        from crm_tui.screens.reassign import reassign
+
+        reassign(self, "lead", self.lead_id, self.row.get("owner"), self.refresh_all)
 
     @on(Button.Pressed, "#lead-convert")
     def action_convert(self) -> None:

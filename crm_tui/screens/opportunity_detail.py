@@ -155,6 +155,8 @@ class OpportunityDetailScreen(CRMScreenMixin, Screen[bool]):
         Binding("ctrl+o", "contact_role", "Contact role", id="opportunity.role"),
         Binding("ctrl+n", "new_proposal", "Proposal", id="opportunity.proposal",
                 tooltip="New proposal for this opportunity (from a template), opened in the editor"),
+        Binding("ctrl+g", "reassign", "Reassign", id="opportunity.reassign",
+                tooltip="Give the deal to another user (they are notified)"),
     ]
 
     @dataclass
@@ -392,6 +394,12 @@ class OpportunityDetailScreen(CRMScreenMixin, Screen[bool]):
             return self.Saved("buying group updated")
 
         run_db(self, set_role, group="opportunity-role", title="Not saved")
+
+    def action_reassign(self) -> None:
+        from crm_tui.screens.reassign import reassign
+
+        owner = self.detail.record.get("owner") if self.detail is not None else None
+        reassign(self, "opportunity", self.opportunity_id, owner, self.load)
 
     def action_new_proposal(self) -> None:
         from crm_tui.screens.proposals import open_new_proposal

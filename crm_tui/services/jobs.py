@@ -113,6 +113,7 @@ class JobContext:
     session: Session
     now: dt.datetime
     slot: str
+    settings: Any = None  # crm_tui.settings.Settings of the caller (None: the defaults)
 
 
 @dataclass(frozen=True)
@@ -134,9 +135,18 @@ def _proposal_followups(ctx: JobContext) -> str | None:
     return f"{len(made)} follow-up {noun} for proposals unanswered after {FOLLOWUP_DAYS} days: {numbers}"
 
 
+def _notifications_email(ctx: JobContext) -> str | None:
+    from crm_tui.services.outbox import send_pending
+
+    smtp = ctx.settings.smtp if ctx.settings is not None else None
+    return send_pending(engine=ctx.session.get_bind(), smtp=smtp, now=ctx.now, runner=runner_name())
+
+
 JOBS: dict[str, Job] = {job.name: job for job in (
     Job("proposal-followups", "A task for the owner of every proposal sent without a response for 3 days",
         Schedule.every(15), _proposal_followups),
+    Job("notifications_email", "Send the notification e-mails waiting in the outbox (config \"smtp\")",
+        Schedule.every(1), _notifications_email),
     # Next: payment-reminders, daily-summary (Schedule.daily("08:00")), webhook-retries, notification-mail.
 )}
 
@@ -206,11 +216,11 @@ def _one_line(exc: BaseException) -> str:
     return text[:MAX_MESSAGE]
 
 
-def _execute(engine: Engine, job: Job, slot: str, run_id: int, now: dt.datetime) -> RunResult:
+def _execute(engine: Engine, job: Job, slot: str, run_id: int, now: dt.datetime, settings: Any = None) -> RunResult:
     """Run a claimed job in its own transaction, then record the outcome on its row."""
     try:
         with session_scope(engine) as s:
-            message = job.run(JobContext(session=s, now=now, slot=slot))
+            message = job.run(JobContext(session=s, now=now, slot=slot, settings=settings))
         status = "ok"
     except Exception as exc:  # any failure of a job is its outcome, never the runner's crash
         log.exception("job %s (slot %s) failed", job.name, slot)
@@ -244,7 +254,7 @@ def due_jobs(*, session: Session, now: dt.datetime | None = None, tz: dt.tzinfo 
 
 
 def run_due_jobs(*, engine: Engine, now: dt.datetime | None = None, tz: dt.tzinfo | None = None,
-                 registry: dict[str, Job] | None = None) -> list[RunResult]:
+                 registry: dict[str, Job] | None = None, settings: Any = None) -> list[RunResult]:
     """Run every job whose current slot is unclaimed; one result per job this runner tried.
 
     Idempotent: a second call for the same slot does nothing. A job's failure is recorded
@@ -261,21 +271,21 @@ def run_due_jobs(*, engine: Engine, now: dt.datetime | None = None, tz: dt.tzinf
         if run_id is None:
             results.append(RunResult(job=job.name, slot=item.slot, status="skipped"))
             continue
-        results.append(_execute(engine, job, item.slot, run_id, now))
+        results.append(_execute(engine, job, item.slot, run_id, now, settings))
     if results:
         _forget_old_runs(engine, now)
     return results
 
 
 def run_job(*, engine: Engine, name: str, now: dt.datetime | None = None,
-            registry: dict[str, Job] | None = None) -> RunResult:
+            registry: dict[str, Job] | None = None, settings: Any = None) -> RunResult:
     """Run one job now, due or not (``crm jobs run --job NAME``), in a slot of its own."""
     job = get_job(name, registry)
     now = _aware(now or utcnow())
     slot = f"manual {now:%Y-%m-%dT%H:%M:%S}Z {secrets.token_hex(4)}"
     run_id = _claim(engine, job, slot, now)
     assert run_id is not None  # a fresh random slot
-    return _execute(engine, job, slot, run_id, now)
+    return _execute(engine, job, slot, run_id, now, settings)
 
 
 def _forget_old_runs(engine: Engine, now: dt.datetime) -> None:

@@ -59,6 +59,9 @@ class Entity:
     after_write: Callable[[Session, Row | None, Row | None, str], None] | None = None
     # Change rows made readable (names for ids): f(session, rows) -> rows
     describe_changes: Callable[[Session, list[Row]], list[Row]] | None = None
+    # The owner of a new record created without one, when a rule gives one: f(session, values) -> user id
+    # or None (then the creator owns it). crm_tui/services/assignment.py's rules.
+    default_owner: Callable[[Session, dict], int | None] | None = None
 
     @property
     def name(self) -> str:  # "account"
@@ -377,10 +380,13 @@ def create_record(entity: Entity, *, session: Session, data: dict, actor: str,
                   batch_id: str | None = None) -> Row:
     cleaned = clean(entity.specs, data, partial=False, context=_context(entity, data, None))
     values = _resolve(entity, session, cleaned, actor)
-    if "owner_id" in entity.table.c and values.get("owner_id") is None and "owner" not in data:
+    by_rule = "owner_id" in entity.table.c and values.get("owner_id") is None and "owner" not in data
+    if by_rule:
         values["owner_id"] = ensure_user(session, actor)
     if entity.prepare:
         values = entity.prepare(session, values, None, actor)
+    if by_rule and entity.default_owner is not None:
+        values["owner_id"] = entity.default_owner(session, values) or values["owner_id"]
     _check_unique(entity, session, values)
     now = utcnow()
     values.setdefault("created_at", now)

@@ -25,7 +25,7 @@ from crm_tui.errors import DatabaseBusy, DatabaseUnavailable
 # so opening an up-to-date database never has to load Alembic.
 T = TypeVar("T")
 
-HEAD_REVISION = "0011_activity_duration"
+HEAD_REVISION = "0012_notifications"
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 

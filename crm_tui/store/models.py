@@ -527,3 +527,79 @@ class JobRun(SQLModel, table=True):
     finished_at: Optional[dt.datetime] = Field(default=None, sa_type=UTCDateTime)
     message: Optional[str] = Field(default=None, sa_column=Column(Text))  # what it did, or the error
     runner: str = Field(default="", max_length=200, nullable=False)  # host:pid
+
+
+# ---------------------------------------------------------------- assignment and notifications
+
+NOTIFICATION_KINDS = ("assigned", "team_lead", "deal_won", "deal_lost", "proposal_accepted")
+ASSIGNMENT_ENTITIES = ("lead", "opportunity")
+ASSIGNMENT_KINDS = ("round_robin", "field")
+
+
+class Notification(SQLModel, table=True):
+    """A notice to one user: what happened (``kind``, ``title``, ``body``), the record it opens
+    (``entity``, ``record_id``) and when they read it (None: unread)."""
+
+    __tablename__: ClassVar[str] = "notifications"
+    __table_args__ = (Index("ix_notifications_user_id", "user_id", "id"),
+                      Index("ix_notifications_user_read", "user_id", "read_at"))
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", nullable=False)
+    kind: str = Field(max_length=32, nullable=False)
+    title: str = Field(max_length=500, nullable=False)
+    body: Optional[str] = Field(default=None, sa_column=Column(Text))
+    entity: Optional[str] = Field(default=None, max_length=32)
+    record_id: Optional[int] = Field(default=None)
+    created_at: dt.datetime = Field(default_factory=utcnow, nullable=False, sa_type=UTCDateTime)
+    read_at: Optional[dt.datetime] = Field(default=None, sa_type=UTCDateTime)
+
+
+class NotificationPref(SQLModel, table=True):
+    """Whether a user wants notifications of ``kind`` by e-mail too (no row: in the app only)."""
+
+    __tablename__: ClassVar[str] = "notification_prefs"
+
+    user_id: int = Field(foreign_key="users.id", primary_key=True)
+    kind: str = Field(max_length=32, primary_key=True)
+    email: bool = Field(default=False, nullable=False)
+
+
+class OutboxMessage(SQLModel, table=True):
+    """One outgoing e-mail, once: ``dedupe_key`` is unique, so the same message is never queued twice.
+    A sender claims a row (``claimed_at``) before sending and sets ``sent_at`` right after."""
+
+    __tablename__: ClassVar[str] = "outbox"
+    __table_args__ = (Index("ix_outbox_sent_at", "sent_at"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    dedupe_key: str = Field(max_length=200, unique=True, nullable=False)
+    to_addr: str = Field(max_length=254, nullable=False)
+    subject: str = Field(max_length=500, nullable=False)
+    body: str = Field(default="", sa_column=Column(Text, nullable=False))
+    created_at: dt.datetime = Field(default_factory=utcnow, nullable=False, sa_type=UTCDateTime)
+    sent_at: Optional[dt.datetime] = Field(default=None, sa_type=UTCDateTime)
+    attempts: int = Field(default=0, nullable=False)
+    last_error: Optional[str] = Field(default=None, sa_column=Column(Text))
+    claimed_at: Optional[dt.datetime] = Field(default=None, sa_type=UTCDateTime)
+    claimed_by: Optional[str] = Field(default=None, max_length=200)
+
+
+class AssignmentRule(SQLModel, table=True):
+    """Who gets a new lead or deal nobody was given: ``round_robin`` among the active members of
+    ``team_id`` (``last_user_id`` is whose turn it was), or ``field``: to ``user_id`` when the record's
+    ``field`` equals ``value``. A round-robin rule may have a field condition too. The first active
+    rule by ``position`` that matches decides."""
+
+    __tablename__: ClassVar[str] = "assignment_rules"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    entity: str = Field(max_length=32, nullable=False)  # ASSIGNMENT_ENTITIES
+    kind: str = Field(max_length=16, nullable=False)  # ASSIGNMENT_KINDS
+    team_id: Optional[int] = Field(default=None, foreign_key="teams.id")
+    field: Optional[str] = Field(default=None, max_length=32)
+    value: Optional[str] = Field(default=None, max_length=200)
+    user_id: Optional[int] = Field(default=None, foreign_key="users.id")
+    position: int = Field(default=0, nullable=False)
+    active: bool = Field(default=True, nullable=False)
+    last_user_id: Optional[int] = Field(default=None, foreign_key="users.id")

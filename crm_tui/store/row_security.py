@@ -68,6 +68,15 @@ COVERED: dict[str, tuple[str, Any]] = {
     "role_rules": ("admin_write", ()),
     "stages": ("admin_write", ()),
     "quotas": ("admin_write", ("manager",)),
+    # A user's own rows (user_id): read and changed by them (and an admin); any login may add one for
+    # another user (assigning a deal notifies its new owner).
+    "notifications": ("per_user", "insert_any"),
+    "notification_prefs": ("per_user", "own"),
+    # E-mail waiting to go out: any login queues one; only an admin (or the tables' owner, which runs
+    # `crm jobs run` on a server) reads and sends them.
+    "outbox": ("queue", ()),
+    # Admins write the rules; adding a record as anyone advances a round-robin turn (last_user_id).
+    "assignment_rules": ("admin_write", ("turns",)),
 }
 # Tables without row security, and why.
 EXEMPT = {
@@ -82,6 +91,9 @@ EXEMPT = {
 }
 # Tables logins may only read (besides what policies allow).
 READ_ONLY = ("alembic_version",)
+# Columns the only ones a login may update (a round-robin turn advances as anyone adds a lead; the rule
+# itself is changed by the tables' owner, which runs `crm assign rule` on a server).
+UPDATE_ONLY = {"assignment_rules": ("last_user_id",)}
 
 
 # ---------------------------------------------------------------- SQL builders
@@ -187,6 +199,21 @@ def _policies(table: str, columns_of: dict[str, set[str]]) -> list[tuple[str, st
         read = _by_level(detail, "read", table, cols)
         return [("crm_read", "SELECT", read, None), ("crm_insert", "INSERT", None, read),
                 ("crm_update", "UPDATE", read, read), ("crm_delete", "DELETE", read, None)]
+    if kind == "per_user":
+        mine = f"({table}.user_id = (SELECT crm_me({LOGIN})) OR (SELECT crm_is_admin({LOGIN})))"
+        insert = f"((SELECT crm_me({LOGIN})) IS NOT NULL)" if detail == "insert_any" else mine
+        return [("crm_read", "SELECT", mine, None), ("crm_insert", "INSERT", None, insert),
+                ("crm_update", "UPDATE", mine, mine), ("crm_delete", "DELETE", mine, None)]
+    if kind == "queue":
+        admin = f"(SELECT crm_is_admin({LOGIN}))"
+        return [("crm_read", "SELECT", admin, None),
+                ("crm_insert", "INSERT", None, f"((SELECT crm_me({LOGIN})) IS NOT NULL)"),
+                ("crm_update", "UPDATE", admin, admin), ("crm_delete", "DELETE", admin, None)]
+    if kind == "admin_write" and "turns" in detail:
+        admin = f"(SELECT crm_is_admin({LOGIN}))"
+        return [("crm_read", "SELECT", "true", None), ("crm_insert", "INSERT", None, admin),
+                ("crm_update", "UPDATE", f"((SELECT crm_me({LOGIN})) IS NOT NULL)", None),
+                ("crm_delete", "DELETE", admin, None)]
     if kind == "admin_write":
         roles = ("admin", *detail)
         write = f"((SELECT crm_role({LOGIN})) IN ({', '.join(_lit(r) for r in roles)}))"
@@ -353,6 +380,10 @@ def grant(connection: Any, login: str) -> None:
     connection.exec_driver_sql(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {_q(schema)} TO {who}")
     for table in READ_ONLY:
         connection.exec_driver_sql(f"REVOKE INSERT, UPDATE, DELETE ON TABLE {_q(table)} FROM {who}")
+    for table, columns in UPDATE_ONLY.items():  # the rest: the tables' owner (`crm assign rule` on a server)
+        if connection.exec_driver_sql(f"SELECT to_regclass({_lit(table)}) IS NOT NULL").scalar():
+            connection.exec_driver_sql(f"REVOKE UPDATE ON TABLE {_q(table)} FROM {who}")
+            connection.exec_driver_sql(f"GRANT UPDATE ({', '.join(_q(c) for c in columns)}) ON TABLE {_q(table)} TO {who}")
     connection.exec_driver_sql(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {_q(schema)} TO {who}")
 
 

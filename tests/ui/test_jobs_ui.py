@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 
+import pytest
 from sqlalchemy import select
 from ui_helpers import make, wait_until
 
@@ -19,6 +20,12 @@ from crm_tui.store.models import Activity, JobRun
 
 USER = "tester"
 TICK = 0.05  # seconds between the timer's runs in these tests (the app's is 60)
+
+
+@pytest.fixture(autouse=True)
+def only_the_followups_job(monkeypatch):
+    """The follow-ups job stands for every job here; the others are tested in their own modules."""
+    monkeypatch.setattr(jobs, "JOBS", {"proposal-followups": jobs.JOBS["proposal-followups"]})
 
 
 def unanswered_proposal(engine) -> str:

@@ -438,11 +438,35 @@ def update_where(entity: Entity, *, session: Session, data: dict[str, str], acto
         session.execute(insert(CHANGES).from_select(_CHANGE_COLS, _change_rows_select(
             entity, col, _as_text(T.c[col], T.c[col]), _as_text(expr, T.c[col]), actor, now, batch_id, T,
             and_(in_sel, differs[col]))))
+    given = _given_to(entity, session, values, in_sel, differs)
     note(f"updating {affected:,} {entity.plural}")
     session.execute(update(T).where(in_sel, any_diff)
                     .values(**exprs, version=T.c.version + 1, updated_at=now))
+    if given is not None:
+        from crm_tui.services.assignment import notify_given
+
+        notify_given(session=session, entity=entity.name, actor=actor, owner_id=values["owner_id"], **given)
     result.batch_id = batch_id
     return result
+
+
+def _given_to(entity: Entity, session: Session, values: dict, in_sel, differs: dict) -> dict | None:
+    """For a bulk owner change of leads or deals, before it: how many records change hands, and the one
+    (id and label) when it is one; None when none do (the new owner is told once, naming it or counting)."""
+    owner = values.get("owner_id")
+    if entity.name not in ("lead", "opportunity") or owner is None or hasattr(owner, "compile"):
+        return None
+    T = entity.table
+    changing = and_(in_sel, differs["owner_id"])
+    count = int(session.execute(select(func.count()).select_from(T).where(changing)).scalar() or 0)
+    if not count:
+        return None
+    if count > 1:
+        return {"count": count, "record_id": None, "label": None}
+    from crm_tui.services.records import get_record
+
+    rid = session.execute(select(T.c.id).where(changing)).scalar_one()
+    return {"count": 1, "record_id": rid, "label": entity.label(get_record(entity, session=session, record_id=rid))}
 
 
 def _literal_for(col, value):

@@ -605,6 +605,13 @@ class _Import:
         self.first_stage: Stage | None = None
         self.actor_id = None
         self.rejected = 0  # rows with errors
+        self.rules = None  # the assignment rules (loaded once), when the entity has any
+        self.rule_team: dict[int, int | None] = {}  # id(values) -> the team a rule gave the new record to
+        if "owner_id" in entity.table.c and not dry_run:
+            from crm_tui.services.assignment import Picker
+
+            picker = Picker(session, entity.name)
+            self.rules = picker if picker else None
 
     def cell(self, cells: list[str], f: str) -> str:
         i = self.field_col[f]
@@ -720,7 +727,9 @@ class _Import:
                 values[spec.col] = value
             if errors:
                 continue
-            if "owner_id" in T.c and values.get("owner_id") is None and "owner" not in data:
+            # No owner given (no owner column, or an empty cell): the assignment rules may give one.
+            by_rule = "owner_id" in T.c and values.get("owner_id") is None and not data.get("owner")
+            if by_rule and "owner" not in data:
                 if self.actor_id is None:
                     self.actor_id = records.ensure_user(session, self.actor)
                 values["owner_id"] = self.actor_id
@@ -752,6 +761,11 @@ class _Import:
                 values["created_at"] = values["updated_at"] = created_at
                 if "stage_changed_at" in T.c:
                     values["stage_changed_at"] = created_at
+            if by_rule and self.rules is not None:  # the assignment rules give it an owner, if one matches
+                owner = self.rules.pick(values)
+                if owner is not None:
+                    values["owner_id"] = owner
+                    self.rule_team[id(values)] = self.rules.last_team
             values.setdefault("created_at", self.now)
             values.setdefault("updated_at", self.now)
             values.setdefault("version", 1)
@@ -857,6 +871,16 @@ class _Import:
         log_snapshots(entity, session, _ids_in(T.c.id, ids), created=True, actor=self.actor, when=self.now,
                       batch_id=self.batch_id)
         self.result.created += len(creates)
+        if "owner_id" in T.c and entity.name in ("lead", "opportunity"):
+            from crm_tui.services.assignment import notify_created
+
+            if self.rules is not None:
+                self.rules.save()
+            by_rule = {v["id"]: self.rule_team[id(v)] for v in creates if id(v) in self.rule_team}
+            label = entity.label
+            notify_created(session=session, entity=entity.name, actor=self.actor, by_rule=by_rule,
+                           created=[(v["id"], v.get("owner_id"), label({"name": v.get("name"), **v}))
+                                    for v in creates])
 
     def _update(self, planned: list[tuple[int, int, dict, int]]) -> None:
         result = self.result

@@ -760,6 +760,9 @@ def accept_proposal(*, session: Session, proposal_id: Any, actor: str, move_to_w
     now = now or utcnow()
     today = today or dt.date.today()
     raw = _respond(session, proposal_id, actor, "accepted", expected_version, now, today)
+    from crm_tui.services.assignment import proposal_accepted
+
+    proposal_accepted(session=session, proposal=raw, actor=actor)  # tells the deal's owner
     stage_name = None
     moved = False
     if move_to_won:

@@ -137,7 +137,15 @@ ENTITY = Entity(
     label=lead_label,
     prepare=_prepare,
     dependents=[(Activity.__table__, "lead_id", "activities")],
+    after_write=lambda session, before, after, actor: _assignment().after_write("lead", session, before, after, actor),
+    default_owner=lambda session, values: _assignment().rule_owner("lead", session, values),
 )
+
+
+def _assignment():
+    from crm_tui.services import assignment
+
+    return assignment
 
 
 # ---------------------------------------------------------------- duplicates

@@ -121,7 +121,16 @@ ENTITY = Entity(
     ],
     post=_post,
     describe_changes=lambda session, rows: describe_changes(session, rows),
+    after_write=lambda session, before, after, actor: _assignment().after_write("opportunity", session, before, after,
+                                                                                actor),
+    default_owner=lambda session, values: _assignment().rule_owner("opportunity", session, values),
 )
+
+
+def _assignment():
+    from crm_tui.services import assignment
+
+    return assignment
 
 
 def describe_changes(session, rows: list[dict], currency: str | None = None) -> list[dict]:
