@@ -21,11 +21,11 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DataTable, Header, Input, Label, Select
-from textual_plotext import PlotextPlot
 
 from crm_tui import formatting, money
 from crm_tui.screens.base import CRMScreenMixin
 from crm_tui.screens.mine_scope import MINE_PALETTE_NAMES, MineScope, mine_binding
+from crm_tui.widgets.chart import Chart as PlotextPlot
 from crm_tui.widgets.footer import FitFooter
 from crm_tui.widgets.text_table import TextTable
 from crm_tui.widgets.worker import run_db
@@ -109,6 +109,9 @@ class QuotaDialog(CRMScreenMixin, ModalScreen[bool]):
 
 class ForecastScreen(MineScope, CRMScreenMixin, Screen):
     """My forecast by default; m switches to everyone's (and back), the owner menu to anyone's."""
+
+    # Under 110 columns (80×24) the table takes the width and the charts step aside.
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [(0, "-narrow"), (110, "-wide")]
 
     TITLE = "Forecast"
     SCOPE_KEY = "forecast"
