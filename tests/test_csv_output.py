@@ -92,6 +92,7 @@ PLAIN_READS = {
     "stage list": [], "lint": [], "view list": [], "jobs list": [], "forecast compare": ["1"],
     "forecast": ["--from", "2026-01-01", "--to", "2027-12-31", "--by", "owner"], "forecast changes": [],
     "quota list": [], "team list": [], "role show": [],
+    "account shares": ["1"], "assign rule list": [], "notification list": [], "notification prefs": [],
 }
 # Writes that print the record they wrote (with --format csv): each writes payloads of its own.
 WRITES = [
@@ -126,10 +127,26 @@ WRITES = [
     ("stage reorder", ["Lead", "Qualified", "Proposal", "Negotiation", "Payload stage", "Another stage", "Won",
                        "Lost"]),
     ("forecast snapshot", ["--name", _p(1)]),
+    ("account share", ["1", "--with", "payload"]),
+    ("account unshare", ["1", "--with", "payload"]),
+    ("assign lead", ["1", "--to", "payload"]),
+    ("assign leads", ["1", "--to", "tester"]),
+    ("assign opp", ["1", "--to", "tester"]),
+    ("assign opps", ["1", "--to", "payload"]),
+    ("assign deal", ["1", "--to", "tester"]),
+    ("assign deals", ["1", "--to", "payload"]),
+    ("assign opportunity", ["1", "--to", "tester"]),
+    ("assign opportunities", ["1", "--to", "payload"]),
+    ("assign rule add", ["lead", "field", "--field", "state", "--value", "CA", "--user", "payload"]),
+    ("assign rule remove", ["1"]),
+    ("notification read", ["--all"]),
 ]
 # Writes whose record holds no text of ours (a status change, a stage): checked for inert output only.
 PLAIN_WRITES = {"proposal new", "lead convert", "stage add", "team add", "stage reorder", "proposal send", "proposal accept",
-                "proposal reject", "proposal remove-line", "proposal revise"}
+                "proposal reject", "proposal remove-line", "proposal revise", "account share", "account unshare",
+                "assign lead", "assign leads", "assign opp", "assign opps", "assign deal", "assign deals",
+                "assign opportunity", "assign opportunities", "assign rule add", "assign rule remove",
+                "notification read"}
 
 
 def test_every_command_that_writes_csv_takes_raw_and_is_walked_here():
