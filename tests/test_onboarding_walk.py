@@ -63,9 +63,8 @@ def test_the_pipeline_service_checks_the_movers_edit_right(engine):
     """The Kanban and the deal form pass the acting user; a deal she may not edit is not moved."""
     from crm_tui.errors import Conflict, CRMError
     from crm_tui.services.sales import pipeline
-    from crm_tui.services.users import resolve_actor
-
     from crm_tui.services.shares import share_account
+    from crm_tui.services.users import resolve_actor
 
     with session_scope(engine) as s:
         for name, role in (("boss", "admin"), ("bob", "sales"), ("jessica", "sales")):
