@@ -64,3 +64,38 @@ def test_a_scheduled_call_shows_when_it_is_due(engine):
     call = next(i for i in items if i.title.startswith("Intro call"))
     text = render_item(call).plain
     assert "due " in text, text
+
+
+async def test_on_postgresql_the_app_greets_the_login_s_user(request, monkeypatch):
+    """The real thing: the app opens the database as her login, started under another OS name."""
+    import pytest
+    from sqlalchemy.engine import make_url
+    from support import POSTGRES_URL, truncate_postgres
+
+    if not POSTGRES_URL:
+        pytest.skip("set CRM_TEST_POSTGRES_URL to run PostgreSQL tests")
+    from crm_tui.app import make_app
+    from crm_tui.settings import Settings
+    from crm_tui.store.db import open_engine
+
+    truncate_postgres(POSTGRES_URL, request.getfixturevalue("postgres_tables"))
+    login, password = f"{make_url(POSTGRES_URL).database}_walk_jessica"[:63], "walk-pw"
+    owner = open_engine(POSTGRES_URL)
+    try:
+        with session_scope(owner) as s:
+            users_service.create_user(session=s, data={"username": "boss", "role": "admin"})
+            users_service.create_user(session=s, data={"username": "jessica", "role": "sales"}, with_login=True,
+                                      login=login, password=password)
+    finally:
+        owner.dispose()
+    monkeypatch.delenv("CRM_USER", raising=False)
+    url = make_url(POSTGRES_URL).set(username=login, password=password).render_as_string(hide_password=False)
+    app = make_app(url, user="root", settings=Settings())
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.db.ready and app.user == "jessica", timeout=15, what="her login's user")
+        await settle(pilot)
+        await wait_until(pilot, lambda: "jessica" in str(app.screen.query_one("#dash-title", Label).render()),
+                         what="the greeting")
+        assert str(app.screen.sub_title).startswith("jessica · ")
+    if app.db.ready:
+        app.db.wait().dispose()
