@@ -137,3 +137,30 @@ def test_a_rep_with_psql_cannot_rewrite_or_erase_the_history_of_her_records(jess
         assert conn.execute("DELETE FROM changes").rowcount == 0
         assert dict(conn.execute("SELECT actor, count(*) FROM changes GROUP BY actor").fetchall()) == seen
         assert conn.execute("SELECT count(*) FROM changes WHERE new_value = 'x'").fetchone()[0] == 0
+
+
+def test_a_reps_forecast_sets_what_she_sees_against_her_own_quota(engine):
+    """Everyone, for a rep, is the deals she may see: the quota beside them is hers, not the company's."""
+    import datetime as dt
+
+    from crm_tui.services.sales import forecast
+    from crm_tui.services.users import resolve_actor
+
+    month = dt.date(2027, 1, 1)
+    with session_scope(engine) as s:
+        for name, role in (("boss", "admin"), ("bob", "sales"), ("jessica", "sales")):
+            create_user(session=s, data={"username": name, "role": role})
+        boss = resolve_actor(session=s, username="boss")
+        forecast.set_quota(session=s, username="bob", month=month, amount="90000", currency="USD", actor=boss)
+        forecast.set_quota(session=s, username="jessica", month=month, amount="10000", currency="USD", actor=boss)
+        records.create_record(ENTITIES["opportunity"], session=s, actor="jessica",
+                              data={"name": "Jess deal", "owner": "jessica", "amount": "4000",
+                                    "expected_close": "2027-01-20"})
+    with session_scope(engine) as s:
+        start, end = month, dt.date(2027, 1, 31)
+        hers = forecast.forecast(session=s, start=start, end=end, by=(),
+                                 actor=resolve_actor(session=s, username="jessica")).totals["USD"]
+        everyone = forecast.forecast(session=s, start=start, end=end, by=(),
+                                     actor=resolve_actor(session=s, username="boss")).totals["USD"]
+    assert hers.quota_minor == 1_000_000
+    assert everyone.quota_minor == 10_000_000
