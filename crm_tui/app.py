@@ -194,6 +194,9 @@ class CRMApp(App[None]):
         results: list
         error: str | None = None
 
+    class UserResolved(Message):
+        """The acting user is someone other than the name the app started with (read ``user``)."""
+
     @dataclass
     class NotificationsPolled(Message):
         """The acting user's newest notification id, unread count, and the notifications new since
@@ -217,6 +220,9 @@ class CRMApp(App[None]):
         super().__init__()
         self.db = database
         self.user = user  # the acting user's name, for what the screens show; ``actor`` is who acts
+        # The name the screens were first drawn with; the database may name someone else (on PostgreSQL the
+        # login decides who "me" is), and then the screens already open are told (``user_resolved``).
+        self._shown_user = user
         self._actor: Any = None
         self._actor_lock = threading.Lock()
         # The settings, read once at start; screens take what they need from here.
@@ -272,6 +278,8 @@ class CRMApp(App[None]):
                         self._actor = resolve_actor(session=session, username=self.user,
                                                     explicit=bool(self.settings.user) and self.settings.user == self.user)
                     self.user = self._actor.username
+                    if self.user != self._shown_user:
+                        self.post_message(self.UserResolved())
         return self._actor
 
     def actor_for_checks(self) -> Any:
@@ -478,6 +486,24 @@ class CRMApp(App[None]):
     def _database_opened(self, message: DatabaseOpened) -> None:
         if message.migrated:
             self.notify(f"{self.database_label} was upgraded to the newest schema.", title="Database")
+
+    @on(UserResolved)
+    def _user_resolved(self) -> None:
+        """The acting user turned out to be someone other than the name the app started with (the
+        PostgreSQL login's user, not the OS login): remember choices for them, and let every open
+        screen redraw what names them (the header, the dashboard's greeting)."""
+        if self.user == self._shown_user:
+            return
+        old, self._shown_user = self._shown_user, self.user
+        from crm_tui.ui_state import UIState
+
+        self.ui_state = UIState(locations.ui_state_path(), self.user)
+        stacks = getattr(self, "_screen_stacks", None) or {"": self.screen_stack}
+        for stack in list(stacks.values()):
+            for screen in list(stack):
+                hook = getattr(screen, "user_resolved", None)
+                if hook is not None:
+                    hook(old)
 
     @on(DatabaseFailed)
     def _database_failed(self, message: DatabaseFailed) -> None:

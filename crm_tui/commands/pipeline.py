@@ -6,7 +6,7 @@ from typing import Optional
 
 import typer
 
-from crm_tui.commands._common import Format, RecordId, actor, info, session, settings
+from crm_tui.commands._common import Format, RecordId, State, actor, info, session, settings
 from crm_tui.commands._output import emit, emit_one, output_options
 
 
@@ -27,7 +27,7 @@ def add_opp_move(app: typer.Typer) -> None:
 
         with session() as s:
             move = pipeline.move_opportunity(session=s, opportunity_id=opportunity_id, stage=stage, reason=reason,
-                                             actor=actor(), expected_version=if_version,
+                                             actor=State.actor(s), expected_version=if_version,
                                              reasons=settings().lost_reasons)
             stages = {st.id: st.name for st in pipeline.list_stages(session=s)}
         info(f"moved opportunity {opportunity_id} from {stages[move.from_stage_id]} to {stages[move.to_stage_id]} "

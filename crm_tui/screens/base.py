@@ -40,6 +40,12 @@ class CRMScreenMixin(_MixedInto):
         """The acting user's name (what the screen shows)."""
         return self.crm.user
 
+    def user_resolved(self, old: str) -> None:
+        """The acting user is ``self.user``, not ``old`` the screen was drawn with: name them in the header."""
+        sub_title = str(self.sub_title)
+        if old and (sub_title == old or f"{old} · " in sub_title):
+            self.sub_title = sub_title.replace(f"{old} · ", f"{self.user} · ", 1) if sub_title != old else self.user
+
     @property
     def settings(self) -> "Settings":
         """The settings the app read at start (never the file again)."""

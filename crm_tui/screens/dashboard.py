@@ -128,6 +128,10 @@ class DashboardScreen(CRMScreenMixin, Screen):
         self.sub_title = f"{self.user} · {self.crm.database_label}"
         self.action_reload()
 
+    def user_resolved(self, old: str) -> None:
+        super().user_resolved(old)
+        self.query_one("#dash-title", Label).update(f"Good day, {self.user}")
+
     def on_screen_resume(self) -> None:
         if getattr(self, "_loaded", False):
             self.action_reload()

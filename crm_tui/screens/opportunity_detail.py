@@ -312,7 +312,7 @@ class OpportunityDetailScreen(CRMScreenMixin, Screen[bool]):
                              answered)
 
     def save(self, changed: dict, version: int) -> None:
-        opportunity_id, user, detail = self.opportunity_id, self.user, self.detail
+        opportunity_id, detail = self.opportunity_id, self.detail
         reasons = self.settings.lost_reasons
         lost_reason = self.original.get("lost_reason")
 
@@ -328,7 +328,7 @@ class OpportunityDetailScreen(CRMScreenMixin, Screen[bool]):
                 reason = data.pop("lost_reason", None) or lost_reason or None
                 move = pipeline.move_opportunity(session=s, opportunity_id=opportunity_id, stage=stage,
                                                  reason=reason if _is_lost(detail, stage) else None,
-                                                 actor=user, expected_version=current, reasons=reasons,
+                                                 actor=self.actor, expected_version=current, reasons=reasons,
                                                  batch_id=batch)
                 current = move.version
             if data:

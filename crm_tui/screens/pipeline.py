@@ -377,13 +377,14 @@ class PipelineScreen(MineScope, BulkActions, CRMScreenMixin, Screen):
             # one still drains the queue, so no move is dropped.
             while True:
                 try:
-                    card, to_stage_id, reason, user = self._moves.popleft()
+                    card, to_stage_id, reason, _user = self._moves.popleft()
                 except IndexError:
                     return
                 try:
                     with new_session() as s:
                         moved = pipeline.move_opportunity(session=s, opportunity_id=card.id, stage=to_stage_id,
-                                                          reason=reason, actor=user, expected_version=card.version,
+                                                          reason=reason, actor=self.actor,
+                                                          expected_version=card.version,
                                                           reasons=reasons)
                 except CRMError as exc:
                     self.post_message(self.MoveFailed(str(exc), isinstance(exc, Conflict), card.id))

@@ -376,8 +376,10 @@ def _context(entity: Entity, data: dict, existing: dict | None) -> dict:
     return {"currency": currency or money.DEFAULT_CURRENCY}
 
 
-def create_record(entity: Entity, *, session: Session, data: dict, actor: str,
+def create_record(entity: Entity, *, session: Session, data: dict, actor: str | Actor,
                   batch_id: str | None = None) -> Row:
+    if isinstance(actor, Actor):  # who is recorded (and notified about) is the username
+        actor = actor.username
     cleaned = clean(entity.specs, data, partial=False, context=_context(entity, data, None))
     values = _resolve(entity, session, cleaned, actor)
     by_rule = "owner_id" in entity.table.c and values.get("owner_id") is None and "owner" not in data

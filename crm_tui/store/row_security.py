@@ -12,7 +12,8 @@ login (``current_user``):
 - a child table (a deal's contacts, a proposal's revisions and lines, an account's shares): its
   parent record is readable (to read) or editable (to write; assignable for shares);
 - a table keyed by (entity, record_id) (changes, taggings): the record is readable (to read),
-  editable (to tag); change rows the user wrote stay theirs (undo of their own delete);
+  editable (to tag); change rows the user wrote stay readable by them (undo of their own delete),
+  and the change log is append-only for everyone but an admin;
 - forecast snapshot rows: the deal-owner rule; users, teams, rules, stages, quotas: everyone reads
   them, admins write them (quotas: managers too).
 
@@ -188,9 +189,11 @@ def _policies(table: str, columns_of: dict[str, set[str]]) -> list[tuple[str, st
         entity_col, id_col = (f"{table}.{c}" for c in detail)
         read = _record_ref(entity_col, id_col, "read", columns_of)
         if table == "changes":  # who wrote a change row may read it (their own undo, after a delete)
+            # The log is append-only: a login adds its own rows; only an admin rewrites or removes any.
             mine = f"({table}.actor = (SELECT crm_username({LOGIN})) OR (SELECT crm_is_admin({LOGIN})))"
+            admin = f"(SELECT crm_is_admin({LOGIN}))"
             return [("crm_read", "SELECT", f"({mine} OR {read})", None), ("crm_insert", "INSERT", None, mine),
-                    ("crm_update", "UPDATE", mine, mine), ("crm_delete", "DELETE", mine, None)]
+                    ("crm_update", "UPDATE", admin, admin), ("crm_delete", "DELETE", admin, None)]
         write = _record_ref(entity_col, id_col, "edit", columns_of)
         return [("crm_read", "SELECT", read, None), ("crm_insert", "INSERT", None, write),
                 ("crm_update", "UPDATE", f"({read} AND {write})", write),

@@ -39,7 +39,7 @@ def render_item(item: Any) -> Text:
     line.append(f"{when_text(item.when)}  ", style="dim")
     line.append(f"{icon} {item.type:<8} ", style="bold" if item.kind == "activity" else "italic")
     line.append(visible(item.title, one_line=True))
-    if item.type == "task" and item.due_at:
+    if item.kind == "activity" and item.due_at:  # a task, or a call or meeting scheduled for later
         overdue = item.completed_at is None and item.due_at < dt.datetime.now(dt.timezone.utc)
         line.append(f"  due {when_text(item.due_at)}", style="bold red" if overdue else "yellow")
         if item.completed_at:

@@ -347,8 +347,9 @@ def forecast(*, session: Session, start: dt.date | None = None, end: dt.date | N
         rows[(raw_keys, currency)] = ForecastRow(key={}, currency=currency, metrics=m)
         rows[(raw_keys, currency)].sort = raw_keys
 
+    quota_oids = _quota_owner_ids(session, oids, actor)
     if set(groups) <= QUOTA_GROUPS:
-        for (raw_keys, currency), amount in _quota_sums(session, groups, start, end, oids).items():
+        for (raw_keys, currency), amount in _quota_sums(session, groups, start, end, quota_oids).items():
             row = rows.get((raw_keys, currency))
             if row is None:
                 row = rows[(raw_keys, currency)] = ForecastRow(key={}, currency=currency, metrics=Metrics())
@@ -381,9 +382,24 @@ def forecast(*, session: Session, start: dt.date | None = None, end: dt.date | N
         tot = totals.setdefault(row.currency, Metrics())
         tot.add(Metrics(**{**row.metrics.__dict__, "quota_minor": None}))
     # Quotas for the whole range, whatever the grouping.
-    for (_k, currency), amount in _quota_sums(session, (), start, end, oids).items():
+    for (_k, currency), amount in _quota_sums(session, (), start, end, quota_oids).items():
         totals.setdefault(currency, Metrics()).quota_minor = amount
     return Forecast(start=start, end=end, by=groups, rows=out, totals=totals)
+
+
+def _quota_owner_ids(session: Session, oids: list[int] | None, actor: Actor | None) -> list[int] | None:
+    """Whose quotas stand beside the deals: the owners asked for; else those whose deals ``actor``'s role
+    reads (a rep: their own; a manager: their team's; None: everyone's)."""
+    if oids is not None or actor is None:
+        return oids
+    level = actor.read_level("opportunity")
+    if level == "all":
+        return None
+    mine = [actor.user_id] if actor.user_id is not None else []
+    if level == "team" and actor.team_id is not None:
+        team = session.execute(select(U.c.id).where(U.c.team_id == actor.team_id)).scalars()
+        return sorted(set(mine) | set(team))
+    return mine if level in ("own", "team") else []
 
 
 def _usernames(session: Session) -> dict[int, str]:

@@ -436,7 +436,7 @@ class Move:
 
 
 def move_opportunity(*, session: Session, opportunity_id: int, stage: Any, reason: str | None = None,
-                     actor: str, expected_version: int | None = None,
+                     actor: str | Actor, expected_version: int | None = None,
                      reasons: Sequence[str] | None = None, batch_id: str | None = None) -> Move:
     """Move a deal to ``stage`` (name or id) in the caller's transaction.
 
@@ -446,9 +446,12 @@ def move_opportunity(*, session: Session, opportunity_id: int, stage: Any, reaso
     rows and a system activity. With ``expected_version``, a deal changed by
     someone else since it was read is refused (Conflict); without it the move
     applies on top of the latest version. ``batch_id``: the change log's batch to write in (a new one
-    by default), e.g. to undo a move together with edits saved with it.
+    by default), e.g. to undo a move together with edits saved with it. ``actor``: the Actor, whose right
+    to edit the deal is checked (a deal they only read is refused with the rule), or a bare username
+    (a move the system makes on someone's behalf, e.g. an accepted proposal winning its deal).
     """
     entity = opportunities.ENTITY
+    username = actor.username if isinstance(actor, Actor) else actor
     try:
         oid = int(opportunity_id)
     except (TypeError, ValueError):
@@ -479,7 +482,7 @@ def move_opportunity(*, session: Session, opportunity_id: int, stage: Any, reaso
     now = utcnow()
     session.execute(insert(A).values(
         type="system", subject=subject, body=None, occurred_at=now, completed_at=now,
-        owner_id=records.ensure_user(session, actor), account_id=before["account_id"], opportunity_id=oid,
+        owner_id=records.ensure_user(session, username), account_id=before["account_id"], opportunity_id=oid,
         created_at=now, updated_at=now, version=1))
     card = get_card(session=session, opportunity_id=oid)
     return Move(card=card, from_stage_id=before["stage_id"], to_stage_id=target.id, currency=before["currency"],
