@@ -53,7 +53,7 @@ DEALS_EACH = 5
 LEADS_EACH = 5
 STAGES = ("Lead", "Qualified", "Proposal", "Negotiation")
 WRITES = ("update_if_version", "update", "move", "assign", "tag", "lead_update")
-MIX = {"update_if_version": 25, "update": 20, "move": 15, "assign": 4, "tag": 6, "lead_update": 8, "list": 12,
+MIX = {"update_if_version": 25, "update": 20, "move": 15, "assign": 8, "tag": 6, "lead_update": 8, "list": 12,
        "search": 10}
 VERSION = re.compile(r"version (\d+)")
 
@@ -167,8 +167,8 @@ def _outcome(rc: int, err: str) -> str:
         return "error"
     if "changed by someone else" in low or "conflict" in low:
         return "refused-conflict"
-    if "is already the stage" in low:
-        return "unchanged"  # a move to the stage it is in: refused, nothing to write
+    if "is already the stage" in low or "already owns" in low:
+        return "unchanged"  # a move to its stage, an assignment to its owner: nothing to write
     if "busy" in low or "lock" in low:
         return "busy"
     if "no opportunity" in low or "no lead" in low or "not found" in low or "may not" in low or \
@@ -190,6 +190,7 @@ def worker(url: str, user: str, world_file: str, seconds: float, via: str, seed:
     home = tempfile.mkdtemp(prefix=f"crm-writer-{user}-")
     crm = Runner(_login_url(url, user), user, via, home)
     kinds, weights = zip(*MIX.items())
+    crm("opp", "list", "--limit", "1", "--format", "ids")  # warm up (imports, first connection), not counted
     deadline = time.monotonic() + seconds
     counter = 0
     with open(out, "w") as log:
@@ -296,8 +297,10 @@ async def _watch_tui(url: str, user: str, stop: asyncio.Event, samples: list) ->
         for _ in range(20):
             await pilot.pause(0.5)
             samples.append((time.time(), app.unread_notifications))
-        header = str(app.screen.title), app.format_title(app.title, app.sub_title)
-        samples.append(("header", str(header)))
+        from textual.widgets._header import HeaderTitle
+
+        shown = [str(title.render()) for title in app.screen.query(HeaderTitle)]
+        samples.append(("header", " ".join(shown)))
 
 
 def _final(url: str) -> tuple[dict, dict, dict]:
@@ -374,6 +377,14 @@ def verify(url: str, world: dict, log: list[dict]) -> list[tuple[str, bool, str]
         top = max(e["version"] for e in writes)
         if final["version"] < top:
             lost.append((rid, "version", top, final["version"], None, None, None))
+    # Every applied change of a deal or lead raised its version by one, and nothing else wrote them: the
+    # final version is one (as created) plus the applied changes logged.
+    bumps: Counter = Counter((e["kind"] == "lead_update", e["target"]) for e in log
+                             if e["kind"] in WRITES and e.get("field") and e["outcome"] == "applied")
+    miscounted = [(rid, 1 + bumps[(False, rid)], v["version"]) for rid, v in opps.items()
+                  if int(rid) in {int(d) for d in world["deals"]} and v["version"] != 1 + bumps[(False, rid)]]
+    miscounted += [(rid, 1 + bumps[(True, rid)], v["version"]) for rid, v in leads.items()
+                   if int(rid) in {int(d) for d in world["leads"]} and v["version"] != 1 + bumps[(True, rid)]]
     untagged = []
     for e in log:
         if e["kind"] == "tag" and e["outcome"] == "applied":
@@ -385,6 +396,10 @@ def verify(url: str, world: dict, log: list[dict]) -> list[tuple[str, bool, str]
                      f"{sum(len(w) for w in by_record.values())} applied field writes on {len(by_record)} records; "
                      f"{len(lost)} final values differ from the last applied write, {len(dup)} versions reported "
                      f"twice" + (f"; first: {(lost or dup)[0]}" if lost or dup else "")))
+    verdicts.append(("versions add up", not miscounted,
+                     f"{sum(bumps.values())} applied changes; {len(miscounted)} records whose version is not "
+                     f"1 + their applied changes" + (f"; first (id, expected, found): {miscounted[0]}"
+                                                     if miscounted else "")))
     verdicts.append(("others' records refused", not wrong,
                      f"{sum(1 for e in log if e['kind'] in WRITES and not e['mine'])} writes to another team's deal "
                      f"or another rep's lead, {len(wrong)} applied"))
@@ -455,10 +470,12 @@ def run(url: str, seconds: float, via: str) -> bool:
     counts = [s[1] for s in samples if s[0] != "header"]
     header = next((s[1] for s in samples if s[0] == "header"), "")
     unread = _unread(url, tui_user)
-    tui_ok = bool(counts) and counts[-1] == unread
-    verdicts.append(("TUI unread count", tui_ok, f"{tui_user}'s header showed {counts[-1] if counts else None} "
-                     f"(sampled {len(counts)} times, max {max(counts, default=0)}), database {unread} unread; "
-                     f"header {header}"))
+    found = re.search(r"(\d+) unread", header)
+    shown = int(found.group(1)) if found else 0
+    tui_ok = bool(counts) and counts[-1] == unread and shown == unread
+    verdicts.append(("TUI unread count", tui_ok, f"{tui_user}'s header shows {shown} unread ({header!r}; the app's "
+                     f"count sampled {len(counts)} times, from {counts[0] if counts else None} to "
+                     f"{counts[-1] if counts else None}), database {unread} unread"))
     for name, good, detail in verdicts:
         print(f"{'writers: ' + name:<36} {'OK' if good else 'FAIL'}   {detail}")
         ok = ok and good
