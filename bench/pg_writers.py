@@ -252,7 +252,9 @@ def worker(url: str, user: str, world_file: str, seconds: float, via: str, seed:
                 tag = f"t_{user}_{counter}"
                 t0 = time.time()
                 rc, so, err = crm("tag", "add", tag, "--entity", "opp", "--where", "owner=me")
-                record(kind, None, True, t0, rc, so, err, tag=tag)
+                tagged = re.search(r"tag \S+: ([\d,]+) ", err) if rc == 0 else None
+                record(kind, None, True, t0, rc, so, err, tag=tag,
+                       tagged=int(tagged.group(1).replace(",", "")) if tagged else 0)
             elif kind == "lead_update":
                 lead = rng.choice([lid for lid, o in leads.items() if o == user]) if rng.random() < 0.7 else \
                     rng.choice([lid for lid, o in leads.items() if o != user])
@@ -388,9 +390,9 @@ def verify(url: str, world: dict, log: list[dict]) -> list[tuple[str, bool, str]
     untagged = []
     for e in log:
         if e["kind"] == "tag" and e["outcome"] == "applied":
-            owned_then = tags.get(e["tag"], set())
-            if not owned_then:
-                untagged.append(e["tag"])
+            # The rep's deals at that moment (assignments move them): as many carry the tag as it said.
+            if len(tags.get(e["tag"], set())) != e["tagged"]:
+                untagged.append((e["tag"], e["tagged"], len(tags.get(e["tag"], set()))))
     leaks = [e for e in log if e.get("leak")]
     verdicts.append(("no lost update", not lost and not dup,
                      f"{sum(len(w) for w in by_record.values())} applied field writes on {len(by_record)} records; "
@@ -405,7 +407,10 @@ def verify(url: str, world: dict, log: list[dict]) -> list[tuple[str, bool, str]
                      f"or another rep's lead, {len(wrong)} applied"))
     verdicts.append(("own writes applied or conflict", set(mine_refused) <= {"applied", "refused-conflict", "busy", "unchanged"},
                      ", ".join(f"{k} {v}" for k, v in sorted(mine_refused.items()))))
-    verdicts.append(("bulk tags landed", not untagged, f"{len(untagged)} applied tag commands left no tag"))
+    verdicts.append(("bulk tags landed", not untagged,
+                     f"{sum(1 for e in log if e['kind'] == 'tag' and e['outcome'] == 'applied')} applied tag "
+                     f"commands tagged {sum(e.get('tagged', 0) for e in log)} deals; {len(untagged)} differ"
+                     + (f"; first (tag, said, found): {untagged[0]}" if untagged else "")))
     verdicts.append(("no visibility leak", not leaks,
                      f"{sum(1 for e in log if e['kind'] in ('list', 'search', 'show'))} reads, {len(leaks)} leaked"
                      + (f"; first: {leaks[0]['kind']} {leaks[0]['leak']}" if leaks else "")))
