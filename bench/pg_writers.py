@@ -16,7 +16,7 @@ process`` starts a `crm` process per command (what a shell script does; start-up
 ``--via inproc`` runs the same Typer commands in the worker process (CliRunner, the command state
 reset after each, so every command opens its own engine and session). The mix: `opp update --amount
 --if-version V` after `opp show`, plain `opp update --amount`, `opp move`, `assign opp --to`, `tag add
---entity opp --where 'owner=me'`, `lead update --score`, `opp list`, `search`. Every outcome is logged:
+--entity opp --where 'owner=me'`, `lead update --title`, `opp list`, `search`. Every outcome is logged:
 applied, refused-conflict, refused-right, busy, or error (anything else; a bug).
 
 Verdicts: no lost update (per deal and field, the value of the applied write with the highest version is
@@ -259,11 +259,11 @@ def worker(url: str, user: str, world_file: str, seconds: float, via: str, seed:
                 lead = rng.choice([lid for lid, o in leads.items() if o == user]) if rng.random() < 0.7 else \
                     rng.choice([lid for lid, o in leads.items() if o != user])
                 mine = leads[lead] == user
-                score = str(rng.randint(0, 100))
+                title = f"Buyer {user}-{counter}"  # a new value every time: every applied write changes it
                 t0 = time.time()
-                rc, so, err = crm("lead", "update", str(lead), "--score", score, "--format", "json")
+                rc, so, err = crm("lead", "update", str(lead), "--title", title, "--format", "json")
                 row = json.loads(so) if rc == 0 else {}
-                record(kind, lead, mine, t0, rc, so, err, field="score", value=row.get("score"),
+                record(kind, lead, mine, t0, rc, so, err, field="title", value=row.get("title"),
                        version=row.get("version"))
             elif kind == "list":
                 t0 = time.time()
@@ -314,8 +314,8 @@ def _final(url: str) -> tuple[dict, dict, dict]:
             text(
                 "SELECT o.id, o.amount_minor, s.name, u.username, o.version FROM opportunities o "
                 "JOIN stages s ON s.id = o.stage_id LEFT JOIN users u ON u.id = o.owner_id"))}
-        leads = {r[0]: {"score": r[1], "version": r[2]} for r in conn.execute(
-            text("SELECT id, score, version FROM leads"))}
+        leads = {r[0]: {"title": r[1], "version": r[2]} for r in conn.execute(
+            text("SELECT id, title, version FROM leads"))}
         tags: dict = defaultdict(set)
         for tag, rid in conn.execute(text(
                 "SELECT t.name, g.record_id FROM taggings g JOIN tags t ON t.id = g.tag_id "
@@ -368,8 +368,6 @@ def verify(url: str, world: dict, log: list[dict]) -> list[tuple[str, bool, str]
             last = max((e for e in writes if e["field"] == fld), key=lambda e: (e["version"], e["t1"]))
             if fld == "amount":
                 want, have = _amount_minor(last["value"]), final["amount_minor"]
-            elif fld == "score":
-                want, have = int(last["value"]) if last["value"] is not None else None, final["score"]
             else:
                 want, have = last["value"], final[fld]
             newer = final["version"] > last["version"] and any(
