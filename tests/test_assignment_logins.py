@@ -1,8 +1,10 @@
-"""Giving a deal to a teammate as one's own PostgreSQL login: the new owner is notified, although the
-giver may not read the notification it writes (row security shows a user only their own)."""
+"""Giving records to teammates as one's own PostgreSQL login: the new owner is notified, although the
+giver may not read the notification it writes (row security shows a user only their own); a lead an
+assignment rule gives a teammate is added."""
 
 from __future__ import annotations
 
+import pytest
 from test_row_security import add_team, login_url, needs_postgres, pg  # noqa: F401  (pg: a fixture)
 
 from crm_tui.services import notifications, records
@@ -34,3 +36,28 @@ def test_a_manager_giving_a_deal_to_a_teammate_as_her_login_notifies_the_new_own
     finally:
         jessica.dispose()
     assert titles == ["Deal Harbor deal assigned to you by mara"]
+
+
+@needs_postgres
+@pytest.mark.xfail(strict=True, reason="row security lets a rep insert only a lead he may edit (his own or "
+                                       "unassigned), and RETURNING needs him to read it: a lead the round-robin "
+                                       "gives a teammate is refused on PostgreSQL (fine on SQLite)")
+def test_a_rep_adding_a_lead_a_round_robin_gives_a_teammate_as_his_login(pg):  # noqa: F811
+    from crm_tui.services.assignment import add_rule
+
+    add_team(pg, logins=True)
+    with session_scope(pg) as s:
+        add_rule(session=s, actor=resolve_actor(session=s, username="alice"), entity="lead", kind="round_robin",
+                 team="West")
+    bob = open_engine(login_url("bob"))
+    owners = []
+    try:
+        for k in range(3):
+            with session_scope(bob) as s:
+                row = records.create_record(ENTITIES["lead"], session=s, actor="bob",
+                                            data={"last_name": f"Quill {k}", "company": "Quill Co"})
+                owners.append(row.get("owner"))
+    finally:
+        bob.dispose()
+    assert len(owners) == 3
+    assert set(owners) <= {"bob", "jessica", "mara"} and set(owners) - {"bob"}
