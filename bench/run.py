@@ -223,12 +223,26 @@ def _rls_benches() -> dict:
 BENCHES.update(_rls_benches())
 
 
+def _writers_benches() -> dict:
+    sys.path.insert(0, str(HERE))
+    import pg_writers
+
+    return pg_writers.BENCHES
+
+
+BENCHES.update(_writers_benches())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("names", nargs="*", choices=[[], *BENCHES], help="benchmarks to run (default: all)")
     parser.add_argument("--runs", type=int, default=15, help="runs per subject (median taken)")
     parser.add_argument("--size", default="medium", help="demo database size for the TUI benchmarks "
                                                         "(rls: medium 200,000 deals, large 1,000,000, or a number)")
+    parser.add_argument("--seconds", type=float, default=60.0, help="pg_writers: how long the writers write")
+    parser.add_argument("--via", choices=("process", "inproc"), default="process",
+                        help="pg_writers: a `crm` process per command, or the commands in each worker's process")
+    parser.add_argument("--url", default=None, help="pg_writers: the scratch database (else CRM_BENCH_POSTGRES_URL)")
     args = parser.parse_args()
     names = args.names or list(BENCHES)
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cpus, {args.runs} runs each")
