@@ -108,3 +108,98 @@ async def test_board_keeps_a_focused_card_after_a_change_in_the_detail(engine, l
         await pilot.press("enter")
         await settle(pilot)
         assert isinstance(app.screen, OpportunityDetailScreen)
+
+
+def rendered(app, selector: str) -> str:
+    from rich.console import Console
+
+    widget = app.screen.query_one(selector)
+    console = Console(width=150, record=True)
+    console.print(widget.render() if not hasattr(widget, "content") else widget.content)
+    return console.export_text()
+
+
+@pytest.fixture
+def people(engine):
+    """An account with a manager and her report, and an open lead."""
+    from crm_tui.services.registry import ENTITIES
+
+    with session_scope(engine) as s:
+        create_user(session=s, data={"username": "alice", "name": "Alice", "role": "sales"})
+    with session_scope(engine) as s:
+        acc = records.create_record(ENTITIES["account"], session=s, actor="alice",
+                                    data={"name": "Keystone Robotics", "owner": "alice"})["id"]
+        boss = records.create_record(ENTITIES["contact"], session=s, actor="alice", data={
+            "first_name": "Maria", "last_name": "Thomas", "account": acc, "title": "CFO", "owner": "alice"})["id"]
+        report = records.create_record(ENTITIES["contact"], session=s, actor="alice", data={
+            "first_name": "Kim", "last_name": "Lee", "account": acc, "reports_to": boss, "owner": "alice"})["id"]
+        lead = records.create_record(ENTITIES["lead"], session=s, actor="alice", data={
+            "first_name": "Zoë", "last_name": "García", "company": "Cobalt Logistics", "owner": "alice"})["id"]
+    return {"account": acc, "boss": boss, "report": report, "lead": lead}
+
+
+async def test_contact_detail_shows_names_not_ids(engine, people):
+    from crm_tui.app import make_app
+    from crm_tui.screens.contact_detail import ContactDetailScreen
+
+    app = make_app(engine=engine, user="alice")
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        app.push_screen(ContactDetailScreen(people["report"]))
+        await settle(pilot)
+        heading = rendered(app, "#detail-heading")
+        fields = rendered(app, "#detail-fields")
+        assert "Kim Lee" in heading and "Keystone Robotics" in heading
+        assert "#" not in heading, heading
+        assert "Maria Thomas" in fields  # the reporting line, by name
+        rows = [line.split() for line in fields.splitlines()]
+        assert not [r for r in rows if r and r[0] == "id"], fields
+        assert str(people["report"]) not in [w for r in rows for w in r if r[:1] != ["phone"]]
+
+
+async def test_lead_detail_heading_has_no_id(engine, people):
+    from crm_tui.app import make_app
+    from crm_tui.screens.lead_detail import LeadDetailScreen
+
+    app = make_app(engine=engine, user="alice")
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        app.push_screen(LeadDetailScreen(people["lead"]))
+        await settle(pilot)
+        heading = rendered(app, "#lead-heading")
+        assert heading.startswith("Zoë García (Cobalt Logistics)"), heading
+        assert "#" not in heading, heading
+        rows = [line.split() for line in rendered(app, "#lead-fields").splitlines()]
+        assert not [r for r in rows if r and r[0] == "id"]
+
+
+async def test_accounts_list_shows_a_last_year_date_whole(engine, people):
+    from crm_tui import formatting
+    from crm_tui.app import make_app
+    from crm_tui.store.models import Account
+
+    last_year = dt.datetime(dt.date.today().year - 1, 10, 21, 12, 0, tzinfo=dt.timezone.utc)
+    with session_scope(engine) as s:
+        s.get(Account, people["account"]).updated_at = last_year
+    app = make_app(engine=engine, user="alice", mode="accounts")
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one("#accounts-table", DataTable)
+        assert table.row_count == 1
+        text = formatting.day(last_year)
+        assert str(table.get_row_at(0)[-1]) == text
+        column = table.columns["updated_at"]  # type: ignore[index]
+        assert column.get_render_width(table) - 2 * table.cell_padding >= len(text), (column.width, text)
+
+
+async def test_edit_form_title_has_no_id(engine, people):
+    from crm_tui.app import make_app
+    from crm_tui.screens.contact_form import ContactFormScreen
+
+    app = make_app(engine=engine, user="alice")
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        app.push_screen(ContactFormScreen(people["report"]))
+        await settle(pilot)
+        title = rendered(app, "#form-title")
+        assert title.strip() == "Edit Kim Lee", title
