@@ -203,3 +203,31 @@ async def test_edit_form_title_has_no_id(engine, people):
         await settle(pilot)
         title = rendered(app, "#form-title")
         assert title.strip() == "Edit Kim Lee", title
+
+
+async def test_forecast_chart_axis_reads_as_money(engine):
+    import re
+
+    from crm_tui.app import make_app
+    from crm_tui.screens.forecast import ForecastScreen, quarter_of
+    from crm_tui.services.registry import ENTITIES
+    from crm_tui.services.sales import forecast
+
+    q0, _ = quarter_of(dt.date.today())
+    with session_scope(engine) as s:
+        create_user(session=s, data={"username": "alice", "name": "Alice", "role": "sales"})
+    with session_scope(engine) as s:
+        forecast.set_quota(session=s, username="alice", month=q0, amount="65000")
+        for name, amount, stage in (("A", "549773.00", "Negotiation"), ("B", "183257.70", "Proposal")):
+            records.create_record(ENTITIES["opportunity"], session=s, actor="alice", data={
+                "name": name, "amount": amount, "stage": stage, "owner": "alice", "expected_close": q0.isoformat()})
+    app = make_app(engine=engine, user="alice")
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press("f8")
+        await settle(pilot)
+        assert isinstance(app.screen, ForecastScreen)
+        await pilot.pause(0.2)
+        svg = app.export_screenshot()
+        text = re.sub(r"<[^>]+>", "", svg).replace("&#160;", " ")
+        raw = re.findall(r"\b\d{4,}\.\d\b", text)
+        assert not raw, raw  # chart axes as "412k", never "412329.8"
