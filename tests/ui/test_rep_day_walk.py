@@ -231,3 +231,23 @@ async def test_forecast_chart_axis_reads_as_money(engine):
         text = re.sub(r"<[^>]+>", "", svg).replace("&#160;", " ")
         raw = re.findall(r"\b\d{4,}\.\d\b", text)
         assert not raw, raw  # chart axes as "412k", never "412329.8"
+
+
+async def test_opportunity_detail_at_80_columns_keeps_its_history_readable(engine, late_deals):
+    from crm_tui.app import make_app
+
+    app = make_app(engine=engine, user="alice")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.push_screen(OpportunityDetailScreen(late_deals[0]))
+        await settle(pilot)
+        side = app.screen.query_one("#opp-side")
+        form = app.screen.query_one("#opp-form")
+        assert side.size.width >= 34, (form.size, side.size)  # "4 Dec 14:09  alice  Stage moved …"
+        assert form.size.width >= 30, form.size  # the fields stay editable
+    async with make_app(engine=engine, user="alice").run_test(size=(160, 48)) as pilot:
+        app = pilot.app
+        await settle(pilot)
+        app.push_screen(OpportunityDetailScreen(late_deals[0]))
+        await settle(pilot)
+        assert app.screen.query_one("#opp-form").outer_size.width == 62  # the wide layout is unchanged
