@@ -251,3 +251,30 @@ async def test_opportunity_detail_at_80_columns_keeps_its_history_readable(engin
         app.push_screen(OpportunityDetailScreen(late_deals[0]))
         await settle(pilot)
         assert app.screen.query_one("#opp-form").outer_size.width == 62  # the wide layout is unchanged
+
+
+async def test_proposals_list_at_80_columns_shows_each_status_whole(engine):
+    from crm_tui.app import make_app
+    from crm_tui.services.quotes import proposals as P
+    from crm_tui.services.registry import ENTITIES
+
+    with session_scope(engine) as s:
+        create_user(session=s, data={"username": "alice", "name": "Alice", "role": "sales"})
+    with session_scope(engine) as s:
+        opp = records.create_record(ENTITIES["opportunity"], session=s, actor="alice", data={
+            "name": "Enterprise CRM rollout", "stage": "Proposal", "amount": "101196", "owner": "alice"})["id"]
+        view = P.new_proposal(session=s, opportunity_id=opp, actor="alice")
+        P.save_proposal(session=s, proposal_id=view.id, actor="alice", expected_version=view.version,
+                        lines=[{"description": "Licence", "quantity": "1", "unit_price": "101196"}])
+    app = make_app(engine=engine, user="alice", mode="proposals")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one("#proposals-table", DataTable)
+        assert table.row_count == 1
+        header, row = table.render_line(0).text, table.render_line(1).text
+        for label in ("Number", "Title", "Total", "Status"):
+            assert label in header, (label, header)
+        assert "101,196.00 USD" in row and " draft" in row, row
+        keys = [str(k.value) for k in table.columns]
+        right_edge = sum(table.columns[k].get_render_width(table) for k in keys[:keys.index("status") + 1])  # type: ignore[index]
+        assert right_edge <= table.scrollable_content_region.width, (right_edge, table.size)  # "accepted" whole
