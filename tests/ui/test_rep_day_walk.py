@@ -278,3 +278,26 @@ async def test_proposals_list_at_80_columns_shows_each_status_whole(engine):
         keys = [str(k.value) for k in table.columns]
         right_edge = sum(table.columns[k].get_render_width(table) for k in keys[:keys.index("status") + 1])  # type: ignore[index]
         assert right_edge <= table.scrollable_content_region.width, (right_edge, table.size)  # "accepted" whole
+
+
+def test_proposal_chase_task_says_the_sent_date_in_words(engine):
+    import re
+
+    from crm_tui.services.quotes import proposals as P
+    from crm_tui.services.registry import ENTITIES
+
+    with session_scope(engine) as s:
+        create_user(session=s, data={"username": "alice", "name": "Alice", "role": "sales"})
+    sent_at = dt.datetime(2026, 3, 2, 12, 0, tzinfo=dt.timezone.utc)
+    with session_scope(engine) as s:
+        opp = records.create_record(ENTITIES["opportunity"], session=s, actor="alice", data={
+            "name": "Licence renewal", "stage": "Proposal", "amount": "1000", "owner": "alice"})["id"]
+        view = P.new_proposal(session=s, opportunity_id=opp, actor="alice")
+        P.save_proposal(session=s, proposal_id=view.id, actor="alice", expected_version=view.version,
+                        lines=[{"description": "Licence", "quantity": "1", "unit_price": "1000"}])
+        P.send_proposal(session=s, proposal_id=view.id, actor="alice", now=sent_at, today=sent_at.date())
+    with session_scope(engine) as s:
+        made = P.create_due_followups(session=s, now=sent_at + dt.timedelta(days=4))
+    subject = made[0]["subject"]
+    assert "sent 2 March 2026" in subject, subject
+    assert not re.search(r"\d{4}-\d{2}-\d{2}", subject), subject
