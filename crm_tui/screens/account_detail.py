@@ -132,7 +132,7 @@ class AccountDetailScreen(CRMScreenMixin, LogActivityKeys, Screen):
         yield FitFooter(compact=True)
 
     def on_mount(self) -> None:
-        self.sub_title = f"#{self.account_id}"
+        self.sub_title = "loading…"
         self.reload()
 
     def reload(self) -> None:

@@ -52,7 +52,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("status", "Status", 9, "status"),
     Column("owner", "Owner", 10, "owner"),
     Column("lifetime_value", "Lifetime value", 18, "lifetime_value_minor", descending_first=True, align_right=True),
-    Column("updated_at", "Updated", 10, "updated_at", descending_first=True),
+    Column("updated_at", "Updated", 11, "updated_at", descending_first=True),
 )
 COLUMN_BY_KEY = {c.key: c for c in COLUMNS}
 

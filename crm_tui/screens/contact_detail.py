@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from rich.table import Table
-from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -23,7 +22,7 @@ from crm_tui.widgets.log_activity import LogActivityKeys
 from crm_tui.widgets.timeline import Timeline
 from crm_tui.widgets.worker import failure_text, run_db
 
-HIDDEN = {"stage_position", "version"}
+HIDDEN = {"id", "stage_position", "version"}  # the record is shown by its name, never its id
 
 
 def fields_table(row: dict, hidden: set[str] = HIDDEN) -> Table:
@@ -100,7 +99,7 @@ class ContactDetailScreen(CRMScreenMixin, LogActivityKeys, Screen):
         where = f" · {row['title']}" if row.get("title") else ""
         where += f" at {row['account']}" if row.get("account") else ""
         self.sub_title = title
-        self.query_one("#detail-heading", Label).update(Text.assemble(safe(f"{title}{where}"), (f"  contact #{self.contact_id}", "dim")))
+        self.query_one("#detail-heading", Label).update(safe(f"{title}{where}"))
         self.query_one("#detail-fields", Static).update(fields_table(row))
 
     def _failed(self, error: BaseException) -> None:

@@ -50,6 +50,24 @@ def units(minor: int, currency: str) -> float:
     return minor / 10 ** money.decimals(currency)
 
 
+def short_amount(value: float) -> str:
+    """A chart axis label: ``0``, ``950``, ``12.5k``, ``550k``, ``2.1M`` (never ``549773.0``)."""
+    for limit, suffix in ((1_000_000, "M"), (1_000, "k")):
+        if abs(value) >= limit:
+            text = f"{value / limit:.1f}".removesuffix(".0") if abs(value) < 10 * limit else f"{value / limit:.0f}"
+            return text + suffix
+    return f"{value:.0f}"
+
+
+def axis_ticks(values: list[float], count: int = 5) -> tuple[list[float], list[str]]:
+    """Evenly spaced ticks from 0 to the largest value, labelled as short amounts."""
+    top = max([v for v in values if v] or [0.0])
+    if top <= 0:
+        return [0.0], ["0"]
+    ticks = [top * i / (count - 1) for i in range(count)]
+    return ticks, [short_amount(t) for t in ticks]
+
+
 NO_QUOTA = "no quota set: a manager or an admin presses q to set one"
 
 
@@ -335,10 +353,11 @@ class ForecastScreen(MineScope, CRMScreenMixin, Screen):
         plt.title(f"Weighted pipeline + won vs quota by month ({cur})")
         if months:
             labels = [r.key["month"] for r in months]
-            plt.multiple_bar(labels, [[units(r.metrics.won_minor, cur) for r in months],
-                                      [units(r.metrics.weighted_minor, cur) for r in months],
-                                      [units(r.metrics.quota_minor or 0, cur) for r in months]],
-                             labels=["won", "weighted", "quota"])  # type: ignore[call-arg]  # plotext takes labels=
+            series = [[units(r.metrics.won_minor, cur) for r in months],
+                      [units(r.metrics.weighted_minor, cur) for r in months],
+                      [units(r.metrics.quota_minor or 0, cur) for r in months]]
+            plt.multiple_bar(labels, series, labels=["won", "weighted", "quota"])  # type: ignore[call-arg]  # plotext takes labels=
+            plt.yticks(*axis_ticks([v for s in series for v in s]))
         plot.refresh()
 
     def _funnel(self, message: Loaded) -> None:
@@ -354,7 +373,9 @@ class ForecastScreen(MineScope, CRMScreenMixin, Screen):
         plt.title("Open pipeline by stage")
         if by_stage:
             # Stages arrive in pipeline order; a funnel reads top-down.
-            plt.bar(list(by_stage)[::-1], [units(v, cur) for v in by_stage.values()][::-1], orientation="horizontal")
+            values = [units(v, cur) for v in by_stage.values()][::-1]
+            plt.bar(list(by_stage)[::-1], values, orientation="horizontal")
+            plt.xticks(*axis_ticks(values, count=3))
         plot.refresh()
 
     def _trend(self, message: Loaded) -> None:
@@ -366,7 +387,11 @@ class ForecastScreen(MineScope, CRMScreenMixin, Screen):
         plt.title("Weekly changes")
         if message.weeks:
             x = list(range(len(message.weeks)))
+            plotted: list[float] = []
             for kind in ("created", "won", "lost", "slipped"):
-                plt.plot(x, [units(w.amounts[kind], cur) for w in message.weeks], label=kind)
+                ys = [units(w.amounts[kind], cur) for w in message.weeks]
+                plotted += ys
+                plt.plot(x, ys, label=kind)
+            plt.yticks(*axis_ticks(plotted))
             plt.xticks(x[::3], [formatting.day(w.week) for w in message.weeks][::3])
         plot.refresh()

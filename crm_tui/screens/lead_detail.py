@@ -399,9 +399,8 @@ class LeadDetailScreen(WorkerErrors, LogActivityKeys, Screen):
 
         self.row = row = message.row
         self.query_one("#lead-heading", Label).update(Text.assemble(
-            (visible(f"{lead_label(row)}  ", one_line=True), "bold"), (f"[{row['status']}]", "reverse"),
-            (f"  lead #{self.lead_id}", "dim")))
-        self.query_one("#lead-fields", Static).update(fields_table(row, hidden={"version", "name"}))
+            (visible(f"{lead_label(row)}  ", one_line=True), "bold"), (f"[{row['status']}]", "reverse")))
+        self.query_one("#lead-fields", Static).update(fields_table(row, hidden={"id", "version", "name"}))
         converted = row["status"] == "converted"
         self.query_one("#lead-convert", Button).disabled = converted or row["status"] == "junk"
         links = self.query_one("#lead-converted", OptionList)

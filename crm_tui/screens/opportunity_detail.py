@@ -9,7 +9,7 @@ board (system activity, lost reason, probability rules).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from textual import on
 from textual.app import ComposeResult
@@ -145,6 +145,8 @@ class RoleDialog(ModalScreen[dict | None]):
 class OpportunityDetailScreen(CRMScreenMixin, Screen[bool]):
     TITLE = "Opportunity"
     PALETTE_GROUP = "Opportunity"
+    # Under 110 columns the form gives up width so the history and the timeline stay readable.
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [(0, "-narrow"), (110, "-wide")]
     BINDINGS = [
         Binding("escape", "back", "Back", id="opportunity.back"),
         Binding("ctrl+s", "save", "Save", id="opportunity.save"),

@@ -46,6 +46,7 @@ FIRST_PAGE = 8
 MORE_PAGE = 30
 LIST_PAGE = 100
 LIST_SORTS = ("expected_close", "-expected_close", "-amount", "amount")
+SORT_WORDS = {"expected_close": "close date", "amount": "amount"}  # what the status line calls each sort
 
 
 class LostReasonScreen(ModalScreen[str | None]):
@@ -153,6 +154,7 @@ class PipelineScreen(MineScope, BulkActions, CRMScreenMixin, Screen):
         self._moves: deque = deque()
         self._moves_done = 0  # moves applied on screen; the totals worker recounts if it changes
         self._pages: deque = deque()
+        self._refocus_id: int | None = None  # the card to focus once the board is loaded again
 
     @property
     def engine(self):
@@ -225,7 +227,8 @@ class PipelineScreen(MineScope, BulkActions, CRMScreenMixin, Screen):
         self.flt = pipeline.parse_filter_text(message.filter_text, actor=self.crm.actor_for_checks())
         board = self.query_one(KanbanBoard)
         focused = board.focused_card()
-        focus_id = focused.card.id if focused else None
+        focus_id = focused.card.id if focused else self._refocus_id
+        self._refocus_id = None
         await board.remove_children()
         await board.mount_all([KanbanColumn(c) for c in self.columns])
         for col in board.columns:
@@ -527,7 +530,8 @@ class PipelineScreen(MineScope, BulkActions, CRMScreenMixin, Screen):
     def _list_status(self) -> None:
         arrow = "↓" if self.sort.startswith("-") else "↑"
         self.query_one("#pipeline-status", Static).update(
-            f"List: {self.list_loaded:,} of {self.list_total:,} deals · sorted by {self.sort.lstrip('-')} {arrow}"
+            f"List: {self.list_loaded:,} of {self.list_total:,} deals · sorted by {SORT_WORDS[self.sort.lstrip('-')]} "
+            f"{arrow}"
             "   s sort · click Amount/Close to sort · enter open · v board · / filter")
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
@@ -572,6 +576,11 @@ class PipelineScreen(MineScope, BulkActions, CRMScreenMixin, Screen):
 
         def closed(changed: bool | None) -> None:
             if changed:
+                # The cards go away while the board loads again: focus the opened deal's card afterwards,
+                # never the filter box the focus would fall to.
+                self._refocus_id = opp_id
+                if not isinstance(self.focused, Input):
+                    self.set_focus(None)
                 self.load_board(self.filter_text)
 
         self.app.push_screen(OpportunityDetailScreen(opp_id, engine=self._engine, user=self._user), closed)

@@ -110,7 +110,7 @@ class RecordFormScreen(CRMScreenMixin, ModalScreen[dict | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="form-dialog"):
-            title = f"New {self.ENTITY}" if self.is_new else f"Edit {self.ENTITY} #{self.record_id}"
+            title = f"New {self.ENTITY}" if self.is_new else f"Edit {self.ENTITY}"
             yield Static(Text(title, style="bold"), id="form-title")
             yield Static("", id="form-banner")
             with VerticalScroll(id="form-body"):
@@ -247,7 +247,7 @@ class RecordFormScreen(CRMScreenMixin, ModalScreen[dict | None]):
         for name, value in self.original.items():
             self._set(name, value)
         self.query_one("#form-title", Static).update(
-            Text.assemble(("Edit ", "bold"), (visible(row["name"], one_line=True), "bold"), (f"  #{row['id']} · v{row['version']}", "dim")))
+            Text.assemble(("Edit ", "bold"), (visible(row["name"], one_line=True), "bold")))
         self._clear_errors()
         self._set_enabled(True)
         self.query_one(f"#input-{self.FIRST_FIELD}").focus()
@@ -315,7 +315,7 @@ class RecordFormScreen(CRMScreenMixin, ModalScreen[dict | None]):
             self.crm.offer_record(message.existing)
         remember = getattr(self.app, "remember_write", None)  # ctrl+z undoes the edit
         if remember is not None:
-            remember(message.batch_id, f"edited {self.ENTITY} {row.get('name') or ''} (#{row['id']})")
+            remember(message.batch_id, f"edited {self.ENTITY} {row.get('name') or ''}".rstrip())
         self.dismiss(row)
 
     @on(Invalid)

@@ -91,6 +91,8 @@ class PagedTable(TextTable):
         if self._stretch_min is None:
             self._stretch_min = column.width
         others = sum(c.get_render_width(self) for key, c in self.columns.items() if key != self.stretch)
+        if self.selectable:  # the marker column at the left (one character), even before a row has a label
+            others += 1 + 2 * self.cell_padding
         spare = self.size.width - 2 - others - 2 * self.cell_padding  # keep room for the scrollbar
         width = max(self._stretch_min, spare)
         if width != column.width:

@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlmodel import Session, col
 
-from crm_tui import addresses, money
+from crm_tui import addresses, formatting, money
 from crm_tui.actor import Actor
 from crm_tui.errors import Conflict, NotFound, ValidationError
 from crm_tui.services import records
@@ -807,7 +807,8 @@ def create_due_followups(*, session: Session, now: dt.datetime | None = None,
     created = []
     for r in due:
         raw = dict(r._mapping)
-        subject = (f"Follow up on proposal {raw['number']} (sent {raw['sent_at']:%Y-%m-%d}, no response)")[:255]
+        subject = (f"Follow up on proposal {raw['number']} (sent {formatting.full_day(raw['sent_at'])}, "
+                   "no response)")[:255]
         # On the deal's account as it is now (the deal may have moved since the proposal was made).
         account_id = session.execute(select(Opportunity.__table__.c.account_id).where(
             Opportunity.__table__.c.id == raw["opportunity_id"])).scalar() if raw["opportunity_id"] else None
