@@ -28,9 +28,25 @@ class FitFooter(Footer):
         kwargs.setdefault("compact", True)
         super().__init__(*args, **kwargs)
         self._fitted_width = 0
+        self._shown: tuple | None = None  # what the keys on show were built from (see _what_to_show)
+
+    def _what_to_show(self) -> tuple:
+        """Everything the keys depend on: the width, and each active binding as the footer reads it."""
+        return (self.app.size.width, self.compact, self.show_command_palette,
+                tuple((b.key, self.app.get_key_display(b), b.action, b.description, b.show, b.id, b.group,
+                       b.tooltip, enabled, tooltip)
+                      for (_node, b, enabled, tooltip) in self.screen.active_bindings.values()))
+
+    def bindings_changed(self, screen: Any) -> None:
+        # Textual's Footer rebuilds every key on each change of focus or bindings (tens of widgets,
+        # each restyled); this one only when what it shows would change.
+        if self._bindings_ready and self.is_attached and screen is self.screen and self._shown == self._what_to_show():
+            return
+        super().bindings_changed(screen)
 
     def compose(self):
         items = list(super().compose())
+        self._shown = self._what_to_show() if self._bindings_ready else None
         width = self.app.size.width
         palette = [w for w in items if isinstance(w, FooterKey) and w.has_class("-command-palette")]
         always = [w for w in items if isinstance(w, FooterKey) and w.action in ALWAYS and w not in palette]
@@ -58,6 +74,10 @@ class FitFooter(Footer):
             budget -= key_width(key)
             shown.append(key.data_bind(compact=Footer.compact))
         self._fitted_width = width
+        for w in shown + always + palette:
+            if isinstance(w, FooterKey):
+                # Born with the class its compact watcher would add on mount: no restyle per key.
+                w.set_class(self.compact, "-compact", update=False)
         yield from shown + always + palette
 
     def on_resize(self, event: events.Resize) -> None:
