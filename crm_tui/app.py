@@ -465,6 +465,8 @@ class CRMApp(App[None]):
         # After the first paint: importing SQLAlchemy and opening the engine would otherwise delay it.
         if not self.db.ready:
             self._open_database()
+        else:
+            self.freeze_heap()  # (opened already: an engine was given)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="database")
     def _open_database(self) -> None:
