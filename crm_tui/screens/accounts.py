@@ -31,7 +31,7 @@ from crm_tui.widgets.filter_bar import filter_error_text
 from crm_tui.widgets.footer import FitFooter
 from crm_tui.widgets.worker import run_db
 
-PAGE_SIZE = 200
+PAGE_SIZE = 100  # a screenful and more (48 rows show 40); fewer rows to measure and lay out per filter
 
 
 @dataclass(frozen=True)

@@ -168,6 +168,9 @@ class DashboardScreen(CRMScreenMixin, Screen):
 
     @on(Targets)
     def _show_targets(self, message: Targets) -> None:
+        if (message.month, message.quarter) == getattr(self, "_targets_shown", None):
+            return  # reloaded on coming back, and nothing changed: the screen stays as it is
+        self._targets_shown = (message.month, message.quarter)
         self.query_one("#dash-month", Static).update(target_text(message.month))
         self.query_one("#dash-quarter", Static).update(target_text(message.quarter))
         self.query_one("#dash-month-brief", Static).update(target_brief(message.month))
@@ -177,6 +180,10 @@ class DashboardScreen(CRMScreenMixin, Screen):
     def _show_lists(self, message: Lists) -> None:
         data = message.lists
         self._loaded = True
+        shown = (dt.date.today(), data)  # (dates read relative to today: "this year")
+        if shown == getattr(self, "_lists_shown", None):
+            return  # reloaded on coming back, and nothing changed: the lists (and their cursors) stay
+        self._lists_shown = shown
         self.items = {}
         self._fill("closing", [(("opportunity", d["id"]),
                                 self._deal_text(d, day_text(d["expected_close"], weekday=True)))

@@ -28,9 +28,41 @@ class FitFooter(Footer):
         kwargs.setdefault("compact", True)
         super().__init__(*args, **kwargs)
         self._fitted_width = 0
+        self._shown: tuple | None = None  # what the keys on show were built from (see _what_to_show)
+        self._refit_pending = False
+
+    def _what_to_show(self) -> tuple:
+        """Everything the keys depend on: the width, and each binding the footer may show as it reads it
+        (the hidden ones, such as an Input's editing keys, never show: changing them changes nothing)."""
+        app = self.app
+        palette = app.COMMAND_PALETTE_BINDING
+        return (app.size.width, self.compact, self.show_command_palette,
+                tuple((key, b.key, app.get_key_display(b), b.action, b.description, b.id, b.group, b.tooltip,
+                       enabled, tooltip)
+                      for key, (_node, b, enabled, tooltip) in self.screen.active_bindings.items()
+                      if b.show or b.id in AREA_KEYS or key == palette))
+
+    def bindings_changed(self, screen: Any) -> None:
+        # Textual's Footer rebuilds every key (tens of widgets, each styled) on each change of focus or
+        # bindings, once per signal; this one once after the refresh, and only when what it shows changed.
+        self._bindings_ready = True
+        if not screen.app.app_focus or not self.is_attached or screen is not self.screen:
+            return
+        if not self._refit_pending:
+            self._refit_pending = True
+            self.call_after_refresh(self._refit)
+
+    async def _refit(self) -> None:
+        self._refit_pending = False
+        if self.is_attached and self._shown != self._what_to_show():
+            await self.recompose()
 
     def compose(self):
+        # Textual's Footer shows nothing until the first bindings signal, then builds every key again;
+        # the screen's bindings are known already (the focus, once set, may add a few: refit then).
+        self.set_reactive(Footer._bindings_ready, True)
         items = list(super().compose())
+        self._shown = self._what_to_show()
         width = self.app.size.width
         palette = [w for w in items if isinstance(w, FooterKey) and w.has_class("-command-palette")]
         always = [w for w in items if isinstance(w, FooterKey) and w.action in ALWAYS and w not in palette]
@@ -58,8 +90,13 @@ class FitFooter(Footer):
             budget -= key_width(key)
             shown.append(key.data_bind(compact=Footer.compact))
         self._fitted_width = width
+        for w in shown + always + palette:
+            if isinstance(w, FooterKey):
+                # Born with the class its compact watcher would add on mount: no restyle per key.
+                w.set_class(self.compact, "-compact", update=False)
         yield from shown + always + palette
 
     def on_resize(self, event: events.Resize) -> None:
-        if self.app.size.width != self._fitted_width:
-            self.call_after_refresh(self.recompose)
+        if self.app.size.width != self._fitted_width and not self._refit_pending:
+            self._refit_pending = True
+            self.call_after_refresh(self._refit)
