@@ -125,6 +125,9 @@ class QuotaDialog(CRMScreenMixin, ModalScreen[bool]):
         self.dismiss(False)
 
 
+COLUMN_WIDTHS = (("Month", 7), ("Stage", 12), ("Deals", 5), ("Pipeline", 14), ("Weighted", 14), ("Won", 13))
+
+
 class ForecastScreen(MineScope, CRMScreenMixin, Screen):
     """My forecast by default; m switches to everyone's (and back), the owner menu to anyone's."""
 
@@ -184,7 +187,10 @@ class ForecastScreen(MineScope, CRMScreenMixin, Screen):
         self.owner = self.user if self.mine else None
         self.sub_title = self.scope_sub_title()
         table = self.query_one("#forecast-table", DataTable)
-        table.add_columns("Month", "Stage", "Deals", "Pipeline", "Weighted", "Won")
+        # Fixed widths: sized from their contents, two loads landing close together (the scope and the
+        # owner menu) sometimes left the columns at their labels' width, cutting "2026-05" to "2026-".
+        for label, width in COLUMN_WIDTHS:
+            table.add_column(label, width=width)
         self._users_loaded = False
         self.action_reload()
 
