@@ -64,7 +64,6 @@ class OnboardingChecklist(Vertical):
         self.query_one("#onboarding-title", Label).update(
             f"Getting started: {checklist.done_count} of {len(checklist.steps)} done (enter opens where)")
         steps = self.query_one("#onboarding-steps", OptionList)
-        highlighted = steps.highlighted
         steps.clear_options()
         for step in checklist.steps:
             text = Text("✔ " if step.done else "☐ ", style="green" if step.done else "yellow")
@@ -72,10 +71,8 @@ class OnboardingChecklist(Vertical):
             if not step.done:
                 text.append(f"  · {step.where}", style="dim")
             steps.add_option(Option(text, id=f"onboarding-{step.key}"))
-        if highlighted is not None:
-            steps.highlighted = min(highlighted, len(checklist.steps) - 1)
-        else:  # the next step to do (on a short terminal the only one in view)
-            steps.highlighted = next((i for i, step in enumerate(checklist.steps) if not step.done), 0)
+        # The next step to do, each time the list is shown (on a short terminal the only one in view).
+        steps.highlighted = next((i for i, step in enumerate(checklist.steps) if not step.done), 0)
 
     @property
     def steps(self) -> dict[str, bool]:
