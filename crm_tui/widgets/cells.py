@@ -61,15 +61,7 @@ def date_text(value: dt.date | dt.datetime | str | None) -> str:
 
 
 def datetime_text(value: dt.datetime | str | None) -> str:
-    if value is None or value == "":
-        return ""
-    if isinstance(value, str):
-        try:
-            value = dt.datetime.fromisoformat(value)
-        except ValueError:
-            return value
-    if not isinstance(value, dt.datetime):
-        return formatting.day(value)
+    """``4 Dec 14:02``: crm_tui.formatting.moment (which reads ISO text and dates too)."""
     return formatting.moment(value)
 
 
