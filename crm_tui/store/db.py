@@ -125,7 +125,7 @@ def current_revision(engine: Engine) -> str | None:
         return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
-def alembic_config(engine: Engine):
+def alembic_config(engine: Engine | None):
     from alembic.config import Config
 
     cfg = Config()
@@ -135,15 +135,114 @@ def alembic_config(engine: Engine):
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Run Alembic migrations up to ``revision`` on this engine."""
+    """Run Alembic migrations up to ``revision`` on this engine, all in one transaction.
+
+    A failure leaves the database at its old revision with its old data and raises
+    DatabaseUnavailable with one line naming the migration that failed and why. On SQLite, a run
+    that fails on what a failed upgrade of an older crm-tui left behind is tried once more with
+    those leftovers removed, when that is safe (crm_tui/store/sqlite_migration.py)."""
+    from crm_tui.errors import CRMError
+
+    try:
+        before = current_revision(engine)
+    except DBAPIError as exc:
+        raise DatabaseUnavailable(_describe(str(engine.url), engine.url, exc)) from None
+    cfg = alembic_config(engine)
+    try:
+        _run_upgrade(cfg, revision)
+        return
+    except CRMError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - becomes one line below
+        failure: BaseException = exc
+    if engine.dialect.name == "sqlite":
+        plan = _leftover_plan(engine, before)
+        if plan is not None:
+            cfg = alembic_config(engine)
+            cfg.attributes["repair"] = (before, *plan)
+            try:
+                _run_upgrade(cfg, revision)
+                return
+            except CRMError:
+                raise
+            except Exception as exc:  # noqa: BLE001
+                failure = exc
+    raise DatabaseUnavailable(_failure_line(cfg, before, failure)) from failure
+
+
+def _run_upgrade(cfg, revision: str) -> None:
     from alembic import command
     from alembic.util import CommandError
 
     try:
-        command.upgrade(alembic_config(engine), revision)
+        command.upgrade(cfg, revision)
     except CommandError as exc:  # e.g. a revision this version does not know: a newer crm-tui wrote it
         raise DatabaseUnavailable(f"cannot migrate the database: {exc} (was it written by a newer crm-tui?)") from None
     # The migrations' environment re-installs the row security policies after every run (migrations/env.py).
+
+
+def revision_chain() -> list[str]:
+    """Every migration, oldest first."""
+    from alembic.script import ScriptDirectory
+
+    from_base = reversed(list(ScriptDirectory.from_config(alembic_config(None)).walk_revisions()))
+    return [script.revision for script in from_base]
+
+
+def _failure_line(cfg, before: str | None, exc: BaseException) -> str:
+    from crm_tui.errors import describe_db_error
+
+    applied = cfg.attributes.get("applied") or []
+    last = applied[-1] if applied else before
+    chain = revision_chain()
+    following = chain.index(last) + 1 if last in chain else 0
+    failing = chain[following] if following < len(chain) else None
+    described = describe_db_error(exc)
+    driver = getattr(exc, "orig", None) or exc
+    reason = str(described) if described is not None else (str(driver).strip().splitlines() or [type(exc).__name__])[0]
+    step = f"migration {failing} failed" if failing else "the upgrade failed"
+    return f"cannot upgrade the database: {step}: {reason}; nothing was changed, it is still at {before or 'an empty schema'}"
+
+
+def _leftover_plan(engine: Engine, revision: str | None):
+    """When this SQLite file holds leftovers of a failed upgrade: the schemas repair_leftovers compares it
+    with (a scratch database at ``revision``, and everything the later migrations make); else None."""
+    import tempfile
+
+    from crm_tui.store.sqlite_migration import TMP_PREFIX, Schema
+
+    chain = revision_chain()
+    if revision is not None and revision not in chain:
+        return None
+    with tempfile.TemporaryDirectory(prefix="crm-schema-") as folder:
+        scratch = make_engine(f"sqlite:///{folder}/scratch.db")
+        try:
+            if revision is not None:
+                _run_upgrade(alembic_config(scratch), revision)
+            with scratch.connect() as conn:
+                at_revision = Schema.read(conn)
+            later = Schema()
+            for step in chain[chain.index(revision) + 1 if revision else 0:]:
+                _run_upgrade(alembic_config(scratch), step)
+                with scratch.connect() as conn:
+                    now = Schema.read(conn)
+                later.objects.update(now.objects)
+                for table, columns in now.columns.items():
+                    known = later.columns.setdefault(table, [])
+                    known.extend(c for c in columns if c not in known)
+        finally:
+            scratch.dispose()
+    with engine.connect() as conn:
+        have = Schema.read(conn)
+    leftover = any(
+        (key not in at_revision.objects and key in later.objects) or key[1].startswith(TMP_PREFIX)
+        for key in have.objects
+    ) or any(
+        (table, column) in later.column_keys()
+        for table, known in at_revision.columns.items()
+        for column in have.columns.get(table, []) if column not in known
+    )
+    return (at_revision, later) if leftover else None
 
 
 def install_row_security(engine: Engine, *, only_if_outdated: bool = False) -> bool:

@@ -19,6 +19,29 @@ def render_item(type_, obj, autogen_context):
     return False
 
 
+def _run(connection) -> None:
+    applied = config.attributes.setdefault("applied", [])  # crm_tui.store.db.upgrade names a failing step from it
+
+    def record(*, ctx, step, heads, run_args) -> None:
+        applied.append(step.up_revision_id)
+
+    context.configure(
+        connection=connection,
+        target_metadata=metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+        include_object=include_object,  # full-text search objects are not in the models
+        render_item=render_item,
+        on_version_apply=[record],
+    )
+    postgres = connection.dialect.name == "postgresql"
+    if postgres:  # policies name other tables: drop them while the schema changes, then re-create
+        row_security.uninstall(connection)
+    context.run_migrations()
+    if postgres:
+        row_security.install(connection)
+
+
 def run_migrations_online() -> None:
     engine = config.attributes.get("engine")
     if engine is None:  # e.g. `alembic` run by hand with -x url=...
@@ -28,21 +51,29 @@ def run_migrations_online() -> None:
         if not url:
             raise SystemExit("pass the database with: alembic -x url=sqlite:///path upgrade head")
         engine = make_engine(url)
-    with engine.begin() as connection:
-        context.configure(
-            connection=connection,
-            target_metadata=metadata,
-            render_as_batch=connection.dialect.name == "sqlite",
-            compare_type=True,
-            include_object=include_object,  # full-text search objects are not in the models
-            render_item=render_item,
-        )
-        postgres = connection.dialect.name == "postgresql"
-        if postgres:  # policies name other tables: drop them while the schema changes, then re-create
-            row_security.uninstall(connection)
-        context.run_migrations()
-        if postgres:
-            row_security.install(connection)
+    if engine.dialect.name != "sqlite":
+        with engine.begin() as connection:  # PostgreSQL's DDL is transactional: one transaction is all
+            _run(connection)
+        return
+    # SQLite: one real transaction with foreign keys off, checked before the commit
+    # (crm_tui/store/sqlite_migration.py says why).
+    from crm_tui.store.sqlite_migration import migration_transaction, repair_leftovers
+
+    with migration_transaction(engine) as connection:
+        repair = config.attributes.get("repair")
+        if repair is not None:
+            revision, at_revision, later = repair
+            if _revision(connection) == revision:  # nobody migrated it meanwhile
+                config.attributes["repaired"] = repair_leftovers(connection, revision, at_revision, later)
+        _run(connection)
+
+
+def _revision(connection) -> str | None:
+    from sqlalchemy import inspect
+
+    if not inspect(connection).has_table("alembic_version"):
+        return None
+    return connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
 
 
 run_migrations_online()
