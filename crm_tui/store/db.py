@@ -142,6 +142,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     that fails on what a failed upgrade of an older crm-tui left behind is tried once more with
     those leftovers removed, when that is safe (crm_tui/store/sqlite_migration.py)."""
     from crm_tui.errors import CRMError
+    from crm_tui.store.sqlite_migration import ForeignKeyViolation
 
     try:
         before = current_revision(engine)
@@ -151,6 +152,8 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     try:
         _run_upgrade(cfg, revision)
         return
+    except ForeignKeyViolation as exc:
+        raise DatabaseUnavailable(_failure_line(cfg, before, exc)) from exc
     except CRMError:
         raise
     except Exception as exc:  # noqa: BLE001 - becomes one line below
@@ -163,6 +166,8 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
             try:
                 _run_upgrade(cfg, revision)
                 return
+            except ForeignKeyViolation as exc:
+                failure = exc
             except CRMError:
                 raise
             except Exception as exc:  # noqa: BLE001
@@ -191,7 +196,9 @@ def revision_chain() -> list[str]:
 
 def _failure_line(cfg, before: str | None, exc: BaseException) -> str:
     from crm_tui.errors import describe_db_error
+    from crm_tui.store.sqlite_migration import ForeignKeyViolation
 
+    still = f"nothing was changed, it is still at {before or 'an empty schema'}"
     applied = cfg.attributes.get("applied") or []
     last = applied[-1] if applied else before
     chain = revision_chain()
@@ -200,8 +207,10 @@ def _failure_line(cfg, before: str | None, exc: BaseException) -> str:
     described = describe_db_error(exc)
     driver = getattr(exc, "orig", None) or exc
     reason = str(described) if described is not None else (str(driver).strip().splitlines() or [type(exc).__name__])[0]
+    if isinstance(exc, ForeignKeyViolation):
+        return f"cannot upgrade the database to {last}: {exc}; {still}"
     step = f"migration {failing} failed" if failing else "the upgrade failed"
-    return f"cannot upgrade the database: {step}: {reason}; nothing was changed, it is still at {before or 'an empty schema'}"
+    return f"cannot upgrade the database: {step}: {reason}; {still}"
 
 
 def _leftover_plan(engine: Engine, revision: str | None):

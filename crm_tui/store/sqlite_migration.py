@@ -73,7 +73,7 @@ def migration_transaction(engine: Engine) -> Iterator[Connection]:
 def _violations(rows) -> str:
     table, rowid, parent = rows[0][0], rows[0][1], rows[0][2]
     more = f" ({len(rows)} such rows)" if len(rows) > 1 else ""
-    return f"{table} row {rowid} refers to a {parent} row that does not exist{more}"
+    return f"{table} row {rowid} refers to a missing row of {parent}{more}"
 
 
 # ---------------------------------------------------------------- leftovers of a failed run
@@ -162,7 +162,7 @@ def repair_leftovers(conn: Connection, revision: str | None, at_revision: Schema
             if name not in virtual:
                 rows = conn.exec_driver_sql(f'SELECT count(*) FROM "{name}"').scalar()
                 if rows:
-                    raise refuse(f"table {name} with {rows} rows")
+                    raise refuse(f"table {name} with {rows} row{'s' if rows != 1 else ''}")
             conn.exec_driver_sql(f'DROP TABLE "{name}"')
         elif kind in ("index", "trigger") and key in later.objects:
             if key not in Schema.read(conn).objects:
@@ -179,7 +179,7 @@ def repair_leftovers(conn: Connection, revision: str | None, at_revision: Schema
                 continue
             filled = conn.exec_driver_sql(f'SELECT count(*) FROM "{table}" WHERE "{column}" IS NOT NULL').scalar()
             if filled:
-                raise refuse(f"column {table}.{column} with {filled} values")
+                raise refuse(f"column {table}.{column} with {filled} value{'s' if filled != 1 else ''}")
             conn.exec_driver_sql(f'ALTER TABLE "{table}" DROP COLUMN "{column}"')
             removed.append(f"column {table}.{column}")
 
