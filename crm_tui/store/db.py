@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import random
+import re
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -213,6 +214,29 @@ def _failure_line(cfg, before: str | None, exc: BaseException) -> str:
     return f"cannot upgrade the database: {step}: {reason}; {still}"
 
 
+_CREATED = re.compile(
+    r'^\s*CREATE\s+(?:UNIQUE\s+)?(?:VIRTUAL\s+)?(TABLE|INDEX|TRIGGER|VIEW)\s+(?:IF\s+NOT\s+EXISTS\s+)?"?(\w+)"?',
+    re.IGNORECASE)
+_ADDED = re.compile(r'^\s*ALTER\s+TABLE\s+"?(\w+)"?\s+ADD\s+(?:COLUMN\s+)?"?(\w+)"?', re.IGNORECASE)
+
+
+def _creations(into):
+    """A listener noting into the Schema ``into`` every object a statement creates, and every column it
+    adds: a migration's passing objects too (a table it copies through and renames)."""
+
+    def note(conn, cursor, statement, parameters, context, executemany) -> None:
+        created = _CREATED.match(statement)
+        if created:
+            into.objects.setdefault((created.group(1).lower(), created.group(2)), statement)
+        added = _ADDED.match(statement)
+        if added:
+            columns = into.columns.setdefault(added.group(1), [])
+            if added.group(2) not in columns:
+                columns.append(added.group(2))
+
+    return note
+
+
 def _leftover_plan(engine: Engine, revision: str | None):
     """When this SQLite file holds leftovers of a failed upgrade: the schemas repair_leftovers compares it
     with (a scratch database at ``revision``, and everything the later migrations make); else None."""
@@ -231,6 +255,7 @@ def _leftover_plan(engine: Engine, revision: str | None):
             with scratch.connect() as conn:
                 at_revision = Schema.read(conn)
             later = Schema()
+            event.listen(scratch, "before_cursor_execute", _creations(later))
             for step in chain[chain.index(revision) + 1 if revision else 0:]:
                 _run_upgrade(alembic_config(scratch), step)
                 with scratch.connect() as conn:
