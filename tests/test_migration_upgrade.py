@@ -204,3 +204,25 @@ def test_snapshot_reads_only_the_old_columns(tmp_path):
             assert snapshot(conn, meta)["users"] == before["users"]
     finally:
         engine.dispose()
+
+
+def test_upgrade_waiting_too_long_for_the_write_lock_says_busy(tmp_path, monkeypatch):
+    """Another program writing all through the busy timeout: "busy, try again", and nothing changed."""
+    from crm_tui.errors import DatabaseBusy
+
+    path = _database_at(tmp_path, "0007_job_runs")
+    before = _file_state(path)
+    monkeypatch.setattr(store_db, "SQLITE_BUSY_TIMEOUT_MS", 200)
+    writer = sqlite3.connect(path, isolation_level=None)
+    try:
+        writer.execute("BEGIN IMMEDIATE")
+        engine = store_db.make_engine(sqlite_url(path))
+        try:
+            with pytest.raises(DatabaseBusy):
+                store_db.upgrade(engine)
+        finally:
+            engine.dispose()
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+    assert _file_state(path) == before

@@ -142,7 +142,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     DatabaseUnavailable with one line naming the migration that failed and why. On SQLite, a run
     that fails on what a failed upgrade of an older crm-tui left behind is tried once more with
     those leftovers removed, when that is safe (crm_tui/store/sqlite_migration.py)."""
-    from crm_tui.errors import CRMError
+    from crm_tui.errors import CRMError, describe_db_error
     from crm_tui.store.sqlite_migration import ForeignKeyViolation
 
     try:
@@ -159,8 +159,14 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         raise
     except Exception as exc:  # noqa: BLE001 - becomes one line below
         failure: BaseException = exc
+    busy = describe_db_error(failure)
+    if isinstance(busy, DatabaseBusy):  # another program held the write lock all along: try again later
+        raise busy from failure
     if engine.dialect.name == "sqlite":
-        plan = _leftover_plan(engine, before)
+        try:
+            plan = _leftover_plan(engine, before)
+        except Exception:  # noqa: BLE001 - the first failure is what the user needs to read
+            plan = None
         if plan is not None:
             cfg = alembic_config(engine)
             cfg.attributes["repair"] = (before, *plan)

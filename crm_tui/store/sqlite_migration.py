@@ -147,9 +147,9 @@ def repair_leftovers(conn: Connection, revision: str | None, at_revision: Schema
 
     removed: list[str] = []
     extra = {key: sql for key, sql in have.objects.items() if key not in at_revision.objects}
-    virtual = {name for (kind, name), sql in extra.items() if kind == "table" and _is_virtual(sql)}
+    virtual = _virtual_tables(extra)
     # Tables first: their indexes and triggers go with them.
-    for (kind, name), sql in sorted(extra.items(), key=lambda item: (item[0][0] != "table", item[0][1])):
+    for kind, name in sorted(extra, key=lambda item: (item[0] != "table", item[1])):
         key = (kind, name)
         if kind == "table" and name.startswith(TMP_PREFIX):
             original = name[len(TMP_PREFIX):]
@@ -191,12 +191,12 @@ def repair_leftovers(conn: Connection, revision: str | None, at_revision: Schema
             if kind == "index" and ("table", at_revision.index_table.get(name, "")) in now.objects:
                 conn.exec_driver_sql(sql)
                 removed.append(f"index {name} (re-made)")
-            elif kind == "table" and any(name.startswith(f"{v}_") for v in at_revision_virtual(at_revision)):
-                continue
+            elif kind == "table" and any(name.startswith(f"{v}_") for v in _virtual_tables(at_revision.objects)):
+                continue  # a full-text index's shadow table: it comes back with its index
             else:
                 raise refuse(f"no {kind} {name}")
     return removed
 
 
-def at_revision_virtual(schema: Schema) -> set[str]:
-    return {name for (kind, name), sql in schema.objects.items() if kind == "table" and _is_virtual(sql)}
+def _virtual_tables(objects: dict[tuple[str, str], str | None]) -> set[str]:
+    return {name for (kind, name), sql in objects.items() if kind == "table" and _is_virtual(sql)}
