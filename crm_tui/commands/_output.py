@@ -275,7 +275,7 @@ def emit(rows: Iterable[dict], fmt: Format, *, columns: Sequence[str] | None = N
     cols = pick_columns(materialised[0], columns or table_columns)
     table = Table(title=shown(title) if title else None, header_style="bold", show_lines=False)
     for c in cols:
-        justify = "right" if c in ("id", "amount", "weighted_amount", "probability", "employees", *MONEY_TEXT) else "left"
+        justify = "right" if c in ("id", "amount", "weighted_amount", "probability", "employees", "records", *MONEY_TEXT) else "left"
         table.add_column(shown(c), justify=justify, overflow="fold")
     for row in materialised:
         table.add_row(*[_table_cell(row, c) for c in cols])
