@@ -1,8 +1,17 @@
-"""The reference for a one-row `crm ... list`: a trivial Typer app that opens a SQLite file and prints one row."""
+"""The reference for a one-row `crm ... list`: a trivial Typer app that opens a SQLite file and prints one row.
 
+With CRM_BENCH_PREIMPORT=mod1,mod2 it first imports those modules: bench/run.py uses that to show
+what importing a library alone costs on top of the reference (e.g. sqlalchemy), in the same run.
+"""
+
+import importlib
+import os
 import sqlite3
 
 import typer
+
+for _name in filter(None, os.environ.get("CRM_BENCH_PREIMPORT", "").split(",")):
+    importlib.import_module(_name)
 
 app = typer.Typer(help="A trivial Typer app over a SQLite file.")
 

@@ -149,3 +149,17 @@ def test_duplicate_accounts_are_found_in_sql_as_lead_conversion_normalises_them(
     assert found[ids["ACME holdings ltd"]] == f"same name as account {ids['Acme']} (Acme)"
     assert found[ids["Bluestone Labs"]] == f"same website bluestone.io as account {ids['Bluestone']} (Bluestone)"
     assert [f.id for f in limited] == sorted(expected)[:2]
+
+
+def test_forecast_table_reads_periods_like_people_do(cli, engine):
+    setup_team(engine)
+    add_opp(engine, "a", amount="1000.00", stage="Proposal", expected_close="2026-03-05", next_step="call")
+    add_opp(engine, "b", amount="500.00", stage="Negotiation", expected_close="2026-04-05", owner="bob")
+    res = cli("forecast", "--from", "2026-03-01", "--to", "2026-04-30", "--by", "month,quarter")
+    assert res.exit_code == 0, res.stderr
+    assert "Forecast 1 March 2026 – 30 April 2026 by month, quarter" in res.stdout
+    cells = [[c.strip() for c in line.split("│")[1:3]] for line in res.stdout.splitlines() if line.startswith("│")]
+    assert cells[:2] == [["Mar 2026", "Q1 2026"], ["Apr 2026", "Q2 2026"]]
+    raw = list(csv.DictReader(io.StringIO(cli("forecast", "--from", "2026-03-01", "--to", "2026-04-30",
+                                              "--by", "month,quarter", "--format", "csv").stdout)))
+    assert [(r["month"], r["quarter"]) for r in raw[:2]] == [("2026-03", "2026-Q1"), ("2026-04", "2026-Q2")]

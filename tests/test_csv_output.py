@@ -71,6 +71,7 @@ SETUP = [
     ["forecast", "snapshot", "--name", _p(6)],
     ["quota", "set", "payload", "2026-12", "5000"],
     ["view", "save", "payloads", "--entity", "account", "--where", "name~cmd"],
+    ["tag", "add", "=1+1", "--entity", "opp", "--where", "id=1"],  # a tag name a spreadsheet would run
 ]
 
 # Reads: these show the payloads above, so --raw must give at least one formula cell back.
@@ -93,6 +94,7 @@ PLAIN_READS = {
     "forecast": ["--from", "2026-01-01", "--to", "2027-12-31", "--by", "owner"], "forecast changes": [],
     "quota list": [], "team list": [], "role show": [],
     "account shares": ["1"], "assign rule list": [], "notification list": [], "notification prefs": [],
+    "tag list": [],  # tag names hold no spaces, so no payload above fits; the "=1+1" tag must come out inert
 }
 # Writes that print the record they wrote (with --format csv): each writes payloads of its own.
 WRITES = [

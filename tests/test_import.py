@@ -175,6 +175,39 @@ def test_hubspot_samples(cli, engine):
     assert rows(engine, "SELECT primary_contact_id FROM opportunities") == [(None,)]  # HubSpot ids are not ours
 
 
+def test_a_hubspot_export_is_recognised_without_the_preset(cli, engine):
+    """HubSpot's own column names (Deal Stage, hubspot_owner_email, ...) select its preset: the deal's name,
+    amount and stage are read, and HubSpot's record ids are not taken for ours."""
+    folder = FIXTURES / "imports" / "hubspot"
+    account = cli("account", "add", "Not HubSpot's company 1")
+    assert account.exit_code == 0
+    deals = cli("import", "opp", folder / "Sample_Deal_Import-1.csv", "--create-users")
+    assert deals.exit_code == 0, deals.stderr
+    assert "look like a HubSpot export" in deals.stderr and "--preset none" in deals.stderr
+    assert rows(engine, "SELECT o.name, s.name, o.amount_minor, o.account_id, o.primary_contact_id "
+                        "FROM opportunities o JOIN stages s ON s.id = o.stage_id") == [
+        ("Sample Deal Name", "Lead", 1000000, None, None)]
+
+    companies = cli("import", "account", folder / "companies.csv")  # its hubspot_owner_email gives it away
+    assert companies.exit_code == 0 and "look like a HubSpot export" in companies.stderr
+    assert rows(engine, "SELECT website, phone, street FROM accounts WHERE name = 'HubSpot'") == [
+        ("hubspot.com", "888-482-7768", "25 First Street")]
+    by_name_only = one_line_error(cli("import", "opp", folder / "Sample_Deal_Import-1.csv", "--preset", "none"))
+    assert "required field name" in by_name_only
+    assert "'nope' is not one of: hubspot, salesforce, none" in one_line_error(
+        cli("import", "opp", folder / "Sample_Deal_Import-1.csv", "--preset", "nope"))
+    assert count(engine, "opportunities") == 1
+
+
+def test_a_file_with_signs_of_two_crms_is_read_by_field_names(cli, engine, tmp_path):
+    mixed = tmp_path / "mixed.csv"
+    mixed.write_text("Name,Account Name,Lifecycle Stage\nAcme,Acme Corp,Lead\n", encoding="utf-8")
+    result = cli("import", "account", mixed)
+    assert result.exit_code == 0, result.stderr
+    assert "look like" not in result.stderr
+    assert rows(engine, "SELECT name FROM accounts") == [("Acme",)]
+
+
 def test_maven_crm_sales_data(cli, engine):
     folder = FIXTURES / "maven_crm"
     refused = one_line_error(cli("import", "account", folder / "accounts.csv"))

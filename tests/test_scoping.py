@@ -185,6 +185,20 @@ def _open_total(result) -> int:
     return sum(m.open_minor for m in result.totals.values())
 
 
+def _tag_counts(w, s) -> bool:
+    """Tag the seen and the hidden deal (as setup, unscoped), then count: 2 when the hidden one counts."""
+    T, G = Tagging.__table__, Tag.__table__
+    tag_id = s.execute(select(G.c.id).where(G.c.name == "counted")).scalar()
+    if tag_id is None:
+        tag_id = s.execute(G.insert().values(name="counted").returning(G.c.id)).scalar_one()
+        s.execute(T.insert(), [{"entity": "opportunity", "record_id": w.seen["opportunity"], "tag_id": tag_id,
+                                "created_at": dt.datetime.now(dt.timezone.utc)},
+                               {"entity": "opportunity", "record_id": w.hidden["opportunity"], "tag_id": tag_id,
+                                "created_at": dt.datetime.now(dt.timezone.utc)}])
+    counts = {c.tag: c.count for c in bulk.tag_counts(session=s, actor=w.actor, entity=ENTITIES["opportunity"])}
+    return counts["counted"] == 2
+
+
 def _bulk_tag(w, s):
     result = bulk.tag(ENTITIES["opportunity"], session=s, tag="vip", add=True, actor=w.actor, where="name~zephyr")
     T = Tagging.__table__
@@ -256,6 +270,7 @@ SERVICE_PATHS: list[ReadPath] = [
     ReadPath("account's contacts", ("contact",), lambda w, s: "Secret" in _text(contacts.reports_tree(
         session=s, account_id=w.seen["account"], actor=w.actor))),
     ReadPath("bulk tag --where", ("opportunity",), _bulk_tag),
+    ReadPath("tag counts", ("opportunity",), _tag_counts),
     ReadPath("bulk update --ids", ("opportunity",), lambda w, s: _raises(lambda: bulk.update_where(
         ENTITIES["opportunity"], session=s, data={"source": "Web"}, actor=w.actor, ids=[w.hidden["opportunity"]]),
         ValidationError)),

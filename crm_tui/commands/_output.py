@@ -160,13 +160,40 @@ def _human(value: Any) -> str:
 def _table_cell(row: dict, column: str):
     """A table cell: money columns that carry their exact minor units and currency read
     "40,000.00" (crm_tui.formatting; the currency has its own column), the rest as ``shown``."""
-    minor, currency = row.get(f"{column}_minor"), row.get("currency")
-    if isinstance(minor, int) and not isinstance(minor, bool) and isinstance(currency, str):
-        try:
-            return shown(formatting.money(minor, currency, code=False))
-        except ValueError:
-            pass
+    minor = _money_minor(row, column)
+    if minor is not None:
+        return shown(formatting.money(minor, row["currency"], code=False))
     return shown(row[column])
+
+
+# Fields whose decimal text is an amount of the row's currency (proposal totals, derived amounts).
+MONEY_TEXT = ("subtotal", "net", "tax", "total", "unit_price")
+
+
+def _money_minor(row: dict, key: str) -> int | None:
+    """The exact minor units of a money field of ``row`` in its ``currency``, or None when the field is
+    not money: the ``KEY_minor`` integer the row carries next to it, or an amount carried as its exact
+    decimal text ("weighted_amount": "50185.00")."""
+    currency, value = row.get("currency"), row.get(key)
+    if not isinstance(currency, str):
+        return None
+    minor = row.get(f"{key}_minor")
+    if not (isinstance(minor, int) and not isinstance(minor, bool)):
+        minor = None
+        if (key.endswith("amount") or key in MONEY_TEXT) and isinstance(value, (str, Decimal)) and value != "":
+            from crm_tui import money
+
+            try:
+                minor = money.parse_amount(value, currency)
+            except ValueError:
+                return None
+    if minor is None:
+        return None
+    try:
+        formatting.money(minor, currency)
+    except ValueError:  # not a currency the formatter knows
+        return None
+    return minor
 
 
 def shown(value: Any):
@@ -248,7 +275,7 @@ def emit(rows: Iterable[dict], fmt: Format, *, columns: Sequence[str] | None = N
     cols = pick_columns(materialised[0], columns or table_columns)
     table = Table(title=shown(title) if title else None, header_style="bold", show_lines=False)
     for c in cols:
-        justify = "right" if c in ("id", "amount", "weighted_amount", "probability", "employees") else "left"
+        justify = "right" if c in ("id", "amount", "weighted_amount", "probability", "employees", "records", *MONEY_TEXT) else "left"
         table.add_column(shown(c), justify=justify, overflow="fold")
     for row in materialised:
         table.add_row(*[_table_cell(row, c) for c in cols])
@@ -295,7 +322,22 @@ def emit_record(row: dict, fmt: Format) -> None:
     table = Table(show_header=False, box=None, padding=(0, 2))
     table.add_column(style="bold")
     table.add_column()
-    for key, value in row.items():
-        if key not in HIDDEN:
-            table.add_row(shown(key), shown(value))
+    for key in _record_keys(row):
+        table.add_row(shown(key), _record_cell(row, key))
     _console().print(table)
+
+
+def _record_keys(row: dict) -> list[str]:
+    """The fields a person reads on one record: a money field's exact minor units are left to
+    csv/json when the record also carries the amount itself (``amount`` next to ``amount_minor``)."""
+    return [k for k in row if k not in HIDDEN
+            and not (k.endswith("_minor") and k.removesuffix("_minor") in row and isinstance(row.get("currency"), str))]
+
+
+def _record_cell(row: dict, key: str):
+    """One record's value as a person reads it: money with its currency ("100,370.00 USD", the one
+    formatter the lists and the app use), the rest as ``shown``."""
+    minor = _money_minor(row, key)
+    if minor is not None:
+        return shown(formatting.money(minor, row["currency"]))
+    return shown(row[key])

@@ -12,7 +12,8 @@ from typing import Optional
 
 import typer
 
-from crm_tui.commands._common import WHERE_HELP, State, counted, fail, info, unit_of_work
+from crm_tui.commands._common import WHERE_HELP, Format, State, counted, fail, info, session, unit_of_work
+from crm_tui.commands._output import output_options
 from crm_tui.commands._progress import Bar
 from crm_tui.services.registry import ENTITY_HELP
 
@@ -83,6 +84,24 @@ def _tag(tag: str, entity: str, where, ids, dry_run: bool, add: bool) -> None:
     with Bar("working") as bar:
         result = unit_of_work(work)
     _report(result, f"tag {tag}" if add else f"untag {tag}")
+
+
+@tag_app.command("list")
+@output_options()
+def tag_list(
+    fmt: Format = Format.table,
+    entity: Optional[str] = typer.Option(None, "--entity", help="Only this entity's tags: " + ENTITY_HELP),
+) -> None:
+    """The tags in use and how many records carry each (only records you may read count)."""
+    from crm_tui.commands._output import emit
+    from crm_tui.services.data import bulk
+    from crm_tui.services.registry import entity_for
+
+    with session() as s:
+        counts = bulk.tag_counts(session=s, actor=State.actor(), entity=entity_for(entity) if entity else None)
+    rows = [{"tag": c.tag, "entity": c.entity, "records": c.count} for c in counts]
+    if not emit(rows, fmt, header=("tag", "entity", "records")) and fmt == Format.table:
+        info("no tags yet; add one with: crm tag add TAG --entity opp --where ...")
 
 
 @tag_app.command("add")

@@ -74,13 +74,32 @@ def forecast_default(
         rows.append(total)
     if fmt == Format.table:
         rows = [_human(r, result.by) for r in rows]
-        title = f"Forecast {a.isoformat()} to {b.isoformat()} by {', '.join(result.by)}"
+        from crm_tui import formatting
+
+        title = f"Forecast {formatting.full_day(a)} – {formatting.full_day(b)} by {', '.join(result.by)}"
         if not rows:
             info("no deals or quotas in that range")
         emit(rows, fmt, title=title)
         return
     header = forecast.ForecastRow(key=dict.fromkeys(result.by), currency="USD", metrics=forecast.Metrics()).as_dict()
     emit(rows, fmt, header=list(header))
+
+
+def _period(group: str, value):
+    """A month or quarter key as people read it: "2026-10" -> "Oct 2026", "2026-Q4" -> "Q4 2026"."""
+    import datetime as dt
+
+    if not isinstance(value, str):
+        return value
+    try:
+        if group == "month":
+            return f"{dt.date.fromisoformat(value + '-01'):%b %Y}"
+        if group == "quarter" and "-Q" in value:
+            year, quarter = value.split("-Q")
+            return f"Q{int(quarter)} {int(year)}"
+    except ValueError:
+        pass
+    return value
 
 
 def _human(row: dict, by: tuple[str, ...]) -> dict:
@@ -99,7 +118,7 @@ def _human(row: dict, by: tuple[str, ...]) -> dict:
         value = row[key]
         return "" if value is None else f"{value}%"
 
-    out = {g: row[g] for g in by}
+    out = {g: _period(g, row[g]) for g in by}
     out.update({"cur": cur, "open": row["open_count"], "pipeline": m("pipeline"), "weighted": m("weighted"),
                 "won": m("won"), "won #": row["won_count"], "lost #": row["lost_count"], "quota": m("quota"),
                 "attain": pct("attainment_pct"),

@@ -74,7 +74,8 @@ def import_(
     entity: str = typer.Argument(..., help=ENTITY_HELP),
     source: str = typer.Argument(..., help="CSV file to read, or - for stdin"),
     maps: Optional[list[str]] = typer.Option(None, "--map", help="'Source Column=field' (repeat); 'Column=' skips it"),
-    preset: Optional[str] = typer.Option(None, "--preset", help="Column names of another CRM: hubspot or salesforce"),
+    preset: Optional[str] = typer.Option(None, "--preset", help="Column names of another CRM: hubspot or salesforce "
+                                         "(found from the columns when not given), or none"),
     match: Optional[str] = typer.Option(None, "--match",
                                         help="Update records with the same id, email or name instead of adding"),
     dry_run: bool = typer.Option(False, "--dry-run", help="Check every row and report; write nothing"),
@@ -122,6 +123,9 @@ def import_(
     detail = (f"{result.rows:,} rows ({result.encoding}, delimiter {result.delimiter!r}); "
               f"columns: {', '.join(f'{c}->{f}' for c, f in result.mapping.items())}"
               + (f"; ignored: {', '.join(result.ignored)}" if result.ignored else ""))
+    if result.preset_detected and result.preset:
+        info(f"the columns look like a {importing.PRESET_NAMES.get(result.preset, result.preset)} export: "
+             f"read as --preset {result.preset} reads them (--preset none: by our field names only)")
     info(detail)
     if result.users_created:
         info(f"{'would add' if dry_run else 'added'} {plural(len(result.users_created), 'user')}: "

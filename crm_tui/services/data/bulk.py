@@ -749,3 +749,30 @@ def undo(*, session: Session, batch_id: str, actor: Actor | str, dry_run: bool =
     if n_created:
         _delete_logged(entity, session, created, actor=actor, when=now, batch_id=undo_id)
     return UndoResult(batch_id, undo_id, entity.name, len(record_ids) + n_created, False, n_created)
+
+
+@dataclass(frozen=True)
+class TagCount:
+    tag: str
+    entity: str
+    count: int
+
+
+def tag_counts(*, session: Session, actor: Actor | None, entity: Entity | None = None) -> list[TagCount]:
+    """Every tag in use, per entity, with how many records carry it: only records ``actor`` may read
+    count (a tag on nothing they can see is not listed). Most used first, then by name."""
+    from crm_tui.services.registry import ENTITIES
+    from crm_tui.store.scope import scope
+
+    targets = [entity] if entity is not None else list(ENTITIES.values())
+    out: list[TagCount] = []
+    for ent in targets:
+        T = ent.table
+        stmt = (select(TAGS.c.name, func.count())
+                .select_from(TAGGINGS.join(TAGS, TAGS.c.id == TAGGINGS.c.tag_id).join(T, T.c.id == TAGGINGS.c.record_id))
+                .where(TAGGINGS.c.entity == ent.name)
+                .group_by(TAGS.c.name))
+        stmt = scope(stmt, entity=ent.name, table=T, actor=actor)
+        out.extend(TagCount(tag=name, entity=ent.name, count=int(n)) for name, n in session.execute(stmt))
+    out.sort(key=lambda c: (-c.count, c.tag.lower(), c.entity))
+    return out

@@ -417,6 +417,7 @@ def generate(engine: Engine, *, opportunities: int, seed: int = 42, me: str | No
                 rows)
         del rows
         report("opportunities", counts.opportunities)
+        _link_converted_leads(conn, counts, opp_account)
 
         # Activities: history on deals and accounts, and open tasks around today.
         rows = []
@@ -461,6 +462,31 @@ def generate(engine: Engine, *, opportunities: int, seed: int = 42, me: str | No
     return counts
 
 
+
+
+def _link_converted_leads(conn: Connection, counts: DemoCounts, opp_account) -> None:
+    """A converted lead names what it became: a deal, its account and the account's primary contact,
+    with the lead's company and name taken from them (without this the demo's converted leads link to
+    nothing). The deal is chosen by the lead's id, so the random stream, and all other data, stay as they are."""
+    if not counts.opportunities:
+        return
+    links = []
+    for lead_id in conn.execute(text("SELECT id FROM leads WHERE status = 'converted' ORDER BY id")).scalars():
+        opp_id = (lead_id * 7919) % counts.opportunities + 1
+        account_id = opp_account[opp_id - 1]
+        contact_id = account_id if account_id <= counts.contacts else None
+        links.append({"lead": lead_id, "opp": opp_id, "account": account_id, "contact": contact_id})
+    if not links:
+        return
+    conn.execute(text(
+        "UPDATE leads SET converted_opportunity_id = :opp, converted_account_id = :account, "
+        "converted_contact_id = :contact, converted_at = coalesce(updated_at, created_at), "
+        "company = (SELECT name FROM accounts WHERE id = :account), "
+        "first_name = coalesce((SELECT first_name FROM contacts WHERE id = :contact), first_name), "
+        "last_name = coalesce((SELECT last_name FROM contacts WHERE id = :contact), last_name), "
+        "email = coalesce((SELECT email FROM contacts WHERE id = :contact), email), "
+        "website = (SELECT website FROM accounts WHERE id = :account) "
+        "WHERE id = :lead"), links)
 
 
 def _catalog_and_proposals(conn: Connection, rng: random.Random, counts: DemoCounts, open_opps: list[tuple],

@@ -107,6 +107,32 @@ PRESETS: dict[str, dict[str, dict[str, str]]] = {
     },
 }
 
+# Column names only that CRM's exports have: a file with one of them is read with that preset when
+# none is given (``--preset none`` maps by our field names only).
+PRESET_SIGNS: dict[str, frozenset[str]] = {
+    "hubspot": frozenset({"hubspot_owner_email", "hubspot_owner_id", "lifecycle_stage", "deal_stage", "deal_name",
+                          "company_domain_name", "associated_company", "record_id"}),
+    "salesforce": frozenset({"opportunity_name", "account_name", "billing_street", "billing_city",
+                             "billing_zip_postal_code", "opportunity_owner", "account_owner", "opportunity_currency"}),
+}
+PRESET_NAMES = {"hubspot": "HubSpot", "salesforce": "Salesforce"}
+
+
+def choose_preset(header: list[str], preset: str | None) -> tuple[str | None, bool]:
+    """(the preset to map ``header`` with, whether it was detected): ``preset`` as given ("none": no
+    preset); when not given, the one CRM whose own column names the header has, if exactly one."""
+    if preset is not None:
+        name = preset.strip().lower()
+        if name == "none":
+            return None, False
+        if name not in PRESETS:
+            raise ValidationError("preset", preset, f"is not one of: {', '.join(PRESETS)}, none")
+        return name, False
+    columns = {_norm(h) for h in header if h}
+    found = [name for name, signs in PRESET_SIGNS.items() if columns & signs]
+    return (found[0], True) if len(found) == 1 else (None, False)
+
+
 # Stage names other CRMs use -> ours (matched after our own stage names, case-insensitively).
 STAGE_SYNONYMS = {
     "appointment scheduled": "Lead", "qualified to buy": "Qualified", "presentation scheduled": "Qualified",
@@ -146,6 +172,8 @@ class ImportResult:
     ignored: list[str] = field(default_factory=list)
     users_created: list[str] = field(default_factory=list)
     lost_reasons_defaulted: int = 0  # lost deals given LOST_REASON_DEFAULT
+    preset: str | None = None  # the other CRM's column names the file was read with
+    preset_detected: bool = False  # ... found from its columns, not given
     batch_id: str | None = None
     dry_run: bool = False
 
@@ -387,7 +415,7 @@ def map_columns(entity: Entity, header: list[str], *, preset: str | None = None,
     table = {}
     if preset:
         if preset not in PRESETS:
-            raise ValidationError("preset", preset, f"is not one of: {', '.join(PRESETS)}")
+            raise ValidationError("preset", preset, f"is not one of: {', '.join(PRESETS)}, none")
         table = PRESETS[preset].get(entity.name, {})
     explicit: dict[str, str | None] = {}
     for item in maps or []:
@@ -925,7 +953,8 @@ def import_csv(entity: Entity, source: BinaryIO, *, session: Session, actor: str
         try:
             result.encoding, result.delimiter, result.header = csvfile.encoding, csvfile.delimiter, csvfile.header
             try:
-                result.mapping, result.ignored = map_columns(entity, csvfile.header, preset=preset, maps=maps)
+                result.preset, result.preset_detected = choose_preset(csvfile.header, preset)
+                result.mapping, result.ignored = map_columns(entity, csvfile.header, preset=result.preset, maps=maps)
                 run = _Import(entity, csvfile, result.mapping, session=session, actor=actor, match=match,
                               dry_run=dry_run, skip_invalid=skip_invalid, create_users=create_users, result=result,
                               note=note)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import and_, exists, func, or_, select
 from sqlmodel import Session
 
+from crm_tui import formatting
 from crm_tui.actor import Actor
 from crm_tui.services import records
 from crm_tui.store.models import Account, Activity, Contact, Opportunity, Stage, User
@@ -78,7 +79,7 @@ def lint(*, session: Session, owner: str | None = None, inactive_days: int = 14,
 
     run("no close date", base.where(is_open, T.c.expected_close.is_(None)), lambda r: f"open in {r.stage}")
     run("close date passed", base.where(is_open, T.c.expected_close < today),
-        lambda r: f"expected {r.expected_close.isoformat()}, {(today - r.expected_close).days} days ago")
+        lambda r: f"expected {formatting.day(r.expected_close, today=today)}, {(today - r.expected_close).days} days ago")
     run("no next step", base.where(is_open, func.coalesce(func.trim(T.c.next_step), "") == ""),
         lambda r: f"open in {r.stage}")
     cutoff = dt.datetime.combine(today - dt.timedelta(days=inactive_days), dt.time(), tzinfo=dt.timezone.utc)

@@ -23,6 +23,9 @@ from crm_tui.store.models import Opportunity, Stage, User
 from crm_tui.store.scope import scope
 from crm_tui.text import visible
 
+# At most this many rows of a long list (stalled deals, data to fix) in one e-mail; the rest is counted.
+SHOWN = 10
+
 T = Opportunity.__table__
 S = Stage.__table__
 DEFAULT_LINK = DEFAULT_RECORD_URL
@@ -102,8 +105,24 @@ def _link(entity: str, record_id: int, template: str) -> str:
 
 def _deal_line(d: dict) -> str:
     close = d.get("expected_close")
-    when = formatting.day(close, weekday=True)
-    return f"#{d['id']} {d['name']} — {money.format_money(d['amount_minor'], d['currency'])} ({d['stage']}) {when}".rstrip()
+    when = f", closes {formatting.day(close, weekday=True)}" if close else ""
+    return f"#{d['id']} {d['name']} — {money.format_money(d['amount_minor'], d['currency'])} ({d['stage']}{when})"
+
+
+def _task_label(t: dict) -> str:
+    """A task as a person reads it: its subject and what it is about (the record it opens)."""
+    about = t.get("target_account")
+    return f"{t['subject']} — {about}" if about else str(t["subject"])
+
+
+def _day_title(day: dt.date) -> str:
+    return f"{day:%A} {day.day} {day:%B %Y}"  # "Friday 4 December 2026"
+
+
+def _more(shown: int, total: int, capped: bool) -> int | str:
+    """How many rows a list leaves out: ``total - shown``, "N+" when the list itself was capped."""
+    rest = total - shown
+    return f"{rest}+" if capped else rest
 
 
 def _proposal_line(p: dict) -> str:
@@ -115,26 +134,33 @@ def _proposal_line(p: dict) -> str:
 def subject(s: UserSummary) -> str:
     deals = "deal" if s.open_count == 1 else "deals"
     tasks = "task" if len(s.tasks) == 1 else "tasks"
-    return (f"crm daily summary for {s.name}, {s.day:%a %d %b %Y}: {s.open_count} open {deals}, "
+    return (f"crm daily summary for {s.name}, {s.day:%a} {s.day.day} {s.day:%b %Y}: {s.open_count} open {deals}, "
             f"{len(s.closing)} closing this week, {len(s.tasks)} {tasks}")
 
 
 def render_text(s: UserSummary) -> str:
-    lines = [f"Daily summary for {s.name} ({s.username}), {s.day:%A %d %B %Y}", ""]
+    lines = [f"Daily summary for {s.name} ({s.username}), {_day_title(s.day)}", ""]
     lines.append(f"Open deals: {s.open_count}, worth {s.open_text}")
     for stage, n, amount in s.by_stage:
         lines.append(f"  {stage:<14} {n:>5}  {money.format_money(amount, s.currency):>22}")
     lines += ["", f"Closing this week ({len(s.closing)}):"]
     lines += [f"  {_deal_line(d)}" for d in s.closing] or ["  none"]
     lines += ["", f"Tasks due today or overdue ({len(s.tasks)}):"]
-    lines += [f"  {t['due_at']:%Y-%m-%d %H:%M}{' OVERDUE' if t['overdue'] else ''}  #{t['id']} {t['subject']}"
+    lines += [f"  {formatting.moment(t['due_at'])}{' OVERDUE' if t['overdue'] else ''}  #{t['id']} {_task_label(t)}"
               for t in s.tasks] or ["  none"]
-    lines += ["", f"Stalled deals, untouched {s.stall_days}+ days ({len(s.stalled)}):"]
-    lines += [f"  {_deal_line(d)}" for d in s.stalled] or ["  none"]
+    stalled_capped = len(s.stalled) >= dashboard.LIST_LIMIT
+    lines += ["", f"Stalled deals, untouched {s.stall_days}+ days ({len(s.stalled)}{'+' if stalled_capped else ''}), "
+                  "longest untouched first:" if s.stalled else
+              f"Stalled deals, untouched {s.stall_days}+ days (0):"]
+    lines += [f"  {_deal_line(d)}" for d in s.stalled[:SHOWN]] or ["  none"]
+    if len(s.stalled) > SHOWN:
+        lines.append(f"  … and {_more(SHOWN, len(s.stalled), stalled_capped)} more")
     lines += ["", f"Proposals awaiting a response ({len(s.proposals)}):"]
     lines += [f"  {_proposal_line(p)}" for p in s.proposals] or ["  none"]
     lines += ["", f"Data to fix ({len(s.findings)}{'+' if len(s.findings) >= 20 else ''}):"]
-    lines += [f"  {f.kind}: {f.entity} #{f.id} {f.name} — {f.detail}" for f in s.findings] or ["  none"]
+    lines += [f"  {f.kind}: {f.entity} #{f.id} {f.name} — {f.detail}" for f in s.findings[:SHOWN]] or ["  none"]
+    if len(s.findings) > SHOWN:
+        lines.append(f"  … and {_more(SHOWN, len(s.findings), len(s.findings) >= 20)} more: crm lint --owner me")
     lines += ["", "Open any record with `crm opp show ID` (or lead, account, activity, proposal)."]
     return visible("\n".join(lines) + "\n")  # names and subjects as typed, control characters spelled out
 
@@ -149,11 +175,13 @@ def render_html(s: UserSummary, *, link: str = DEFAULT_LINK) -> str:
         if not rows:
             return "<p>none</p>"
         items = []
-        for d in rows:
+        for d in rows[:SHOWN]:
             label = "#%s %s" % (d["id"], d["name"])
-            when = (" · " + formatting.day(d["expected_close"], weekday=True)) if d.get("expected_close") else ""
+            when = (" · closes " + formatting.day(d["expected_close"], weekday=True)) if d.get("expected_close") else ""
             amount = e(money.format_money(d["amount_minor"], d["currency"]))
-            items.append(f"<li>{a('opportunity', d['id'], label)} — {amount} ({e(d['stage'])}){when}</li>")
+            items.append(f"<li>{a('opportunity', d['id'], label)} — {amount} ({e(d['stage'])}){e(when)}</li>")
+        if len(rows) > SHOWN:
+            items.append(f"<li>… and {_more(SHOWN, len(rows), len(rows) >= dashboard.LIST_LIMIT)} more</li>")
         return f"<ul>{''.join(items)}</ul>"
 
     biggest = max((amount for _s, _n, amount in s.by_stage), default=0) or 1
@@ -165,7 +193,7 @@ def render_html(s: UserSummary, *, link: str = DEFAULT_LINK) -> str:
         for stage, n, amount in s.by_stage)
     task_items = []
     for t in s.tasks:
-        label = "#%s %s" % (t["id"], t["subject"])
+        label = "#%s %s" % (t["id"], _task_label(t))
         target = t.get("target")  # activities.add_targets: the record the task opens
         due = e(formatting.moment(t["due_at"]))
         task_items.append(f"<li>{due}{' <b>overdue</b>' if t['overdue'] else ''} "
@@ -178,11 +206,13 @@ def render_html(s: UserSummary, *, link: str = DEFAULT_LINK) -> str:
         for p in s.proposals)
     findings = "".join(
         f"<li>{e(f.kind)}: {a(f.entity, f.id, '%s #%s %s' % (f.entity, f.id, f.name))} — {e(f.detail)}</li>"
-        for f in s.findings)
+        for f in s.findings[:SHOWN])
+    if len(s.findings) > SHOWN:
+        findings += f"<li>… and {_more(SHOWN, len(s.findings), len(s.findings) >= 20)} more</li>"
     return f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>{e(subject(s))}</title></head>
 <body style="font-family:sans-serif">
-<h2>Daily summary for {e(s.name)} ({e(s.username)}), {e(s.day.strftime('%A %d %B %Y'))}</h2>
+<h2>Daily summary for {e(s.name)} ({e(s.username)}), {e(_day_title(s.day))}</h2>
 <h3>Open deals: {s.open_count}, worth {e(s.open_text)}</h3>
 <table class="chart" style="border-collapse:collapse">{bars}</table>
 <h3>Closing this week ({len(s.closing)})</h3>
