@@ -151,6 +151,7 @@ LAZY.update({
     "jobs": (f"{_T}:jobs_app", "Scheduled jobs: run what is due (cron, every minute), list them."),
     "assign": (f"{_T}:assign_app", "Give a lead or deal to a user; the rules that assign new ones."),
     "notification": (f"{_T}:notification_app", "Your notifications: list, mark read, e-mail preferences."),
+    "batch": (f"{_T}:batch", "Run many crm commands, one per line, in one process (one start-up for all)."),
 })
 
 # Plurals of the nouns that are no entity of the registry.

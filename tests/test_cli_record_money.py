@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from tests.test_cli import added_id, read_json
+from test_cli import added_id, read_json
 
 
 def _lines(result) -> dict[str, str]:

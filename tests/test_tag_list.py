@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 
 from support import one_line_error
-
-from tests.test_visibility import team  # noqa: F401 - the team of reps, as a fixture
+from test_visibility import team  # noqa: F401 - the team of reps, as a fixture
 
 
 def _counts(cli, user: str, *args: str) -> dict[tuple[str, str], int]:

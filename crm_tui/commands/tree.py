@@ -180,6 +180,12 @@ def search():
     return module.search
 
 
+def batch():
+    from crm_tui.commands import batch as module
+
+    return module.batch
+
+
 def lint():
     from crm_tui.commands import forecast
 
