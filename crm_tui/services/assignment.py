@@ -296,7 +296,10 @@ def after_write(entity: str, session: Session, before: dict | None, after: dict 
     from crm_tui.services import records
     from crm_tui.services.registry import ENTITIES
 
-    raw = records._raw(ENTITIES[entity], session, after["id"])
+    try:
+        raw = records._raw(ENTITIES[entity], session, after["id"])
+    except NotFound:  # a new record the rules gave someone the writer may not read (PostgreSQL): as written
+        raw = after
     owner = raw.get("owner_id")
     actor_id = _actor_id(session, actor)
     who = notifications.display_name(session, actor_id, actor or "someone")
