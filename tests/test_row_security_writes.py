@@ -176,3 +176,34 @@ def test_a_bulk_owner_change_beyond_the_team_is_refused_whole(tmp_path):
         done = bulk.update_where(ENTITIES["opportunity"], session=s, data={"owner": "jessica"}, where="owner=bob",
                                  actor=resolve_actor(session=s, username="mara"))
         assert done.affected == 2
+
+
+@needs_postgres
+def test_an_owner_change_needs_the_assign_right_on_the_record_as_it_was(pg):  # noqa: F811
+    from crm_tui.services.access import set_rule
+
+    users = add_team(pg, logins=True)
+    with session_scope(pg) as s:
+        lead = Lead(first_name="", last_name="Waiting", company="Pool Co", status="new", score=0, owner_id=None)
+        mine = Lead(first_name="", last_name="Mine", company="Jess Co", status="new", score=0,
+                    owner_id=users["jessica"])
+        s.add_all([lead, mine])
+        carls = records.create_record(ENTITIES["opportunity"], session=s, actor="carl",
+                                      data={"name": "East deal", "owner": "carl"})["id"]
+        alice = resolve_actor(session=s, username="alice")
+        for action in ("read", "edit"):  # a manager who reads and edits every deal but assigns her team's only
+            set_rule(session=s, actor=alice, role="manager", entity="opportunity", action=action, level="all")
+        s.flush()
+        ids = {"waiting": lead.id, "mine": mine.id}
+    with raw("jessica") as conn:  # a rep's assign level is none: she edits these leads but gives none
+        for owner, lead_id in ((users["jessica"], ids["waiting"]), (None, ids["mine"])):
+            with pytest.raises(REFUSED[0], match=REFUSED[1]):
+                conn.execute("UPDATE leads SET owner_id = %s WHERE id = %s", (owner, lead_id))
+        assert conn.execute("UPDATE leads SET company = 'Pool Co 2' WHERE id = %s", (ids["waiting"],)).rowcount == 1
+    with raw("mara") as conn:  # carl's deal is not her team's to give, even to her team
+        with pytest.raises(REFUSED[0], match=REFUSED[1]):
+            conn.execute("UPDATE opportunities SET owner_id = %s WHERE id = %s", (users["jessica"], carls))
+        assert conn.execute("UPDATE opportunities SET name = 'East deal 2' WHERE id = %s", (carls,)).rowcount == 1
+    with session_scope(pg) as s:
+        assert s.get(Lead, ids["waiting"]).owner_id is None and s.get(Lead, ids["mine"]).owner_id == users["jessica"]
+        assert s.get(Opportunity, carls).owner_id == users["carl"]

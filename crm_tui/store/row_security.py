@@ -15,7 +15,12 @@ login (``current_user``):
   editable (to tag); change rows the user wrote stay readable by them (undo of their own delete),
   and the change log is append-only for everyone but an admin;
 - forecast snapshot rows: the deal-owner rule; users, teams, rules, stages, quotas: everyone reads
-  them, admins write them (quotas: managers too).
+  them, admins write them (quotas: managers too);
+- writing for others: a new lead or deal owned by someone else only when that is whom the assignment
+  rules give it (crm_rule_gives); an owner change only within the login's assign level, for the record as
+  it was and as it will be (the trigger crm_owner_change: a policy sees only the new row); a notification
+  (and its e-mail) for another user only about a record the same transaction wrote that the user or
+  their team owns (crm_may_notify, crm_may_queue).
 
 On PostgreSQL the full-text "search index" is an expression index on the record tables, so a
 search only ever reaches the rows the policies let through.
@@ -95,6 +100,8 @@ EXEMPT = {
     "proposal_counters": "the next proposal number per year",
     "job_runs": "which scheduled job ran when",
 }
+# The trigger on the record tables that checks an owner change against the assign level (crm_owner_change).
+OWNER_TRIGGER = "crm_owner_change"
 # Tables logins may only read (besides what policies allow).
 READ_ONLY = ("alembic_version",)
 # Columns the only ones a login may update (a round-robin turn advances as anyone adds a lead; the rule
@@ -372,6 +379,25 @@ def _functions(schema: str) -> list[str]:
               IF team IS NULL THEN RETURN ARRAY[recipient]; END IF;
               RETURN ARRAY(SELECT recipient UNION SELECT u.id FROM users u WHERE u.team_id = team);
             END"""),
+        # An owner change (a trigger on the record tables): the login's assign level covers the record as it
+        # was and as it will be (all: anyone; team: its team's; own: its own, and for leads unassigned), as
+        # the app's rule (records.check_right + check_assignee). The policies only see the new row. Runs as the
+        # login (not SECURITY DEFINER): current_user is who changes it; the tables' owner is let through.
+        f"""CREATE OR REPLACE FUNCTION crm_owner_change() RETURNS trigger LANGUAGE plpgsql
+            SET search_path = {_q(schema)}, pg_temp AS $$
+            DECLARE entity text := TG_ARGV[0]; login text := current_user::text; lvl text; owners integer[];
+            BEGIN
+              IF NEW.owner_id IS NOT DISTINCT FROM OLD.owner_id OR crm_me(login) IS NULL THEN RETURN NEW; END IF;
+              lvl := crm_level(entity, 'assign', login);
+              IF lvl = 'all' THEN RETURN NEW; END IF;
+              owners := crm_owners(entity, 'assign', login);
+              IF (OLD.owner_id = ANY (owners) OR (entity = 'lead' AND lvl = 'own' AND OLD.owner_id IS NULL))
+                 AND (NEW.owner_id = ANY (owners) OR (entity = 'lead' AND lvl = 'own' AND NEW.owner_id IS NULL))
+              THEN RETURN NEW; END IF;
+              RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege',
+                MESSAGE = 'new row violates row-level security policy for table "' || TG_TABLE_NAME
+                          || '": its owner may change only within the assign level (' || lvl || ')';
+            END $$""",
         # The e-mail of a notification this transaction wrote, to its user's address: nothing else.
         f"""CREATE OR REPLACE FUNCTION crm_may_queue(p_key text, p_to text, login text)
             RETURNS boolean LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = {_q(schema)}, pg_temp
@@ -413,6 +439,9 @@ def statements(connection: Any) -> list[str]:
             if check is not None:
                 text += f" WITH CHECK ({check})"
             out.append(text)
+        if COVERED[table][0] == "record" and "owner_id" in columns_of[table]:
+            out.append(f"CREATE TRIGGER {OWNER_TRIGGER} BEFORE UPDATE OF owner_id ON {_q(table)} FOR EACH ROW "
+                       f"EXECUTE FUNCTION crm_owner_change({_lit(COVERED[table][1])})")
     return out
 
 
@@ -460,9 +489,14 @@ def install(connection: Any) -> None:
 
 
 def uninstall(connection: Any) -> None:
-    """Drop every crm_ policy (the migrations run without them: a policy names other tables)."""
+    """Drop every crm_ policy and owner trigger (the migrations run without them: a policy names other tables)."""
     if connection.dialect.name != "postgresql":
         return
+    for (table,) in connection.exec_driver_sql(
+            "SELECT c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+            "WHERE t.tgname = %(n)s AND c.relnamespace = current_schema()::regnamespace",
+            {"n": OWNER_TRIGGER}).all():
+        connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS {OWNER_TRIGGER} ON {_q(table)}")
     for table, policy in connection.exec_driver_sql(
             "SELECT tablename, policyname FROM pg_policies WHERE schemaname = current_schema() "
             "AND left(policyname, 4) = 'crm_'").all():
