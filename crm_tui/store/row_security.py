@@ -311,8 +311,9 @@ def _functions(schema: str) -> list[str]:
             END"""),
         # The owner the assignment rules give a new lead or deal (services/assignment.py, Picker): the first
         # active rule by position whose field condition matches decides; a field rule its (active) user, a
-        # round-robin rule the turn just taken (last_user_id), an active member of its team. Whether that is
-        # ``owner``: a login may add a record owned by a teammate the rules give it to, and no one else.
+        # round-robin rule one of its team's active members (whose turn it is: the app's Picker; an import
+        # takes many turns before it saves the last). Whether that is ``owner``: a login may add a record
+        # owned by someone else only when the rules could give it to them.
         plpgsql("crm_rule_gives(entity text, owner integer, p_state text, p_industry text, p_source text, "
                 "p_country text, p_account integer, login text)", "boolean", """
             DECLARE r record; v text;
@@ -334,8 +335,7 @@ def _functions(schema: str) -> list[str]:
                   RETURN r.user_id = owner;
                 END IF;
                 IF NOT EXISTS (SELECT 1 FROM users u WHERE u.team_id = r.team_id AND u.active) THEN CONTINUE; END IF;
-                RETURN r.last_user_id = owner
-                       AND EXISTS (SELECT 1 FROM users u WHERE u.id = owner AND u.team_id = r.team_id AND u.active);
+                RETURN EXISTS (SELECT 1 FROM users u WHERE u.id = owner AND u.team_id = r.team_id AND u.active);
               END LOOP;
               RETURN false;
             END"""),
