@@ -50,8 +50,15 @@ def test_a_rep_adds_leads_the_rules_give_teammates_but_cannot_read_them_after(pg
     with session_scope(pg) as s:  # the database holds them with those owners
         held = {lead.id: lead.owner_id for lead in s.execute(select(Lead)).scalars()}
         assert held == {rid: users[name] for rid, name in added.items()}
-        titles = {n.user_id: n.title for n in s.execute(select(Notification)).scalars()}
-    assert titles[users["jessica"]].startswith("Lead ") and titles[users["jessica"]].endswith("assigned to you by bob")
+        titles: dict[int, list[str]] = {}
+        for n in s.execute(select(Notification).order_by(Notification.id)).scalars():
+            titles.setdefault(n.user_id, []).append(n.title)
+    [given] = titles[users["jessica"]]
+    assert given.startswith("Lead Quill") and given.endswith("assigned to you by bob")
+    # Their manager hears of both new leads of her team she did not get (bob's and jessica's), although bob,
+    # who wrote them, may not read jessica's.
+    maras = titles[users["mara"]]
+    assert len(maras) == 3 and sum(t.startswith("New lead Quill") and t.endswith("for West") for t in maras) == 2
     with raw("bob") as conn:  # his own turn he reads; his teammates' leads are theirs
         seen = {r[0] for r in conn.execute("SELECT id FROM leads").fetchall()}
         assert seen == {rid for rid, name in added.items() if name == "bob"}
