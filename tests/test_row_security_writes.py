@@ -256,3 +256,25 @@ def test_a_rep_imports_leads_a_round_robin_shares_with_his_team_as_his_login(pg)
     west = sorted([users["bob"], users["jessica"], users["mara"]])
     assert sorted(set(owners)) == west and len(owners) == 4
     assert {users["jessica"], users["mara"]} <= told
+
+
+@needs_postgres
+def test_crm_lead_add_as_a_reps_login_says_whom_the_rule_gave_it(pg, monkeypatch):  # noqa: F811
+    import json
+
+    from support import CLI
+
+    add_team(pg, logins=True)
+    with session_scope(pg) as s:
+        add_rule(session=s, actor=resolve_actor(session=s, username="alice"), entity="lead", kind="field",
+                 field="state", value="CA", user="jessica")
+    monkeypatch.setenv("CRM_USER", "bob")
+    cli = CLI(login_url("bob"))
+    added = cli("lead", "add", "--first-name", "Ada", "--last-name", "Byron", "--state", "CA", "--format", "json")
+    assert added.exit_code == 0, added.stderr
+    row = json.loads(added.stdout)
+    assert added.stderr.strip() == f"added lead {row['id']}, assigned to jessica by a rule"
+    assert (row["name"], row["owner"], row["state"]) == ("Ada Byron", "jessica", "CA")
+    assert cli.error(cli("lead", "show", str(row["id"])))  # and then not his to read
+    mine = cli("lead", "add", "--last-name", "Lee", "--state", "NY")
+    assert mine.exit_code == 0 and mine.stderr.strip() == f"added lead {mine.stdout.strip()}"

@@ -141,7 +141,9 @@ def build(noun: str, entity_name: str, specs: dict[str, FieldSpec], filters: dic
         with session() as s:
             row = records.create_record(entity(), session=s, data=data, actor=actor())
             warnings = after_add(s, row) if after_add else []
-        _after_write(row, fmt, f"added {entity_name} {row['id']}")
+        given = row.get("owner") if "owner" not in data else None  # the rules gave it someone else: say whom
+        whom = f", assigned to {given} by a rule" if given and given.lower() != actor().lower() else ""
+        _after_write(row, fmt, f"added {entity_name} {row['id']}{whom}")
         for line in warnings:
             info(f"warning: {line}")
 

@@ -425,6 +425,8 @@ def _as_written(entity: Entity, session: Session, new_id: int, values: dict) -> 
     data = {name: values.get(name) for name in entity.columns()}
     data.update(id=new_id, owner=session.execute(select(U.c.username).where(U.c.id == values["owner_id"])).scalar())
     data.update({k: v for k, v in values.items() if k not in data})
+    if data.get("name") is None and "last_name" in values:  # a person's name, as the column computes it
+        data["name"] = f"{values.get('first_name') or ''} {values.get('last_name') or ''}".strip()
     return _finish(entity, _Mapped(data))
 
 
