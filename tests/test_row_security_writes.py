@@ -278,3 +278,46 @@ def test_crm_lead_add_as_a_reps_login_says_whom_the_rule_gave_it(pg, monkeypatch
     assert cli.error(cli("lead", "show", str(row["id"])))  # and then not his to read
     mine = cli("lead", "add", "--last-name", "Lee", "--state", "NY")
     assert mine.exit_code == 0 and mine.stderr.strip() == f"added lead {mine.stdout.strip()}"
+
+
+@needs_postgres
+def test_a_rep_winning_his_deal_as_his_login_tells_his_manager(pg):  # noqa: F811
+    from crm_tui.services.sales import pipeline
+
+    users = add_team(pg, logins=True)
+    with session_scope(pg) as s:
+        deal = records.create_record(ENTITIES["opportunity"], session=s, actor="bob",
+                                     data={"name": "Harbor deal", "owner": "bob"})["id"]
+    bob = open_engine(login_url("bob"))
+    try:
+        with session_scope(bob) as s:
+            pipeline.move_opportunity(session=s, opportunity_id=deal, stage="Won",
+                                      actor=resolve_actor(session=s, username="bob"))
+    finally:
+        bob.dispose()
+    with session_scope(pg) as s:
+        told = [(n.user_id, n.kind) for n in s.execute(select(Notification)).scalars()]
+    assert told == [(users["mara"], "deal_won")]
+
+
+@needs_postgres
+def test_a_manager_accepting_a_reps_proposal_as_her_login_tells_him(pg):  # noqa: F811
+    from crm_tui.services.quotes import proposals
+
+    users = add_team(pg, logins=True)
+    with session_scope(pg) as s:
+        deal = records.create_record(ENTITIES["opportunity"], session=s, actor="bob",
+                                     data={"name": "Seats", "owner": "bob"})["id"]
+        prop = proposals.new_proposal(session=s, opportunity_id=deal, actor="bob", title="Seats offer")
+        proposals.add_line(session=s, proposal_id=prop.id, actor="bob",
+                           data={"description": "Seats", "quantity": "2", "unit_price": "10.00"})
+        proposals.send_proposal(session=s, proposal_id=prop.id, actor="bob")
+    mara = open_engine(login_url("mara"))
+    try:
+        with session_scope(mara) as s:
+            proposals.accept_proposal(session=s, proposal_id=prop.id, actor="mara")
+    finally:
+        mara.dispose()
+    with session_scope(pg) as s:
+        told = [(n.user_id, n.kind) for n in s.execute(select(Notification)).scalars()]
+    assert told == [(users["bob"], "proposal_accepted")]
