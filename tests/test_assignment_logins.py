@@ -4,7 +4,6 @@ assignment rule gives a teammate is added."""
 
 from __future__ import annotations
 
-import pytest
 from test_row_security import add_team, login_url, needs_postgres, pg  # noqa: F401  (pg: a fixture)
 
 from crm_tui.services import notifications, records
@@ -39,9 +38,6 @@ def test_a_manager_giving_a_deal_to_a_teammate_as_her_login_notifies_the_new_own
 
 
 @needs_postgres
-@pytest.mark.xfail(strict=True, reason="row security lets a rep insert only a lead he may edit (his own or "
-                                       "unassigned), and RETURNING needs him to read it: a lead the round-robin "
-                                       "gives a teammate is refused on PostgreSQL (fine on SQLite)")
 def test_a_rep_adding_a_lead_a_round_robin_gives_a_teammate_as_his_login(pg):  # noqa: F811
     from crm_tui.services.assignment import add_rule
 

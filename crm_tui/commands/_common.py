@@ -25,10 +25,10 @@ class Format(str, Enum):
 
 
 class RecordId:
-    """A record id on the command line (``ID``, ``--opp``), parsed by ``validate.parse_id``: an id out of every
-    backend's range is one error line naming the parameter and the value (through the root's error boundary),
-    never a driver's overflow. Text that is no number at all stays a usage error (exit 2), as for any
-    whole-number parameter. Use it as ``typer.Argument(..., parser=RecordId("account"))``."""
+    """A record id on the command line (``ID``, ``--opp``), parsed by ``validate.parse_id``: text that is no
+    number, or an id out of every backend's range, is one error line naming the parameter and the value
+    (``error: id: 'abc' is not a lead id``, exit 1, through the root's error boundary), never Typer's usage
+    box nor a driver's overflow. Use it as ``typer.Argument(..., parser=RecordId("account"))``."""
 
     __name__ = "id"  # Typer names the parameter type after the parser
 
@@ -41,7 +41,10 @@ class RecordId:
 
         text = check_text(self.field, str(value)).strip()
         if not (text.lstrip("+-").isdigit() and text.isascii()):
-            raise ValueError(f"{value!r} is not {'an' if self.label[:1] in 'aeiou' else 'a'} {self.label} id")
+            from crm_tui.errors import ValidationError
+
+            raise ValidationError(self.field, value, f"is not {'an' if self.label[:1] in 'aeiou' else 'a'} "
+                                                     f"{self.label} id")
         return parse_id(text, field_name=self.field, label=self.label)
 
 

@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from crm_tui.commands._common import Format, State, actor, fail, info, me, plural, session, settings
+from crm_tui.commands._common import Format, RecordId, State, actor, fail, info, me, plural, session, settings
 from crm_tui.commands._output import emit, emit_one, output_options
 
 forecast_app = typer.Typer(no_args_is_help=False)
@@ -158,7 +158,8 @@ def forecast_snapshots(fmt: Format = Format.table) -> None:
 @forecast_app.command("compare")
 @output_options(formats=NO_IDS)
 def forecast_compare(
-    snapshot: int = typer.Argument(..., help="The snapshot id (see `crm forecast snapshots`)"),
+    snapshot: int = typer.Argument(..., help="The snapshot id (see `crm forecast snapshots`)",
+                                   parser=RecordId("snapshot", "snapshot")),
     owner: Optional[list[str]] = typer.Option(None, "--owner", help="Only these owners' deals ('me' is you)"),
     fmt: Format = Format.table,
 ) -> None:

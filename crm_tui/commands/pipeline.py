@@ -10,6 +10,14 @@ from crm_tui.commands._common import Format, RecordId, State, actor, info, sessi
 from crm_tui.commands._output import emit, emit_one, output_options
 
 
+def buying_group(s, row: dict) -> dict:
+    """`crm opp show`'s buying group: each contact with their role, "Ada Byron (champion); ..."."""
+    from crm_tui.services.sales import pipeline
+
+    roles = pipeline.contact_roles(session=s, opportunity_id=row["id"])
+    return {"buying_group": "; ".join(f"{r['name']} ({r['role'] or 'member'})" for r in roles)}
+
+
 def add_opp_move(app: typer.Typer) -> None:
     @app.command("move")
     def opp_move(

@@ -50,8 +50,9 @@ def _id_param(label: str) -> inspect.Parameter:
 
 
 def build(noun: str, entity_name: str, specs: dict[str, FieldSpec], filters: dict[str, str],
-          summary: tuple[str, ...], plural: str, after_add=None) -> typer.Typer:
-    """``after_add(session, row)`` may return warning lines printed to stderr after an add."""
+          summary: tuple[str, ...], plural: str, after_add=None, show_extra=None) -> typer.Typer:
+    """``after_add(session, row)`` may return warning lines printed to stderr after an add;
+    ``show_extra(session, row)`` fields `show` prints after the record's own (a deal's buying group)."""
     app = typer.Typer(
         help=f"List, show, add, update and delete {plural}. `crm {noun}` alone lists them.",
         no_args_is_help=False,
@@ -125,6 +126,8 @@ def build(noun: str, entity_name: str, specs: dict[str, FieldSpec], filters: dic
 
         with session() as s:
             row = records.get_record(entity(), session=s, record_id=kw["record_id"], actor=State.actor())
+            if show_extra is not None:
+                row = {**row, **show_extra(s, row)}
         emit_record(row, kw["fmt"])
 
     show_cmd.__doc__ = f"Show one {entity_name} with every field."
@@ -138,7 +141,9 @@ def build(noun: str, entity_name: str, specs: dict[str, FieldSpec], filters: dic
         with session() as s:
             row = records.create_record(entity(), session=s, data=data, actor=actor())
             warnings = after_add(s, row) if after_add else []
-        _after_write(row, fmt, f"added {entity_name} {row['id']}")
+        given = row.get("owner") if "owner" not in data else None  # the rules gave it someone else: say whom
+        whom = f", assigned to {given} by a rule" if given and given.lower() != actor().lower() else ""
+        _after_write(row, fmt, f"added {entity_name} {row['id']}{whom}")
         for line in warnings:
             info(f"warning: {line}")
 
@@ -238,7 +243,7 @@ def same_value_warning(name: str):
     return check
 
 
-def build_for(name: str, after_add=None) -> typer.Typer:
+def build_for(name: str, after_add=None, show_extra=None) -> typer.Typer:
     """``build`` for one entity of the registry: its noun, fields, list filters, table columns and plural."""
     from crm_tui.services.registry import BY_NAME
 
@@ -246,4 +251,4 @@ def build_for(name: str, after_add=None) -> typer.Typer:
     if after_add is None and name in SAME_VALUE_WARNED:
         after_add = same_value_warning(name)
     return build(entry.noun, entry.name, entry.specs, entry.filters, entry.summary_columns, entry.plural,
-                 after_add=after_add)
+                 after_add=after_add, show_extra=show_extra)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import typer
 
 
-def _noun(name: str):
+def _noun(name: str, show_extra=None):
     """`crm NOUN list|show|add|update|delete|history` for one entity, from its registry entry."""
     from crm_tui.commands import records
 
-    return records.build_for(name)
+    return records.build_for(name, show_extra=show_extra)
 
 
 def lead_app() -> typer.Typer:
@@ -38,7 +38,7 @@ def contact_app() -> typer.Typer:
 def opp_app() -> typer.Typer:
     from crm_tui.commands import leads, pipeline
 
-    app = _noun("opportunity")
+    app = _noun("opportunity", show_extra=pipeline.buying_group)
     leads.add_timeline(app, "opportunity")
     pipeline.add_opp_move(app)
     return app

@@ -33,6 +33,8 @@ from crm_tui.widgets.timeline import Timeline
 from crm_tui.widgets.worker import run_db
 
 RELATED_LIMIT = 50
+# An empty deals list, by how many of the account's deals the user may read (services.sales.accounts.deals_seen).
+NONE_SEEN = {"all": "none yet", "team": "none of your team's", "own": "none of yours", "none": "none you can see"}
 
 
 @dataclass
@@ -41,13 +43,14 @@ class AccountDetails:
     contacts: list[tuple[int, dict]]  # (depth in the reports-to tree, contact), managers first
     opportunities: list[dict]  # open ones, soonest close first
     opportunity_count: int
+    deals_seen: str = "all"  # how many of its deals the user may read: all, team, own, none
 
 
 def load_account_details(session, account_id: int, actor=None) -> AccountDetails:
     """Everything the detail screen shows, read in one session (runs in a worker thread)."""
     from crm_tui.services import records
     from crm_tui.services.registry import ENTITIES
-    from crm_tui.services.sales import contacts, opportunities
+    from crm_tui.services.sales import accounts, contacts, opportunities
 
     account = records.get_record(ENTITIES["account"], session=session, record_id=account_id, actor=actor)
     tree = contacts.reports_tree(session=session, account_id=account_id, actor=actor)
@@ -56,7 +59,8 @@ def load_account_details(session, account_id: int, actor=None) -> AccountDetails
                                 limit=RELATED_LIMIT, actor=actor)
     total = len(opps) if len(opps) < RELATED_LIMIT else records.count_records(
         opportunities.ENTITY, session=session, filters=open_deals, actor=actor)
-    return AccountDetails(account, tree, opps, total)
+    seen = accounts.deals_seen(session=session, account_id=account_id, actor=actor) if total == 0 else "all"
+    return AccountDetails(account, tree, opps, total, seen)
 
 
 class ContactsTable(DataTable):
@@ -191,9 +195,9 @@ class AccountDetailScreen(CRMScreenMixin, LogActivityKeys, Screen):
         return grid
 
     def _fill_related(self, d: AccountDetails) -> None:
-        def title(widget_id: str, label: str, shown: int, total: int, empty: str) -> None:
+        def title(widget_id: str, label: str, shown: int, total: int, empty: str, none: str = "none yet") -> None:
             if total == 0:
-                note = Text(f"  none yet{empty}", style="dim")
+                note = Text(f"  {none}{empty}", style="dim")
             else:
                 note = Text(f"  ({total:,}" + (f", showing {shown})" if total > shown else ")"), style="dim")
             self.query_one(widget_id, Static).update(Text.assemble((label, "bold"), note))
@@ -225,7 +229,9 @@ class AccountDetailScreen(CRMScreenMixin, LogActivityKeys, Screen):
                          right(f"{o.get('probability')}%" if o.get("probability") is not None else ""),
                          date_text(o.get("expected_close")), plain(o.get("owner")),
                          key=str(o["id"]))
-        title("#opps-title", "Open opportunities", len(d.opportunities), d.opportunity_count, "")
+        # Deals the user may not read are not "none yet": none of theirs (whether others have any, unsaid).
+        title("#opps-title", "Open opportunities", len(d.opportunities), d.opportunity_count, "",
+              NONE_SEEN.get(d.deals_seen, "none yet"))
         for table in (contacts, opps):
             table.set_class(table.row_count == 0, "-empty")
 

@@ -296,7 +296,11 @@ def after_write(entity: str, session: Session, before: dict | None, after: dict 
     from crm_tui.services import records
     from crm_tui.services.registry import ENTITIES
 
-    raw = records._raw(ENTITIES[entity], session, after["id"])
+    hidden = False
+    try:
+        raw = records._raw(ENTITIES[entity], session, after["id"])
+    except NotFound:  # a new record the rules gave someone the writer may not read (PostgreSQL): as written
+        raw, hidden = after, True
     owner = raw.get("owner_id")
     actor_id = _actor_id(session, actor)
     who = notifications.display_name(session, actor_id, actor or "someone")
@@ -307,7 +311,8 @@ def after_write(entity: str, session: Session, before: dict | None, after: dict 
                              title=f"{WORDS[entity]} {label} assigned to you by {who}",
                              entity=entity, record_id=raw["id"])
     if entity == "lead" and before is None and by_rule is not None:
-        notify_new_lead(session=session, lead_id=raw["id"], team_id=by_rule, exclude={owner, actor_id}, label=label)
+        notify_new_lead(session=session, lead_id=raw["id"], team_id=by_rule, exclude={owner, actor_id}, label=label,
+                        owned_by=owner if hidden else None)
     if entity == "opportunity" and before is not None and before.get("stage_id") != raw.get("stage_id"):
         stage = session.get(Stage, raw["stage_id"])
         if stage is not None and (stage.is_won or stage.is_lost):
@@ -315,8 +320,9 @@ def after_write(entity: str, session: Session, before: dict | None, after: dict 
 
 
 def notify_new_lead(*, session: Session, lead_id: int, team_id: int | None, exclude: set[int | None],
-                    label: str | None = None) -> list[int]:
-    """Tell the members of ``team_id`` who may read the lead (managers, usually) that it came in."""
+                    label: str | None = None, owned_by: int | None = None) -> list[int]:
+    """Tell the members of ``team_id`` who may read the lead (managers, usually) that it came in
+    (``owned_by``: its owner, when the writer may not read it: decided from the owner)."""
     if label is None:
         from crm_tui.services import records
         from crm_tui.services.sales.leads import ENTITY
@@ -325,7 +331,7 @@ def notify_new_lead(*, session: Session, lead_id: int, team_id: int | None, excl
     team = session.execute(select(Team.name).where(Team.id == team_id)).scalar() if team_id else None
     made = []
     for uid in notifications.team_readers(session, entity="lead", record_id=lead_id, team_id=team_id,
-                                          exclude=exclude):
+                                          exclude=exclude, owned_by=owned_by):
         nid = notifications.notify(session=session, user_id=uid, kind="team_lead",
                                    title=f"New lead {label} for {team or 'your team'}", entity="lead",
                                    record_id=lead_id)

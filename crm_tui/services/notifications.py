@@ -256,8 +256,12 @@ def _kinds(values: list[str]) -> list[str]:
 
 
 def team_readers(session: Session, *, entity: str, record_id: int, team_id: int | None,
-                 exclude: set[int | None] = frozenset()) -> list[int]:  # type: ignore[assignment]
-    """The active members of ``team_id`` who may read the record (their role's rules), but ``exclude``."""
+                 exclude: set[int | None] = frozenset(),  # type: ignore[assignment]
+                 owned_by: int | None = None) -> list[int]:
+    """The active members of ``team_id`` who may read the record (their role's rules), but ``exclude``.
+    ``owned_by``: decide from the record's owner instead of reading it (a new lead the rules gave someone the
+    writer may not read, on PostgreSQL): a member reads it when their role reads all such records, their
+    team's (the owner is in their team) or their own (they own it)."""
     if team_id is None:
         return []
     from crm_tui.services.registry import ENTITIES
@@ -268,8 +272,16 @@ def team_readers(session: Session, *, entity: str, record_id: int, team_id: int 
     out = []
     members = session.execute(select(User).where(User.team_id == team_id, col(User.active).is_(True))
                               .order_by(User.id)).scalars().all()
+    owner_team = user_team(session, owned_by)
     for member in members:
         if member.id in exclude:
+            continue
+        if owned_by is not None:
+            level = actor_for(member, session).read_level(entity)
+            if level == "all" or member.id == owned_by or (
+                    level == "team" and member.team_id is not None and member.team_id == owner_team):
+                assert member.id is not None
+                out.append(member.id)
             continue
         stmt = visible(select(table.c.id).where(table.c.id == record_id), entity=entity, table=table,
                        actor=actor_for(member, session))

@@ -15,7 +15,12 @@ login (``current_user``):
   editable (to tag); change rows the user wrote stay readable by them (undo of their own delete),
   and the change log is append-only for everyone but an admin;
 - forecast snapshot rows: the deal-owner rule; users, teams, rules, stages, quotas: everyone reads
-  them, admins write them (quotas: managers too).
+  them, admins write them (quotas: managers too);
+- writing for others: a new lead or deal owned by someone else only when that is whom the assignment
+  rules give it (crm_rule_gives); an owner change only within the login's assign level, for the record as
+  it was and as it will be (the trigger crm_owner_change: a policy sees only the new row); a notification
+  (and its e-mail) for another user only about a record the same transaction wrote that the user or
+  their team owns (crm_may_notify, crm_may_queue).
 
 On PostgreSQL the full-text "search index" is an expression index on the record tables, so a
 search only ever reaches the rows the policies let through.
@@ -42,6 +47,9 @@ from typing import Any
 from crm_tui.store.rules import ACTIONS, DEFAULT_RULES
 
 WRITES = ("insert", "update", "delete")
+# This transaction's id as a row's xmin shows it (the app writes without savepoints): a row whose xmin it is
+# was written by this very transaction.
+_CURRENT_XID = "mod(pg_current_xact_id()::text::bigint, 4294967296)::text::xid"
 LOGIN = "current_user::text"
 
 # entity -> its table; the record tables carry owner_id (except products).
@@ -69,12 +77,14 @@ COVERED: dict[str, tuple[str, Any]] = {
     "role_rules": ("admin_write", ()),
     "stages": ("admin_write", ()),
     "quotas": ("admin_write", ("manager",)),
-    # A user's own rows (user_id): read and changed by them (and an admin); any login may add one for
-    # another user (assigning a deal notifies its new owner).
-    "notifications": ("per_user", "insert_any"),
+    # A user's own rows (user_id): read and changed by them (and an admin); a login adds one for another
+    # user only about a lead, deal or proposal it wrote in the same transaction that the user (or their
+    # team) owns: assigning a deal notifies its new owner (crm_may_notify).
+    "notifications": ("per_user", "about_written"),
     "notification_prefs": ("per_user", "own"),
-    # E-mail waiting to go out: any login queues one; only an admin (or the tables' owner, which runs
-    # `crm jobs run` on a server) reads and sends them.
+    # E-mail waiting to go out: a login queues the e-mail of a notification it just wrote, to that user's
+    # address (crm_may_queue); only an admin (or the tables' owner, which runs `crm jobs run` on a server)
+    # reads and sends them.
     "outbox": ("queue", ()),
     # Admins write the rules; adding a record as anyone advances a round-robin turn (last_user_id).
     "assignment_rules": ("admin_write", ("turns",)),
@@ -90,6 +100,8 @@ EXEMPT = {
     "proposal_counters": "the next proposal number per year",
     "job_runs": "which scheduled job ran when",
 }
+# The trigger on the record tables that checks an owner change against the assign level (crm_owner_change).
+OWNER_TRIGGER = "crm_owner_change"
 # Tables logins may only read (besides what policies allow).
 READ_ONLY = ("alembic_version",)
 # Columns the only ones a login may update (a round-robin turn advances as anyone adds a lead; the rule
@@ -145,6 +157,18 @@ def _activity_links(row: str, *, shared: bool) -> str:
     return "(CASE " + " ".join(whens) + " ELSE false END)"
 
 
+# The entities assignment rules give an owner (crm_tui/services/assignment.py), and the columns of
+# theirs a rule's field condition reads (a deal's state, industry and country are its account's).
+RULED = {"lead": ("state", "industry", "source", "country", None),
+         "opportunity": (None, None, "source", None, "account_id")}
+
+
+def _rule_gives(entity: str, row: str) -> str:
+    """The new row's owner is the one the first matching active rule gives it (crm_rule_gives)."""
+    args = ", ".join("NULL" if c is None else f"{row}.{c}" for c in RULED[entity])
+    return f"crm_rule_gives({_lit(entity)}, {row}.owner_id, {args}, {LOGIN})"
+
+
 def _readable(entity: str, row: str, columns: set[str]) -> str:
     expr = _by_level(entity, "read", row, columns)
     shared = _shared(entity, row)
@@ -171,10 +195,15 @@ def _policies(table: str, columns_of: dict[str, set[str]]) -> list[tuple[str, st
         entity = detail
         read = _readable(entity, table, cols)
         edit, delete = _by_level(entity, "edit", table, cols), _by_level(entity, "delete", table, cols)
-        reassign = f"{_level(entity, 'assign')} <> 'none'"
+        # A changed row stays one the login may edit, or goes to someone its assign level covers (all:
+        # anyone; team: a member of its team; own: itself), as the app's assign rule (records.check_assignee).
+        assignable = _by_level(entity, "assign", table, cols)
+        insert = edit
+        if entity in RULED:  # or the owner the assignment rules give it (the turn the app just took)
+            insert = f"({edit} OR {_rule_gives(entity, table)})"
         return [("crm_read", "SELECT", read, None),
-                ("crm_insert", "INSERT", None, edit),
-                ("crm_update", "UPDATE", f"({read} AND {edit})", f"({edit} OR {reassign})"),
+                ("crm_insert", "INSERT", None, insert),
+                ("crm_update", "UPDATE", f"({read} AND {edit})", f"({edit} OR {assignable})"),
                 ("crm_delete", "DELETE", f"({read} AND {delete})", None)]
     if kind == "child":
         entity, fk, action = detail
@@ -204,18 +233,25 @@ def _policies(table: str, columns_of: dict[str, set[str]]) -> list[tuple[str, st
                 ("crm_update", "UPDATE", read, read), ("crm_delete", "DELETE", read, None)]
     if kind == "per_user":
         mine = f"({table}.user_id = (SELECT crm_me({LOGIN})) OR (SELECT crm_is_admin({LOGIN})))"
-        insert = f"((SELECT crm_me({LOGIN})) IS NOT NULL)" if detail == "insert_any" else mine
+        insert = mine
+        if detail == "about_written":
+            insert = (f"({mine} OR crm_may_notify({table}.user_id, {table}.entity, {table}.record_id, "
+                      f"{LOGIN}))")
         return [("crm_read", "SELECT", mine, None), ("crm_insert", "INSERT", None, insert),
                 ("crm_update", "UPDATE", mine, mine), ("crm_delete", "DELETE", mine, None)]
     if kind == "queue":
         admin = f"(SELECT crm_is_admin({LOGIN}))"
         return [("crm_read", "SELECT", admin, None),
-                ("crm_insert", "INSERT", None, f"((SELECT crm_me({LOGIN})) IS NOT NULL)"),
+                ("crm_insert", "INSERT", None,
+                 f"({admin} OR crm_may_queue({table}.dedupe_key, {table}.to_addr, {LOGIN}))"),
                 ("crm_update", "UPDATE", admin, admin), ("crm_delete", "DELETE", admin, None)]
     if kind == "admin_write" and "turns" in detail:
         admin = f"(SELECT crm_is_admin({LOGIN}))"
+        # A turn goes to an active member of the rule's team (or back to nobody), never to anyone else.
+        turn = (f"({admin} OR {table}.last_user_id IS NULL OR EXISTS (SELECT 1 FROM users u WHERE "
+                f"u.id = {table}.last_user_id AND u.active AND u.team_id = {table}.team_id))")
         return [("crm_read", "SELECT", "true", None), ("crm_insert", "INSERT", None, admin),
-                ("crm_update", "UPDATE", f"((SELECT crm_me({LOGIN})) IS NOT NULL)", None),
+                ("crm_update", "UPDATE", f"((SELECT crm_me({LOGIN})) IS NOT NULL)", turn),
                 ("crm_delete", "DELETE", admin, None)]
     if kind == "admin_write":
         roles = ("admin", *detail)
@@ -273,11 +309,105 @@ def _functions(schema: str) -> list[str]:
               END IF;
               RETURN '{}'::integer[];
             END"""),
+        # The owner the assignment rules give a new lead or deal (services/assignment.py, Picker): the first
+        # active rule by position whose field condition matches decides; a field rule its (active) user, a
+        # round-robin rule one of its team's active members (whose turn it is: the app's Picker; an import
+        # takes many turns before it saves the last). Whether that is ``owner``: a login may add a record
+        # owned by someone else only when the rules could give it to them.
+        plpgsql("crm_rule_gives(entity text, owner integer, p_state text, p_industry text, p_source text, "
+                "p_country text, p_account integer, login text)", "boolean", """
+            DECLARE r record; v text;
+            BEGIN
+              IF owner IS NULL OR crm_me($8) IS NULL THEN RETURN false; END IF;
+              IF $1 = 'opportunity' THEN
+                SELECT a.state, a.industry, a.country INTO p_state, p_industry, p_country
+                  FROM accounts a WHERE a.id = p_account;
+              END IF;
+              FOR r IN SELECT * FROM assignment_rules ar WHERE ar.entity = $1 AND ar.active
+                       ORDER BY ar.position, ar.id LOOP
+                IF r.field IS NOT NULL THEN
+                  v := nullif(lower(btrim(CASE r.field WHEN 'state' THEN p_state WHEN 'industry' THEN p_industry
+                                      WHEN 'source' THEN p_source WHEN 'country' THEN p_country END)), '');
+                  IF v IS NULL OR v IS DISTINCT FROM nullif(lower(btrim(r.value)), '') THEN CONTINUE; END IF;
+                END IF;
+                IF r.kind = 'field' THEN
+                  IF NOT EXISTS (SELECT 1 FROM users u WHERE u.id = r.user_id AND u.active) THEN CONTINUE; END IF;
+                  RETURN r.user_id = owner;
+                END IF;
+                IF NOT EXISTS (SELECT 1 FROM users u WHERE u.team_id = r.team_id AND u.active) THEN CONTINUE; END IF;
+                RETURN EXISTS (SELECT 1 FROM users u WHERE u.id = owner AND u.team_id = r.team_id AND u.active);
+              END LOOP;
+              RETURN false;
+            END"""),
         plpgsql("crm_shared(login text)", "integer[]", """
             BEGIN
               RETURN ARRAY(SELECT s.account_id FROM account_shares s JOIN users u ON u.id = s.user_id
                            WHERE u.login = $1 AND u.active);
             END"""),
+        # Whether the login may notify ``recipient`` (another active user) about a record: a lead, deal or
+        # proposal (or, record_id unset: some lead or deal) this transaction wrote, owned by the recipient or
+        # by a member of their team (a proposal: or its deal's owner). Volatile: it reads the transaction id.
+        f"""CREATE OR REPLACE FUNCTION crm_may_notify(recipient integer, p_entity text, p_record integer, login text)
+            RETURNS boolean LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = {_q(schema)}, pg_temp
+            AS $$
+            DECLARE team integer; mine xid; people integer[];
+            BEGIN
+              IF crm_me(login) IS NULL OR recipient IS NULL THEN RETURN false; END IF;
+              SELECT u.team_id INTO team FROM users u WHERE u.id = recipient AND u.active;
+              IF NOT FOUND THEN RETURN false; END IF;
+              mine := {_CURRENT_XID};
+              people := crm_team_of(recipient, team);
+              IF p_entity = 'proposal' AND p_record IS NOT NULL THEN
+                RETURN EXISTS (SELECT 1 FROM proposals r LEFT JOIN opportunities d ON d.id = r.opportunity_id
+                               WHERE r.id = p_record AND (r.xmin = mine OR d.xmin = mine)
+                               AND (r.owner_id = ANY (people) OR d.owner_id = ANY (people)));
+              ELSIF p_entity = 'lead' AND p_record IS NOT NULL THEN
+                RETURN EXISTS (SELECT 1 FROM leads r WHERE r.id = p_record AND r.xmin = mine
+                               AND r.owner_id = ANY (people));
+              ELSIF p_entity = 'lead' THEN
+                RETURN EXISTS (SELECT 1 FROM leads r WHERE r.owner_id = ANY (people) AND r.xmin = mine);
+              ELSIF p_entity = 'opportunity' AND p_record IS NOT NULL THEN
+                RETURN EXISTS (SELECT 1 FROM opportunities r WHERE r.id = p_record AND r.xmin = mine
+                               AND r.owner_id = ANY (people));
+              ELSIF p_entity = 'opportunity' THEN
+                RETURN EXISTS (SELECT 1 FROM opportunities r WHERE r.owner_id = ANY (people) AND r.xmin = mine);
+              END IF;
+              RETURN false;
+            END $$""",
+        plpgsql("crm_team_of(recipient integer, team integer)", "integer[]", """
+            BEGIN
+              IF team IS NULL THEN RETURN ARRAY[recipient]; END IF;
+              RETURN ARRAY(SELECT recipient UNION SELECT u.id FROM users u WHERE u.team_id = team);
+            END"""),
+        # An owner change (a trigger on the record tables): the login's assign level covers the record as it
+        # was and as it will be (all: anyone; team: its team's; own: its own, and for leads unassigned), as
+        # the app's rule (records.check_right + check_assignee). The policies only see the new row. Runs as the
+        # login (not SECURITY DEFINER): current_user is who changes it; the tables' owner is let through.
+        f"""CREATE OR REPLACE FUNCTION crm_owner_change() RETURNS trigger LANGUAGE plpgsql
+            SET search_path = {_q(schema)}, pg_temp AS $$
+            DECLARE entity text := TG_ARGV[0]; login text := current_user::text; lvl text; owners integer[];
+            BEGIN
+              IF NEW.owner_id IS NOT DISTINCT FROM OLD.owner_id OR crm_me(login) IS NULL THEN RETURN NEW; END IF;
+              lvl := crm_level(entity, 'assign', login);
+              IF lvl = 'all' THEN RETURN NEW; END IF;
+              owners := crm_owners(entity, 'assign', login);
+              IF (OLD.owner_id = ANY (owners) OR (entity = 'lead' AND lvl = 'own' AND OLD.owner_id IS NULL))
+                 AND (NEW.owner_id = ANY (owners) OR (entity = 'lead' AND lvl = 'own' AND NEW.owner_id IS NULL))
+              THEN RETURN NEW; END IF;
+              RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege',
+                MESSAGE = 'new row violates row-level security policy for table "' || TG_TABLE_NAME
+                          || '": its owner may change only within the assign level (' || lvl || ')';
+            END $$""",
+        # The e-mail of a notification this transaction wrote, to its user's address: nothing else.
+        f"""CREATE OR REPLACE FUNCTION crm_may_queue(p_key text, p_to text, login text)
+            RETURNS boolean LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = {_q(schema)}, pg_temp
+            AS $$
+            BEGIN
+              IF crm_me(login) IS NULL OR p_key !~ '^notification:[0-9]{{1,18}}$' THEN RETURN false; END IF;
+              RETURN EXISTS (SELECT 1 FROM notifications n JOIN users u ON u.id = n.user_id
+                             WHERE n.id = substring(p_key from 14)::bigint AND n.xmin = {_CURRENT_XID}
+                             AND u.email = p_to);
+            END $$""",
     ]
 
 
@@ -309,6 +439,9 @@ def statements(connection: Any) -> list[str]:
             if check is not None:
                 text += f" WITH CHECK ({check})"
             out.append(text)
+        if COVERED[table][0] == "record" and "owner_id" in columns_of[table]:
+            out.append(f"CREATE TRIGGER {OWNER_TRIGGER} BEFORE UPDATE OF owner_id ON {_q(table)} FOR EACH ROW "
+                       f"EXECUTE FUNCTION crm_owner_change({_lit(COVERED[table][1])})")
     return out
 
 
@@ -356,9 +489,14 @@ def install(connection: Any) -> None:
 
 
 def uninstall(connection: Any) -> None:
-    """Drop every crm_ policy (the migrations run without them: a policy names other tables)."""
+    """Drop every crm_ policy and owner trigger (the migrations run without them: a policy names other tables)."""
     if connection.dialect.name != "postgresql":
         return
+    for (table,) in connection.exec_driver_sql(
+            "SELECT c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+            "WHERE t.tgname = %(n)s AND c.relnamespace = current_schema()::regnamespace",
+            {"n": OWNER_TRIGGER}).all():
+        connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS {OWNER_TRIGGER} ON {_q(table)}")
     for table, policy in connection.exec_driver_sql(
             "SELECT tablename, policyname FROM pg_policies WHERE schemaname = current_schema() "
             "AND left(policyname, 4) = 'crm_'").all():

@@ -416,6 +416,11 @@ def update_where(entity: Entity, *, session: Session, data: dict[str, str], acto
     right = "assign" if "owner" in data else "edit"
     skipped = drop_not_allowed(entity, session, acting, "edit")
     if right == "assign":
+        owner = values.get("owner_id")
+        if not hasattr(owner, "compile"):  # one new owner for all: beyond the assign level, none is given
+            from crm_tui.services.records import check_assignee
+
+            check_assignee(entity, session, acting, owner)
         skipped += drop_not_allowed(entity, session, acting, "assign")
     matched -= skipped
     if not dry_run:

@@ -71,3 +71,20 @@ ENTITY = Entity(
     ],
     post=_post,
 )
+
+
+def deals_seen(*, session, account_id: int, actor) -> str:
+    """How many of an account's deals ``actor`` may read: ``all`` (their role reads every deal, or the account
+    is shared with them), else their role's read level for deals (``team``, ``own``, ``none``). For saying
+    why a list is empty without telling whether others have any."""
+    from sqlalchemy import select
+
+    from crm_tui.store.models import AccountShare
+
+    level = "all" if actor is None else actor.read_level("opportunity")
+    if level == "all" or actor.user_id is None:
+        return "all" if level == "all" else level
+    S = AccountShare.__table__
+    shared = session.execute(select(S.c.account_id).where(S.c.account_id == account_id,
+                                                          S.c.user_id == actor.user_id)).first()
+    return "all" if shared is not None else level

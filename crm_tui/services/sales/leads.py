@@ -16,7 +16,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
@@ -35,7 +35,7 @@ from crm_tui.services.records import (
     ref_exists,
 )
 from crm_tui.services.validate import parse_date
-from crm_tui.store.models import Account, Activity, Contact, Lead, User, utcnow
+from crm_tui.store.models import Account, Activity, Contact, Lead, OpportunityContact, User, utcnow
 from crm_tui.store.scope import scope
 
 T = Lead.__table__
@@ -45,6 +45,7 @@ OPEN_STATUSES = ("new", "contacted", "nurture", "qualified")
 CLOSED_STATUSES = ("unqualified", "converted", "junk")
 CONVERT_STAGE = "Qualified"
 DEFAULT_CLOSE_DAYS = 30
+CONVERT_BUYING_ROLE = "champion"  # the converted person's role in the new deal's buying group (unless they have one)
 
 
 # ---------------------------------------------------------------- time windows
@@ -501,6 +502,14 @@ def _convert(session, lead, *, actor, owner, person, account_id, stage, currency
                    changes={"*": (None, _snapshot(opp_table, opp_id, session))}, actor=actor, batch_id=batch, when=now)
     messages.append(f"created opportunity {opp_id} ({opp_name}) at {st.name} ({opp['probability']}%)")
     story.append(f"created the opportunity {opp_name} at {st.name} ({opp['probability']}%)")
+
+    # The person who came in as the lead joins the deal's buying group: with the buying role they have at
+    # the account, else as its champion (the one who reached out). Created with the deal, as its fields are.
+    role = session.execute(select(C.c.buying_role).where(C.c.id == contact_id)).scalar() or CONVERT_BUYING_ROLE
+    session.execute(insert(OpportunityContact.__table__).values(opportunity_id=opp_id, contact_id=contact_id,
+                                                                role=role))
+    messages.append(f"added contact {contact_id} ({person}) to its buying group as {role}")
+    story.append(f"added {person} to its buying group as {role}")
 
     # The lead: links and status, guarded by its version.
     result = session.execute(
