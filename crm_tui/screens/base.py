@@ -26,11 +26,18 @@ class StyledOnMount(_MixedInto):
     later ones (coming back to it, when a theme may have changed meanwhile) restyle everything."""
 
     _shown_before = False
+    _styled_on_mount = False  # composed once the app was up (its first screen is left as Textual does it)
 
     async def _on_compose(self, event: events.Compose) -> None:
         # Runs before Widget's own handler, which composes: the breakpoint classes (-wide, -tall...) the
         # first Resize would add (restyling every widget again) are given before any widget is styled.
         app = self.app
+        # The app's first screen is composed while the app itself is still starting (its CSS and theme
+        # settling): it keeps every restyle (without them, the snapshot test saw the Dashboard's cards draw their
+        # dim text in the background colour).
+        self._styled_on_mount = bool(getattr(app, "_dom_ready", False))
+        if not self._styled_on_mount:
+            return
         horizontal = (app.HORIZONTAL_BREAKPOINTS if self.HORIZONTAL_BREAKPOINTS is None
                       else self.HORIZONTAL_BREAKPOINTS) or []
         vertical = (app.VERTICAL_BREAKPOINTS if self.VERTICAL_BREAKPOINTS is None
@@ -49,7 +56,7 @@ class StyledOnMount(_MixedInto):
         # Runs before Screen's own handler (earlier in the MRO), which reads refresh_styles.
         if not self._shown_before:
             self._shown_before = True
-            if event.refresh_styles and self.is_attached:
+            if event.refresh_styles and self.is_attached and self._styled_on_mount:
                 event.refresh_styles = False
                 self.app.stylesheet.update_nodes([self], animate=False)
 
