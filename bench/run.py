@@ -155,6 +155,9 @@ def bench_pipeline(args) -> bool:
     move_ok = ui_move <= 0.050
     print(f"{'pipeline: card move':<28} key to both columns updated {ui_move * 1000:6.1f} ms   "
           f"transaction alone {service_move * 1000:6.1f} ms   target < 50 ms   {'OK' if move_ok else 'MISS'}")
+    list_median, list_worst = _pipeline(["list", url])
+    print(f"{'pipeline: list view':<28} v to the first page and its count {list_median * 1000:6.1f} ms "
+          f"(worst {list_worst * 1000:.1f} ms)   no target: kept as it was")
     return ok and move_ok
 
 
