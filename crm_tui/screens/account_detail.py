@@ -107,7 +107,11 @@ class AccountDetailScreen(CRMScreenMixin, LogActivityKeys, Screen):
         with Horizontal(id="detail-title-row"):
             yield Static("Loading…", id="detail-title")
             yield Static("", id="detail-badge")
-        with Horizontal(id="detail-body"):
+        # Laid out and drawn once, filled: until the account has loaded (a few ms) the screen shows its
+        # title and keys only.
+        body = Horizontal(id="detail-body")
+        body.display = False
+        with body:
             with VerticalScroll(id="detail-fields-pane"):
                 yield Static("", id="detail-fields")
                 yield Static("", id="detail-description")
@@ -155,6 +159,7 @@ class AccountDetailScreen(CRMScreenMixin, LogActivityKeys, Screen):
     @on(Loaded)
     def _loaded(self, message: Loaded) -> None:
         self.details = d = message.details
+        self.query_one("#detail-body").display = True
         timeline = self.query_one(Timeline)
         if timeline.owner_loads:
             timeline.owner_loads = False  # from now on it loads on its own (action_refresh)
@@ -245,6 +250,7 @@ class AccountDetailScreen(CRMScreenMixin, LogActivityKeys, Screen):
 
     def _load_failed(self, error: BaseException) -> None:
         """run_db has notified; a missing account also says so in the title."""
+        self.query_one("#detail-body").display = True
         timeline = self.query_one(Timeline)
         if timeline.owner_loads:  # it was to come with the account
             timeline.owner_loads = False

@@ -192,7 +192,11 @@ class OpportunityDetailScreen(CRMScreenMixin, Screen[bool]):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("Opportunity", id="opp-title")
-        with Horizontal(id="opp-body"):
+        # The form and its side panels are laid out and drawn once, filled: until the deal has loaded
+        # (a few ms) the screen shows its title and keys only, not sixty empty widgets drawn for nothing.
+        body = Horizontal(id="opp-body")
+        body.display = False
+        with body:
             with VerticalScroll(id="opp-form"):
                 for name, _ in FORM_FIELDS:
                     spec = fields.OPPORTUNITY_FIELDS[name]
@@ -244,12 +248,17 @@ class OpportunityDetailScreen(CRMScreenMixin, Screen[bool]):
                                         actor=actor) for name, kind in PICKERS.items()}
             return self.Loaded(detail, choices)
 
-        run_db(self, load, group="opportunity-load", title="Opportunity")
+        run_db(self, load, group="opportunity-load", title="Opportunity", failed=self._load_failed)
+
+    def _load_failed(self, error: BaseException) -> None:
+        """run_db has notified; the (empty) form shows, as it always did."""
+        self.query_one("#opp-body").display = True
 
     def on_opportunity_detail_screen_loaded(self, message: Loaded) -> None:
         d = message.detail
         self.detail = d
         rec = d.record
+        self.query_one("#opp-body").display = True
         self.query_one("#opp-title", Static).update(
             f"[b]{esc(rec['name'])}[/b]  ·  {formatting.money(rec['amount_minor'], rec['currency'], compact=True)}  ·  "
             f"{esc(rec['stage'])}  ·  {esc(rec.get('account') or 'no account')}  ·  version {rec['version']}")
