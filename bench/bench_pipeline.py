@@ -3,12 +3,14 @@
     python bench/bench_pipeline.py paint minimal          # the reference: a minimal Textual app
     python bench/bench_pipeline.py paint board URL        # crm opened on the Pipeline
     python bench/bench_pipeline.py move URL               # moves, in the app and in the service
+    python bench/bench_pipeline.py list URL               # the list view: v on the board
 
 ``paint`` prints three numbers in seconds from process start: ready (Textual's
 on_ready, the board's first paint), cards (every column's first cards are on
 screen) and totals (the grouped count/sum query has filled every header). ``move`` prints the median of a card move pressed with
 shift+right until both columns are updated on screen, and the median of the
-move's transaction alone (``pipeline.move_opportunity`` + commit).
+move's transaction alone (``pipeline.move_opportunity`` + commit). ``list`` prints the
+median of ``v`` on the board until the list's first page and its count are on screen.
 
 bench/run.py runs these side by side (``run.py pipeline --size large``).
 """
@@ -132,11 +134,52 @@ def move(url: str, runs: int = 9) -> None:
     print(f"{statistics.median(ui_times):.4f} {statistics.median(service_times):.4f}")
 
 
+def list_view(url: str, runs: int = 5) -> None:
+    """Press v on the board (the list: its first page and the count of every deal) and v back."""
+    from crm_tui.screens.pipeline import PipelineScreen
+    from crm_tui.widgets.kanban import KanbanCard
+
+    app = _pipeline_app(url)
+    times: list[float] = []
+
+    async def auto_pilot(pilot) -> None:
+        screen = pilot.app.screen
+        while not screen.query(KanbanCard) or not all(c.counted for c in screen.columns):
+            await pilot.pause(0.005)
+        await pilot.app.workers.wait_for_complete()
+        shown: list[float] = []
+        original = PipelineScreen.on_pipeline_screen_list_loaded
+
+        def timed(self, message):
+            original(self, message)
+            shown.append(time.perf_counter())
+
+        PipelineScreen.on_pipeline_screen_list_loaded = timed
+        for _ in range(runs):
+            before = len(shown)
+            started = time.perf_counter()
+            await pilot.press("v")
+            while len(shown) == before:
+                await pilot.pause(0.001)
+            times.append(shown[-1] - started)
+            await pilot.app.workers.wait_for_complete()
+            await pilot.press("v")  # back to the board
+            await pilot.app.workers.wait_for_complete()
+            await pilot.pause()
+        PipelineScreen.on_pipeline_screen_list_loaded = original
+        pilot.app.exit()
+
+    app.run(headless=True, size=(160, 48), auto_pilot=auto_pilot)
+    print(f"{statistics.median(times):.4f} {max(times):.4f}")
+
+
 def main() -> None:
     if sys.argv[1] == "paint":
         paint(sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else None)
     elif sys.argv[1] == "move":
         move(sys.argv[2])
+    elif sys.argv[1] == "list":
+        list_view(sys.argv[2])
     else:
         raise SystemExit(__doc__)
 

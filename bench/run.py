@@ -167,16 +167,22 @@ def bench_pipeline(args) -> bool:
     move_ok = ui_move <= 0.050
     print(f"{'pipeline: card move':<28} key to both columns updated {ui_move * 1000:6.1f} ms   "
           f"transaction alone {service_move * 1000:6.1f} ms   target < 50 ms   {'OK' if move_ok else 'MISS'}")
+    list_median, list_worst = _pipeline(["list", url])
+    print(f"{'pipeline: list view':<28} v to the first page and its count {list_median * 1000:6.1f} ms "
+          f"(worst {list_worst * 1000:.1f} ms)   no target: kept as it was")
     return ok and move_ok
 
 
-TUI_SPEED_TARGETS = {"switch": 0.200, "filter": 0.300, "detail": 0.200}
+TUI_SPEED_TARGETS = {"switch": 0.200, "filter": 0.300, "detail": 0.200, "detail_opportunity": 0.200,
+                     "detail_lead": 0.200}
 
 
 def bench_tui_speed(args) -> bool:
     """The TUI answering keys on the demo database, driven by Pilot (bench/tui_speed.py): an F-key to another
-    area, a filter applied on Accounts, an account's detail opened; each from the key press until the
-    screen has settled. Targets: median switch < 200 ms, filter < 300 ms, detail < 200 ms."""
+    area, a filter applied on Accounts, a detail opened (an account, a deal from the pipeline's list, a lead);
+    each from the key press to the first frame written once the screen is ready (its data shown, no worker
+    left), and (settled) until the Pilot found it settled, which adds the Pilot's own 60-130 ms of polling.
+    Targets, on the first figure: median switch < 200 ms, filter < 300 ms, detail < 200 ms."""
     import json
 
     url = _demo_db(args.size)
@@ -184,16 +190,19 @@ def bench_tui_speed(args) -> bool:
     out = subprocess.run([PY, str(HERE / "tui_speed.py"), url, str(rounds)], check=True, capture_output=True,
                          text=True, env={**os.environ, "TEXTUAL": ""}).stdout
     times = json.loads(out.strip().splitlines()[-1])
-    first, again = times.pop("switch_first"), times["switch"]
-    times["switch"] = first + again
+    first, again = times["switch_first"], times["switch"]
+    for suffix in ("", "_settled"):
+        times["switch" + suffix] = times.pop("switch_first" + suffix) + times["switch" + suffix]
     ok = True
     for name, target in TUI_SPEED_TARGETS.items():
-        median = statistics.median(times[name])
+        shown, waited = times[name], times[name + "_settled"]
+        median = statistics.median(shown)
         good = median < target
         ok = ok and good
-        print(f"{'tui: ' + name + ' (' + args.size + ')':<28} median {median * 1000:8.1f} ms over {len(times[name])}   "
-              f"worst {max(times[name]) * 1000:8.1f} ms   target < {target * 1000:.0f} ms   {'OK' if good else 'MISS'}")
-    print(f"{'':<28} (switch: first visit to an area {statistics.median(first) * 1000:.1f} ms, "
+        print(f"{'tui: ' + name + ' (' + args.size + ')':<34} median {median * 1000:6.1f} ms over {len(shown)}   "
+              f"worst {max(shown) * 1000:6.1f} ms   target < {target * 1000:.0f} ms   {'OK' if good else 'MISS'}   "
+              f"(settled: median {statistics.median(waited) * 1000:.1f}, worst {max(waited) * 1000:.1f} ms)")
+    print(f"{'':<34} (switch: first visit to an area {statistics.median(first) * 1000:.1f} ms, "
           f"coming back {statistics.median(again) * 1000:.1f} ms)")
     return ok
 

@@ -29,7 +29,7 @@ from crm_tui.widgets.cells import date_text, datetime_text, money_text, plain, r
 from crm_tui.widgets.footer import FitFooter
 from crm_tui.widgets.log_activity import LogActivityKeys
 from crm_tui.widgets.text_table import TextTable
-from crm_tui.widgets.timeline import Timeline
+from crm_tui.widgets.timeline import Timeline, read_items
 from crm_tui.widgets.worker import run_db
 
 RELATED_LIMIT = 50
@@ -99,6 +99,7 @@ class AccountDetailScreen(CRMScreenMixin, LogActivityKeys, Screen):
     @dataclass
     class Loaded(Message):
         details: AccountDetails
+        timeline: list | None = None  # the first load's timeline items (None: the timeline loads them)
 
     def __init__(self, account_id: int) -> None:
         super().__init__()
@@ -110,7 +111,11 @@ class AccountDetailScreen(CRMScreenMixin, LogActivityKeys, Screen):
         with Horizontal(id="detail-title-row"):
             yield Static("Loading…", id="detail-title")
             yield Static("", id="detail-badge")
-        with Horizontal(id="detail-body"):
+        # Laid out and drawn once, filled: until the account has loaded (a few ms) the screen shows its
+        # title and keys only.
+        body = Horizontal(id="detail-body")
+        body.display = False
+        with body:
             with VerticalScroll(id="detail-fields-pane"):
                 yield Static("", id="detail-fields")
                 yield Static("", id="detail-description")
@@ -132,7 +137,7 @@ class AccountDetailScreen(CRMScreenMixin, LogActivityKeys, Screen):
                 opps.add_column("Close", width=11, key="close")
                 opps.add_column("Owner", width=8, key="owner")
                 yield opps
-                yield Timeline("account", self.account_id, id="detail-timeline")
+                yield Timeline("account", self.account_id, id="detail-timeline", owner_loads=True)
         yield FitFooter(compact=True)
 
     def on_mount(self) -> None:
@@ -140,18 +145,32 @@ class AccountDetailScreen(CRMScreenMixin, LogActivityKeys, Screen):
         self.reload()
 
     def reload(self) -> None:
-        self._fetch(self.account_id)
+        # Until the timeline is first shown, it is read with the account: one worker, one message, one
+        # layout of the screen with everything in it.
+        self._fetch(self.account_id, with_timeline=self.query_one(Timeline).owner_loads)
 
-    def _fetch(self, account_id: int) -> None:
-        def fetch(session: Any) -> AccountDetailScreen.Loaded | None:
-            details = load_account_details(session, account_id, self.actor)
-            return None if get_current_worker().is_cancelled else self.Loaded(details)
+    def _fetch(self, account_id: int, with_timeline: bool = False) -> None:
+        def fetch(new_session: Any) -> AccountDetailScreen.Loaded | None:
+            actor = self.actor
+            with new_session() as session:
+                details = load_account_details(session, account_id, actor)
+            items = read_items(new_session, "account", account_id, actor) if with_timeline else None
+            return None if get_current_worker().is_cancelled else self.Loaded(details, items)
 
-        run_db(self, fetch, group="account-detail", title="Could not load the account", failed=self._load_failed)
+        run_db(self, fetch, group="account-detail", title="Could not load the account", failed=self._load_failed,
+               session=False)
 
     @on(Loaded)
     def _loaded(self, message: Loaded) -> None:
         self.details = d = message.details
+        self.query_one("#detail-body").display = True
+        timeline = self.query_one(Timeline)
+        if timeline.owner_loads:
+            timeline.owner_loads = False  # from now on it loads on its own (action_refresh)
+            if message.timeline is not None:
+                timeline.show(message.timeline)
+            else:
+                timeline.reload()  # it could not be read with the account: the timeline tries on its own
         a = d.account
         self.sub_title = a["name"]
         self.query_one("#detail-title", Static).update(Text(visible(a["name"], one_line=True), style="bold"))
@@ -237,6 +256,11 @@ class AccountDetailScreen(CRMScreenMixin, LogActivityKeys, Screen):
 
     def _load_failed(self, error: BaseException) -> None:
         """run_db has notified; a missing account also says so in the title."""
+        self.query_one("#detail-body").display = True
+        timeline = self.query_one(Timeline)
+        if timeline.owner_loads:  # it was to come with the account
+            timeline.owner_loads = False
+            timeline.reload()
         if isinstance(error, NotFound):
             self.query_one("#detail-title", Static).update(Text(visible(str(error)), style="bold red"))
 

@@ -19,7 +19,7 @@ from crm_tui.screens.record_list import cell
 from crm_tui.widgets.cells import safe
 from crm_tui.widgets.footer import FitFooter
 from crm_tui.widgets.log_activity import LogActivityKeys
-from crm_tui.widgets.timeline import Timeline
+from crm_tui.widgets.timeline import Timeline, read_items
 from crm_tui.widgets.worker import failure_text, run_db
 
 HIDDEN = {"id", "stage_position", "version"}  # the record is shown by its name, never its id
@@ -55,6 +55,7 @@ class ContactDetailScreen(CRMScreenMixin, LogActivityKeys, Screen):
     @dataclass
     class Loaded(Message):
         row: dict
+        timeline: list | None = None  # read with the contact until the timeline is first shown
 
     def __init__(self, contact_id: int) -> None:
         super().__init__()
@@ -67,7 +68,7 @@ class ContactDetailScreen(CRMScreenMixin, LogActivityKeys, Screen):
         with Horizontal(classes="detail-body"):
             with VerticalScroll(classes="detail-fields"):
                 yield Static("loading…", id="detail-fields")
-            yield Timeline("contact", self.contact_id, id="detail-timeline")
+            yield Timeline("contact", self.contact_id, id="detail-timeline", owner_loads=True)
         yield FitFooter(compact=True)
 
     def on_mount(self) -> None:
@@ -78,23 +79,37 @@ class ContactDetailScreen(CRMScreenMixin, LogActivityKeys, Screen):
 
     def _load(self) -> None:
         contact_id = self.contact_id
+        # Until the timeline is first shown, it is read with the contact: one worker, one message, one layout.
+        with_timeline = self.query_one(Timeline).owner_loads
 
-        def load(s: Any) -> ContactDetailScreen.Loaded:
+        def load(new_session: Any) -> ContactDetailScreen.Loaded:
             from crm_tui.services import records
             from crm_tui.services.engagement.changes import names_of
             from crm_tui.services.sales import contacts
 
-            row = records.get_record(contacts.ENTITY, session=s, record_id=contact_id, actor=self.actor)
-            if row.get("reports_to_id"):
-                row["reports_to"] = names_of(session=s, kind="contact", ids=[row["reports_to_id"]],
-                                             actor=self.actor).get(row["reports_to_id"])
-            return self.Loaded(row)
+            actor = self.actor
+            with new_session() as s:
+                row = records.get_record(contacts.ENTITY, session=s, record_id=contact_id, actor=actor)
+                if row.get("reports_to_id"):
+                    row["reports_to"] = names_of(session=s, kind="contact", ids=[row["reports_to_id"]],
+                                                 actor=actor).get(row["reports_to_id"])
+            return self.Loaded(row, read_items(new_session, "contact", contact_id, actor) if with_timeline else None)
 
-        run_db(self, load, group="detail", failed=self._failed)
+        run_db(self, load, group="detail", failed=self._failed, session=False)
+
+    def _timeline_loaded(self, items: list | None) -> None:
+        timeline = self.query_one(Timeline)
+        if timeline.owner_loads:
+            timeline.owner_loads = False  # from now on it loads on its own
+            if items is not None:
+                timeline.show(items)
+            else:
+                timeline.reload()
 
     @on(Loaded)
     def _show(self, message: Loaded) -> None:
         self.row = row = message.row
+        self._timeline_loaded(message.timeline)
         title = row.get("name") or "(no name)"
         where = f" · {row['title']}" if row.get("title") else ""
         where += f" at {row['account']}" if row.get("account") else ""
@@ -104,6 +119,7 @@ class ContactDetailScreen(CRMScreenMixin, LogActivityKeys, Screen):
 
     def _failed(self, error: BaseException) -> None:
         """run_db has notified; the fields pane says it too."""
+        self._timeline_loaded(None)  # (it was to come with the contact)
         self.query_one("#detail-fields", Static).update(safe(failure_text(error)))
 
     def action_back(self) -> None:

@@ -25,7 +25,7 @@ from crm_tui.widgets.cells import ControlPictures, safe
 from crm_tui.widgets.footer import FitFooter
 from crm_tui.widgets.log_activity import LogActivityKeys
 from crm_tui.widgets.picker import Picker
-from crm_tui.widgets.timeline import Timeline
+from crm_tui.widgets.timeline import Timeline, read_items
 from crm_tui.widgets.worker import failure_text, run_db
 
 if TYPE_CHECKING:
@@ -351,6 +351,7 @@ class LeadDetailScreen(WorkerErrors, LogActivityKeys, Screen):
     @dataclass
     class Loaded(Message):
         row: dict
+        timeline: list | None = None  # read with the lead until the timeline is first shown
 
     def __init__(self, lead_id: int) -> None:
         super().__init__()
@@ -367,7 +368,7 @@ class LeadDetailScreen(WorkerErrors, LogActivityKeys, Screen):
                 yield Static("loading…", id="lead-fields")
                 yield Label("Converted into", classes="section-title", id="lead-converted-title")
                 yield OptionList(id="lead-converted", classes="related-list")
-            yield Timeline("lead", self.lead_id, id="lead-timeline")
+            yield Timeline("lead", self.lead_id, id="lead-timeline", owner_loads=True)
         yield FitFooter(compact=True)
 
     def on_mount(self) -> None:
@@ -378,26 +379,43 @@ class LeadDetailScreen(WorkerErrors, LogActivityKeys, Screen):
 
     def _load(self) -> None:
         lead_id = self.lead_id
+        # Until the timeline is first shown, it is read with the lead: one worker, one message, one layout.
+        with_timeline = self.query_one(Timeline).owner_loads
 
-        def load(s: Any) -> LeadDetailScreen.Loaded:
+        def load(new_session: Any) -> LeadDetailScreen.Loaded:
             from crm_tui.services.engagement.changes import names_of
             from crm_tui.services.sales.leads import get_lead
 
             actor = self.app.actor
-            row = get_lead(session=s, lead_id=lead_id, actor=actor)
-            for kind in ("opportunity", "account", "contact"):  # what it became, by name
-                rid = row.get(f"converted_{kind}_id")
-                row[f"converted_{kind}_name"] = names_of(session=s, kind=kind, ids=[rid], actor=actor).get(rid) if rid \
-                    else None
-            return self.Loaded(row)
+            with new_session() as s:
+                row = get_lead(session=s, lead_id=lead_id, actor=actor)
+                for kind in ("opportunity", "account", "contact"):  # what it became, by name
+                    rid = row.get(f"converted_{kind}_id")
+                    row[f"converted_{kind}_name"] = names_of(session=s, kind=kind, ids=[rid], actor=actor).get(rid) \
+                        if rid else None
+            return self.Loaded(row, read_items(new_session, "lead", lead_id, actor) if with_timeline else None)
 
-        run_db(self, load, group="lead")
+        run_db(self, load, group="lead", session=False, failed=self._load_failed)
+
+    def _load_failed(self, error: BaseException) -> None:
+        """run_db has notified; the timeline, which was to come with the lead, loads on its own."""
+        self._timeline_loaded(None)
+
+    def _timeline_loaded(self, items: list | None) -> None:
+        timeline = self.query_one(Timeline)
+        if timeline.owner_loads:
+            timeline.owner_loads = False  # from now on it loads on its own
+            if items is not None:
+                timeline.show(items)
+            else:
+                timeline.reload()
 
     @on(Loaded)
     def _show(self, message: Loaded) -> None:
         from crm_tui.services.sales.leads import lead_label
 
         self.row = row = message.row
+        self._timeline_loaded(message.timeline)
         self.query_one("#lead-heading", Label).update(Text.assemble(
             (visible(f"{lead_label(row)}  ", one_line=True), "bold"), (f"[{row['status']}]", "reverse")))
         self.query_one("#lead-fields", Static).update(fields_table(row, hidden={"id", "version", "name"}))

@@ -8,7 +8,7 @@ board (system activity, lost reason, probability rules).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from textual import on
@@ -164,6 +164,7 @@ class OpportunityDetailScreen(CRMScreenMixin, Screen[bool]):
     @dataclass
     class Loaded(Message):
         detail: Detail
+        choices: dict = field(default_factory=dict)  # picker field -> its Choice, read with the record
 
     @dataclass
     class Saved(Message):
@@ -191,7 +192,11 @@ class OpportunityDetailScreen(CRMScreenMixin, Screen[bool]):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("Opportunity", id="opp-title")
-        with Horizontal(id="opp-body"):
+        # The form and its side panels are laid out and drawn once, filled: until the deal has loaded
+        # (a few ms) the screen shows its title and keys only, not sixty empty widgets drawn for nothing.
+        body = Horizontal(id="opp-body")
+        body.display = False
+        with body:
             with VerticalScroll(id="opp-form"):
                 for name, _ in FORM_FIELDS:
                     spec = fields.OPPORTUNITY_FIELDS[name]
@@ -203,7 +208,10 @@ class OpportunityDetailScreen(CRMScreenMixin, Screen[bool]):
                         yield Select([(c, c) for c in fields.FORECAST_CATEGORIES], id="field-forecast_category",
                                      allow_blank=True)
                     else:
-                        yield Input(id=f"field-{name}", placeholder=spec.help, highlighter=ControlPictures())
+                        # Born "-valid", the class its first value adds (no validators: always valid), so
+                        # that filling the form does not restyle each input once more.
+                        yield Input(id=f"field-{name}", placeholder=spec.help, highlighter=ControlPictures(),
+                                    classes="-valid")
                 yield Button("Save (ctrl+s)", variant="primary", id="opp-save")
             with Vertical(id="opp-side"):
                 yield Label("Field history", classes="section")
@@ -228,15 +236,29 @@ class OpportunityDetailScreen(CRMScreenMixin, Screen[bool]):
         opportunity_id, reasons = self.opportunity_id, self.settings.lost_reasons
 
         def load(s: Any) -> OpportunityDetailScreen.Loaded:
-            return self.Loaded(pipeline.opportunity_detail(session=s, opportunity_id=opportunity_id,
-                                                               reasons=reasons, actor=self.actor))
+            from crm_tui.services.pick import choice_for
 
-        run_db(self, load, group="opportunity-load", title="Opportunity")
+            actor = self.actor
+            detail = pipeline.opportunity_detail(session=s, opportunity_id=opportunity_id, reasons=reasons,
+                                                 actor=actor)
+            # The pickers' names, read here rather than by four look-ups of their own (four more
+            # workers, and the screen laid out once more when they land).
+            columns = dict(FORM_FIELDS)
+            choices = {name: choice_for(session=s, kind=kind, key=_text(detail.record.get(columns[name])),
+                                        actor=actor) for name, kind in PICKERS.items()}
+            return self.Loaded(detail, choices)
+
+        run_db(self, load, group="opportunity-load", title="Opportunity", failed=self._load_failed)
+
+    def _load_failed(self, error: BaseException) -> None:
+        """run_db has notified; the (empty) form shows, as it always did."""
+        self.query_one("#opp-body").display = True
 
     def on_opportunity_detail_screen_loaded(self, message: Loaded) -> None:
         d = message.detail
         self.detail = d
         rec = d.record
+        self.query_one("#opp-body").display = True
         self.query_one("#opp-title", Static).update(
             f"[b]{esc(rec['name'])}[/b]  ·  {formatting.money(rec['amount_minor'], rec['currency'], compact=True)}  ·  "
             f"{esc(rec['stage'])}  ·  {esc(rec.get('account') or 'no account')}  ·  version {rec['version']}")
@@ -249,7 +271,10 @@ class OpportunityDetailScreen(CRMScreenMixin, Screen[bool]):
             self.original[name] = value
             widget = self.query_one(f"#field-{name}")
             if isinstance(widget, Picker):
-                widget.set_value(value)
+                if name in message.choices:
+                    widget.set_looked_up(value, message.choices[name])
+                else:
+                    widget.set_value(value)
             elif isinstance(widget, Select):
                 if value:
                     widget.value = value

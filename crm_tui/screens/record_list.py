@@ -21,6 +21,7 @@ from textual.widgets import DataTable, Header, Label
 from textual.worker import Worker, WorkerState
 
 from crm_tui import formatting
+from crm_tui.screens.base import StyledOnMount
 from crm_tui.screens.bulk_actions import BulkActions
 from crm_tui.screens.saved_views import SavedViews
 from crm_tui.widgets import PagedTable
@@ -47,7 +48,7 @@ def cell(value: Any) -> str:
     return str(value)
 
 
-class WorkerErrors:
+class WorkerErrors(StyledOnMount):
     """Mixed into screens: a worker that dies of something unexpected becomes a notification."""
 
     if TYPE_CHECKING:

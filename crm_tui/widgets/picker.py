@@ -271,6 +271,18 @@ class Picker(Widget, can_focus=True):
         if self.is_mounted:
             self._resolve(text)
 
+    def set_looked_up(self, key: Any, choice: Choice | None) -> None:
+        """Hold ``key`` with its choice read already (``pick.choice_for`` in the caller's worker, with the
+        record the form shows): no look-up of its own, no Changed. None shows the key as not found."""
+        text = "" if key is None else str(key).strip()
+        if not text:
+            self.set_value("")
+            return
+        self._value = self._looked_up = text
+        self.choice = choice
+        self.set_class(choice is None, "-empty")
+        self.refresh(layout=True)
+
     def on_mount(self) -> None:
         self.set_class(not self._value, "-empty")
         if self._value and self.choice is None:

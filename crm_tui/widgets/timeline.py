@@ -52,6 +52,19 @@ def render_item(item: Any) -> Text:
     return line
 
 
+def read_items(new_session: Any, entity: str, record_id: int, actor: Any) -> list | None:
+    """In a screen's worker (``run_db(..., session=False)``): a record's timeline, read in a session of its
+    own after the record's, so that the screen shows both at once; None if it could not be read (the
+    timeline then loads on its own, and its failure is shown as it always was)."""
+    from crm_tui.services.engagement.timeline import timeline
+
+    try:
+        with new_session() as s:
+            return timeline(session=s, entity=entity, record_id=record_id, actor=actor)
+    except Exception:  # noqa: BLE001 - shown by the timeline's own load, which runs instead
+        return None
+
+
 class Timeline(OptionList):
     """The history of one record. Enter or x on an open task marks it done."""
 
@@ -86,15 +99,19 @@ class Timeline(OptionList):
         timeline: "Timeline"
         activity_id: int
 
-    def __init__(self, entity: str, record_id: int, **kwargs: Any) -> None:
+    def __init__(self, entity: str, record_id: int, *, owner_loads: bool = False, **kwargs: Any) -> None:
+        """``owner_loads``: the screen reads the first items with its record (``read_items``) and hands
+        them to ``show`` (or calls ``reload`` if it could not); later reloads are the timeline's own."""
         super().__init__(**kwargs)
         self.entity = entity
         self.record_id = record_id
+        self.owner_loads = owner_loads
         self.items: list = []
         self.border_title = "Timeline"
 
     def on_mount(self) -> None:
-        self.reload()
+        if not self.owner_loads:
+            self.reload()
 
     def reload(self) -> None:
         self._load()
@@ -113,7 +130,11 @@ class Timeline(OptionList):
     @on(Loaded)
     def _show(self, event: Loaded) -> None:
         event.stop()
-        self.items = event.items
+        self.show(event.items)
+
+    def show(self, items: list) -> None:
+        """Show ``items`` (``crm_tui.services.engagement.timeline.timeline``), keeping the cursor's place."""
+        self.items = items
         highlighted = self.highlighted
         self.clear_options()
         if not self.items:
