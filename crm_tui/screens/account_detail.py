@@ -184,7 +184,6 @@ class AccountDetailScreen(CRMScreenMixin, LogActivityKeys, Screen):
             ("Currency", plain(a.get("currency"))),
             ("Created", datetime_text(a.get("created_at"))),
             ("Updated", datetime_text(a.get("updated_at"))),
-            ("Id / version", f"#{a['id']} · v{a.get('version')}"),
         ]
         for label, value in rows:
             grid.add_row(label, safe_cell(value))

@@ -50,7 +50,8 @@ def target_text(t) -> Text:
             ("Forecast", t.forecast_minor), ("Quota", t.quota_minor))
     for label, value in rows:
         text.append(f"{label:<10}", style="dim")
-        text.append(f"{t.money(value):>20}\n")
+        shown = "—" if value is None else formatting.money(value, t.currency, compact=True)  # as the lists
+        text.append(f"{shown:>20}\n")
     if t.quota_minor:
         pct = t.attainment
         text.append(f"{'Attained':<10}", style="dim")

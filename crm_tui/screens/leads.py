@@ -37,7 +37,10 @@ class LeadsScreen(MineScope, RecordListScreen):
     SCOPE_KEY = "leads"
     DEFAULT_ORDER = "newest first"
     ENTITY = "lead"
-    COLUMNS = ("id", "name", "company", "status", "source", "score", "next_follow_up", "owner", "created_at")
+    # Name, company, status and the next follow-up first: 80 columns show them.
+    COLUMNS = ("name", "company", "status", "next_follow_up", "source", "score", "owner", "created_at")
+    KEEP = ("name", "company", "status", "next_follow_up")
+    SHRINK: ClassVar[dict[str, int]] = {"company": 14, "name": 14}
     PALETTE_GROUP = "Leads"
     PALETTE_NAMES: ClassVar[dict[str, str]] = {
         "quick('all')": "all leads", "quick('mine')": "my leads", "quick('new')": "new since yesterday",

@@ -400,8 +400,8 @@ class OpportunityDetailScreen(CRMScreenMixin, Screen[bool]):
     def action_reassign(self) -> None:
         from crm_tui.screens.reassign import reassign
 
-        owner = self.detail.record.get("owner") if self.detail is not None else None
-        reassign(self, "opportunity", self.opportunity_id, owner, self.load)
+        record = self.detail.record if self.detail is not None else {}
+        reassign(self, "opportunity", self.opportunity_id, record.get("owner"), self.load, name=record.get("name"))
 
     def action_new_proposal(self) -> None:
         from crm_tui.screens.proposals import open_new_proposal

@@ -517,7 +517,7 @@ class PipelineScreen(MineScope, BulkActions, CRMScreenMixin, Screen):
         rows = []
         for c in message.cards:
             flags = " ".join(f for f, on in (("OVERDUE", c.overdue), ("STALLED", c.stalled)) if on)
-            rows.append((str(c.id), (c.name, short_money(c.amount_minor, c.currency),
+            rows.append((str(c.id), (formatting.deal_name(c.name, c.account), short_money(c.amount_minor, c.currency),
                                      formatting.day(c.expected_close), names.get(c.stage_id, ""),
                                      c.account or "", c.owner or "",
                                      str(c.days_in_stage), flags)))
