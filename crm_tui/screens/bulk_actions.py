@@ -209,7 +209,6 @@ class BulkActions:
                 result = bulk.update_where(entity, session=session, data={"stage": value}, actor=actor,
                                            ids=ids)
                 said, done = f"Moved {counted(result.affected)} to {value}", f"moved to {value}"
-            plural = entity.plural if result.affected != 1 else entity.name
             if result.batch_id:
                 text = said
                 if result.affected < result.matched:
@@ -217,7 +216,7 @@ class BulkActions:
                 text += " — ctrl+z undoes"
             else:
                 text = f"Nothing to change: the {result.matched:,} selected already were."
-            return self.BulkDone(text, result.batch_id, f"{result.affected:,} {plural} {done}")
+            return self.BulkDone(text, result.batch_id, f"{counted(result.affected)} {done}")
 
         run_db(self, run, group="bulk", title="Nothing changed")  # type: ignore[arg-type]
 

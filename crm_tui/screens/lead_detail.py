@@ -400,7 +400,9 @@ class LeadDetailScreen(WorkerErrors, LogActivityKeys, Screen):
         self.row = row = message.row
         self.query_one("#lead-heading", Label).update(Text.assemble(
             (visible(f"{lead_label(row)}  ", one_line=True), "bold"), (f"[{row['status']}]", "reverse")))
-        self.query_one("#lead-fields", Static).update(fields_table(row, hidden={"id", "version", "name"}))
+        self.query_one("#lead-fields", Static).update(fields_table(row, hidden={
+            "id", "version", "name", "converted_opportunity_name", "converted_account_name",
+            "converted_contact_name"}))  # what it became is listed under "Converted into", by name
         converted = row["status"] == "converted"
         button = self.query_one("#lead-convert", Button)
         became = self._became()
@@ -409,7 +411,7 @@ class LeadDetailScreen(WorkerErrors, LogActivityKeys, Screen):
             button.tooltip = f"The lead was converted: open its {became[0]}"
             button.disabled = False
         else:
-            button.label = "Convert to opportunity"
+            button.label = "Converted" if converted else "Convert to opportunity"
             button.disabled = converted or row["status"] == "junk"
         links = self.query_one("#lead-converted", OptionList)
         links.clear_options()
@@ -459,7 +461,6 @@ class LeadDetailScreen(WorkerErrors, LogActivityKeys, Screen):
 
     def action_reassign(self) -> None:
         from crm_tui.screens.reassign import reassign
-
         from crm_tui.services.sales.leads import lead_label
 
         reassign(self, "lead", self.lead_id, self.row.get("owner"), self.refresh_all,

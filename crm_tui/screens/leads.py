@@ -34,6 +34,9 @@ class LeadsScreen(MineScope, RecordListScreen):
     """My leads (the Mine quick filter, on by default), or everyone's: m or 2 toggles it."""
 
     TITLE = "Leads"
+    # Below 120 columns the quick-filter keys (1 All 2 Mine …) do not fit beside the search and the menus:
+    # they hide, and the status line names the quick filter in force.
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [(0, "-narrow"), (120, "-wide")]
     SCOPE_KEY = "leads"
     DEFAULT_ORDER = "newest first"
     ENTITY = "lead"
@@ -92,6 +95,15 @@ class LeadsScreen(MineScope, RecordListScreen):
     def scope_changed(self) -> None:
         if self.mine != ("mine" in self.quick):
             self.action_quick("mine")
+
+    def status_words(self) -> list[str]:
+        if not self.has_class("-narrow") or self.quick == {"all"}:
+            return []
+        return [" + ".join(QUICK[k][0].lower() if k != "mine" else "mine" for k in QUICK if k in self.quick)]
+
+    def on_resize(self) -> None:
+        if self.is_mounted and self.loaded:
+            self.call_after_refresh(self._status)  # the quick filter named there below 120 columns
 
     def _quick_label(self) -> Text:
         text = Text()

@@ -200,7 +200,11 @@ class RecordListScreen(SavedViews, BulkActions, WorkerErrors, Screen):
         self._status()
 
     def on_resize(self) -> None:
-        self.fit_columns()
+        self.call_after_refresh(self.fit_columns)  # once the table has its new size
+
+    def status_words(self) -> list[str]:
+        """What else the status line says about the rows (a screen's filters that are not shown)."""
+        return []
 
     def fit_columns(self) -> None:
         """Narrow the SHRINK columns (cutting their longest values) just enough for the KEEP columns to
@@ -261,6 +265,7 @@ class RecordListScreen(SavedViews, BulkActions, WorkerErrors, Screen):
                 if sort else self.DEFAULT_ORDER
             text = f"1–{self.loaded:,} of {self.total:,} {self.plural}" + (f" matching “{q.search}”" if q.search else "")
             text += f" where {q.where}" if q.where else ""
+            text += "".join(f"  ·  {words}" for words in self.status_words())
             text += f"  ·  {order}"
         marked = len(self.bulk_table().selected_keys)
         if marked:

@@ -364,3 +364,46 @@ async def test_undoing_a_lead_edit_names_the_lead_without_its_id(engine, book):
         assert app.session_writes, "the edit is remembered for ctrl+z"
         what = app.session_writes[-1][1]
         assert "Zoë García-Hernández" in what and "#" not in what, what
+
+
+async def test_account_detail_lists_deals_by_their_own_name_and_compact_money(engine, book):
+    from crm_tui.screens.account_detail import AccountDetailScreen
+
+    app = make(engine)
+    async with app.run_test(size=WIDE) as pilot:
+        await settle(pilot)
+        app.push_screen(AccountDetailScreen(book["account"]))
+        await wait_until(pilot, lambda: getattr(app.screen, "details", None), what="the account")
+        opps = app.screen.query_one("#detail-opportunities", DataTable)
+        lines = [opps.render_line(y).text for y in range(1, opps.row_count + 1)]
+        platform = next(line for line in lines if "Data platform" in line)
+        assert "Trey Labs SA" not in platform  # the screen's title says it
+        assert "8,030 USD" in platform and "8,030.00" not in platform, platform
+
+
+async def test_pipeline_list_status_line_fits_80_columns(engine, book):
+    app = make(engine, "pipeline")
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot)
+        await pilot.press("v")
+        await settle(pilot)
+        status = app.screen.query_one("#pipeline-status")
+        said = str(status.render())
+        assert "sorted by close date" in said and len(said) <= status.size.width, (said, status.size)
+
+
+async def test_narrow_leads_list_names_its_quick_filter_in_the_status_line(engine, book):
+    app = make(engine, "leads")
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot)
+        assert not app.screen.query_one("#lead-quick").display or not app.screen.query_one("#lead-quick").region
+        assert "mine" in str(app.screen.query_one("#list-status").render())  # my leads, by default
+        await pilot.press("3")  # new since yesterday, with mine
+        await settle(pilot)
+        said = str(app.screen.query_one("#list-status").render())
+        assert "mine + new since yesterday" in said, said
+    app = make(engine, "leads")
+    async with app.run_test(size=WIDE) as pilot:
+        await settle(pilot)
+        assert app.screen.query_one("#lead-quick").region.width > 0
+        assert "mine" not in str(app.screen.query_one("#list-status").render())
