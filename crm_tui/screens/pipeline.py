@@ -183,7 +183,7 @@ class PipelineScreen(MineScope, BulkActions, CRMScreenMixin, Screen):
         # Name (the deal's own, formatting.deal_name), its account, amount and close date first, so 80
         # columns show them; the name takes the width left free.
         table.add_column("Name", key="name", width=20)
-        table.add_column("Account", key="account", width=20)
+        table.add_column("Account", key="account", width=23)
         table.add_column("Amount ↕", key="amount", width=13)
         table.add_column("Close ↕", key="expected_close", width=11)
         table.add_column("Stage", key="stage", width=12)
