@@ -238,8 +238,9 @@ class OpportunityDetailScreen(CRMScreenMixin, Screen[bool]):
         self.detail = d
         rec = d.record
         self.query_one("#opp-title", Static).update(
-            f"[b]{esc(rec['name'])}[/b]  ·  {formatting.money(rec['amount_minor'], rec['currency'], compact=True)}  ·  "
-            f"{esc(rec['stage'])}  ·  {esc(rec.get('account') or 'no account')}  ·  version {rec['version']}")
+            f"[b]{esc(formatting.deal_name(rec['name'], rec.get('account')))}[/b]  ·  "
+            f"{formatting.money(rec['amount_minor'], rec['currency'], compact=True)}  ·  "
+            f"{esc(rec['stage'])}  ·  {esc(rec.get('account') or 'no account')}")  # the account once, by its name
         self.query_one("#field-contact", Picker).account_id = rec.get("account_id")
         self.original = {}
         for name, column in FORM_FIELDS:

@@ -407,3 +407,16 @@ async def test_narrow_leads_list_names_its_quick_filter_in_the_status_line(engin
         await settle(pilot)
         assert app.screen.query_one("#lead-quick").region.width > 0
         assert "mine" not in str(app.screen.query_one("#list-status").render())
+
+
+async def test_opportunity_header_names_the_deal_and_its_account_once(engine, book):
+    from crm_tui.screens.opportunity_detail import OpportunityDetailScreen
+
+    app = make(engine)
+    async with app.run_test(size=WIDE) as pilot:
+        await settle(pilot)
+        app.push_screen(OpportunityDetailScreen(book["other"]))
+        await settle(pilot)
+        header = str(app.screen.query_one("#opp-title").render())
+        assert header.startswith("Data platform  ·  8,030 USD  ·  Lead  ·  Trey Labs SA"), header
+        assert header.count("Trey Labs SA") == 1 and "version" not in header, header

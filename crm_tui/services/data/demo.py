@@ -417,6 +417,7 @@ def generate(engine: Engine, *, opportunities: int, seed: int = 42, me: str | No
                 rows)
         del rows
         report("opportunities", counts.opportunities)
+        _link_converted_leads(conn, counts.opportunities)
 
         # Activities: history on deals and accounts, and open tasks around today.
         rows = []
@@ -461,6 +462,26 @@ def generate(engine: Engine, *, opportunities: int, seed: int = 42, me: str | No
     return counts
 
 
+
+
+def _link_converted_leads(conn: Connection, opportunities: int) -> None:
+    """A converted lead names what it became, as a real conversion leaves it: a deal, that deal's account
+    (whose name is the lead's company) and its contact (whose name and e-mail are the lead's), if any."""
+    deal = "((leads.id * 7) % :n) + 1"
+    contact = f"(SELECT o.primary_contact_id FROM opportunities o WHERE o.id = {deal})"
+
+    def of_contact(column: str) -> str:
+        return f"coalesce((SELECT c.{column} FROM contacts c WHERE c.id = {contact}), leads.{column})"
+
+    conn.execute(text(
+        f"UPDATE leads SET converted_opportunity_id = {deal}, "
+        f"converted_account_id = (SELECT o.account_id FROM opportunities o WHERE o.id = {deal}), "
+        f"converted_contact_id = {contact}, "
+        f"company = (SELECT a.name FROM accounts a JOIN opportunities o ON o.account_id = a.id "
+        f"WHERE o.id = {deal}), "
+        f"first_name = {of_contact('first_name')}, last_name = {of_contact('last_name')}, "
+        f"email = {of_contact('email')}, converted_at = leads.updated_at "
+        "WHERE leads.status = 'converted'"), {"n": opportunities})
 
 
 def _catalog_and_proposals(conn: Connection, rng: random.Random, counts: DemoCounts, open_opps: list[tuple],
