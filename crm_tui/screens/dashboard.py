@@ -197,7 +197,7 @@ class DashboardScreen(CRMScreenMixin, Screen):
                                for d in data.stalled])
         self._fill("proposals", [(("proposal", p["id"]), self._proposal_text(p)) for p in data.proposals])
         self.query_one("#dash-stalled-title", Label).update(
-            f"Stalled deals: no stage change or activity in {data.stall_days} days ({len(data.stalled)})")
+            f"Stalled deals: quiet {data.stall_days}+ days ({len(data.stalled)})")  # whole at 80 columns
 
     def _fill(self, key: str, entries: list) -> None:
         widget = self.query_one(f"#dash-{key}", OptionList)
@@ -216,11 +216,12 @@ class DashboardScreen(CRMScreenMixin, Screen):
     def _deal_text(d: dict, when: str) -> Text:
         text = Text()
         text.append(f"{when:<10}  ", style="yellow")
-        text.append(visible(d["name"], one_line=True), style="bold")
+        account = d.get("account")
+        # the deal's own name (formatting.deal_name), its company once at the end: as on the Kanban
+        text.append(visible(formatting.deal_name(d["name"], account), one_line=True), style="bold")
         text.append(f"  {formatting.money(d['amount_minor'], d['currency'], compact=True)}  {visible(d['stage'], one_line=True)}",
                     style="dim")
-        account = d.get("account")
-        if account and not d["name"].startswith(account):  # the company, unless the name starts with it
+        if account:
             text.append(f"  · {visible(account, one_line=True)}", style="dim")
         return text
 

@@ -420,3 +420,18 @@ async def test_opportunity_header_names_the_deal_and_its_account_once(engine, bo
         header = str(app.screen.query_one("#opp-title").render())
         assert header.startswith("Data platform  ·  8,030 USD  ·  Lead  ·  Trey Labs SA"), header
         assert header.count("Trey Labs SA") == 1 and "version" not in header, header
+
+
+async def test_dashboard_deals_read_by_their_own_name_and_the_stalled_title_fits_80_columns(engine, book):
+    from textual.widgets import Label, OptionList
+
+    app = make(engine)
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot)
+        closing = app.screen.query_one("#dash-closing", OptionList)
+        texts = [str(closing.get_option_at_index(i).prompt) for i in range(closing.option_count)]
+        platform = next(t for t in texts if "Data platform" in t)
+        assert "Trey Labs SA – " not in platform and platform.endswith("· Trey Labs SA"), platform
+        title = app.screen.query_one("#dash-stalled-title", Label)
+        said = str(title.render())
+        assert said.startswith("Stalled deals") and len(said) <= title.size.width, (said, title.size)
