@@ -400,9 +400,7 @@ class LeadDetailScreen(WorkerErrors, LogActivityKeys, Screen):
         self.row = row = message.row
         self.query_one("#lead-heading", Label).update(Text.assemble(
             (visible(f"{lead_label(row)}  ", one_line=True), "bold"), (f"[{row['status']}]", "reverse")))
-        self.query_one("#lead-fields", Static).update(fields_table(row, hidden={
-            "id", "version", "name", "converted_opportunity_name", "converted_account_name",
-            "converted_contact_name"}))  # what it became is listed under "Converted into", by name
+        self.query_one("#lead-fields", Static).update(fields_table(row, hidden={"id", "version", "name"}))
         converted = row["status"] == "converted"
         button = self.query_one("#lead-convert", Button)
         became = self._became()

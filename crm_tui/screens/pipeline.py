@@ -299,8 +299,10 @@ class PipelineScreen(MineScope, BulkActions, CRMScreenMixin, Screen):
             self.query_one("#pipeline-status", Static).update("No deals yet — press n to add one.")
             return
         text = (f"Open: {count:,} deals · {short_money(amount, 'USD')} · weighted {short_money(weighted, 'USD')}"
-                + (f"   filter: {described}" if described else "")
-                + "   shift+←/→ move · drag with the mouse · enter open · v list · / filter")
+                + (f"   filter: {described}" if described else ""))
+        hints = "   shift+←/→ move · drag with the mouse · enter open · v list · / filter"
+        if len(text) + len(hints) <= self.size.width - 2:  # the keys are in the footer too: never cut the figures
+            text += hints
         self.query_one("#pipeline-status", Static).update(text)
 
     @on(KanbanColumn.NeedMore)

@@ -435,3 +435,15 @@ async def test_dashboard_deals_read_by_their_own_name_and_the_stalled_title_fits
         title = app.screen.query_one("#dash-stalled-title", Label)
         said = str(title.render())
         assert said.startswith("Stalled deals") and len(said) <= title.size.width, (said, title.size)
+
+
+@pytest.mark.parametrize("size", [SMALL, WIDE])
+async def test_pipeline_board_status_line_is_never_cut(engine, book, size):
+    app = make(engine, "pipeline")
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        status = app.screen.query_one("#pipeline-status")
+        said = str(status.render())
+        assert said.startswith("Open: 3 deals · 861,380 USD"), said
+        assert len(said) <= status.size.width, (said, status.size)
+        assert ("shift+←/→ move" in said) == (size == WIDE)
