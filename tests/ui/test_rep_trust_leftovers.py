@@ -447,3 +447,20 @@ async def test_pipeline_board_status_line_is_never_cut(engine, book, size):
         assert said.startswith("Open: 3 deals · 861,380 USD"), said
         assert len(said) <= status.size.width, (said, status.size)
         assert ("shift+←/→ move" in said) == (size == WIDE)
+
+
+async def test_proposals_list_shows_a_short_title_whole_and_the_status_at_80_columns(engine, book):
+    from crm_tui.services.quotes import proposals as P
+
+    with session_scope(engine) as s:
+        view = P.new_proposal(session=s, opportunity_id=book["deal"], actor="alice")
+        P.save_proposal(session=s, proposal_id=view.id, actor="alice", expected_version=view.version,
+                        header={"title": "CRM starter package"},
+                        lines=[{"description": "Licence", "quantity": "1", "unit_price": "1000"}])
+    app = make(engine, "proposals")
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one("#proposals-table", DataTable)
+        await wait_until(pilot, lambda: table.row_count == 1, what="the proposal")
+        assert "CRM starter package" in table.render_line(1).text, table.render_line(1).text
+        assert "status" in columns_shown(table), columns_shown(table)
