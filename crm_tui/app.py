@@ -586,8 +586,11 @@ class CRMApp(App[None]):
         """Say that another record already has this account name or contact e-mail, naming it;
         ctrl+b (``open_offered``) opens it."""
         self.offered = existing
-        self.notify(f"{existing.entity.capitalize()} #{existing.id} {existing.label} already has the "
-                    f"{existing.field} {existing.value}. Press ctrl+b to open it.",
+        field = "e-mail" if existing.field == "email" else existing.field
+        more = f" (and {existing.others:,} more)" if existing.others else ""
+        article = "An" if existing.entity[:1] in ("a", "e", "i", "o", "u") else "A"
+        self.notify(f"{article} {existing.entity} with this {field} already exists: "
+                    f"{existing.described}{more}. Press ctrl+b to open it.",
                     title=f"Same {existing.field}", severity="warning", timeout=15)
 
     def action_open_offered(self) -> None:

@@ -10,6 +10,7 @@ The rules:
   ``compact=True`` (cards, headers, short lists) drops a fraction that is all zeros:
   ``40,000 USD``, but keeps ``40,000.50 USD`` exact.
 - A date: ``4 Dec`` in this year, ``4 Dec 2025`` in another; ``weekday=True`` gives ``Fri 4 Dec``.
+- A month (forecast rows, chart labels): ``Oct`` in this year, ``Jan 2027`` in another.
 - A date and time (local time): ``4 Dec 14:02``, ``4 Dec 2025 14:02`` in another year.
 - Relative, where a screen says how far away a day is: ``today``, ``tomorrow``, ``yesterday``,
   ``in 3 days``, ``3 days ago``.
@@ -21,7 +22,7 @@ import datetime as dt
 
 from crm_tui import money as _money
 
-__all__ = ["money", "day", "moment", "relative", "full_day", "deal_name"]
+__all__ = ["money", "day", "month", "moment", "relative", "full_day", "deal_name"]
 
 
 def money(minor: int | None, currency: str | None, *, compact: bool = False, code: bool = True) -> str:
@@ -60,6 +61,19 @@ def day(value: dt.date | dt.datetime | str | None, *, today: dt.date | None = No
     if weekday:
         text = f"{d:%a} {text}"
     return text if d.year == _today(today).year else f"{text} {d.year}"
+
+
+def month(value: dt.date | dt.datetime | str | None, *, today: dt.date | None = None) -> str:
+    """``Oct`` this year, ``Jan 2027`` otherwise (a date, or ``2026-10`` text); empty for none."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        try:
+            value = dt.date(int(value[:4]), int(value[5:7]), 1)
+        except ValueError:
+            return value
+    d = _as_date(value)
+    return f"{d:%b}" if d.year == _today(today).year else f"{d:%b} {d.year}"
 
 
 def full_day(value: dt.date | dt.datetime | None) -> str:

@@ -22,6 +22,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Header, Static
 from textual.worker import get_current_worker
 
+from crm_tui import formatting
 from crm_tui.errors import NotFound
 from crm_tui.screens.base import CRMScreenMixin, open_record
 from crm_tui.text import visible
@@ -207,7 +208,6 @@ class AccountDetailScreen(CRMScreenMixin, LogActivityKeys, Screen):
             ("Currency", plain(a.get("currency"))),
             ("Created", datetime_text(a.get("created_at"))),
             ("Updated", datetime_text(a.get("updated_at"))),
-            ("Id / version", f"#{a['id']} · v{a.get('version')}"),
         ]
         for label, value in rows:
             grid.add_row(label, safe_cell(value))
@@ -238,13 +238,11 @@ class AccountDetailScreen(CRMScreenMixin, LogActivityKeys, Screen):
 
         opps = self.query_one("#detail-opportunities", DataTable)
         opps.clear()
-        prefix = f"{d.account['name']} – "
         for o in d.opportunities:
-            opp_name = plain(o.get("name"))
-            if opp_name.startswith(prefix) and len(opp_name) > len(prefix):
-                opp_name = opp_name[len(prefix):]  # the account is this screen's title already
+            # the account is this screen's title already: the deal's own name, money as in the lists
+            opp_name = formatting.deal_name(plain(o.get("name")), d.account["name"])
             opps.add_row(opp_name, plain(o.get("stage")),
-                         money_text(o.get("amount_minor"), o.get("currency")),
+                         money_text(o.get("amount_minor"), o.get("currency"), compact=True),
                          right(f"{o.get('probability')}%" if o.get("probability") is not None else ""),
                          date_text(o.get("expected_close")), plain(o.get("owner")),
                          key=str(o["id"]))

@@ -192,30 +192,31 @@ class BulkActions:
 
         def run(session: Any) -> BulkActions.BulkDone:  # one transaction
             from crm_tui.services.data import bulk
-            from crm_tui.services.registry import entity_for
+            from crm_tui.services.registry import entity_for, entry_for
 
             actor = self.app.actor  # type: ignore[attr-defined]
             entity = entity_for(entity_name)
+            counted = entry_for(entity_name).ui_counted  # the app's words: "3 deals"
             if kind == "tag":
                 result = bulk.tag(entity, session=session, tag=value, add=True, actor=actor, ids=ids)
-                done = f"tagged “{value}”"
+                said, done = f"Tagged {counted(result.affected)} “{value}”", f"tagged “{value}”"
             elif kind == "owner":
                 result = bulk.update_where(entity, session=session, data={"owner": value}, actor=actor,
                                            ids=ids)  # an owner "me" is the actor: the service resolves it
-                done = f"reassigned to {actor.username if value.strip().lower() == 'me' else value}"
+                who = actor.username if value.strip().lower() == "me" else value
+                said, done = f"Gave {counted(result.affected)} to {who}", f"reassigned to {who}"
             else:
                 result = bulk.update_where(entity, session=session, data={"stage": value}, actor=actor,
                                            ids=ids)
-                done = f"moved to {value}"
-            plural = entity.plural if result.affected != 1 else entity.name
+                said, done = f"Moved {counted(result.affected)} to {value}", f"moved to {value}"
             if result.batch_id:
-                text = (f"{result.affected:,} {plural} {done} · batch {result.batch_id} "
-                        f"(crm undo {result.batch_id})")
+                text = said
+                if result.affected < result.matched:
+                    text += f" ({result.matched - result.affected:,} already were)"
+                text += " — ctrl+z undoes"
             else:
                 text = f"Nothing to change: the {result.matched:,} selected already were."
-            if result.batch_id and result.affected < result.matched:
-                text += f" · {result.matched - result.affected:,} already were"
-            return self.BulkDone(text, result.batch_id, f"{result.affected:,} {plural} {done}")
+            return self.BulkDone(text, result.batch_id, f"{counted(result.affected)} {done}")
 
         run_db(self, run, group="bulk", title="Nothing changed")  # type: ignore[arg-type]
 

@@ -15,7 +15,7 @@ class ContactsScreen(RecordListScreen):
     TITLE = "Contacts"
     DEFAULT_ORDER = "sorted by last name"
     ENTITY = "contact"
-    COLUMNS = ("id", "name", "account", "title", "buying_role", "email", "phone", "owner")
+    COLUMNS = ("name", "account", "title", "buying_role", "email", "phone", "owner")
     PALETTE_GROUP = "Contacts"
     PALETTE_NAMES: ClassVar[dict[str, str]] = {"mine": "my contacts", "new_contact": "new contact",
                                                "edit_contact": "edit contact", **BULK_PALETTE_NAMES, **VIEW_PALETTE_NAMES}

@@ -50,7 +50,8 @@ def target_text(t) -> Text:
             ("Forecast", t.forecast_minor), ("Quota", t.quota_minor))
     for label, value in rows:
         text.append(f"{label:<10}", style="dim")
-        text.append(f"{t.money(value):>20}\n")
+        shown = "—" if value is None else formatting.money(value, t.currency, compact=True)  # as the lists
+        text.append(f"{shown:>20}\n")
     if t.quota_minor:
         pct = t.attainment
         text.append(f"{'Attained':<10}", style="dim")
@@ -196,7 +197,7 @@ class DashboardScreen(CRMScreenMixin, Screen):
                                for d in data.stalled])
         self._fill("proposals", [(("proposal", p["id"]), self._proposal_text(p)) for p in data.proposals])
         self.query_one("#dash-stalled-title", Label).update(
-            f"Stalled deals: no stage change or activity in {data.stall_days} days ({len(data.stalled)})")
+            f"Stalled deals: quiet {data.stall_days}+ days ({len(data.stalled)})")  # whole at 80 columns
 
     def _fill(self, key: str, entries: list) -> None:
         widget = self.query_one(f"#dash-{key}", OptionList)
@@ -215,11 +216,12 @@ class DashboardScreen(CRMScreenMixin, Screen):
     def _deal_text(d: dict, when: str) -> Text:
         text = Text()
         text.append(f"{when:<10}  ", style="yellow")
-        text.append(visible(d["name"], one_line=True), style="bold")
+        account = d.get("account")
+        # the deal's own name (formatting.deal_name), its company once at the end: as on the Kanban
+        text.append(visible(formatting.deal_name(d["name"], account), one_line=True), style="bold")
         text.append(f"  {formatting.money(d['amount_minor'], d['currency'], compact=True)}  {visible(d['stage'], one_line=True)}",
                     style="dim")
-        account = d.get("account")
-        if account and not d["name"].startswith(account):  # the company, unless the name starts with it
+        if account:
             text.append(f"  · {visible(account, one_line=True)}", style="dim")
         return text
 

@@ -125,7 +125,7 @@ class QuotaDialog(CRMScreenMixin, ModalScreen[bool]):
         self.dismiss(False)
 
 
-COLUMN_WIDTHS = (("Month", 7), ("Stage", 12), ("Deals", 5), ("Pipeline", 14), ("Weighted", 14), ("Won", 13))
+COLUMN_WIDTHS = (("Month", 8), ("Stage", 12), ("Deals", 5), ("Pipeline", 14), ("Weighted", 14), ("Won", 13))
 
 
 class ForecastScreen(MineScope, CRMScreenMixin, Screen):
@@ -339,7 +339,7 @@ class ForecastScreen(MineScope, CRMScreenMixin, Screen):
         for row in message.by_month_stage.rows:
             m, cur = row.metrics, row.currency
             deals = m.open_count + m.won_count + m.lost_count
-            table.add_row(row.key["month"], row.key["stage"], str(deals),
+            table.add_row(formatting.month(row.key["month"]), row.key["stage"], str(deals),
                           money.format_money(m.open_minor, cur, code=False),
                           money.format_money(m.weighted_minor, cur, code=False),
                           money.format_money(m.won_minor, cur, code=False))
@@ -358,7 +358,7 @@ class ForecastScreen(MineScope, CRMScreenMixin, Screen):
         plt.clear_figure()
         plt.title(f"Weighted pipeline + won vs quota by month ({cur})")
         if months:
-            labels = [r.key["month"] for r in months]
+            labels = [formatting.month(r.key["month"]) for r in months]
             series = [[units(r.metrics.won_minor, cur) for r in months],
                       [units(r.metrics.weighted_minor, cur) for r in months],
                       [units(r.metrics.quota_minor or 0, cur) for r in months]]

@@ -176,7 +176,7 @@ class LeadFormScreen(ModalScreen[int | None]):
     def _saved(self, result: tuple[dict, list]) -> None:
         row, dups = result
         if self.batch_id:
-            self.app.remember_write(self.batch_id, f"edited lead {row.get('name') or ''} (#{row['id']})")
+            self.app.remember_write(self.batch_id, f"edited lead {row.get('name') or ''}".rstrip())
         if dups:
             self.app.notify("\n".join(str(d) for d in dups), title="Saved; likely duplicates",
                             severity="warning", timeout=12)
@@ -420,7 +420,15 @@ class LeadDetailScreen(WorkerErrors, LogActivityKeys, Screen):
             (visible(f"{lead_label(row)}  ", one_line=True), "bold"), (f"[{row['status']}]", "reverse")))
         self.query_one("#lead-fields", Static).update(fields_table(row, hidden={"id", "version", "name"}))
         converted = row["status"] == "converted"
-        self.query_one("#lead-convert", Button).disabled = converted or row["status"] == "junk"
+        button = self.query_one("#lead-convert", Button)
+        became = self._became()
+        if converted and became:  # what it became, by name: the button opens it (never converts again)
+            button.label = Text(visible(f"Open {became[2]}", one_line=True))
+            button.tooltip = f"The lead was converted: open its {became[0]}"
+            button.disabled = False
+        else:
+            button.label = "Converted" if converted else "Convert to opportunity"
+            button.disabled = converted or row["status"] == "junk"
         links = self.query_one("#lead-converted", OptionList)
         links.clear_options()
         for entity, key, letter in (("opportunity", "converted_opportunity_id", "o"),
@@ -432,6 +440,21 @@ class LeadDetailScreen(WorkerErrors, LogActivityKeys, Screen):
                                         id=f"{entity}-{row[key]}"))
         links.display = converted
         self.query_one("#lead-converted-title").display = converted
+        self.refresh_bindings()  # a converted lead's footer offers no conversion
+
+    def _became(self) -> tuple[str, int, str] | None:
+        """What the lead was converted into that opens first (its opportunity, else its account or contact):
+        (entity, id, name)."""
+        for entity in ("opportunity", "account", "contact"):
+            record_id = self.row.get(f"converted_{entity}_id")
+            if record_id:
+                return entity, record_id, self.row.get(f"converted_{entity}_name") or f"its {entity}"
+        return None
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "convert" and self.row.get("status") == "converted":
+            return False  # a converted lead is not offered conversion: the button opens what it became
+        return True
 
     def refresh_all(self) -> None:
         self.action_reload()
@@ -454,13 +477,19 @@ class LeadDetailScreen(WorkerErrors, LogActivityKeys, Screen):
 
     def action_reassign(self) -> None:
         from crm_tui.screens.reassign import reassign
+        from crm_tui.services.sales.leads import lead_label
 
-        reassign(self, "lead", self.lead_id, self.row.get("owner"), self.refresh_all)
+        reassign(self, "lead", self.lead_id, self.row.get("owner"), self.refresh_all,
+                 name=lead_label(self.row) if self.row else None)
 
     @on(Button.Pressed, "#lead-convert")
     def action_convert(self) -> None:
         if self.row.get("status") == "converted":
-            self.notify("This lead was already converted.", severity="warning")
+            became = self._became()
+            if became is None:
+                self.notify("This lead was already converted.", severity="warning")
+            else:
+                self.action_open_converted(became[0])
             return
 
         def done(conv: Any) -> None:

@@ -34,10 +34,16 @@ class LeadsScreen(MineScope, RecordListScreen):
     """My leads (the Mine quick filter, on by default), or everyone's: m or 2 toggles it."""
 
     TITLE = "Leads"
+    # Below 120 columns the quick-filter keys (1 All 2 Mine …) do not fit beside the search and the menus:
+    # they hide, and the status line names the quick filter in force.
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [(0, "-narrow"), (120, "-wide")]
     SCOPE_KEY = "leads"
     DEFAULT_ORDER = "newest first"
     ENTITY = "lead"
-    COLUMNS = ("id", "name", "company", "status", "source", "score", "next_follow_up", "owner", "created_at")
+    # Name, company, status and the next follow-up first: 80 columns show them.
+    COLUMNS = ("name", "company", "status", "next_follow_up", "source", "score", "owner", "created_at")
+    KEEP = ("name", "company", "status", "next_follow_up")
+    SHRINK: ClassVar[dict[str, int]] = {"company": 14, "name": 14}
     PALETTE_GROUP = "Leads"
     PALETTE_NAMES: ClassVar[dict[str, str]] = {
         "quick('all')": "all leads", "quick('mine')": "my leads", "quick('new')": "new since yesterday",
@@ -89,6 +95,15 @@ class LeadsScreen(MineScope, RecordListScreen):
     def scope_changed(self) -> None:
         if self.mine != ("mine" in self.quick):
             self.action_quick("mine")
+
+    def status_words(self) -> list[str]:
+        if not self.has_class("-narrow") or self.quick == {"all"}:
+            return []
+        return [" + ".join(QUICK[k][0].lower() if k != "mine" else "mine" for k in QUICK if k in self.quick)]
+
+    def on_resize(self) -> None:
+        if self.is_mounted and self.loaded:
+            self.call_after_refresh(self._status)  # the quick filter named there below 120 columns
 
     def _quick_label(self) -> Text:
         text = Text()

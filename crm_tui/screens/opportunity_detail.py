@@ -260,8 +260,9 @@ class OpportunityDetailScreen(CRMScreenMixin, Screen[bool]):
         rec = d.record
         self.query_one("#opp-body").display = True
         self.query_one("#opp-title", Static).update(
-            f"[b]{esc(rec['name'])}[/b]  ·  {formatting.money(rec['amount_minor'], rec['currency'], compact=True)}  ·  "
-            f"{esc(rec['stage'])}  ·  {esc(rec.get('account') or 'no account')}  ·  version {rec['version']}")
+            f"[b]{esc(formatting.deal_name(rec['name'], rec.get('account')))}[/b]  ·  "
+            f"{formatting.money(rec['amount_minor'], rec['currency'], compact=True)}  ·  "
+            f"{esc(rec['stage'])}  ·  {esc(rec.get('account') or 'no account')}")  # the account once, by its name
         self.query_one("#field-contact", Picker).account_id = rec.get("account_id")
         self.original = {}
         for name, column in FORM_FIELDS:
@@ -425,8 +426,8 @@ class OpportunityDetailScreen(CRMScreenMixin, Screen[bool]):
     def action_reassign(self) -> None:
         from crm_tui.screens.reassign import reassign
 
-        owner = self.detail.record.get("owner") if self.detail is not None else None
-        reassign(self, "opportunity", self.opportunity_id, owner, self.load)
+        record = self.detail.record if self.detail is not None else {}
+        reassign(self, "opportunity", self.opportunity_id, record.get("owner"), self.load, name=record.get("name"))
 
     def action_new_proposal(self) -> None:
         from crm_tui.screens.proposals import open_new_proposal

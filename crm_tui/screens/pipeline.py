@@ -172,7 +172,7 @@ class PipelineScreen(MineScope, BulkActions, CRMScreenMixin, Screen):
         yield Static(self.app.busy_text("Loading the pipeline…"), id="pipeline-status")
         with ContentSwitcher(initial="pipeline-board", id="pipeline-views"):
             yield KanbanBoard(id="pipeline-board")
-            yield PagedTable(id="pipeline-list", selectable=True, stretch="name")
+            yield PagedTable(id="pipeline-list", selectable=True, stretch="name", wide={"account": 32})
         yield FitFooter(compact=True)
 
     def on_mount(self) -> None:
@@ -180,12 +180,13 @@ class PipelineScreen(MineScope, BulkActions, CRMScreenMixin, Screen):
         self.filter_text = getattr(self.app, "pipeline_filter_text", "") or ""
         self.query_one("#pipeline-filter", Input).value = self.filter_text
         table = self.query_one("#pipeline-list", DataTable)
-        # Name, amount and close date first, so 80 columns show them; the name takes the width left free.
-        table.add_column("Name", key="name", width=24)
-        table.add_column("Amount ↕", key="amount", width=14)
+        # Name (the deal's own, formatting.deal_name), its account, amount and close date first, so 80
+        # columns show them; the name takes the width left free.
+        table.add_column("Name", key="name", width=20)
+        table.add_column("Account", key="account", width=23)
+        table.add_column("Amount ↕", key="amount", width=13)
         table.add_column("Close ↕", key="expected_close", width=11)
         table.add_column("Stage", key="stage", width=12)
-        table.add_column("Account", key="account", width=24)
         table.add_column("Owner", key="owner", width=8)
         table.add_column("Days", key="days", width=5)
         table.add_column("", key="flags", width=16)
@@ -298,8 +299,10 @@ class PipelineScreen(MineScope, BulkActions, CRMScreenMixin, Screen):
             self.query_one("#pipeline-status", Static).update("No deals yet — press n to add one.")
             return
         text = (f"Open: {count:,} deals · {short_money(amount, 'USD')} · weighted {short_money(weighted, 'USD')}"
-                + (f"   filter: {described}" if described else "")
-                + "   shift+←/→ move · drag with the mouse · enter open · v list · / filter")
+                + (f"   filter: {described}" if described else ""))
+        hints = "   shift+←/→ move · drag with the mouse · enter open · v list · / filter"
+        if len(text) + len(hints) <= self.size.width - 2:  # the keys are in the footer too: never cut the figures
+            text += hints
         self.query_one("#pipeline-status", Static).update(text)
 
     @on(KanbanColumn.NeedMore)
@@ -517,9 +520,9 @@ class PipelineScreen(MineScope, BulkActions, CRMScreenMixin, Screen):
         rows = []
         for c in message.cards:
             flags = " ".join(f for f, on in (("OVERDUE", c.overdue), ("STALLED", c.stalled)) if on)
-            rows.append((str(c.id), (c.name, short_money(c.amount_minor, c.currency),
-                                     formatting.day(c.expected_close), names.get(c.stage_id, ""),
-                                     c.account or "", c.owner or "",
+            rows.append((str(c.id), (formatting.deal_name(c.name, c.account), c.account or "",
+                                     short_money(c.amount_minor, c.currency),
+                                     formatting.day(c.expected_close), names.get(c.stage_id, ""), c.owner or "",
                                      str(c.days_in_stage), flags)))
         table.add_page(rows)
         self.list_loaded += len(message.cards)
@@ -532,7 +535,7 @@ class PipelineScreen(MineScope, BulkActions, CRMScreenMixin, Screen):
         self.query_one("#pipeline-status", Static).update(
             f"List: {self.list_loaded:,} of {self.list_total:,} deals · sorted by {SORT_WORDS[self.sort.lstrip('-')]} "
             f"{arrow}"
-            "   s sort · click Amount/Close to sort · enter open · v board · / filter")
+            "  ·  s sort · v board · / filter")  # short enough for 80 columns; a click on Amount/Close sorts too
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         table = event.data_table

@@ -35,7 +35,7 @@ class ProductsScreen(RecordListScreen):
     TITLE = "Products"
     DEFAULT_ORDER = "sorted by SKU"
     ENTITY = "product"
-    COLUMNS = ("id", "sku", "name", "unit_price", "currency", "active")
+    COLUMNS = ("sku", "name", "unit_price", "currency", "active")
     PALETTE_GROUP = "Products"
     PALETTE_NAMES: ClassVar[dict[str, str]] = {"new_product": "new product", "edit_product": "edit product",
                                                "active_only": "only active products", "focus_search": "filter",

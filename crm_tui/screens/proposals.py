@@ -130,7 +130,7 @@ class ProposalsScreen(CRMScreenMixin, Screen):
                                                "reload": "reload", "focus_filters": "filter"}
     # (label, width): number, title, total and validity first, so 80 columns show them; the title takes
     # the width left free.
-    COLUMNS = (("Number", 13), ("Title", 18), ("Total", 16), ("Valid until", 11), ("Status", 8), ("Account", 24),
+    COLUMNS = (("Number", 13), ("Title", 20), ("Total", 16), ("Valid until", 11), ("Status", 8), ("Account", 24),
                ("Owner", 8), ("Sent", 11), ("Rev", 3))
 
     BINDINGS = [

@@ -51,8 +51,9 @@ class UserPickerScreen(ModalScreen[str | None]):
 
 
 def reassign(node: Widget, entity: str, record_id: int, current_owner: str | None,
-             after: Callable[[], Any] | None = None) -> None:
-    """Offer the active users; give the record to the one picked (in a worker), then ``after()``."""
+             after: Callable[[], Any] | None = None, *, name: str | None = None) -> None:
+    """Offer the active users; give the record (``name``: how the user knows it) to the one picked
+    (in a worker), then ``after()``."""
     app: Any = node.app
 
     def load(s: Any) -> list[dict]:
@@ -63,15 +64,17 @@ def reassign(node: Widget, entity: str, record_id: int, current_owner: str | Non
     def loaded(users: list[dict]) -> None:
         def chosen(username: str | None) -> None:
             if username:
-                _assign(node, entity, record_id, username, after)
+                _assign(node, entity, record_id, username, after, name)
 
-        app.push_screen(UserPickerScreen(f"Give {WORDS.get(entity, entity)} {record_id} to…", users,
+        what = f"{WORDS.get(entity, entity)} {name}" if name else f"this {WORDS.get(entity, entity)}"
+        app.push_screen(UserPickerScreen(f"Give {what} to…", users,
                                          current_owner), chosen)
 
     run_db(node, load, group="reassign-users", done=loaded)
 
 
-def _assign(node: Widget, entity: str, record_id: int, username: str, after: Callable[[], Any] | None) -> None:
+def _assign(node: Widget, entity: str, record_id: int, username: str, after: Callable[[], Any] | None,
+            name: str | None = None) -> None:
     app: Any = node.app
 
     def run(s: Any) -> dict:
@@ -80,8 +83,9 @@ def _assign(node: Widget, entity: str, record_id: int, username: str, after: Cal
         return assign(session=s, entity=entity, record_id=record_id, to_user=username, actor=app.actor)
 
     def done(row: dict) -> None:
-        app.notify(f"{WORDS.get(entity, entity).capitalize()} {record_id} is now {row.get('owner')}'s; "
-                   "they were notified.")
+        label = name or row.get("name")
+        what = f"{WORDS.get(entity, entity).capitalize()} {label}" if label else f"The {WORDS.get(entity, entity)}"
+        app.notify(visible(f"{what} is now {row.get('owner')}'s; they were notified.", one_line=True))
         if after is not None:
             after()
 

@@ -69,6 +69,10 @@ class RecordListScreen(SavedViews, BulkActions, WorkerErrors, Screen):
     EMPTY_HINT: ClassVar[str] = "press n to add one"  # what to do when there is none at all
     PALETTE_GROUP: ClassVar[str] = ""
     PALETTE_NAMES: ClassVar[dict[str, str]] = {}
+    # The columns (from the left) that must show whole on a narrow terminal, and the ones that give way
+    # for them (down to the width given): "name, company, status and next follow-up at 80 columns".
+    KEEP: ClassVar[tuple[str, ...]] = ()
+    SHRINK: ClassVar[dict[str, int]] = {}
 
     BINDINGS = [
         Binding("slash", "focus_search", "Search", tooltip="Type to filter the list"),
@@ -193,7 +197,48 @@ class RecordListScreen(SavedViews, BulkActions, WorkerErrors, Screen):
                        for row in message.rows)
         self.loaded = message.offset + len(message.rows)
         self.loading = False
+        self.fit_columns()
         self._status()
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self.fit_columns)  # once the table has its new size
+
+    def status_words(self) -> list[str]:
+        """What else the status line says about the rows (a screen's filters that are not shown)."""
+        return []
+
+    def fit_columns(self) -> None:
+        """Narrow the SHRINK columns (cutting their longest values) just enough for the KEEP columns to
+        show whole; on a terminal wide enough every column takes its values' width again."""
+        if not self.KEEP:
+            return
+        table = self.query_one("#list-table", DataTable)
+        if not table.size.width:
+            return
+        columns = {str(key.value): column for key, column in table.columns.items()}
+        changed = False
+        for key in self.SHRINK:
+            if key in columns and not columns[key].auto_width:
+                columns[key].auto_width = changed = True
+        last = max(self.COLUMNS.index(k) for k in self.KEEP)
+        need = sum(columns[k].get_render_width(table) for k in self.COLUMNS[:last + 1])
+        room = table.size.width - 2 - table._row_label_column_width  # keep room for the scrollbar
+        if table.show_row_labels and not table._row_label_column_width:
+            room -= 1 + 2 * table.cell_padding  # the marker column, before a row has its label
+        over = need - room
+        for key, least in self.SHRINK.items():
+            column = columns.get(key)
+            if over <= 0 or column is None:
+                break
+            cut = min(over, column.content_width - least)
+            if cut > 0:
+                column.auto_width, column.width = False, column.content_width - cut
+                over -= cut
+                changed = True
+        if changed:
+            table._require_update_dimensions = True
+            table._clear_caches()
+            table.refresh()
 
     def row_cell(self, row: dict, name: str) -> Any:
         """A money column with its exact minor units and currency reads "1,200.00" (crm_tui.formatting),
@@ -221,6 +266,7 @@ class RecordListScreen(SavedViews, BulkActions, WorkerErrors, Screen):
                 if sort else self.DEFAULT_ORDER
             text = f"1–{self.loaded:,} of {self.total:,} {self.plural}" + (f" matching “{q.search}”" if q.search else "")
             text += f" where {q.where}" if q.where else ""
+            text += "".join(f"  ·  {words}" for words in self.status_words())
             text += f"  ·  {order}"
         marked = len(self.bulk_table().selected_keys)
         if marked:

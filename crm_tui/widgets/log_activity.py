@@ -3,7 +3,7 @@
 ``LogActivityKeys`` gives a detail screen the keys: c call, m meeting, w email,
 n note, f follow-up. Each opens ``LogActivityScreen`` with the subject focused;
 Enter saves. The screen says which record(s) the activity belongs to via
-``activity_links()`` and is told through ``activity_logged()``.
+``activity_links()`` and is told through ``activity_logged()``. Enter or ctrl+s saves.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ SCHEDULED_TYPES = (("Task", "task"), ("Call", "call"), ("Meeting", "meeting"))
 
 
 class LogActivityScreen(ModalScreen[dict | None]):
-    """Subject (and details, and for a task the due date-time); Enter saves, Escape cancels."""
+    """Subject (and details, and for a task the due date-time); Enter or ctrl+s saves, Escape cancels."""
 
     if TYPE_CHECKING:
         @property
@@ -65,7 +65,7 @@ class LogActivityScreen(ModalScreen[dict | None]):
     LogActivityScreen #log-duration { width: 12; }
     """
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+s", "save", "Save", tooltip="Save (as Enter)")]
 
     def __init__(self, kind: str, links: dict[str, int], *, subject: str = "") -> None:
         super().__init__()
@@ -107,6 +107,10 @@ class LogActivityScreen(ModalScreen[dict | None]):
             kind = str(self.query_one("#log-type", Select).value)
             duration = self.query_one("#log-duration", Input).value.strip() or None
         self._save(self.app.user, subject, body, due, kind, duration)
+
+    def action_save(self) -> None:
+        """ctrl+s saves, as in every other form."""
+        self.save()
 
     def _save(self, user: str, subject: str, body: str | None, due: str | None, kind: str | None = None,
               duration: str | None = None) -> None:

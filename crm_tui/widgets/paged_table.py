@@ -66,15 +66,20 @@ class PagedTable(TextTable):
         def control(self) -> "PagedTable":
             return self.table
 
+    WIDE = 120  # from this width on, the ``wide`` columns take their wide width
+
     def __init__(self, *, margin: int = 40, stretch: str | None = None, selectable: bool = False,
-                 **kwargs: Any) -> None:
+                 wide: dict[str, int] | None = None, **kwargs: Any) -> None:
         """``stretch``: the key of a column that takes the width the others leave free.
+        ``wide``: columns (key: width) that are wider on a wide terminal than they were declared.
         ``selectable``: rows can be marked for bulk actions (a marker column at the left)."""
         kwargs.setdefault("cursor_type", "row")
         kwargs.setdefault("zebra_stripes", True)
         super().__init__(**kwargs)
         self.margin = margin
         self.stretch = stretch
+        self.wide = dict(wide or {})
+        self._declared: dict[str, int] = {}
         self._stretch_min: int | None = None
         self.selectable = selectable
         self.show_row_labels = selectable
@@ -87,6 +92,11 @@ class PagedTable(TextTable):
         """Give the stretch column the spare width (never less than it was declared with)."""
         if self.stretch is None or self.stretch not in self.columns or not self.size.width:
             return
+        for key, wide_width in self.wide.items():
+            if key in self.columns:
+                other = self.columns[key]  # type: ignore[index]
+                declared = self._declared.setdefault(key, other.width)
+                other.width = wide_width if self.size.width >= self.WIDE else declared
         column = self.columns[self.stretch]  # type: ignore[index]
         if self._stretch_min is None:
             self._stretch_min = column.width

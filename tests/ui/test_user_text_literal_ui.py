@@ -87,7 +87,7 @@ async def test_a_new_account_with_a_name_in_use_offers_the_existing_one(engine, 
         assert names.count("acme corporation") == 1 and "Acme Corporation" in names
         offers = [n for n in pilot.app._notifications if n.title == "Same name"]
         assert len(offers) == 1
-        assert offers[0].message == (f"Account #{acme} Acme Corporation already has the name acme corporation. "
+        assert offers[0].message == ("An account with this name already exists: Acme Corporation. "
                                      "Press ctrl+b to open it.")
         await pilot.press("ctrl+b")
         await settle(pilot)
@@ -129,7 +129,7 @@ async def test_a_new_contact_with_an_email_in_use_offers_the_existing_one(engine
         await pilot.press("ctrl+s")
         await settle(pilot)
         offers = [n.message for n in pilot.app._notifications if n.title == "Same email"]
-        assert offers == [f"Contact #{ada} Ada Lovelace already has the email ADA@example.com. "
+        assert offers == ["A contact with this e-mail already exists: Ada Lovelace (Acme, ada@example.com). "
                           "Press ctrl+b to open it."]
         await pilot.press("ctrl+b")
         await settle(pilot)

@@ -417,7 +417,7 @@ def generate(engine: Engine, *, opportunities: int, seed: int = 42, me: str | No
                 rows)
         del rows
         report("opportunities", counts.opportunities)
-        _link_converted_leads(conn, counts, opp_account)
+        _link_converted_leads(conn, counts.opportunities)
 
         # Activities: history on deals and accounts, and open tasks around today.
         rows = []
@@ -464,29 +464,24 @@ def generate(engine: Engine, *, opportunities: int, seed: int = 42, me: str | No
 
 
 
-def _link_converted_leads(conn: Connection, counts: DemoCounts, opp_account) -> None:
-    """A converted lead names what it became: a deal, its account and the account's primary contact,
-    with the lead's company and name taken from them (without this the demo's converted leads link to
-    nothing). The deal is chosen by the lead's id, so the random stream, and all other data, stay as they are."""
-    if not counts.opportunities:
-        return
-    links = []
-    for lead_id in conn.execute(text("SELECT id FROM leads WHERE status = 'converted' ORDER BY id")).scalars():
-        opp_id = (lead_id * 7919) % counts.opportunities + 1
-        account_id = opp_account[opp_id - 1]
-        contact_id = account_id if account_id <= counts.contacts else None
-        links.append({"lead": lead_id, "opp": opp_id, "account": account_id, "contact": contact_id})
-    if not links:
-        return
+def _link_converted_leads(conn: Connection, opportunities: int) -> None:
+    """A converted lead names what it became, as a real conversion leaves it: a deal, that deal's account
+    (whose name is the lead's company) and its contact (whose name and e-mail are the lead's), if any."""
+    deal = "((leads.id * 7) % :n) + 1"
+    contact = f"(SELECT o.primary_contact_id FROM opportunities o WHERE o.id = {deal})"
+
+    def of_contact(column: str) -> str:
+        return f"coalesce((SELECT c.{column} FROM contacts c WHERE c.id = {contact}), leads.{column})"
+
     conn.execute(text(
-        "UPDATE leads SET converted_opportunity_id = :opp, converted_account_id = :account, "
-        "converted_contact_id = :contact, converted_at = coalesce(updated_at, created_at), "
-        "company = (SELECT name FROM accounts WHERE id = :account), "
-        "first_name = coalesce((SELECT first_name FROM contacts WHERE id = :contact), first_name), "
-        "last_name = coalesce((SELECT last_name FROM contacts WHERE id = :contact), last_name), "
-        "email = coalesce((SELECT email FROM contacts WHERE id = :contact), email), "
-        "website = (SELECT website FROM accounts WHERE id = :account) "
-        "WHERE id = :lead"), links)
+        f"UPDATE leads SET converted_opportunity_id = {deal}, "
+        f"converted_account_id = (SELECT o.account_id FROM opportunities o WHERE o.id = {deal}), "
+        f"converted_contact_id = {contact}, "
+        f"company = (SELECT a.name FROM accounts a JOIN opportunities o ON o.account_id = a.id "
+        f"WHERE o.id = {deal}), "
+        f"first_name = {of_contact('first_name')}, last_name = {of_contact('last_name')}, "
+        f"email = {of_contact('email')}, converted_at = leads.updated_at "
+        "WHERE leads.status = 'converted'"), {"n": opportunities})
 
 
 def _catalog_and_proposals(conn: Connection, rng: random.Random, counts: DemoCounts, open_opps: list[tuple],

@@ -33,21 +33,36 @@ def _prepare(session, values, existing, actor):
         if "first_name" in values and values["first_name"] is None:
             values["first_name"] = ""
         if values.get("reports_to_id") is not None:
-            check_reports_to(session=session, contact_id=existing["id"], reports_to_id=values["reports_to_id"])
+            check_reports_to(session=session, contact_id=existing["id"], reports_to_id=values["reports_to_id"],
+                             actor=actor)
     return values
 
 
 MAX_CHAIN = 1000
 
 
-def check_reports_to(*, session, contact_id: int, reports_to_id: int) -> None:
-    """Refuse a manager that is the contact itself or one of the people reporting to them."""
+def _names(session, ids: list[int], actor) -> dict[int, str]:
+    """Contacts by name, as ``actor`` may see them (one another user cannot see is "a contact you cannot see")."""
+    from sqlalchemy import select
+
+    from crm_tui.store.scope import scope
+
+    rows = session.execute(scope(select(T.c.id, T.c.first_name, T.c.last_name).where(T.c.id.in_(set(ids))),
+                                 entity="contact", table=T, actor=actor))
+    named = {r.id: f"{r.first_name or ''} {r.last_name or ''}".strip() for r in rows}
+    return {i: named.get(i) or "a contact you cannot see" for i in ids}
+
+
+def check_reports_to(*, session, contact_id: int, reports_to_id: int, actor=None) -> None:
+    """Refuse a manager that is the contact itself or one of the people reporting to them; the message
+    names the people (``Maria Thomas → Kim Lee → Maria Thomas``), never their ids."""
     from sqlalchemy import select
 
     from crm_tui.errors import ValidationError
 
     if reports_to_id == contact_id:
-        raise ValidationError("reports_to", reports_to_id, f"is contact {contact_id} itself; nobody reports to themselves")
+        name = _names(session, [contact_id], actor)[contact_id]
+        raise ValidationError("reports_to", name, "is the contact itself; nobody reports to themselves")
     chain = [contact_id, reports_to_id]
     current = reports_to_id
     for _ in range(MAX_CHAIN):
@@ -55,10 +70,12 @@ def check_reports_to(*, session, contact_id: int, reports_to_id: int) -> None:
         if current is None:
             return
         if current == contact_id:
-            path = " → ".join(str(c) for c in chain + [contact_id])
-            raise ValidationError("reports_to", reports_to_id, f"would make a reporting loop: {path}")
+            names = _names(session, chain, actor)
+            path = " → ".join(names[c] for c in chain + [contact_id])
+            raise ValidationError("reports_to", names[reports_to_id], f"would make a reporting loop: {path}")
         chain.append(current)
-    raise ValidationError("reports_to", reports_to_id, f"has a reporting chain longer than {MAX_CHAIN}")
+    raise ValidationError("reports_to", _names(session, [reports_to_id], actor)[reports_to_id],
+                          f"has a reporting chain longer than {MAX_CHAIN}")
 
 
 def reports_tree(*, session, account_id: int, actor=None) -> list[tuple[int, dict]]:

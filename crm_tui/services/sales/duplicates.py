@@ -33,6 +33,14 @@ class Existing:
     field: str
     value: str
     others: int = 0  # how many more records share it
+    account: str | None = None  # a contact's account, by name (when the actor may see it)
+    email: str | None = None  # a contact's e-mail as stored
+
+    @property
+    def described(self) -> str:
+        """The record as a person reads it: ``Ada Lovelace (Acme, ada@example.com)``; an account's name."""
+        details = ", ".join(d for d in (self.account, self.email) if d)
+        return f"{self.label} ({details})" if details else self.label
 
     @property
     def command(self) -> str:
@@ -62,7 +70,8 @@ def existing_same(*, session: Session, entity: str, values: dict, exclude_id: in
     if not isinstance(value, str) or not value.strip():
         return None
     wanted = value.strip().lower()
-    cols = [table.c.id, table.c.name] if entity == "account" else [table.c.id, table.c.first_name, table.c.last_name]
+    cols = [table.c.id, table.c.name] if entity == "account" else [
+        table.c.id, table.c.first_name, table.c.last_name, table.c.email, table.c.account_id]
     cond = func.lower(table.c[field]) == wanted
     if exclude_id is not None:
         cond = cond & (table.c.id != exclude_id)
@@ -74,4 +83,12 @@ def existing_same(*, session: Session, entity: str, values: dict, exclude_id: in
     if len(rows) > 1:
         count = select(func.count()).select_from(table).where(cond)
         others = session.execute(scope(count, entity=entity, table=table, actor=actor)).scalar_one() - 1
-    return Existing(entity, rows[0].id, _label(entity, rows[0]), field, value.strip(), others)
+    first = rows[0]
+    account = email = None
+    if entity == "contact":
+        email = first.email
+        if first.account_id is not None:
+            accounts = Account.__table__
+            account = session.execute(scope(select(accounts.c.name).where(accounts.c.id == first.account_id),
+                                            entity="account", table=accounts, actor=actor)).scalar()
+    return Existing(entity, first.id, _label(entity, first), field, value.strip(), others, account, email)
