@@ -97,6 +97,7 @@ PRINTS_NO_RECORDS = {
     "summary",  # a document (text or HTML), with its own --format text|html
     "config path",  # a file name
     "jobs run",  # one line per job run on stderr
+    "batch",  # each line prints what its own command prints
     "user deactivate", "team add-member", "team remove-member", "role set",  # say what changed on stderr
 }
 

@@ -63,6 +63,7 @@ def _command(argv: list[str]) -> str | None:
 
 
 def batch(
+    ctx: typer.Context,
     source: str = typer.Argument("-", metavar="[FILE]", help="The commands, one per line (default: stdin)"),
     keep_going: bool = typer.Option(False, "--keep-going", "-k",
                                     help="Run every line even after one fails; exit 1 if any failed"),
@@ -73,7 +74,7 @@ def batch(
     transaction, its output on stdout, its error line on stderr. The batch stops at the first line that
     fails (with that line's exit code) unless --keep-going.
     """
-    from crm_tui.cli import app
+    app = ctx.find_root().command  # the `crm` group itself: each line runs through it as `crm LINE` would
 
     db = State.db  # the batch's --db applies to every line
     failed = ran = 0
@@ -104,7 +105,7 @@ def batch(
 def _run(app, argv: list[str]) -> int:
     """One line, as `crm ARGV` would run it; its exit code."""
     try:
-        result = app(args=argv, prog_name="crm", standalone_mode=False)
+        result = app.main(args=argv, prog_name="crm", standalone_mode=False)
     except typer.Exit as exc:
         return int(exc.exit_code or 0)
     except typer.Abort:
