@@ -112,7 +112,7 @@ async def test_settings_read_at_start_reach_the_screens(engine, ui_env):
     app = make_app(engine=engine, user="tester", mode="dashboard", settings=Settings(stalled_days=3))
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        await wait_until(pilot, lambda: "in 3 days" in str(pilot.app.screen.query_one("#dash-stalled-title").render()),
+        await wait_until(pilot, lambda: "quiet 3+ days" in str(pilot.app.screen.query_one("#dash-stalled-title").render()),
                          what="the stalled-deals title with the settings' 3 days")
 
 
