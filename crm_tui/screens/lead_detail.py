@@ -323,6 +323,8 @@ class ConvertScreen(ModalScreen[Any]):
 class LeadDetailScreen(WorkerErrors, LogActivityKeys, Screen):
     TITLE = "Lead"
     PALETTE_GROUP = "Lead"
+    # Under 110 columns the fields give up width so the timeline stays readable.
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [(0, "-narrow"), (110, "-wide")]
     PALETTE_NAMES: ClassVar[dict[str, str]] = {
         **LogActivityKeys.LOG_PALETTE_NAMES, "back": "back to the list", "convert": "convert to opportunity",
         "edit": "edit",
