@@ -420,7 +420,8 @@ class LeadDetailScreen(WorkerErrors, LogActivityKeys, Screen):
         self._timeline_loaded(message.timeline)
         self.query_one("#lead-heading", Label).update(Text.assemble(
             (visible(f"{lead_label(row)}  ", one_line=True), "bold"), (f"[{row['status']}]", "reverse")))
-        self.query_one("#lead-fields", Static).update(fields_table(row, hidden={"id", "version", "name"}))
+        self.query_one("#lead-fields", Static).update(
+            fields_table(row, hidden={"id", "version", "name"}, label_width=16))
         converted = row["status"] == "converted"
         button = self.query_one("#lead-convert", Button)
         became = self._became()

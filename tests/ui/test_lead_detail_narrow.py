@@ -9,6 +9,8 @@ at 160 they keep it.
 from __future__ import annotations
 
 import pytest
+from textual.geometry import Region
+from textual.widgets import Static
 from ui_helpers import USER, make, wait_until
 
 from crm_tui.services import records
@@ -32,6 +34,11 @@ async def test_the_lead_timeline_gets_a_readable_share_of_the_width(engine, size
         await wait_until(pilot, lambda: app.screen.query_one("#lead-timeline").items, what="the timeline")
         timeline = app.screen.query_one("#lead-timeline").region
         fields = app.screen.query_one(".detail-fields").region
+        static = app.screen.query_one("#lead-fields", Static)
+        lines = [strip.text for strip in static.render_lines(Region(0, 0, static.size.width, static.size.height))]
+        assert any("Pacific Bloom" in line for line in lines), lines
+        if size[0] >= 160:
+            assert any("maya@pacificbloom.example" in line for line in lines), lines
         if size[0] < 110:
             assert timeline.width >= 36, (fields, timeline)
             assert fields.width >= 30, (fields, timeline)
