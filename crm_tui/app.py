@@ -303,11 +303,12 @@ class CRMApp(App[None]):
 
     def format_title(self, title: str, sub_title: str) -> Any:
         """The header: screen titles often name a record; control characters spelled out. The number of
-        unread notifications follows the sub-title."""
-        sub = visible(sub_title, one_line=True)
+        unread notifications follows the title, before the sub-title (the user and the database, which a
+        narrow terminal cuts off at its end)."""
+        title = visible(title, one_line=True)
         if self.unread_notifications:
-            sub = f"{sub} · {self.unread_notifications} unread" if sub else f"{self.unread_notifications} unread"
-        return super().format_title(visible(title, one_line=True), sub)
+            title = f"{title} · {self.unread_notifications} unread" if title else f"{self.unread_notifications} unread"
+        return super().format_title(title, visible(sub_title, one_line=True))
 
     def on_unmount(self) -> None:
         if self._gc_before is not None:

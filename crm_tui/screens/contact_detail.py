@@ -25,9 +25,11 @@ from crm_tui.widgets.worker import failure_text, run_db
 HIDDEN = {"id", "stage_position", "version"}  # the record is shown by its name, never its id
 
 
-def fields_table(row: dict, hidden: set[str] = HIDDEN) -> Table:
+def fields_table(row: dict, hidden: set[str] = HIDDEN, label_width: int | None = None) -> Table:
+    """The record's fields, a label and its value a row; ``label_width``: labels wider than that wrap
+    (so a long label such as "converted opportunity name" leaves the values their room)."""
     table = Table(show_header=False, box=None, padding=(0, 1), expand=True)
-    table.add_column(style="bold", no_wrap=True)
+    table.add_column(style="bold", no_wrap=label_width is None, max_width=label_width)
     table.add_column(overflow="fold")
     for key, value in row.items():
         if key in hidden or key.endswith(("_minor", "_id")):  # a reference shows by its name (its own key)

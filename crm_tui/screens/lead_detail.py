@@ -323,6 +323,8 @@ class ConvertScreen(ModalScreen[Any]):
 class LeadDetailScreen(WorkerErrors, LogActivityKeys, Screen):
     TITLE = "Lead"
     PALETTE_GROUP = "Lead"
+    # Under 110 columns the fields give up width so the timeline stays readable.
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [(0, "-narrow"), (110, "-wide")]
     PALETTE_NAMES: ClassVar[dict[str, str]] = {
         **LogActivityKeys.LOG_PALETTE_NAMES, "back": "back to the list", "convert": "convert to opportunity",
         "edit": "edit",
@@ -418,7 +420,8 @@ class LeadDetailScreen(WorkerErrors, LogActivityKeys, Screen):
         self._timeline_loaded(message.timeline)
         self.query_one("#lead-heading", Label).update(Text.assemble(
             (visible(f"{lead_label(row)}  ", one_line=True), "bold"), (f"[{row['status']}]", "reverse")))
-        self.query_one("#lead-fields", Static).update(fields_table(row, hidden={"id", "version", "name"}))
+        self.query_one("#lead-fields", Static).update(
+            fields_table(row, hidden={"id", "version", "name"}, label_width=16))
         converted = row["status"] == "converted"
         button = self.query_one("#lead-convert", Button)
         became = self._became()

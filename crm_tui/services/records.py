@@ -382,6 +382,8 @@ def create_record(entity: Entity, *, session: Session, data: dict, actor: str | 
         actor = actor.username
     cleaned = clean(entity.specs, data, partial=False, context=_context(entity, data, None))
     values = _resolve(entity, session, cleaned, actor)
+    if entity.name == "activity":
+        _check_links_readable(entity, session, values, actor)
     by_rule = "owner_id" in entity.table.c and values.get("owner_id") is None and "owner" not in data
     if by_rule:
         values["owner_id"] = ensure_user(session, actor)
@@ -417,6 +419,23 @@ def create_record(entity: Entity, *, session: Session, data: dict, actor: str | 
     if entity.after_write:
         entity.after_write(session, None, row, actor)
     return row
+
+
+def _check_links_readable(entity: Entity, session: Session, values: dict, actor: str) -> None:
+    """An activity goes only on records its writer can read: NotFound for one they cannot (as on
+    PostgreSQL, whose policies refuse it too)."""
+    from crm_tui.services import registry
+    from crm_tui.services.users import resolve_actor
+
+    refs = [(registry.ENTITIES[spec.ref], values[spec.col]) for spec in entity.specs.values()
+            if spec.kind == "ref" and values.get(spec.col) is not None]
+    if not refs:
+        return
+    who = resolve_actor(session=session, username=actor, explicit=False)
+    if not who.restricted:
+        return
+    for target, record_id in refs:
+        get_record(target, session=session, record_id=record_id, actor=who)
 
 
 def _as_written(entity: Entity, session: Session, new_id: int, values: dict) -> Row:

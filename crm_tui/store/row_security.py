@@ -201,9 +201,15 @@ def _policies(table: str, columns_of: dict[str, set[str]]) -> list[tuple[str, st
         insert = edit
         if entity in RULED:  # or the owner the assignment rules give it (the turn the app just took)
             insert = f"({edit} OR {_rule_gives(entity, table)})"
+        changed = f"({edit} OR {assignable})"
+        if entity == "activity":  # logged (or moved) only onto a record the login reads
+            unlinked = " AND ".join(f"{table}.{column} IS NULL" for column, _ in ACTIVITY_LINKS)
+            on_readable = (f"(({unlinked}) OR {_activity_links(table, shared=False)} OR "
+                           f"{_activity_links(table, shared=True)})")
+            insert, changed = f"({insert} AND {on_readable})", f"({changed} AND {on_readable})"
         return [("crm_read", "SELECT", read, None),
                 ("crm_insert", "INSERT", None, insert),
-                ("crm_update", "UPDATE", f"({read} AND {edit})", f"({edit} OR {assignable})"),
+                ("crm_update", "UPDATE", f"({read} AND {edit})", changed),
                 ("crm_delete", "DELETE", f"({read} AND {delete})", None)]
     if kind == "child":
         entity, fk, action = detail

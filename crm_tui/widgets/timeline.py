@@ -48,7 +48,10 @@ def render_item(item: Any) -> Text:
     if item.via:
         line.append(f"  (from {visible(item.via, one_line=True)})", style="dim cyan")
     if item.body and item.kind == "activity":
-        line.append("\n    " + visible(item.body.replace("\n", " ")[:200], one_line=True), style="dim")
+        body = item.body.replace("\n", " ")
+        if len(body) > 200:  # cut: say so
+            body = body[:199].rstrip() + "…"
+        line.append("\n    " + visible(body, one_line=True), style="dim")
     return line
 
 
