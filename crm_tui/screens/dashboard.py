@@ -131,7 +131,8 @@ class DashboardScreen(CRMScreenMixin, Screen):
 
     def user_resolved(self, old: str) -> None:
         super().user_resolved(old)
-        self.query_one("#dash-title", Label).update(f"Good day, {self.user}")
+        shown = getattr(self, "_lists_shown", None)
+        self.query_one("#dash-title", Label).update(f"Good day, {shown and shown[1].first_name or self.user}")
 
     def on_screen_resume(self) -> None:
         if getattr(self, "_loaded", False):
@@ -185,6 +186,7 @@ class DashboardScreen(CRMScreenMixin, Screen):
         if shown == getattr(self, "_lists_shown", None):
             return  # reloaded on coming back, and nothing changed: the lists (and their cursors) stay
         self._lists_shown = shown
+        self.query_one("#dash-title", Label).update(f"Good day, {data.first_name or self.user}")
         self.items = {}
         self._fill("closing", [(("opportunity", d["id"]),
                                 self._deal_text(d, day_text(d["expected_close"], weekday=True)))

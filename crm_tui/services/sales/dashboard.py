@@ -84,6 +84,7 @@ class Lists:
     stalled: list[dict] = field(default_factory=list)  # my open deals untouched for stalled_days
     proposals: list[dict] = field(default_factory=list)  # my sent proposals awaiting a response, oldest first
     stall_days: int = DEFAULT_STALLED_DAYS
+    first_name: str | None = None  # how the Dashboard greets me: my name's first word ("Jessica")
 
 
 def lists(*, session: Session, actor: Actor, today: dt.date | None = None, stall_days: int | None = None,
@@ -126,7 +127,10 @@ def lists(*, session: Session, actor: Actor, today: dt.date | None = None, stall
         .order_by(L.c.created_at.desc(), L.c.id.desc()).limit(limit), entity="lead", table=L, actor=actor))]
     for row in new_leads:
         row["name"] = f"{row['first_name']} {row['last_name']}".strip() or row["company"] or f"lead {row['id']}"
+    from crm_tui.store.models import User
+
+    name = session.execute(select(User.__table__.c.name).where(User.__table__.c.id == uid)).scalar()
     return Lists(closing=closing, new_leads=new_leads, tasks=due_tasks(session=session, actor=actor, limit=limit),
                  follow_ups=due_follow_ups(session=session, actor=actor, limit=limit), stalled=stalled,
                  proposals=awaiting_response(session=session, actor=actor, today=today, limit=limit),
-                 stall_days=stall)
+                 stall_days=stall, first_name=(name or "").split()[0] if (name or "").strip() else None)
