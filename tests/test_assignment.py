@@ -108,7 +108,7 @@ def test_round_robin_takes_turns_among_the_active_members(team_cli, engine):
     rules = json.loads(cli("assign", "rule", "list", "--format", "json").stdout)
     assert rules[0]["kind"] == "round_robin" and rules[0]["team"] == "West" and rules[0]["last_user"] == "jess"
     # Each assignee was told; an explicit owner is never overridden.
-    assert ("assigned", "Lead L0 assigned to you by Tess Ter", "lead", ids[0]) in notes_of(engine, "jess")
+    assert ("assigned", "Lead L0 assigned to you by a rule (added by Tess Ter)", "lead", ids[0]) in notes_of(engine, "jess")
     given = int(cli("lead", "add", "--last-name", "Given", "--owner", "carol").stdout)
     assert owners(engine)[given] == "carol"
 
@@ -181,8 +181,8 @@ def test_import_applies_the_rules_in_one_pass_and_tells_each_owner_once(team_cli
     # 6 CA rows to carol; 24 to the West team in turns (jess, bob, maria: 8 each) and the owned row to bob.
     assert counts == {"carol": 6, "jess": 8, "bob": 9, "maria": 8}
     assert last == "maria"
-    assert [n[1] for n in notes_of(engine, "carol")] == ["6 leads assigned to you by Tess Ter"]
-    assert [n[1] for n in notes_of(engine, "bob")] == ["9 leads assigned to you by Tess Ter"]
+    assert [n[1] for n in notes_of(engine, "carol")] == ["6 leads assigned to you by a rule (imported by Tess Ter)"]
+    assert [n[1] for n in notes_of(engine, "bob")] == ["9 leads assigned to you by Tess Ter"]  # one of them was the file's
     # The next lead continues the turns where the import left them.
     following = int(cli("lead", "add", "--last-name", "Next").stdout)
     assert owners(engine)[following] == "jess"

@@ -54,7 +54,7 @@ def test_a_rep_adds_leads_the_rules_give_teammates_but_cannot_read_them_after(pg
         for n in s.execute(select(Notification).order_by(Notification.id)).scalars():
             titles.setdefault(n.user_id, []).append(n.title)
     [given] = titles[users["jessica"]]
-    assert given.startswith("Lead Quill") and given.endswith("assigned to you by bob")
+    assert given.startswith("Lead Quill") and given.endswith("assigned to you by a rule (added by bob)")
     # Their manager hears of both new leads of her team she did not get (bob's and jessica's), although bob,
     # who wrote them, may not read jessica's.
     maras = titles[users["mara"]]

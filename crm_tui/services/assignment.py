@@ -305,10 +305,12 @@ def after_write(entity: str, session: Session, before: dict | None, after: dict 
     actor_id = _actor_id(session, actor)
     who = notifications.display_name(session, actor_id, actor or "someone")
     label = _label(entity, {**raw, **after})
+    ruled = before is None and _RULE_FLAG in session.info  # a rule chose the owner, not the writer
     by_rule = session.info.pop(_RULE_FLAG, None) if before is None else None
     if owner is not None and owner != actor_id and (before is None or before.get("owner_id") != owner):
+        how = f"by a rule (added by {who})" if ruled else f"by {who}"
         notifications.notify(session=session, user_id=owner, kind="assigned",
-                             title=f"{WORDS[entity]} {label} assigned to you by {who}",
+                             title=f"{WORDS[entity]} {label} assigned to you {how}",
                              entity=entity, record_id=raw["id"])
     if entity == "lead" and before is None and by_rule is not None:
         notify_new_lead(session=session, lead_id=raw["id"], team_id=by_rule, exclude={owner, actor_id}, label=label,
@@ -368,11 +370,13 @@ def notify_created(*, session: Session, entity: str, created: list[tuple[int, in
             per_owner[owner].append((rid, label))
     made = 0
     for owner, items in per_owner.items():
+        ruled = bool(by_rule) and all(rid in by_rule for rid, _label in items)  # rules chose, not the importer
+        how = f"by a rule (imported by {who})" if ruled else f"by {who}"
         if len(items) == 1:
             rid, label = items[0]
-            title, record_id = f"{WORDS[entity]} {label} assigned to you by {who}", rid
+            title, record_id = f"{WORDS[entity]} {label} assigned to you {how}", rid
         else:
-            title, record_id = f"{len(items)} {PLURAL_WORDS[entity]} assigned to you by {who}", None
+            title, record_id = f"{len(items)} {PLURAL_WORDS[entity]} assigned to you {how}", None
         if notifications.notify(session=session, user_id=owner, kind="assigned", title=title, entity=entity,
                                 record_id=record_id) is not None:
             made += 1
