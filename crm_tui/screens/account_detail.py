@@ -96,6 +96,12 @@ def _cut(value: str, width: int) -> str:
 class ContactsTable(DataTable):
     """The account's contacts; its keys act on the contact under the cursor."""
 
+    def on_resize(self) -> None:
+        # Laid out (the first time, or the terminal resized): the columns fit the width it now has.
+        screen = self.screen
+        if isinstance(screen, AccountDetailScreen):
+            screen.show_contacts()
+
     BINDINGS = [
         Binding("n", "screen.new_contact", "New contact", tooltip="Add a contact to this account"),
         Binding("e", "screen.edit_contact", "Edit contact", tooltip="Edit the contact under the cursor"),
@@ -247,8 +253,7 @@ class AccountDetailScreen(CRMScreenMixin, LogActivityKeys, Screen):
                 note = Text(f"  ({total:,}" + (f", showing {shown})" if total > shown else ")"), style="dim")
             self.query_one(widget_id, Static).update(Text.assemble((label, "bold"), note))
 
-        self._show_contacts()
-        self.call_after_refresh(self._show_contacts)  # the first time the pane is laid out only now
+        self.show_contacts()  # (and again when the table is laid out: ContactsTable.on_resize)
         title("#contacts-title", "Contacts", len(d.contacts), len(d.contacts), " · a adds one")
 
         opps = self.query_one("#detail-opportunities", DataTable)
@@ -266,10 +271,7 @@ class AccountDetailScreen(CRMScreenMixin, LogActivityKeys, Screen):
               NONE_SEEN.get(d.deals_seen, "none yet"))
         opps.set_class(opps.row_count == 0, "-empty")
 
-    def on_resize(self) -> None:
-        self._show_contacts()
-
-    def _show_contacts(self) -> None:
+    def show_contacts(self) -> None:
         """The contacts as a reports-to tree, each column as wide as the pane allows (CONTACT_COLUMNS)."""
         if self.details is None:
             return
@@ -287,7 +289,7 @@ class AccountDetailScreen(CRMScreenMixin, LogActivityKeys, Screen):
         natural = {key: min(most, max([len(label)] + [len(r[2][key]) for r in rows]))
                    for key, label, _least, most in CONTACT_COLUMNS}
         least = {key: least for key, _label, least, _most in CONTACT_COLUMNS}
-        room = self.query_one("#detail-related").content_size.width
+        room = contacts.size.width
         if room:
             scrollbar = contacts.styles.scrollbar_size_vertical if len(rows) + 1 > 10 else 0  # (max-height 10)
             room -= 2 * contacts.cell_padding * len(CONTACT_COLUMNS) + scrollbar

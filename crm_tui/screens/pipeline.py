@@ -23,7 +23,7 @@ from textual.widgets import ContentSwitcher, DataTable, Header, Input, Label, Op
 from textual.widgets.option_list import Option
 
 from crm_tui import formatting
-from crm_tui.errors import Conflict, CRMError
+from crm_tui.errors import Conflict, CRMError, for_people
 from crm_tui.lazy import LazyModule
 from crm_tui.screens.base import CRMScreenMixin
 from crm_tui.screens.bulk_actions import BULK_PALETTE_NAMES, BulkActions, bulk_bindings
@@ -326,7 +326,7 @@ class PipelineScreen(MineScope, BulkActions, CRMScreenMixin, Screen):
                         cards = pipeline.column_page(session=s, stage_id=stage_id, flt=flt, offset=offset,
                                                      limit=MORE_PAGE, stall=stall, actor=self.actor)
                 except CRMError as exc:
-                    self.post_message(self.Failed(str(exc)))
+                    self.post_message(self.Failed(for_people(exc)))
                     continue
                 self.post_message(self.MoreLoaded(stage_id, cards, offset))
 
@@ -393,7 +393,7 @@ class PipelineScreen(MineScope, BulkActions, CRMScreenMixin, Screen):
                                                           expected_version=card.version,
                                                           reasons=reasons)
                 except CRMError as exc:
-                    self.post_message(self.MoveFailed(str(exc), isinstance(exc, Conflict), card.id))
+                    self.post_message(self.MoveFailed(for_people(exc), isinstance(exc, Conflict), card.id))
                     continue
                 self.post_message(self.Moved(moved))
 

@@ -22,7 +22,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DataTable, Input, Label, Select, Static
 
 from crm_tui import money
-from crm_tui.errors import Conflict, CRMError, ValidationError
+from crm_tui.errors import Conflict, CRMError, ValidationError, for_people
 from crm_tui.screens.base import CRMScreenMixin
 from crm_tui.services import pricing
 from crm_tui.services.quotes import proposals as P
@@ -473,9 +473,9 @@ class ProposalEditorScreen(CRMScreenMixin, Screen[bool]):
         def failed(exc: BaseException) -> None:
             if isinstance(exc, Conflict):
                 self.on_proposal_editor_screen_failed(
-                    self.Failed(f"{exc} (your edits are still here; ctrl+l reloads)"))
+                    self.Failed(f"{for_people(exc)} (your edits are still here; ctrl+l reloads)"))
             elif isinstance(exc, CRMError):
-                self.on_proposal_editor_screen_failed(self.Failed(str(exc)))
+                self.on_proposal_editor_screen_failed(self.Failed(for_people(exc)))
 
         run_db(self, save, group="proposal-save", failed=failed, notify_known=False)
 

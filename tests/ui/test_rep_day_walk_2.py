@@ -71,3 +71,60 @@ async def test_narrow_account_marks_a_cut_email(engine):
         width = table.ordered_columns[3].width
         assert shown == LONG_EMAIL or (shown.endswith("…") and LONG_EMAIL.startswith(shown[:-1])), shown
         assert len(shown) <= width, (shown, width)
+
+
+def toasts(app) -> list[str]:
+    return [str(n.message) for n in app._notifications]
+
+
+async def test_a_conflict_in_a_form_names_the_record(engine):
+    from textual.widgets import Input
+
+    from crm_tui.screens.account_form import AccountFormScreen
+
+    with session_scope(engine) as s:
+        account = records.create_record(ENTITIES["account"], session=s, actor=USER,
+                                        data={"name": "Globex Inc", "city": "Springfield"})["id"]
+    app = make(engine)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        form = AccountFormScreen(account)
+        app.push_screen(form)
+        await settle(pilot)
+        with session_scope(engine) as s:  # someone else saves first
+            records.update_record(ENTITIES["account"], session=s, record_id=account, data={"city": "Capital City"},
+                                  actor="someone", expected_version=1)
+        form.query_one("#input-city", Input).value = "Shelbyville"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        said = [t for t in toasts(app) if "someone else" in t]
+        assert said and "“Globex Inc”" in said[0], toasts(app)
+        assert f"account {account}" not in said[0] and "version" not in said[0], said[0]
+
+
+async def test_a_refused_edit_names_the_deal(engine):
+    from textual.widgets import Input
+
+    from crm_tui.screens.opportunity_detail import OpportunityDetailScreen
+    from crm_tui.services.access import set_rule
+    from crm_tui.services.users import create_user, resolve_actor
+
+    with session_scope(engine) as s:
+        create_user(session=s, data={"username": "boss", "role": "admin"})
+        create_user(session=s, data={"username": USER, "role": "sales"})
+        boss = resolve_actor(session=s, username="boss")
+        set_rule(session=s, actor=boss, role="sales", entity="opportunity", action="read", level="all")
+        set_rule(session=s, actor=boss, role="sales", entity="opportunity", action="edit", level="own")
+        deal = records.create_record(ENTITIES["opportunity"], session=s, actor="boss", data={
+            "name": "Globex Inc – CRM rollout", "amount": "40000", "owner": "boss"})["id"]
+    app = make(engine)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        app.push_screen(OpportunityDetailScreen(deal))
+        await settle(pilot)
+        app.screen.query_one("#field-next_step", Input).value = "Call the CFO"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        said = [t for t in toasts(app) if "may edit" in t]
+        assert said and "“Globex Inc – CRM rollout”" in said[0], toasts(app)
+        assert f"opportunity {deal}" not in said[0], said[0]
