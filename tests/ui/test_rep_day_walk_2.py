@@ -128,3 +128,37 @@ async def test_a_refused_edit_names_the_deal(engine):
         said = [t for t in toasts(app) if "may edit" in t]
         assert said and "“Globex Inc – CRM rollout”" in said[0], toasts(app)
         assert f"opportunity {deal}" not in said[0], said[0]
+
+
+async def test_a_dashboard_list_reached_with_tab_opens_its_first_row(engine):
+    """Tab to "My tasks" and press enter: the first task's deal opens (before, nothing was under the cursor
+    until ↓ was pressed, and enter did nothing)."""
+    import datetime as dt
+
+    from textual.widgets import OptionList
+
+    from crm_tui.screens.opportunity_detail import OpportunityDetailScreen
+
+    now = dt.datetime.now(dt.timezone.utc)
+    with session_scope(engine) as s:
+        deal = records.create_record(ENTITIES["opportunity"], session=s, actor=USER, data={
+            "name": "Horizon Software Co – Managed services", "amount": "40780"})["id"]
+        records.create_record(ENTITIES["activity"], session=s, actor=USER, data={
+            "subject": "Send contract", "type": "task", "opp": deal,
+            "due": (now - dt.timedelta(hours=1)).astimezone().strftime("%Y-%m-%d %H:%M")})
+    for size in ((160, 48), (80, 24)):
+        app = make(engine, mode=None)
+        async with app.run_test(size=size) as pilot:
+            await settle(pilot)
+            for _ in range(12):
+                if app.focused is not None and app.focused.id == "dash-tasks":
+                    break
+                await pilot.press("tab")
+                await pilot.pause()
+            tasks = app.focused
+            assert isinstance(tasks, OptionList) and tasks.id == "dash-tasks", app.focused
+            assert tasks.highlighted == 0, "the focused list shows its cursor on the first row"
+            await pilot.press("enter")
+            await settle(pilot)
+            assert isinstance(app.screen, OpportunityDetailScreen), (size, app.screen)
+            assert app.screen.opportunity_id == deal
