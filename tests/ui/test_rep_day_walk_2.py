@@ -162,3 +162,30 @@ async def test_a_dashboard_list_reached_with_tab_opens_its_first_row(engine):
             await settle(pilot)
             assert isinstance(app.screen, OpportunityDetailScreen), (size, app.screen)
             assert app.screen.opportunity_id == deal
+
+
+async def test_the_proposal_editor_writes_unit_prices_as_money(engine):
+    from crm_tui.screens.proposal_editor import ProposalEditorScreen
+    from crm_tui.services.quotes import proposals as P
+
+    with session_scope(engine) as s:
+        deal = records.create_record(ENTITIES["opportunity"], session=s, actor=USER,
+                                     data={"name": "Lumen Industries Ltd – E-commerce site", "amount": "10550"})["id"]
+        records.create_record(ENTITIES["product"], session=s, actor=USER, data={
+            "sku": "SVC-IMPL-DAY", "name": "Implementation day", "unit_price": "1400"})
+        view = P.new_proposal(session=s, opportunity_id=deal, actor=USER)
+        P.save_proposal(session=s, proposal_id=view.id, actor=USER, expected_version=view.version, lines=[
+            {"description": "Implementation consultant (per day)", "quantity": "3", "unit_price": "1400"}])
+    app = make(engine)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        app.push_screen(ProposalEditorScreen(view.id))
+        await settle(pilot)
+        table = app.screen.query_one("#pe-lines", DataTable)
+        row = [str(c) for c in table.get_row_at(0)]
+        assert "1,400.00" in row and "4,200.00" in row, row
+        assert "1400.00" not in row, row
+        from textual.widgets import Select
+
+        offered = [str(prompt) for prompt, _value in app.screen.query_one("#pe-product", Select)._options]
+        assert any("1,400.00" in text for text in offered), offered
