@@ -28,7 +28,7 @@ from crm_tui.lazy import LazyModule
 from crm_tui.screens.base import CRMScreenMixin
 from crm_tui.screens.bulk_actions import BULK_PALETTE_NAMES, BulkActions, bulk_bindings
 from crm_tui.screens.mine_scope import MINE_PALETTE_NAMES, MineScope, mine_binding
-from crm_tui.services.sales.pipeline_filter import DEFAULT_LOST_REASONS, FILTER_HELP, BoardFilter
+from crm_tui.services.sales.pipeline_filter import DEFAULT_LOST_REASONS, BoardFilter
 from crm_tui.widgets import FilterMessage, PagedTable
 from crm_tui.widgets.cells import safe
 from crm_tui.widgets.confirm import ConfirmScreen
@@ -166,7 +166,9 @@ class PipelineScreen(MineScope, BulkActions, CRMScreenMixin, Screen):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Input(placeholder=f"filter: {FILTER_HELP}  ·  or an expression: stage=proposal and amount>50000",
+        # Whole at 160 columns (the quick filters, then the filter language); F1 and the README say more.
+        yield Input(placeholder="filter: me  owner:bob  account:acme  tag:q1  close:today..today+30d  "
+                                "amount:1000..50000  or words  ·  or stage=proposal and amount>50000",
                     id="pipeline-filter")
         yield FilterMessage(id="pipeline-filter-message")
         yield Static(self.app.busy_text("Loading the pipeline…"), id="pipeline-status")

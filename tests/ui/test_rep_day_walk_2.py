@@ -19,7 +19,7 @@ LONG_EMAIL = "elizabeth.andersson124@tailspin.com"  # the demo's longest
 
 def shown_lines(widget) -> list[str]:
     """The lines a widget shows on screen, as text."""
-    width, height = widget.size
+    width, height = widget.outer_size
     return [strip.text for strip in widget.render_lines(Region(0, 0, width, height))]
 
 
@@ -189,3 +189,21 @@ async def test_the_proposal_editor_writes_unit_prices_as_money(engine):
 
         offered = [str(prompt) for prompt, _value in app.screen.query_one("#pe-product", Select)._options]
         assert any("1,400.00" in text for text in offered), offered
+
+
+async def test_filter_hints_are_whole_on_a_wide_terminal(engine):
+    """At 160 columns the Pipeline's filter hint ended "or an expression:" with the example cut off, and
+    the Leads' ended "field=valu"."""
+    from textual.widgets import Input
+
+    app = make(engine, mode="pipeline")
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        hint = app.screen.query_one(Input)
+        shown = " ".join(shown_lines(hint))
+        assert hint.placeholder.split()[-1] in shown, (hint.placeholder, shown_lines(hint))
+        await pilot.press("f3")
+        await settle(pilot)
+        bar = app.screen.query_one("#list-search", Input)
+        shown = " ".join(shown_lines(bar))
+        assert " ".join(bar.placeholder.split()) in " ".join(shown.split()), (bar.placeholder, shown)
