@@ -207,3 +207,27 @@ async def test_filter_hints_are_whole_on_a_wide_terminal(engine):
         bar = app.screen.query_one("#list-search", Input)
         shown = " ".join(shown_lines(bar))
         assert " ".join(bar.placeholder.split()) in " ".join(shown.split()), (bar.placeholder, shown)
+
+
+async def test_the_area_key_leaves_notifications_and_today(engine):
+    """F11 (or F6) opens over the area you are in; its area key then went nowhere: F10 on the Notifications
+    opened from the Dashboard did nothing. It goes back to the area's own screen."""
+    from crm_tui.screens.dashboard import DashboardScreen
+    from crm_tui.screens.notifications import NotificationsScreen
+    from crm_tui.screens.today import TodayScreen
+
+    app = make(engine, mode=None)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        await pilot.press("f11")
+        await settle(pilot)
+        assert isinstance(app.screen, NotificationsScreen)
+        await pilot.press("f10")
+        await settle(pilot)
+        assert isinstance(app.screen, DashboardScreen), app.screen
+        await pilot.press("f6")
+        await settle(pilot)
+        assert isinstance(app.screen, TodayScreen)
+        await pilot.press("f10")
+        await settle(pilot)
+        assert isinstance(app.screen, DashboardScreen), app.screen
