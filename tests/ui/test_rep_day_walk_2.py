@@ -231,3 +231,25 @@ async def test_the_area_key_leaves_notifications_and_today(engine):
         await pilot.press("f10")
         await settle(pilot)
         assert isinstance(app.screen, DashboardScreen), app.screen
+
+
+async def test_the_conversion_dialog_fits_80_by_24(engine):
+    """At 80×24 the dialog ran off the right edge and its Convert button was below the bottom, unreachable."""
+    from textual.widgets import Button
+
+    from crm_tui.screens.lead_detail import ConvertScreen
+
+    with session_scope(engine) as s:
+        lead = records.create_record(ENTITIES["lead"], session=s, actor=USER, data={
+            "first_name": "Olga", "last_name": "Andersson", "company": "Monarch Systems", "status": "qualified"})
+    app = make(engine)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.push_screen(ConvertScreen(lead["id"], lead["version"]))
+        await settle(pilot)
+        dialog = app.screen.query_one(".dialog")
+        assert dialog.region.right <= 80 and dialog.region.bottom <= 24, dialog.region
+        go = app.screen.query_one("#convert-go", Button)
+        go.focus()
+        await settle(pilot)
+        assert dialog.region.contains_region(go.region), (dialog.region, go.region)
