@@ -545,6 +545,21 @@ class CRMApp(App[None]):
     def get_default_screen(self) -> Screen:  # pragma: no cover - modes replace it
         return self.MODES[self.DEFAULT_MODE]()
 
+    async def action_switch_mode(self, mode: str) -> None:
+        """An area's key (F2…F12): that area, as Textual switches modes. Pressed in that area while Today,
+        the Notifications or Search (opened over it with F6, F11, ctrl+f) is on top, it closes them: the
+        area's key always shows the area (those screens hold no edits to lose)."""
+        if mode != self.current_mode:
+            self.switch_mode(mode)
+            return
+        from crm_tui.screens.notifications import NotificationsScreen
+        from crm_tui.screens.search import SearchScreen
+        from crm_tui.screens.today import TodayScreen
+
+        while len(self.screen_stack) > 1 and isinstance(self.screen, (TodayScreen, NotificationsScreen,
+                                                                      SearchScreen)):
+            await self.pop_screen()
+
     def action_today(self) -> None:
         from crm_tui.screens.today import TodayScreen
 

@@ -8,7 +8,23 @@ from __future__ import annotations
 
 
 class CRMError(Exception):
-    """Base class: ``str(error)`` is a one-line message for a user."""
+    """Base class: ``str(error)`` is a one-line message for a user.
+
+    ``in_words`` (set by ``named``): the same message naming the record by its name instead of its id,
+    for the app, whose user never sees ids; the CLI keeps ``str(error)``, ids and all."""
+
+    in_words: str | None = None
+
+
+def named(error: CRMError, in_words: str) -> CRMError:
+    """``error`` with the message the app shows (the record by name): ``raise named(Conflict(...), ...)``."""
+    error.in_words = in_words
+    return error
+
+
+def for_people(error: BaseException) -> str:
+    """What the app says about ``error``: its ``in_words`` when the service gave one, else its message."""
+    return getattr(error, "in_words", None) or str(error)
 
 
 class ConfigError(CRMError):

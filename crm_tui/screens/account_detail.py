@@ -64,8 +64,43 @@ def load_account_details(session, account_id: int, actor=None) -> AccountDetails
     return AccountDetails(account, tree, opps, total, seen)
 
 
+# The contacts table's columns: key, header, narrowest and widest width. The columns take their contents'
+# width within these bounds; when the row is wider than the pane, the title gives way first and the
+# e-mail last, and a cut value ends in "…" (an address cut short must not look like another address).
+CONTACT_COLUMNS = (("name", "Name (reports to ↑)", 12, 28), ("title", "Title", 10, 24),
+                   ("role", "Buying role", 11, 14), ("email", "Email", 16, 40), ("phone", "Phone", 10, 16))
+GIVES_WAY = ("title", "role", "name", "phone", "email")
+
+
+def fit_widths(room: int, natural: dict[str, int], least: dict[str, int]) -> dict[str, int]:
+    """Column widths that fit ``room`` (cell padding excluded): each its natural width, the columns in
+    GIVES_WAY order shrunk towards their least width while the row is too wide. When even the least
+    widths do not fit (a narrow terminal), the natural ones: the table scrolls sideways, whole."""
+    widths = dict(natural)
+    if sum(min(natural[key], least[key]) for key in natural) > room:
+        return widths
+    over = sum(widths.values()) - room
+    for key in GIVES_WAY:
+        if over <= 0:
+            break
+        cut = min(over, max(0, widths[key] - least[key]))
+        widths[key] -= cut
+        over -= cut
+    return widths
+
+
+def _cut(value: str, width: int) -> str:
+    return value if len(value) <= width else value[:max(0, width - 1)] + "…"
+
+
 class ContactsTable(DataTable):
     """The account's contacts; its keys act on the contact under the cursor."""
+
+    def on_resize(self) -> None:
+        # Laid out (the first time, or the terminal resized): the columns fit the width it now has.
+        screen = self.screen
+        if isinstance(screen, AccountDetailScreen):
+            screen.show_contacts()
 
     BINDINGS = [
         Binding("n", "screen.new_contact", "New contact", tooltip="Add a contact to this account"),
@@ -123,11 +158,8 @@ class AccountDetailScreen(CRMScreenMixin, LogActivityKeys, Screen):
             with Vertical(id="detail-related"):
                 yield Static("Contacts", id="contacts-title", classes="section-title")
                 contacts = ContactsTable(id="detail-contacts", cursor_type="row", zebra_stripes=True)
-                contacts.add_column("Name (reports to ↑)", width=24, key="name")
-                contacts.add_column("Title", width=18, key="title")
-                contacts.add_column("Buying role", width=14, key="role")
-                contacts.add_column("Email", width=24, key="email")
-                contacts.add_column("Phone", width=15, key="phone")
+                for key, label, _least, _most in CONTACT_COLUMNS:
+                    contacts.add_column(label, width=_most if key != "email" else 24, key=key)
                 yield contacts
                 yield Static("Open opportunities", id="opps-title", classes="section-title")
                 opps = TextTable(id="detail-opportunities", cursor_type="row", zebra_stripes=True)
@@ -221,19 +253,7 @@ class AccountDetailScreen(CRMScreenMixin, LogActivityKeys, Screen):
                 note = Text(f"  ({total:,}" + (f", showing {shown})" if total > shown else ")"), style="dim")
             self.query_one(widget_id, Static).update(Text.assemble((label, "bold"), note))
 
-        contacts = self.query_one("#detail-contacts", DataTable)
-        key = contacts.coordinate_to_cell_key(contacts.cursor_coordinate).row_key.value \
-            if contacts.row_count else None
-        contacts.clear()
-        for depth, c in d.contacts:
-            name = Text("  " * (depth - 1) + "└ " if depth else "", style="dim")
-            name.append(visible(plain(c.get("name")), one_line=True) or "(no name)")
-            if c.get("is_primary"):
-                name.append(" ★", style="yellow")
-            contacts.add_row(name, plain(c.get("title")), Text(visible(plain(c.get("buying_role"))), style="cyan"),
-                             plain(c.get("email")), plain(c.get("phone")), key=str(c["id"]))
-        if key is not None and key in contacts.rows:
-            contacts.move_cursor(row=contacts.get_row_index(key), animate=False)
+        self.show_contacts()  # (and again when the table is laid out: ContactsTable.on_resize)
         title("#contacts-title", "Contacts", len(d.contacts), len(d.contacts), " · a adds one")
 
         opps = self.query_one("#detail-opportunities", DataTable)
@@ -249,8 +269,57 @@ class AccountDetailScreen(CRMScreenMixin, LogActivityKeys, Screen):
         # Deals the user may not read are not "none yet": none of theirs (whether others have any, unsaid).
         title("#opps-title", "Open opportunities", len(d.opportunities), d.opportunity_count, "",
               NONE_SEEN.get(d.deals_seen, "none yet"))
-        for table in (contacts, opps):
-            table.set_class(table.row_count == 0, "-empty")
+        opps.set_class(opps.row_count == 0, "-empty")
+
+    def show_contacts(self) -> None:
+        """The contacts as a reports-to tree, each column as wide as the pane allows (CONTACT_COLUMNS)."""
+        if self.details is None:
+            return
+        contacts = self.query_one("#detail-contacts", DataTable)
+        rows = []
+        for depth, c in self.details.contacts:
+            name = ("  " * (depth - 1) + "└ " if depth else "") + (visible(plain(c.get("name")), one_line=True)
+                                                                     or "(no name)")
+            rows.append((str(c["id"]), bool(c.get("is_primary")), {
+                "name": name + (" ★" if c.get("is_primary") else ""),
+                "title": visible(plain(c.get("title")), one_line=True),
+                "role": visible(plain(c.get("buying_role")), one_line=True),
+                "email": visible(plain(c.get("email")), one_line=True),
+                "phone": visible(plain(c.get("phone")), one_line=True)}))
+        natural = {key: min(most, max([len(label)] + [len(r[2][key]) for r in rows]))
+                   for key, label, _least, most in CONTACT_COLUMNS}
+        least = {key: least for key, _label, least, _most in CONTACT_COLUMNS}
+        room = contacts.size.width
+        if room:
+            scrollbar = contacts.styles.scrollbar_size_vertical if len(rows) + 1 > 10 else 0  # (max-height 10)
+            room -= 2 * contacts.cell_padding * len(CONTACT_COLUMNS) + scrollbar
+            widths = fit_widths(room, natural, least)
+        else:
+            widths = natural
+        shown = (widths, rows)
+        if shown == getattr(self, "_contacts_shown", None):
+            return
+        self._contacts_shown = shown
+        cursor = contacts.coordinate_to_cell_key(contacts.cursor_coordinate).row_key.value \
+            if contacts.row_count else None
+        contacts.clear(columns=True)
+        for key, label, _least, _most in CONTACT_COLUMNS:
+            contacts.add_column(label, width=widths[key], key=key)
+        for row_key, primary, cells in rows:
+            name = _cut(cells["name"], widths["name"])
+            tree = len(name) - len(name.lstrip(" └"))  # the reports-to indent, dim
+            star = primary and name.endswith(" ★")
+            text = Text(name[:tree], style="dim")
+            text.append(name[tree:-2] if star else name[tree:])
+            if star:
+                text.append(" ★", style="yellow")
+            contacts.add_row(text, Text(_cut(cells["title"], widths["title"])),
+                             Text(_cut(cells["role"], widths["role"]), style="cyan"),
+                             Text(_cut(cells["email"], widths["email"])), Text(_cut(cells["phone"], widths["phone"])),
+                             key=row_key)
+        if cursor is not None and cursor in contacts.rows:
+            contacts.move_cursor(row=contacts.get_row_index(cursor), animate=False)
+        contacts.set_class(contacts.row_count == 0, "-empty")
 
     def _load_failed(self, error: BaseException) -> None:
         """run_db has notified; a missing account also says so in the title."""

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical
@@ -83,6 +83,16 @@ def target_brief(t) -> Text:
     text.append("Pipeline ", style="dim")
     text.append(m(t.pipeline_minor))
     return text
+
+
+def _cursor_on_first(widget: OptionList) -> None:
+    """Put a list's cursor on its first row that opens something, when it has none."""
+    if widget.highlighted is not None:
+        return
+    for index in range(widget.option_count):
+        if not widget.get_option_at_index(index).disabled:
+            widget.highlighted = index
+            return
 
 
 class DashboardScreen(CRMScreenMixin, Screen):
@@ -213,6 +223,8 @@ class DashboardScreen(CRMScreenMixin, Screen):
         self.query_one(f"#dash-{key}-title", Label).update(f"{title} ({len(entries)})")
         if not entries:
             widget.add_option(Option(Text("nothing here", style="dim"), disabled=True))
+        if widget.has_focus:  # refilled under the user's eyes: the cursor stays visible
+            _cursor_on_first(widget)
 
     @staticmethod
     def _deal_text(d: dict, when: str) -> Text:
@@ -261,6 +273,12 @@ class DashboardScreen(CRMScreenMixin, Screen):
         if p.get("account"):
             text.append(f"  · {p['account']}", style="dim")
         return text
+
+    @on(events.DescendantFocus)
+    def _cursor_on_focus(self, event: events.DescendantFocus) -> None:
+        """A list reached with tab shows its cursor on its first row, so enter opens what is seen."""
+        if isinstance(event.widget, OptionList):
+            _cursor_on_first(event.widget)
 
     @on(OptionList.OptionSelected)
     def _open(self, event: OptionList.OptionSelected) -> None:

@@ -23,12 +23,12 @@ from textual.widgets import ContentSwitcher, DataTable, Header, Input, Label, Op
 from textual.widgets.option_list import Option
 
 from crm_tui import formatting
-from crm_tui.errors import Conflict, CRMError
+from crm_tui.errors import Conflict, CRMError, for_people
 from crm_tui.lazy import LazyModule
 from crm_tui.screens.base import CRMScreenMixin
 from crm_tui.screens.bulk_actions import BULK_PALETTE_NAMES, BulkActions, bulk_bindings
 from crm_tui.screens.mine_scope import MINE_PALETTE_NAMES, MineScope, mine_binding
-from crm_tui.services.sales.pipeline_filter import DEFAULT_LOST_REASONS, FILTER_HELP, BoardFilter
+from crm_tui.services.sales.pipeline_filter import DEFAULT_LOST_REASONS, BoardFilter
 from crm_tui.widgets import FilterMessage, PagedTable
 from crm_tui.widgets.cells import safe
 from crm_tui.widgets.confirm import ConfirmScreen
@@ -166,7 +166,9 @@ class PipelineScreen(MineScope, BulkActions, CRMScreenMixin, Screen):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Input(placeholder=f"filter: {FILTER_HELP}  ·  or an expression: stage=proposal and amount>50000",
+        # Whole at 160 columns (the quick filters, then the filter language); F1 and the README say more.
+        yield Input(placeholder="filter: me  owner:bob  account:acme  tag:q1  close:today..today+30d  "
+                                "amount:1000..50000  or words  ·  or stage=proposal and amount>50000",
                     id="pipeline-filter")
         yield FilterMessage(id="pipeline-filter-message")
         yield Static(self.app.busy_text("Loading the pipeline…"), id="pipeline-status")
@@ -326,7 +328,7 @@ class PipelineScreen(MineScope, BulkActions, CRMScreenMixin, Screen):
                         cards = pipeline.column_page(session=s, stage_id=stage_id, flt=flt, offset=offset,
                                                      limit=MORE_PAGE, stall=stall, actor=self.actor)
                 except CRMError as exc:
-                    self.post_message(self.Failed(str(exc)))
+                    self.post_message(self.Failed(for_people(exc)))
                     continue
                 self.post_message(self.MoreLoaded(stage_id, cards, offset))
 
@@ -393,7 +395,7 @@ class PipelineScreen(MineScope, BulkActions, CRMScreenMixin, Screen):
                                                           expected_version=card.version,
                                                           reasons=reasons)
                 except CRMError as exc:
-                    self.post_message(self.MoveFailed(str(exc), isinstance(exc, Conflict), card.id))
+                    self.post_message(self.MoveFailed(for_people(exc), isinstance(exc, Conflict), card.id))
                     continue
                 self.post_message(self.Moved(moved))
 

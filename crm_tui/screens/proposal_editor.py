@@ -22,7 +22,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DataTable, Input, Label, Select, Static
 
 from crm_tui import money
-from crm_tui.errors import Conflict, CRMError, ValidationError
+from crm_tui.errors import Conflict, CRMError, ValidationError, for_people
 from crm_tui.screens.base import CRMScreenMixin
 from crm_tui.services import pricing
 from crm_tui.services.quotes import proposals as P
@@ -269,7 +269,7 @@ class ProposalEditorScreen(CRMScreenMixin, Screen[bool]):
             for name, value in self.saved_header.items():
                 self.query_one(f"#pe-{name}", Input).value = value
             self.query_one("#pe-product", Select).set_options(
-                [(f"{p['sku']} {p['unit_price']}", pid) for pid, p in self.products.items()])
+                [(f"{p['sku']} {self._price_text(p['unit_price'])}", pid) for pid, p in self.products.items()])
         finally:
             self._filling = False
         self.current = min(self.current, max(len(self.lines) - 1, 0))
@@ -307,7 +307,16 @@ class ProposalEditorScreen(CRMScreenMixin, Screen[bool]):
         if self.pricing is not None and i < len(self.pricing.lines):
             amount = money.format_money(self.pricing.lines[i].total_minor, self.view.currency, code=False)
         return [str(i + 1), d.get("sku") or "", d.get("description") or "", d.get("quantity") or "",
-                d.get("unit_price") or "", d.get("discount") or "", amount]
+                self._price_text(d.get("unit_price")), d.get("discount") or "", amount]
+
+    def _price_text(self, value: str | None) -> str:
+        """A unit price as money (``1,400.00``); as typed when it is not a price (the line says why)."""
+        if not value:
+            return ""
+        try:
+            return money.format_money(money.parse_amount(value, self.view.currency), self.view.currency, code=False)
+        except money.MoneyError:
+            return value
 
     def _rebuild_table(self) -> None:
         table = self.query_one("#pe-lines", DataTable)
@@ -473,9 +482,9 @@ class ProposalEditorScreen(CRMScreenMixin, Screen[bool]):
         def failed(exc: BaseException) -> None:
             if isinstance(exc, Conflict):
                 self.on_proposal_editor_screen_failed(
-                    self.Failed(f"{exc} (your edits are still here; ctrl+l reloads)"))
+                    self.Failed(f"{for_people(exc)} (your edits are still here; ctrl+l reloads)"))
             elif isinstance(exc, CRMError):
-                self.on_proposal_editor_screen_failed(self.Failed(str(exc)))
+                self.on_proposal_editor_screen_failed(self.Failed(for_people(exc)))
 
         run_db(self, save, group="proposal-save", failed=failed, notify_known=False)
 

@@ -19,7 +19,7 @@ from textual.suggester import SuggestFromList
 from textual.widget import Widget
 from textual.widgets import Button, Input, Label, Select, Static, TextArea
 
-from crm_tui.errors import Conflict, CRMError, NotFound, ValidationError
+from crm_tui.errors import Conflict, CRMError, NotFound, ValidationError, for_people
 from crm_tui.screens.base import CRMScreenMixin
 from crm_tui.text import visible
 from crm_tui.widgets.cells import ControlPictures
@@ -295,7 +295,7 @@ class RecordFormScreen(CRMScreenMixin, ModalScreen[dict | None]):
         if isinstance(exc, ValidationError):
             self._invalid(self.Invalid([FieldError(e.field, e.value, e.reason, str(e)) for e in exc.errors]))
         elif isinstance(exc, CRMError):
-            self._failed(self.Failed(str(exc), conflict=isinstance(exc, Conflict), missing=isinstance(exc, NotFound)))
+            self._failed(self.Failed(for_people(exc), conflict=isinstance(exc, Conflict), missing=isinstance(exc, NotFound)))
         else:  # not a user error: run_db has notified; the form and its edits stay
             self._done_saving()
             self._banner(Text(visible(failure_text(exc)), style="bold"), error=True)

@@ -114,7 +114,7 @@ class RecordListScreen(SavedViews, BulkActions, WorkerErrors, Screen):
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal(classes="filter-row"):
-            yield FilterBar(placeholder=f"Search {self.plural}, or filter: field=value and …", id="list-search")
+            yield FilterBar(placeholder=f"Search {self.plural} or filter: field=value", id="list-search")
             yield from self.compose_filters()
         yield FilterMessage(id="list-filter-message")
         yield PagedTable(id="list-table", selectable=True)

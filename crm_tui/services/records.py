@@ -28,7 +28,7 @@ from sqlmodel import Session
 
 from crm_tui import money
 from crm_tui.actor import Actor
-from crm_tui.errors import Conflict, DuplicateValue, NotFound, ValidationError, ValidationErrors
+from crm_tui.errors import Conflict, DuplicateValue, NotFound, ValidationError, ValidationErrors, named
 from crm_tui.services.registry import EntityEntry
 from crm_tui.services.validate import FieldSpec, check_text, clean, parse_id
 from crm_tui.store.models import Change, User, utcnow
@@ -456,6 +456,36 @@ class _Mapped:
         self._mapping = data
 
 
+def record_label(entity: Entity, row: dict) -> str:
+    """A record as the app names it in a message: ``opportunity “Acme – CRM rollout”``, ``lead “Zoë García
+    (Cobalt)”``; a record with no name is ``this <noun>``."""
+    if entity.name == "lead":
+        from crm_tui.services.sales.leads import lead_label
+
+        name = lead_label(row) if (row.get("first_name") or row.get("last_name") or row.get("name")
+                                   or row.get("company")) else ""
+    elif entity.name == "contact":
+        name = (row.get("name") or f"{row.get('first_name') or ''} {row.get('last_name') or ''}").strip()
+    elif entity.name == "activity":
+        name = row.get("subject") or ""
+    elif entity.name == "proposal":
+        name = row.get("number") or ""
+    else:
+        name = row.get("name") or ""
+    noun = entity.name.replace("_", " ")
+    name = " ".join(str(name).split())
+    if len(name) > 60:
+        name = name[:59] + "…"
+    return f"{noun} “{name}”" if name else f"this {noun}"
+
+
+def _conflict(entity: Entity, record_id: int, row: dict, rest: str) -> Conflict:
+    """A Conflict: ``<entity> <id> <rest>`` for the CLI, the record by name for the app."""
+    error = Conflict(f"{entity.name} {record_id} {rest}")
+    error.in_words = f"{record_label(entity, row)} {rest}"
+    return error
+
+
 def check_assignee(entity: Entity, session: Session, actor: Actor, owner_id: int | None) -> None:
     """Refuse giving a record to ``owner_id`` beyond the actor's assign level: all: anyone; team: a member of
     their team (or themselves); own: themselves (PostgreSQL's policies check the same)."""
@@ -482,13 +512,14 @@ def check_right(entity: Entity, session: Session, record_id: int, actor: Actor, 
 
     if not actor.restricted:
         return
-    get_record(entity, session=session, record_id=record_id, actor=actor)
+    row = get_record(entity, session=session, record_id=record_id, actor=actor)
     T = entity.table
     stmt = allowed(select(T.c.id).where(T.c.id == record_id), entity=entity.name, table=T, actor=actor, action=action)
     if session.execute(stmt).first() is None:
         level = actor.level(entity.name, action)
         scope_text = {"none": "no", "own": "only their own", "team": "only their team's"}.get(level, level)
-        raise NotAllowed(f"{entity.name} {record_id}: a {actor.role} user may {action} {scope_text} {entity.plural}")
+        rule = f"a {actor.role} user may {action} {scope_text} {entity.plural}"
+        raise named(NotAllowed(f"{entity.name} {record_id}: {rule}"), f"{record_label(entity, row)}: {rule}")
 
 
 def update_record(entity: Entity, *, session: Session, record_id: int, data: dict, actor: str | Actor,
@@ -501,10 +532,10 @@ def update_record(entity: Entity, *, session: Session, record_id: int, data: dic
         actor = who.username
     existing = _raw(entity, session, record_id)
     if expected_version is not None and existing["version"] != expected_version:
-        raise Conflict(
+        raise named(Conflict(
             f"{entity.name} {record_id} was changed by someone else since you opened it "
             f"(version {expected_version}, now {existing['version']}); reload and try again"
-        )
+        ), f"{record_label(entity, existing)} was changed by someone else since you opened it; reload and try again")
     cleaned = clean(entity.specs, data, partial=True, context=_context(entity, data, existing))
     for name, spec in entity.specs.items():
         if spec.required and name in cleaned and cleaned[name] is None:
@@ -531,8 +562,8 @@ def update_record(entity: Entity, *, session: Session, record_id: int, data: dic
         raise Conflict(f"cannot update {entity.name} {record_id}: {_integrity_reason(exc)}") from None
     if result.rowcount != 1:  # type: ignore[attr-defined]  # DML gives a CursorResult
         if expected_version is not None:
-            raise Conflict(f"{entity.name} {record_id} was changed by someone else at the same time; "
-                           "reload and try again")
+            raise _conflict(entity, record_id, existing, "was changed by someone else at the same time; "
+                            "reload and try again")
         # Saved by someone else between our read and our write, without --if-version: merge
         # (their changes to other fields stay, ours go on top); Conflict only on a shared field.
         changes = _merge_concurrent(entity, session, record_id, existing, changes)
@@ -556,8 +587,8 @@ def _merge_concurrent(entity: Entity, session: Session, record_id: int, read: di
         now = _raw(entity, session, record_id)  # NotFound if they deleted it
         clash = sorted(c for c, (_old, new) in changes.items() if now.get(c) != read.get(c) and now.get(c) != new)
         if clash:
-            raise Conflict(f"{entity.name} {record_id} was changed by someone else at the same time "
-                           f"({', '.join(clash)}); reload and try again")
+            raise _conflict(entity, record_id, now, "was changed by someone else at the same time "
+                            f"({', '.join(clash)}); reload and try again")
         merged = {c: (now.get(c), new) for c, (_old, new) in changes.items() if now.get(c) != new}
         if not merged:
             return {}
@@ -570,7 +601,7 @@ def _merge_concurrent(entity: Entity, session: Session, record_id: int, read: di
             raise Conflict(f"cannot update {entity.name} {record_id}: {_integrity_reason(exc)}") from None
         if result.rowcount == 1:  # type: ignore[attr-defined]  # DML gives a CursorResult
             return merged
-    raise Conflict(f"{entity.name} {record_id} was changed by someone else at the same time; reload and try again")
+    raise _conflict(entity, record_id, read, "was changed by someone else at the same time; reload and try again")
 
 
 def delete_record(entity: Entity, *, session: Session, record_id: int, actor: str | Actor,

@@ -23,7 +23,7 @@ from textual.dom import DOMNode
 from textual.message import Message
 from textual.worker import Worker
 
-from crm_tui.errors import CRMError, DatabaseBusy, describe_db_error
+from crm_tui.errors import CRMError, DatabaseBusy, describe_db_error, for_people
 
 
 def _sentence(text: str) -> str:
@@ -49,9 +49,9 @@ def _first_line(exc: BaseException, limit: int = 200) -> str:
 
 
 def failure_text(exc: BaseException) -> str:
-    """What the user is told about ``exc``: one line."""
+    """What the user is told about ``exc``: one line, naming a record by its name (errors.for_people)."""
     if isinstance(exc, CRMError):
-        return str(exc)
+        return for_people(exc)
     return database_problem(exc) or f"Something went wrong: {type(exc).__name__}: {_first_line(exc)}"
 
 

@@ -8,7 +8,7 @@ from sqlalchemy import func, select, update
 from sqlmodel import Session
 
 from crm_tui.actor import Actor
-from crm_tui.errors import Conflict
+from crm_tui.errors import Conflict, named
 from crm_tui.services import registry
 from crm_tui.services.records import Entity, _raw, get_record, new_batch_id, record_changes
 from crm_tui.store.models import Account, Activity, User, utcnow
@@ -136,7 +136,8 @@ def complete_activity(*, session: Session, activity_id: int, actor: str) -> dict
         .values(completed_at=now, version=raw["version"] + 1, updated_at=now)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]  # DML gives a CursorResult
-        raise Conflict(f"activity {activity_id} was changed by someone else at the same time; try again")
+        raise named(Conflict(f"activity {activity_id} was changed by someone else at the same time; try again"),
+                    f"task “{row.get('subject') or ''}” was changed by someone else at the same time; try again")
     record_changes(session, entity="activity", record_id=activity_id,
                    changes={"completed_at": (None, now)}, actor=actor, batch_id=new_batch_id())
     if row.get("lead_id") is not None:  # done: the lead's next follow-up advances, or clears

@@ -22,7 +22,7 @@ from sqlmodel import Session
 
 from crm_tui import money
 from crm_tui.actor import Actor
-from crm_tui.errors import Conflict, ValidationError
+from crm_tui.errors import Conflict, ValidationError, named
 from crm_tui.services import registry
 from crm_tui.services.records import (
     Entity,
@@ -374,8 +374,9 @@ def convert_lead(*, session: Session, lead_id: int, actor: str, amount=None, clo
     lead = _raw(ENTITY, session, lead_id)
     _check_convertible(lead)
     if expected_version is not None and lead["version"] != expected_version:
-        raise Conflict(f"lead {lead_id} was changed by someone else since you opened it "
-                       f"(version {expected_version}, now {lead['version']}); reload and try again")
+        raise named(Conflict(f"lead {lead_id} was changed by someone else since you opened it "
+                             f"(version {expected_version}, now {lead['version']}); reload and try again"),
+                    f"lead “{lead_label(lead)}” was changed by someone else since you opened it; reload and try again")
 
     # Check every input before the first write.
     cur = money.DEFAULT_CURRENCY
@@ -519,7 +520,8 @@ def _convert(session, lead, *, actor, owner, person, account_id, stage, currency
                 version=lead["version"] + 1, updated_at=now)
     )
     if result.rowcount != 1:
-        raise Conflict(f"lead {lead_id} was changed by someone else at the same time; reload and try again")
+        raise named(Conflict(f"lead {lead_id} was changed by someone else at the same time; reload and try again"),
+                    f"lead “{lead_label(lead)}” was changed by someone else at the same time; reload and try again")
     record_changes(session, entity="lead", record_id=lead_id, actor=actor, batch_id=batch, when=now, changes={
         "status": (lead["status"], "converted"), "converted_at": (None, now),
         "converted_account_id": (None, acct_id), "converted_contact_id": (None, contact_id),
