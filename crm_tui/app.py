@@ -471,6 +471,13 @@ class CRMApp(App[None]):
                 self.notify(result.message, title="Jobs")
 
     def on_ready(self) -> None:
+        # Textual styles the app's first screen before the theme's colour variables have settled: its
+        # widgets kept a text colour with no opacity, so the Dashboard's greeting and its period and
+        # "My day" cards drew their text in the background colour (invisible in a terminal; the
+        # snapshot test pictured it so). Restyle that screen once, now the theme is in place.
+        self.refresh_css(animate=False)
+        for node in self.screen.walk_children(with_self=True):
+            node.refresh()
         # After the first paint: importing SQLAlchemy and opening the engine would otherwise delay it.
         if not self.db.ready:
             self._open_database()
