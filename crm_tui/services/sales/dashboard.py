@@ -31,7 +31,7 @@ LIST_LIMIT = 50
 
 @dataclass(frozen=True)
 class Target:
-    label: str  # "November 2026" / "2026-Q4"
+    label: str  # "November 2026" / "Q4 2026"
     start: dt.date
     end: dt.date
     currency: str
@@ -62,7 +62,8 @@ def targets(*, session: Session, actor: Actor, today: dt.date | None = None) -> 
     q0, q1 = forecast.quarter_bounds(today)
     known = actor_user_id(session, actor) is not None
     out = []
-    for label, a, b in ((f"{today:%B %Y}", m0, m1), (forecast.quarter_label(today), q0, q1)):
+    quarter = f"Q{(today.month - 1) // 3 + 1} {today.year}"  # as people say it (the forecast's key is 2026-Q4)
+    for label, a, b in ((f"{today:%B %Y}", m0, m1), (quarter, q0, q1)):
         if known:
             result = forecast.forecast(session=session, start=a, end=b, by=(), owners=[actor.username], actor=actor)
             cur = max(result.totals, key=lambda c: result.totals[c].open_count + result.totals[c].won_count,
