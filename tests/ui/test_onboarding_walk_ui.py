@@ -40,7 +40,7 @@ async def test_the_app_greets_the_user_the_database_login_names(engine, monkeypa
         await wait_until(pilot, lambda: app.actor.username == "jessica", what="the actor resolved")
         await settle(pilot)
         greeting = str(app.screen.query_one("#dash-title", Label).render())
-        assert "jessica" in greeting and "root" not in greeting, greeting
+        assert greeting == "Good day, Jessica" and "root" not in greeting, greeting  # her first name
         assert app.screen.sub_title.startswith("jessica · "), app.screen.sub_title
         await pilot.press("f2")
         await settle(pilot)
