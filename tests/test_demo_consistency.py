@@ -42,22 +42,3 @@ def test_a_proposal_follow_up_task_is_on_the_deals_account(engine):
             deal = s.get(Opportunity, activity.opportunity_id)
             assert activity.account_id == deal.account_id, task["subject"]
 
-
-def test_a_converted_demo_lead_names_the_deal_account_and_contact_it_became(engine):
-    from crm_tui.store.models import Account, Lead
-
-    generate(engine, opportunities=300, seed=11, me="tester")
-    with session_scope(engine) as s:
-        converted = s.execute(select(Lead).where(Lead.status == "converted")).scalars().all()
-        assert len(converted) >= 3
-        for lead in converted:
-            opp = s.get(Opportunity, lead.converted_opportunity_id)
-            account = s.get(Account, lead.converted_account_id)
-            contact = s.get(Contact, lead.converted_contact_id)
-            assert opp is not None and account is not None and contact is not None, lead.id
-            assert opp.account_id == account.id and contact.account_id == account.id
-            assert lead.company == account.name
-            assert (lead.first_name, lead.last_name, lead.email) == (contact.first_name, contact.last_name, contact.email)
-            assert lead.converted_at is not None
-        others = s.execute(select(Lead).where(Lead.status != "converted", Lead.converted_at.is_not(None))).scalars().all()
-        assert others == []

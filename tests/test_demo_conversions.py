@@ -23,7 +23,9 @@ def test_demo_converted_leads_link_their_deal_account_and_contact(engine):
             assert lead.converted_contact_id == deal.primary_contact_id
             if deal.primary_contact_id:
                 person = s.get(Contact, deal.primary_contact_id)
-                assert (lead.first_name, lead.last_name) == (person.first_name, person.last_name)
+                assert (lead.first_name, lead.last_name, lead.email) == (person.first_name, person.last_name,
+                                                                         person.email)
+                assert person.account_id == deal.account_id
             assert lead.converted_at is not None
         others = s.execute(select(Lead).where(Lead.status != "converted",
                                               Lead.converted_opportunity_id.is_not(None))).scalars().all()

@@ -197,13 +197,7 @@ class AccountDetailScreen(CRMScreenMixin, LogActivityKeys, Screen):
     def _loaded(self, message: Loaded) -> None:
         self.details = d = message.details
         self.query_one("#detail-body").display = True
-        timeline = self.query_one(Timeline)
-        if timeline.owner_loads:
-            timeline.owner_loads = False  # from now on it loads on its own (action_refresh)
-            if message.timeline is not None:
-                timeline.show(message.timeline)
-            else:
-                timeline.reload()  # it could not be read with the account: the timeline tries on its own
+        self.query_one(Timeline).handed(message.timeline)
         a = d.account
         self.sub_title = a["name"]
         self.query_one("#detail-title", Static).update(Text(visible(a["name"], one_line=True), style="bold"))
@@ -324,10 +318,7 @@ class AccountDetailScreen(CRMScreenMixin, LogActivityKeys, Screen):
     def _load_failed(self, error: BaseException) -> None:
         """run_db has notified; a missing account also says so in the title."""
         self.query_one("#detail-body").display = True
-        timeline = self.query_one(Timeline)
-        if timeline.owner_loads:  # it was to come with the account
-            timeline.owner_loads = False
-            timeline.reload()
+        self.query_one(Timeline).handed(None)  # it was to come with the account: it loads on its own
         if isinstance(error, NotFound):
             self.query_one("#detail-title", Static).update(Text(visible(str(error)), style="bold red"))
 

@@ -99,19 +99,10 @@ class ContactDetailScreen(CRMScreenMixin, LogActivityKeys, Screen):
 
         run_db(self, load, group="detail", failed=self._failed, session=False)
 
-    def _timeline_loaded(self, items: list | None) -> None:
-        timeline = self.query_one(Timeline)
-        if timeline.owner_loads:
-            timeline.owner_loads = False  # from now on it loads on its own
-            if items is not None:
-                timeline.show(items)
-            else:
-                timeline.reload()
-
     @on(Loaded)
     def _show(self, message: Loaded) -> None:
         self.row = row = message.row
-        self._timeline_loaded(message.timeline)
+        self.query_one(Timeline).handed(message.timeline)
         title = row.get("name") or "(no name)"
         where = f" · {row['title']}" if row.get("title") else ""
         where += f" at {row['account']}" if row.get("account") else ""
@@ -121,7 +112,7 @@ class ContactDetailScreen(CRMScreenMixin, LogActivityKeys, Screen):
 
     def _failed(self, error: BaseException) -> None:
         """run_db has notified; the fields pane says it too."""
-        self._timeline_loaded(None)  # (it was to come with the contact)
+        self.query_one(Timeline).handed(None)  # (it was to come with the contact)
         self.query_one("#detail-fields", Static).update(safe(failure_text(error)))
 
     def action_back(self) -> None:

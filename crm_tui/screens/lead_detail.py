@@ -401,23 +401,14 @@ class LeadDetailScreen(WorkerErrors, LogActivityKeys, Screen):
 
     def _load_failed(self, error: BaseException) -> None:
         """run_db has notified; the timeline, which was to come with the lead, loads on its own."""
-        self._timeline_loaded(None)
-
-    def _timeline_loaded(self, items: list | None) -> None:
-        timeline = self.query_one(Timeline)
-        if timeline.owner_loads:
-            timeline.owner_loads = False  # from now on it loads on its own
-            if items is not None:
-                timeline.show(items)
-            else:
-                timeline.reload()
+        self.query_one(Timeline).handed(None)
 
     @on(Loaded)
     def _show(self, message: Loaded) -> None:
         from crm_tui.services.sales.leads import lead_label
 
         self.row = row = message.row
-        self._timeline_loaded(message.timeline)
+        self.query_one(Timeline).handed(message.timeline)
         self.query_one("#lead-heading", Label).update(Text.assemble(
             (visible(f"{lead_label(row)}  ", one_line=True), "bold"), (f"[{row['status']}]", "reverse")))
         self.query_one("#lead-fields", Static).update(

@@ -135,6 +135,17 @@ class Timeline(OptionList):
         event.stop()
         self.show(event.items)
 
+    def handed(self, items: list | None) -> None:
+        """The first items, read by the screen with its record (``owner_loads``), or None when that read
+        failed: show them, or load on its own. From then on the timeline loads itself. Once only."""
+        if not self.owner_loads:
+            return
+        self.owner_loads = False
+        if items is not None:
+            self.show(items)
+        else:
+            self.reload()
+
     def show(self, items: list) -> None:
         """Show ``items`` (``crm_tui.services.engagement.timeline.timeline``), keeping the cursor's place."""
         self.items = items
