@@ -151,6 +151,7 @@ LAZY.update({
     "jobs": (f"{_T}:jobs_app", "Scheduled jobs: run what is due (cron, every minute), list them."),
     "assign": (f"{_T}:assign_app", "Give a lead or deal to a user; the rules that assign new ones."),
     "notification": (f"{_T}:notification_app", "Your notifications: list, mark read, e-mail preferences."),
+    "warm": (f"{_T}:warm_app", "The warm process that makes scripting commands start fast: status, stop."),
     "batch": (f"{_T}:batch", "Run many crm commands, one per line, in one process (one start-up for all)."),
 })
 
@@ -179,8 +180,8 @@ def main() -> None:
         try:
             sys.stdout.flush()
         except BrokenPipeError:
-            _quiet_stdout()
-            os._exit(0)
+            _quiet_stdout()  # what is left in the buffer now goes to /dev/null at exit
+            raise SystemExit(0) from None
 
 
 if __name__ == "__main__":

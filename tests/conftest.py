@@ -17,6 +17,10 @@ import os
 import pytest
 from support import CLI, sqlite_url, truncate_postgres  # noqa: F401 - shared with the test modules
 
+# No test's `crm` process starts a warm server (crm_tui.warm) that outlives it: tests/test_warm.py
+# turns it on where it is the subject, each test with its own runtime folder.
+os.environ["CRM_WARM"] = "0"
+
 POSTGRES_ENV = "CRM_TEST_POSTGRES_URL"
 POSTGRES_URL = os.environ.get(POSTGRES_ENV)
 TEST_USER = "tester"

@@ -98,6 +98,7 @@ PRINTS_NO_RECORDS = {
     "config path",  # a file name
     "jobs run",  # one line per job run on stderr
     "batch",  # each line prints what its own command prints
+    "warm stop",  # says which processes it stopped on stderr
     "user deactivate", "team add-member", "team remove-member", "role set",  # say what changed on stderr
 }
 

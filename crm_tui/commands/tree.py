@@ -198,6 +198,12 @@ def summary():
     return forecast.summary
 
 
+def warm_app() -> typer.Typer:
+    from crm_tui.commands import warm
+
+    return warm.warm_app
+
+
 def config_app() -> typer.Typer:
     from crm_tui.commands import config
 

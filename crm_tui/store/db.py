@@ -43,9 +43,20 @@ def _timeout_ms(name: str, default_s: float) -> int:
 
 # How long a writer waits for the lock another program holds before "the database is busy: ... try
 # again": SQLite's busy timeout, PostgreSQL's lock_timeout (a statement waiting for a row or table
-# lock). 10 s unless CRM_LOCK_TIMEOUT (seconds) says otherwise; README documents both.
-SQLITE_BUSY_TIMEOUT_MS = _timeout_ms("CRM_LOCK_TIMEOUT", 10)
-LOCK_TIMEOUT_MS = _timeout_ms("CRM_LOCK_TIMEOUT", 10)
+# lock). 10 s unless CRM_LOCK_TIMEOUT (seconds) says otherwise; README documents both. Read when a
+# database is opened, never at import: the warm server (crm_tui.warm) imports this module once for
+# commands run with different environments. Set either to a number to override (tests do).
+SQLITE_BUSY_TIMEOUT_MS: int | None = None
+LOCK_TIMEOUT_MS: int | None = None
+
+
+def sqlite_busy_timeout_ms() -> int:
+    return SQLITE_BUSY_TIMEOUT_MS if SQLITE_BUSY_TIMEOUT_MS is not None else _timeout_ms("CRM_LOCK_TIMEOUT", 10)
+
+
+def lock_timeout_ms() -> int:
+    return LOCK_TIMEOUT_MS if LOCK_TIMEOUT_MS is not None else _timeout_ms("CRM_LOCK_TIMEOUT", 10)
+
 # A unit of work that loses a deadlock or a serialization check is re-run whole, from a fresh
 # session, at most this many times in all (with a short random pause), before "the database is busy".
 UNIT_ATTEMPTS = 4
@@ -61,7 +72,7 @@ def _sqlite_on_connect(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute(f"PRAGMA busy_timeout={sqlite_busy_timeout_ms()}")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 
@@ -85,12 +96,12 @@ def make_engine(url: str) -> Engine:
                 raise DatabaseUnavailable(
                     f"cannot open database {database}: folder {folder} does not exist"
                 )
-        kwargs["connect_args"] = {"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+        kwargs["connect_args"] = {"check_same_thread": False, "timeout": sqlite_busy_timeout_ms() / 1000}
     elif backend == "postgresql":
         theirs = parsed.query.get("options")
         theirs = " ".join(theirs) if isinstance(theirs, tuple) else (theirs or "")
         kwargs["connect_args"] = {"connect_timeout": int(os.environ.get("CRM_CONNECT_TIMEOUT", "5")),
-                                  "options": f"-c lock_timeout={int(LOCK_TIMEOUT_MS)} {theirs}".strip()}
+                                  "options": f"-c lock_timeout={int(lock_timeout_ms())} {theirs}".strip()}
         kwargs["pool_pre_ping"] = True
     try:
         engine = create_engine(url, **kwargs)
@@ -388,3 +399,11 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def warm_up() -> None:
+    """Build what every process builds on its first query (the ORM's mappers), with no database
+    opened: the warm server (crm_tui.warm_server) does it once before forking its children."""
+    from sqlalchemy.orm import configure_mappers
+
+    configure_mappers()
