@@ -47,7 +47,10 @@ PACKAGE = os.path.dirname(os.path.abspath(__file__))
 
 
 def enabled(environ=None) -> bool:
+    """On unless CRM_WARM=0 (off/no/false); never where there is no fork or no Unix socket (Windows)."""
     environ = os.environ if environ is None else environ
+    if not (hasattr(os, "fork") and hasattr(socket, "AF_UNIX") and hasattr(socket, "send_fds")):
+        return False
     return environ.get(SWITCH_ENV, "1").strip().lower() not in ("0", "off", "no", "false")
 
 
@@ -187,8 +190,25 @@ def _wait(pid: int, reader) -> int:
         except OSError:
             pass
 
+    def suspend(_signum, _frame):  # ctrl+z: stop the command too, and go on together on `fg`
+        try:
+            os.kill(pid, signal.SIGSTOP)
+        except OSError:
+            pass
+        signal.signal(signal.SIGTSTP, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTSTP)  # stops here until SIGCONT
+
+    def resume(_signum, _frame):
+        signal.signal(signal.SIGTSTP, suspend)
+        try:
+            os.kill(pid, signal.SIGCONT)
+        except OSError:
+            pass
+
     for name in ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"):
         signal.signal(getattr(signal, name), forward)
+    signal.signal(signal.SIGTSTP, suspend)
+    signal.signal(signal.SIGCONT, resume)
     while True:
         try:
             line = reader.readline()

@@ -188,8 +188,18 @@ def test_a_closed_pipe_ends_quietly_with_exit_zero(w):
 
 
 def _server_children(server_pid: int) -> list[int]:
-    path = Path(f"/proc/{server_pid}/task/{server_pid}/children")
-    return [int(p) for p in path.read_text().split()] if path.exists() else []
+    """The processes whose parent is the server (its forked commands), from /proc/PID/stat."""
+    kids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == server_pid:
+            kids.append(int(entry.name))
+    return kids
 
 
 def test_ctrl_c_reaches_the_command_and_the_client_exits_as_cold_does(w):
@@ -221,6 +231,32 @@ def test_ctrl_c_reaches_the_command_and_the_client_exits_as_cold_does(w):
     assert outcomes[0][0] == outcomes[1][0] != 0
     assert b"Traceback" not in outcomes[1][2]
     assert outcomes[1][2] == outcomes[0][2]
+
+
+def _state(pid: int) -> str:
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+
+
+def _until(check, seconds: float = 15) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+def test_ctrl_z_stops_the_command_too_and_fg_resumes_both(w):
+    server = w.start()["pid"]
+    proc = subprocess.Popen(w.argv("batch", "-"), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=w.env, cwd=w.tmp)
+    _until(lambda: bool(_server_children(server)))
+    child = _server_children(server)[0]
+    proc.send_signal(signal.SIGTSTP)
+    _until(lambda: _state(proc.pid) == "T" and _state(child) == "T")
+    proc.send_signal(signal.SIGCONT)
+    _until(lambda: _state(proc.pid) != "T" and _state(child) != "T")
+    out, err = proc.communicate(input=b"stage list --format ids\n", timeout=60)
+    assert proc.returncode == 0, err
+    assert out.split()[:1] == [b"1"]
 
 
 def test_a_command_killed_by_a_signal_is_reported_in_one_line(w):
