@@ -147,6 +147,53 @@ def _streams() -> list[dict] | None:
     return out
 
 
+FORWARDED = ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2")
+
+
+class _Relay:
+    """The client's signals go to the command's process: held until its pid is known, then passed on.
+    ctrl+z stops the command with the client, and `fg` (SIGCONT) resumes both."""
+
+    def __init__(self):
+        self.pid: int | None = None
+        self.got: list[int] = []
+        self.saved = {getattr(signal, n): signal.signal(getattr(signal, n), self.forward) for n in FORWARDED}
+        self.saved[signal.SIGTSTP] = signal.signal(signal.SIGTSTP, self.suspend)
+        self.saved[signal.SIGCONT] = signal.signal(signal.SIGCONT, self.resume)
+
+    def _send(self, signum: int) -> None:
+        if self.pid is not None:
+            try:
+                os.kill(self.pid, signum)
+            except OSError:
+                pass
+
+    def forward(self, signum, _frame) -> None:
+        self.got.append(signum)
+        self._send(signum)
+
+    def started(self, pid: int) -> None:
+        self.pid = pid
+        for signum in self.got:
+            self._send(signum)
+
+    def suspend(self, _signum, _frame) -> None:
+        self._send(signal.SIGSTOP)
+        signal.signal(signal.SIGTSTP, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTSTP)  # stops here until SIGCONT
+
+    def resume(self, _signum, _frame) -> None:
+        signal.signal(signal.SIGTSTP, self.suspend)
+        self._send(signal.SIGCONT)
+
+    def restore(self) -> None:
+        """Running cold after all: the handlers as they were, and a signal that came meanwhile delivered."""
+        for signum, handler in self.saved.items():
+            signal.signal(signum, handler)
+        for signum in self.got:
+            signal.raise_signal(signum)
+
+
 def run(argv: list[str]) -> int | None:
     """Run `crm ARGV` in the warm server and return its exit code; None when it has to run cold here
     (no server yet: one is started in the background for the next command)."""
@@ -164,62 +211,34 @@ def run(argv: list[str]) -> int | None:
     umask = os.umask(0)
     os.umask(umask)
     main_package = getattr(sys.modules.get("__main__"), "__package__", None)  # `python -m crm_tui` in usage lines
-    request = json.dumps({"argv": argv, "argv0": sys.argv[0], "main_package": main_package,
-                          "cwd": os.getcwd(), "env": dict(os.environ),
-                          "umask": umask, "streams": streams}).encode("utf-8", "surrogateescape")
+    try:
+        cwd = os.getcwd()
+    except OSError:  # the folder was removed: let the cold path say so
+        conn.close()
+        return None
+    request = json.dumps({"argv": argv, "argv0": sys.argv[0], "main_package": main_package, "cwd": cwd,
+                          "env": dict(os.environ), "umask": umask, "streams": streams}).encode("utf-8")
+    relay = _Relay()
     try:
         socket.send_fds(conn, [HEADER.pack(len(request)) + request], [0, 1, 2])
         reader = conn.makefile("rb")
         first = reader.readline()
     except OSError:
-        conn.close()
-        return None
+        first = b""
     if not first.startswith(b"pid "):
         conn.close()
+        relay.restore()
         return None  # the server went away before it started anything: nothing ran, run cold
-    return _wait(int(first.split()[1]), reader)
-
-
-def _wait(pid: int, reader) -> int:
-    forwarded: list[int] = []
-
-    def forward(signum, _frame):
-        forwarded.append(signum)
-        try:
-            os.kill(pid, signum)
-        except OSError:
-            pass
-
-    def suspend(_signum, _frame):  # ctrl+z: stop the command too, and go on together on `fg`
-        try:
-            os.kill(pid, signal.SIGSTOP)
-        except OSError:
-            pass
-        signal.signal(signal.SIGTSTP, signal.SIG_DFL)
-        os.kill(os.getpid(), signal.SIGTSTP)  # stops here until SIGCONT
-
-    def resume(_signum, _frame):
-        signal.signal(signal.SIGTSTP, suspend)
-        try:
-            os.kill(pid, signal.SIGCONT)
-        except OSError:
-            pass
-
-    for name in ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"):
-        signal.signal(getattr(signal, name), forward)
-    signal.signal(signal.SIGTSTP, suspend)
-    signal.signal(signal.SIGCONT, resume)
-    while True:
-        try:
-            line = reader.readline()
-            break
-        except InterruptedError:
-            continue
+    relay.started(int(first.split()[1]))
+    try:
+        line = reader.readline()
+    except OSError:
+        line = b""
     if line.startswith(b"exit "):
         return int(line.split()[1])
-    # The child ended without an exit code: killed by a signal.
-    if forwarded:
-        signum = forwarded[-1]
+    # The command's process ended without an exit code: killed by a signal.
+    if relay.got:
+        signum = relay.got[-1]
         signal.signal(signum, signal.SIG_DFL)
         os.kill(os.getpid(), signum)
     sys.stderr.write("error: the command's process ended without an exit code (killed?)\n")
