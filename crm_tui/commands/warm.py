@@ -14,7 +14,7 @@ warm_app = typer.Typer(no_args_is_help=True, help=(
 
 
 @warm_app.command("status")
-@output_options(formats=(Format.table, Format.json, Format.csv), help="table, json or csv")
+@output_options(formats=(Format.table, Format.json), help="table or json")
 def warm_status(fmt: Format = Format.table) -> None:
     """List your warm processes: pid, since when, and whether it runs the code installed now (a stale
     one is never used again and exits when idle). Exits 1 when none runs."""
