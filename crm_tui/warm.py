@@ -147,9 +147,29 @@ def _streams() -> list[dict] | None:
     return out
 
 
+def _background_at_terminal() -> bool:
+    """True when a standard stream is this process's terminal and its group is not the one in front
+    (`crm ... &`). The kernel stops such a process when it reads there (and when it writes, with
+    `stty tostop`), which keeps it from taking what the user types to the shell; a warm command's
+    process is in no terminal's session and would not be stopped. So it runs cold, here."""
+    for fd in (0, 1, 2):
+        try:
+            if os.isatty(fd) and os.tcgetpgrp(fd) != os.getpgrp():
+                return True
+        except OSError:
+            continue  # a terminal that is not this process's own: nothing stops it there
+    return False
+
+
 def run(argv: list[str]) -> int | None:
     """Run `crm ARGV` in the warm server and return its exit code; None when it has to run cold here
     (no server yet: one is started in the background for the next command)."""
+    try:
+        cwd = os.getcwd()
+    except OSError:
+        return None  # the folder was removed (or cannot be named): only this process is still in it
+    if _background_at_terminal():
+        return None
     path = socket_path()
     streams = _streams()
     if path is None or streams is None:
@@ -165,7 +185,7 @@ def run(argv: list[str]) -> int | None:
     os.umask(umask)
     main_package = getattr(sys.modules.get("__main__"), "__package__", None)  # `python -m crm_tui` in usage lines
     request = json.dumps({"argv": argv, "argv0": sys.argv[0], "main_package": main_package,
-                          "cwd": os.getcwd(), "env": dict(os.environ),
+                          "cwd": cwd, "env": dict(os.environ),
                           "umask": umask, "streams": streams}).encode("utf-8", "surrogateescape")
     try:
         socket.send_fds(conn, [HEADER.pack(len(request)) + request], [0, 1, 2])
