@@ -139,6 +139,7 @@ def _handle(conn: socket.socket, listener: socket.socket, lock) -> bool:
         if _peer_uid(conn) != os.getuid():
             return False
         conn.settimeout(5)
+        conn.sendall(b"+")  # alive: the client sends its request and its streams only after this
         data, fds, _flags, _addr = socket.recv_fds(conn, 65536, 3)
         if len(fds) != 3 or len(data) < warm.HEADER.size:
             return False
@@ -206,6 +207,8 @@ def _child(conn: socket.socket, request: dict, fds: list[int]) -> None:
     sys.stdout = sys.__stdout__ = _stream(1, streams[1], True)
     sys.stderr = sys.__stderr__ = _stream(2, streams[2], True)
     conn.sendall(f"pid {os.getpid()}\n".encode())
+    if conn.recv(1) != b"g":
+        os._exit(70)  # the client gave up before the command started (ctrl+c, no answer in time): it runs nothing
     code = 1
     try:
         os.chdir(request["cwd"])

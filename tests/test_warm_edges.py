@@ -9,9 +9,11 @@ import os
 import pty
 import select
 import shutil
+import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from test_warm import Warm
@@ -124,3 +126,58 @@ def test_a_command_in_a_removed_folder_runs_as_it_does_cold(e):
         results.append((done.returncode, done.stdout, done.stderr))
     assert results[0][0] == 0 and results[0][1].split() == [b"1", b"2", b"3", b"4", b"5", b"6"]
     assert results[1] == results[0]
+
+
+def _waiting_in_select(pid: int) -> bool:
+    try:
+        channel = Path(f"/proc/{pid}/wchan").read_text()
+    except OSError:
+        return False
+    return any(word in channel for word in ("poll", "select", "unix_stream"))  # waiting on the server
+
+
+def _names(env: Warm, search: str) -> list[str]:
+    listed = env.run("account", "list", "--search", search, "--format", "csv", warm_on=False)
+    assert listed.returncode == 0, listed.stderr
+    return [line.split(",")[1] for line in listed.stdout.decode().splitlines()[1:]]
+
+
+def test_a_server_that_does_not_answer_never_runs_a_command_twice(e):
+    """A stopped (or swamped) server: the command runs cold after a while, and when the server wakes up
+    the process it forks for that request starts nothing."""
+    server = e.start()["pid"]
+    before = e.served()
+    os.kill(server, signal.SIGSTOP)
+    try:
+        added = e.run("account", "add", "Only Once")  # (its pipes close when it ends: `$(crm ...)` goes on)
+    finally:
+        os.kill(server, signal.SIGCONT)
+    assert added.returncode == 0, added.stderr
+    assert added.stdout.strip().isdigit()
+    _after_the_server_woke(e, before)
+    assert _names(e, "Only Once") == ["Only Once"]
+
+
+def _after_the_server_woke(env: Warm, before: int) -> None:
+    """A warm command after the server went on: it takes its callers in turn, so it has dealt with the
+    one that gave up by then; and it forked nothing for it."""
+    done = env.run("stage", "list", "--format", "ids")
+    assert done.returncode == 0, done.stderr
+    assert env.served() == before + 1
+
+
+def test_ctrl_c_before_the_command_starts_runs_nothing(e):
+    server = e.start()["pid"]
+    before = e.served()
+    os.kill(server, signal.SIGSTOP)
+    try:
+        proc = subprocess.Popen(e.argv("account", "add", "Never Added"), stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, env=e.env, cwd=e.tmp)
+        _until(lambda: _waiting_in_select(proc.pid))
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        os.kill(server, signal.SIGCONT)
+    assert (proc.returncode, out, err) == (130, b"", b"")
+    _after_the_server_woke(e, before)
+    assert _names(e, "Never Added") == []
