@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import pty
+import re
 import select
 import shutil
 import signal
@@ -181,3 +182,23 @@ def test_ctrl_c_before_the_command_starts_runs_nothing(e):
     assert (proc.returncode, out, err) == (130, b"", b"")
     _after_the_server_woke(e, before)
     assert _names(e, "Never Added") == []
+
+
+@pytest.mark.parametrize("closed", [">&-", "<&-", "2>&-"])
+def test_a_command_with_a_closed_standard_stream_runs_as_with_dev_null(e, closed):
+    """`crm ... >&-`: what goes to a closed stream is dropped (as Python drops it), never a traceback, and
+    the command does its work, cold and warm alike; the server gets /dev/null in its place."""
+    e.start()
+    before = e.served()
+    results = []
+    for on in ("0", "1"):
+        script = f'"$@" {closed}; echo "exit=$?"'
+        argv = ["bash", "-c", script, "-", *e.argv("account", "add", f"Closed {on}")]
+        done = subprocess.run(argv, capture_output=True, env=dict(e.env, CRM_WARM=on), cwd=e.tmp, timeout=120)
+        results.append(tuple(re.sub(r"account \d+|^\d+$", "ID", text.decode(), flags=re.M)
+                             for text in (done.stdout, done.stderr)))  # the new record's id
+    assert results[0] == results[1]
+    assert results[1][0].splitlines()[-1] == "exit=0"
+    assert "Traceback" not in results[1][1] and "error" not in results[1][1]
+    assert _names(e, "Closed") == ["Closed 0", "Closed 1"]
+    assert e.served() == before + 1
