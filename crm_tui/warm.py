@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import signal
 import socket
 import struct
@@ -43,6 +44,7 @@ COLD_COMMANDS = frozenset({"user", "users", "serve", "warm"})
 IMPORT_TIME_ENV = ("TYPER_USE_RICH", "TERMINAL_WIDTH", "_TYPER_FORCE_DISABLE_TERMINAL", "LANG", "LC_ALL",
                    "LC_CTYPE", "TZ")
 HEADER = struct.Struct("!I")
+START_TIMEOUT = 10.0  # seconds for the server to start the command before it runs here instead
 PACKAGE = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -147,56 +149,29 @@ def _streams() -> list[dict] | None:
     return out
 
 
-FORWARDED = ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2")
-
-
-class _Relay:
-    """The client's signals go to the command's process: held until its pid is known, then passed on.
-    ctrl+z stops the command with the client, and `fg` (SIGCONT) resumes both."""
-
-    def __init__(self):
-        self.pid: int | None = None
-        self.got: list[int] = []
-        self.saved = {getattr(signal, n): signal.signal(getattr(signal, n), self.forward) for n in FORWARDED}
-        self.saved[signal.SIGTSTP] = signal.signal(signal.SIGTSTP, self.suspend)
-        self.saved[signal.SIGCONT] = signal.signal(signal.SIGCONT, self.resume)
-
-    def _send(self, signum: int) -> None:
-        if self.pid is not None:
-            try:
-                os.kill(self.pid, signum)
-            except OSError:
-                pass
-
-    def forward(self, signum, _frame) -> None:
-        self.got.append(signum)
-        self._send(signum)
-
-    def started(self, pid: int) -> None:
-        self.pid = pid
-        for signum in self.got:
-            self._send(signum)
-
-    def suspend(self, _signum, _frame) -> None:
-        self._send(signal.SIGSTOP)
-        signal.signal(signal.SIGTSTP, signal.SIG_DFL)
-        os.kill(os.getpid(), signal.SIGTSTP)  # stops here until SIGCONT
-
-    def resume(self, _signum, _frame) -> None:
-        signal.signal(signal.SIGTSTP, self.suspend)
-        self._send(signal.SIGCONT)
-
-    def restore(self) -> None:
-        """Running cold after all: the handlers as they were, and a signal that came meanwhile delivered."""
-        for signum, handler in self.saved.items():
-            signal.signal(signum, handler)
-        for signum in self.got:
-            signal.raise_signal(signum)
+def _background_at_terminal() -> bool:
+    """True when a standard stream is this process's terminal and its group is not the one in front
+    (`crm ... &`). The kernel stops such a process when it reads there (and when it writes, with
+    `stty tostop`), which keeps it from taking what the user types to the shell; a warm command's
+    process is in no terminal's session and would not be stopped. So it runs cold, here."""
+    for fd in (0, 1, 2):
+        try:
+            if os.isatty(fd) and os.tcgetpgrp(fd) != os.getpgrp():
+                return True
+        except OSError:
+            continue  # a terminal that is not this process's own: nothing stops it there
+    return False
 
 
 def run(argv: list[str]) -> int | None:
     """Run `crm ARGV` in the warm server and return its exit code; None when it has to run cold here
     (no server yet: one is started in the background for the next command)."""
+    try:
+        cwd = os.getcwd()
+    except OSError:
+        return None  # the folder was removed (or cannot be named): only this process is still in it
+    if _background_at_terminal():
+        return None
     path = socket_path()
     streams = _streams()
     if path is None or streams is None:
@@ -211,34 +186,120 @@ def run(argv: list[str]) -> int | None:
     umask = os.umask(0)
     os.umask(umask)
     main_package = getattr(sys.modules.get("__main__"), "__package__", None)  # `python -m crm_tui` in usage lines
-    try:
-        cwd = os.getcwd()
-    except OSError:  # the folder was removed: let the cold path say so
-        conn.close()
-        return None
-    request = json.dumps({"argv": argv, "argv0": sys.argv[0], "main_package": main_package, "cwd": cwd,
-                          "env": dict(os.environ), "umask": umask, "streams": streams}).encode("utf-8")
+    request = json.dumps({"argv": argv, "argv0": sys.argv[0], "main_package": main_package,
+                          "cwd": cwd, "env": dict(os.environ),
+                          "umask": umask, "streams": streams}).encode("utf-8", "surrogateescape")
     relay = _Relay()
     try:
+        relay.install()  # from before the command exists: a ctrl+c or ctrl+z from now on reaches it
+        # The server greets each caller it accepts. One that does not (stopped, swamped) never gets
+        # the request: its standard streams would be held open in its queue (a `$(crm ...)` waits
+        # for the end of its pipe), and the command runs cold here.
+        if not select.select([conn], [], [], START_TIMEOUT)[0] or conn.recv(1) != b"+":
+            raise _Cancelled
         socket.send_fds(conn, [HEADER.pack(len(request)) + request], [0, 1, 2])
+        if not select.select([conn], [], [], START_TIMEOUT)[0]:
+            raise _Cancelled
         reader = conn.makefile("rb")
         first = reader.readline()
-    except OSError:
-        first = b""
-    if not first.startswith(b"pid "):
+        if not first.startswith(b"pid "):
+            raise _Cancelled  # the server went away before it started anything
+        relay.attach(int(first.split()[1]))
+        conn.sendall(b"g")  # the command's process waits for this before it starts the command
+    except (_Cancelled, OSError):
+        # Nothing ran, nor will: the command's process, if there is one, reads the end of the
+        # connection instead of the go-ahead and exits. What the signals would have done, they do here.
         conn.close()
-        relay.restore()
-        return None  # the server went away before it started anything: nothing ran, run cold
-    relay.started(int(first.split()[1]))
-    try:
-        line = reader.readline()
-    except OSError:
-        line = b""
+        relay.held += relay.forwarded
+        relay.give_back()
+        return None
+    return _wait(relay, reader)
+
+
+class _Cancelled(Exception):
+    pass
+
+
+FORWARDED = ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2")
+
+
+class _Relay:
+    """Passes the signals this process gets on to the command's process. One that comes before its
+    pid is known cancels the request (_Cancelled, raised where this process is): the command does not
+    start, and the signal acts here as it would have without a server."""
+
+    def __init__(self) -> None:
+        self.pid: int | None = None
+        self.held: list[int] = []
+        self.forwarded: list[int] = []
+        self.previous: dict = {}
+
+    def install(self) -> None:
+        self.previous = {signum: signal.getsignal(signum) for signum in self._signals()}
+        for name in FORWARDED:
+            signal.signal(getattr(signal, name), self.forward)
+        signal.signal(signal.SIGTSTP, self.suspend)
+        signal.signal(signal.SIGCONT, self.resume)
+
+    @staticmethod
+    def _signals() -> list[int]:
+        return [getattr(signal, name) for name in FORWARDED] + [signal.SIGTSTP, signal.SIGCONT]
+
+    def attach(self, pid: int) -> None:
+        self.pid = pid
+
+    def give_back(self) -> None:
+        """Nothing ran: the handlers as they were, and what came meanwhile acts here: ctrl+c ends this
+        process as it ends a cold command (exit 130), ctrl+z stops it (it runs cold on `fg`)."""
+        for signum, handler in self.previous.items():
+            signal.signal(signum, handler)
+        held, self.held = self.held, []
+        for signum in held:
+            if signum == signal.SIGINT:
+                sys.exit(130)
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+            signal.signal(signum, self.previous.get(signum, signal.SIG_DFL))
+
+    def _send(self, signum: int) -> None:
+        try:
+            os.kill(self.pid, signum)  # type: ignore[arg-type]
+        except OSError:
+            pass
+
+    def forward(self, signum, _frame) -> None:
+        if self.pid is None:
+            self.held.append(signum)
+            raise _Cancelled
+        self.forwarded.append(signum)
+        self._send(signum)
+
+    def suspend(self, signum, _frame) -> None:  # ctrl+z: stop the command too, and go on together on `fg`
+        if self.pid is None:
+            self.held.append(signum)
+            raise _Cancelled
+        self._send(signal.SIGSTOP)
+        signal.signal(signal.SIGTSTP, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTSTP)  # stops here until SIGCONT
+
+    def resume(self, _signum, _frame) -> None:
+        signal.signal(signal.SIGTSTP, self.suspend)
+        if self.pid is not None:
+            self._send(signal.SIGCONT)
+
+
+def _wait(relay: _Relay, reader) -> int:
+    while True:
+        try:
+            line = reader.readline()
+            break
+        except InterruptedError:
+            continue
     if line.startswith(b"exit "):
         return int(line.split()[1])
-    # The command's process ended without an exit code: killed by a signal.
-    if relay.got:
-        signum = relay.got[-1]
+    # The child ended without an exit code: killed by a signal.
+    if relay.forwarded:
+        signum = relay.forwarded[-1]
         signal.signal(signum, signal.SIG_DFL)
         os.kill(os.getpid(), signum)
     sys.stderr.write("error: the command's process ended without an exit code (killed?)\n")

@@ -139,6 +139,7 @@ def _handle(conn: socket.socket, listener: socket.socket, lock) -> bool:
         if _peer_uid(conn) != os.getuid():
             return False
         conn.settimeout(5)
+        conn.sendall(b"+")  # alive: the client sends its request and its streams only after this
         data, fds, _flags, _addr = socket.recv_fds(conn, 65536, 3)
         if len(fds) != 3 or len(data) < warm.HEADER.size:
             return False
@@ -206,6 +207,8 @@ def _child(conn: socket.socket, request: dict, fds: list[int]) -> None:
     sys.stdout = sys.__stdout__ = _stream(1, streams[1], True)
     sys.stderr = sys.__stderr__ = _stream(2, streams[2], True)
     conn.sendall(f"pid {os.getpid()}\n".encode())
+    if conn.recv(1) != b"g":
+        os._exit(70)  # the client gave up before the command started (ctrl+c, no answer in time): it runs nothing
     code = 1
     try:
         os.chdir(request["cwd"])
@@ -224,6 +227,7 @@ def _child(conn: socket.socket, request: dict, fds: list[int]) -> None:
             atexit._run_exitfuncs()
         except BaseException:  # noqa: BLE001, S110 - it is exiting either way
             pass
+        _close_connections()
         for stream in (sys.stdout, sys.stderr):
             try:
                 stream.flush()
@@ -234,6 +238,29 @@ def _child(conn: socket.socket, request: dict, fds: list[int]) -> None:
         except OSError:
             pass
         os._exit(code)
+
+
+def _close_connections() -> None:
+    """What the end of a cold process does to the database connections it leaves open, which os._exit
+    would skip: SQLite folds its write-ahead log into the file when the last connection closes (a copy
+    of the file alone has every write), PostgreSQL is told goodbye instead of losing the socket."""
+    try:
+        gc.collect()  # sessions and connections nobody holds any more are closed as they are freed
+        engines = sys.modules.get("sqlalchemy.engine.base")
+        if engines is not None:
+            for thing in gc.get_objects():  # the child's own objects: the server's are frozen
+                if isinstance(thing, engines.Engine):
+                    thing.dispose()
+        kinds = tuple(kind for module, name in (("sqlite3", "Connection"), ("psycopg", "Connection"))
+                      if (kind := getattr(sys.modules.get(module), name, None)) is not None)
+        for thing in gc.get_objects() if kinds else ():
+            if isinstance(thing, kinds):
+                try:
+                    thing.close()
+                except Exception:  # noqa: BLE001, S110 - one that cannot close is left to the exit
+                    pass
+    except Exception:  # noqa: BLE001, S110 - never in the way of the exit code
+        pass
 
 
 def _run() -> int:
