@@ -28,21 +28,29 @@ import traceback
 
 from crm_tui import warm
 
-# Imported before any fork: the command layer and everything below it a scripting command uses.
-PRELOAD = ("crm_tui.cli", "crm_tui.commands", "crm_tui.services.records", "crm_tui.store.db",
-           "crm_tui.store.models")
+# Imported before any fork: the command layer and everything below it a scripting command uses (every
+# module of these packages; the migrations only when a database needs them). None of them reads the
+# environment when imported: a command's environment is read while it runs (tests/test_warm.py).
+PACKAGES = ("crm_tui.commands", "crm_tui.services", "crm_tui.store")
+SKIP = ("crm_tui.store.migrations",)
+MODULES = ("crm_tui.cli", "crm_tui.settings", "crm_tui.locations", "crm_tui.spreadsheet", "crm_tui.text",
+           "crm_tui.formatting", "crm_tui.money", "crm_tui.errors",
+           # what the commands import as they run: settings' folders, the driver, tables, prompts
+           "platformdirs", "sqlite3", "getpass", "termios", "colorsys", "rich.console", "rich.table",
+           "typer._adapters", "typer._click.decorators")
 # The database drivers (SQLAlchemy's dialect modules load on first use otherwise).
 OPTIONAL = ("sqlalchemy.dialects.sqlite.pysqlite", "psycopg", "sqlalchemy.dialects.postgresql.psycopg")
 MAX_REQUEST = 16 * 1024 * 1024
 
 
 def preload() -> None:
-    for name in PRELOAD:
+    for name in MODULES:
         importlib.import_module(name)
-    import crm_tui.commands as commands
-
-    for info in pkgutil.iter_modules(commands.__path__, "crm_tui.commands."):
-        importlib.import_module(info.name)
+    for package_name in PACKAGES:
+        package = importlib.import_module(package_name)
+        for info in pkgutil.walk_packages(package.__path__, package_name + "."):
+            if not info.name.startswith(SKIP):
+                importlib.import_module(info.name)
     for name in OPTIONAL:
         try:
             importlib.import_module(name)

@@ -482,3 +482,49 @@ def test_the_lock_timeout_is_read_when_a_database_opens_not_at_import(monkeypatc
     assert db.sqlite_busy_timeout_ms() == 2500 and db.lock_timeout_ms() == 2500
     monkeypatch.setenv("CRM_LOCK_TIMEOUT", "7")
     assert db.sqlite_busy_timeout_ms() == 7000 and db.lock_timeout_ms() == 7000
+
+
+def _reads_environment(node) -> bool:
+    """Does this code read the environment (os.environ, os.getenv, environ.get)?"""
+    import ast
+
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Attribute) and sub.attr in ("environ", "getenv"):
+            return True
+        if isinstance(sub, ast.Name) and sub.id in ("environ", "getenv"):
+            return True
+    return False
+
+
+def test_nothing_the_warm_server_imports_reads_the_environment_at_import():
+    """The server imports these modules once, for commands run with different environments: a value read
+    from the environment at import would be the first caller's for everyone (CRM_LOCK_TIMEOUT was)."""
+    import ast
+    import importlib
+    import pkgutil
+
+    from crm_tui import warm_server
+
+    names = {*warm_server.MODULES}
+    for package_name in warm_server.PACKAGES:
+        package = importlib.import_module(package_name)
+        names |= {info.name for info in pkgutil.walk_packages(package.__path__, package_name + ".")
+                  if not info.name.startswith(warm_server.SKIP)}
+    offenders = []
+    checked = 0
+    for name in sorted(n for n in names if n.startswith("crm_tui")):
+        spec = importlib.util.find_spec(name)
+        tree = ast.parse(Path(spec.origin).read_text())
+        functions = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
+        checked += 1
+        for statement in tree.body:
+            if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import,
+                                      ast.ImportFrom)):
+                continue
+            called = {c.func.id for c in ast.walk(statement) if isinstance(c, ast.Call)
+                      and isinstance(c.func, ast.Name)}
+            if _reads_environment(statement) or any(_reads_environment(functions[c]) for c in called
+                                                    if c in functions):
+                offenders.append(f"{name}:{statement.lineno}")
+    assert checked > 50
+    assert offenders == []
