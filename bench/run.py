@@ -19,7 +19,6 @@ import argparse
 import atexit
 import json
 import os
-import signal
 import statistics
 import subprocess
 import sys
@@ -36,7 +35,8 @@ RESULTS = HERE / "results"
 # crm_tui of this checkout, never whichever one the interpreter has installed (an editable install
 # of another worktree, say): the checkout goes first on PYTHONPATH.
 os.environ["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])
-
+sys.path.insert(0, str(ROOT))
+from crm_tui import warm  # noqa: E402 - this checkout's, as above; the client side: standard library only
 
 # `crm` runs as a user's shell runs it: warm (crm_tui.warm), with a runtime folder of this run's own so
 # its server is this checkout's and ends with the run. COLD is the environment of a `crm` with it off.
@@ -55,20 +55,15 @@ def _warm_up(cmd: list[str]) -> None:
 
 
 def _served() -> int:
-    """How many commands this run's warm servers ran (their status files count them)."""
-    folder = Path(RUNTIME, "crm-tui")
-    return sum(json.loads(p.read_text()).get("served", 0) for p in folder.glob("*.pid")) if folder.exists() else 0
+    """How many commands this run's warm servers ran (`crm warm status` counts them)."""
+    return sum(server["served"] for server in warm.servers({"XDG_RUNTIME_DIR": RUNTIME}))
 
 
 def _stop_warm() -> None:
-    """End this run's warm servers and remove their runtime folder."""
+    """End this run's warm servers (`crm warm stop`) and remove their runtime folder."""
     import shutil
 
-    for pid_file in Path(RUNTIME, "crm-tui").glob("*.pid"):
-        try:
-            os.kill(json.loads(pid_file.read_text())["pid"], signal.SIGTERM)
-        except (OSError, ValueError, KeyError):
-            pass
+    warm.stop({"XDG_RUNTIME_DIR": RUNTIME})
     deadline = time.monotonic() + 5
     while list(Path(RUNTIME, "crm-tui").glob("*.sock")) and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -232,7 +227,6 @@ def bench_tui_speed(args) -> bool:
     each from the key press to the first frame written once the screen is ready (its data shown, no worker
     left), and (settled) until the Pilot found it settled, which adds the Pilot's own 60-130 ms of polling.
     Targets, on the first figure: median switch < 200 ms, filter < 300 ms, detail < 200 ms."""
-    import json
 
     url = _demo_db(args.size)
     rounds = max(2, args.runs // 5)

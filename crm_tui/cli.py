@@ -176,7 +176,13 @@ ALIASES.append(entity_noun)
 def main() -> None:
     try:
         app()
-    finally:  # output still buffered when the reader went away (`crm ... | head -1`)
+    finally:
+        # The database closes when the command ends, not whenever the interpreter gets to it: SQLite
+        # folds its write-ahead log into the file (a copy of the file alone has every write), and a warm
+        # command's process (crm_tui.warm) ends with os._exit, which would skip it.
+        with contextlib.suppress(Exception):
+            State.reset()
+        # output still buffered when the reader went away (`crm ... | head -1`)
         try:
             sys.stdout.flush()
         except BrokenPipeError:

@@ -114,11 +114,10 @@ def serve(path: str) -> None:
                 status["last"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
                 _write_status(base, status)
     finally:
-        for suffix in (".pid",):
-            try:
-                os.unlink(base + suffix)
-            except OSError:
-                pass
+        try:
+            os.unlink(base + ".pid")
+        except OSError:
+            pass
         try:
             if os.stat(path).st_ino == inode:
                 os.unlink(path)
@@ -235,7 +234,6 @@ def _child(conn: socket.socket, request: dict, fds: list[int]) -> None:
             atexit._run_exitfuncs()
         except BaseException:  # noqa: BLE001, S110 - it is exiting either way
             pass
-        _close_connections()
         for stream in (sys.stdout, sys.stderr):
             try:
                 stream.flush()
@@ -246,29 +244,6 @@ def _child(conn: socket.socket, request: dict, fds: list[int]) -> None:
         except OSError:
             pass
         os._exit(code)
-
-
-def _close_connections() -> None:
-    """What the end of a cold process does to the database connections it leaves open, which os._exit
-    would skip: SQLite folds its write-ahead log into the file when the last connection closes (a copy
-    of the file alone has every write), PostgreSQL is told goodbye instead of losing the socket."""
-    try:
-        gc.collect()  # sessions and connections nobody holds any more are closed as they are freed
-        engines = sys.modules.get("sqlalchemy.engine.base")
-        if engines is not None:
-            for thing in gc.get_objects():  # the child's own objects: the server's are frozen
-                if isinstance(thing, engines.Engine):
-                    thing.dispose()
-        kinds = tuple(kind for module, name in (("sqlite3", "Connection"), ("psycopg", "Connection"))
-                      if (kind := getattr(sys.modules.get(module), name, None)) is not None)
-        for thing in gc.get_objects() if kinds else ():
-            if isinstance(thing, kinds):
-                try:
-                    thing.close()
-                except Exception:  # noqa: BLE001, S110 - one that cannot close is left to the exit
-                    pass
-    except Exception:  # noqa: BLE001, S110 - never in the way of the exit code
-        pass
 
 
 def _run() -> int:

@@ -237,23 +237,41 @@ def _state(pid: int) -> str:
     return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
 
 
-def _until(check, seconds: float = 15) -> None:
+def until(check, seconds: float = 60) -> None:
     deadline = time.monotonic() + seconds
     while not check():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.02)
 
 
+def read_terminal(fd: int, done=lambda data: False, seconds: float = 60) -> bytes:
+    """What a process writes to the pseudo-terminal FD, until it closes, DONE(data) holds or SECONDS pass
+    without output."""
+    data = b""
+    while not done(data):
+        ready, _, _ = select.select([fd], [], [], seconds)
+        if not ready:
+            break
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:  # the other side closed (EIO on Linux)
+            break
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
 def test_ctrl_z_stops_the_command_too_and_fg_resumes_both(w):
     server = w.start()["pid"]
     proc = subprocess.Popen(w.argv("batch", "-"), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, env=w.env, cwd=w.tmp)
-    _until(lambda: bool(_server_children(server)))
+    until(lambda: bool(_server_children(server)))
     child = _server_children(server)[0]
     proc.send_signal(signal.SIGTSTP)
-    _until(lambda: _state(proc.pid) == "T" and _state(child) == "T")
+    until(lambda: _state(proc.pid) == "T" and _state(child) == "T")
     proc.send_signal(signal.SIGCONT)
-    _until(lambda: _state(proc.pid) != "T" and _state(child) != "T")
+    until(lambda: _state(proc.pid) != "T" and _state(child) != "T")
     out, err = proc.communicate(input=b"stage list --format ids\n", timeout=60)
     assert proc.returncode == 0, err
     assert out.split()[:1] == [b"1"]
@@ -291,18 +309,7 @@ def test_a_terminal_is_a_terminal_for_the_warm_command(w):
             env.pop("NO_COLOR", None)
             os.chdir(w.tmp)
             os.execve(sys.executable, w.argv("account", "list", "--limit", "3"), env)
-        data = b""
-        while True:
-            ready, _, _ = select.select([fd], [], [], 30)
-            if not ready:
-                break
-            try:
-                chunk = os.read(fd, 65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            data += chunk
+        data = read_terminal(fd)
         _, status = os.waitpid(pid, 0)
         outputs.append((os.waitstatus_to_exitcode(status), data))
     assert outputs[0] == outputs[1]

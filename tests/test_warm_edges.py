@@ -8,16 +8,14 @@ from __future__ import annotations
 import os
 import pty
 import re
-import select
 import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
-from test_warm import Warm
+from test_warm import Warm, read_terminal, until
 
 # Runs ARGV in a process group of its own that is not the terminal's foreground group (as `crm ... &` in
 # an interactive shell), waits until it exits or stops, then reads what is left of the typed line.
@@ -54,13 +52,6 @@ def _sockets(env: Warm) -> int:
     return len(list(env.folder().glob("*.sock"))) if env.folder().exists() else 0
 
 
-def _until(check, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while not check():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
-
-
 def test_a_warm_write_is_in_the_database_file_when_the_command_ends(e):
     """SQLite in WAL mode: a cold command's last connection closes and folds the log into the file.
     A warm one must too, or a copy of the file alone (a backup, an e-mail attachment) misses the write."""
@@ -87,18 +78,7 @@ def _in_the_background(env: Warm, warm_on: bool) -> str:
         os.chdir(env.tmp)
         os.execve(sys.executable, [sys.executable, "-c", BACKGROUND, *env.argv("batch", "-")], environ)
     os.write(fd, b"echo typed for the shell\n")
-    data = b""
-    while b"outcome:" not in data or not data.endswith(b"\n"):
-        ready, _, _ = select.select([fd], [], [], 60)
-        if not ready:
-            break
-        try:
-            chunk = os.read(fd, 65536)
-        except OSError:
-            break
-        if not chunk:
-            break
-        data += chunk
+    data = read_terminal(fd, lambda data: b"outcome:" in data and data.endswith(b"\n"))
     os.waitpid(pid, 0)
     os.close(fd)
     return next(line for line in data.decode().splitlines() if line.startswith("outcome:"))
@@ -119,7 +99,7 @@ def test_a_command_in_a_removed_folder_runs_as_it_does_cold(e):
            "--format", "ids"]
     first = subprocess.run(crm, capture_output=True, env=e.env, cwd=e.tmp, timeout=120)
     assert first.returncode == 0, first.stderr
-    _until(lambda: _sockets(e) == 1)
+    until(lambda: _sockets(e) == 1)
     argv = ["bash", "-c", 'mkdir gone && cd gone && rmdir ../gone && exec "$@"', "-", *crm]
     results = []
     for on in ("0", "1"):
@@ -174,7 +154,7 @@ def test_ctrl_c_before_the_command_starts_runs_nothing(e):
     try:
         proc = subprocess.Popen(e.argv("account", "add", "Never Added"), stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, env=e.env, cwd=e.tmp)
-        _until(lambda: _waiting_in_select(proc.pid))
+        until(lambda: _waiting_in_select(proc.pid))
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=60)
     finally:
